@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Set up a virtual environment in .venv and run something in it.
+#   bash dev.sh test   install the package with its dev extras, then lint and run the tests
+#   bash dev.sh main   install the package, then run the main example
+# Extra arguments after `test` go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON="${PYTHON:-python3}"
+VENV="${VENV:-.venv}"
+
+setup() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        "$PYTHON" -m venv "$VENV"
+    fi
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet -e ".$1"
+}
+
+need_dot() {
+    # graph pictures are rendered by Graphviz's `dot` binary (Debian package graphviz)
+    if ! command -v dot >/dev/null 2>&1; then
+        echo "dev.sh: installing Graphviz (dot) ..."
+        SUDO=""
+        [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+        $SUDO apt-get update -qq && $SUDO apt-get install -y -qq graphviz >/dev/null
+    fi
+}
+
+case "${1:-}" in
+    test)
+        shift
+        setup "[dev]"
+        need_dot
+        "$VENV/bin/python" -c "import numpy; print('numpy', numpy.__version__)"
+        "$VENV/bin/ruff" check .
+        "$VENV/bin/python" -m pytest "$@"
+        ;;
+    main)
+        shift
+        setup ""
+        "$VENV/bin/python" examples/chain_rule.py "$@"
+        ;;
+    *)
+        echo "usage: bash dev.sh test [pytest args] | bash dev.sh main" >&2
+        exit 2
+        ;;
+esac

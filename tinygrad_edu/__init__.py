@@ -1,0 +1,58 @@
+"""tinygrad_edu: a small, readable deep-learning framework on numpy.
+
+    import tinygrad_edu as tg
+    x = tg.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (x * x).sum().backward()
+    x.grad   # Tensor([2., 4., 6.])
+"""
+
+from tinygrad_edu._config import (
+    enable_grad,
+    get_default_dtype,
+    is_grad_enabled,
+    manual_seed,
+    no_grad,
+    set_default_dtype,
+)
+
+# autograd before tensor: autograd.py imports tensor.py at its end (they need each other).
+from tinygrad_edu.autograd import OPS, AnomalyError, Function, OpError, detect_anomaly, grad
+from tinygrad_edu.tensor import (
+    Tensor,
+    concatenate,
+    maximum,
+    minimum,
+    ones,
+    rand,
+    randn,
+    stack,
+    where,
+    zeros,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "OPS",
+    "AnomalyError",
+    "Function",
+    "OpError",
+    "Tensor",
+    "concatenate",
+    "detect_anomaly",
+    "enable_grad",
+    "get_default_dtype",
+    "grad",
+    "is_grad_enabled",
+    "manual_seed",
+    "maximum",
+    "minimum",
+    "no_grad",
+    "ones",
+    "rand",
+    "randn",
+    "set_default_dtype",
+    "stack",
+    "where",
+    "zeros",
+]

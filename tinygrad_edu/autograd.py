@@ -1,0 +1,442 @@
+"""The reverse-mode engine: ``Function`` (one op: forward on ndarrays, backward on
+Tensors), the broadcast reduction, ``grad`` and ``backward``.
+
+Ownership is one-way so that graphs die without the cycle collector: a Tensor
+holds the Function that made it, a Function holds its input Tensors, and sees
+its output only through a weak reference.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence, Union
+
+import numpy as np
+
+from tinygrad_edu._config import STATE
+from tinygrad_edu.graph import toposort
+
+if TYPE_CHECKING:
+    from tinygrad_edu.tensor import Tensor
+
+OPS: dict[str, type["Function"]] = {}
+"""Every built-in op, by class name: the table that tests and docs enumerate."""
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class Function:
+    """One differentiable op. Subclass it, write ``forward`` and ``backward``, call ``apply``.
+
+    ``forward(*arrays, **params)`` takes ndarrays (and the op's non-tensor
+    parameters such as ``axis``) and returns one ndarray. ``backward(grad)``
+    takes the gradient of the output as a Tensor and returns one gradient per
+    input: a Tensor, an ndarray, or ``None`` for "no gradient". It may use
+    ``self.inputs`` (the input Tensors), ``self.output`` and ``self.saved``.
+    Written with Tensor ops, a backward is itself differentiable, so
+    ``create_graph=True`` gives second derivatives.
+    """
+
+    # Defaults for an op that was run but not recorded; apply sets the rest.
+    saved: tuple = ()
+    _out: Optional["Tensor"] = None
+    _created_at: Optional[str] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith("tinygrad_edu.") and not cls.__name__.startswith("_"):
+            OPS[cls.__name__] = cls
+
+    # -- to be written by each op -------------------------------------------------
+    def forward(self, *arrays: np.ndarray, **params: Any) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__}.forward is not written")
+
+    def backward(self, grad: "Tensor") -> Any:
+        raise NotImplementedError(f"{type(self).__name__}.backward is not written")
+
+    # -- helpers for op authors -----------------------------------------------------
+    def save_for_backward(self, *values: Any) -> None:
+        """Keep constants (masks, indices, shapes) for ``backward``; read them as ``self.saved``.
+
+        Do not save input or output arrays here: use ``self.inputs`` and
+        ``self.output`` so that second derivatives see them as graph nodes.
+        """
+        self.saved = values
+
+    @property
+    def output(self) -> "Tensor":
+        """The Tensor this op produced, available inside ``backward``.
+
+        The engine hands it over for the duration of the call: a Function never
+        keeps its output, so output -> op -> output is no reference cycle.
+        """
+        if self._out is None:
+            raise RuntimeError(f"{type(self).__name__}.output is only available inside backward")
+        return self._out
+
+    @classmethod
+    def apply(cls, *inputs: Any, **params: Any) -> "Tensor":
+        """Run ``forward`` on the inputs' arrays and, when a gradient is needed, record the op."""
+        for x in inputs:
+            if type(x) is not Tensor:
+                inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+                break
+        fn = _new(cls)
+        try:
+            # Spelled out for one and two inputs: this is the hottest line of the library.
+            if len(inputs) == 1:
+                out_data = fn.forward(inputs[0].data, **params)
+            elif len(inputs) == 2:
+                out_data = fn.forward(inputs[0].data, inputs[1].data, **params)
+            else:
+                out_data = fn.forward(*[t.data for t in inputs], **params)
+        except (ValueError, IndexError, TypeError) as exc:
+            raise _op_error(cls.__name__, inputs, exc) from exc
+        if type(out_data) is not np.ndarray:  # numpy returns scalars from 0-d arithmetic
+            out_data = np.asarray(out_data)
+        out = _new(Tensor)
+        out.data = out_data
+        out.grad = out._ctx = out.name = None
+        out.requires_grad = False
+        if STATE.grad_enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    out.requires_grad = True
+                    out._ctx = fn
+                    fn.inputs = inputs
+                    fn.needs_input_grad = tuple([t.requires_grad for t in inputs])
+                    if STATE.anomaly:
+                        fn._created_at = _user_frame()
+                    break
+        if STATE.anomaly:
+            _check_forward(cls.__name__, inputs, out_data)
+        return out
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
+_new = object.__new__
+
+
+class OpError(ValueError):
+    """An op was given inputs it cannot work with (shapes, dtypes, indices)."""
+
+
+def _op_error(name: str, tensors: Sequence["Tensor"], exc: Exception) -> Exception:
+    """The op's name and its inputs' shapes and dtypes, in front of numpy's reason."""
+    if isinstance(exc, OpError):
+        return exc
+    shapes = ", ".join(f"shape {t.shape} {t.dtype}" for t in tensors)
+    return OpError(f"{name}: cannot apply to inputs ({shapes}): {exc}")
+
+
+# --- broadcasting ---------------------------------------------------------------
+
+
+def unbroadcast(grad: "Tensor", shape: tuple[int, ...], op_name: str = "op") -> "Tensor":
+    """Sum ``grad`` down to ``shape``: the adjoint of broadcasting is summation.
+
+    Called only by the engine, once, whenever a gradient's shape differs from
+    its input's. A shape that broadcasting could not have produced is a bug in
+    the op's backward and raises.
+    """
+    gshape = grad.shape
+    extra = len(gshape) - len(shape)
+    if extra < 0 or any(s != 1 and s != g for s, g in zip(shape, gshape[extra:])):
+        raise RuntimeError(
+            f"{op_name}.backward returned a gradient of shape {gshape} ({grad.dtype}) "
+            f"for an input of shape {shape}: it cannot be summed to that shape"
+        )
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, s in enumerate(shape) if s == 1 and gshape[extra + i] != 1
+    )
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    if extra:
+        grad = grad.reshape(shape)
+    return grad
+
+
+# --- the backward pass ------------------------------------------------------------
+
+
+def _parents(t: "Tensor") -> tuple["Tensor", ...]:
+    ctx = t._ctx
+    if ctx is None:
+        return ()
+    if ctx.inputs is None:
+        raise RuntimeError(
+            f"backward through the graph a second time: the graph of {type(ctx).__name__} "
+            "was freed by the first backward. Pass retain_graph=True to the first "
+            "backward (or grad) if you need to go through it again."
+        )
+    return ctx.inputs
+
+
+def _run_backward(
+    roots: Sequence["Tensor"],
+    root_grads: Sequence["Tensor"],
+    retain_graph: bool,
+    create_graph: bool,
+    wanted: Optional[dict[int, int]] = None,
+) -> dict[int, "Tensor"]:
+    """Propagate ``root_grads`` from ``roots`` to every tensor that requires grad.
+
+    Walks the graph once in reverse topological order, so each tensor's
+    gradient is complete (all its uses added up) before it is passed on.
+    Cotangents live in a local dict keyed by tensor id and are popped once
+    used. With ``wanted`` (id -> position) the gradients of those tensors are
+    returned; otherwise leaves accumulate into ``.grad``.
+    """
+    grads: dict[int, Tensor] = {}
+    for r, g in zip(roots, root_grads):
+        prev = grads.get(id(r))
+        grads[id(r)] = g if prev is None else Tensor._make(prev.data + g.data)
+    results: dict[int, Tensor] = {}
+    given_to_leaves: set[int] = set()
+    previous_mode = STATE.grad_enabled
+    STATE.grad_enabled = create_graph  # the backward is recorded only for create_graph
+    # The walk makes no reference cycles, yet every object it allocates would
+    # count towards cyclic-GC passes over the whole (still alive) graph: on a
+    # 100,000-op chain those passes took half the time.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        order = toposort(roots, _parents)
+        for t in reversed(order):
+            g = grads.pop(id(t), None)
+            if g is None:
+                continue
+            if wanted is not None and id(t) in wanted:
+                results[id(t)] = g
+            ctx = t._ctx
+            if ctx is None:
+                if wanted is None and t.requires_grad:
+                    _accumulate_leaf(t, g, create_graph, given_to_leaves)
+                continue
+            for inp, need, gi in zip(ctx.inputs, ctx.needs_input_grad, _call_backward(ctx, t, g)):
+                if not need or gi is None:
+                    continue
+                if type(gi) is not Tensor:
+                    gi = Tensor._make(np.asarray(gi))
+                gdata, idata = gi.data, inp.data
+                if gdata.shape != idata.shape:
+                    gi = unbroadcast(gi, idata.shape, type(ctx).__name__)
+                if gdata.dtype != idata.dtype:
+                    gi = gi.astype(idata.dtype)  # the gradient of an input has its dtype
+                prev = grads.get(id(inp))
+                if prev is None:
+                    grads[id(inp)] = gi
+                elif create_graph:
+                    grads[id(inp)] = prev + gi
+                else:
+                    # a fresh array: gi or prev may be shared with another input's gradient
+                    grads[id(inp)] = Tensor._make(prev.data + gi.data)
+            if not retain_graph:
+                ctx.inputs = None
+                ctx.saved = ()
+    finally:
+        STATE.grad_enabled = previous_mode
+        if gc_was_enabled:
+            gc.enable()
+    return results
+
+
+def _call_backward(ctx: Function, out: "Tensor", grad: "Tensor") -> tuple[Any, ...]:
+    """Run one op's backward with its output at hand; check what it returns."""
+    ctx._out = out
+    try:
+        result = ctx.backward(grad)
+    finally:
+        ctx._out = None
+    if type(result) is not tuple:
+        result = (result,)
+    if len(result) != len(ctx.inputs):
+        raise RuntimeError(
+            f"{type(ctx).__name__}.backward returned {len(result)} gradient(s) "
+            f"for {len(ctx.inputs)} input(s)"
+        )
+    if STATE.anomaly:
+        _check_backward(ctx, type(ctx).__name__, result)
+    return result
+
+
+def _accumulate_leaf(t: "Tensor", g: "Tensor", create_graph: bool, given: set[int]) -> None:
+    if create_graph:
+        t.grad = g if t.grad is None else t.grad + g
+        return
+    data = g.data
+    if t.grad is not None:
+        t.grad = Tensor._make(t.grad.data + data)
+        return
+    # The same array may reach two leaves (add passes its gradient through) or be
+    # a read-only broadcast view: give each leaf an array of its own.
+    if id(data) in given or data.base is not None or not data.flags.writeable:
+        data = data.copy()
+    given.add(id(data))
+    t.grad = Tensor._make(data)
+
+
+def _root_gradient(root: "Tensor", gradient: Any, where: str) -> "Tensor":
+    if gradient is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"{where}: the output has shape {root.shape}; backward() without a gradient "
+                "works only for a single-element output. Pass gradient= (same shape as the "
+                "output), or reduce it first (e.g. .sum())."
+            )
+        return Tensor._make(np.ones(root.shape, dtype=root.data.dtype))
+    g = gradient if isinstance(gradient, Tensor) else Tensor(np.asarray(gradient), dtype=root.dtype)
+    if g.shape != root.shape:
+        raise RuntimeError(
+            f"{where}: gradient has shape {g.shape} ({g.dtype}) but the output has shape "
+            f"{root.shape} ({root.dtype}); they must match"
+        )
+    if g.data.dtype != root.data.dtype:
+        g = Tensor._make(g.data.astype(root.data.dtype))
+    return g if g.requires_grad else Tensor._make(g.data.copy())
+
+
+def backward(
+    tensor: "Tensor",
+    gradient: Any = None,
+    retain_graph: bool = False,
+    create_graph: bool = False,
+) -> None:
+    """Accumulate d(tensor)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
+    if not tensor.requires_grad:
+        raise RuntimeError(
+            f"backward: this tensor (shape {tensor.shape}) does not require grad and has no "
+            "graph. Create the inputs with requires_grad=True (and not under no_grad())."
+        )
+    g = _root_gradient(tensor, gradient, "backward")
+    _run_backward([tensor], [g], retain_graph or create_graph, create_graph)
+
+
+def grad(
+    outputs: Union["Tensor", Sequence["Tensor"]],
+    inputs: Union["Tensor", Sequence["Tensor"]],
+    grad_outputs: Any = None,
+    retain_graph: Optional[bool] = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Optional["Tensor"], ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated into .grad).
+
+    ``grad_outputs`` weights each output (the vector in a vector-Jacobian
+    product). With ``create_graph=True`` the result is itself differentiable.
+    """
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        grad_outs: list[Any] = [None] * len(outs)
+    elif isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outs = [grad_outputs]
+    else:
+        grad_outs = list(grad_outputs)
+    if len(grad_outs) != len(outs):
+        raise ValueError(f"grad: {len(outs)} outputs but {len(grad_outs)} grad_outputs")
+    for i, x in enumerate(ins):
+        if not isinstance(x, Tensor) or not x.requires_grad:
+            raise RuntimeError(f"grad: input {i} does not require grad")
+    roots, root_grads = [], []
+    for i, (o, go) in enumerate(zip(outs, grad_outs)):
+        if not o.requires_grad:
+            continue
+        roots.append(o)
+        root_grads.append(_root_gradient(o, go, f"grad (output {i})"))
+    wanted = {id(x): i for i, x in enumerate(ins)}
+    keep = create_graph if retain_graph is None else retain_graph
+    found = _run_backward(roots, root_grads, keep, create_graph, wanted) if roots else {}
+    result = tuple(found.get(id(x)) for x in ins)
+    if not allow_unused:
+        for i, (x, r) in enumerate(zip(ins, result)):
+            if r is None:
+                raise RuntimeError(
+                    f"grad: input {i} (shape {x.shape}) was not used to compute the outputs; "
+                    "pass allow_unused=True to get None for it"
+                )
+    return result
+
+
+# --- anomaly detection --------------------------------------------------------------
+
+
+class AnomalyError(FloatingPointError):
+    """Raised under ``detect_anomaly()`` by the first op that produces a NaN or an Inf."""
+
+
+class detect_anomaly:
+    """Context manager: the first forward or backward producing NaN/Inf raises ``AnomalyError``.
+
+    The error names the op, its input shapes and the line of your code that
+    created the op. It costs a stack look-up per op, so use it to debug.
+    """
+
+    def __init__(self) -> None:
+        self._previous: list[bool] = []
+
+    def __enter__(self) -> "detect_anomaly":
+        self._previous.append(STATE.anomaly)
+        STATE.anomaly = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        STATE.anomaly = self._previous.pop()
+
+
+def _user_frame() -> Optional[str]:
+    """'file:line in function: source' of the innermost caller outside this package."""
+    frame = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    import linecache
+
+    line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+    return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}: {line}"
+
+
+def _nonfinite(a: np.ndarray) -> bool:
+    return a.dtype.kind in "fc" and not np.isfinite(a).all()
+
+
+def _check_forward(name: str, tensors: Sequence["Tensor"], out: np.ndarray) -> None:
+    if not _nonfinite(out):
+        return
+    shapes = ", ".join(str(t.shape) for t in tensors)
+    where = _user_frame() or "unknown location"
+    bad_inputs = [i for i, t in enumerate(tensors) if _nonfinite(t.data)]
+    kind = "NaN" if np.isnan(out).any() else "Inf"
+    if bad_inputs:
+        raise AnomalyError(
+            f"{name} (inputs of shapes {shapes}) received a non-finite input {bad_inputs[0]} "
+            f"that no recorded op produced: check your data. Created at {where}"
+        )
+    raise AnomalyError(
+        f"{name} produced {kind} in its forward from finite inputs of shapes {shapes}. "
+        f"Created at {where}"
+    )
+
+
+def _check_backward(fn: Function, name: str, grads: Iterable[Any]) -> None:
+    for i, g in enumerate(grads):
+        if g is None:
+            continue
+        data = g.data if isinstance(g, Tensor) else np.asarray(g)
+        if _nonfinite(data):
+            shapes = ", ".join(str(t.shape) for t in fn.inputs)
+            where = fn._created_at if getattr(fn, "_created_at", None) else "unknown location"
+            kind = "NaN" if np.isnan(data).any() else "Inf"
+            raise AnomalyError(
+                f"{name}.backward produced {kind} in the gradient of input {i} "
+                f"(inputs of shapes {shapes}). The op was created at {where}"
+            )
+
+
+# tensor.py needs Function, and Function.apply makes Tensors: import it last.
+from tinygrad_edu.tensor import Tensor  # noqa: E402

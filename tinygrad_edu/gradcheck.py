@@ -1,0 +1,276 @@
+"""Gradient checking: compare the engine's gradients with central finite differences.
+
+``gradcheck`` compares full Jacobians (one backward per output element, one
+pair of forwards per input element), so a backward that ignores or mis-routes
+its incoming gradient is caught; checking only ``f(x).sum()`` would miss both.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from tinygrad_edu.autograd import grad as autograd_grad
+from tinygrad_edu.tensor import Tensor
+
+# Above this many output elements, random cotangents replace the full Jacobian.
+FULL_JACOBIAN_LIMIT = 256
+RANDOM_COTANGENTS = 4
+
+
+class GradcheckError(AssertionError):
+    """Analytic and numerical derivatives disagree."""
+
+
+def _outputs(f: Callable[..., Any], inputs: Sequence[Tensor]) -> list[Tensor]:
+    out = f(*inputs)
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    for i, o in enumerate(outs):
+        if not isinstance(o, Tensor):
+            raise TypeError(f"gradcheck: output {i} of f is a {type(o).__name__}, expected a Tensor")
+    return outs
+
+
+def _as_inputs(inputs: Sequence[Any]) -> list[Tensor]:
+    """Tensors whose arrays can be nudged in place (contiguous and writeable)."""
+    if isinstance(inputs, Tensor):
+        inputs = [inputs]
+    tensors = [x if isinstance(x, Tensor) else Tensor(np.asarray(x), requires_grad=True) for x in inputs]
+    for t in tensors:
+        if not (t.data.flags.c_contiguous and t.data.flags.writeable):
+            t.data = np.array(t.data, order="C")
+    return tensors
+
+
+def numerical_grad(
+    f: Callable[..., Any],
+    inputs: Sequence[Any],
+    eps: float = 1e-6,
+    grad_output: Optional[Any] = None,
+) -> list[np.ndarray]:
+    """Central differences: d/dx of sum(f(*inputs) * grad_output), one ndarray per input.
+
+    (f(x + eps) - f(x - eps)) / (2 eps), one element at a time; ``grad_output``
+    defaults to ones (for a scalar f, the plain gradient). Inputs are nudged
+    in place and restored.
+    """
+    tensors = _as_inputs(inputs)
+    weights = None if grad_output is None else np.asarray(
+        grad_output.data if isinstance(grad_output, Tensor) else grad_output
+    )
+
+    def value() -> float:
+        total = 0.0
+        for o in _outputs(f, tensors):
+            total += float(np.sum(o.data if weights is None else o.data * weights))
+        return total
+
+    grads = []
+    for t in tensors:
+        g = np.zeros(t.shape, dtype=np.float64)
+        flat = t.data.reshape(-1)  # a view: writing to it nudges the input
+        for k in range(flat.size):
+            original = flat[k]
+            flat[k] = original + eps
+            plus = value()
+            flat[k] = original - eps
+            minus = value()
+            flat[k] = original
+            g.reshape(-1)[k] = (plus - minus) / (2 * eps)
+        grads.append(g)
+    return grads
+
+
+def _check_dtypes(tensors: Sequence[Tensor], name: str) -> None:
+    for i, t in enumerate(tensors):
+        if t.requires_grad and t.dtype != np.float64:
+            warnings.warn(
+                f"{name}: input {i} is {t.dtype}; finite differences need float64 to be "
+                "meaningful, expect false failures",
+                stacklevel=3,
+            )
+
+
+def _jacobians(
+    f: Callable[..., Any], tensors: list[Tensor], eps: float
+) -> tuple[list[np.ndarray], list[np.ndarray], list[tuple[int, ...]]]:
+    """Numerical and analytic Jacobians, each (outputs' total size, input size), per input."""
+    outs = _outputs(f, tensors)
+    out_shapes = [o.shape for o in outs]
+    n_out = sum(int(np.prod(s)) for s in out_shapes)
+    diff = [i for i, t in enumerate(tensors) if t.requires_grad]
+
+    numeric = []
+    for t in tensors:
+        J = np.zeros((n_out, t.data.size))
+        if t.requires_grad:
+            flat = t.data.reshape(-1)
+            for k in range(flat.size):
+                original = flat[k]
+                flat[k] = original + eps
+                plus = np.concatenate([o.data.reshape(-1) for o in _outputs(f, tensors)])
+                flat[k] = original - eps
+                minus = np.concatenate([o.data.reshape(-1) for o in _outputs(f, tensors)])
+                flat[k] = original
+                J[:, k] = (plus - minus) / (2 * eps)
+        numeric.append(J)
+
+    # Analytic: row r of the Jacobian is the gradient for a one-hot cotangent at output r.
+    analytic = [np.zeros_like(J) for J in numeric]
+    live = [o.requires_grad for o in outs]
+    row = 0
+    for oi, o in enumerate(outs):
+        for k in range(o.data.size):
+            if live[oi] and diff:
+                onehot = np.zeros(o.data.size, dtype=o.dtype)
+                onehot[k] = 1
+                gs = autograd_grad(
+                    o,
+                    [tensors[i] for i in diff],
+                    grad_outputs=onehot.reshape(o.shape),
+                    retain_graph=True,
+                    allow_unused=True,
+                )
+                for i, g in zip(diff, gs):
+                    if g is not None:
+                        analytic[i][row] = np.asarray(g.data, dtype=np.float64).reshape(-1)
+            row += 1
+    return numeric, analytic, out_shapes
+
+
+def _cotangent_products(
+    f: Callable[..., Any], tensors: list[Tensor], eps: float, rng: np.random.Generator
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """For large outputs: v^T J for a few random v, numerically and analytically (rows = v)."""
+    outs = _outputs(f, tensors)
+    vs = [[rng.standard_normal(o.shape) for o in outs] for _ in range(RANDOM_COTANGENTS)]
+    per_v = [numerical_grad(lambda *a, v=v: _weighted(f, a, v), tensors, eps) for v in vs]
+    numeric = [
+        np.stack([grads[i].reshape(-1) if t.requires_grad else np.zeros(t.data.size) for grads in per_v])
+        for i, t in enumerate(tensors)
+    ]
+    analytic = [np.zeros_like(n) for n in numeric]
+    diff = [i for i, t in enumerate(tensors) if t.requires_grad]
+    for r, v in enumerate(vs):
+        live = [(o, vv) for o, vv in zip(outs, v) if o.requires_grad]
+        if not live or not diff:
+            continue
+        gs = autograd_grad(
+            [o for o, _ in live],
+            [tensors[i] for i in diff],
+            grad_outputs=[vv.astype(o.dtype) for o, vv in live],
+            retain_graph=True,
+            allow_unused=True,
+        )
+        for i, g in zip(diff, gs):
+            if g is not None:
+                analytic[i][r] = np.asarray(g.data, dtype=np.float64).reshape(-1)
+    return numeric, analytic
+
+
+def _weighted(f: Callable[..., Any], args: Sequence[Tensor], v: list[np.ndarray]) -> Tensor:
+    total = None
+    for o, w in zip(_outputs(f, args), v):
+        s = Tensor._make(np.asarray(np.sum(o.data * w)))
+        total = s if total is None else Tensor._make(total.data + s.data)
+    return total
+
+
+def gradcheck(
+    f: Callable[..., Any],
+    inputs: Sequence[Any],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
+    """True when every analytic derivative of ``f(*inputs)`` matches central differences.
+
+    ``f`` returns a Tensor of any shape or a tuple of Tensors; inputs that
+    require grad are checked. Elements match when |analytic - numeric| <=
+    atol + rtol * |numeric|. On a mismatch it raises ``GradcheckError`` naming
+    the input, the output and input elements, and both values (or returns
+    False with ``raise_exception=False``). Use float64 inputs.
+    """
+    tensors = _as_inputs(inputs)
+    _check_dtypes(tensors, "gradcheck")
+    n_out = sum(o.data.size for o in _outputs(f, tensors))
+    if n_out <= FULL_JACOBIAN_LIMIT:
+        numeric, analytic, out_shapes = _jacobians(f, tensors, eps)
+        what = "Jacobian"
+    else:
+        rng = np.random.default_rng(0)
+        numeric, analytic = _cotangent_products(f, tensors, eps, rng)
+        out_shapes = []
+        what = "vector-Jacobian product (random cotangent)"
+    for i, (num, ana) in enumerate(zip(numeric, analytic)):
+        bad = ~np.isclose(ana, num, atol=atol, rtol=rtol, equal_nan=True)
+        if bad.any():
+            r, k = np.argwhere(bad)[0]
+            where_in = np.unravel_index(k, tensors[i].shape) if tensors[i].ndim else ()
+            row = f"output element {_row_name(r, out_shapes)}" if out_shapes else f"cotangent {r}"
+            msg = (
+                f"gradcheck: {what} mismatch for input {i} (shape {tensors[i].shape}) at input "
+                f"element {tuple(int(j) for j in where_in)}, {row}: analytic {float(ana[r, k])!r}, "
+                f"numerical {float(num[r, k])!r} ({int(bad.sum())} of {bad.size} entries differ; "
+                f"atol={atol}, rtol={rtol})"
+            )
+            if raise_exception:
+                raise GradcheckError(msg)
+            return False
+    return True
+
+
+def _row_name(r: int, out_shapes: list[tuple[int, ...]]) -> str:
+    for oi, shape in enumerate(out_shapes):
+        size = int(np.prod(shape))
+        if r < size:
+            idx = tuple(int(j) for j in np.unravel_index(r, shape)) if shape else ()
+            return f"{idx} of output {oi}"
+        r -= size
+    return str(r)
+
+
+def gradgradcheck(
+    f: Callable[..., Any],
+    inputs: Sequence[Any],
+    grad_outputs: Optional[Sequence[Any]] = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
+    """Check second derivatives: ``gradcheck`` of x -> grad(f(x), x, v, create_graph=True).
+
+    ``v`` (``grad_outputs``) is a fixed random cotangent unless given.
+    """
+    tensors = _as_inputs(inputs)
+    _check_dtypes(tensors, "gradgradcheck")
+    outs = _outputs(f, tensors)
+    rng = np.random.default_rng(1)
+    if grad_outputs is None:
+        vs = [rng.standard_normal(o.shape).astype(o.dtype) for o in outs]
+    else:
+        vs = [np.asarray(v.data if isinstance(v, Tensor) else v) for v in grad_outputs]
+    diff = [t for t in tensors if t.requires_grad]
+
+    def first_derivative(*args: Tensor) -> tuple[Tensor, ...]:
+        os = _outputs(f, args)
+        live = [(o, v) for o, v in zip(os, vs) if o.requires_grad]
+        wrt = [a for a in args if a.requires_grad]
+        if not live:
+            return tuple(Tensor._make(np.zeros(a.shape, dtype=a.dtype)) for a in wrt)
+        gs = autograd_grad(
+            [o for o, _ in live], wrt, grad_outputs=[v for _, v in live],
+            create_graph=True, allow_unused=True,
+        )
+        return tuple(
+            g if g is not None else Tensor._make(np.zeros(a.shape, dtype=a.dtype))
+            for g, a in zip(gs, wrt)
+        )
+
+    if not diff:
+        return True
+    return gradcheck(first_derivative, tensors, eps, atol, rtol, raise_exception)

@@ -1,0 +1,115 @@
+"""Reductions over ``axis`` (None, an int, a negative int or a tuple) with numpy's ``keepdims``.
+
+Each backward first reshapes the incoming gradient to the kept-dims shape, so
+that it broadcasts against the input again.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from tinygrad_edu.autograd import Function
+
+
+def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
+    """``axis`` as a sorted tuple of non-negative ints; None means every axis."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"{op}: axis {axis!r} is out of range for a {ndim}-d tensor")
+        out.append(int(a) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: axis {axis!r} repeats an axis")
+    return tuple(sorted(out))
+
+
+def count(shape: tuple[int, ...], axis: Any) -> int:
+    """How many elements a reduction over ``axis`` combines into one."""
+    n = 1
+    for a in normalize_axis(axis, len(shape), "reduce"):
+        n *= shape[a] if shape else 1
+    return n
+
+
+def kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape after reducing ``axes`` with keepdims=True."""
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def dropped_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape after reducing ``axes`` with keepdims=False."""
+    return tuple(s for i, s in enumerate(shape) if i not in axes)
+
+
+class Sum(Function):
+    """sum over axis;  d/dx = 1 for every element that was summed."""
+
+    def forward(self, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+        axes = normalize_axis(axis, x.ndim, "sum")
+        self.save_for_backward(kept_shape(x.shape, axes))
+        return np.sum(x, axis=axes if x.ndim else None, keepdims=keepdims)
+
+    def backward(self, grad):
+        (keep,) = self.saved
+        (x,) = self.inputs
+        return grad.reshape(keep).broadcast_to(x.shape)
+
+
+class _Extreme(Function):
+    """Shared body of Max and Min: the gradient goes to the extreme elements, split on ties."""
+
+    reduce: Any = None
+    name = ""
+
+    def forward(self, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+        axes = normalize_axis(axis, x.ndim, self.name)
+        if x.size == 0:
+            raise ValueError(f"{self.name}: cannot reduce an empty tensor of shape {x.shape}")
+        ax: Optional[tuple[int, ...]] = axes if x.ndim else None
+        out = self.reduce(x, axis=ax, keepdims=True)
+        hits = x == out
+        share = (hits / hits.sum(axis=ax, keepdims=True)).astype(x.dtype, copy=False)
+        self.save_for_backward(kept_shape(x.shape, axes), share)
+        return out if keepdims else out.reshape(dropped_shape(x.shape, axes))
+
+    def backward(self, grad):
+        keep, share = self.saved
+        return grad.reshape(keep) * share
+
+
+class Max(_Extreme):
+    """max over axis;  d/dx = 1/k for each of the k elements equal to the max, else 0."""
+
+    reduce = staticmethod(np.max)
+    name = "max"
+
+
+class Min(_Extreme):
+    """min over axis;  d/dx = 1/k for each of the k elements equal to the min, else 0."""
+
+    reduce = staticmethod(np.min)
+    name = "min"
+
+
+class LogSumExp(Function):
+    """log(sum(exp(x))) over axis, computed as m + log(sum(exp(x - m))) with m = max;
+    d/dx = softmax(x) along the axis."""
+
+    def forward(self, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+        axes = normalize_axis(axis, x.ndim, "logsumexp")
+        ax = axes if x.ndim else None
+        m = np.max(x, axis=ax, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        out = np.log(np.sum(np.exp(x - m), axis=ax, keepdims=True)) + m
+        self.save_for_backward(kept_shape(x.shape, axes))
+        return out if keepdims else out.reshape(dropped_shape(x.shape, axes))
+
+    def backward(self, grad):
+        (keep,) = self.saved
+        (x,) = self.inputs
+        return grad.reshape(keep) * (x - self.output.reshape(keep)).exp()

@@ -1,0 +1,424 @@
+"""``Tensor``: an ndarray that remembers the op that made it.
+
+Every method here is one line that calls an op in ``tinygrad_edu.ops``; the
+forward and backward of each op live together there.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Optional, Sequence, Union
+
+import numpy as np
+
+from tinygrad_edu import autograd
+from tinygrad_edu._config import STATE
+from tinygrad_edu.ops import elementwise as ew
+from tinygrad_edu.ops import linalg
+from tinygrad_edu.ops import nn as nnops
+from tinygrad_edu.ops import reduce as red
+from tinygrad_edu.ops import shape as sh
+
+Axis = Union[None, int, Sequence[int]]
+
+
+def _to_array(data: Any, dtype: Any, where: str) -> np.ndarray:
+    """Python scalars and lists get the default float dtype; ndarrays keep theirs."""
+    if isinstance(data, np.ndarray):
+        arr = data if dtype is None else data.astype(dtype, copy=False)
+    elif isinstance(data, np.generic):
+        arr = np.asarray(data, dtype=dtype)
+    else:
+        try:
+            arr = np.asarray(data, dtype=STATE.default_dtype if dtype is None else dtype)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"{where}: cannot make a tensor from {type(data).__name__} ({exc}); "
+                "expected a number, a (nested) list of numbers or an ndarray"
+            ) from None
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(
+            f"{where}: unsupported dtype {arr.dtype}; expected a float, integer or bool array"
+        )
+    return arr
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    ``Tensor(data, requires_grad=False, dtype=None, name=None)``. An ndarray
+    keeps its dtype and is not copied; Python numbers and lists become the
+    default float dtype (float32 unless ``set_default_dtype`` says otherwise).
+    Only floating tensors can require grad.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "__weakref__")
+    # __eq__ is elementwise, so the identity hash must be restored explicitly:
+    # optimizer state and graph walks key on tensors.
+    __hash__ = object.__hash__
+    # Let `ndarray + Tensor` reach Tensor.__radd__ instead of numpy broadcasting over objects.
+    __array_ufunc__ = None
+
+    def __init__(
+        self,
+        data: Any,
+        requires_grad: bool = False,
+        dtype: Any = None,
+        name: Optional[str] = None,
+    ) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = _to_array(data, dtype, "Tensor")
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"Tensor: only floating tensors can require grad, got dtype {self.data.dtype} "
+                f"(shape {self.data.shape}); convert with dtype=np.float32 or np.float64"
+            )
+        self.requires_grad = bool(requires_grad)
+        self.grad: Optional[Tensor] = None
+        self._ctx: Optional[autograd.Function] = None
+        self.name = name
+
+    @classmethod
+    def _make(cls, data: np.ndarray) -> "Tensor":
+        """Wrap an ndarray without any checks (the engine's fast path)."""
+        t = object.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.requires_grad = False
+        t._ctx = None
+        t.name = None
+        return t
+
+    # --- basic facts -------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors made by the user rather than by a recorded op."""
+        return self._ctx is None
+
+    @property
+    def grad_fn(self) -> Optional[autograd.Function]:
+        """The recorded op that made this tensor, or None for a leaf."""
+        return self._ctx
+
+    @property
+    def T(self) -> "Tensor":
+        return self.transpose()
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def item(self) -> float:
+        if self.data.size != 1:
+            raise ValueError(f"item: tensor has shape {self.shape}; only one-element tensors convert")
+        return self.data.item()
+
+    def detach(self) -> "Tensor":
+        """The same data, cut from the graph."""
+        return Tensor._make(self.data)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"requires_grad_: dtype {self.dtype} cannot require grad")
+        self.requires_grad = requires_grad
+        return self
+
+    def astype(self, dtype: Any) -> "Tensor":
+        """A copy in another dtype; the gradient flows back in the original dtype."""
+        return ew.Cast.apply(self, dtype=np.dtype(dtype))
+
+    def backward(
+        self, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False
+    ) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``; frees the graph unless retained."""
+        autograd.backward(self, gradient, retain_graph, create_graph)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        extras = ""
+        if self.data.dtype != STATE.default_dtype:
+            extras += f", dtype={self.data.dtype}"
+        if self._ctx is not None:
+            extras += f", grad_fn={type(self._ctx).__name__}"
+        elif self.requires_grad:
+            extras += ", requires_grad=True"
+        if self.name:
+            extras += f", name={self.name!r}"
+        return f"Tensor({body}{extras})"
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __iter__(self) -> Iterator["Tensor"]:
+        for i in range(len(self.data)):
+            yield self[i]
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    # --- operands --------------------------------------------------------------------
+    def _operand(self, other: Any) -> "Tensor":
+        """Turn the other operand into a Tensor; a Python number takes this tensor's dtype."""
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, (int, float)):
+            kind = self.data.dtype.kind
+            if kind == "f" or (kind in "iu" and isinstance(other, int)):
+                return Tensor._make(np.asarray(other, dtype=self.data.dtype))
+            return Tensor._make(np.asarray(other, dtype=STATE.default_dtype))
+        if isinstance(other, (np.ndarray, np.generic)):
+            return Tensor._make(np.asarray(other))
+        if isinstance(other, (list, tuple)):
+            return Tensor(other)
+        return NotImplemented
+
+    # --- arithmetic --------------------------------------------------------------------
+    def __add__(self, other: Any) -> "Tensor":
+        o = other if type(other) is Tensor else self._operand(other)
+        return o if o is NotImplemented else ew.Add.apply(self, o)
+
+    def __radd__(self, other: Any) -> "Tensor":
+        o = other if type(other) is Tensor else self._operand(other)
+        return o if o is NotImplemented else ew.Add.apply(o, self)
+
+    def __sub__(self, other: Any) -> "Tensor":
+        o = other if type(other) is Tensor else self._operand(other)
+        return o if o is NotImplemented else ew.Sub.apply(self, o)
+
+    def __rsub__(self, other: Any) -> "Tensor":
+        o = other if type(other) is Tensor else self._operand(other)
+        return o if o is NotImplemented else ew.Sub.apply(o, self)
+
+    def __mul__(self, other: Any) -> "Tensor":
+        o = other if type(other) is Tensor else self._operand(other)
+        return o if o is NotImplemented else ew.Mul.apply(self, o)
+
+    def __rmul__(self, other: Any) -> "Tensor":
+        o = other if type(other) is Tensor else self._operand(other)
+        return o if o is NotImplemented else ew.Mul.apply(o, self)
+
+    def __truediv__(self, other: Any) -> "Tensor":
+        o = other if type(other) is Tensor else self._operand(other)
+        return o if o is NotImplemented else ew.Div.apply(self, o)
+
+    def __rtruediv__(self, other: Any) -> "Tensor":
+        o = other if type(other) is Tensor else self._operand(other)
+        return o if o is NotImplemented else ew.Div.apply(o, self)
+
+    def __pow__(self, other: Any) -> "Tensor":
+        o = other if type(other) is Tensor else self._operand(other)
+        return o if o is NotImplemented else ew.Pow.apply(self, o)
+
+    def __rpow__(self, other: Any) -> "Tensor":
+        o = other if type(other) is Tensor else self._operand(other)
+        return o if o is NotImplemented else ew.Pow.apply(o, self)
+
+    def __matmul__(self, other: Any) -> "Tensor":
+        o = other if type(other) is Tensor else self._operand(other)
+        return o if o is NotImplemented else linalg.MatMul.apply(self, o)
+
+    def __rmatmul__(self, other: Any) -> "Tensor":
+        o = other if type(other) is Tensor else self._operand(other)
+        return o if o is NotImplemented else linalg.MatMul.apply(o, self)
+
+    def __neg__(self) -> "Tensor":
+        return ew.Neg.apply(self)
+
+    def __pos__(self) -> "Tensor":
+        return self
+
+    # --- comparisons: bool tensors, never recorded --------------------------------------------
+    def _compare(self, other: Any, op: Any) -> "Tensor":
+        o = self._operand(other)
+        if o is NotImplemented:
+            return NotImplemented
+        return Tensor._make(op(self.data, o.data))
+
+    def __lt__(self, other: Any) -> "Tensor":
+        return self._compare(other, np.less)
+
+    def __le__(self, other: Any) -> "Tensor":
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other: Any) -> "Tensor":
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other: Any) -> "Tensor":
+        return self._compare(other, np.greater_equal)
+
+    def __eq__(self, other: Any) -> "Tensor":  # type: ignore[override]
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
+        return self._compare(other, np.not_equal)
+
+    # --- elementwise functions ---------------------------------------------------------------
+    def exp(self) -> "Tensor":
+        return ew.Exp.apply(self)
+
+    def log(self) -> "Tensor":
+        return ew.Log.apply(self)
+
+    def sqrt(self) -> "Tensor":
+        return ew.Sqrt.apply(self)
+
+    def abs(self) -> "Tensor":
+        return ew.Abs.apply(self)
+
+    def tanh(self) -> "Tensor":
+        return ew.Tanh.apply(self)
+
+    def sigmoid(self) -> "Tensor":
+        return ew.Sigmoid.apply(self)
+
+    def relu(self) -> "Tensor":
+        return ew.ReLU.apply(self)
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> "Tensor":
+        return ew.LeakyReLU.apply(self, negative_slope=negative_slope)
+
+    def clip(self, lo: Optional[float], hi: Optional[float]) -> "Tensor":
+        return ew.Clip.apply(self, lo=lo, hi=hi)
+
+    # --- reductions ---------------------------------------------------------------------------
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
+        return red.Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
+        """sum / n, where n is the number of elements reduced."""
+        return self.sum(axis, keepdims) * (1.0 / red.count(self.shape, axis))
+
+    def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> "Tensor":
+        """mean of squared deviations, sum((x - mean)**2) / (n - ddof); ddof=0 like numpy."""
+        n = red.count(self.shape, axis)
+        if n - ddof <= 0:
+            raise ValueError(f"var: {n} element(s) reduced with ddof={ddof}; need more than ddof")
+        centered = self - self.mean(axis, keepdims=True)
+        return (centered * centered).sum(axis, keepdims) * (1.0 / (n - ddof))
+
+    def max(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
+        return red.Max.apply(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
+        return red.Min.apply(self, axis=axis, keepdims=keepdims)
+
+    def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
+        return red.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
+
+    def softmax(self, axis: int = -1) -> "Tensor":
+        return nnops.Softmax.apply(self, axis=axis)
+
+    def log_softmax(self, axis: int = -1) -> "Tensor":
+        return nnops.LogSoftmax.apply(self, axis=axis)
+
+    # --- shape --------------------------------------------------------------------------------
+    def reshape(self, *shape: Any) -> "Tensor":
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return sh.Reshape.apply(self, shape=shape)
+
+    def flatten(self) -> "Tensor":
+        return self.reshape(-1)
+
+    def transpose(self, *axes: Any) -> "Tensor":
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return sh.Transpose.apply(self, axes=axes or None)
+
+    def broadcast_to(self, shape: Sequence[int]) -> "Tensor":
+        return sh.BroadcastTo.apply(self, shape=tuple(shape))
+
+    def __getitem__(self, index: Any) -> "Tensor":
+        return sh.GetItem.apply(self, index=sh.normalize_index(index))
+
+
+# --- functions -------------------------------------------------------------------------------
+
+
+def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.zeros(_shape_arg(shape), dtype=dtype or STATE.default_dtype), requires_grad)
+
+
+def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.ones(_shape_arg(shape), dtype=dtype or STATE.default_dtype), requires_grad)
+
+
+def randn(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from the library's Generator (see ``manual_seed``)."""
+    data = STATE.rng.standard_normal(_shape_arg(shape)).astype(dtype or STATE.default_dtype)
+    return Tensor(data, requires_grad)
+
+
+def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) from the library's Generator."""
+    data = STATE.rng.random(_shape_arg(shape)).astype(dtype or STATE.default_dtype)
+    return Tensor(data, requires_grad)
+
+
+def _as_tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (numpy.concatenate)."""
+    if len(tensors) == 0:
+        raise ValueError("concatenate: expected at least one tensor, got none")
+    return sh.Concatenate.apply(*[_as_tensor(t) for t in tensors], axis=axis)
+
+
+def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis (numpy.stack)."""
+    if len(tensors) == 0:
+        raise ValueError("stack: expected at least one tensor, got none")
+    return sh.Stack.apply(*[_as_tensor(t) for t in tensors], axis=axis)
+
+
+def where(cond: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where ``cond`` is true, else ``b``; the condition gets no gradient."""
+    c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
+    if c.dtype != np.bool_:
+        raise TypeError(f"where: the condition must be a bool array, got dtype {c.dtype}")
+    ta = _as_tensor(a)
+    tb = ta._operand(b) if not isinstance(b, Tensor) else b
+    if not isinstance(a, Tensor):
+        ta = tb._operand(a)
+    return ew.Where.apply(ta, tb, cond=c)
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise maximum; on ties the gradient is split evenly."""
+    ta = _as_tensor(a) if isinstance(a, Tensor) or not isinstance(b, Tensor) else b._operand(a)
+    return ew.Maximum.apply(ta, ta._operand(b))
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise minimum; on ties the gradient is split evenly."""
+    ta = _as_tensor(a) if isinstance(a, Tensor) or not isinstance(b, Tensor) else b._operand(a)
+    return ew.Minimum.apply(ta, ta._operand(b))
