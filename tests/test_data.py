@@ -1,0 +1,151 @@
+import math
+
+import numpy as np
+import pytest
+import sklearn.datasets as sklearn_datasets  # the reference the generators must match
+
+from tinygrad_edu import Tensor, data
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 100, 300])
+@pytest.mark.parametrize("noise", [None, 0.2])
+@pytest.mark.parametrize("seed", [0, 3, 42])
+def test_make_moons_matches_scikit_learn_bit_for_bit(n, noise, seed):
+    X, y = data.make_moons(n, noise=noise, seed=seed)
+    X_ref, y_ref = sklearn_datasets.make_moons(n_samples=n, noise=noise, random_state=seed)
+    assert X.dtype == np.float64 and y.dtype == np.int64
+    assert X.shape == (n, 2) and y.shape == (n,)
+    assert np.array_equal(X, X_ref)
+    assert np.array_equal(y, y_ref)
+
+
+@pytest.mark.parametrize("n", [2, 9, 100])
+@pytest.mark.parametrize("noise", [None, 0.05])
+@pytest.mark.parametrize("factor", [0.8, 0.3])
+@pytest.mark.parametrize("seed", [0, 7])
+def test_make_circles_matches_scikit_learn_bit_for_bit(n, noise, factor, seed):
+    X, y = data.make_circles(n, noise=noise, factor=factor, seed=seed)
+    X_ref, y_ref = sklearn_datasets.make_circles(n_samples=n, noise=noise, factor=factor, random_state=seed)
+    assert np.array_equal(X, X_ref)
+    assert np.array_equal(y, y_ref)
+
+
+def test_course_data_set_uses_the_global_stream_like_the_course():
+    # The course: np.random.seed(3); sklearn.datasets.make_moons(n_samples=300, noise=.2)
+    np.random.seed(3)
+    X_ref, y_ref = sklearn_datasets.make_moons(n_samples=300, noise=0.2)
+    X, y = data.make_moons(300, noise=0.2, seed=3)
+    assert np.array_equal(X, X_ref) and np.array_equal(y, y_ref)
+
+
+def test_make_spirals_shapes_labels_and_radius():
+    X, y = data.make_spirals(50, 4, seed=0)
+    assert X.shape == (200, 2) and y.shape == (200,)
+    assert np.array_equal(np.bincount(y), [50] * 4)
+    radius = np.hypot(X[:, 0], X[:, 1])
+    assert np.allclose(radius[:50], np.linspace(0, 1, 50))
+    X2, _ = data.make_spirals(50, 4, seed=0)
+    assert np.array_equal(X, X2)
+
+
+def _course_random_mini_batches(X, Y, mini_batch_size=64, seed=0):
+    """The course's function (samples as columns), as printed in the seeds."""
+    np.random.seed(seed)
+    m = X.shape[1]
+    mini_batches = []
+    permutation = list(np.random.permutation(m))
+    shuffled_X = X[:, permutation]
+    shuffled_Y = Y[:, permutation].reshape((1, m))
+    num_complete_minibatches = math.floor(m / mini_batch_size)
+    for k in range(0, num_complete_minibatches):
+        mini_batch_X = shuffled_X[:, k * mini_batch_size : (k + 1) * mini_batch_size]
+        mini_batch_Y = shuffled_Y[:, k * mini_batch_size : (k + 1) * mini_batch_size]
+        mini_batches.append((mini_batch_X, mini_batch_Y))
+    if m % mini_batch_size != 0:
+        mini_batch_X = shuffled_X[:, num_complete_minibatches * mini_batch_size :]
+        mini_batch_Y = shuffled_Y[:, num_complete_minibatches * mini_batch_size :]
+        mini_batches.append((mini_batch_X, mini_batch_Y))
+    return mini_batches
+
+
+@pytest.mark.parametrize("m,size,seed", [(300, 64, 11), (148, 64, 1), (128, 64, 5), (10, 3, 0)])
+def test_random_mini_batches_are_the_course_batches(m, size, seed):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((m, 2))
+    Y = rng.integers(0, 2, size=(m, 1))
+    ours = data.random_mini_batches(X, Y, size, seed)
+    theirs = _course_random_mini_batches(X.T, Y.T, size, seed)
+    assert len(ours) == len(theirs) == math.ceil(m / size)
+    for (bx, by), (cx, cy) in zip(ours, theirs):
+        assert np.array_equal(bx, cx.T)
+        assert np.array_equal(by, cy.T)
+    assert ours[-1][0].shape[0] == (m % size or size)
+
+
+def test_random_mini_batches_keeps_y_shape_and_leaves_global_state_alone():
+    X = np.arange(20.0).reshape(10, 2)
+    y = np.arange(10)
+    state = np.random.get_state()[1].copy()
+    batches = data.random_mini_batches(X, y, 4, seed=2)
+    assert np.array_equal(np.random.get_state()[1], state)
+    assert [b[1].shape for b in batches] == [(4,), (4,), (2,)]
+    # every sample exactly once, rows kept together
+    xs = np.concatenate([b[0] for b in batches])
+    ys = np.concatenate([b[1] for b in batches])
+    assert sorted(ys.tolist()) == list(range(10))
+    assert np.array_equal(xs[:, 0], 2.0 * ys)
+
+
+def test_data_loader_batches_length_and_reshuffling():
+    X = np.arange(22.0).reshape(11, 2)
+    y = np.arange(11)
+    loader = data.DataLoader(X, y, batch_size=4, seed=0)
+    assert len(loader) == 3
+    epoch1 = [(bx, by) for bx, by in loader]
+    assert all(isinstance(bx, Tensor) and isinstance(by, Tensor) for bx, by in epoch1)
+    assert [len(by) for _, by in epoch1] == [4, 4, 3]
+    seen = np.concatenate([by.data for _, by in epoch1])
+    assert sorted(seen.tolist()) == list(range(11))
+    assert all(np.array_equal(bx.data[:, 0], 2.0 * by.data) for bx, by in epoch1)
+    epoch2 = np.concatenate([by.data for _, by in loader])
+    assert not np.array_equal(seen, epoch2)  # reshuffled every epoch
+    again = np.concatenate([by.data for _, by in data.DataLoader(X, y, batch_size=4, seed=0)])
+    assert np.array_equal(seen, again)
+
+
+def test_data_loader_drop_last_and_no_shuffle():
+    X = np.arange(10.0).reshape(10, 1)
+    loader = data.DataLoader(X, np.arange(10), batch_size=3, shuffle=False, drop_last=True)
+    assert len(loader) == 3
+    assert [by.data.tolist() for _, by in loader] == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+
+
+def test_standardizer_zero_mean_unit_std():
+    rng = np.random.default_rng(1)
+    X = rng.normal(loc=[3.0, -2.0, 10.0], scale=[0.5, 4.0, 2.0], size=(200, 3))
+    s = data.Standardizer().fit(X)
+    Z = s.transform(X)
+    assert np.allclose(Z.mean(axis=0), 0, atol=1e-12)
+    assert np.allclose(Z.std(axis=0), 1)
+    assert np.allclose(s.mean, X.mean(axis=0)) and np.allclose(s.std, np.sqrt(((X - X.mean(0)) ** 2).mean(0)))
+    assert np.allclose(s.inverse_transform(Z), X)
+    const = data.Standardizer().fit_transform(np.ones((5, 2)))
+    assert np.array_equal(const, np.zeros((5, 2)))
+
+
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        (lambda: data.random_mini_batches(np.zeros((5, 2)), np.zeros(4)), "5 samples"),
+        (lambda: data.random_mini_batches(np.zeros((0, 2)), np.zeros(0)), "empty"),
+        (lambda: data.random_mini_batches(np.zeros((5, 2)), np.zeros(5), 0), "batch size"),
+        (lambda: data.DataLoader(np.zeros((5, 2)), np.zeros(6)), "6"),
+        (lambda: data.DataLoader(np.zeros((5, 2)), np.zeros(5), batch_size=-1), "batch size"),
+        (lambda: data.make_moons(0), "n_samples"),
+        (lambda: data.make_circles(10, factor=1.5), "factor"),
+        (lambda: data.Standardizer().transform(np.zeros((2, 2))), "fit"),
+    ],
+)
+def test_clear_errors(call, message):
+    with pytest.raises((ValueError, RuntimeError), match=message):
+        call()

@@ -1,0 +1,238 @@
+"""Toy data sets, mini-batches and input standardisation.
+
+Samples are rows: ``X`` has shape (n_samples, n_features). The course's code
+uses columns; ``X.T`` translates.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Optional, Union
+
+import numpy as np
+
+from tinygrad_edu._config import STATE
+from tinygrad_edu.tensor import Tensor
+
+Seed = Union[None, int, np.random.RandomState]
+
+
+def _legacy_rng(seed: Seed) -> np.random.RandomState:
+    """numpy's legacy RandomState: the stream scikit-learn and the course draw from.
+
+    None gives numpy's global RandomState (what ``np.random.seed`` seeds), as
+    scikit-learn does; an int gives a fresh RandomState(seed).
+    """
+    if seed is None:
+        return np.random.mtrand._rand
+    if isinstance(seed, np.random.RandomState):
+        return seed
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return np.random.RandomState(int(seed))
+    raise TypeError(f"seed: expected None, an int or a np.random.RandomState, got {type(seed).__name__}")
+
+
+def _split_counts(n_samples: Any, name: str) -> tuple[int, int]:
+    if not isinstance(n_samples, (int, np.integer)) or isinstance(n_samples, bool) or n_samples < 1:
+        raise ValueError(f"{name}: n_samples must be a positive int, got {n_samples!r}")
+    n_out = int(n_samples) // 2
+    return n_out, int(n_samples) - n_out
+
+
+def _shuffle_and_noise(
+    X: np.ndarray, y: np.ndarray, noise: Optional[float], rng: np.random.RandomState
+) -> tuple[np.ndarray, np.ndarray]:
+    # Same draws, in the same order, as scikit-learn: one shuffle of the
+    # indices, then one normal draw per coordinate.
+    order = np.arange(len(X))
+    rng.shuffle(order)
+    X, y = X[order], y[order]
+    if noise is not None:
+        X += rng.normal(scale=noise, size=X.shape)
+    return X, y
+
+
+def make_moons(
+    n_samples: int = 100, noise: Optional[float] = None, seed: Seed = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaving half circles: X (n, 2) float64, y (n,) int64 labels 0/1.
+
+    With an int ``seed``, bit for bit the points of scikit-learn's
+    ``make_moons(n_samples, noise=noise, random_state=seed)``; the course's
+    data set is ``make_moons(300, noise=0.2, seed=3)``.
+    """
+    n_out, n_in = _split_counts(n_samples, "make_moons")
+    rng = _legacy_rng(seed)
+    t_out = np.linspace(0, np.pi, n_out)
+    t_in = np.linspace(0, np.pi, n_in)
+    x = np.append(np.cos(t_out), 1 - np.cos(t_in))
+    y_coord = np.append(np.sin(t_out), 1 - np.sin(t_in) - 0.5)
+    X = np.vstack([x, y_coord]).T
+    y = np.hstack([np.zeros(n_out, dtype=np.int64), np.ones(n_in, dtype=np.int64)])
+    return _shuffle_and_noise(X, y, noise, rng)
+
+
+def make_circles(
+    n_samples: int = 100, noise: Optional[float] = None, factor: float = 0.8, seed: Seed = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """A large circle (label 0) around a smaller one (label 1, radius ``factor``).
+
+    With an int ``seed``, bit for bit scikit-learn's ``make_circles``.
+    """
+    if not 0 <= factor < 1:
+        raise ValueError(f"make_circles: factor must be in [0, 1), got {factor}")
+    n_out, n_in = _split_counts(n_samples, "make_circles")
+    rng = _legacy_rng(seed)
+    t_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)  # no point twice at angle 0 and 2 pi
+    t_in = np.linspace(0, 2 * np.pi, n_in, endpoint=False)
+    x = np.append(np.cos(t_out), np.cos(t_in) * factor)
+    y_coord = np.append(np.sin(t_out), np.sin(t_in) * factor)
+    X = np.vstack([x, y_coord]).T
+    y = np.hstack([np.zeros(n_out, dtype=np.int64), np.ones(n_in, dtype=np.int64)])
+    return _shuffle_and_noise(X, y, noise, rng)
+
+
+def make_spirals(
+    n_per_class: int = 100, n_classes: int = 3, noise: float = 0.2, seed: Optional[int] = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n_classes`` interleaved spiral arms in 2-D (the classic softmax exercise).
+
+    Arm k: radius r in [0, 1], angle 4r + 2 pi k / n_classes (+ noise * normal);
+    point (r sin t, r cos t). Returns X (n_per_class * n_classes, 2) float64 and
+    y int64 in 0 .. n_classes - 1, ordered by class.
+    """
+    if n_per_class < 1 or n_classes < 2:
+        raise ValueError(
+            f"make_spirals: need n_per_class >= 1 and n_classes >= 2, got {n_per_class}, {n_classes}"
+        )
+    rng = np.random.default_rng(seed)
+    X = np.zeros((n_per_class * n_classes, 2))
+    y = np.repeat(np.arange(n_classes, dtype=np.int64), n_per_class)
+    r = np.linspace(0.0, 1.0, n_per_class)
+    for k in range(n_classes):
+        t = 4 * r + 2 * np.pi * k / n_classes + rng.standard_normal(n_per_class) * noise
+        X[k * n_per_class : (k + 1) * n_per_class] = np.c_[r * np.sin(t), r * np.cos(t)]
+    return X, y
+
+
+def _check_xy(X: Any, Y: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
+    X = X.data if isinstance(X, Tensor) else np.asarray(X)
+    Y = Y.data if isinstance(Y, Tensor) else np.asarray(Y)
+    if X.ndim == 0 or Y.ndim == 0:
+        raise ValueError(f"{where}: X and y need a sample axis, got shapes {X.shape} and {Y.shape}")
+    if len(X) == 0:
+        raise ValueError(f"{where}: the data set is empty (X has shape {X.shape})")
+    if len(X) != len(Y):
+        raise ValueError(
+            f"{where}: X has {len(X)} samples (shape {X.shape}) but y has {len(Y)} (shape {Y.shape}); "
+            "samples are rows"
+        )
+    return X, Y
+
+
+def _check_batch_size(batch_size: Any, where: str) -> int:
+    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"{where}: batch size must be an int >= 1, got {batch_size!r}")
+    return int(batch_size)
+
+
+def random_mini_batches(
+    X: Any, Y: Any, mini_batch_size: int = 64, seed: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The course's shuffled mini-batches, with samples as rows.
+
+    The permutation is ``np.random.seed(seed); np.random.permutation(m)``, as
+    in the course (drawn from a private RandomState, so numpy's global state
+    is left alone); batches are consecutive slices of the shuffled data, the
+    last one partial when ``mini_batch_size`` does not divide m. Y keeps its
+    shape, (m,) or (m, 1).
+    """
+    X, Y = _check_xy(X, Y, "random_mini_batches")
+    size = _check_batch_size(mini_batch_size, "random_mini_batches")
+    permutation = np.random.RandomState(seed).permutation(len(X))
+    X, Y = X[permutation], Y[permutation]
+    return [(X[k : k + size], Y[k : k + size]) for k in range(0, len(X), size)]
+
+
+class DataLoader:
+    """Iterate over (X, y) in mini-batches of Tensors, reshuffled every epoch.
+
+    ``len(loader)`` is the number of batches per epoch. With ``seed`` the
+    shuffles are reproducible; otherwise they come from the library's
+    Generator (``tg.manual_seed``).
+    """
+
+    def __init__(
+        self,
+        X: Any,
+        y: Any,
+        batch_size: int = 64,
+        shuffle: bool = True,
+        drop_last: bool = False,
+        seed: Optional[int] = None,
+    ) -> None:
+        self.X, self.y = _check_xy(X, y, "DataLoader")
+        self.batch_size = _check_batch_size(batch_size, "DataLoader")
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.rng = np.random.default_rng(seed) if seed is not None else None
+        if drop_last and len(self.X) < self.batch_size:
+            raise ValueError(
+                f"DataLoader: drop_last with batch size {self.batch_size} > {len(self.X)} samples "
+                "would give no batch"
+            )
+
+    def __len__(self) -> int:
+        n = len(self.X)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        n = len(self.X)
+        if self.shuffle:
+            rng = self.rng if self.rng is not None else STATE.rng
+            order = rng.permutation(n)
+        else:
+            order = np.arange(n)
+        for b in range(len(self)):
+            idx = order[b * self.batch_size : (b + 1) * self.batch_size]
+            yield Tensor(self.X[idx]), Tensor(self.y[idx])
+
+
+class Standardizer:
+    """Zero mean, unit standard deviation per feature: x' = (x - mean) / std (population std).
+
+    Fit on the training data, then apply the same transform to new data.
+    A feature that never varies gets std 1 so it maps to 0, not to NaN.
+    """
+
+    def __init__(self) -> None:
+        self.mean: Optional[np.ndarray] = None
+        self.std: Optional[np.ndarray] = None
+
+    def fit(self, X: Any) -> "Standardizer":
+        X = X.data if isinstance(X, Tensor) else np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or len(X) == 0:
+            raise ValueError(
+                f"Standardizer.fit: expected a non-empty (n_samples, n_features) array, got {X.shape}"
+            )
+        self.mean = X.mean(axis=0)
+        std = X.std(axis=0)
+        self.std = np.where(std == 0, 1.0, std)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        if self.mean is None or self.std is None:
+            raise RuntimeError("Standardizer.transform: call fit(X) first")
+        X = X.data if isinstance(X, Tensor) else np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.mean.shape[0]:
+            raise ValueError(
+                f"Standardizer.transform: expected shape (n, {self.mean.shape[0]}), got {X.shape}"
+            )
+        return (X - self.mean) / self.std
+
+    def fit_transform(self, X: Any) -> np.ndarray:
+        return self.fit(X).transform(X)
+
+    def inverse_transform(self, X: Any) -> np.ndarray:
+        if self.mean is None or self.std is None:
+            raise RuntimeError("Standardizer.inverse_transform: call fit(X) first")
+        return np.asarray(X) * self.std + self.mean
