@@ -15,7 +15,9 @@ from tinygrad_edu._config import (
     set_default_dtype,
 )
 
-# autograd before tensor: autograd.py imports tensor.py at its end (they need each other).
+# isort: off
+# Order matters: autograd.py imports tensor.py at its end (they need each other), so
+# autograd comes first; the submodules below build on both.
 from tinygrad_edu.autograd import OPS, AnomalyError, Function, OpError, detect_anomaly, grad
 from tinygrad_edu.tensor import (
     Tensor,
@@ -30,6 +32,11 @@ from tinygrad_edu.tensor import (
     zeros,
 )
 
+from tinygrad_edu.scalar import Value
+from tinygrad_edu import data, gradcheck
+
+# isort: on
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -38,6 +45,9 @@ __all__ = [
     "Function",
     "OpError",
     "Tensor",
+    "Value",
+    "data",
+    "gradcheck",
     "concatenate",
     "detect_anomaly",
     "enable_grad",
