@@ -33,7 +33,7 @@ from tinygrad_edu.tensor import (
 )
 
 from tinygrad_edu.scalar import Value
-from tinygrad_edu import data, gradcheck
+from tinygrad_edu import data, gradcheck, optim
 
 # isort: on
 
@@ -58,6 +58,7 @@ __all__ = [
     "maximum",
     "minimum",
     "no_grad",
+    "optim",
     "ones",
     "rand",
     "randn",

@@ -1,0 +1,269 @@
+"""Learning-rate schedules: pure functions of the step count, with Keras's names, signatures and formulas.
+
+A schedule is a callable ``schedule(step) -> learning rate``. Call it with an int
+to get a float, or with an array of steps to get an array (handy for plotting).
+Pass it as any optimizer's ``lr`` and the optimizer evaluates it at its own step
+count, 0 for the first step, as Keras does::
+
+    lr = ExponentialDecay(0.1, decay_steps=100, decay_rate=0.96, staircase=True)
+    lr(0), lr(250)                 # 0.1, 0.1 * 0.96**2
+    opt = optim.SGD(model.parameters(), lr=lr)
+
+The course's per-epoch decays are these schedules with ``decay_steps`` counted
+in mini-batches (see docs/optimizers.md):
+
+* ``alpha0 / (1 + decay_rate * epoch)`` is
+  ``InverseTimeDecay(alpha0, decay_steps=batches_per_epoch, decay_rate=decay_rate, staircase=True)``;
+* ``0.95**epoch * alpha0`` is
+  ``ExponentialDecay(alpha0, decay_steps=batches_per_epoch, decay_rate=0.95, staircase=True)``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
+
+Steps = Union[int, float, np.ndarray, Sequence[int]]
+
+
+def _steps(step: Steps, where: str) -> tuple[np.ndarray, bool]:
+    """The step(s) as a float64 array, and whether the caller passed a single number."""
+    try:
+        arr = np.asarray(step, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{where}: step must be a number or an array of numbers, got {type(step).__name__}"
+        ) from None
+    if np.any(arr < 0) or np.any(np.isnan(arr)):
+        raise ValueError(f"{where}: steps count from 0; got {step!r}")
+    return arr, arr.ndim == 0
+
+
+def _result(values: np.ndarray, scalar: bool) -> Union[float, np.ndarray]:
+    return float(values) if scalar else values
+
+
+def _check_positive(where: str, name: str, value: Any) -> None:
+    if not isinstance(value, (int, float, np.number)) or not value > 0:
+        raise ValueError(f"{where}: {name} must be a number > 0, got {value!r}")
+
+
+class LearningRateSchedule:
+    """Base class: ``__call__(step)`` gives the learning rate; ``get_config()`` the constructor arguments."""
+
+    def __call__(self, step: Steps) -> Union[float, np.ndarray]:
+        raise NotImplementedError(f"{type(self).__name__} must define __call__(self, step)")
+
+    def get_config(self) -> dict[str, Any]:
+        raise NotImplementedError(f"{type(self).__name__} must define get_config()")
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "LearningRateSchedule":
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class PiecewiseConstantDecay(LearningRateSchedule):
+    """Constant pieces: ``values[0]`` while ``step <= boundaries[0]``, ``values[i]`` while
+    ``boundaries[i-1] < step <= boundaries[i]``, and ``values[-1]`` once ``step > boundaries[-1]``.
+
+    ``PiecewiseConstantDecay([100000, 110000], [1.0, 0.5, 0.1])`` is seed 004's example: 1.0 for
+    steps 0..100000, 0.5 up to step 110000, then 0.1.
+    """
+
+    def __init__(self, boundaries: Sequence[float], values: Sequence[float]) -> None:
+        where = "PiecewiseConstantDecay"
+        b = np.asarray(boundaries, dtype=np.float64).ravel()
+        v = np.asarray(values, dtype=np.float64).ravel()
+        if len(b) == 0 or len(v) != len(b) + 1:
+            raise ValueError(
+                f"{where}: expected at least one boundary and one more value than boundaries; got "
+                f"{len(b)} boundaries {list(boundaries)} and {len(v)} values {list(values)}"
+            )
+        if np.any(np.diff(b) <= 0):
+            raise ValueError(f"{where}: boundaries must be strictly increasing, got {list(boundaries)}")
+        self.boundaries = b.tolist()
+        self.values = v.tolist()
+        self._b, self._v = b, v
+
+    def __call__(self, step: Steps) -> Union[float, np.ndarray]:
+        steps, scalar = _steps(step, "PiecewiseConstantDecay")
+        # side="left" gives the index i with boundaries[i-1] < step <= boundaries[i]
+        return _result(self._v[np.searchsorted(self._b, steps, side="left")], scalar)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"boundaries": list(self.boundaries), "values": list(self.values)}
+
+
+class ExponentialDecay(LearningRateSchedule):
+    """``initial_learning_rate * decay_rate ** (step / decay_steps)``.
+
+    With ``staircase=True`` the exponent is ``floor(step / decay_steps)``: the rate drops
+    every ``decay_steps`` steps (the course's ``0.95**epoch * alpha0`` with
+    ``decay_steps`` = mini-batches per epoch).
+    """
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: float,
+        decay_rate: float,
+        staircase: bool = False,
+    ) -> None:
+        _check_positive("ExponentialDecay", "decay_steps", decay_steps)
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps = decay_steps
+        self.decay_rate = float(decay_rate)
+        self.staircase = bool(staircase)
+
+    def __call__(self, step: Steps) -> Union[float, np.ndarray]:
+        steps, scalar = _steps(step, "ExponentialDecay")
+        p = steps / self.decay_steps
+        if self.staircase:
+            p = np.floor(p)
+        return _result(self.initial_learning_rate * np.power(self.decay_rate, p), scalar)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+        }
+
+
+class InverseTimeDecay(LearningRateSchedule):
+    """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``.
+
+    With ``staircase=True`` the quotient is ``floor(step / decay_steps)``. The course's
+    ``alpha0 / (1 + decay_rate * epoch)`` is this with ``decay_steps`` = mini-batches per
+    epoch and ``staircase=True``.
+    """
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: float,
+        decay_rate: float,
+        staircase: bool = False,
+    ) -> None:
+        _check_positive("InverseTimeDecay", "decay_steps", decay_steps)
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps = decay_steps
+        self.decay_rate = float(decay_rate)
+        self.staircase = bool(staircase)
+
+    def __call__(self, step: Steps) -> Union[float, np.ndarray]:
+        steps, scalar = _steps(step, "InverseTimeDecay")
+        p = steps / self.decay_steps
+        if self.staircase:
+            p = np.floor(p)
+        return _result(self.initial_learning_rate / (1.0 + self.decay_rate * p), scalar)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+        }
+
+
+class CosineDecay(LearningRateSchedule):
+    """Optional linear warm-up, then half a cosine from the peak rate down to ``alpha`` times it.
+
+    Without warm-up (``warmup_target=None``), with ``s = min(step, decay_steps)``::
+
+        lr = initial_learning_rate * ((1 - alpha) * 0.5 * (1 + cos(pi * s / decay_steps)) + alpha)
+
+    With ``warmup_target``, the rate first rises linearly from ``initial_learning_rate`` to
+    ``warmup_target`` over ``warmup_steps`` steps, then decays as above from
+    ``warmup_target``, with ``s = min(step, warmup_steps + decay_steps) - warmup_steps``.
+    """
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: float,
+        alpha: float = 0.0,
+        warmup_target: Optional[float] = None,
+        warmup_steps: float = 0,
+    ) -> None:
+        _check_positive("CosineDecay", "decay_steps", decay_steps)
+        if not isinstance(warmup_steps, (int, float, np.number)) or warmup_steps < 0:
+            raise ValueError(f"CosineDecay: warmup_steps must be a number >= 0, got {warmup_steps!r}")
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps = decay_steps
+        self.alpha = float(alpha)
+        self.warmup_target = None if warmup_target is None else float(warmup_target)
+        self.warmup_steps = warmup_steps
+
+    def _decay(self, steps: np.ndarray, peak: float) -> np.ndarray:
+        cosine = 0.5 * (1.0 + np.cos(math.pi * steps / self.decay_steps))
+        return peak * ((1.0 - self.alpha) * cosine + self.alpha)
+
+    def __call__(self, step: Steps) -> Union[float, np.ndarray]:
+        steps, scalar = _steps(step, "CosineDecay")
+        if self.warmup_target is None:
+            lr = self._decay(np.minimum(steps, self.decay_steps), self.initial_learning_rate)
+            return _result(lr, scalar)
+        steps = np.minimum(steps, self.decay_steps + self.warmup_steps)
+        lr = self._decay(steps - self.warmup_steps, self.warmup_target)
+        if self.warmup_steps > 0:
+            rise = (self.warmup_target - self.initial_learning_rate) * (steps / self.warmup_steps)
+            lr = np.where(steps < self.warmup_steps, rise + self.initial_learning_rate, lr)
+        return _result(lr, scalar)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "alpha": self.alpha,
+            "warmup_target": self.warmup_target,
+            "warmup_steps": self.warmup_steps,
+        }
+
+
+SCHEDULES: dict[str, type[LearningRateSchedule]] = {
+    cls.__name__: cls for cls in (PiecewiseConstantDecay, ExponentialDecay, InverseTimeDecay, CosineDecay)
+}
+
+
+def serialize(schedule: Any) -> dict[str, Any]:
+    """A schedule as plain data, ``{"schedule": class name, "config": constructor arguments}``.
+
+    Any other callable becomes ``{"schedule": "custom", "config": {"name": its name}}``: its
+    code cannot be stored, so loading needs an optimizer built with that callable again.
+    """
+    name = type(schedule).__name__
+    if SCHEDULES.get(name) is type(schedule):
+        return {"schedule": name, "config": schedule.get_config()}
+    label = getattr(schedule, "__qualname__", name)
+    return {"schedule": "custom", "config": {"name": str(label)}}
+
+
+def _plain(value: Any) -> Any:
+    """Undo what saving to .npz does to numbers: 0-d arrays back to Python scalars, 1-d to lists."""
+    if isinstance(value, np.ndarray):
+        return value.item() if value.ndim == 0 else value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def deserialize(data: dict[str, Any]) -> Optional[LearningRateSchedule]:
+    """The schedule that ``serialize`` described, or None for a custom callable."""
+    name = str(_plain(data.get("schedule")))
+    if name == "custom":
+        return None
+    if name not in SCHEDULES:
+        raise ValueError(
+            f"deserialize: unknown schedule {name!r}; expected one of {sorted(SCHEDULES)} or 'custom'"
+        )
+    config = {str(k): _plain(v) for k, v in dict(data.get("config") or {}).items()}
+    return SCHEDULES[name].from_config(config)
