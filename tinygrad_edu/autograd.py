@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 OPS: dict[str, type["Function"]] = {}
 """Every built-in op, by class name: the table that tests and docs enumerate."""
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+# With the separator, so that a sibling such as tinygrad_edu_examples/ is not taken for the package.
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 class Function:
@@ -204,6 +205,10 @@ def _run_backward(
     # 100,000-op chain those passes took half the time.
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    # Under detect_anomaly, the ops a backward runs are not checked as forwards: the
+    # gradients they add up to are checked once, as that op's backward.
+    anomaly = STATE.anomaly
+    STATE.anomaly = False
     try:
         order = toposort(roots, _parents)
         for t in reversed(order):
@@ -217,11 +222,14 @@ def _run_backward(
                 if wanted is None and t.requires_grad:
                     _accumulate_leaf(t, g, create_graph, given_to_leaves)
                 continue
-            for inp, need, gi in zip(ctx.inputs, ctx.needs_input_grad, _call_backward(ctx, t, g)):
+            input_grads = _call_backward(ctx, t, g)
+            if anomaly:
+                _check_backward(ctx, type(ctx).__name__, input_grads)
+            for inp, need, gi in zip(ctx.inputs, ctx.needs_input_grad, input_grads):
                 if not need or gi is None:
                     continue
                 if type(gi) is not Tensor:
-                    gi = Tensor._make(np.asarray(gi))
+                    gi = _as_gradient(gi, ctx, inp)
                 gdata, idata = gi.data, inp.data
                 if gdata.shape != idata.shape:
                     gi = unbroadcast(gi, idata.shape, type(ctx).__name__)
@@ -240,6 +248,7 @@ def _run_backward(
                 ctx.saved = ()
     finally:
         STATE.grad_enabled = previous_mode
+        STATE.anomaly = anomaly
         if gc_was_enabled:
             gc.enable()
     return results
@@ -253,31 +262,44 @@ def _call_backward(ctx: Function, out: "Tensor", grad: "Tensor") -> tuple[Any, .
     finally:
         ctx._out = None
     if type(result) is not tuple:
-        result = (result,)
+        result = tuple(result) if type(result) is list else (result,)
     if len(result) != len(ctx.inputs):
+        shapes = ", ".join(str(t.shape) for t in ctx.inputs)
         raise RuntimeError(
             f"{type(ctx).__name__}.backward returned {len(result)} gradient(s) "
-            f"for {len(ctx.inputs)} input(s)"
+            f"for {len(ctx.inputs)} input(s) of shapes {shapes}: return one per input (None for none)"
         )
-    if STATE.anomaly:
-        _check_backward(ctx, type(ctx).__name__, result)
     return result
 
 
+def _as_gradient(g: Any, ctx: Function, inp: "Tensor") -> "Tensor":
+    """A gradient that a backward returned as an ndarray or a number, as a Tensor."""
+    if isinstance(g, Tensor):  # a subclass such as a Parameter: keep it, it may carry a graph
+        return g
+    data = np.asarray(g)
+    if data.dtype.kind not in "fiub":
+        raise TypeError(
+            f"{type(ctx).__name__}.backward returned a {type(g).__name__} (dtype {data.dtype}) as the "
+            f"gradient of an input of shape {inp.shape} ({inp.dtype}); expected a Tensor, an ndarray or None"
+        )
+    return Tensor._make(data)
+
+
 def _accumulate_leaf(t: "Tensor", g: "Tensor", create_graph: bool, given: set[int]) -> None:
-    if create_graph:
-        t.grad = g if t.grad is None else t.grad + g
+    if t.grad is not None:
+        t.grad = t.grad + g if create_graph else Tensor._make(t.grad.data + g.data)
         return
     data = g.data
-    if t.grad is not None:
-        t.grad = Tensor._make(t.grad.data + data)
-        return
     # The same array may reach two leaves (add passes its gradient through) or be
-    # a read-only broadcast view: give each leaf an array of its own.
+    # a read-only broadcast view: give each leaf an array of its own. Under
+    # create_graph the copy is a recorded op (a cast to the same dtype), so the
+    # gradient stays differentiable.
     if id(data) in given or data.base is not None or not data.flags.writeable:
-        data = data.copy()
-    given.add(id(data))
-    t.grad = Tensor._make(data)
+        g = g.astype(g.dtype) if create_graph else Tensor._make(data.copy())
+    elif not create_graph:
+        g = Tensor._make(data)  # a Tensor of its own, never one that carries a graph
+    given.add(id(g.data))
+    t.grad = g
 
 
 def _root_gradient(root: "Tensor", gradient: Any, where: str) -> "Tensor":
@@ -348,6 +370,13 @@ def grad(
             continue
         roots.append(o)
         root_grads.append(_root_gradient(o, go, f"grad (output {i})"))
+    if not roots and not allow_unused:
+        shapes = ", ".join(str(o.shape) for o in outs)
+        raise RuntimeError(
+            f"grad: no output (shapes {shapes}) requires grad, so none depends on the inputs. "
+            "Was it computed under no_grad(), from tensors that do not require grad, or by a "
+            "backward that returned ndarrays (no second derivative)?"
+        )
     wanted = {id(x): i for i, x in enumerate(ins)}
     keep = create_graph if retain_graph is None else retain_graph
     found = _run_backward(roots, root_grads, keep, create_graph, wanted) if roots else {}
@@ -418,8 +447,7 @@ def _check_forward(name: str, tensors: Sequence["Tensor"], out: np.ndarray) -> N
             f"that no recorded op produced: check your data. Created at {where}"
         )
     raise AnomalyError(
-        f"{name} produced {kind} in its forward from finite inputs of shapes {shapes}. "
-        f"Created at {where}"
+        f"{name} produced {kind} in its forward from finite inputs of shapes {shapes}. Created at {where}"
     )
 
 
@@ -430,7 +458,7 @@ def _check_backward(fn: Function, name: str, grads: Iterable[Any]) -> None:
         data = g.data if isinstance(g, Tensor) else np.asarray(g)
         if _nonfinite(data):
             shapes = ", ".join(str(t.shape) for t in fn.inputs)
-            where = fn._created_at if getattr(fn, "_created_at", None) else "unknown location"
+            where = fn._created_at or "an unknown line (it was created outside detect_anomaly())"
             kind = "NaN" if np.isnan(data).any() else "Inf"
             raise AnomalyError(
                 f"{name}.backward produced {kind} in the gradient of input {i} "

@@ -57,8 +57,10 @@ def numerical_grad(
     in place and restored.
     """
     tensors = _as_inputs(inputs)
-    weights = None if grad_output is None else np.asarray(
-        grad_output.data if isinstance(grad_output, Tensor) else grad_output
+    weights = (
+        None
+        if grad_output is None
+        else np.asarray(grad_output.data if isinstance(grad_output, Tensor) else grad_output)
     )
 
     def value() -> float:
@@ -196,6 +198,19 @@ def gradcheck(
     """
     tensors = _as_inputs(inputs)
     _check_dtypes(tensors, "gradcheck")
+    return _compare(f, tensors, eps, atol, rtol, raise_exception, "gradcheck")
+
+
+def _compare(
+    f: Callable[..., Any],
+    tensors: list[Tensor],
+    eps: float,
+    atol: float,
+    rtol: float,
+    raise_exception: bool,
+    name: str,
+) -> bool:
+    """The body of ``gradcheck`` (also run by ``gradgradcheck`` on the first derivative)."""
     n_out = sum(o.data.size for o in _outputs(f, tensors))
     if n_out <= FULL_JACOBIAN_LIMIT:
         numeric, analytic, out_shapes = _jacobians(f, tensors, eps)
@@ -212,7 +227,7 @@ def gradcheck(
             where_in = np.unravel_index(k, tensors[i].shape) if tensors[i].ndim else ()
             row = f"output element {_row_name(r, out_shapes)}" if out_shapes else f"cotangent {r}"
             msg = (
-                f"gradcheck: {what} mismatch for input {i} (shape {tensors[i].shape}) at input "
+                f"{name}: {what} mismatch for input {i} (shape {tensors[i].shape}) at input "
                 f"element {tuple(int(j) for j in where_in)}, {row}: analytic {float(ana[r, k])!r}, "
                 f"numerical {float(num[r, k])!r} ({int(bad.sum())} of {bad.size} entries differ; "
                 f"atol={atol}, rtol={rtol})"
@@ -263,14 +278,16 @@ def gradgradcheck(
         if not live:
             return tuple(Tensor._make(np.zeros(a.shape, dtype=a.dtype)) for a in wrt)
         gs = autograd_grad(
-            [o for o, _ in live], wrt, grad_outputs=[v for _, v in live],
-            create_graph=True, allow_unused=True,
+            [o for o, _ in live],
+            wrt,
+            grad_outputs=[v for _, v in live],
+            create_graph=True,
+            allow_unused=True,
         )
         return tuple(
-            g if g is not None else Tensor._make(np.zeros(a.shape, dtype=a.dtype))
-            for g, a in zip(gs, wrt)
+            g if g is not None else Tensor._make(np.zeros(a.shape, dtype=a.dtype)) for g, a in zip(gs, wrt)
         )
 
     if not diff:
         return True
-    return gradcheck(first_derivative, tensors, eps, atol, rtol, raise_exception)
+    return _compare(first_derivative, tensors, eps, atol, rtol, raise_exception, "gradgradcheck")

@@ -23,21 +23,22 @@ Axis = Union[None, int, Sequence[int]]
 
 def _to_array(data: Any, dtype: Any, where: str) -> np.ndarray:
     """Python scalars and lists get the default float dtype; ndarrays keep theirs."""
-    if isinstance(data, np.ndarray):
-        arr = data if dtype is None else data.astype(dtype, copy=False)
-    elif isinstance(data, np.generic):
-        arr = np.asarray(data, dtype=dtype)
-    else:
-        try:
-            arr = np.asarray(data, dtype=STATE.default_dtype if dtype is None else dtype)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(
-                f"{where}: cannot make a tensor from {type(data).__name__} ({exc}); "
-                "expected a number, a (nested) list of numbers or an ndarray"
-            ) from None
+    is_array = isinstance(data, (np.ndarray, np.generic))
+    try:
+        # Converted without a dtype first, so that strings and None are seen and refused
+        # (numpy would turn "1.5" into 1.5 and None into nan when asked for floats).
+        arr = np.asarray(data)
+        if arr.dtype.kind in "fiub" and (dtype is not None or not is_array):
+            arr = arr.astype(STATE.default_dtype if dtype is None else dtype, copy=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{where}: cannot make a tensor from {type(data).__name__} ({exc}); "
+            "expected a number, a (nested) list of numbers or an ndarray"
+        ) from None
     if arr.dtype.kind not in "fiub":
         raise TypeError(
-            f"{where}: unsupported dtype {arr.dtype}; expected a float, integer or bool array"
+            f"{where}: cannot make a tensor from {type(data).__name__} of dtype {arr.dtype}; "
+            "expected a number, a (nested) list of numbers, or a float, integer or bool ndarray"
         )
     return arr
 
@@ -142,9 +143,7 @@ class Tensor:
         """A copy in another dtype; the gradient flows back in the original dtype."""
         return ew.Cast.apply(self, dtype=np.dtype(dtype))
 
-    def backward(
-        self, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False
-    ) -> None:
+    def backward(self, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``; frees the graph unless retained."""
         autograd.backward(self, gradient, retain_graph, create_graph)
 
@@ -253,7 +252,9 @@ class Tensor:
         o = self._operand(other)
         if o is NotImplemented:
             return NotImplemented
-        return Tensor._make(op(self.data, o.data))
+        out = op(self.data, o.data)
+        # numpy returns a np.bool_ scalar, not an array, when both operands are 0-d
+        return Tensor._make(out if type(out) is np.ndarray else np.asarray(out))
 
     def __lt__(self, other: Any) -> "Tensor":
         return self._compare(other, np.less)

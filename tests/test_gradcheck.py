@@ -1,0 +1,330 @@
+"""gradcheck, gradgradcheck and numerical_grad: they pass right backwards and catch wrong ones.
+
+Each broken op below is a bug a student really writes; a checker that lets one
+through is itself broken.
+"""
+
+import re
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu import Tensor, gradcheck
+from tinygrad_edu.gradcheck import FULL_JACOBIAN_LIMIT, GradcheckError
+
+
+def rand_leaf(*shape, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    return Tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
+
+
+# --- correct and broken ops ----------------------------------------------------------------
+
+
+class Sin(tg.Function):
+    """sin(x); d/dx = cos(x)."""
+
+    def forward(self, x):
+        return np.sin(x)
+
+    def backward(self, grad):
+        (x,) = self.inputs
+        return grad * Tensor(np.cos(x.data))
+
+
+class SinIgnoringGrad(tg.Function):
+    """Broken: returns cos(x) without multiplying by the incoming gradient."""
+
+    def forward(self, x):
+        return np.sin(x)
+
+    def backward(self, grad):
+        (x,) = self.inputs
+        return Tensor(np.cos(x.data))
+
+
+class MulSwapped(tg.Function):
+    """Broken: a * b whose backward sends each input the other's gradient."""
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, grad):
+        a, b = self.inputs
+        return grad * a, grad * b
+
+
+class SquareWrongFactor(tg.Function):
+    """Broken: x**2 with d/dx = 2.02 x instead of 2x (a 1% error)."""
+
+    def forward(self, x):
+        return x**2
+
+    def backward(self, grad):
+        (x,) = self.inputs
+        return grad * x * 2.02
+
+
+class MulWrongAtOneElement(tg.Function):
+    """Broken: a * b whose gradient for b is off by +grad at element (1, 2) only."""
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, grad):
+        a, b = self.inputs
+        bump = np.zeros(b.shape)
+        bump[1, 2] = 1.0
+        return grad * b, grad * a + grad * Tensor(bump)
+
+
+class CubeDetached(tg.Function):
+    """x**3 whose backward uses a detached copy of x: first derivative right, second wrong."""
+
+    def forward(self, x):
+        return x**3
+
+    def backward(self, grad):
+        (x,) = self.inputs
+        x_const = x.detach()  # the graph cannot see that 3x**2 depends on x
+        return grad * 3 * x_const**2
+
+
+class CubeWithArrays(tg.Function):
+    """x**3 whose backward works on ndarrays: first derivative right, no second one."""
+
+    def forward(self, x):
+        return x**3
+
+    def backward(self, grad):
+        (x,) = self.inputs
+        return grad.data * 3 * x.data**2
+
+
+# --- gradcheck passes right backwards ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "f, shapes",
+    [
+        (lambda a: a.tanh(), [(3, 4)]),
+        (Sin.apply, [(5,)]),
+        (lambda a, b: a * b + a / (b * b + 1.0), [(2, 3), (3,)]),  # broadcasting
+        (lambda a, b: a @ b, [(2, 3), (3, 4)]),
+        (lambda a: a.sum(axis=1), [(3, 4)]),
+        (lambda a: (a * a).sum(), [(2, 2)]),
+        (lambda a: a.exp().sum(axis=0, keepdims=True), [(2, 3)]),
+    ],
+)
+def test_gradcheck_passes_right_backwards(f, shapes):
+    inputs = [rand_leaf(*s, seed=i) for i, s in enumerate(shapes)]
+    assert gradcheck.gradcheck(f, inputs) is True
+
+
+def test_gradcheck_accepts_plain_arrays_and_a_single_tensor():
+    assert gradcheck.gradcheck(lambda a: a * a, [np.array([1.0, 2.0])]) is True
+    assert gradcheck.gradcheck(lambda a: a * a, rand_leaf(3)) is True
+
+
+def test_gradcheck_restores_the_inputs():
+    x = rand_leaf(3, 2)
+    before = x.data.copy()
+    gradcheck.gradcheck(lambda a: a.tanh(), [x])
+    np.testing.assert_array_equal(x.data, before)
+
+
+# --- gradcheck catches wrong backwards -------------------------------------------------------------
+
+
+def test_gradcheck_catches_a_backward_that_ignores_its_incoming_gradient():
+    x = rand_leaf(3, 4)
+    with pytest.raises(GradcheckError, match="input 0"):
+        gradcheck.gradcheck(SinIgnoringGrad.apply, [x])
+    # downstream ops make the incoming gradient non-uniform: caught there too
+    with pytest.raises(GradcheckError):
+        gradcheck.gradcheck(lambda a: (SinIgnoringGrad.apply(a) * a).sum(), [x])
+
+
+def test_the_trap_a_sum_alone_cannot_see_an_ignored_gradient():
+    # The gradient of sum() is all ones, and cos(x) * 1 == cos(x): this is why
+    # gradcheck compares whole Jacobians (or random cotangents), never just sum().
+    assert gradcheck.gradcheck(lambda a: SinIgnoringGrad.apply(a).sum(), [rand_leaf(3, 4)]) is True
+
+
+def test_gradcheck_catches_an_ignored_gradient_with_random_cotangents_on_big_outputs():
+    side = int(np.sqrt(FULL_JACOBIAN_LIMIT)) + 2  # more output elements than the full-Jacobian limit
+    x = rand_leaf(side, side)
+    assert gradcheck.gradcheck(Sin.apply, [x]) is True
+    with pytest.raises(GradcheckError, match="random cotangent"):
+        gradcheck.gradcheck(SinIgnoringGrad.apply, [x])
+
+
+def test_gradcheck_catches_gradients_swapped_between_inputs():
+    a, b = rand_leaf(2, 3, seed=1), rand_leaf(2, 3, seed=2)
+    with pytest.raises(GradcheckError, match=r"input 0 \(shape \(2, 3\)\)"):
+        gradcheck.gradcheck(MulSwapped.apply, [a, b])
+
+
+def test_gradcheck_catches_a_wrong_factor():
+    with pytest.raises(GradcheckError):
+        gradcheck.gradcheck(SquareWrongFactor.apply, [rand_leaf(4)])
+
+
+def test_gradcheck_message_names_input_element_analytic_and_numerical():
+    a, b = rand_leaf(2, 3, seed=3), rand_leaf(2, 3, seed=4)
+    with pytest.raises(GradcheckError) as info:
+        gradcheck.gradcheck(MulWrongAtOneElement.apply, [a, b])
+    msg = str(info.value)
+    assert "input 1 (shape (2, 3))" in msg
+    assert "input element (1, 2)" in msg
+    assert "output element (1, 2) of output 0" in msg
+    analytic = float(re.search(r"analytic (\S+),", msg).group(1))
+    numerical = float(re.search(r"numerical (\S+) ", msg).group(1))
+    # d(a*b)[1,2] / d b[1,2] = a[1,2]; the broken backward adds 1
+    assert analytic == pytest.approx(a.data[1, 2] + 1.0, rel=1e-12)
+    assert numerical == pytest.approx(a.data[1, 2], rel=1e-6)
+
+
+def test_gradcheck_raise_exception_false_returns_false():
+    x = rand_leaf(3)
+    assert gradcheck.gradcheck(SquareWrongFactor.apply, [x], raise_exception=False) is False
+    assert gradcheck.gradcheck(SinIgnoringGrad.apply, [x], raise_exception=False) is False
+    assert gradcheck.gradcheck(Sin.apply, [x], raise_exception=False) is True
+
+
+def test_gradcheck_only_checks_inputs_that_require_grad():
+    a = rand_leaf(2, 3, seed=1)
+    b_values = np.random.default_rng(2).standard_normal((2, 3))
+    # the broken gradient is b's: never asked for while b is a constant ...
+    assert gradcheck.gradcheck(MulWrongAtOneElement.apply, [a, Tensor(b_values)]) is True
+    # ... and caught as soon as b requires grad
+    with pytest.raises(GradcheckError, match="input 1"):
+        gradcheck.gradcheck(MulWrongAtOneElement.apply, [a, Tensor(b_values, requires_grad=True)])
+
+
+def test_gradcheck_warns_on_float32_inputs():
+    x = rand_leaf(3, dtype=np.float32)
+    with pytest.warns(UserWarning, match=r"gradcheck: input 0 is float32.*float64"):
+        gradcheck.gradcheck(lambda a: a * 2.0, [x], atol=1e-2, rtol=1e-2)
+
+
+def test_gradcheck_does_not_warn_on_float64(recwarn):
+    gradcheck.gradcheck(lambda a: a * 2.0, [rand_leaf(3)])
+    assert not [w for w in recwarn if "float" in str(w.message)]
+
+
+# --- any output shape, tuples ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda a: a.sum(),  # 0-d
+        lambda a: a.reshape(2, 1, 3) * 2.0,  # 3-d
+        lambda a: a[1],  # 1-d
+        lambda a: a.reshape(2, 3, 1) * a.reshape(1, 1, 6),  # broadcasting to (2, 3, 6)
+    ],
+)
+def test_gradcheck_works_with_outputs_of_any_shape(f):
+    assert gradcheck.gradcheck(f, [rand_leaf(2, 3)]) is True
+
+
+def test_gradcheck_with_a_scalar_input():
+    assert gradcheck.gradcheck(lambda a: (a * a).exp(), [Tensor(np.array(0.3), requires_grad=True)])
+
+
+def test_gradcheck_with_tuple_outputs():
+    a, b = rand_leaf(2, 3, seed=1), rand_leaf(3, seed=2)
+    assert gradcheck.gradcheck(lambda x, y: (x * y, (x + y).sum(), y.exp()), [a, b]) is True
+
+
+def test_gradcheck_catches_a_broken_second_output_of_a_tuple():
+    a = rand_leaf(4)
+    with pytest.raises(GradcheckError, match="of output 1"):
+        gradcheck.gradcheck(lambda x: (x.tanh(), SquareWrongFactor.apply(x)), [a])
+
+
+def test_gradcheck_with_a_constant_output_in_the_tuple():
+    a = rand_leaf(3)
+    const = Tensor(np.ones(2))
+    assert gradcheck.gradcheck(lambda x: (const, x * x), [a]) is True
+
+
+# --- numerical_grad ----------------------------------------------------------------------------------
+
+
+def test_numerical_grad_matches_a_hand_derivative():
+    # f(x, y) = sum(x**2 * y) + exp(x0):  df/dx = 2 x y + [exp(x0), 0, 0],  df/dy = x**2
+    xv = np.array([0.3, -1.2, 2.0])
+    yv = np.array([1.5, 0.5, -0.7])
+
+    def f(x, y):
+        return (x * x * y).sum() + x[0].exp()
+
+    gx, gy = gradcheck.numerical_grad(f, [Tensor(xv.copy()), Tensor(yv.copy())])
+    np.testing.assert_allclose(gx, 2 * xv * yv + np.array([np.exp(0.3), 0.0, 0.0]), rtol=1e-7)
+    np.testing.assert_allclose(gy, xv**2, rtol=1e-7, atol=1e-9)
+    assert gx.dtype == np.float64 and gx.shape == (3,)
+
+
+def test_numerical_grad_weights_a_non_scalar_output_with_grad_output():
+    # d/dx sum(w * x**3) = 3 w x**2
+    xv = np.array([[1.0, 2.0], [-1.0, 0.5]])
+    w = np.array([[1.0, -2.0], [0.5, 3.0]])
+    (g,) = gradcheck.numerical_grad(lambda x: x * x * x, [xv.copy()], grad_output=w)
+    np.testing.assert_allclose(g, 3 * w * xv**2, rtol=1e-7)
+
+
+def test_numerical_grad_leaves_the_inputs_unchanged():
+    x = Tensor(np.array([0.1, 0.2, 0.3]))
+    before = x.data.copy()
+    gradcheck.numerical_grad(lambda a: (a * a).sum(), [x])
+    np.testing.assert_array_equal(x.data, before)
+
+
+# --- gradgradcheck -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "f, shapes",
+    [
+        (lambda a: a.tanh(), [(3, 4)]),
+        (lambda a, b: a * b.exp(), [(2, 3), (3,)]),
+        (lambda a: (a * a * a).sum(), [(4,)]),
+        (lambda a, b: a @ b, [(2, 3), (3, 2)]),
+    ],
+)
+def test_gradgradcheck_passes_smooth_ops(f, shapes):
+    inputs = [rand_leaf(*s, seed=i) for i, s in enumerate(shapes)]
+    assert gradcheck.gradgradcheck(f, inputs) is True
+
+
+def test_gradgradcheck_catches_a_backward_that_detaches_its_input():
+    x = rand_leaf(3, seed=5)
+    assert gradcheck.gradcheck(CubeDetached.apply, [x]) is True  # first derivatives are right
+    with pytest.raises(GradcheckError, match=r"gradgradcheck: .*input 0"):
+        gradcheck.gradgradcheck(CubeDetached.apply, [x])
+    assert gradcheck.gradgradcheck(CubeDetached.apply, [x], raise_exception=False) is False
+
+
+def test_gradgradcheck_catches_a_backward_on_ndarrays():
+    x = rand_leaf(3, seed=6)
+    assert gradcheck.gradcheck(CubeWithArrays.apply, [x]) is True
+    assert gradcheck.gradgradcheck(CubeWithArrays.apply, [x], raise_exception=False) is False
+
+
+def test_gradgradcheck_with_given_grad_outputs():
+    x = rand_leaf(2, 2)
+    v = np.array([[1.0, -1.0], [2.0, 0.5]])
+    assert gradcheck.gradgradcheck(lambda a: a.sigmoid(), [x], grad_outputs=[v]) is True
+    with pytest.raises(GradcheckError):
+        gradcheck.gradgradcheck(CubeDetached.apply, [x], grad_outputs=[v])
+
+
+def test_gradgradcheck_warns_once_on_float32():
+    x = rand_leaf(2, dtype=np.float32)
+    with pytest.warns(UserWarning) as record:
+        gradcheck.gradgradcheck(lambda a: a * a, [x], atol=1e-2, rtol=1e-2, raise_exception=False)
+    messages = [str(w.message) for w in record if "float32" in str(w.message)]
+    assert len(messages) == 1 and messages[0].startswith("gradgradcheck")
