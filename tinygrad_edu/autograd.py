@@ -107,7 +107,10 @@ class Function:
                     out.requires_grad = True
                     out._ctx = fn
                     fn.inputs = inputs
-                    fn.needs_input_grad = tuple([t.requires_grad for t in inputs])
+                    if len(inputs) == 2:
+                        fn.needs_input_grad = (inputs[0].requires_grad, inputs[1].requires_grad)
+                    else:
+                        fn.needs_input_grad = tuple([t.requires_grad for t in inputs])
                     if STATE.anomaly:
                         fn._created_at = _user_frame()
                     break
@@ -182,21 +185,21 @@ def _run_backward(
     root_grads: Sequence["Tensor"],
     retain_graph: bool,
     create_graph: bool,
-    wanted: Optional[dict[int, int]] = None,
-) -> dict[int, "Tensor"]:
+    wanted: Optional[set["Tensor"]] = None,
+) -> dict["Tensor", "Tensor"]:
     """Propagate ``root_grads`` from ``roots`` to every tensor that requires grad.
 
     Walks the graph once in reverse topological order, so each tensor's
     gradient is complete (all its uses added up) before it is passed on.
-    Cotangents live in a local dict keyed by tensor id and are popped once
-    used. With ``wanted`` (id -> position) the gradients of those tensors are
+    Cotangents live in a local dict keyed by tensor (identity hash) and are
+    popped once used. With ``wanted`` the gradients of those tensors are
     returned; otherwise leaves accumulate into ``.grad``.
     """
-    grads: dict[int, Tensor] = {}
+    grads: dict[Tensor, Tensor] = {}
     for r, g in zip(roots, root_grads):
-        prev = grads.get(id(r))
-        grads[id(r)] = g if prev is None else Tensor._make(prev.data + g.data)
-    results: dict[int, Tensor] = {}
+        prev = grads.get(r)
+        grads[r] = g if prev is None else Tensor._make(prev.data + g.data)
+    results: dict[Tensor, Tensor] = {}
     given_to_leaves: set[int] = set()
     previous_mode = STATE.grad_enabled
     STATE.grad_enabled = create_graph  # the backward is recorded only for create_graph
@@ -210,13 +213,12 @@ def _run_backward(
     anomaly = STATE.anomaly
     STATE.anomaly = False
     try:
-        order = toposort(roots, _parents)
-        for t in reversed(order):
-            g = grads.pop(id(t), None)
+        for t in reversed(toposort(roots, _parents)):
+            g = grads.pop(t, None)
             if g is None:
                 continue
-            if wanted is not None and id(t) in wanted:
-                results[id(t)] = g
+            if wanted is not None and t in wanted:
+                results[t] = g
             ctx = t._ctx
             if ctx is None:
                 if wanted is None and t.requires_grad:
@@ -235,14 +237,14 @@ def _run_backward(
                     gi = unbroadcast(gi, idata.shape, type(ctx).__name__)
                 if gdata.dtype != idata.dtype:
                     gi = gi.astype(idata.dtype)  # the gradient of an input has its dtype
-                prev = grads.get(id(inp))
+                prev = grads.get(inp)
                 if prev is None:
-                    grads[id(inp)] = gi
+                    grads[inp] = gi
                 elif create_graph:
-                    grads[id(inp)] = prev + gi
+                    grads[inp] = prev + gi
                 else:
                     # a fresh array: gi or prev may be shared with another input's gradient
-                    grads[id(inp)] = Tensor._make(prev.data + gi.data)
+                    grads[inp] = Tensor._make(prev.data + gi.data)
             if not retain_graph:
                 ctx.inputs = None
                 ctx.saved = ()
@@ -255,7 +257,8 @@ def _run_backward(
 
 
 def _call_backward(ctx: Function, out: "Tensor", grad: "Tensor") -> tuple[Any, ...]:
-    """Run one op's backward with its output at hand; check what it returns."""
+    """Run one op's backward, with its output at hand for the call only (a Function
+    never keeps its output, so there is no reference cycle); one gradient per input."""
     ctx._out = out
     try:
         result = ctx.backward(grad)
@@ -311,6 +314,9 @@ def _root_gradient(root: "Tensor", gradient: Any, where: str) -> "Tensor":
                 "output), or reduce it first (e.g. .sum())."
             )
         return Tensor._make(np.ones(root.shape, dtype=root.data.dtype))
+    if type(gradient) is np.ndarray and gradient.shape == root.data.shape:
+        # the common case, one copy: the gradient may end up as a leaf's .grad
+        return Tensor._make(np.array(gradient, dtype=root.data.dtype))
     g = gradient if isinstance(gradient, Tensor) else Tensor(np.asarray(gradient), dtype=root.dtype)
     if g.shape != root.shape:
         raise RuntimeError(
@@ -377,10 +383,10 @@ def grad(
             "Was it computed under no_grad(), from tensors that do not require grad, or by a "
             "backward that returned ndarrays (no second derivative)?"
         )
-    wanted = {id(x): i for i, x in enumerate(ins)}
+    wanted = set(ins)
     keep = create_graph if retain_graph is None else retain_graph
     found = _run_backward(roots, root_grads, keep, create_graph, wanted) if roots else {}
-    result = tuple(found.get(id(x)) for x in ins)
+    result = tuple(found.get(x) for x in ins)
     if not allow_unused:
         for i, (x, r) in enumerate(zip(ins, result)):
             if r is None:

@@ -35,6 +35,7 @@ with ``parameters()`` and ``zero_grad()``; its demo trains on these unchanged.
 
 from __future__ import annotations
 
+import gc
 import math
 import numbers
 import operator
@@ -105,14 +106,22 @@ class Value:
         running backward twice on one graph adds exactly twice to the leaves.
         The graph is kept, so gradients can be inspected or drawn afterwards.
         """
-        topo = toposort((self,), _children_of)
-        for node in topo:
-            if node._backward is not None:
-                node.grad = 0.0
-        self.grad = 1.0  # d self / d self
-        for node in reversed(topo):
-            if node._backward is not None:
-                node._backward(node)
+        # Pause the cycle collector: the walk makes no cycles, but its allocations
+        # would trigger collections that rescan the whole (still alive) graph.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            topo = toposort((self,), _children_of)
+            for node in topo:
+                if node._backward is not None:
+                    node.grad = 0.0
+            self.grad = 1.0  # d self / d self
+            for node in reversed(topo):
+                if node._backward is not None:
+                    node._backward(node)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
 
     # -- arithmetic ------------------------------------------------------------------------------
     # Each op has two forms: Value with Value (both get a gradient) and Value with a plain number
