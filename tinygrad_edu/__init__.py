@@ -33,7 +33,7 @@ from tinygrad_edu.tensor import (
 )
 
 from tinygrad_edu.scalar import Value
-from tinygrad_edu import data, gradcheck, optim
+from tinygrad_edu import data, gradcheck, nn, optim, viz
 
 # isort: on
 
@@ -57,6 +57,7 @@ __all__ = [
     "manual_seed",
     "maximum",
     "minimum",
+    "nn",
     "no_grad",
     "optim",
     "ones",
@@ -64,6 +65,7 @@ __all__ = [
     "randn",
     "set_default_dtype",
     "stack",
+    "viz",
     "where",
     "zeros",
 ]

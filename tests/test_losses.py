@@ -1,0 +1,317 @@
+"""Losses: values and gradients against numpy formulas, reductions, stability at logits of +-1e4,
+BCE's clamp at -100, and the errors for wrong targets.
+
+References are the textbook formulas in float64 numpy on moderate inputs, and
+hand-computed values at extreme ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+from tinygrad_edu import Tensor, nn
+from tinygrad_edu.gradcheck import gradcheck, gradgradcheck
+from tinygrad_edu.nn import functional as F
+
+RNG = np.random.default_rng(0)
+
+
+def reduce(values: np.ndarray, reduction: str) -> np.ndarray:
+    return {"mean": np.mean, "sum": np.sum, "none": np.asarray}[reduction](values)
+
+
+def np_sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))
+
+
+def np_softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def np_mse(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return (x - y) ** 2
+
+
+def np_bce(p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+
+def np_bce_logits(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np_bce(np_sigmoid(z), y)
+
+
+def np_cross_entropy(z: np.ndarray, t: np.ndarray) -> np.ndarray:
+    return -np.log(np_softmax(z)[np.arange(len(t)), t])
+
+
+def inputs(kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Moderate float64 inputs and targets for each loss."""
+    rng = np.random.default_rng({"mse": 1, "bce": 2, "bce_logits": 3, "ce": 4}[kind])
+    if kind == "mse":
+        return rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    if kind == "bce":
+        return rng.uniform(0.05, 0.95, (5, 2)), rng.uniform(0, 1, (5, 2))
+    if kind == "bce_logits":
+        return rng.standard_normal((5, 2)) * 3, rng.uniform(0, 1, (5, 2))
+    return rng.standard_normal((6, 4)) * 2, np.array([0, 3, 1, 1, 2, 0])
+
+
+LOSSES: dict[str, tuple[type, Callable[..., Tensor], Callable[..., np.ndarray]]] = {
+    "mse": (nn.MSELoss, F.mse_loss, np_mse),
+    "bce": (nn.BCELoss, F.binary_cross_entropy, np_bce),
+    "bce_logits": (nn.BCEWithLogitsLoss, F.binary_cross_entropy_with_logits, np_bce_logits),
+    "ce": (nn.CrossEntropyLoss, F.cross_entropy, np_cross_entropy),
+}
+REDUCTIONS = ["mean", "sum", "none"]
+
+
+# --- values -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("kind", list(LOSSES))
+def test_loss_values_match_numpy(kind: str, reduction: str) -> None:
+    cls, fn, ref = LOSSES[kind]
+    x, y = inputs(kind)
+    want = reduce(ref(x, y), reduction)
+    for target in (y, Tensor(y)):  # targets as ndarrays or Tensors
+        module_out = cls(reduction=reduction)(Tensor(x), target)
+        functional_out = fn(x, target, reduction=reduction)
+        assert module_out.shape == np.shape(want)
+        np.testing.assert_allclose(module_out.data, want, rtol=1e-12)
+        np.testing.assert_allclose(functional_out.data, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind", list(LOSSES))
+def test_default_reduction_is_mean(kind: str) -> None:
+    cls, _, ref = LOSSES[kind]
+    x, y = inputs(kind)
+    assert cls()(x, y).item() == pytest.approx(float(np.mean(ref(x, y))), rel=1e-12)
+
+
+@pytest.mark.parametrize("kind", list(LOSSES))
+def test_loss_keeps_the_input_dtype(kind: str) -> None:
+    cls, _, _ = LOSSES[kind]
+    x, y = inputs(kind)
+    x32 = Tensor(x.astype(np.float32), requires_grad=True)
+    loss = cls()(x32, y)  # a float64 (or int64) target does not promote the loss
+    loss.backward()
+    assert loss.dtype == np.float32 and x32.grad.dtype == np.float32
+
+
+def test_binary_losses_accept_integer_and_bool_labels() -> None:
+    z = np.array([[0.5], [-1.0], [2.0]])
+    labels = np.array([[1], [0], [1]])
+    want = np.mean(np_bce_logits(z, labels.astype(np.float64)))
+    assert nn.BCEWithLogitsLoss()(z, labels).item() == pytest.approx(want, rel=1e-12)
+    assert nn.BCEWithLogitsLoss()(z, labels.astype(bool)).item() == pytest.approx(want, rel=1e-12)
+    assert nn.BCELoss()(np_sigmoid(z), labels).item() == pytest.approx(want, rel=1e-12)
+
+
+def test_cross_entropy_accepts_integer_tensor_targets_of_any_int_dtype() -> None:
+    z, t = inputs("ce")
+    want = np.mean(np_cross_entropy(z, t))
+    assert F.cross_entropy(z, Tensor(t.astype(np.int32))).item() == pytest.approx(want, rel=1e-12)
+    assert F.cross_entropy(z, t.astype(np.uint8)).item() == pytest.approx(want, rel=1e-12)
+
+
+def test_nll_of_log_softmax_is_cross_entropy() -> None:
+    z, t = inputs("ce")
+    out = F.nll_loss(F.log_softmax(z, axis=1), t, reduction="sum")
+    assert out.item() == pytest.approx(float(np.sum(np_cross_entropy(z, t))), rel=1e-12)
+
+
+# --- gradients -----------------------------------------------------------------------------------
+
+
+def grad_formulas(kind: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """d(sum of per-element losses)/d input, the textbook derivatives."""
+    if kind == "mse":
+        return 2 * (x - y)
+    if kind == "bce":
+        return (x - y) / (x * (1 - x))
+    if kind == "bce_logits":
+        return np_sigmoid(x) - y
+    onehot = np.eye(x.shape[1])[y]
+    return np_softmax(x) - onehot
+
+
+@pytest.mark.parametrize("kind", list(LOSSES))
+def test_gradient_formulas(kind: str) -> None:
+    cls, _, _ = LOSSES[kind]
+    x, y = inputs(kind)
+    n = x.shape[0] if kind == "ce" else x.size  # mean over samples (CE) or over elements
+    for reduction, scale in (("mean", 1 / n), ("sum", 1.0)):
+        xt = Tensor(x, requires_grad=True)
+        cls(reduction=reduction)(xt, y).backward()
+        np.testing.assert_allclose(xt.grad.data, grad_formulas(kind, x, y) * scale, rtol=1e-10)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("kind", list(LOSSES))
+def test_gradcheck_with_respect_to_the_input(kind: str, reduction: str) -> None:
+    _, fn, _ = LOSSES[kind]
+    x, y = inputs(kind)
+    assert gradcheck(lambda x: fn(x, y, reduction=reduction), [Tensor(x, requires_grad=True)])
+    assert gradgradcheck(lambda x: fn(x, y, reduction=reduction), [Tensor(x, requires_grad=True)])
+
+
+@pytest.mark.parametrize("kind", ["mse", "bce", "bce_logits"])
+def test_gradcheck_with_respect_to_soft_targets(kind: str) -> None:
+    _, fn, _ = LOSSES[kind]
+    x, y = inputs(kind)
+    pair = [Tensor(x, requires_grad=True), Tensor(y, requires_grad=True)]
+    assert gradcheck(lambda x, y: fn(x, y, reduction="none"), pair)
+    assert gradgradcheck(lambda x, y: fn(x, y, reduction="none"), pair)
+
+
+def test_gradient_through_a_model_with_a_non_uniform_cotangent() -> None:
+    rng = np.random.default_rng(9)
+    lin = nn.Linear(3, 4, dtype=np.float64)
+    x = Tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    t = np.array([0, 3, 2, 1, 3])
+    assert gradcheck(lambda x, w, b: F.cross_entropy(lin(x), t, reduction="none"), [x, lin.weight, lin.bias])
+
+
+# --- stability -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_is_finite_at_huge_logits(dtype: Any) -> None:
+    z = Tensor(np.array([[1e4, -1e4, 0.0], [1e4, -1e4, 0.0], [1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]], dtype),
+               requires_grad=True)  # fmt: skip
+    t = np.array([0, 1, 2, 1])
+    loss = F.cross_entropy(z, t, reduction="none")
+    # logsumexp of the first rows is 1e4 (the other terms are below rounding); the last row is uniform
+    np.testing.assert_allclose(loss.data, [0.0, 2e4, 1e4, np.log(3)], rtol=1e-6)
+    loss.sum().backward()
+    assert np.isfinite(z.grad.data).all()
+    want = np.array([[0, 0, 0], [1, -1, 0], [1, 0, -1], [1 / 3, 1 / 3 - 1, 1 / 3]])
+    np.testing.assert_allclose(z.grad.data, want, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bce_with_logits_is_finite_at_huge_logits(dtype: Any) -> None:
+    z = Tensor(np.array([1e4, -1e4, 1e4, -1e4, 0.0], dtype), requires_grad=True)
+    y = np.array([0.0, 1.0, 1.0, 0.0, 1.0])
+    loss = F.binary_cross_entropy_with_logits(z, y, reduction="none")
+    np.testing.assert_allclose(loss.data, [1e4, 1e4, 0.0, 0.0, np.log(2)], rtol=1e-6)
+    loss.sum().backward()
+    np.testing.assert_allclose(z.grad.data, [1.0, -1.0, 0.0, 0.0, -0.5], atol=1e-7)
+
+
+def test_bce_clamps_its_logs_at_minus_100() -> None:
+    p = Tensor(np.array([0.0, 1.0, 0.0, 1.0, 1e-50]), requires_grad=True)
+    y = np.array([1.0, 0.0, 0.0, 1.0, 1.0])
+    loss = F.binary_cross_entropy(p, y, reduction="none")
+    # log(0) = -inf becomes -100; log(1e-50) = -115.1 is clamped as well
+    np.testing.assert_allclose(loss.data, [100.0, 100.0, 0.0, 0.0, 100.0], rtol=1e-15)
+    loss.sum().backward()
+    assert np.isfinite(p.grad.data).all()
+    # a clamped log is constant in p, so only the other term contributes
+    np.testing.assert_allclose(p.grad.data, [0.0, 0.0, 1.0, -1.0, 0.0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bce_of_a_saturated_sigmoid_is_finite(dtype: Any) -> None:
+    z = Tensor(np.array([1e4, -1e4, 1e4, -1e4], dtype), requires_grad=True)
+    y = np.array([1.0, 1.0, 0.0, 0.0])
+    loss = nn.BCELoss(reduction="none")(z.sigmoid(), y)
+    np.testing.assert_allclose(loss.data, [0.0, 100.0, 100.0, 0.0])
+    loss.sum().backward()
+    assert np.isfinite(z.grad.data).all()
+
+
+def test_mse_is_finite_at_large_values() -> None:
+    x = Tensor(np.array([1e4, -1e4]), requires_grad=True)
+    loss = F.mse_loss(x, np.zeros(2), reduction="sum")
+    assert loss.item() == 2e8
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.data, [2e4, -2e4])
+
+
+# --- errors ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["mse", "bce", "bce_logits"])
+def test_target_shape_must_match(kind: str) -> None:
+    cls, fn, _ = LOSSES[kind]
+    x = np.full((4, 1), 0.5)
+    with pytest.raises(
+        ValueError, match=rf"{cls.__name__}: target has shape \(4,\) but input has shape \(4, 1\)"
+    ):
+        cls()(x, np.ones(4))
+    with pytest.raises(ValueError, match=rf"{fn.__name__}: .*reshape"):
+        fn(x, np.ones(4))
+
+
+@pytest.mark.parametrize("kind", list(LOSSES))
+def test_target_dtype_must_be_numeric(kind: str) -> None:
+    cls, _, _ = LOSSES[kind]
+    x, _ = inputs(kind)
+    bad = np.full(x.shape[:1] if kind == "ce" else x.shape, "a")
+    with pytest.raises(TypeError, match=rf"{cls.__name__}: target has dtype <U1"):
+        cls()(x, bad)
+
+
+@pytest.mark.parametrize("kind", list(LOSSES))
+def test_input_must_be_float(kind: str) -> None:
+    cls, _, _ = LOSSES[kind]
+    x, y = inputs(kind)
+    with pytest.raises(TypeError, match=rf"{cls.__name__}: input has dtype int64"):
+        cls()(np.zeros(x.shape, np.int64), y)
+
+
+def test_cross_entropy_target_dtype() -> None:
+    z, t = inputs("ce")
+    with pytest.raises(
+        TypeError, match=r"CrossEntropyLoss: target has dtype float64; expected integer class"
+    ):
+        nn.CrossEntropyLoss()(z, t.astype(np.float64))
+
+
+@pytest.mark.parametrize("bad", [4, -1])
+def test_cross_entropy_class_index_out_of_range(bad: int) -> None:
+    z, t = inputs("ce")
+    t = t.copy()
+    t[2] = bad
+    with pytest.raises(ValueError, match=rf"CrossEntropyLoss: target\[2\] = {bad} .*4 classes.*\[0, 4\)"):
+        nn.CrossEntropyLoss()(z, t)
+
+
+def test_cross_entropy_shapes() -> None:
+    z, t = inputs("ce")
+    with pytest.raises(ValueError, match=r"cross_entropy: target has shape \(6, 1\).*reshape\(-1\)"):
+        F.cross_entropy(z, t.reshape(6, 1))
+    with pytest.raises(ValueError, match=r"target has shape \(5,\) but logits have shape \(6, 4\)"):
+        F.cross_entropy(z, t[:5])
+    with pytest.raises(ValueError, match=r"CrossEntropyLoss: logits have shape \(4,\); expected \(N, C\)"):
+        nn.CrossEntropyLoss()(z[0], t[0])
+
+
+def test_bce_input_must_be_probabilities() -> None:
+    with pytest.raises(ValueError, match=r"BCELoss: input .* probabilities in \[0, 1\].*logits"):
+        nn.BCELoss()(np.array([0.5, 1.5]), np.array([1.0, 0.0]))
+    with pytest.raises(ValueError, match="NaN"):
+        nn.BCELoss()(np.array([0.5, np.nan]), np.array([1.0, 0.0]))
+
+
+@pytest.mark.parametrize("kind", list(LOSSES))
+def test_unknown_reduction(kind: str) -> None:
+    cls, fn, _ = LOSSES[kind]
+    x, y = inputs(kind)
+    with pytest.raises(ValueError, match=rf"{cls.__name__}: reduction must be 'mean', 'sum' or 'none'"):
+        cls(reduction="average")
+    with pytest.raises(ValueError, match="reduction must be"):
+        fn(x, y, reduction="avg")
+
+
+def test_losses_are_modules_with_a_repr() -> None:
+    assert isinstance(nn.MSELoss(), nn.Module)
+    assert repr(nn.CrossEntropyLoss()) == "CrossEntropyLoss()"
+    assert repr(nn.BCELoss(reduction="sum")) == "BCELoss(reduction='sum')"
+    assert list(nn.BCEWithLogitsLoss().parameters()) == []

@@ -1,0 +1,875 @@
+"""nn: Parameter, Module (registration, walking, modes, state dicts, repr), Sequential, layers, init.
+
+Expected values are numpy formulas written here; gradients are checked by
+float64 finite differences (``gradcheck``). Losses are in ``test_losses.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterator
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu import Tensor, nn
+from tinygrad_edu.gradcheck import gradcheck, gradgradcheck
+from tinygrad_edu.nn import functional as F
+from tinygrad_edu.nn import init
+
+
+@pytest.fixture
+def float64_default() -> Iterator[None]:
+    previous = tg.get_default_dtype()
+    tg.set_default_dtype(np.float64)
+    yield
+    tg.set_default_dtype(previous)
+
+
+def mlp(seed: int = 0, dtype: Any = np.float64) -> nn.Sequential:
+    rng = np.random.default_rng(seed)
+    return nn.Sequential(
+        nn.Linear(2, 5, rng=rng, dtype=dtype), nn.Tanh(), nn.Linear(5, 3, rng=rng, dtype=dtype)
+    )
+
+
+class TwoLayer(nn.Module):
+    """Registration order differs from alphabetical order on purpose."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.zeta = nn.Parameter(np.zeros(2))
+        self.hidden = nn.Linear(3, 2, dtype=np.float64)
+        self.alpha = nn.Parameter(np.ones(1))
+        self.out = nn.Sequential(nn.ReLU(), nn.Linear(2, 1, dtype=np.float64))
+        self.label = "plain attribute"
+
+    def forward(self, x: Any) -> Tensor:
+        return self.out(self.hidden(x) + self.zeta) * self.alpha
+
+
+# --- Parameter --------------------------------------------------------------------------
+
+
+def test_parameter_copies_its_data_and_requires_grad() -> None:
+    user = np.array([1.0, 2.0, 3.0])
+    p = nn.Parameter(user)
+    assert isinstance(p, Tensor) and p.requires_grad and p.is_leaf
+    assert p.dtype == np.float64  # a float ndarray keeps its dtype
+    p.data -= 1.0  # what an optimizer does
+    np.testing.assert_array_equal(user, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(p.data, [0.0, 1.0, 2.0])
+
+
+def test_parameter_dtypes() -> None:
+    assert nn.Parameter([1, 2]).dtype == tg.get_default_dtype()  # lists: the default dtype
+    assert nn.Parameter(np.arange(3)).dtype == tg.get_default_dtype()  # integers become float
+    assert nn.Parameter(np.ones(2, np.float32)).dtype == np.float32
+    assert nn.Parameter(np.ones(2, np.float32), dtype=np.float64).dtype == np.float64
+    t = Tensor(np.ones(2))
+    p = nn.Parameter(t)
+    p.data[0] = 5.0
+    assert t.data[0] == 1.0  # a Tensor is copied too
+    with pytest.raises(TypeError, match="Parameter"):
+        nn.Parameter("abc")
+    with pytest.raises(TypeError, match="floating"):
+        nn.Parameter(np.ones(2), dtype=np.int64)
+
+
+def test_parameter_default_dtype_follows_setting(float64_default: None) -> None:
+    assert nn.Parameter([1.0]).dtype == np.float64
+    assert nn.Linear(2, 3).weight.dtype == np.float64
+
+
+def test_parameter_repr() -> None:
+    assert repr(nn.Parameter(np.array([1.0, 2.0], np.float32))).startswith("Parameter([1., 2.]")
+
+
+# --- Module: registration ------------------------------------------------------------------
+
+
+def test_registration_keeps_insertion_order() -> None:
+    net = TwoLayer()
+    names = [n for n, _ in net.named_parameters()]
+    # own parameters first (in assignment order), then each child's, as PyTorch does
+    assert names == ["zeta", "alpha", "hidden.weight", "hidden.bias", "out.1.weight", "out.1.bias"]
+    assert [n for n, _ in net.named_children()] == ["hidden", "out"]
+    assert [type(m).__name__ for m in net.modules()] == ["TwoLayer", "Linear", "Sequential", "ReLU", "Linear"]
+    assert [n for n, _ in net.named_modules()] == ["", "hidden", "out", "out.0", "out.1"]
+    assert list(net.parameters())[2] is net.hidden.weight
+    assert net.label == "plain attribute"
+
+
+def test_replacing_a_parameter_keeps_its_place() -> None:
+    net = TwoLayer()
+    net.zeta = nn.Parameter(np.ones(2))
+    assert [n for n, _ in net.named_parameters()][:2] == ["zeta", "alpha"]
+    np.testing.assert_array_equal(net.zeta.data, [1.0, 1.0])
+
+
+def test_unknown_attribute_raises_attribute_error() -> None:
+    net = TwoLayer()
+    with pytest.raises(AttributeError, match="'TwoLayer' object has no attribute 'hiden'"):
+        net.hiden  # noqa: B018
+    assert not hasattr(net, "weights")
+
+
+def test_assigning_before_super_init_is_a_clear_error() -> None:
+    class Forgetful(nn.Module):
+        def __init__(self) -> None:
+            self.fc = nn.Linear(2, 2)
+
+    with pytest.raises(AttributeError, match=r"super\(\).__init__\(\)"):
+        Forgetful()
+
+
+def test_assigning_a_plain_tensor_to_a_parameter_name_is_an_error() -> None:
+    lin = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="parameter 'weight'"):
+        lin.weight = Tensor(np.zeros((2, 2)))
+    lin.bias = None  # allowed: removes the parameter
+    assert [n for n, _ in lin.named_parameters()] == ["weight"]
+    assert lin.bias is None
+    with pytest.raises(TypeError, match="sub-module 'out'"):
+        TwoLayer().out = 3
+
+
+def test_a_list_of_modules_is_refused_with_a_hint() -> None:
+    class Hidden(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layers = [nn.Linear(2, 2), nn.Linear(2, 2)]
+
+    with pytest.raises(TypeError, match="ModuleList"):
+        Hidden()
+
+
+def test_module_list_registers_its_items() -> None:
+    class Stack(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layers = nn.ModuleList([nn.Linear(2, 2) for _ in range(3)])
+
+        def forward(self, x: Any) -> Tensor:
+            for layer in self.layers:
+                x = layer(x)
+            return x
+
+    s = Stack()
+    assert len(s.layers) == 3 and s.layers[-1] is list(s.layers)[2]
+    assert [n for n, _ in s.named_parameters()][:3] == ["layers.0.weight", "layers.0.bias", "layers.1.weight"]
+    assert s(np.ones((4, 2), np.float32)).shape == (4, 2)
+
+
+def test_shared_parameters_are_listed_once() -> None:
+    shared = nn.Linear(3, 3)
+    model = nn.Sequential(shared, nn.ReLU(), shared)
+    assert [n for n, _ in model.named_parameters()] == ["0.weight", "0.bias"]
+    assert model.num_parameters() == 12
+    assert list(model.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]  # like PyTorch
+
+
+def test_delattr_unregisters() -> None:
+    net = TwoLayer()
+    del net.alpha
+    del net.out
+    assert [n for n, _ in net.named_parameters()] == ["zeta", "hidden.weight", "hidden.bias"]
+    with pytest.raises(AttributeError):
+        net.alpha  # noqa: B018
+
+
+def test_forward_must_be_written() -> None:
+    class Empty(nn.Module):
+        pass
+
+    with pytest.raises(NotImplementedError, match="Empty.forward"):
+        Empty()(1.0)
+
+
+# --- Module: walking, grads, modes ----------------------------------------------------------
+
+
+def test_num_parameters() -> None:
+    model = nn.Sequential(nn.Linear(2, 5), nn.ReLU(), nn.Linear(5, 1))
+    assert model.num_parameters() == (2 * 5 + 5) + (5 * 1 + 1)
+    assert nn.BatchNorm1d(4).num_parameters() == 8  # running statistics are not parameters
+    model[0].requires_grad_(False)
+    assert model.num_parameters(trainable_only=True) == 6
+
+
+def test_zero_grad_sets_grads_to_none() -> None:
+    model = mlp()
+    model(np.ones((4, 2))).sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_train_and_eval_reach_every_module() -> None:
+    model = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.Dropout(0.5), nn.BatchNorm1d(2)))
+    assert all(m.training for m in model.modules())
+    assert model.eval() is model
+    assert not any(m.training for m in model.modules())
+    model.train()
+    assert all(m.training for m in model.modules())
+    model[1].train(False)
+    assert model.training and not model[1][0].training and not model[1][1].training
+    with pytest.raises(TypeError, match="True or False"):
+        model.train("no")
+
+
+def test_apply_and_to() -> None:
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    seen = []
+    model.apply(lambda m: seen.append(type(m).__name__))
+    assert seen == ["BatchNorm1d", "Linear", "Sequential"]  # children first
+    model.apply(lambda m: m.weight.data.fill(0.5) if isinstance(m, nn.Linear) else None)
+    assert np.all(model[0].weight.data == 0.5)
+    model.to(np.float64)
+    assert all(p.dtype == np.float64 for p in model.parameters())
+    assert model[1].running_var.dtype == np.float64
+    assert model[1].num_batches_tracked.dtype == np.int64  # integer buffers stay integer
+    with pytest.raises(TypeError, match="float dtype"):
+        model.to(np.int32)
+
+
+# --- Module: state dicts --------------------------------------------------------------------
+
+
+def test_state_dict_holds_copies_of_parameters_and_buffers() -> None:
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    sd = model.state_dict()
+    assert list(sd) == [
+        "0.weight", "0.bias", "1.weight", "1.bias",
+        "1.running_mean", "1.running_var", "1.num_batches_tracked",
+    ]  # fmt: skip
+    assert all(isinstance(v, np.ndarray) for v in sd.values())
+    np.testing.assert_array_equal(sd["0.weight"], model[0].weight.data)
+    sd["0.weight"][...] = 7.0
+    assert not np.any(model[0].weight.data == 7.0)
+
+
+def test_state_dict_round_trip_gives_the_same_function() -> None:
+    x = np.random.default_rng(1).standard_normal((6, 2))
+    a, b = mlp(seed=1), mlp(seed=2)
+    assert not np.allclose(a(x).data, b(x).data)
+    weight_before = b[0].weight
+    sd = a.state_dict()
+    missing, unexpected = b.load_state_dict(sd)
+    assert missing == [] and unexpected == []
+    np.testing.assert_array_equal(b(x).data, a(x).data)
+    assert b[0].weight is weight_before  # copied in: optimizers keep their references
+    sd["0.weight"][...] = 0.0
+    assert np.any(b[0].weight.data != 0.0)  # and the dict can be changed afterwards
+
+
+def test_state_dict_round_trip_through_a_checkpoint_file(tmp_path: Any) -> None:
+    from tinygrad_edu.serialization import load, save
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2))
+    model(np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32))  # moves running stats
+    save(model.state_dict(), tmp_path / "model.npz")
+    fresh = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2))
+    fresh.load_state_dict(load(tmp_path / "model.npz"))
+    for (k, v), (k2, v2) in zip(model.state_dict().items(), fresh.state_dict().items()):
+        assert k == k2 and v.dtype == v2.dtype
+        np.testing.assert_array_equal(v, v2)
+
+
+def test_load_state_dict_casts_into_the_model_dtype() -> None:
+    model = nn.Linear(2, 2, dtype=np.float32)
+    model.load_state_dict({"weight": np.ones((2, 2)), "bias": Tensor(np.array([1.0, 2.0]))})
+    assert model.weight.dtype == np.float32 and model.bias.dtype == np.float32
+    np.testing.assert_array_equal(model.bias.data, [1.0, 2.0])
+
+
+def test_load_state_dict_missing_key() -> None:
+    model = mlp()
+    sd = model.state_dict()
+    del sd["2.bias"]
+    with pytest.raises(RuntimeError, match=r"missing keys.*'2.bias'"):
+        model.load_state_dict(sd)
+
+
+def test_load_state_dict_unexpected_key() -> None:
+    model = mlp()
+    sd = model.state_dict()
+    sd["3.weight"] = np.zeros((1, 3))
+    with pytest.raises(RuntimeError, match=r"unexpected keys.*'3.weight'"):
+        model.load_state_dict(sd)
+
+
+def test_load_state_dict_wrong_shape_names_key_and_shapes() -> None:
+    model = mlp()
+    sd = model.state_dict()
+    sd["0.weight"] = np.zeros((2, 5))
+    with pytest.raises(RuntimeError, match=r"'0.weight'.*\(2, 5\).*\(5, 2\)"):
+        model.load_state_dict(sd)
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        model.load_state_dict(sd, strict=False)  # a wrong shape is an error even when not strict
+
+
+def test_failed_load_changes_nothing() -> None:
+    model = mlp(seed=3)
+    before = model.state_dict()
+    sd = mlp(seed=4).state_dict()
+    sd["2.bias"] = np.zeros(7)  # one bad entry among good ones
+    with pytest.raises(RuntimeError, match="nothing was changed"):
+        model.load_state_dict(sd)
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])
+
+
+def test_load_state_dict_non_strict_returns_missing_and_unexpected() -> None:
+    source = mlp(seed=5)
+    target = mlp(seed=6)
+    sd = {"0.weight": source.state_dict()["0.weight"], "extra": np.zeros(1)}
+    missing, unexpected = target.load_state_dict(sd, strict=False)
+    assert missing == ["0.bias", "2.weight", "2.bias"] and unexpected == ["extra"]
+    np.testing.assert_array_equal(target[0].weight.data, source[0].weight.data)
+
+
+def test_load_state_dict_bad_inputs() -> None:
+    with pytest.raises(TypeError, match="dict"):
+        mlp().load_state_dict([("0.weight", np.zeros((5, 2)))])
+    sd = mlp().state_dict()
+    sd["0.bias"] = np.array(["a"] * 5)
+    with pytest.raises(RuntimeError, match="'0.bias' has dtype"):
+        mlp().load_state_dict(sd)
+
+
+def test_deepcopy_gives_an_independent_model() -> None:
+    import copy
+
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    clone = copy.deepcopy(model)
+    assert clone[0].weight is not model[0].weight
+    clone[0].weight.data += 1.0
+    clone[1].running_mean.data += 1.0
+    assert not np.array_equal(clone.state_dict()["0.weight"], model.state_dict()["0.weight"])
+    assert np.all(model[1].running_mean.data == 0)
+
+
+def test_register_buffer() -> None:
+    class Counter(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.register_buffer("count", np.zeros(1))
+            self.register_buffer("unused", None)
+
+    c = Counter()
+    assert [n for n, _ in c.named_buffers()] == ["count"] and c.unused is None
+    c.count = np.ones(1)  # assigning replaces the buffer, which stays registered
+    np.testing.assert_array_equal(c.state_dict()["count"], [1.0])
+    assert "count" in dir(c)
+
+
+# --- Module: repr -----------------------------------------------------------------------------
+
+
+def test_repr_is_a_tree() -> None:
+    model = nn.Sequential(
+        nn.Linear(2, 5), nn.ReLU(), nn.Dropout(0.25), nn.Sequential(nn.BatchNorm1d(5), nn.Sigmoid())
+    )
+    assert repr(model) == (
+        "Sequential(\n"
+        "  (0): Linear(in_features=2, out_features=5, bias=True)\n"
+        "  (1): ReLU()\n"
+        "  (2): Dropout(p=0.25)\n"
+        "  (3): Sequential(\n"
+        "    (0): BatchNorm1d(5, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)\n"
+        "    (1): Sigmoid()\n"
+        "  )\n"
+        ")"
+    )
+    assert repr(TwoLayer()).startswith("TwoLayer(\n  (hidden): Linear(in_features=3, out_features=2")
+    assert repr(nn.Linear(3, 1, bias=False)) == "Linear(in_features=3, out_features=1, bias=False)"
+
+
+# --- Sequential -------------------------------------------------------------------------------
+
+
+def test_sequential_is_a_list_of_modules() -> None:
+    a, r, b = nn.Linear(2, 5), nn.ReLU(), nn.Linear(5, 1)
+    model = nn.Sequential(a, r, b)
+    assert len(model) == 3
+    assert model[0] is a and model[-1] is b and list(model) == [a, r, b]
+    tail = model[1:]
+    assert isinstance(tail, nn.Sequential) and len(tail) == 2 and tail[1] is b
+    assert [n for n, _ in tail.named_parameters()] == ["2.weight", "2.bias"]  # original names, like PyTorch
+    assert model.append(nn.Sigmoid()) is model and len(model) == 4
+    assert [n for n, _ in model.named_children()] == ["0", "1", "2", "3"]
+    model.extend([nn.Identity()])
+    assert isinstance(model[4], nn.Identity)
+    model[1] = nn.Tanh()
+    assert isinstance(model[1], nn.Tanh)
+    with pytest.raises(IndexError, match="out of range"):
+        model[5]
+    with pytest.raises(TypeError, match="integers or slices"):
+        model["0"]
+
+
+def test_sequential_forward_composes() -> None:
+    model = mlp(seed=7)
+    x = np.random.default_rng(7).standard_normal((4, 2))
+    w1, b1 = model[0].weight.data, model[0].bias.data
+    w2, b2 = model[2].weight.data, model[2].bias.data
+    want = np.tanh(x @ w1.T + b1) @ w2.T + b2
+    np.testing.assert_allclose(model(x).data, want, rtol=1e-12)
+
+
+def test_sequential_from_a_dict_uses_its_names() -> None:
+    model = nn.Sequential({"hidden": nn.Linear(2, 3), "act": nn.ReLU()})
+    assert [n for n, _ in model.named_parameters()] == ["hidden.weight", "hidden.bias"]
+
+
+def test_sequential_rejects_non_modules() -> None:
+    with pytest.raises(TypeError, match=r"class ReLU, not a module; write ReLU\(\)"):
+        nn.Sequential(nn.Linear(2, 2), nn.ReLU)
+    with pytest.raises(TypeError, match="item 0 is a function"):
+        nn.Sequential(lambda x: x)
+
+
+def test_layer_is_module() -> None:
+    assert nn.Layer is nn.Module
+
+
+# --- Linear -------------------------------------------------------------------------------------
+
+
+def test_linear_shapes_dtype_and_zero_bias() -> None:
+    lin = nn.Linear(3, 4)
+    assert lin.weight.shape == (4, 3) and lin.bias.shape == (4,)
+    assert lin.weight.dtype == tg.get_default_dtype() and lin.bias.dtype == tg.get_default_dtype()
+    assert np.all(lin.bias.data == 0)
+    assert nn.Linear(3, 4, dtype=np.float64).weight.dtype == np.float64
+    no_bias = nn.Linear(3, 4, bias=False)
+    assert no_bias.bias is None and [n for n, _ in no_bias.named_parameters()] == ["weight"]
+
+
+def test_linear_forward_matches_numpy() -> None:
+    rng = np.random.default_rng(0)
+    lin = nn.Linear(3, 4, dtype=np.float64)
+    lin.bias.data[:] = rng.standard_normal(4)
+    w, b = lin.weight.data, lin.bias.data
+    x = rng.standard_normal((5, 3))
+    np.testing.assert_allclose(lin(x).data, x @ w.T + b, rtol=1e-12)
+    np.testing.assert_allclose(lin(Tensor(x[0])).data, w @ x[0] + b, rtol=1e-12)  # one sample
+    x3 = rng.standard_normal((2, 5, 3))
+    np.testing.assert_allclose(lin(x3).data, np.einsum("nsi,oi->nso", x3, w) + b, rtol=1e-12)
+    no_bias = nn.Linear(3, 4, bias=False, dtype=np.float64)
+    np.testing.assert_allclose(no_bias(x).data, x @ no_bias.weight.data.T, rtol=1e-12)
+
+
+def test_linear_is_one_graph_node() -> None:
+    lin = nn.Linear(3, 2)
+    out = lin(np.ones((4, 3), np.float32))
+    assert type(out.grad_fn).__name__ == "Linear"
+
+
+def test_linear_gradients_and_second_derivatives() -> None:
+    rng = np.random.default_rng(1)
+    lin = nn.Linear(3, 2, dtype=np.float64)
+    lin.bias.data[:] = rng.standard_normal(2)
+    x = Tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    assert gradcheck(lambda x, w, b: lin(x), [x, lin.weight, lin.bias])
+    assert gradgradcheck(lambda x, w, b: lin(x).tanh(), [x, lin.weight, lin.bias])
+
+
+def test_linear_gradient_formulas() -> None:
+    rng = np.random.default_rng(2)
+    lin = nn.Linear(3, 2, dtype=np.float64)
+    x = rng.standard_normal((5, 3))
+    g = rng.standard_normal((5, 2))
+    xt = Tensor(x, requires_grad=True)
+    lin(xt).backward(g)
+    np.testing.assert_allclose(xt.grad.data, g @ lin.weight.data, rtol=1e-12)
+    np.testing.assert_allclose(lin.weight.grad.data, g.T @ x, rtol=1e-12)
+    np.testing.assert_allclose(lin.bias.grad.data, g.sum(axis=0), rtol=1e-12)
+
+
+def test_linear_wrong_input_size_names_the_shapes() -> None:
+    with pytest.raises(ValueError, match=r"Linear.*\(4, 5\).*in_features = 3"):
+        nn.Linear(3, 2)(np.ones((4, 5), np.float32))
+
+
+def test_linear_argument_errors() -> None:
+    with pytest.raises(ValueError, match="in_features must be a positive integer"):
+        nn.Linear(0, 2)
+    with pytest.raises(ValueError, match="out_features"):
+        nn.Linear(2, 2.5)
+    with pytest.raises(ValueError, match="unknown init 'kaiming'"):
+        nn.Linear(2, 2, init="kaiming")
+
+
+@pytest.mark.parametrize(
+    ("name", "std"),
+    [("he", lambda i, o: math.sqrt(2 / i)), ("xavier", lambda i, o: math.sqrt(2 / (i + o))),
+     ("normal", lambda i, o: 0.01)],
+)  # fmt: skip
+def test_linear_init_formulas(name: str, std: Any) -> None:
+    lin = nn.Linear(4, 3, init=name, rng=np.random.default_rng(7), dtype=np.float64)
+    want = np.random.default_rng(7).standard_normal((3, 4)) * std(4, 3)
+    np.testing.assert_allclose(lin.weight.data, want, rtol=1e-15)
+
+
+def test_linear_init_reproduces_the_course_with_a_random_state() -> None:
+    # the course: np.random.seed(3); W[l] = np.random.randn(n_l, n_(l-1)) * np.sqrt(2 / n_(l-1))
+    layer_dims = [2, 4, 1]
+    course = np.random.RandomState(3)
+    want = [course.randn(layer_dims[i], layer_dims[i - 1]) * np.sqrt(2 / layer_dims[i - 1]) for i in (1, 2)]
+    rs = np.random.RandomState(3)
+    layers = [nn.Linear(2, 4, rng=rs, dtype=np.float64), nn.Linear(4, 1, rng=rs, dtype=np.float64)]
+    for layer, w in zip(layers, want):
+        np.testing.assert_array_equal(layer.weight.data, w)
+
+
+def test_linear_init_uses_the_library_generator() -> None:
+    tg.manual_seed(11)
+    a = nn.Linear(3, 3).weight.data
+    tg.manual_seed(11)
+    b = nn.Linear(3, 3).weight.data
+    tg.manual_seed(12)
+    c = nn.Linear(3, 3).weight.data
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_linear_accepts_an_init_function() -> None:
+    lin = nn.Linear(2, 3, init=init.zeros)
+    assert np.all(lin.weight.data == 0)
+    lin = nn.Linear(2, 3, init=lambda shape, rng=None, dtype=None: np.full(shape, 0.5, dtype))
+    assert np.all(lin.weight.data == 0.5) and lin.weight.dtype == tg.get_default_dtype()
+
+
+# --- init -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fn", "std"),
+    [
+        (init.he_normal, math.sqrt(2 / 400)),
+        (init.he_uniform, math.sqrt(2 / 400)),
+        (init.xavier_normal, math.sqrt(2 / 600)),
+        (init.xavier_uniform, math.sqrt(2 / 600)),
+        (init.normal, 0.01),
+    ],
+)
+def test_init_statistics(fn: Any, std: float) -> None:
+    w = fn((200, 400), rng=np.random.default_rng(0), dtype=np.float64)  # fan_out 200, fan_in 400
+    assert w.shape == (200, 400) and w.dtype == np.float64
+    assert abs(w.mean()) < 0.02 * std * 10  # 80,000 samples: the mean is within a few std/283
+    assert abs(w.std() / std - 1) < 0.02
+    if "uniform" in fn.__name__:
+        bound = math.sqrt(3) * std
+        assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound
+
+
+def test_init_exact_values_and_defaults() -> None:
+    w = init.xavier_uniform((3, 5), rng=np.random.default_rng(4), dtype=np.float64)
+    a = math.sqrt(6 / 8)
+    np.testing.assert_allclose(w, np.random.default_rng(4).uniform(-a, a, (3, 5)), rtol=1e-15)
+    assert init.he_normal((2, 3)).dtype == tg.get_default_dtype()
+    assert init.zeros(4).shape == (4,) and np.all(init.zeros(4) == 0)
+    assert np.all(init.ones((2, 2)) == 1)
+    tg.manual_seed(3)
+    first = init.he_uniform((4, 4))
+    tg.manual_seed(3)
+    np.testing.assert_array_equal(first, init.he_uniform((4, 4)))
+
+
+def test_init_fans() -> None:
+    assert init.fans((3, 5)) == (5, 3)  # (fan_in, fan_out) from (out, in)
+    assert init.fans(7) == (7, 7)
+    assert init.fans((8, 4, 3, 3)) == (36, 72)  # a convolution kernel (out, in, kh, kw)
+    with pytest.raises(ValueError, match="scalar shape"):
+        init.he_normal(())
+
+
+# --- activations and Flatten ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("layer", "ref"),
+    [
+        (nn.ReLU(), lambda x: np.where(x > 0, x, 0.0)),
+        (nn.Sigmoid(), lambda x: 1 / (1 + np.exp(-x))),
+        (nn.Tanh(), lambda x: (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))),
+        (nn.LeakyReLU(0.2), lambda x: np.where(x > 0, x, 0.2 * x)),
+        (nn.LeakyReLU(), lambda x: np.where(x > 0, x, 0.01 * x)),
+        (nn.Softmax(), lambda x: np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True)),
+        (nn.Softmax(axis=0), lambda x: np.exp(x) / np.exp(x).sum(axis=0, keepdims=True)),
+        (nn.LogSoftmax(), lambda x: x - np.log(np.exp(x).sum(axis=-1, keepdims=True))),
+        (nn.Identity(), lambda x: x),
+    ],
+    ids=lambda v: repr(v) if isinstance(v, nn.Module) else "",
+)
+def test_activation_layers(layer: nn.Module, ref: Any) -> None:
+    x = np.random.default_rng(0).standard_normal((4, 3)) * 2
+    np.testing.assert_allclose(layer(x).data, ref(x), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(layer(Tensor(x)).data, ref(x), rtol=1e-12, atol=1e-15)
+
+
+def test_activation_reprs() -> None:
+    assert repr(nn.LeakyReLU(0.2)) == "LeakyReLU(negative_slope=0.2)"
+    assert repr(nn.Softmax(axis=0)) == "Softmax(axis=0)"
+
+
+def test_flatten_keeps_the_batch_axis() -> None:
+    x = np.arange(24.0).reshape(2, 3, 4)
+    out = nn.Flatten()(x)
+    assert out.shape == (2, 12)
+    np.testing.assert_array_equal(out.data, x.reshape(2, 12))
+    assert nn.Flatten()(np.ones((5, 3))).shape == (5, 3)
+    with pytest.raises(ValueError, match="Flatten"):
+        nn.Flatten()(np.float64(1.0))
+
+
+# --- Dropout ---------------------------------------------------------------------------------------
+
+
+def test_dropout_statistics() -> None:
+    p = 0.3
+    tg.manual_seed(0)
+    x = np.ones((200, 500))  # 100,000 elements
+    out = nn.Dropout(p)(x).data
+    dropped = out == 0
+    assert abs(dropped.mean() - p) < 0.01  # sd of the fraction is sqrt(p(1-p)/n) = 0.0015
+    np.testing.assert_allclose(out[~dropped], 1 / (1 - p), rtol=1e-15)  # survivors scaled by 1/(1-p)
+    assert abs(out.mean() - 1.0) < 0.015  # expectation preserved (sd of the mean is about 0.002)
+
+
+def test_dropout_gradient_is_masked_the_same_way() -> None:
+    p = 0.4
+    rng = np.random.default_rng(3)
+    x = Tensor(rng.standard_normal((6, 7)) + 5.0, requires_grad=True)  # no zeros in x
+    g = rng.standard_normal((6, 7))
+    tg.manual_seed(1)
+    out = nn.Dropout(p)(x)
+    out.backward(g)
+    kept = out.data != 0
+    assert 0 < kept.sum() < kept.size
+    np.testing.assert_allclose(out.data, np.where(kept, x.data / (1 - p), 0.0), rtol=1e-14)
+    np.testing.assert_allclose(x.grad.data, np.where(kept, g / (1 - p), 0.0), rtol=1e-14)
+
+
+def test_dropout_is_the_identity_in_eval_and_for_p_zero() -> None:
+    x = np.random.default_rng(0).standard_normal((5, 5))
+    drop = nn.Dropout(0.5).eval()
+    np.testing.assert_array_equal(drop(x).data, x)
+    np.testing.assert_array_equal(nn.Dropout(0.0)(x).data, x)
+    np.testing.assert_array_equal(F.dropout(x, 0.9, training=False).data, x)
+    xt = Tensor(x, requires_grad=True)
+    drop(xt).sum().backward()
+    np.testing.assert_array_equal(xt.grad.data, np.ones((5, 5)))
+
+
+@pytest.mark.parametrize("p", [1, 1.0, -0.1, 1.5, float("nan")])
+def test_dropout_p_outside_range_is_an_error(p: float) -> None:
+    with pytest.raises(ValueError, match=r"Dropout: p=.* is outside \[0, 1\)"):
+        nn.Dropout(p)
+    with pytest.raises(ValueError, match=r"dropout: p=.* is outside \[0, 1\)"):
+        F.dropout(np.ones(3), p)
+
+
+def test_dropout_p_must_be_a_number() -> None:
+    with pytest.raises(TypeError, match="p must be a number"):
+        nn.Dropout("0.5")
+    with pytest.raises(TypeError, match="p must be a number"):
+        nn.Dropout(True)
+
+
+def test_dropout_draws_from_the_library_generator_at_call_time() -> None:
+    drop = nn.Dropout(0.5)
+    x = np.ones((10, 10))
+    tg.manual_seed(42)  # after the layer was made: the mask still follows it
+    a = drop(x).data
+    tg.manual_seed(42)
+    b = drop(x).data
+    c = drop(x).data  # the next call draws a new mask
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(b, c)
+
+
+def test_dropout_with_its_own_generator() -> None:
+    x = np.ones((4, 6))
+    out = nn.Dropout(0.3, rng=np.random.default_rng(5))(x).data
+    keep = np.random.default_rng(5).random((4, 6)) > 0.3
+    np.testing.assert_array_equal(out, np.where(keep, 1 / 0.7, 0.0))
+
+
+def test_dropout_replays_the_seeds_dropout_class_with_a_random_state() -> None:
+    # the seeds' Dropout: mask = np.random.rand(*x.shape) > dropout_ratio; here scaled by 1/(1 - ratio)
+    x = np.arange(1.0, 13.0).reshape(3, 4)
+    mask = np.random.RandomState(0).rand(3, 4) > 0.5
+    out = F.dropout(x, 0.5, rng=np.random.RandomState(0)).data
+    np.testing.assert_array_equal(out, x * mask / 0.5)
+
+
+def test_dropout_keeps_float32() -> None:
+    out = nn.Dropout(0.5)(np.ones((3, 3), np.float32))
+    assert out.dtype == np.float32
+
+
+# --- BatchNorm1d -----------------------------------------------------------------------------------
+
+
+def np_batchnorm(x: np.ndarray, mean: np.ndarray, var: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float):
+    return (x - mean) / np.sqrt(var + eps) * w + b
+
+
+def make_bn(rng: np.random.Generator, c: int = 3, **kwargs: Any) -> nn.BatchNorm1d:
+    bn = nn.BatchNorm1d(c, dtype=np.float64, **kwargs)
+    bn.weight.data[:] = rng.uniform(0.5, 2.0, c)
+    bn.bias.data[:] = rng.standard_normal(c)
+    return bn
+
+
+def test_batchnorm_parameters_and_buffers() -> None:
+    bn = nn.BatchNorm1d(4)
+    assert [n for n, _ in bn.named_parameters()] == ["weight", "bias"]
+    assert [n for n, _ in bn.named_buffers()] == ["running_mean", "running_var", "num_batches_tracked"]
+    assert np.all(bn.weight.data == 1) and np.all(bn.bias.data == 0)
+    assert np.all(bn.running_mean.data == 0) and np.all(bn.running_var.data == 1)
+    assert not bn.running_mean.requires_grad
+    assert set(bn.state_dict()) == {"weight", "bias", "running_mean", "running_var", "num_batches_tracked"}
+    assert not any(p is bn.running_mean for p in bn.parameters())
+
+
+def test_batchnorm_train_uses_batch_statistics_and_updates_running_ones() -> None:
+    rng = np.random.default_rng(0)
+    bn = make_bn(rng)
+    w, b, eps, m = bn.weight.data.copy(), bn.bias.data.copy(), 1e-5, 0.1
+    running_mean, running_var = np.zeros(3), np.ones(3)
+    for _ in range(3):
+        x = rng.standard_normal((8, 3)) * [1.0, 3.0, 0.5] + [0.0, 2.0, -1.0]
+        mean, biased = x.mean(axis=0), ((x - x.mean(axis=0)) ** 2).mean(axis=0)
+        np.testing.assert_allclose(bn(x).data, np_batchnorm(x, mean, biased, w, b, eps), rtol=1e-12)
+        unbiased = ((x - mean) ** 2).sum(axis=0) / (8 - 1)
+        running_mean = (1 - m) * running_mean + m * mean
+        running_var = (1 - m) * running_var + m * unbiased
+        np.testing.assert_allclose(bn.running_mean.data, running_mean, rtol=1e-12)
+        np.testing.assert_allclose(bn.running_var.data, running_var, rtol=1e-12)
+    assert int(bn.num_batches_tracked.data) == 3
+
+
+def test_batchnorm_eval_uses_running_statistics_and_leaves_them_alone() -> None:
+    rng = np.random.default_rng(1)
+    bn = make_bn(rng)
+    bn(rng.standard_normal((10, 3)) * 2 + 1)
+    bn.eval()
+    rm, rv = bn.running_mean.data.copy(), bn.running_var.data.copy()
+    x = rng.standard_normal((4, 3))
+    want = np_batchnorm(x, rm, rv, bn.weight.data, bn.bias.data, 1e-5)
+    np.testing.assert_allclose(bn(x).data, want, rtol=1e-12)
+    np.testing.assert_allclose(bn(x[:1]).data, want[:1], rtol=1e-12)  # a single sample is fine in eval
+    np.testing.assert_array_equal(bn.running_mean.data, rm)
+    np.testing.assert_array_equal(bn.running_var.data, rv)
+    assert int(bn.num_batches_tracked.data) == 1
+
+
+def test_batchnorm_three_dimensional_input() -> None:
+    rng = np.random.default_rng(2)
+    bn = make_bn(rng, c=2)
+    x = rng.standard_normal((4, 2, 5))
+    mean = x.mean(axis=(0, 2), keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=(0, 2), keepdims=True)
+    w, b = bn.weight.data.reshape(1, 2, 1), bn.bias.data.reshape(1, 2, 1)
+    np.testing.assert_allclose(bn(x).data, np_batchnorm(x, mean, var, w, b, 1e-5), rtol=1e-12)
+    unbiased = ((x - mean) ** 2).sum(axis=(0, 2)) / (20 - 1)
+    np.testing.assert_allclose(bn.running_var.data, 0.9 + 0.1 * unbiased, rtol=1e-12)
+
+
+def test_batchnorm_cumulative_average_with_momentum_none() -> None:
+    rng = np.random.default_rng(3)
+    bn = nn.BatchNorm1d(2, momentum=None, dtype=np.float64)
+    batches = [rng.standard_normal((5, 2)) + k for k in range(4)]
+    for x in batches:
+        bn(x)
+    np.testing.assert_allclose(bn.running_mean.data, np.mean([x.mean(axis=0) for x in batches], axis=0))
+    np.testing.assert_allclose(bn.running_var.data, np.mean([x.var(axis=0, ddof=1) for x in batches], axis=0))
+
+
+def test_batchnorm_without_running_stats_or_affine() -> None:
+    bn = nn.BatchNorm1d(2, affine=False, track_running_stats=False, dtype=np.float64).eval()
+    assert list(bn.parameters()) == [] and bn.state_dict() == {}
+    x = np.random.default_rng(4).standard_normal((6, 2))
+    want = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + 1e-5)
+    np.testing.assert_allclose(bn(x).data, want, rtol=1e-12)  # batch statistics even in eval
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+def test_batchnorm_gradients(training: bool) -> None:
+    rng = np.random.default_rng(5)
+    bn = make_bn(rng, c=2)
+    bn(rng.standard_normal((6, 2)))  # non-trivial running statistics for eval
+    bn.train(training)
+    x = Tensor(rng.standard_normal((4, 2)) * 2, requires_grad=True)
+    assert gradcheck(lambda x, w, b: bn(x), [x, bn.weight, bn.bias])
+    assert gradgradcheck(lambda x, w, b: bn(x), [x, bn.weight, bn.bias])
+
+
+def test_batchnorm_errors() -> None:
+    bn = nn.BatchNorm1d(3)
+    with pytest.raises(ValueError, match=r"BatchNorm1d\(3\): input has shape \(4, 2\); expected \(N, 3\)"):
+        bn(np.ones((4, 2), np.float32))
+    with pytest.raises(ValueError, match="expected"):
+        bn(np.ones((4, 3, 2, 2), np.float32))
+    with pytest.raises(ValueError, match="at least 2"):
+        bn(np.ones((1, 3), np.float32))
+    with pytest.raises(ValueError, match="momentum"):
+        nn.BatchNorm1d(3, momentum=1.5)
+    with pytest.raises(ValueError, match="eps"):
+        nn.BatchNorm1d(3, eps=0)
+
+
+def test_batchnorm_state_dict_round_trip() -> None:
+    rng = np.random.default_rng(6)
+    a = make_bn(rng)
+    for _ in range(2):
+        a(rng.standard_normal((5, 3)))
+    b = nn.BatchNorm1d(3, dtype=np.float64)
+    b.load_state_dict(a.state_dict())
+    x = rng.standard_normal((4, 3))
+    np.testing.assert_array_equal(b.eval()(x).data, a.eval()(x).data)
+    assert int(b.num_batches_tracked.data) == 2
+
+
+# --- a small network learns --------------------------------------------------------------------------
+
+
+def test_mlp_with_every_layer_kind_trains_by_hand() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 2))
+    y = (x[:, 0] * x[:, 1] > 0).astype(np.int64)  # XOR of signs: needs a hidden layer
+    tg.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(2, 16, dtype=np.float64), nn.BatchNorm1d(16, dtype=np.float64), nn.ReLU(),
+        nn.Dropout(0.1), nn.Linear(16, 2, init="xavier", dtype=np.float64),
+    )  # fmt: skip
+    loss_fn = nn.CrossEntropyLoss()
+    first = None
+    for _ in range(150):
+        loss = loss_fn(model(x), y)
+        first = loss.item() if first is None else first
+        model.zero_grad()
+        loss.backward()
+        for p in model.parameters():
+            p.data -= 0.5 * p.grad.data
+    model.eval()
+    accuracy = (model(x).data.argmax(axis=1) == y).mean()
+    assert loss.item() < 0.5 * first and accuracy > 0.9
+
+
+# --- docs ----------------------------------------------------------------------------------------------
+
+
+def test_docs_modules_examples_run() -> None:
+    import doctest
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "docs" / "modules.md"
+    result = doctest.testfile(str(path), module_relative=False, optionflags=doctest.ELLIPSIS, report=True)
+    assert result.attempted > 30
+    assert result.failed == 0, f"{result.failed} example(s) in docs/modules.md fail (see the output above)"

@@ -1,0 +1,238 @@
+"""Stateless functions behind the layers and losses: each one calls ops, none re-derives a gradient.
+
+Inputs may be Tensors or ndarrays. The loss functions check their arguments
+(shapes, dtypes, class indices) and then call one fused op from
+``tinygrad_edu.ops.fused``, followed by the reduction.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from tinygrad_edu._config import get_rng
+from tinygrad_edu.ops import elementwise as ew
+from tinygrad_edu.ops import fused
+from tinygrad_edu.ops import nn as nnops
+from tinygrad_edu.tensor import Tensor
+
+RandomSource = Union[np.random.Generator, np.random.RandomState]
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+# --- activations ---------------------------------------------------------------------
+
+
+def relu(x: Any) -> Tensor:
+    """max(x, 0)."""
+    return ew.ReLU.apply(_tensor(x))
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, else negative_slope * x."""
+    return ew.LeakyReLU.apply(_tensor(x), negative_slope=negative_slope)
+
+
+def sigmoid(x: Any) -> Tensor:
+    """1 / (1 + exp(-x))."""
+    return ew.Sigmoid.apply(_tensor(x))
+
+
+def tanh(x: Any) -> Tensor:
+    """(exp(x) - exp(-x)) / (exp(x) + exp(-x))."""
+    return ew.Tanh.apply(_tensor(x))
+
+
+def softmax(x: Any, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis``."""
+    return nnops.Softmax.apply(_tensor(x), axis=axis)
+
+
+def log_softmax(x: Any, axis: int = -1) -> Tensor:
+    """x - logsumexp(x) along ``axis``: the log of softmax without its underflow."""
+    return nnops.LogSoftmax.apply(_tensor(x), axis=axis)
+
+
+# --- layers --------------------------------------------------------------------------------
+
+
+def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
+    """x @ weight.T + bias, one fused op; weight is (out_features, in_features)."""
+    if bias is None:
+        return fused.Linear.apply(_tensor(x), _tensor(weight))
+    return fused.Linear.apply(_tensor(x), _tensor(weight), _tensor(bias))
+
+
+def check_dropout_p(p: Any, where: str) -> float:
+    """``p`` as a float in [0, 1), or a clear error."""
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{where}: p must be a number in [0, 1), got {type(p).__name__} {p!r}")
+    if not 0 <= p < 1:
+        raise ValueError(
+            f"{where}: p={p!r} is outside [0, 1). p is the probability of dropping each "
+            "element: 0 keeps everything, and 1 would drop everything and divide by 1 - p = 0"
+        )
+    return float(p)
+
+
+def dropout(x: Any, p: float = 0.5, training: bool = True, rng: Optional[RandomSource] = None) -> Tensor:
+    """Inverted dropout: each element is zeroed with probability p, survivors are scaled by 1/(1 - p),
+
+        mask = u > p  with u ~ U[0, 1),    out = x * mask / (1 - p)
+
+    so the expected value of each element is unchanged and evaluation needs no
+    rescaling. The gradient is masked and scaled the same way (it is a product
+    with a constant). The mask is drawn from ``rng`` or the library's Generator
+    (``tg.manual_seed``). With ``training=False`` or p = 0, x is returned as is.
+    """
+    p = check_dropout_p(p, "dropout")
+    x = _tensor(x)
+    if not training or p == 0:
+        return x
+    source = get_rng() if rng is None else rng
+    keep = source.random(x.shape) > p  # the rule of the seeds' Dropout class: rand > ratio
+    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+    scale = keep.astype(dtype) * (1 / (1 - p))
+    return x * scale
+
+
+# --- losses --------------------------------------------------------------------------------
+
+
+def check_reduction(reduction: Any, where: str) -> str:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{where}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return reduction
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _float_input(x: Any, name: str) -> Tensor:
+    x = _tensor(x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name}: input has dtype {x.dtype} (shape {x.shape}); expected a float tensor")
+    return x
+
+
+def _same_shape_target(x: Tensor, target: Any, name: str) -> Tensor:
+    """The target as a Tensor of x's shape and dtype (cast when it carries no gradient)."""
+    array = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"{name}: target has dtype {array.dtype}; expected a float, integer or bool array")
+    y = target if isinstance(target, Tensor) else Tensor(array)
+    if y.shape != x.shape:
+        hint = ""
+        if x.size == y.size:
+            hint = f"; reshape it, e.g. y.reshape{x.shape}"
+        raise ValueError(
+            f"{name}: target has shape {y.shape} but input has shape {x.shape}; they must match "
+            f"(broadcasting them would silently compare every input with every target){hint}"
+        )
+    if y.dtype != x.dtype:
+        y = y.astype(x.dtype) if y.requires_grad else Tensor(y.data.astype(x.dtype))
+    return y
+
+
+def _mse_loss(x: Any, target: Any, reduction: str, name: str) -> Tensor:
+    check_reduction(reduction, name)
+    x = _float_input(x, name)
+    y = _same_shape_target(x, target, name)
+    return _reduce(fused.SquaredError.apply(x, y), reduction)
+
+
+def _binary_cross_entropy(p: Any, target: Any, reduction: str, name: str) -> Tensor:
+    check_reduction(reduction, name)
+    p = _float_input(p, name)
+    y = _same_shape_target(p, target, name)
+    if p.size and not (np.min(p.data) >= 0 and np.max(p.data) <= 1):  # also catches NaN
+        lo, hi = np.nanmin(p.data), np.nanmax(p.data)
+        raise ValueError(
+            f"{name}: input (shape {p.shape}) must hold probabilities in [0, 1], found values in "
+            f"[{lo}, {hi}]{' and NaN' if np.isnan(p.data).any() else ''}. "
+            "For raw scores (logits) use the with-logits version"
+        )
+    return _reduce(fused.BCE.apply(p, y), reduction)
+
+
+def _binary_cross_entropy_with_logits(z: Any, target: Any, reduction: str, name: str) -> Tensor:
+    check_reduction(reduction, name)
+    z = _float_input(z, name)
+    y = _same_shape_target(z, target, name)
+    return _reduce(fused.BCEWithLogits.apply(z, y), reduction)
+
+
+def _cross_entropy(logits: Any, target: Any, reduction: str, name: str) -> Tensor:
+    check_reduction(reduction, name)
+    z = _float_input(logits, name)
+    if z.ndim != 2:
+        raise ValueError(
+            f"{name}: logits have shape {z.shape}; expected (N, C): one row of C class scores per sample"
+        )
+    n, n_classes = z.shape
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if t.dtype.kind not in "iu":
+        raise TypeError(
+            f"{name}: target has dtype {t.dtype}; expected integer class indices in [0, {n_classes}) "
+            "(convert labels with y.astype(np.int64))"
+        )
+    if t.shape != (n,):
+        hint = "; flatten it with y.reshape(-1)" if t.size == n else ""
+        raise ValueError(
+            f"{name}: target has shape {t.shape} but logits have shape {z.shape}; expected one class "
+            f"index per sample, shape ({n},){hint}"
+        )
+    bad = (t < 0) | (t >= n_classes)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"{name}: target[{i}] = {int(t[i])} is not a class index: logits of shape {z.shape} "
+            f"have {n_classes} classes, so targets must be in [0, {n_classes})"
+        )
+    return _reduce(fused.CrossEntropy.apply(z, target=t.astype(np.intp, copy=False)), reduction)
+
+
+def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """Squared error (input - target)**2, averaged (or summed) over every element."""
+    return _mse_loss(input, target, reduction, "mse_loss")
+
+
+def binary_cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """-(y log p + (1 - y) log(1 - p)) for probabilities p, each log clamped at -100."""
+    return _binary_cross_entropy(input, target, reduction, "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(input: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of sigmoid(input), as max(z, 0) - z y + log(1 + exp(-|z|))."""
+    return _binary_cross_entropy_with_logits(input, target, reduction, "binary_cross_entropy_with_logits")
+
+
+def cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """-log_softmax(input)[target] per sample; input is logits (N, C), target class indices (N,)."""
+    return _cross_entropy(input, target, reduction, "cross_entropy")
+
+
+def nll_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """-input[i, target[i]] per sample, for log-probabilities (N, C) (log_softmax then nll_loss
+    equals cross_entropy)."""
+    check_reduction(reduction, "nll_loss")
+    logp = _float_input(input, "nll_loss")
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if logp.ndim != 2 or t.dtype.kind not in "iu" or t.shape != (logp.shape[0],):
+        raise ValueError(
+            f"nll_loss: expected log-probabilities (N, C) and integer targets (N,), got input shape "
+            f"{logp.shape} and target shape {t.shape} ({t.dtype})"
+        )
+    if ((t < 0) | (t >= logp.shape[1])).any():
+        raise ValueError(f"nll_loss: targets must be class indices in [0, {logp.shape[1]})")
+    return _reduce(-logp[np.arange(logp.shape[0]), t], reduction)

@@ -1,0 +1,270 @@
+"""Layers: Linear, the activations, Flatten, Dropout and BatchNorm1d.
+
+Each forward is a few Tensor operations (through ``nn.functional``), so the
+gradients come from the ops; no layer writes a backward of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+
+from tinygrad_edu._config import get_default_dtype
+from tinygrad_edu.nn import functional as F
+from tinygrad_edu.nn import init as nn_init
+from tinygrad_edu.nn.module import Module, Parameter
+from tinygrad_edu.tensor import Tensor
+
+Initializer = Callable[..., np.ndarray]
+
+
+def _positive_int(value: Any, what: str, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{where}: {what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class Linear(Module):
+    """y = x @ weight.T + bias, with weight (out_features, in_features) and bias (out_features,).
+
+    The layout is PyTorch's and the course's W[l] of shape (n_l, n_(l-1)).
+    ``init`` draws the weight (the bias starts at zeros):
+
+        "he"       N(0, 2 / in_features)                the course's randn(out, in) * sqrt(2 / in)
+        "xavier"   N(0, 2 / (in_features + out_features))   Glorot normal
+        "normal"   N(0, 0.01**2)                        the course's randn(out, in) * 0.01
+
+    or "he_uniform", "xavier_uniform", or any function ``init(shape, rng=..., dtype=...)``
+    from ``nn.init``. Random numbers come from ``rng`` or the library's Generator.
+    Parameters get ``dtype`` or the default dtype.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        init: Union[str, Initializer] = "he",
+        rng: Optional[nn_init.RandomSource] = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        self.in_features = _positive_int(in_features, "in_features", "Linear")
+        self.out_features = _positive_int(out_features, "out_features", "Linear")
+        if callable(init):
+            draw = init
+        elif init in nn_init.INITIALIZERS:
+            draw = nn_init.INITIALIZERS[init]
+        else:
+            raise ValueError(
+                f"Linear: unknown init {init!r}; expected one of {sorted(nn_init.INITIALIZERS)} "
+                "or a function (shape, rng=None, dtype=None) -> ndarray"
+            )
+        dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
+        self.weight = Parameter(
+            draw((self.out_features, self.in_features), rng=rng, dtype=dtype), dtype=dtype
+        )
+        if bias:
+            self.bias = Parameter(np.zeros(self.out_features, dtype=dtype))
+        else:
+            self.bias = None
+
+    def forward(self, x: Any) -> Tensor:
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        )
+
+
+class ReLU(Module):
+    """max(x, 0) elementwise."""
+
+    def forward(self, x: Any) -> Tensor:
+        return F.relu(x)
+
+
+class LeakyReLU(Module):
+    """x where x > 0, else negative_slope * x."""
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x: Any) -> Tensor:
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Sigmoid(Module):
+    """1 / (1 + exp(-x)) elementwise."""
+
+    def forward(self, x: Any) -> Tensor:
+        return F.sigmoid(x)
+
+
+class Tanh(Module):
+    """tanh(x) elementwise."""
+
+    def forward(self, x: Any) -> Tensor:
+        return F.tanh(x)
+
+
+class Softmax(Module):
+    """exp(x) / sum(exp(x)) along ``axis`` (the class axis, -1 by default)."""
+
+    def __init__(self, axis: int = -1) -> None:
+        super().__init__()
+        self.axis = axis
+
+    def forward(self, x: Any) -> Tensor:
+        return F.softmax(x, self.axis)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+class LogSoftmax(Module):
+    """log(softmax(x)) along ``axis``, computed without underflow."""
+
+    def __init__(self, axis: int = -1) -> None:
+        super().__init__()
+        self.axis = axis
+
+    def forward(self, x: Any) -> Tensor:
+        return F.log_softmax(x, self.axis)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+class Identity(Module):
+    """Returns its input (a placeholder, e.g. to switch a layer off)."""
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+
+class Flatten(Module):
+    """(N, d1, d2, ...) -> (N, d1 * d2 * ...): keeps the batch axis, flattens the rest."""
+
+    def forward(self, x: Any) -> Tensor:
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        if x.ndim == 0:
+            raise ValueError("Flatten: input is a scalar; expected a batch (N, ...)")
+        return x.reshape(x.shape[0], -1)
+
+
+class Dropout(Module):
+    """Inverted dropout: in training, each element is zeroed with probability p and the
+    survivors are multiplied by 1 / (1 - p), so E[output] = input; in eval, the identity.
+
+        mask = u > p, u ~ U[0, 1)     out = x * mask / (1 - p)
+
+    The gradient is masked and scaled the same way. A new mask is drawn on each
+    call, from ``rng`` or the library's Generator (``tg.manual_seed``).
+    """
+
+    def __init__(self, p: float = 0.5, rng: Optional[nn_init.RandomSource] = None) -> None:
+        super().__init__()
+        self.p = F.check_dropout_p(p, "Dropout")
+        self.rng = rng
+
+    def forward(self, x: Any) -> Tensor:
+        return F.dropout(x, self.p, self.training, self.rng)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class BatchNorm1d(Module):
+    """Batch normalisation over the batch axis of (N, C) (or (N, C, L)) input, PyTorch's semantics.
+
+    Training:  x_hat = (x - mean_B) / sqrt(var_B + eps),  y = weight * x_hat + bias,
+    with the batch mean and the biased variance var_B = mean((x - mean_B)**2); then
+        running_mean = (1 - momentum) * running_mean + momentum * mean_B
+        running_var  = (1 - momentum) * running_var  + momentum * var_B * n / (n - 1)
+    (the unbiased variance, n values per feature). ``momentum=None`` averages all
+    batches seen instead (momentum = 1 / num_batches_tracked).
+    Eval: the same with running_mean and running_var in place of the batch's.
+    Parameters ``weight`` (ones) and ``bias`` (zeros); buffers ``running_mean``,
+    ``running_var`` and ``num_batches_tracked`` are saved in ``state_dict``, not learned.
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: Optional[float] = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        self.num_features = _positive_int(num_features, "num_features", "BatchNorm1d")
+        if not eps > 0:
+            raise ValueError(f"BatchNorm1d: eps must be positive, got {eps!r}")
+        if momentum is not None and not 0 <= momentum <= 1:
+            raise ValueError(f"BatchNorm1d: momentum must be in [0, 1] or None, got {momentum!r}")
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
+        if affine:
+            self.weight = Parameter(np.ones(num_features, dtype=dtype))
+            self.bias = Parameter(np.zeros(num_features, dtype=dtype))
+        else:
+            self.weight = self.bias = None
+        if track_running_stats:
+            self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
+            self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+        else:
+            self.running_mean = self.running_var = self.num_batches_tracked = None
+
+    def forward(self, x: Any) -> Tensor:
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+            raise ValueError(
+                f"BatchNorm1d({self.num_features}): input has shape {x.shape}; expected "
+                f"(N, {self.num_features}) or (N, {self.num_features}, L)"
+            )
+        axes = (0,) if x.ndim == 2 else (0, 2)
+        shape = (1, self.num_features) + (1,) * (x.ndim - 2)  # broadcasts a per-feature vector
+        if self.training or not self.track_running_stats:
+            n = x.size // self.num_features
+            if self.training and n < 2:
+                raise ValueError(
+                    f"BatchNorm1d: input of shape {x.shape} has {n} value per feature; training "
+                    "needs at least 2 to compute a variance (use a larger batch, or eval())"
+                )
+            mean = x.mean(axis=axes, keepdims=True)
+            var = x.var(axis=axes, keepdims=True)  # biased (ddof=0): what the batch is normalised by
+            if self.training and self.track_running_stats:
+                self._update_running_stats(mean.data.reshape(-1), var.data.reshape(-1), n)
+        else:
+            mean = self.running_mean.reshape(shape)
+            var = self.running_var.reshape(shape)
+        x_hat = (x - mean) / (var + self.eps).sqrt()
+        if self.affine:
+            return x_hat * self.weight.reshape(shape) + self.bias.reshape(shape)
+        return x_hat
+
+    def _update_running_stats(self, mean: np.ndarray, var: np.ndarray, n: int) -> None:
+        self.num_batches_tracked.data = self.num_batches_tracked.data + 1
+        m = 1.0 / float(self.num_batches_tracked.data) if self.momentum is None else self.momentum
+        unbiased = var * (n / (n - 1))
+        rm, rv = self.running_mean.data, self.running_var.data
+        rm[...] = (1 - m) * rm + m * mean
+        rv[...] = (1 - m) * rv + m * unbiased
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"track_running_stats={self.track_running_stats}"
+        )

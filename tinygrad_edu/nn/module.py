@@ -1,0 +1,477 @@
+"""``Module`` (alias ``Layer``), ``Parameter``, ``Sequential`` and ``ModuleList``.
+
+A Module finds its parameters by itself: assigning a ``Parameter`` or another
+Module to an attribute registers it (in insertion order, in dicts), so
+``parameters()``, ``state_dict()``, ``train()``/``eval()`` reach everything
+inside without the model listing it a second time.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, NamedTuple, Optional, Union
+
+import numpy as np
+
+from tinygrad_edu._config import get_default_dtype
+from tinygrad_edu.tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module learns: ``requires_grad=True``, registered when assigned to a Module.
+
+    ``Parameter(data, dtype=None)`` copies ``data`` (a Tensor, ndarray, list or
+    number), so updating the parameter in place never writes into the caller's
+    array. A float ndarray or Tensor keeps its dtype; anything else gets the
+    default dtype.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = True, name: Optional[str] = None):
+        if isinstance(data, Tensor):
+            data = data.data
+        if dtype is None:
+            is_float_array = isinstance(data, (np.ndarray, np.generic)) and data.dtype.kind == "f"
+            dtype = data.dtype if is_float_array else get_default_dtype()
+        try:
+            array = np.array(data, dtype=dtype, order="C", copy=True)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"Parameter: cannot make a {np.dtype(dtype)} array from {type(data).__name__}: {exc}"
+            ) from None
+        if array.dtype.kind != "f":
+            raise TypeError(f"Parameter: dtype must be floating, got {array.dtype}")
+        super().__init__(array, requires_grad=requires_grad, name=name)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Parameter(")
+        extra = f", dtype={self.dtype}" if self.dtype != get_default_dtype() else ""
+        extra += "" if self.requires_grad else ", requires_grad=False"
+        return f"Parameter({body}{extra})"
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict`` could not match: unpacks as ``missing, unexpected = ...``."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+class Module:
+    """Base class of layers, losses and models: write ``__init__`` (call ``super().__init__()``
+    first) and ``forward``; call the module like a function.
+
+        class MLP(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.hidden = nn.Linear(2, 5)      # registered as 'hidden'
+                self.out = nn.Linear(5, 1)
+            def forward(self, x):
+                return self.out(self.hidden(x).relu())
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        # object.__setattr__: the registries must exist before our __setattr__ can use them.
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "training", True)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}.forward is not written")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # --- registration --------------------------------------------------------------
+    def _registries(self) -> tuple[dict, dict, dict]:
+        d = self.__dict__
+        if "_parameters" not in d:
+            raise AttributeError(
+                f"{type(self).__name__}: assign attributes only after calling super().__init__() "
+                "at the top of __init__ (it creates the registries of parameters and sub-modules)"
+            )
+        return d["_parameters"], d["_buffers"], d["_modules"]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        params, buffers, modules = self._registries()
+        if isinstance(value, Parameter):
+            self._forget(name, keep=params)  # a replaced parameter keeps its place in the order
+            params[name] = value
+        elif isinstance(value, Module):
+            self._forget(name, keep=modules)
+            modules[name] = value
+        elif name in params and value is not None:
+            raise TypeError(
+                f"{type(self).__name__}: cannot assign a {type(value).__name__} to parameter '{name}'; "
+                "assign an nn.Parameter (or None), or change the values in place with "
+                f"self.{name}.data[...] = ..."
+            )
+        elif name in modules and value is not None:
+            raise TypeError(
+                f"{type(self).__name__}: cannot assign a {type(value).__name__} to sub-module '{name}'; "
+                "expected an nn.Module (or None)"
+            )
+        elif name in buffers and value is not None:
+            buffers[name] = _as_buffer(value, type(self).__name__, name)
+        else:
+            if isinstance(value, (list, tuple)) and any(isinstance(v, (Module, Parameter)) for v in value):
+                raise TypeError(
+                    f"{type(self).__name__}: attribute '{name}' is a {type(value).__name__} of modules or "
+                    "parameters, which a Module does not look into: their parameters would be missing "
+                    "from parameters() and state_dict(). Use nn.Sequential(*items) or nn.ModuleList(items)"
+                )
+            self._forget(name)
+            object.__setattr__(self, name, value)
+
+    def _forget(self, name: str, keep: Optional[dict] = None) -> None:
+        """Remove ``name`` from the registries (except ``keep``) and from the plain attributes."""
+        for registry in self._registries():
+            if registry is not keep:
+                registry.pop(name, None)
+        self.__dict__.pop(name, None)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal lookup fails: look in the registries, else a clear AttributeError.
+        d = self.__dict__
+        for registry in ("_parameters", "_buffers", "_modules"):
+            if registry in d and name in d[registry]:
+                return d[registry][name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        params, buffers, modules = self._registries()
+        for registry in (params, buffers, modules):
+            if name in registry:
+                del registry[name]
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self) -> list[str]:
+        params, buffers, modules = self._registries()
+        return sorted(set(super().__dir__()) | set(params) | set(buffers) | set(modules))
+
+    def register_parameter(self, name: str, param: Optional[Parameter]) -> None:
+        """``self.name = param``, spelled out; None leaves an attribute that is None."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"register_parameter: '{name}' must be an nn.Parameter or None, got {type(param).__name__}"
+            )
+        setattr(self, name, param)
+
+    def register_buffer(self, name: str, value: Any) -> None:
+        """State that is saved in ``state_dict`` but not learned (BatchNorm's running statistics).
+
+        Stored as a Tensor without grad; assigning to ``self.name`` later replaces it.
+        None makes a plain attribute that is None.
+        """
+        self._forget(name)
+        if value is None:
+            object.__setattr__(self, name, None)
+        else:
+            self._registries()[1][name] = _as_buffer(value, type(self).__name__, name)
+
+    # --- walking the tree ------------------------------------------------------------
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        yield from self._registries()[2].items()
+
+    def children(self) -> Iterator["Module"]:
+        for _, m in self.named_children():
+            yield m
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+        """This module ('') and every module inside it, depth first, each once."""
+        seen: set[int] = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            kids = [(f"{name}.{k}" if name else k, m) for k, m in module.named_children()]
+            stack.extend(reversed(kids))
+
+    def modules(self) -> Iterator["Module"]:
+        for _, m in self.named_modules():
+            yield m
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """('0.weight', p), ... with dotted paths; a parameter shared by two modules appears once."""
+        yield from self._named_members("_parameters", prefix, recurse)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+        yield from self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def _named_members(self, registry: str, prefix: str, recurse: bool) -> Iterator[tuple[str, Any]]:
+        seen: set[int] = set()
+        modules = self.named_modules(prefix) if recurse else iter([(prefix, self)])
+        for module_name, module in modules:
+            for name, value in module.__dict__[registry].items():
+                if id(value) in seen:
+                    continue
+                seen.add(id(value))
+                yield (f"{module_name}.{name}" if module_name else name), value
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        """How many numbers the model learns (elements of all parameters, shared ones counted once)."""
+        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    # --- training helpers ---------------------------------------------------------------
+    def zero_grad(self) -> None:
+        """Set every parameter's ``.grad`` to None (the next backward starts afresh)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def train(self, mode: bool = True) -> "Module":
+        """Training mode for this module and every module inside (Dropout drops, BatchNorm uses
+        batch statistics); returns self."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"{type(self).__name__}.train: mode must be True or False, got {mode!r}")
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self) -> "Module":
+        """Evaluation mode everywhere inside (``train(False)``); returns self."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        """Freeze (False) or unfreeze every parameter; returns self."""
+        for p in self.parameters():
+            p.requires_grad = requires_grad
+        return self
+
+    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
+        """Call ``fn(m)`` on every module inside, children first, then this one (custom init)."""
+        for m in reversed(list(self.modules())):
+            fn(m)
+        return self
+
+    def to(self, dtype: Any) -> "Module":
+        """Cast every parameter (and its grad) and every float buffer to a float dtype; returns self."""
+        dt = np.dtype(dtype)
+        if dt.kind != "f":
+            raise TypeError(f"{type(self).__name__}.to: expected a float dtype, got {dt}")
+        for p in self.parameters():
+            p.data = p.data.astype(dt)
+            if p.grad is not None:
+                p.grad = Tensor(p.grad.data.astype(dt))
+        for b in self.buffers():
+            if b.dtype.kind == "f":
+                b.data = b.data.astype(dt)
+        return self
+
+    # --- saving and loading --------------------------------------------------------------
+    def _state_tensors(self) -> dict[str, Tensor]:
+        """Every parameter and buffer by dotted name, in order (a shared one under each of its names)."""
+        out: dict[str, Tensor] = {}
+        stack: list[tuple[str, Module]] = [("", self)]
+        while stack:
+            prefix, module = stack.pop()
+            params, buffers, modules = module._registries()
+            for name, t in list(params.items()) + list(buffers.items()):
+                out[prefix + name] = t
+            stack.extend(reversed([(f"{prefix}{k}.", m) for k, m in modules.items()]))
+        return out
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Dotted name -> a copy of the array, for every parameter and buffer ('0.weight', ...)."""
+        return {name: t.data.copy() for name, t in self._state_tensors().items()}
+
+    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Copy arrays from ``state_dict`` into this model's parameters and buffers.
+
+        Every key is checked before anything is copied, so a failed load leaves
+        the model untouched. A key the model lacks (unexpected), a parameter or
+        buffer the dict lacks (missing) -- both errors with ``strict=True`` --
+        and an array of the wrong shape (always an error) are all reported at
+        once. Returns ``(missing_keys, unexpected_keys)``.
+        """
+        if not hasattr(state_dict, "items"):
+            raise TypeError(
+                f"load_state_dict: expected a dict of name -> array, got {type(state_dict).__name__}"
+            )
+        targets = self._state_tensors()
+        missing = [k for k in targets if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in targets]
+        problems = []
+        arrays = {}
+        for key, value in state_dict.items():
+            if key not in targets:
+                continue
+            array = value.data if isinstance(value, Tensor) else np.asarray(value)
+            target = targets[key]
+            if array.dtype.kind not in "fiub":
+                problems.append(f"'{key}' has dtype {array.dtype}; expected numbers")
+            elif array.shape != target.shape:
+                problems.append(
+                    f"size mismatch for '{key}': the state_dict has shape {array.shape}, "
+                    f"the model has shape {target.shape}"
+                )
+            else:
+                arrays[key] = array
+        if strict:
+            if missing:
+                problems.append("missing keys (in the model, not in the state_dict): " + _names(missing))
+            if unexpected:
+                problems.append(
+                    "unexpected keys (in the state_dict, not in the model): " + _names(unexpected)
+                )
+        if problems:
+            raise RuntimeError(
+                f"load_state_dict: cannot load into {type(self).__name__} (nothing was changed):\n  "
+                + "\n  ".join(problems)
+            )
+        for key, array in arrays.items():
+            target = targets[key]
+            if target.data.flags.writeable:
+                np.copyto(target.data, array, casting="unsafe")  # in place: optimizers keep their references
+            else:
+                target.data = np.array(array, dtype=target.dtype)
+        return IncompatibleKeys(missing, unexpected)
+
+    # --- printing ------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The text inside this module's parentheses in ``repr`` (its settings)."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [line for line in self.extra_repr().split("\n") if line]
+        for name, module in self.named_children():
+            child = repr(module).replace("\n", "\n  ")
+            lines.append(f"({name}): {child}")
+        if not self._registries()[2]:
+            return f"{type(self).__name__}({', '.join(lines)})"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+Layer = Module
+"""DeZero's and Keras's word for Module; the same class."""
+
+
+def _names(keys: list[str]) -> str:
+    return ", ".join(f"'{k}'" for k in keys)
+
+
+def _as_buffer(value: Any, owner: str, name: str) -> Optional[Tensor]:
+    if value is None:
+        return None
+    array = value.data if isinstance(value, Tensor) else np.asarray(value)
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"{owner}: buffer '{name}' must be a numeric array, got dtype {array.dtype}")
+    return Tensor(array)
+
+
+def _check_module(m: Any, where: str, i: Union[int, str]) -> "Module":
+    if isinstance(m, Module):
+        return m
+    if isinstance(m, type) and issubclass(m, Module):
+        raise TypeError(f"{where}: item {i} is the class {m.__name__}, not a module; write {m.__name__}()")
+    raise TypeError(f"{where}: item {i} is a {type(m).__name__}; expected an nn.Module")
+
+
+class Sequential(Module):
+    """Modules applied one after another: ``Sequential(Linear(2, 5), ReLU(), Linear(5, 1))``.
+
+    Children are named '0', '1', ... (or by the keys of a single dict argument).
+    ``len``, ``seq[i]`` (a module), ``seq[a:b]`` (a Sequential sharing the
+    same modules), iteration and ``append`` work like a list.
+    """
+
+    def __init__(self, *modules: Any) -> None:
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], dict):
+            for name, m in modules[0].items():
+                setattr(self, str(name), _check_module(m, "Sequential", name))
+        else:
+            for i, m in enumerate(modules):
+                setattr(self, str(i), _check_module(m, "Sequential", i))
+
+    def forward(self, x: Any) -> Any:
+        for module in self._modules.values():
+            x = module(x)
+        return x
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(list(self._modules.values()))
+
+    def _key(self, index: int) -> str:
+        n = len(self)
+        if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
+            raise TypeError(f"Sequential indices must be integers or slices, got {type(index).__name__}")
+        if not -n <= index < n:
+            raise IndexError(f"Sequential index {index} is out of range for {n} modules")
+        return list(self._modules)[index % n]
+
+    def __getitem__(self, index: Union[int, slice]) -> Module:
+        if isinstance(index, slice):
+            return Sequential(dict(list(self._modules.items())[index]))
+        return self._modules[self._key(index)]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        setattr(self, self._key(index), _check_module(module, "Sequential", index))
+
+    def __delitem__(self, index: int) -> None:
+        delattr(self, self._key(index))
+
+    def append(self, module: Module) -> "Sequential":
+        """Add a module at the end (named str(len(self))); returns self."""
+        key = str(len(self))
+        if key in self._modules:
+            raise ValueError(f"Sequential.append: a module named '{key}' already exists")
+        setattr(self, key, _check_module(module, "Sequential.append", key))
+        return self
+
+    def extend(self, modules: Any) -> "Sequential":
+        for m in modules:
+            self.append(m)
+        return self
+
+
+class ModuleList(Module):
+    """A list of modules that registers them (a plain list would hide their parameters).
+
+    It has no forward: the owning module decides how to call them.
+    """
+
+    def __init__(self, modules: Any = ()) -> None:
+        super().__init__()
+        for m in modules:
+            self.append(m)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(list(self._modules.values()))
+
+    def __getitem__(self, index: Union[int, slice]) -> Any:
+        items = list(self._modules.values())
+        if isinstance(index, slice):
+            return ModuleList(items[index])
+        if not -len(items) <= index < len(items):
+            raise IndexError(f"ModuleList index {index} is out of range for {len(items)} modules")
+        return items[index]
+
+    def append(self, module: Module) -> "ModuleList":
+        setattr(self, str(len(self)), _check_module(module, "ModuleList.append", len(self)))
+        return self
+
+    def extend(self, modules: Any) -> "ModuleList":
+        for m in modules:
+            self.append(m)
+        return self

@@ -1,0 +1,156 @@
+"""Fused ops for layers and losses: one graph node each, written for speed and numerical stability.
+
+Each could be composed from smaller ops, but the composition would either
+overflow (``log(sigmoid(z))`` at z = -1e4 is log(0)) or record several nodes
+where one does. Forward works on ndarrays; backward is written with Tensor
+ops, so second derivatives work. The losses here are elementwise (or one
+value per sample); ``nn.functional`` applies the reduction (mean, sum, none).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from tinygrad_edu.autograd import Function
+from tinygrad_edu.tensor import Tensor, where
+
+LOG_CLAMP = -100.0
+"""BCE clamps each log at -100 (PyTorch's choice): the loss stays finite at p = 0 or 1."""
+
+
+class Linear(Function):
+    """x @ weight.T + bias in one node; weight is (out_features, in_features), x is (..., in_features).
+
+    d/dx = grad @ weight,  d/dweight = grad^T @ x,  d/dbias = grad summed over the batch
+    (batch axes of a (..., in) input are flattened into one for the last two).
+    """
+
+    def forward(self, x: np.ndarray, weight: np.ndarray, bias: Optional[np.ndarray] = None) -> np.ndarray:
+        if weight.ndim != 2:
+            raise ValueError(f"weight must be 2-D (out_features, in_features), got shape {weight.shape}")
+        out_features, in_features = weight.shape
+        if x.ndim == 0 or x.shape[-1] != in_features:
+            raise ValueError(
+                f"x has shape {x.shape}, but weight has shape {weight.shape} = (out_features, "
+                f"in_features): x's last axis must have in_features = {in_features} elements"
+            )
+        if bias is not None and bias.shape != (out_features,):
+            raise ValueError(f"bias has shape {bias.shape}; expected (out_features,) = ({out_features},)")
+        out = x @ weight.T
+        if bias is not None:
+            if out.dtype == np.result_type(out, bias):
+                out += bias  # in place: out is a fresh array
+            else:
+                out = out + bias
+        return out
+
+    def backward(self, grad: Tensor) -> tuple[Optional[Tensor], ...]:
+        x, weight = self.inputs[0], self.inputs[1]
+        need = self.needs_input_grad
+        out_features, in_features = weight.shape
+        grad_x = grad @ weight if need[0] else None
+        # one row per sample: batch axes flattened (nothing to do for the usual (N, features))
+        rows = grad if grad.ndim == 2 else grad.reshape(-1, out_features)
+        x_rows = x if x.ndim == 2 else x.reshape(-1, in_features)
+        grad_w = rows.T @ x_rows if need[1] else None
+        if len(self.inputs) == 2:
+            return grad_x, grad_w
+        grad_b = rows.sum(axis=0) if need[2] else None
+        return grad_x, grad_w, grad_b
+
+
+class SquaredError(Function):
+    """(x - y)**2 elementwise (MSE before its reduction);  d/dx = 2 (x - y),  d/dy = -2 (x - y)."""
+
+    def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        diff = x - y
+        return diff * diff
+
+    def backward(self, grad: Tensor) -> tuple[Optional[Tensor], Optional[Tensor]]:
+        x, y = self.inputs
+        grad_x = grad * (x - y) * 2
+        need_x, need_y = self.needs_input_grad
+        return (grad_x if need_x else None), (-grad_x if need_y else None)
+
+
+class BCE(Function):
+    """Binary cross-entropy on probabilities p in [0, 1], each log clamped at -100 (PyTorch):
+
+        loss = -(y * max(log p, -100) + (1 - y) * max(log(1 - p), -100))
+
+    d/dp = -y/p + (1 - y)/(1 - p), each term 0 where its log was clamped;
+    d/dy = max(log(1 - p), -100) - max(log p, -100).
+    (PyTorch's backward uses (p - y) / max(p (1 - p), 1e-12), the same value except
+    within e^-100 of 0 or 1, where this one is the exact derivative of the clamped loss.)
+    """
+
+    def forward(self, p: np.ndarray, y: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore"):  # log(0) = -inf is clamped just below
+            log_p = np.log(p)
+            log_q = np.log1p(-p)
+        keep_p, keep_q = log_p > LOG_CLAMP, log_q > LOG_CLAMP
+        self.save_for_backward(keep_p, keep_q)
+        return -(y * np.where(keep_p, log_p, LOG_CLAMP) + (1 - y) * np.where(keep_q, log_q, LOG_CLAMP))
+
+    def backward(self, grad: Tensor) -> tuple[Optional[Tensor], Optional[Tensor]]:
+        keep_p, keep_q = self.saved
+        p, y = self.inputs
+        q = 1 - p
+        # Where a log was clamped, its term is constant: divide by 1 there instead of by 0.
+        safe_p = where(keep_p, p, 1.0)
+        safe_q = where(keep_q, q, 1.0)
+        need_p, need_y = self.needs_input_grad
+        grad_p = grad_y = None
+        if need_p:
+            grad_p = grad * ((1 - y) * keep_q / safe_q - y * keep_p / safe_p)
+        if need_y:
+            log_p = where(keep_p, safe_p.log(), LOG_CLAMP)
+            log_q = where(keep_q, safe_q.log(), LOG_CLAMP)
+            grad_y = grad * (log_q - log_p)
+        return grad_p, grad_y
+
+
+class BCEWithLogits(Function):
+    """Binary cross-entropy on logits z, loss = -(y log s(z) + (1 - y) log(1 - s(z))), s = sigmoid,
+    computed in the stable form
+
+        loss = max(z, 0) - z * y + log(1 + exp(-|z|))
+
+    (exp never sees a positive argument, so z = +-1e4 is fine);
+    d/dz = sigmoid(z) - y,  d/dy = -z.
+    """
+
+    def forward(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+
+    def backward(self, grad: Tensor) -> tuple[Optional[Tensor], Optional[Tensor]]:
+        z, y = self.inputs
+        need_z, need_y = self.needs_input_grad
+        grad_z = grad * (z.sigmoid() - y) if need_z else None
+        grad_y = -grad * z if need_y else None
+        return grad_z, grad_y
+
+
+class CrossEntropy(Function):
+    """Softmax cross-entropy of logits z (N, C) against class indices t (N,), one loss per sample:
+
+        loss_i = logsumexp(z_i) - z_i[t_i] = -log_softmax(z_i)[t_i]
+
+    with logsumexp computed as m + log(sum(exp(z - m))), m = max(z_i), so logits
+    of +-1e4 give finite values;  d/dz_i = softmax(z_i) - onehot(t_i).
+    """
+
+    def forward(self, z: np.ndarray, target: Any = None) -> np.ndarray:
+        shifted = z - np.max(z, axis=1, keepdims=True)
+        log_sum = np.log(np.sum(np.exp(shifted), axis=1))
+        self.save_for_backward(target)
+        return log_sum - shifted[np.arange(z.shape[0]), target]
+
+    def backward(self, grad: Tensor) -> Tensor:
+        (target,) = self.saved
+        (z,) = self.inputs
+        onehot = np.zeros(z.shape, dtype=z.dtype)
+        onehot[np.arange(z.shape[0]), target] = 1
+        return grad.reshape(-1, 1) * (z.softmax(axis=1) - onehot)
