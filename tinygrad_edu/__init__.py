@@ -9,6 +9,7 @@
 from tinygrad_edu._config import (
     enable_grad,
     get_default_dtype,
+    get_rng,
     is_grad_enabled,
     manual_seed,
     no_grad,
@@ -33,6 +34,7 @@ from tinygrad_edu.tensor import (
 )
 
 from tinygrad_edu.scalar import Value
+from tinygrad_edu.serialization import load, save
 from tinygrad_edu import data, gradcheck, nn, optim, viz
 
 # isort: on
@@ -52,8 +54,10 @@ __all__ = [
     "detect_anomaly",
     "enable_grad",
     "get_default_dtype",
+    "get_rng",
     "grad",
     "is_grad_enabled",
+    "load",
     "manual_seed",
     "maximum",
     "minimum",
@@ -62,6 +66,7 @@ __all__ = [
     "optim",
     "ones",
     "rand",
+    "save",
     "randn",
     "set_default_dtype",
     "stack",

@@ -13,6 +13,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from tinygrad_edu.autograd import grad as autograd_grad
+from tinygrad_edu.checkmodel import ModelCheckReport, check_model  # noqa: F401  (part of this module's API)
 from tinygrad_edu.tensor import Tensor
 
 # Above this many output elements, random cotangents replace the full Jacobian.

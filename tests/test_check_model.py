@@ -1,0 +1,373 @@
+"""check_model: the course's relative-error gradient check over every parameter of a model."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu import Tensor, nn
+from tinygrad_edu._config import STATE
+from tinygrad_edu.checkmodel import ModelCheckReport, check_model, relative_error, verdict
+
+F64 = np.float64
+
+
+def linear(n_in, n_out, rng, dtype=F64):
+    """A Linear layer with random weights and a random (non-zero) bias."""
+    layer = nn.Linear(n_in, n_out, rng=rng, dtype=dtype)
+    layer.bias.data[:] = rng.normal(0, 0.5, n_out)
+    return layer
+
+
+def data(seed=0, n=10, n_in=4, n_classes=3):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, n_in)), rng.integers(0, n_classes, n)
+
+
+class BrokenTanh(tg.Function):
+    """tanh whose backward is off by ``factor`` (a deliberate bug when factor != 1)."""
+
+    def forward(self, x, factor=1.0):
+        self.save_for_backward(factor)
+        return np.tanh(x)
+
+    def backward(self, grad):
+        (factor,) = self.saved
+        y = self.output
+        return grad * (1 - y * y) * factor
+
+
+class Activation(nn.Module):
+    def __init__(self, factor):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x):
+        return BrokenTanh.apply(x, factor=self.factor)
+
+
+# --- the formula and the course's words --------------------------------------------------
+
+
+def test_relative_error_is_the_course_formula():
+    assert relative_error(np.array([3.0, 4.0]), np.array([3.0, 4.0])) == 0.0
+    # ||(1, -1)|| / (1 + 1)
+    assert relative_error(np.array([1.0, 0.0]), np.array([0.0, 1.0])) == pytest.approx(math.sqrt(2) / 2)
+    # |2 - 1| / (2 + 1)
+    assert relative_error(np.array([[2.0]]), np.array([[1.0]])) == pytest.approx(1 / 3)
+    # ||(0.1, 0, -0.2)|| / (||(1, 2, 3)|| + ||(0.9, 2, 3.2)||)
+    expected = math.sqrt(0.05) / (math.sqrt(14) + math.sqrt(0.81 + 4 + 10.24))
+    assert relative_error(np.array([1.0, 2, 3]), np.array([0.9, 2, 3.2])) == pytest.approx(expected)
+    assert relative_error(np.zeros(3), np.zeros(3)) == 0.0
+
+
+@pytest.mark.parametrize(
+    "error, words",
+    [
+        (0.0, "great"),
+        (3e-8, "great"),
+        (2e-7, "probably fine, double-check"),
+        (5e-6, "probably fine, double-check"),
+        (2e-5, "suspicious"),
+        (9e-4, "suspicious"),
+        (1e-3, "likely a bug"),
+        (0.5, "likely a bug"),
+        (math.nan, "not finite: NaN/Inf in the loss or gradient"),
+    ],
+)
+def test_verdict_uses_the_course_thresholds(error, words):
+    assert verdict(error) == words
+
+
+# --- correct models pass --------------------------------------------------------------------
+
+
+def test_analytic_and_numerical_gradients_of_a_linear_model_match_the_closed_form():
+    # J = mean((X W^T + b - y)^2): dJ/dW = 2/N r^T X, dJ/db = 2/N sum(r), r = X W^T + b - y.
+    rng = np.random.default_rng(1)
+    model = nn.Sequential(linear(3, 2, rng))
+    X, y = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    W, b = model[0].weight.data.copy(), model[0].bias.data.copy()
+    r = X @ W.T + b - y
+    dW, db = 2 / r.size * r.T @ X, 2 / r.size * r.sum(axis=0)
+
+    report = check_model(model, nn.MSELoss(), X, y)
+
+    assert [p.name for p in report.parameters] == ["0.weight", "0.bias"]
+    assert [p.shape for p in report.parameters] == [(2, 3), (2,)]
+    np.testing.assert_allclose(report["0.weight"].analytic, dW, rtol=1e-12)
+    np.testing.assert_allclose(report["0.bias"].analytic, db, rtol=1e-12)
+    np.testing.assert_allclose(report["0.weight"].numerical, dW, rtol=1e-6)
+    np.testing.assert_allclose(report["0.bias"].numerical, db, rtol=1e-6)
+    assert report.passed and report.max_relative_error < 1e-7
+
+
+@pytest.mark.parametrize("activation", [nn.Tanh, nn.Sigmoid, nn.ReLU])
+def test_a_float64_mlp_passes(activation):
+    rng = np.random.default_rng(2)
+    model = nn.Sequential(linear(4, 6, rng), activation(), linear(6, 5, rng), activation(), linear(5, 3, rng))
+    X, y = data(seed=3)
+    report = check_model(model, nn.CrossEntropyLoss(), X, y)
+    assert isinstance(report, ModelCheckReport)
+    assert report.passed, str(report)
+    assert report.max_relative_error < 1e-7
+    assert report.max_relative_error >= report.relative_error
+    assert [p.name for p in report.parameters] == [name for name, _ in model.named_parameters()]
+    assert all(p.verdict == "great" for p in report.parameters)
+    assert report.n_kinks == 0  # random data puts no relu input within eps of 0
+
+
+def test_a_float64_mlp_with_dropout_passes_because_every_evaluation_gets_the_same_mask():
+    rng = np.random.default_rng(4)
+    model = nn.Sequential(linear(4, 8, rng), nn.Tanh(), nn.Dropout(0.5), linear(8, 1, rng))
+    X = rng.standard_normal((12, 4))
+    y = rng.standard_normal((12, 1))
+    model.train()
+    # Dropout is really active: two forwards give different outputs.
+    assert not np.array_equal(model(Tensor(X)).data, model(Tensor(X)).data)
+
+    report = check_model(model, nn.MSELoss(), X, y)
+
+    assert report.passed, str(report)
+    assert model.training
+    # The check ran with dropout on: without it (eval) the gradients are different.
+    without_dropout = check_model(model.eval(), nn.MSELoss(), X, y)
+    assert without_dropout.passed
+    assert not np.allclose(report["3.weight"].analytic, without_dropout["3.weight"].analytic, rtol=0.01)
+
+
+def test_dropout_with_its_own_generator_is_replayed_too():
+    rng = np.random.default_rng(5)
+    model = nn.Sequential(
+        linear(3, 6, rng), nn.Sigmoid(), nn.Dropout(0.3, rng=np.random.default_rng(9)), linear(6, 2, rng)
+    )
+    X, y = data(seed=6, n=8, n_in=3, n_classes=2)
+    report = check_model(model, nn.CrossEntropyLoss(), Tensor(X), Tensor(y))  # Tensors work too
+    assert report.passed, str(report)
+
+
+def test_a_float32_model_is_checked_in_float64():
+    rng = np.random.default_rng(7)
+    model = nn.Sequential(linear(4, 5, rng, np.float32), nn.Tanh(), linear(5, 3, rng, np.float32))
+    X, y = data(seed=8)
+    report = check_model(model, nn.CrossEntropyLoss(), X.astype(np.float32), y)
+    assert report.passed, str(report)
+    assert all(p.analytic.dtype == F64 and p.numerical.dtype == F64 for p in report.parameters)
+
+
+def test_a_gradient_that_is_zero_up_to_rounding_is_read_as_zero():
+    # Batch norm subtracts the batch mean, so the bias of the layer before it has no effect:
+    # backprop gives ~1e-18, the finite difference 0 or one rounding step of the loss.
+    rng = np.random.default_rng(9)
+    bn = nn.BatchNorm1d(6)
+    bn.to(F64)
+    model = nn.Sequential(linear(4, 6, rng), bn, nn.Tanh(), linear(6, 1, rng))
+    X = rng.standard_normal((16, 4))
+    y = (rng.random((16, 1)) > 0.5).astype(F64)
+    report = check_model(model, nn.BCEWithLogitsLoss(), X, y)
+    assert np.max(np.abs(report["0.bias"].analytic)) < 1e-12
+    assert report["0.bias"].relative_error == 0.0
+    assert report.passed, str(report)
+    assert "every derivative of 0.bias is below the finite-difference resolution" in str(report)
+
+
+# --- broken backward passes fail -------------------------------------------------------------
+
+
+def test_a_broken_backward_fails_and_points_at_the_parameters_behind_it():
+    rng = np.random.default_rng(10)
+    model = nn.Sequential(linear(4, 6, rng), Activation(factor=1.5), linear(6, 3, rng))
+    X, y = data(seed=11)
+
+    report = check_model(model, nn.CrossEntropyLoss(), X, y)
+
+    assert not report.passed
+    assert report.max_relative_error > 1e-3
+    assert report.verdict == "likely a bug"
+    # The gradient is wrong only for the parameters before the broken op.
+    assert report["0.weight"].verdict == "likely a bug"
+    assert report["0.bias"].verdict == "likely a bug"
+    assert report["2.weight"].relative_error < 1e-7
+    assert report["2.bias"].relative_error < 1e-7
+    # A backward off by 1.5 makes every analytic derivative of the first layer 1.5 times the true one,
+    # so the relative error is 0.5 / 2.5.
+    assert report["0.weight"].relative_error == pytest.approx(0.2, rel=1e-5)
+    worst = report["0.weight"].worst[0]
+    assert worst.analytic == pytest.approx(1.5 * worst.numerical, rel=1e-5)
+    assert "FAILED" in str(report) and "worst elements of 0.weight" in str(report)
+
+
+def test_the_same_model_with_a_correct_backward_passes():
+    rng = np.random.default_rng(10)
+    model = nn.Sequential(linear(4, 6, rng), Activation(factor=1.0), linear(6, 3, rng))
+    X, y = data(seed=11)
+    assert check_model(model, nn.CrossEntropyLoss(), X, y).passed
+
+
+def test_a_slightly_wrong_backward_is_suspicious():
+    rng = np.random.default_rng(10)
+    model = nn.Sequential(linear(4, 6, rng), Activation(factor=1 + 2e-4), linear(6, 3, rng))
+    X, y = data(seed=11)
+    report = check_model(model, nn.CrossEntropyLoss(), X, y)
+    assert not report.passed
+    assert report["0.weight"].verdict == "suspicious"  # 2e-4 / (2 + 2e-4) = 1e-4
+
+
+# --- kinks ------------------------------------------------------------------------------------
+
+
+def kinked_relu_model():
+    """A relu network in which sample 0 puts every hidden pre-activation exactly at 0."""
+    rng = np.random.default_rng(12)
+    model = nn.Sequential(linear(3, 4, rng), nn.ReLU(), linear(4, 2, rng))
+    model[0].bias.data[:] = 0.0
+    X, y = data(seed=13, n=6, n_in=3, n_classes=2)
+    X[0] = 0.0  # x W^T + b = 0 for this sample: nudging a bias crosses relu's kink
+    return model, X, y
+
+
+def test_elements_on_a_kink_are_found_and_left_out():
+    model, X, y = kinked_relu_model()
+    report = check_model(model, nn.CrossEntropyLoss(), X, y)
+    assert report["0.bias"].n_kinks == 4
+    assert report.n_kinks == 4
+    assert report.kinks == [("0.bias", (0,)), ("0.bias", (1,)), ("0.bias", (2,)), ("0.bias", (3,))]
+    # Weights multiply the zero input of sample 0: nudging them does not move that pre-activation.
+    assert report["0.weight"].n_kinks == 0
+    assert report.passed, str(report)
+    assert "4 element(s) sit on a kink, left out of the relative error: 0.bias (4)" in str(report)
+
+
+def test_kinks_included_make_a_correct_model_fail():
+    model, X, y = kinked_relu_model()
+    report = check_model(model, nn.CrossEntropyLoss(), X, y, exclude_kinks=False)
+    # On the kink the finite difference sees half of each side's slope; backprop uses relu'(0) = 0.
+    assert not report.passed
+    assert report["0.bias"].relative_error > 1e-3
+    assert report["0.weight"].relative_error < 1e-7
+    assert "(on a kink)" in str(report)
+
+
+def test_a_kink_of_abs_is_found():
+    class AbsNet(nn.Module):
+        def __init__(self, rng):
+            super().__init__()
+            self.hidden = linear(2, 3, rng)
+            self.out = linear(3, 1, rng)
+
+        def forward(self, x):
+            return self.out(self.hidden(x).abs())
+
+    model = AbsNet(np.random.default_rng(14))
+    model.hidden.bias.data[1] = 0.0
+    X = np.array([[0.0, 0.0], [1.0, -2.0], [0.5, 0.3]])
+    y = np.array([[1.0], [0.0], [2.0]])
+    report = check_model(model, nn.MSELoss(), X, y)
+    assert report.kinks == [("hidden.bias", (1,))]
+    assert report.passed, str(report)
+
+
+# --- the model is left as it was ---------------------------------------------------------------
+
+
+def test_the_model_its_grads_buffers_and_the_random_stream_are_restored():
+    rng = np.random.default_rng(15)
+    bn = nn.BatchNorm1d(5)
+    model = nn.Sequential(
+        linear(4, 5, rng, np.float32), bn, nn.ReLU(), nn.Dropout(0.2), linear(5, 3, rng, np.float32)
+    )
+    model.train()
+    X, y = data(seed=16)
+    arrays = [p.data for p in model.parameters()]
+    values = [a.copy() for a in arrays]
+    sentinel = Tensor(np.full((5, 4), 7.0, dtype=np.float32))
+    model[0].weight.grad = sentinel
+    buffers = {k: v.copy() for k, v in model.state_dict().items() if "running" in k or "batches" in k}
+    tg.manual_seed(123)
+    expected_next_draw = np.random.default_rng(123).random(3)
+
+    check_model(model, nn.CrossEntropyLoss(), X, y)
+
+    for p, a, v in zip(model.parameters(), arrays, values):
+        assert p.data is a and p.dtype == np.float32
+        np.testing.assert_array_equal(p.data, v)
+    assert model[0].weight.grad is sentinel
+    assert all(p.grad is None for p in list(model.parameters())[1:])
+    state = model.state_dict()
+    for k, v in buffers.items():
+        np.testing.assert_array_equal(state[k], v)
+        assert state[k].dtype == v.dtype
+    assert model.training
+    np.testing.assert_array_equal(STATE.rng.random(3), expected_next_draw)
+
+
+def test_randomness_that_cannot_be_replayed_is_a_clear_error():
+    class Noisy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = linear(3, 1, np.random.default_rng(17))
+
+        def forward(self, x):
+            return self.layer(x) + np.random.standard_normal((x.shape[0], 1))  # numpy's global stream
+
+    model = Noisy()
+    before = model.layer.weight.data.copy()
+    X = np.ones((4, 3))
+    with pytest.raises(RuntimeError, match="changed between two evaluations"):
+        check_model(model, nn.MSELoss(), X, np.zeros((4, 1)))
+    np.testing.assert_array_equal(model.layer.weight.data, before)
+
+
+# --- bad input --------------------------------------------------------------------------------
+
+
+def test_bad_input_is_a_clear_error():
+    rng = np.random.default_rng(18)
+    model = nn.Sequential(linear(3, 2, rng))
+    X, y = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    with pytest.raises(ValueError, match=r"returned shape \(4, 2\); expected a scalar"):
+        check_model(model, nn.MSELoss(reduction="none"), X, y)
+    with pytest.raises(TypeError, match="expected an nn.Module"):
+        check_model(lambda x: x, nn.MSELoss(), X, y)
+    with pytest.raises(ValueError, match="eps must be a small positive number"):
+        check_model(model, nn.MSELoss(), X, y, eps=0.0)
+    model.requires_grad_(False)
+    with pytest.raises(ValueError, match="no parameters that require grad"):
+        check_model(model, nn.MSELoss(), X, y)
+    with pytest.raises(TypeError, match="dtype <U1"):
+        check_model(nn.Sequential(linear(3, 2, rng)), nn.MSELoss(), np.array([["a"] * 3] * 4), y)
+
+
+def test_a_loss_that_casts_down_to_float32_is_flagged():
+    rng = np.random.default_rng(19)
+    model = nn.Sequential(linear(3, 1, rng))
+    X, y = rng.standard_normal((4, 3)), rng.standard_normal((4, 1))
+
+    def float32_loss(out, target):
+        return nn.MSELoss()(out.astype(np.float32), target.astype(np.float32))
+
+    with pytest.warns(RuntimeWarning, match="float32, not float64"):
+        report = check_model(model, float32_loss, X, y)
+    assert "float32, not float64" in str(report)
+
+
+def test_the_printed_table():
+    rng = np.random.default_rng(20)
+    model = nn.Sequential(linear(2, 3, rng), nn.Tanh(), linear(3, 1, rng))
+    X, y = rng.standard_normal((5, 2)), rng.standard_normal((5, 1))
+    report = check_model(model, nn.MSELoss(), X, y)
+    text = str(report)
+    lines = text.splitlines()
+    assert lines[0].startswith("Gradient check, relative error ||g - g_num|| / (||g|| + ||g_num||)")
+    assert lines[1].split()[:5] == ["parameter", "shape", "rel.", "error", "verdict"]
+    for name in ["0.weight", "0.bias", "2.weight", "2.bias"]:
+        row = next(line for line in lines if line.startswith(name + " "))
+        assert f"{report[name].relative_error:.2e}" in row and "great" in row
+    assert any(line.startswith("all ") and "13 elements" in line for line in lines)
+    assert lines[-1].startswith("PASSED: max relative error") and "threshold 1e-07" in lines[-1]
+    assert repr(report).startswith("ModelCheckReport(max_relative_error=")
+    with pytest.raises(KeyError, match="no parameter named 'nope'"):
+        report["nope"]

@@ -1,0 +1,459 @@
+"""The course's gradient check for a whole model: ``check_model(model, loss_fn, X, y)``.
+
+Every parameter element theta_i is nudged both ways and the loss J recomputed:
+
+    g_num_i = (J(theta_i + eps) - J(theta_i - eps)) / (2 eps)          (central difference)
+
+and compared with the gradient g that one backward of ``loss_fn(model(X), y)``
+gives, by the course's relative error
+
+    relative_error = ||g - g_num|| / (||g|| + ||g_num||)               (Euclidean norms)
+
+per parameter and over all parameters concatenated. The course reads it as
+(Improving Deep Neural Networks, week 1, "Gradient checking"): about 1e-7 or
+less is great, about 1e-5 needs a second look, about 1e-3 or more is very
+likely a bug.
+
+Three things break a finite difference, and the check handles them:
+
+* randomness: dropout draws a new mask on every forward. The library's random
+  Generator (and any Generator a module holds, ``Dropout(rng=...)``) is put
+  back to the same state before every evaluation, so every forward draws the
+  same mask and the loss is one deterministic function of the parameters.
+* kinks: relu, abs, max, ... have no derivative at their kink. When a nudge
+  of +eps and -eps puts an op's input on different sides of its kink (the
+  op's saved pattern, such as relu's mask ``x > 0``, differs between the two
+  evaluations), the difference quotient measures neither side's slope. Those
+  elements are listed and, by default, left out of the relative error.
+* zeros: a derivative that is zero up to rounding is ~1e-18 from backprop
+  and 0 or ~1e-10 from the finite difference, a relative error of 1. Where
+  both are below what the finite difference can resolve, both count as 0.
+
+The check runs in float64 on a copy of the parameters and restores the model
+(parameters, their ``.grad``, buffers, the random Generators) afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+
+from tinygrad_edu._config import STATE
+from tinygrad_edu.autograd import grad as autograd_grad
+from tinygrad_edu.graph import toposort
+from tinygrad_edu.ops.elementwise import Abs, Clip, LeakyReLU, Maximum, Minimum, ReLU, Where
+from tinygrad_edu.ops.reduce import Max, Min
+from tinygrad_edu.tensor import Tensor
+
+# The built-in ops with kinks. Each saves the pattern that decides its
+# piece of the function (relu: x > 0; abs: sign(x); max: which element won).
+KINK_OPS: tuple[type, ...] = (ReLU, LeakyReLU, Abs, Clip, Maximum, Minimum, Max, Min, Where)
+
+# A finite difference cannot see a derivative much smaller than one rounding step of the
+# loss divided by the step, about eps_float64 * |J| / eps. Where backprop's and the finite
+# difference's derivatives are both below NOISE_FLOOR times that, both are read as 0.
+NOISE_FLOOR = 100.0
+
+# The course's reading of the relative error: (upper bound, verdict), first match wins.
+VERDICTS: tuple[tuple[float, str], ...] = (
+    (1e-7, "great"),
+    (1e-5, "probably fine, double-check"),
+    (1e-3, "suspicious"),
+    (math.inf, "likely a bug"),
+)
+
+
+def verdict(relative_error: float) -> str:
+    """The course's words for a relative error: < 1e-7 great ... >= 1e-3 likely a bug."""
+    if not math.isfinite(relative_error):
+        return "not finite: NaN/Inf in the loss or gradient"
+    for bound, words in VERDICTS:
+        if relative_error < bound:
+            return words
+    return VERDICTS[-1][1]
+
+
+def relative_error(analytic: np.ndarray, numerical: np.ndarray) -> float:
+    """||g - g_num|| / (||g|| + ||g_num||); 0.0 when both are zero (nothing to disagree on)."""
+    g = np.asarray(analytic, dtype=np.float64).ravel()
+    g_num = np.asarray(numerical, dtype=np.float64).ravel()
+    denominator = np.linalg.norm(g) + np.linalg.norm(g_num)
+    if denominator == 0:
+        return 0.0
+    return float(np.linalg.norm(g - g_num) / denominator)
+
+
+# --- the report ---------------------------------------------------------------------
+
+
+@dataclass
+class ElementCheck:
+    """One parameter element: its index, both derivatives, and whether it sits on a kink."""
+
+    index: tuple[int, ...]
+    analytic: float
+    numerical: float
+    kink: bool = False
+
+    @property
+    def abs_error(self) -> float:
+        return abs(self.analytic - self.numerical)
+
+
+@dataclass
+class ParameterCheck:
+    """The check of one parameter: both gradients, the relative error, the worst elements."""
+
+    name: str
+    shape: tuple[int, ...]
+    analytic: np.ndarray
+    numerical: np.ndarray
+    kinks: np.ndarray  # bool, True where a nudge crossed a kink
+    relative_error: float
+    worst: list[ElementCheck]
+
+    @property
+    def verdict(self) -> str:
+        return verdict(self.relative_error)
+
+    @property
+    def n_kinks(self) -> int:
+        return int(self.kinks.sum())
+
+
+@dataclass
+class ModelCheckReport:
+    """Result of ``check_model``: per-parameter rows, the overall error, ``passed``; print it."""
+
+    parameters: list[ParameterCheck]
+    relative_error: float  # over all parameters concatenated (the course's single number)
+    eps: float
+    threshold: float
+    exclude_kinks: bool
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def max_relative_error(self) -> float:
+        """The largest of the overall and the per-parameter relative errors (NaN if any is NaN)."""
+        return float(np.max([self.relative_error] + [p.relative_error for p in self.parameters]))
+
+    @property
+    def passed(self) -> bool:
+        """``max_relative_error < threshold`` (False for NaN)."""
+        return bool(self.max_relative_error < self.threshold)
+
+    @property
+    def verdict(self) -> str:
+        return verdict(self.max_relative_error)
+
+    @property
+    def n_kinks(self) -> int:
+        return sum(p.n_kinks for p in self.parameters)
+
+    @property
+    def kinks(self) -> list[tuple[str, tuple[int, ...]]]:
+        """(parameter name, element index) of every element whose nudge crossed a kink."""
+        return [(p.name, tuple(int(i) for i in idx)) for p in self.parameters for idx in np.argwhere(p.kinks)]
+
+    def __getitem__(self, name: str) -> ParameterCheck:
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        raise KeyError(f"check_model report: no parameter named {name!r}")
+
+    def __repr__(self) -> str:
+        return (
+            f"ModelCheckReport(max_relative_error={self.max_relative_error:.3e}, "
+            f"passed={self.passed}, parameters={len(self.parameters)}, kinks={self.n_kinks})"
+        )
+
+    def __str__(self) -> str:
+        header = ("parameter", "shape", "rel. error", "verdict", "kinks", "worst: analytic vs numerical")
+        rows = [header]
+        for p in self.parameters:
+            w = p.worst[0] if p.worst else None
+            worst = "-" if w is None else f"{w.index}: {w.analytic:.8g} vs {w.numerical:.8g}"
+            rows.append((p.name, str(p.shape), f"{p.relative_error:.2e}", p.verdict, str(p.n_kinks), worst))
+        n = sum(int(np.prod(p.shape)) for p in self.parameters)
+        overall = verdict(self.relative_error)
+        rows.append(("all", f"{n} elements", f"{self.relative_error:.2e}", overall, str(self.n_kinks), ""))
+        widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
+
+        def line(r: tuple[str, ...]) -> str:
+            return "  ".join(s.ljust(wd) for s, wd in zip(r, widths)).rstrip()
+
+        out = [
+            f"Gradient check, relative error ||g - g_num|| / (||g|| + ||g_num||), eps={self.eps:g}, float64",
+            line(header),
+            "  ".join("-" * wd for wd in widths),
+        ]
+        out += [line(r) for r in rows[1:-1]]
+        out += ["  ".join("-" * wd for wd in widths), line(rows[-1])]
+        for p in self.parameters:
+            if p.relative_error >= self.threshold and p.worst:
+                out.append(f"worst elements of {p.name}:")
+                for e in p.worst:
+                    mark = "  (on a kink)" if e.kink else ""
+                    out.append(
+                        f"  {e.index}: analytic {e.analytic:.10g}, numerical {e.numerical:.10g}, "
+                        f"difference {e.abs_error:.3g}{mark}"
+                    )
+        if self.n_kinks:
+            where = ", ".join(f"{p.name} ({p.n_kinks})" for p in self.parameters if p.n_kinks)
+            action = "left out of" if self.exclude_kinks else "included in"
+            out.append(f"{self.n_kinks} element(s) sit on a kink, {action} the relative error: {where}")
+        out += self.notes
+        result = "PASSED" if self.passed else "FAILED"
+        out.append(
+            f"{result}: max relative error {self.max_relative_error:.3e} "
+            f"{'<' if self.passed else '>='} threshold {self.threshold:g} ({self.verdict})"
+        )
+        return "\n".join(out)
+
+
+# --- the check ----------------------------------------------------------------------
+
+
+def check_model(
+    model: Any,
+    loss_fn: Callable[[Tensor, Any], Tensor],
+    X: Any,
+    y: Any,
+    eps: float = 1e-7,
+    threshold: float = 1e-7,
+    exclude_kinks: bool = True,
+    worst: int = 3,
+) -> ModelCheckReport:
+    """Compare backprop's gradient of ``loss_fn(model(X), y)`` with central differences, per parameter.
+
+    ``model`` has ``named_parameters()`` (an ``nn.Module``); ``X`` and ``y``
+    are ndarrays or Tensors (floating ones are used in float64, integer labels
+    stay integer). Costs two forwards per parameter element: use a small
+    model and a few samples. Returns a ``ModelCheckReport``: ``.passed`` is
+    ``max_relative_error < threshold``, ``print(report)`` shows the table.
+    With ``exclude_kinks`` (default) elements whose nudge crosses a kink
+    (relu at 0, ...) are left out of the relative errors and listed instead.
+    """
+    if not hasattr(model, "named_parameters"):
+        raise TypeError(
+            f"check_model: model is a {type(model).__name__}; expected an nn.Module "
+            "(something with named_parameters())"
+        )
+    if not (eps > 0 and math.isfinite(eps)):
+        raise ValueError(f"check_model: eps must be a small positive number, got {eps!r}")
+    named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    if not named:
+        raise ValueError("check_model: the model has no parameters that require grad; nothing to check")
+    X64, y64 = _as_float64(X, "X"), _as_float64(y, "y")
+
+    random_sources = _random_sources(model)
+    saved_params = [(p, p.data, p.grad) for _, p in named]
+    saved_buffers = _buffers(model, {name for name, _ in named})
+    try:
+        for _, p in named:
+            p.data = np.array(p.data, dtype=np.float64, order="C")  # a float64 copy to nudge
+
+        def loss_at_current_parameters() -> Tensor:
+            _rewind(random_sources)  # the same dropout masks every time
+            return _scalar_loss(loss_fn(model(X64), y64))
+
+        loss = loss_at_current_parameters()
+        notes = _dtype_notes(loss)
+        grads = autograd_grad(loss, [p for _, p in named], allow_unused=True)  # the one backward
+        analytic = [
+            np.zeros(p.shape) if g is None else np.asarray(g.data, dtype=np.float64)
+            for (_, p), g in zip(named, grads)
+        ]
+        base = _deterministic_loss(loss, loss_at_current_parameters)
+        resolution = NOISE_FLOOR * np.finfo(np.float64).eps * abs(base) / eps
+
+        rows = []
+        for (name, p), g in zip(named, analytic):
+            numerical, kinks = _central_differences(p, eps, loss_at_current_parameters)
+            keep = ~kinks if exclude_kinks else np.ones(p.shape, dtype=bool)
+            g_read, numerical_read = _read_tiny_as_zero(g, numerical, resolution)
+            error = relative_error(g_read[keep], numerical_read[keep])
+            worst_elements = _worst_elements(g, numerical, kinks, keep, worst)
+            rows.append(ParameterCheck(name, tuple(p.shape), g, numerical, kinks, error, worst_elements))
+            if g.size and not g_read.any() and not numerical_read.any() and (g.any() or numerical.any()):
+                notes.append(
+                    f"note: every derivative of {name} is below the finite-difference resolution "
+                    f"({resolution:.1e}) and was read as 0: the loss does not depend on it, up to rounding"
+                )
+        pairs = [_read_tiny_as_zero(r.analytic, r.numerical, resolution) for r in rows]
+        keep_all = [~r.kinks if exclude_kinks else np.ones(r.shape, dtype=bool) for r in rows]
+        overall = relative_error(
+            np.concatenate([a[k] for (a, _), k in zip(pairs, keep_all)]),
+            np.concatenate([n[k] for (_, n), k in zip(pairs, keep_all)]),
+        )
+    finally:
+        for p, data, grad in saved_params:
+            p.data, p.grad = data, grad
+        if saved_buffers:
+            model.load_state_dict(saved_buffers, strict=False)
+        _rewind(random_sources)
+    return ModelCheckReport(rows, overall, eps, threshold, exclude_kinks, notes)
+
+
+def _scalar_loss(loss: Any) -> Tensor:
+    if not isinstance(loss, Tensor) or loss.data.size != 1:
+        what = f"shape {loss.shape}" if isinstance(loss, Tensor) else f"a {type(loss).__name__}"
+        raise ValueError(
+            f"check_model: loss_fn(model(X), y) returned {what}; expected a scalar "
+            "Tensor (a loss with reduction='mean' or 'sum')"
+        )
+    return loss
+
+
+def _deterministic_loss(loss: Tensor, loss_at: Callable[[], Tensor]) -> float:
+    """The loss value, after checking that a second evaluation gives exactly the same number."""
+    base, again = loss.data.item(), loss_at().data.item()
+    if base == again or (math.isnan(base) and math.isnan(again)):
+        return base
+    raise RuntimeError(
+        "check_model: the loss changed between two evaluations at the same parameters "
+        f"({base!r} then {again!r}): the model draws random numbers from a source other "
+        "than the library's Generator (tinygrad_edu.manual_seed) or a Generator held by one of "
+        "its modules, which check_model cannot replay. Use one of those, or call model.eval() "
+        "to check without dropout."
+    )
+
+
+def _read_tiny_as_zero(
+    analytic: np.ndarray, numerical: np.ndarray, resolution: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both derivatives set to 0 where both are below what a finite difference can resolve.
+
+    A derivative that is zero up to rounding (the bias of a layer followed by
+    batch norm) comes out as ~1e-18 from backprop and as 0 or one rounding
+    step of the loss (~1e-10) from the finite difference: a relative error of
+    about 1 between two zeros.
+    """
+    tiny = (np.abs(analytic) < resolution) & (np.abs(numerical) < resolution)
+    return np.where(tiny, 0.0, analytic), np.where(tiny, 0.0, numerical)
+
+
+def _central_differences(
+    p: Tensor, eps: float, loss_at: Callable[[], Tensor]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(J(x + eps) - J(x - eps)) / (2 eps) for each element of ``p``, and where a kink was crossed."""
+    numerical = np.zeros(p.shape, dtype=np.float64)
+    kinks = np.zeros(p.shape, dtype=bool)
+    flat = p.data.reshape(-1)  # a view: writing to it nudges the parameter
+    for k in range(flat.size):
+        original = flat[k]
+        flat[k] = original + eps
+        x_plus = flat[k]
+        loss = loss_at()
+        plus, pattern_plus = loss.data.item(), _kink_pattern(loss)
+        flat[k] = original - eps
+        x_minus = flat[k]
+        loss = loss_at()
+        minus, pattern_minus = loss.data.item(), _kink_pattern(loss)
+        flat[k] = original
+        # x_plus - x_minus is 2 eps up to float64 rounding; the step actually taken is more exact.
+        numerical.reshape(-1)[k] = (plus - minus) / (x_plus - x_minus)
+        kinks.reshape(-1)[k] = not _same_pattern(pattern_plus, pattern_minus)
+    return numerical, kinks
+
+
+def _parents(t: Tensor) -> tuple[Tensor, ...]:
+    ctx = t._ctx
+    return () if ctx is None or ctx.inputs is None else ctx.inputs
+
+
+def _kink_pattern(loss: Tensor) -> list[np.ndarray]:
+    """The saved patterns (relu masks, abs signs, max winners, ...) of every kink op behind ``loss``."""
+    pattern = []
+    for t in toposort([loss], _parents):
+        if isinstance(t._ctx, KINK_OPS):
+            pattern.extend(a for a in t._ctx.saved if isinstance(a, np.ndarray))
+    return pattern
+
+
+def _same_pattern(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def _worst_elements(
+    analytic: np.ndarray, numerical: np.ndarray, kinks: np.ndarray, keep: np.ndarray, n: int
+) -> list[ElementCheck]:
+    """The ``n`` counted elements with the largest |analytic - numerical|, largest first."""
+    diff = np.where(keep, np.abs(analytic - numerical), -1.0).ravel()
+    order = np.argsort(-diff, kind="stable")[: min(n, int(keep.sum()))]
+    return [
+        ElementCheck(
+            index=tuple(int(i) for i in np.unravel_index(k, analytic.shape)),
+            analytic=float(analytic.flat[k]),
+            numerical=float(numerical.flat[k]),
+            kink=bool(kinks.flat[k]),
+        )
+        for k in order
+    ]
+
+
+RandomSource = Union[np.random.Generator, np.random.RandomState]
+
+
+def _random_sources(model: Any) -> list[tuple[RandomSource, Any]]:
+    """The library's Generator and any Generator a module holds (``Dropout(rng=...)``), with their states."""
+    sources: list[RandomSource] = [STATE.rng]
+    modules = model.modules() if hasattr(model, "modules") else [model]
+    for m in modules:
+        for value in getattr(m, "__dict__", {}).values():
+            if isinstance(value, (np.random.Generator, np.random.RandomState)):
+                if all(value is not s for s in sources):
+                    sources.append(value)
+    return [(s, _get_state(s)) for s in sources]
+
+
+def _get_state(source: RandomSource) -> Any:
+    if isinstance(source, np.random.RandomState):
+        return source.get_state()
+    return source.bit_generator.state
+
+
+def _rewind(sources: list[tuple[RandomSource, Any]]) -> None:
+    """Put every random source back where it was, so the next forward draws the same numbers."""
+    for source, state in sources:
+        if isinstance(source, np.random.RandomState):
+            source.set_state(state)
+        else:
+            source.bit_generator.state = state
+
+
+def _as_float64(value: Any, what: str) -> Any:
+    """A Tensor of ``value``, in float64 when floating (integer labels stay integer)."""
+    if value is None:
+        return None
+    data = value.data if isinstance(value, Tensor) else np.asarray(value)
+    if data.dtype.kind == "f":
+        data = data.astype(np.float64)
+    elif data.dtype.kind not in "iub":
+        raise TypeError(
+            f"check_model: {what} has dtype {data.dtype}; expected a float, integer or bool array"
+        )
+    return Tensor(data)
+
+
+def _buffers(model: Any, parameter_names: set[str]) -> Optional[dict[str, np.ndarray]]:
+    """Copies of the model's non-parameter state (BatchNorm running statistics), to restore later."""
+    if not (hasattr(model, "state_dict") and hasattr(model, "load_state_dict")):
+        return None
+    state = {k: np.array(v, copy=True) for k, v in model.state_dict().items() if k not in parameter_names}
+    return state or None
+
+
+def _dtype_notes(loss: Tensor) -> list[str]:
+    if loss.dtype == np.float64:
+        return []
+    message = (
+        f"the loss came out as {loss.dtype}, not float64: something in the model or loss casts "
+        "down, and finite differences in low precision give large errors on a correct model"
+    )
+    warnings.warn(f"check_model: {message}", RuntimeWarning, stacklevel=3)
+    return [f"note: {message}"]
