@@ -35,7 +35,7 @@ from tinygrad_edu.tensor import (
 
 from tinygrad_edu.scalar import Value
 from tinygrad_edu.serialization import load, save
-from tinygrad_edu import data, gradcheck, nn, optim, viz
+from tinygrad_edu import data, gradcheck, nn, optim, train, viz
 
 # isort: on
 
@@ -70,6 +70,7 @@ __all__ = [
     "randn",
     "set_default_dtype",
     "stack",
+    "train",
     "viz",
     "where",
     "zeros",

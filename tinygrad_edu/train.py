@@ -1,0 +1,804 @@
+"""Training loops: ``fit``, ``evaluate``, ``predict``, callbacks and ``compare_optimizers``.
+
+``fit`` is the loop every course writes by hand, once, with the bookkeeping
+done right::
+
+    for epoch in range(epochs):
+        for X_batch, y_batch in batches:
+            optimizer.zero_grad()
+            loss = loss_fn(model(X_batch), y_batch)
+            loss.backward()
+            optimizer.step()
+
+It returns a ``History`` shaped like Keras's: ``history.epoch`` (0, 1, ...)
+and ``history.history``, a dict of per-epoch lists ("loss", "accuracy" for
+classifiers, "lr", "time", "val_loss", ...). A non-finite loss stops
+training with ``NonFiniteLossError`` before the bad update, and Ctrl-C stops
+it between two steps, so the model is never left half-updated.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import sys
+import threading
+import time
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from tinygrad_edu import nn
+from tinygrad_edu._config import no_grad
+from tinygrad_edu.data import DataLoader
+from tinygrad_edu.tensor import Tensor
+
+Array = Union[np.ndarray, Tensor]
+Batches = Union[DataLoader, Callable[[int], Iterable[Any]]]
+Metric = Callable[[np.ndarray, np.ndarray], float]
+
+__all__ = [
+    "Callback",
+    "Comparison",
+    "EarlyStopping",
+    "History",
+    "ModelCheckpoint",
+    "NonFiniteLossError",
+    "compare_optimizers",
+    "evaluate",
+    "fit",
+    "predict",
+]
+
+
+# --- results and errors -----------------------------------------------------------
+
+
+class History:
+    """What ``fit`` recorded, as Keras's ``History``.
+
+    Attributes:
+        epoch: the indices of the completed epochs, ``[0, 1, ...]``.
+        history: per-epoch lists: "loss" (mean over the epoch's samples, i.e. batch losses
+            weighted by batch size), "last_batch_loss" (the loss of the epoch's last batch,
+            what the course prints), "accuracy" (classifiers), "lr" (the learning rate of
+            the epoch's last step, first param group), "time" (seconds), and with validation
+            data "val_loss", "val_accuracy".
+        steps: per-step lists: "epoch", "loss", "lr", one entry per completed update.
+        interrupted: True when Ctrl-C (KeyboardInterrupt) ended training early.
+        stopped_early: True when a callback asked to stop.
+        total_time: wall time of the whole ``fit`` in seconds.
+    """
+
+    def __init__(self) -> None:
+        self.epoch: list[int] = []
+        self.history: dict[str, list[float]] = {}
+        self.steps: dict[str, list[float]] = {"epoch": [], "loss": [], "lr": []}
+        self.interrupted = False
+        self.stopped_early = False
+        self.total_time = 0.0
+
+    def _record_epoch(self, epoch: int, logs: Mapping[str, float]) -> None:
+        self.epoch.append(epoch)
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(float(value))
+
+    def _record_step(self, epoch: int, loss: float, lr: Optional[float]) -> None:
+        self.steps["epoch"].append(epoch)
+        self.steps["loss"].append(loss)
+        self.steps["lr"].append(math.nan if lr is None else lr)
+
+    def __repr__(self) -> str:
+        last = {k: round(v[-1], 6) for k, v in self.history.items() if v}
+        flags = " interrupted" if self.interrupted else (" stopped early" if self.stopped_early else "")
+        return f"History(epochs={len(self.epoch)}, steps={len(self.steps['loss'])}{flags}, last={last})"
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN or infinite loss (or gradient).
+
+    Raised before the bad update, so the parameters are those after the last finite step.
+    ``epoch`` and ``step`` (within the epoch) count from 0, ``global_step`` counts every
+    update, and ``history`` holds what was recorded up to there.
+    """
+
+    def __init__(self, message: str, epoch: int, step: int, global_step: int, history: History) -> None:
+        super().__init__(message)
+        self.epoch = epoch
+        self.step = step
+        self.global_step = global_step
+        self.history = history
+
+
+# --- callbacks --------------------------------------------------------------------
+
+
+class Callback:
+    """Hooks that ``fit`` calls; subclass and override the ones you need.
+
+    Before training, ``fit`` sets ``callback.model`` and ``callback.optimizer``.
+    ``on_epoch_end`` returning True stops training after that epoch.
+    """
+
+    model: Any = None
+    optimizer: Any = None
+
+    def on_train_begin(self, history: History) -> None:
+        """Called once before the first epoch."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> Optional[bool]:
+        """Called after each epoch with that epoch's logs ("loss", "accuracy", "val_loss", ...)."""
+        return None
+
+    def on_train_end(self, history: History) -> None:
+        """Called once when training ends (normally, by a callback, or by Ctrl-C)."""
+
+
+def _monitor_mode(monitor: str, mode: str, where: str) -> str:
+    if mode == "auto":
+        return "max" if "acc" in monitor else "min"
+    if mode not in ("min", "max"):
+        raise ValueError(f"{where}: mode must be 'auto', 'min' or 'max', got {mode!r}")
+    return mode
+
+
+def _monitored(logs: Mapping[str, float], monitor: str, where: str) -> float:
+    if monitor not in logs:
+        hint = "; pass validation_data to fit, or monitor='loss'" if monitor.startswith("val_") else ""
+        raise KeyError(f"{where}: monitor {monitor!r} is not in the epoch logs {sorted(logs)}{hint}")
+    return float(logs[monitor])
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs in a row.
+
+    "Improved" means lower for losses and higher for accuracies (``mode="auto"``). With
+    ``restore_best_weights`` the model gets back the weights of its best epoch when
+    training ends.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 0,
+        min_delta: float = 0.0,
+        mode: str = "auto",
+        restore_best_weights: bool = False,
+    ) -> None:
+        if not isinstance(patience, int) or patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
+        if min_delta < 0:
+            raise ValueError(f"EarlyStopping: min_delta must be >= 0, got {min_delta}")
+        self.monitor = monitor
+        self.patience = patience
+        self.min_delta = float(min_delta)
+        self.mode = _monitor_mode(monitor, mode, "EarlyStopping")
+        self.restore_best_weights = restore_best_weights
+
+    def on_train_begin(self, history: History) -> None:
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch: Optional[int] = None
+        self.best_weights: Optional[dict[str, np.ndarray]] = None
+        self.wait = 0
+        self.stopped_epoch: Optional[int] = None
+
+    def _improved(self, value: float) -> bool:
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> Optional[bool]:
+        value = _monitored(logs, self.monitor, "EarlyStopping")
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = self.model.state_dict()
+            return False
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            return True
+        return False
+
+    def on_train_end(self, history: History) -> None:
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.load_state_dict(self.best_weights)
+
+
+class ModelCheckpoint(Callback):
+    """Save ``{"model": state_dict, "optimizer": state_dict, "epoch": n}`` with ``tg.save`` after epochs.
+
+    ``n`` is the number of completed epochs (resume with ``range(n, epochs)``). ``path`` may
+    hold ``{epoch}`` (counted from 1, as Keras does) and log keys, e.g.
+    ``"ckpt_{epoch:03d}_{val_loss:.3f}.npz"``. With ``save_best_only`` a file is written only
+    when ``monitor`` improves.
+    """
+
+    def __init__(
+        self, path: str, monitor: str = "val_loss", save_best_only: bool = False, mode: str = "auto"
+    ) -> None:
+        self.path = str(path)
+        self.monitor = monitor
+        self.save_best_only = save_best_only
+        self.mode = _monitor_mode(monitor, mode, "ModelCheckpoint")
+        self.saved: list[str] = []
+
+    def on_train_begin(self, history: History) -> None:
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> Optional[bool]:
+        from tinygrad_edu.serialization import save
+
+        if self.save_best_only:
+            value = _monitored(logs, self.monitor, "ModelCheckpoint")
+            better = value < self.best if self.mode == "min" else value > self.best
+            if not better:
+                return False
+            self.best = value
+        path = self.path.format(epoch=epoch + 1, **logs)
+        state = {"model": self.model.state_dict(), "epoch": epoch + 1}
+        if self.optimizer is not None:
+            state["optimizer"] = self.optimizer.state_dict()
+        save(state, path)
+        self.saved.append(path)
+        return False
+
+
+# --- helpers ----------------------------------------------------------------------
+
+
+def _as_array(x: Any) -> np.ndarray:
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _as_tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+
+
+_LOGITS_LOSSES = (nn.BCEWithLogitsLoss, nn.functional.binary_cross_entropy_with_logits)
+_PROBABILITY_LOSSES = (nn.BCELoss, nn.functional.binary_cross_entropy)
+_MULTICLASS_LOSSES = (nn.CrossEntropyLoss, nn.functional.cross_entropy, nn.functional.nll_loss)
+
+
+def _loss_kind(loss_fn: Any) -> Optional[str]:
+    """What the model's output means for a known loss: "logit", "probability", "multiclass" or None."""
+    for kind, known in (
+        ("logit", _LOGITS_LOSSES),
+        ("probability", _PROBABILITY_LOSSES),
+        ("multiclass", _MULTICLASS_LOSSES),
+    ):
+        if any(loss_fn is k or (isinstance(k, type) and isinstance(loss_fn, k)) for k in known):
+            return kind
+    return None
+
+
+def _ends_with_sigmoid(model: Any) -> bool:
+    modules = list(model.modules()) if hasattr(model, "modules") else []
+    return bool(modules) and isinstance(modules[-1], nn.Sigmoid)
+
+
+class _Accuracy:
+    """Fraction of correct predictions, thresholding as the loss dictates.
+
+    Several output columns: argmax. One column: probability > 0.5 after BCELoss (or a
+    model ending in Sigmoid), logit > 0 after BCEWithLogitsLoss (the same decision,
+    since sigmoid(z) > 0.5 exactly when z > 0). For any other loss, the first batch
+    decides: outputs all in [0, 1] are read as probabilities, otherwise as logits.
+    """
+
+    __name__ = "accuracy"
+
+    def __init__(self, kind: Optional[str], model: Any) -> None:
+        self.kind = kind
+        if kind is None and _ends_with_sigmoid(model):
+            self.kind = "probability"
+
+    def __call__(self, output: np.ndarray, target: np.ndarray) -> float:
+        if output.ndim == 2 and output.shape[1] > 1:
+            predicted = output.argmax(axis=1)
+            labels = target.argmax(axis=1) if target.ndim == 2 and target.shape[1] > 1 else target.reshape(-1)
+        else:
+            if self.kind not in ("logit", "probability"):
+                self.kind = "probability" if output.min() >= 0 and output.max() <= 1 else "logit"
+            threshold = 0.0 if self.kind == "logit" else 0.5
+            predicted = (output.reshape(-1) > threshold).astype(np.int64)
+            labels = target.reshape(-1)
+        if labels.shape != predicted.shape:
+            raise ValueError(
+                f"accuracy: {predicted.shape[0]} predictions (model output {output.shape}) but targets "
+                f"of shape {target.shape}"
+            )
+        return float(np.mean(predicted == labels))
+
+
+def _make_metrics(metrics: Any, loss_fn: Any, model: Any) -> dict[str, Metric]:
+    """Turn fit's ``metrics`` argument into {name: f(output, target) -> batch mean}."""
+    kind = _loss_kind(loss_fn)
+    if isinstance(metrics, str) and metrics == "auto":
+        return {"accuracy": _Accuracy(kind, model)} if kind is not None else {}
+    if metrics is None:
+        return {}
+    if isinstance(metrics, str) or callable(metrics):
+        metrics = [metrics]
+    items = metrics.items() if isinstance(metrics, Mapping) else [(None, m) for m in metrics]
+    out: dict[str, Metric] = {}
+    for name, metric in items:
+        if metric == "accuracy":
+            out[name or "accuracy"] = _Accuracy(kind, model)
+        elif callable(metric):
+            out[name or getattr(metric, "__name__", f"metric_{len(out)}")] = metric
+        else:
+            raise ValueError(
+                f"fit: a metric must be 'accuracy' or a callable f(output, target) -> float, got {metric!r}"
+            )
+    return out
+
+
+def _current_lr(optimizer: Any) -> Optional[float]:
+    """The learning rate of the optimizer's first group: ``last_lr`` if it has one, else the number."""
+    last = getattr(optimizer, "last_lr", None)
+    if last:
+        return float(last[0])
+    groups = getattr(optimizer, "param_groups", None)
+    if groups and not callable(groups[0].get("lr")):
+        return float(groups[0]["lr"])
+    return None
+
+
+def _check_positive_int(value: Any, name: str, where: str, minimum: int = 1) -> int:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{where}: {name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _scalar_loss(loss: Any, where: str) -> float:
+    if not isinstance(loss, Tensor):
+        raise TypeError(f"{where}: loss_fn returned a {type(loss).__name__}; expected a scalar Tensor")
+    if loss.data.size != 1:
+        raise ValueError(
+            f"{where}: loss_fn returned shape {loss.shape}; expected a scalar (use reduction='mean')"
+        )
+    return float(loss.data.reshape(()))
+
+
+class _DeferredInterrupt:
+    """While training, the first Ctrl-C only sets a flag, which the loop checks between steps.
+
+    So an update in progress always finishes and the model is never half-updated. A
+    second Ctrl-C raises KeyboardInterrupt at once. Only installed in the main thread
+    and only when nobody else has replaced Python's default SIGINT handler.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> "_DeferredInterrupt":
+        if threading.current_thread() is threading.main_thread():
+            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _progress_bar(progress: bool, epochs: int) -> Any:
+    """A tqdm bar over epochs, or None when off, when tqdm is missing or output is not a terminal.
+
+    A Jupyter kernel counts as a terminal: ``tqdm.auto`` draws its notebook widget there.
+    """
+    if not progress:
+        return None
+    isatty = getattr(sys.stderr, "isatty", None)
+    if not (isatty is not None and isatty()) and "ipykernel" not in sys.modules:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=epochs, desc="fit", unit="epoch", leave=True)
+
+
+def _postfix(logs: Mapping[str, float]) -> dict[str, str]:
+    keys = ("loss", "accuracy", "val_loss", "val_accuracy")
+    return {k.replace("accuracy", "acc"): f"{logs[k]:.4f}" for k in keys if k in logs}
+
+
+# --- fit ----------------------------------------------------------------------------
+
+
+def fit(
+    model: Any,
+    loss_fn: Callable[[Tensor, Any], Tensor],
+    optimizer: Any,
+    X: Optional[Array],
+    y: Optional[Array],
+    epochs: int,
+    batch_size: int = 64,
+    shuffle: bool = True,
+    seed: Optional[int] = None,
+    validation_data: Optional[tuple[Array, Array]] = None,
+    callbacks: Sequence[Callback] = (),
+    progress: bool = True,
+    batches: Optional[Batches] = None,
+    metrics: Any = "auto",
+    check_finite: bool = True,
+) -> History:
+    """Train ``model`` for ``epochs`` passes over the data; return the ``History``.
+
+    Each step: ``optimizer.zero_grad()``, ``output = model(X_batch)``,
+    ``loss = loss_fn(output, y_batch)``, ``loss.backward()``, ``optimizer.step()``.
+
+    Args:
+        X, y: ndarrays or Tensors, samples as rows (may be None when ``batches`` is given).
+        batch_size, shuffle, seed: how the default ``DataLoader(X, y, ...)`` makes batches.
+        batches: instead of that, a ``DataLoader`` or a callable ``batches(epoch)`` returning
+            an iterable of ``(X_batch, y_batch)`` (ndarrays or Tensors). The course's batches:
+            ``lambda epoch: data.random_mini_batches(X, y, 64, seed=10 + epoch + 1)``.
+        validation_data: ``(X_val, y_val)``, evaluated after every epoch ("val_loss", ...).
+        callbacks: ``Callback`` objects; one returning True from ``on_epoch_end`` stops training.
+        progress: show a tqdm bar (epoch, loss, accuracy) if tqdm is installed and stderr is a
+            terminal; otherwise nothing is printed.
+        metrics: "auto" (accuracy when ``loss_fn`` is a classification loss), None, or a list
+            of "accuracy" and callables ``f(output, target) -> float`` on ndarrays.
+        check_finite: stop with ``NonFiniteLossError`` on a NaN/Inf loss or gradient, before
+            the update, or on an update that makes a parameter NaN/Inf (that update is undone),
+            so the model keeps the parameters of the last finite step.
+
+    Ctrl-C stops training after the step in progress and returns the history so far, with
+    ``history.interrupted = True``. Epoch lists hold completed epochs only; ``history.steps``
+    holds every completed step. The model is in training mode while fitting and gets its
+    previous mode back at the end.
+    """
+    epochs = _check_positive_int(epochs, "epochs", "fit", minimum=0)
+    batch_maker = _batch_maker(X, y, batches, batch_size, shuffle, seed)
+    names = _parameter_names(model, optimizer)
+    metric_fns = _make_metrics(metrics, loss_fn, model)
+    callbacks = list(callbacks)
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"fit: callbacks must be Callback instances, got {type(cb).__name__}")
+        cb.model, cb.optimizer = model, optimizer
+
+    history = History()
+    was_training = getattr(model, "training", True)
+    bar = _progress_bar(progress, epochs)
+    start = time.perf_counter()
+    global_step = 0
+    try:
+        with _DeferredInterrupt() as interrupt:
+            for cb in callbacks:
+                cb.on_train_begin(history)
+            try:
+                for epoch in range(epochs):
+                    epoch_start = time.perf_counter()
+                    _set_mode(model, True)
+                    n_seen, loss_sum, last_loss = 0, 0.0, math.nan
+                    metric_sums = dict.fromkeys(metric_fns, 0.0)
+                    for step, batch in enumerate(batch_maker(epoch)):
+                        xb, yb = _unpack_batch(batch, epoch, step)
+                        optimizer.zero_grad()
+                        output = model(xb)
+                        loss = loss_fn(output, yb)
+                        value = _scalar_loss(loss, "fit")
+                        if check_finite and not math.isfinite(value):
+                            _raise_nonfinite(f"the loss is {value}", epoch, step, global_step, history)
+                        loss.backward()
+                        if check_finite:
+                            bad = _nonfinite_grad(optimizer, names) or _checked_step(optimizer, names)
+                            if bad is not None:
+                                _raise_nonfinite(bad, epoch, step, global_step, history)
+                        else:
+                            optimizer.step()
+                        # The step is complete: only now does anything count.
+                        global_step += 1
+                        n = len(xb.data) if xb.data.ndim else 1
+                        n_seen += n
+                        loss_sum += value * n
+                        last_loss = value
+                        for name, fn in metric_fns.items():
+                            metric_sums[name] += fn(output.data, _as_array(yb)) * n
+                        history._record_step(epoch, value, _current_lr(optimizer))
+                        if interrupt.requested:
+                            raise KeyboardInterrupt
+                    if n_seen == 0:
+                        raise ValueError(f"fit: epoch {epoch} produced no batches")
+                    logs = {"loss": loss_sum / n_seen, "last_batch_loss": last_loss}
+                    logs.update({name: s / n_seen for name, s in metric_sums.items()})
+                    lr = _current_lr(optimizer)
+                    if lr is not None:
+                        logs["lr"] = lr
+                    if validation_data is not None:
+                        X_val, y_val = validation_data
+                        scores = evaluate(model, loss_fn, X_val, y_val, metrics=metric_fns)
+                        logs.update({f"val_{k}": v for k, v in scores.items()})
+                    logs["time"] = time.perf_counter() - epoch_start
+                    history._record_epoch(epoch, logs)
+                    if bar is not None:
+                        bar.set_postfix(_postfix(logs), refresh=False)
+                        bar.update(1)
+                    stop = [bool(cb.on_epoch_end(epoch, dict(logs))) for cb in callbacks]
+                    if interrupt.requested:
+                        raise KeyboardInterrupt
+                    if any(stop):
+                        history.stopped_early = True
+                        break
+            except KeyboardInterrupt:
+                history.interrupted = True
+            for cb in callbacks:
+                cb.on_train_end(history)
+    finally:
+        if bar is not None:
+            bar.close()
+        _set_mode(model, was_training)
+        history.total_time = time.perf_counter() - start
+    return history
+
+
+def _set_mode(model: Any, training: bool) -> None:
+    if hasattr(model, "train"):
+        model.train(training)
+
+
+def _batch_maker(
+    X: Any, y: Any, batches: Any, batch_size: int, shuffle: bool, seed: Optional[int]
+) -> Callable[[int], Iterable[Any]]:
+    if batches is None:
+        if X is None or y is None:
+            raise ValueError("fit: give X and y, or batches=")
+        loader = DataLoader(X, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
+        return lambda epoch: loader
+    if isinstance(batches, DataLoader):
+        return lambda epoch: batches
+    if callable(batches):
+        return batches
+    raise TypeError(
+        f"fit: batches must be a DataLoader or a callable epoch -> iterable of (X, y), "
+        f"got {type(batches).__name__}"
+    )
+
+
+def _unpack_batch(batch: Any, epoch: int, step: int) -> tuple[Tensor, Any]:
+    try:
+        xb, yb = batch
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"fit: batch {step} of epoch {epoch} is a {type(batch).__name__}; expected a pair (X, y)"
+        ) from None
+    return _as_tensor(xb), yb if isinstance(yb, Tensor) else np.asarray(yb)
+
+
+def _parameter_names(model: Any, optimizer: Any) -> dict[int, str]:
+    """id(parameter) -> its name in the model; checks the optimizer updates this model."""
+    names = {}
+    if hasattr(model, "named_parameters"):
+        names = {id(p): name for name, p in model.named_parameters()}
+    groups = getattr(optimizer, "param_groups", None)
+    if names and groups:
+        held = [p for g in groups for p in g["params"]]
+        if not any(id(p) in names for p in held):
+            raise ValueError(
+                f"fit: the optimizer holds {len(held)} parameter(s), none of which belong to the model; "
+                "build it from this model: optimizer = Adam(model.parameters())"
+            )
+    return names
+
+
+def _nonfinite_grad(optimizer: Any, names: dict[int, str]) -> Optional[str]:
+    for i, group in enumerate(getattr(optimizer, "param_groups", [])):
+        for j, p in enumerate(group["params"]):
+            if p.grad is not None and not np.isfinite(p.grad.data).all():
+                kind = "nan" if np.isnan(p.grad.data).any() else "inf"
+                name = names.get(id(p), f"group {i} parameter {j}")
+                return f"the gradient of '{name}' (shape {p.shape}) contains {kind}"
+    return None
+
+
+def _checked_step(optimizer: Any, names: dict[int, str]) -> Optional[str]:
+    """``optimizer.step()``, undone if it made a parameter NaN/Inf (finite loss and gradients can
+    still overflow with a huge learning rate). Returns what went wrong, or None.
+
+    The parameters are copied before the update and copied back in place; the optimizer's
+    own state (moments, step count) is not rolled back.
+    """
+    params = [p for group in getattr(optimizer, "param_groups", []) for p in group["params"]]
+    before = [p.data.copy() for p in params]
+    optimizer.step()
+    for p in params:
+        if not np.isfinite(p.data).all():
+            name = names.get(id(p), f"a parameter of shape {p.shape}")
+            for q, old in zip(params, before):
+                q.data[...] = old
+            return f"the update made '{name}' (shape {p.shape}) non-finite (the change was undone)"
+    return None
+
+
+def _raise_nonfinite(what: str, epoch: int, step: int, global_step: int, history: History) -> None:
+    raise NonFiniteLossError(
+        f"fit: {what} at epoch {epoch}, step {step} (global step {global_step}; all counted from 0). "
+        "Training stopped before this update, so the parameters are those after the last finite "
+        "step. Try a smaller learning rate, standardised inputs, or a with-logits loss.",
+        epoch,
+        step,
+        global_step,
+        history,
+    )
+
+
+# --- evaluate and predict -----------------------------------------------------------
+
+
+def predict(model: Any, X: Array, batch_size: Optional[int] = None) -> np.ndarray:
+    """The model's outputs for ``X`` as an ndarray: eval mode, no graph; the mode is restored.
+
+    Outputs are what the model returns (logits or probabilities), not class labels.
+    """
+    was_training = getattr(model, "training", False)
+    X = _as_array(X)
+    _set_mode(model, False)
+    try:
+        with no_grad():
+            if batch_size is None:
+                return _as_array(model(Tensor(X))).copy()
+            size = _check_positive_int(batch_size, "batch_size", "predict")
+            parts = [_as_array(model(Tensor(X[k : k + size]))) for k in range(0, len(X), size)]
+            return np.concatenate(parts, axis=0)
+    finally:
+        _set_mode(model, was_training)
+
+
+def evaluate(
+    model: Any,
+    loss_fn: Callable[[Tensor, Any], Tensor],
+    X: Array,
+    y: Array,
+    batch_size: Optional[int] = None,
+    metrics: Any = "auto",
+) -> dict[str, float]:
+    """Loss (and accuracy for classifiers) of ``model`` on ``(X, y)`` in eval mode, without a graph.
+
+    Returns ``{"loss": ..., "accuracy": ...}``; batched results are averaged with the
+    batch sizes as weights.
+    """
+    X, y = _as_array(X), _as_array(y)
+    if len(X) != len(y):
+        raise ValueError(f"evaluate: X has {len(X)} samples (shape {X.shape}) but y has {len(y)}")
+    metric_fns = _make_metrics(metrics, loss_fn, model)
+    size = len(X) if batch_size is None else _check_positive_int(batch_size, "batch_size", "evaluate")
+    was_training = getattr(model, "training", False)
+    _set_mode(model, False)
+    totals = {"loss": 0.0, **dict.fromkeys(metric_fns, 0.0)}
+    try:
+        with no_grad():
+            for k in range(0, len(X), size):
+                xb, yb = X[k : k + size], y[k : k + size]
+                output = model(Tensor(xb))
+                totals["loss"] += _scalar_loss(loss_fn(output, yb), "evaluate") * len(xb)
+                for name, fn in metric_fns.items():
+                    totals[name] += fn(output.data, yb) * len(xb)
+    finally:
+        _set_mode(model, was_training)
+    return {name: total / len(X) for name, total in totals.items()}
+
+
+# --- comparing optimizers -----------------------------------------------------------
+
+
+class Comparison:
+    """The result of ``compare_optimizers``: one row per optimizer, the histories and the models.
+
+    ``str(comparison)`` (or ``comparison.table()``) is a text table; ``rows`` holds the
+    same numbers as dicts; ``best`` is the name with the lowest final loss.
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.histories: dict[str, History] = {}
+        self.models: dict[str, Any] = {}
+        self.errors: dict[str, Exception] = {}
+        self.interrupted = False
+
+    @property
+    def best(self) -> Optional[str]:
+        finite = [r for r in self.rows if math.isfinite(r["loss"])]
+        return min(finite, key=lambda r: r["loss"])["name"] if finite else None
+
+    def table(self) -> str:
+        columns = ["name", "loss", "accuracy", "val_loss", "val_accuracy", "epochs", "time"]
+        columns = [c for c in columns if any(c in r for r in self.rows)]
+        headers = {"name": "optimizer", "time": "time (s)"}
+
+        def cell(row: dict[str, Any], c: str) -> str:
+            value = row.get(c)
+            if value is None:
+                return "-"
+            if isinstance(value, float):
+                if c == "time":
+                    return f"{value:.2f}"
+                return f"{value:.6f}" if abs(value) < 1e6 else f"{value:.6g}"
+            return str(value)
+
+        grid = [[headers.get(c, c) for c in columns]] + [[cell(r, c) for c in columns] for r in self.rows]
+        widths = [max(len(line[i]) for line in grid) for i in range(len(columns))]
+        lines = [
+            "  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(line, widths)))
+            for line in grid
+        ]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        for name, err in self.errors.items():
+            lines.append(f"{name}: {str(err).split('. ')[0]}")  # the first sentence says what and where
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def __repr__(self) -> str:
+        return f"Comparison({[r['name'] for r in self.rows]}, best={self.best!r})"
+
+
+def compare_optimizers(
+    make_model: Callable[[], Any],
+    loss_fn: Callable[[Tensor, Any], Tensor],
+    optimizers: Mapping[str, Callable[[Any], Any]],
+    X: Array,
+    y: Array,
+    epochs: int,
+    batch_size: int = 64,
+    seed: Optional[int] = 0,
+    batches: Optional[Batches] = None,
+    validation_data: Optional[tuple[Array, Array]] = None,
+    progress: bool = True,
+    metrics: Any = "auto",
+) -> Comparison:
+    """Train one architecture with several optimizers from identical initial weights.
+
+    ``make_model()`` is called once per optimizer; every copy gets the weights of the first
+    one (through ``state_dict``), and with the same ``seed`` every run sees the same
+    batches, so only the optimizer differs. ``optimizers`` maps a name to a callable
+    ``params -> optimizer``, e.g. ``{"adam": lambda p: optim.Adam(p, lr=0.01)}``. The table
+    reports the final model's loss and accuracy on ``(X, y)`` and the training time.
+    A run that diverges (NaN loss) is reported, not raised; Ctrl-C stops the comparison
+    and returns what is done.
+    """
+    if not optimizers:
+        raise ValueError("compare_optimizers: give at least one optimizer, e.g. {'adam': lambda p: Adam(p)}")
+    initial = make_model().state_dict()
+    options = dict(
+        batch_size=batch_size,
+        seed=seed,
+        batches=batches,
+        validation_data=validation_data,
+        progress=progress,
+        metrics=metrics,
+    )
+    result = Comparison()
+    for name, make_optimizer in optimizers.items():
+        model = make_model()
+        model.load_state_dict(initial)
+        optimizer = make_optimizer(model.parameters())
+        row: dict[str, Any] = {"name": name}
+        try:
+            history = fit(model, loss_fn, optimizer, X, y, epochs, **options)
+        except NonFiniteLossError as err:
+            history = err.history
+            result.errors[name] = err
+        row.update(evaluate(model, loss_fn, X, y, metrics=metrics))
+        if validation_data is not None:
+            scores = evaluate(model, loss_fn, *validation_data, metrics=metrics)
+            row.update({f"val_{k}": v for k, v in scores.items()})
+        row["epochs"] = len(history.epoch)
+        row["time"] = history.total_time
+        result.rows.append(row)
+        result.histories[name] = history
+        result.models[name] = model
+        if history.interrupted:
+            result.interrupted = True
+            break
+    return result
