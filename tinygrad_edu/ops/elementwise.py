@@ -147,7 +147,8 @@ class Sigmoid(Function):
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        return np.exp(-np.logaddexp(0, -x))
+        # astype: numpy < 2 promotes a 0-d float32 combined with the Python 0 to float64
+        return np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)
 
     def backward(self, grad):
         y = self.output
@@ -159,7 +160,7 @@ class ReLU(Function):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.save_for_backward(x > 0)
-        return np.maximum(x, 0)
+        return np.maximum(x, 0).astype(x.dtype, copy=False)  # numpy < 2: 0-d float32 -> float64
 
     def backward(self, grad):
         (mask,) = self.saved

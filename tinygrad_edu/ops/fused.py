@@ -92,7 +92,8 @@ class BCE(Function):
             log_q = np.log1p(-p)
         keep_p, keep_q = log_p > LOG_CLAMP, log_q > LOG_CLAMP
         self.save_for_backward(keep_p, keep_q)
-        return -(y * np.where(keep_p, log_p, LOG_CLAMP) + (1 - y) * np.where(keep_q, log_q, LOG_CLAMP))
+        loss = -(y * np.where(keep_p, log_p, LOG_CLAMP) + (1 - y) * np.where(keep_q, log_q, LOG_CLAMP))
+        return loss.astype(p.dtype, copy=False)  # numpy < 2 promotes 0-d float32 with a Python float
 
     def backward(self, grad: Tensor) -> tuple[Optional[Tensor], Optional[Tensor]]:
         keep_p, keep_q = self.saved
@@ -123,7 +124,8 @@ class BCEWithLogits(Function):
     """
 
     def forward(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+        loss = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+        return loss.astype(z.dtype, copy=False)  # numpy < 2 promotes 0-d float32 with a Python int
 
     def backward(self, grad: Tensor) -> tuple[Optional[Tensor], Optional[Tensor]]:
         z, y = self.inputs

@@ -104,7 +104,7 @@ class LogSumExp(Function):
         axes = normalize_axis(axis, x.ndim, "logsumexp")
         ax = axes if x.ndim else None
         m = np.max(x, axis=ax, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
+        m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)  # numpy < 2 would make 0-d float64
         out = np.log(np.sum(np.exp(x - m), axis=ax, keepdims=True)) + m
         self.save_for_backward(kept_shape(x.shape, axes))
         return out if keepdims else out.reshape(dropped_shape(x.shape, axes))
