@@ -34,7 +34,7 @@ case "${1:-}" in
         need_dot
         "$VENV/bin/python" -c "import numpy; print('numpy', numpy.__version__)"
         "$VENV/bin/ruff" check .
-        "$VENV/bin/python" -m pytest "$@"
+        "$VENV/bin/python" -m pytest -q "$@"
         ;;
     main)
         shift
