@@ -200,7 +200,8 @@ def _run_backward(
         prev = grads.get(r)
         grads[r] = g if prev is None else Tensor._make(prev.data + g.data)
     results: dict[Tensor, Tensor] = {}
-    given_to_leaves: set[int] = set()
+    # arrays a leaf must not keep as they are: the caller's own gradient arrays
+    given_to_leaves: set[int] = {id(g.data) for g in root_grads}
     previous_mode = STATE.grad_enabled
     STATE.grad_enabled = create_graph  # the backward is recorded only for create_graph
     # The walk makes no reference cycles, yet every object it allocates would
@@ -293,14 +294,14 @@ def _accumulate_leaf(t: "Tensor", g: "Tensor", create_graph: bool, given: set[in
         t.grad = t.grad + g if create_graph else Tensor._make(t.grad.data + g.data)
         return
     data = g.data
-    # The same array may reach two leaves (add passes its gradient through) or be
-    # a read-only broadcast view: give each leaf an array of its own. Under
-    # create_graph the copy is a recorded op (a cast to the same dtype), so the
-    # gradient stays differentiable.
+    # The same array may reach two leaves (add passes its gradient through), be the
+    # caller's own gradient array, or be a read-only broadcast view: give each leaf
+    # an array of its own. Under create_graph the copy is a recorded op (a cast to
+    # the same dtype), so the gradient stays differentiable.
     if id(data) in given or data.base is not None or not data.flags.writeable:
         g = g.astype(g.dtype) if create_graph else Tensor._make(data.copy())
-    elif not create_graph:
-        g = Tensor._make(data)  # a Tensor of its own, never one that carries a graph
+    elif not create_graph and (g.requires_grad or type(g) is not Tensor):
+        g = Tensor._make(data)  # a plain Tensor of its own, never one that carries a graph
     given.add(id(g.data))
     t.grad = g
 
@@ -315,8 +316,9 @@ def _root_gradient(root: "Tensor", gradient: Any, where: str) -> "Tensor":
             )
         return Tensor._make(np.ones(root.shape, dtype=root.data.dtype))
     if type(gradient) is np.ndarray and gradient.shape == root.data.shape:
-        # the common case, one copy: the gradient may end up as a leaf's .grad
-        return Tensor._make(np.array(gradient, dtype=root.data.dtype))
+        # the common case: no copy here; _run_backward never lets a leaf keep it
+        same = gradient.dtype == root.data.dtype
+        return Tensor._make(gradient if same else gradient.astype(root.data.dtype))
     g = gradient if isinstance(gradient, Tensor) else Tensor(np.asarray(gradient), dtype=root.dtype)
     if g.shape != root.shape:
         raise RuntimeError(
@@ -325,7 +327,7 @@ def _root_gradient(root: "Tensor", gradient: Any, where: str) -> "Tensor":
         )
     if g.data.dtype != root.data.dtype:
         g = Tensor._make(g.data.astype(root.data.dtype))
-    return g if g.requires_grad else Tensor._make(g.data.copy())
+    return g if g.requires_grad else Tensor._make(g.data)
 
 
 def backward(
