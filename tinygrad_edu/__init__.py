@@ -35,7 +35,7 @@ from tinygrad_edu.tensor import (
 
 from tinygrad_edu.scalar import Value
 from tinygrad_edu.serialization import load, save
-from tinygrad_edu import data, gradcheck, nn, optim, train, viz
+from tinygrad_edu import data, gradcheck, nn, optim, plot, train, viz
 
 # isort: on
 
@@ -65,6 +65,7 @@ __all__ = [
     "no_grad",
     "optim",
     "ones",
+    "plot",
     "rand",
     "save",
     "randn",

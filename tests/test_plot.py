@@ -1,0 +1,430 @@
+"""tinygrad_edu.plot: the pictures' structure, the numbers behind them, and the three plotting examples.
+
+Expected numbers are written out by hand here (the optimizers' update rules as plain numpy,
+the moving-average recurrence as a loop), never computed with the code under test.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib")
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.collections import PathCollection  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from tinygrad_edu import nn, optim, plot  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _saved(fig: Figure, tmp_path: Path, fn, *args, **kwargs) -> None:
+    """Call a plot function with save= for PNG and SVG and check both files are written."""
+    for suffix in (".png", ".svg"):
+        path = tmp_path / f"picture{suffix}"
+        fn(*args, **kwargs, save=path)
+        assert path.exists() and path.stat().st_size > 0
+    head = (tmp_path / "picture.png").read_bytes()[:8]
+    assert head == b"\x89PNG\r\n\x1a\n"
+    assert b"<svg" in (tmp_path / "picture.svg").read_bytes()[:2000]
+
+
+# --- the update rules of seed 002, written out -------------------------------------------
+
+
+def grad_f(p: np.ndarray) -> np.ndarray:
+    """Gradient of f(x, y) = x**2 / 20 + y**2, by hand."""
+    return np.array([p[0] / 10.0, 2.0 * p[1]])
+
+
+def numpy_sgd(start, lr, steps):
+    p, path = np.array(start, dtype=float), [np.array(start, dtype=float)]
+    for _ in range(steps):
+        p = p - lr * grad_f(p)
+        path.append(p.copy())
+    return np.array(path)
+
+
+def numpy_dlfs_momentum(start, lr, momentum, steps):
+    """Deep Learning from Scratch's form: v = momentum * v - lr * g; p += v."""
+    p, v, path = np.array(start, dtype=float), np.zeros(2), [np.array(start, dtype=float)]
+    for _ in range(steps):
+        v = momentum * v - lr * grad_f(p)
+        p = p + v
+        path.append(p.copy())
+    return np.array(path)
+
+
+def numpy_adagrad(start, lr, steps, eps=1e-7):
+    p, h, path = np.array(start, dtype=float), np.zeros(2), [np.array(start, dtype=float)]
+    for _ in range(steps):
+        g = grad_f(p)
+        h = h + g * g
+        p = p - lr * g / (np.sqrt(h) + eps)
+        path.append(p.copy())
+    return np.array(path)
+
+
+def numpy_adam(start, lr, steps, b1=0.9, b2=0.999, eps=1e-8):
+    """PyTorch's Adam (eps outside the square root of the bias-corrected v)."""
+    p, m, v, path = np.array(start, dtype=float), np.zeros(2), np.zeros(2), [np.array(start, dtype=float)]
+    for t in range(1, steps + 1):
+        g = grad_f(p)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        p = p - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+        path.append(p.copy())
+    return np.array(path)
+
+
+def numpy_dlfs_adam(start, lr, steps, b1=0.9, b2=0.999):
+    """Seed 002's Adam class: lr_t = lr sqrt(1 - b2^t) / (1 - b1^t); p -= lr_t m / (sqrt(v) + 1e-7)."""
+    p, m, v, path = np.array(start, dtype=float), np.zeros(2), np.zeros(2), [np.array(start, dtype=float)]
+    for t in range(1, steps + 1):
+        g = grad_f(p)
+        lr_t = lr * np.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+        m += (1 - b1) * (g - m)
+        v += (1 - b2) * (g**2 - v)
+        p = p - lr_t * m / (np.sqrt(v) + 1e-7)
+        path.append(p.copy())
+    return np.array(path)
+
+
+def bowl(x, y):
+    return x**2 / 20.0 + y**2
+
+
+def test_sgd_trajectory_equals_the_numpy_loop() -> None:
+    path = plot.optimizer_trajectory(bowl, functools.partial(optim.SGD, lr=0.95), (-7.0, 2.0), 30)
+    assert path.shape == (31, 2)
+    np.testing.assert_allclose(path, numpy_sgd((-7.0, 2.0), 0.95, 30), rtol=1e-12, atol=1e-14)
+
+
+def test_adam_trajectory_equals_the_numpy_loop() -> None:
+    path = plot.optimizer_trajectory(bowl, lambda ps: optim.Adam(ps, lr=0.3), (-7.0, 2.0), 30)
+    np.testing.assert_allclose(path, numpy_adam((-7.0, 2.0), 0.3, 30), rtol=1e-12, atol=1e-14)
+
+
+def test_seed_002_settings_reproduce_the_seed_update_rules() -> None:
+    paths = plot.optimizer_trajectories()  # the named function and seed 002's four optimizers
+    assert list(paths) == ["SGD", "Momentum", "AdaGrad", "Adam"]
+    start = (-7.0, 2.0)
+    np.testing.assert_allclose(paths["SGD"], numpy_sgd(start, 0.95, 30), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        paths["Momentum"], numpy_dlfs_momentum(start, 0.1, 0.9, 30), rtol=1e-12, atol=1e-14
+    )
+    np.testing.assert_allclose(paths["AdaGrad"], numpy_adagrad(start, 1.5, 30), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(paths["Adam"], numpy_dlfs_adam(start, 0.3, 30), rtol=1e-12, atol=1e-14)
+
+
+def test_course_momentum_is_the_same_path_as_dlfs_momentum() -> None:
+    path = plot.optimizer_trajectory("elongated_bowl", lambda ps: optim.Momentum(ps, lr=1.0, beta=0.9))
+    np.testing.assert_allclose(path, numpy_dlfs_momentum((-7.0, 2.0), 0.1, 0.9, 30), rtol=1e-10, atol=1e-12)
+
+
+def test_trajectory_works_with_tensor_methods_and_zero_steps() -> None:
+    path = plot.optimizer_trajectory(
+        lambda x, y: (x * x).tanh() + (y * y).exp(), functools.partial(optim.SGD, lr=0.1), (0.5, 0.5), 3
+    )
+    assert path.shape == (4, 2) and np.all(np.abs(path[-1]) < 0.5)
+    assert plot.optimizer_trajectory(bowl, functools.partial(optim.SGD, lr=0.1), (1.0, 2.0), 0).tolist() == [
+        [1.0, 2.0]
+    ]
+
+
+def test_trajectory_bad_input() -> None:
+    sgd = functools.partial(optim.SGD, lr=0.1)
+    with pytest.raises(ValueError, match="start must be two finite numbers"):
+        plot.optimizer_trajectory(bowl, sgd, (1.0, 2.0, 3.0))
+    with pytest.raises(ValueError, match="unknown function 'nope'"):
+        plot.optimizer_trajectory("nope", sgd)
+    with pytest.raises(ValueError, match="steps must be an int >= 0"):
+        plot.optimizer_trajectory(bowl, sgd, steps=-1)
+    with pytest.raises(TypeError, match="scalar Tensor"):
+        plot.optimizer_trajectory(lambda x, y: 3.0, sgd)
+
+
+def test_plot_trajectories_figure(tmp_path: Path) -> None:
+    fig = plot.plot_trajectories()
+    assert isinstance(fig, Figure)
+    axes = fig.axes
+    assert [a.get_title() for a in axes] == ["SGD", "Momentum", "AdaGrad", "Adam"]
+    for a in axes:
+        paths = [line for line in a.get_lines() if line.get_marker() == "o"]
+        assert len(paths) == 1 and len(paths[0].get_xdata()) == 31
+        assert len(a.collections) >= 1  # the contour set
+    sgd_line = [line for line in axes[0].get_lines() if line.get_marker() == "o"][0]
+    np.testing.assert_allclose(sgd_line.get_xydata(), numpy_sgd((-7.0, 2.0), 0.95, 30), rtol=1e-12)
+    overlay = plot.plot_trajectories(overlay=True)
+    assert len(overlay.axes) == 1
+    assert [t.get_text() for t in overlay.axes[0].get_legend().get_texts()] == [
+        "SGD",
+        "Momentum",
+        "AdaGrad",
+        "Adam",
+    ]
+    _saved(
+        fig, tmp_path, plot.plot_trajectories, bowl, {"sgd": functools.partial(optim.SGD, lr=0.5)}, steps=5
+    )
+
+
+def test_plot_trajectories_into_given_axes() -> None:
+    fig, ax = plt.subplots()
+    out = plot.plot_trajectories(optimizers={"sgd": functools.partial(optim.SGD, lr=0.5)}, steps=4, ax=ax)
+    assert out is fig and len([line for line in ax.get_lines() if line.get_marker() == "o"]) == 1
+    with pytest.raises(ValueError, match="needs 4 axes, got 1"):
+        plot.plot_trajectories(ax=ax)
+
+
+# --- moving averages ---------------------------------------------------------------------
+
+
+def hand_ema(xs, beta, corrected):
+    v, out = 0.0, []
+    for t, x in enumerate(xs, start=1):
+        v = beta * v + (1 - beta) * x
+        out.append(v / (1 - beta**t) if corrected else v)
+    return np.array(out)
+
+
+def test_ema_curves_equal_the_recurrence() -> None:
+    xs = np.random.default_rng(0).normal(10.0, 3.0, size=50)
+    for corrected in (True, False):
+        curves = plot.ema_curves(xs, (0.5, 0.9, 0.98), bias_correction=corrected)
+        assert list(curves) == [0.5, 0.9, 0.98]
+        for beta, curve in curves.items():
+            np.testing.assert_allclose(curve, hand_ema(xs, beta, corrected), rtol=1e-12)
+    first = plot.ema_curves([4.0, 8.0], (0.5,), bias_correction=False, start="first")[0.5]
+    np.testing.assert_allclose(first, [4.0, 6.0])  # S1 = Y1, S2 = 0.5 * 4 + 0.5 * 8
+
+
+def test_plot_ema_figure(tmp_path: Path) -> None:
+    xs = np.random.default_rng(1).normal(10.0, 3.0, size=100)
+    fig = plot.plot_ema(xs)
+    (a,) = fig.axes
+    assert len(a.get_lines()) == 3
+    assert [c for c in a.collections if isinstance(c, PathCollection)][0].get_offsets().shape == (100, 2)
+    labels = [t.get_text() for t in a.get_legend().get_texts()]
+    assert labels == ["data", "beta = 0.5", "beta = 0.9", "beta = 0.98"]
+    np.testing.assert_allclose(a.get_lines()[1].get_ydata(), hand_ema(xs, 0.9, True), rtol=1e-12)
+    both = plot.plot_ema(xs, bias_correction="both")
+    lines = both.axes[0].get_lines()
+    assert len(lines) == 6 and [line.get_linestyle() for line in lines] == ["-"] * 3 + ["--"] * 3
+    np.testing.assert_allclose(lines[5].get_ydata(), hand_ema(xs, 0.98, False), rtol=1e-12)
+    _saved(fig, tmp_path, plot.plot_ema, xs)
+    with pytest.raises(ValueError, match="bias_correction must be"):
+        plot.plot_ema(xs, bias_correction="yes")
+
+
+# --- schedules ---------------------------------------------------------------------------
+
+
+def test_plot_schedules(tmp_path: Path) -> None:
+    schedules = {
+        "exponential": optim.schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5),
+        "1/t by hand": lambda step: 0.1 / (1 + 0.5 * step),
+    }
+    fig = plot.plot_schedules(schedules, 40)
+    (a,) = fig.axes
+    lines = a.get_lines()
+    assert len(lines) == 2 and [t.get_text() for t in a.get_legend().get_texts()] == list(schedules)
+    steps = np.arange(40)
+    np.testing.assert_allclose(lines[0].get_ydata(), 0.1 * 0.5 ** (steps / 10), rtol=1e-12)
+    np.testing.assert_allclose(lines[1].get_ydata(), 0.1 / (1 + 0.5 * steps), rtol=1e-12)
+    assert a.get_xlabel() == "step" and a.get_ylabel() == "learning rate"
+    _saved(fig, tmp_path, plot.plot_schedules, schedules, 40)
+    with pytest.raises(TypeError, match="callable step -> lr"):
+        plot.schedule_values(0.1, 10)
+
+
+# --- history -----------------------------------------------------------------------------
+
+
+class FakeHistory:
+    """The shape of train.History: .epoch and .history."""
+
+    def __init__(self, history: dict) -> None:
+        self.history = history
+        self.epoch = list(range(len(next(iter(history.values())))))
+
+
+def test_plot_history_one_and_several(tmp_path: Path) -> None:
+    h = FakeHistory(
+        {"loss": [0.9, 0.5, 0.3], "accuracy": [0.5, 0.7, 0.8], "val_loss": [1.0, 0.7, 0.6], "lr": [1, 1, 1]}
+    )
+    fig = plot.plot_history(h)
+    loss_ax, acc_ax = fig.axes
+    assert [line.get_label() for line in loss_ax.get_lines()] == ["loss", "val_loss"]
+    assert loss_ax.get_lines()[1].get_linestyle() == "--"
+    np.testing.assert_allclose(loss_ax.get_lines()[0].get_ydata(), [0.9, 0.5, 0.3])
+    assert len(acc_ax.get_lines()) == 1 and acc_ax.get_ylabel() == "accuracy"
+    several = plot.plot_history({"adam": h, "sgd": {"loss": [1.0, 0.9]}}, metrics=["loss"])
+    (a,) = several.axes
+    assert [line.get_label() for line in a.get_lines()] == ["adam", "adam (val_loss)", "sgd"]
+    labelled = plot.plot_history([h, h], metrics="loss", labels=["a", "b"], validation=False)
+    assert [line.get_label() for line in labelled.axes[0].get_lines()] == ["a", "b"]
+    _saved(fig, tmp_path, plot.plot_history, h)
+    with pytest.raises(ValueError, match=r"no history has \['f1'\]"):
+        plot.plot_history(h, metrics=["f1"])
+    with pytest.raises(TypeError, match="plot_history: expected"):
+        plot.plot_history(42)
+
+
+def test_plot_history_with_train_fit() -> None:
+    train = pytest.importorskip("tinygrad_edu.train")
+    from tinygrad_edu import data
+
+    X, y = data.make_moons(64, noise=0.2, seed=0)
+    model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1), nn.Sigmoid())
+    history = train.fit(
+        model,
+        nn.BCELoss(),
+        optim.Adam(model.parameters(), lr=0.01),
+        X,
+        y.reshape(-1, 1).astype(float),
+        epochs=3,
+        batch_size=32,
+        progress=False,
+    )
+    fig = plot.plot_history(history)
+    np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(), history.history["loss"])
+
+
+# --- decision boundaries -----------------------------------------------------------------
+
+
+def test_decision_grid_and_boundary(tmp_path: Path) -> None:
+    X = np.array([[-1.0, 0.0], [1.0, 0.0], [-2.0, 1.0], [2.0, -1.0]])
+    y = np.array([0, 1, 0, 1])
+    xx, yy, classes, prob = plot.decision_grid(lambda P: P[:, 0] > 0, X, resolution=50, margin=1.0)
+    assert (
+        xx.shape == (50, 50) and xx.min() == -3.0 and xx.max() == 3.0 and yy.min() == -2.0 and yy.max() == 2.0
+    )
+    np.testing.assert_array_equal(classes, (xx > 0).astype(int))
+    assert prob is None
+    # logits in one column go through the sigmoid
+    _, yy, classes, prob = plot.decision_grid(lambda P: P[:, 1:2] * 10.0, X, resolution=20)
+    np.testing.assert_allclose(prob, 1 / (1 + np.exp(-10.0 * yy)))
+    np.testing.assert_array_equal(classes, (yy > 0).astype(int))
+    fig = plot.plot_decision_boundary(lambda P: P[:, 0] > 0, X, y)
+    (a,) = fig.axes
+    scatters = [c for c in a.collections if isinstance(c, PathCollection)]
+    assert len(scatters) == 1 and scatters[0].get_offsets().shape == (4, 2)
+    assert len(a.collections) == 2  # the filled contours and the points
+    _saved(fig, tmp_path, plot.plot_decision_boundary, lambda P: P[:, 0] > 0, X, y)
+
+
+def test_decision_boundary_of_a_module_in_eval_mode() -> None:
+    model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 3))
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    y = np.arange(30) % 3
+    _, _, first, _ = plot.decision_grid(model, X, resolution=30)
+    _, _, second, _ = plot.decision_grid(model, X, resolution=30)
+    np.testing.assert_array_equal(first, second)  # dropout off: the same prediction twice
+    assert model.training  # mode restored
+    fig = plot.plot_decision_boundary(model, X, y, resolution=30)
+    assert isinstance(fig, Figure)
+    binary = nn.Sequential(nn.Linear(2, 1), nn.Sigmoid())
+    fig = plot.plot_decision_boundary(binary, X, y % 2, fill="probability", resolution=30)
+    assert len(fig.axes[0].collections) == 3  # probability shading, the 0.5 line, the points
+
+
+def test_decision_boundary_bad_input() -> None:
+    with pytest.raises(ValueError, match=r"shape \(n_samples, 2\), got \(2, 5\).*X\.T"):
+        plot.plot_decision_boundary(lambda P: P[:, 0] > 0, np.zeros((2, 5)), np.zeros(5))
+    with pytest.raises(ValueError, match="X has 3 points but y has 2 labels"):
+        plot.plot_decision_boundary(lambda P: P[:, 0] > 0, np.zeros((3, 2)), np.zeros(2))
+    with pytest.raises(ValueError, match="the model returned shape"):
+        plot.decision_grid(lambda P: np.zeros(3), np.zeros((3, 2)))
+
+
+def test_save_rejects_unknown_suffix(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"must end in \.png, \.svg or \.pdf"):
+        plot.plot_schedules({"c": lambda s: 0.1}, 5, save=tmp_path / "x.jpeg")
+
+
+# --- matplotlib is optional --------------------------------------------------------------
+
+
+def test_clear_error_when_matplotlib_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    with pytest.raises(ImportError, match=r"pip install tinygrad_edu\[plot\]"):
+        plot.plot_schedules({"c": lambda s: 0.1}, 5)
+    # the numbers need numpy alone
+    assert plot.optimizer_trajectory(bowl, functools.partial(optim.SGD, lr=0.5), steps=2).shape == (3, 2)
+
+
+def test_sys_modules_none_gives_the_same_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match=r"plot_ema needs matplotlib.*pip install tinygrad_edu\[plot\]"):
+        plot.plot_ema([1.0, 2.0])
+
+
+def test_import_tinygrad_edu_does_not_import_matplotlib() -> None:
+    code = (
+        "import sys, tinygrad_edu, tinygrad_edu.plot\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib')\n"
+        "assert not bad, bad\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+# --- the examples ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, files",
+    [
+        (
+            "trajectories",
+            ["trajectories.png", "trajectories.svg", "trajectories_overlay.png", "trajectories_overlay.svg"],
+        ),
+        ("ema", ["ema.png", "ema.svg", "ema_bias_correction.png", "ema_bias_correction.svg"]),
+        (
+            "lr_decay",
+            ["schedules.png", "schedules.svg", "course_decay.png", "course_decay.svg", "fixed_vs_decay.png"],
+        ),
+    ],
+)
+def test_example_runs_and_writes_its_pictures(tmp_path: Path, name: str, files: list) -> None:
+    out = tmp_path / name
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / f"{name}.py"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+    )
+    assert result.returncode == 0, f"{name}.py failed:\n{result.stdout}\n{result.stderr}"
+    for file in files:
+        assert (out / file).exists() and (out / file).stat().st_size > 0, file
+    assert result.stdout.strip()

@@ -1,0 +1,690 @@
+"""Pictures of training: loss curves, decision boundaries, optimizer paths, schedules, moving averages.
+
+matplotlib is an optional extra (``pip install tinygrad_edu[plot]``). It is imported inside
+each function, so ``import tinygrad_edu`` never needs it. Every ``plot_*`` function
+
+* returns the matplotlib ``Figure``,
+* draws into ``ax=`` when you give one (an ``Axes``), otherwise on a new figure,
+* writes the picture to ``save=`` when you give a path (``.png``, ``.svg`` or ``.pdf``, by suffix).
+
+The numbers behind the pictures come from helpers that need numpy alone and return
+arrays, so they can be checked and reused: ``optimizer_trajectory``,
+``optimizer_trajectories``, ``decision_grid``, ``schedule_values`` and ``ema_curves``.
+
+    from tinygrad_edu import plot
+    fig = plot.plot_trajectories()                       # seed 002's four optimizers on x**2/20 + y**2
+    fig = plot.plot_history(history, save="loss.png")    # History from train.fit, or a dict of them
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from tinygrad_edu import optim
+from tinygrad_edu._config import no_grad
+from tinygrad_edu.tensor import Tensor
+
+PathLike = Union[str, Path]
+INSTALL_HINT = "pip install tinygrad_edu[plot]"
+
+__all__ = [
+    "FUNCTIONS",
+    "SEED_002_OPTIMIZERS",
+    "Surface",
+    "decision_grid",
+    "ema_curves",
+    "optimizer_trajectories",
+    "optimizer_trajectory",
+    "plot_decision_boundary",
+    "plot_ema",
+    "plot_history",
+    "plot_schedules",
+    "plot_trajectories",
+    "schedule_values",
+]
+
+
+# --- matplotlib, lazily ------------------------------------------------------------------
+
+
+def _pyplot(where: str) -> Any:
+    """``matplotlib.pyplot``, or an ImportError that says how to install it."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        raise ImportError(
+            f"tinygrad_edu.plot.{where} needs matplotlib, an optional extra; install it with: "
+            f"{INSTALL_HINT}   (or: pip install matplotlib)"
+        ) from error
+    return plt
+
+
+def _figure_and_axes(
+    where: str, ax: Any, nrows: int = 1, ncols: int = 1, figsize: Any = None
+) -> tuple[Any, Any]:
+    """The figure and a flat array of axes: the given ``ax`` or a new ``nrows x ncols`` grid."""
+    plt = _pyplot(where)
+    if ax is not None:
+        axes = np.atleast_1d(np.asarray(ax, dtype=object)).ravel()
+        if len(axes) != nrows * ncols:
+            raise ValueError(
+                f"{where}: this picture needs {nrows * ncols} axes, got {len(axes)} in ax=; "
+                "pass that many (for example from plt.subplots) or leave ax out"
+            )
+        return axes[0].figure, axes
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False, constrained_layout=True)
+    return fig, axes.ravel()
+
+
+def _save(fig: Any, save: Optional[PathLike], where: str) -> None:
+    """Write the figure to ``save`` (format by suffix), creating the folder if needed."""
+    if save is None:
+        return
+    path = Path(save)
+    if path.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise ValueError(
+            f"{where}: save={str(save)!r} must end in .png, .svg or .pdf (the format is the suffix)"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+
+
+# --- loss and accuracy curves ------------------------------------------------------------
+
+
+def _is_series(value: Any) -> bool:
+    """A list/array of numbers (a metric's values), as opposed to a History or a dict."""
+    if isinstance(value, (str, bytes, Mapping)) or hasattr(value, "history"):
+        return False
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return arr.ndim == 1
+
+
+def _as_curves(history: Any, where: str, per: str) -> tuple[dict[str, np.ndarray], Optional[np.ndarray]]:
+    """A history's metric lists as arrays, and its x values (epoch numbers) when it has them."""
+    if per == "step":
+        steps = getattr(history, "steps", None)
+        if not isinstance(steps, Mapping):
+            raise TypeError(f"{where}: per='step' needs histories with a .steps dict (train.fit's History)")
+        return {k: np.asarray(v, dtype=np.float64) for k, v in steps.items() if k != "epoch"}, None
+    curves = getattr(history, "history", history)
+    if not isinstance(curves, Mapping) or not all(_is_series(v) for v in curves.values()):
+        raise TypeError(
+            f"{where}: expected a History (anything with a .history dict of lists) or a dict of lists of "
+            f"numbers, got {type(history).__name__}"
+        )
+    epochs = getattr(history, "epoch", None)
+    epochs = None if epochs is None else np.asarray(epochs, dtype=np.float64)
+    return {k: np.asarray(v, dtype=np.float64) for k, v in curves.items()}, epochs
+
+
+def _histories(history_or_histories: Any, labels: Any, where: str) -> list[tuple[Optional[str], Any]]:
+    """(label, history) pairs from one history, a list of them, or a dict name -> history."""
+    h = history_or_histories
+    if hasattr(h, "history") or (isinstance(h, Mapping) and all(_is_series(v) for v in h.values())):
+        pairs: list[tuple[Optional[str], Any]] = [(None, h)]
+        if labels is not None:
+            pairs = [(labels if isinstance(labels, str) else list(labels)[0], h)]
+        return pairs
+    if isinstance(h, Mapping):
+        names, items = [str(k) for k in h], list(h.values())
+    elif isinstance(h, (list, tuple)):
+        names, items = [f"run {i}" for i in range(len(h))], list(h)
+    else:
+        raise TypeError(
+            f"{where}: expected a History, a dict of lists, a list of histories or a dict name -> history, "
+            f"got {type(h).__name__}"
+        )
+    if not items:
+        raise ValueError(f"{where}: got no histories")
+    if labels is not None:
+        labels = [labels] if isinstance(labels, str) else list(labels)
+        if len(labels) != len(items):
+            raise ValueError(f"{where}: {len(items)} histories but {len(labels)} labels")
+        names = [str(label) for label in labels]
+    return list(zip(names, items))
+
+
+def plot_history(
+    history_or_histories: Any,
+    metrics: Optional[Sequence[str]] = None,
+    labels: Any = None,
+    *,
+    per: str = "epoch",
+    validation: bool = True,
+    title: Optional[str] = None,
+    ax: Any = None,
+    save: Optional[PathLike] = None,
+) -> Any:
+    """Loss / accuracy curves, one panel per metric; several histories are overlaid in each panel.
+
+    Args:
+        history_or_histories: a ``train.History`` (or anything with a ``.history`` dict of lists),
+            a plain dict ``{"loss": [...], ...}``, or several of them as a list or a dict
+            ``{"adam": history, "momentum": history}`` (the keys become the labels).
+        metrics: the panels; default ``("loss", "accuracy")``, keeping those that some history has.
+            A named metric that no history has is an error.
+        labels: names for the histories (a list, or one string for a single history).
+        per: ``"epoch"`` (the ``.history`` lists) or ``"step"`` (``History.steps``: loss and lr per update).
+        validation: also draw ``"val_<metric>"`` (dashed, same colour) where present.
+        ax: one Axes per shown metric (a single Axes when one metric is shown).
+    """
+    where = "plot_history"
+    if per not in ("epoch", "step"):
+        raise ValueError(f"{where}: per must be 'epoch' or 'step', got {per!r}")
+    pairs = _histories(history_or_histories, labels, where)
+    runs = [(label, *_as_curves(h, where, per)) for label, h in pairs]
+    available = sorted({k for _, curves, _ in runs for k in curves})
+    if metrics is None:
+        shown = [m for m in ("loss", "accuracy") if m in available]
+        if not shown:
+            raise ValueError(
+                f"{where}: the histories have neither 'loss' nor 'accuracy'; they have {available}"
+            )
+    else:
+        shown = [metrics] if isinstance(metrics, str) else list(metrics)
+        missing = [m for m in shown if m not in available]
+        if missing:
+            raise ValueError(f"{where}: no history has {missing}; they have {available}")
+    fig, axes = _figure_and_axes(where, ax, 1, len(shown), figsize=(5.0 * len(shown), 3.8))
+    for panel, metric in zip(axes, shown):
+        for i, (label, curves, epochs) in enumerate(runs):
+            color = f"C{i}"
+            for key, style in ((metric, "-"), (f"val_{metric}", "--")):
+                if key not in curves or (key != metric and not validation):
+                    continue
+                values = curves[key]
+                x = epochs if epochs is not None and len(epochs) == len(values) else np.arange(len(values))
+                name = key if label is None else (label if key == metric else f"{label} ({key})")
+                panel.plot(x, values, style, color=color, label=name)
+        panel.set_xlabel(per)
+        panel.set_ylabel(metric)
+        panel.set_title(metric if title is None else f"{title}: {metric}")
+        panel.grid(True, alpha=0.3)
+        if len(panel.get_lines()) > 1:
+            panel.legend()
+    _save(fig, save, where)
+    return fig
+
+
+# --- decision boundaries -----------------------------------------------------------------
+
+
+def _predict(model: Any, points: np.ndarray, where: str) -> np.ndarray:
+    """The model's output on ``points`` (n, 2) as an ndarray; a Module runs in eval mode, without grad."""
+    from tinygrad_edu import nn
+
+    if isinstance(model, nn.Module):
+        params = list(model.parameters())
+        dtype = params[0].dtype if params else points.dtype
+        was_training = model.training
+        model.eval()
+        try:
+            with no_grad():
+                out = model(Tensor(points.astype(dtype)))
+        finally:
+            model.train(was_training)
+    elif callable(model):
+        out = model(points)
+    else:
+        raise TypeError(
+            f"{where}: expected an nn.Module or a function of an (n, 2) array, got {type(model).__name__}"
+        )
+    return np.asarray(out.data if isinstance(out, Tensor) else out)
+
+
+def _classes_and_probability(out: np.ndarray, n: int, threshold: float, where: str) -> tuple[np.ndarray, Any]:
+    """Turn a model output into predicted classes and (binary models only) the probability of class 1.
+
+    Integers/bools are classes; one float column in [0, 1] is a probability, outside it a logit
+    (passed through the sigmoid); several columns are per-class scores (the class is the argmax).
+    """
+    if out.ndim == 2 and out.shape[1] == 1:
+        out = out[:, 0]
+    if out.shape[:1] != (n,) or out.ndim > 2:
+        raise ValueError(
+            f"{where}: the model returned shape {out.shape} for {n} grid points; expected ({n},), "
+            f"({n}, 1) or ({n}, n_classes)"
+        )
+    if out.ndim == 2:
+        return np.argmax(out, axis=1), None
+    if out.dtype.kind in "biu":
+        return out.astype(np.int64), None
+    prob = out.astype(np.float64)
+    if np.nanmin(prob) < 0 or np.nanmax(prob) > 1:
+        prob = 1.0 / (1.0 + np.exp(-prob))
+    return (prob > threshold).astype(np.int64), prob
+
+
+def decision_grid(
+    model: Any, X: Any, resolution: int = 200, margin: float = 1.0, threshold: float = 0.5
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray]]:
+    """Evaluate a 2-D classifier on a grid covering the data: ``(xx, yy, classes, probability)``.
+
+    The grid spans each feature's range widened by ``margin`` (the course uses 1) with
+    ``resolution`` points per axis; ``classes`` has the grid's shape, ``probability`` too for a
+    binary model with one output column (else None). ``model`` is an ``nn.Module`` or a function
+    of an ``(n, 2)`` ndarray.
+    """
+    where = "decision_grid"
+    X = _points(X, where)
+    if not isinstance(resolution, (int, np.integer)) or resolution < 2:
+        raise ValueError(f"{where}: resolution must be an int >= 2, got {resolution!r}")
+    (x_min, y_min), (x_max, y_max) = X.min(axis=0) - margin, X.max(axis=0) + margin
+    xx, yy = np.meshgrid(np.linspace(x_min, x_max, resolution), np.linspace(y_min, y_max, resolution))
+    grid = np.column_stack([xx.ravel(), yy.ravel()])
+    classes, prob = _classes_and_probability(_predict(model, grid, where), len(grid), threshold, where)
+    return xx, yy, classes.reshape(xx.shape), None if prob is None else prob.reshape(xx.shape)
+
+
+def _points(X: Any, where: str) -> np.ndarray:
+    X = np.asarray(X.data if isinstance(X, Tensor) else X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != 2 or len(X) == 0:
+        hint = " (samples are rows: pass X.T)" if X.ndim == 2 and X.shape[0] == 2 else ""
+        raise ValueError(f"{where}: X must have shape (n_samples, 2), got {X.shape}{hint}")
+    return X
+
+
+def plot_decision_boundary(
+    predict_fn_or_model: Any,
+    X: Any,
+    y: Any,
+    *,
+    fill: str = "class",
+    resolution: int = 200,
+    margin: float = 1.0,
+    threshold: float = 0.5,
+    cmap: str = "Spectral",
+    title: Optional[str] = None,
+    ax: Any = None,
+    save: Optional[PathLike] = None,
+) -> Any:
+    """The regions a 2-D classifier assigns to each class, with the data points coloured by label.
+
+    The course's ``plot_decision_boundary`` (with samples as rows): the predicted class on a grid
+    as filled contours, then ``X`` scattered with colour ``y``, in the same colour map.
+    ``fill="probability"`` shades a binary model's probability of class 1 instead, with the
+    ``threshold`` contour drawn as a black line.
+
+    Args:
+        predict_fn_or_model: an ``nn.Module`` (run in eval mode, without grad) or a function
+            ``(n, 2) ndarray -> classes, probabilities, logits or (n, C) scores``.
+        X: ``(n, 2)`` points; y: ``n`` integer labels (any shape with n entries).
+    """
+    where = "plot_decision_boundary"
+    if fill not in ("class", "probability"):
+        raise ValueError(f"{where}: fill must be 'class' or 'probability', got {fill!r}")
+    X = _points(X, where)
+    y = np.asarray(y.data if isinstance(y, Tensor) else y).ravel()
+    if len(y) != len(X):
+        raise ValueError(f"{where}: X has {len(X)} points but y has {len(y)} labels")
+    xx, yy, classes, prob = decision_grid(predict_fn_or_model, X, resolution, margin, threshold)
+    fig, (panel,) = _figure_and_axes(where, ax, figsize=(5.5, 4.5))
+    n_classes = int(max(classes.max(), y.max())) + 1
+    color = {"cmap": cmap, "vmin": 0, "vmax": max(n_classes - 1, 1)}
+    if fill == "probability":
+        if prob is None:
+            raise ValueError(f"{where}: fill='probability' needs a binary model with one output column")
+        panel.contourf(xx, yy, prob, levels=np.linspace(0, 1, 11), cmap=cmap, vmin=0, vmax=1, alpha=0.8)
+        panel.contour(xx, yy, prob, levels=[threshold], colors="k", linewidths=1.0)
+    else:
+        panel.contourf(xx, yy, classes, levels=np.arange(n_classes + 1) - 0.5, **color)
+    panel.scatter(X[:, 0], X[:, 1], c=y, edgecolors="k", linewidths=0.4, s=18, **color)
+    panel.set_xlabel("x1")
+    panel.set_ylabel("x2")
+    if title is not None:
+        panel.set_title(title)
+    _save(fig, save, where)
+    return fig
+
+
+# --- optimizer trajectories on a 2-D function --------------------------------------------
+
+
+class Surface:
+    """A named 2-D test function: ``f(x, y)``, the window to draw, its minimum and contour levels."""
+
+    def __init__(
+        self,
+        f: Callable[[Any, Any], Any],
+        xlim: tuple[float, float],
+        ylim: tuple[float, float],
+        minimum: tuple[float, float],
+        levels: Any,
+    ) -> None:
+        self.f, self.xlim, self.ylim, self.minimum, self.levels = f, xlim, ylim, minimum, levels
+
+    def __call__(self, x: Any, y: Any) -> Any:
+        return self.f(x, y)
+
+
+FUNCTIONS: dict[str, Surface] = {
+    # seed 002: long in x, steep in y; its minimum (0, 0) is where plain SGD zig-zags towards.
+    "elongated_bowl": Surface(
+        lambda x, y: x**2 / 20.0 + y**2,
+        (-10.0, 10.0),
+        (-10.0, 10.0),
+        (0.0, 0.0),
+        [0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
+    ),
+    "bowl": Surface(
+        lambda x, y: x**2 + y**2,
+        (-10.0, 10.0),
+        (-10.0, 10.0),
+        (0.0, 0.0),
+        [1.0, 4.0, 9.0, 16.0, 25.0, 36.0, 49.0, 64.0],
+    ),
+    "rosenbrock": Surface(
+        lambda x, y: (1.0 - x) ** 2 + 100.0 * (y - x**2) ** 2,
+        (-2.0, 2.0),
+        (-1.0, 3.0),
+        (1.0, 1.0),
+        np.logspace(-1, 3, 12),
+    ),
+}
+
+# Seed 002's comparison (the settings of "Deep Learning from Scratch", chapter 6): 30 steps from
+# (-7, 2). Each entry maps its name to a factory ``params -> optimizer`` with the same update rule:
+# * SGD: p -= 0.95 * g.
+# * Momentum, there v = 0.9 * v - 0.1 * g; p += v. That is exactly PyTorch's form
+#   SGD(lr=0.1, momentum=0.9) (its buffer b = 0.9 * b + g is -v / 0.1), and equally the course's
+#   Momentum(lr=1.0, beta=0.9) (v = 0.9 v + 0.1 g; p -= 1.0 * v). Same path, three spellings.
+# * AdaGrad: h += g * g; p -= 1.5 * g / (sqrt(h) + 1e-7)  ->  Adagrad(lr=1.5, eps=1e-7).
+# * Adam: Kingma & Ba's efficient form with eps 1e-7  ->  Adam(lr=0.3, eps=1e-7, eps_mode="hat").
+SEED_002_OPTIMIZERS: dict[str, Callable[[list], Any]] = {
+    "SGD": functools.partial(optim.SGD, lr=0.95),
+    "Momentum": functools.partial(optim.SGD, lr=0.1, momentum=0.9),
+    "AdaGrad": functools.partial(optim.Adagrad, lr=1.5, eps=1e-7),
+    "Adam": functools.partial(optim.Adam, lr=0.3, eps=1e-7, eps_mode="hat"),
+}
+
+
+def _surface(f_or_name: Any, where: str) -> Callable[[Any, Any], Any]:
+    if isinstance(f_or_name, str):
+        if f_or_name not in FUNCTIONS:
+            raise ValueError(
+                f"{where}: unknown function {f_or_name!r}; the named ones are {sorted(FUNCTIONS)}"
+            )
+        return FUNCTIONS[f_or_name]
+    if not callable(f_or_name):
+        raise TypeError(
+            f"{where}: expected a function f(x, y) or a name in {sorted(FUNCTIONS)}, "
+            f"got {type(f_or_name).__name__}"
+        )
+    return f_or_name
+
+
+def optimizer_trajectory(
+    f: Any, optimizer_factory: Callable[[list], Any], start: Sequence[float] = (-7.0, 2.0), steps: int = 30
+) -> np.ndarray:
+    """The points an optimizer visits minimising ``f(x, y)``: an array of shape ``(steps + 1, 2)``.
+
+    The point is one 2-element float64 parameter ``p``; each step is the usual loop
+    ``zero_grad(); f(p[0], p[1]).backward(); step()``, so the gradient comes from autodiff and
+    the update from the real optimizer. Row 0 is ``start``, row ``k`` the point after ``k`` steps.
+
+    Args:
+        f: a function of two scalar Tensors returning a scalar Tensor (operators and Tensor
+            methods both work), or a name in ``FUNCTIONS`` (default picture: ``"elongated_bowl"``).
+        optimizer_factory: ``params -> optimizer``, e.g. ``functools.partial(optim.Adam, lr=0.3)``
+            or ``lambda ps: optim.SGD(ps, lr=0.95)``.
+    """
+    where = "optimizer_trajectory"
+    f = _surface(f, where)
+    start_arr = np.asarray(start, dtype=np.float64)
+    if start_arr.shape != (2,) or not np.all(np.isfinite(start_arr)):
+        raise ValueError(f"{where}: start must be two finite numbers (x, y), got {start!r}")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"{where}: steps must be an int >= 0, got {steps!r}")
+    p = Tensor(start_arr.copy(), requires_grad=True, name="p")
+    optimizer = optimizer_factory([p])
+    if not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
+        raise TypeError(
+            f"{where}: optimizer_factory([p]) returned {type(optimizer).__name__}; expected an optimizer"
+        )
+    path = np.empty((steps + 1, 2))
+    path[0] = p.data
+    for k in range(1, steps + 1):
+        optimizer.zero_grad()
+        loss = f(p[0], p[1])
+        if not isinstance(loss, Tensor) or loss.size != 1:
+            shape = loss.shape if isinstance(loss, Tensor) else type(loss).__name__
+            raise TypeError(f"{where}: f(x, y) must return a scalar Tensor, got {shape}")
+        loss.backward()
+        optimizer.step()
+        path[k] = p.data
+    return path
+
+
+def optimizer_trajectories(
+    f: Any = "elongated_bowl",
+    optimizers: Optional[Mapping[str, Callable[[list], Any]]] = None,
+    start: Sequence[float] = (-7.0, 2.0),
+    steps: int = 30,
+) -> dict[str, np.ndarray]:
+    """``optimizer_trajectory`` for each ``name -> factory`` (default: seed 002's four)."""
+    optimizers = SEED_002_OPTIMIZERS if optimizers is None else optimizers
+    return {name: optimizer_trajectory(f, make, start, steps) for name, make in optimizers.items()}
+
+
+def _evaluate_on_grid(f: Callable[[Any, Any], Any], xx: np.ndarray, yy: np.ndarray) -> np.ndarray:
+    """f on a meshgrid, through Tensors (so functions written with Tensor methods work too)."""
+    with no_grad():
+        z = f(Tensor(xx), Tensor(yy))
+    return np.asarray(z.data if isinstance(z, Tensor) else z, dtype=np.float64)
+
+
+def plot_trajectories(
+    f_or_name: Any = "elongated_bowl",
+    optimizers: Optional[Mapping[str, Callable[[list], Any]]] = None,
+    start: Sequence[float] = (-7.0, 2.0),
+    steps: int = 30,
+    *,
+    overlay: bool = False,
+    xlim: Optional[tuple[float, float]] = None,
+    ylim: Optional[tuple[float, float]] = None,
+    levels: Any = None,
+    resolution: int = 300,
+    ax: Any = None,
+    save: Optional[PathLike] = None,
+) -> Any:
+    """Optimizer paths over the contour plot of a 2-D function; seed 002's figure by default.
+
+    One panel per optimizer (a 2-column grid, as in the seed), each with the contours of ``f``,
+    the path as red dots joined by lines and a ``+`` at the minimum; ``overlay=True`` draws every
+    path in one panel in its own colour. The numbers are ``optimizer_trajectories(...)``.
+
+    Args:
+        f_or_name: ``f(x, y)`` (scalar Tensors in, scalar Tensor out) or a name in ``FUNCTIONS``.
+        optimizers: ``name -> factory(params)``; default ``SEED_002_OPTIMIZERS``.
+        xlim, ylim, levels: the window and contour levels (defaults from a named function;
+            for your own ``f``, the range of the paths plus a margin and 12 levels).
+        ax: one Axes per optimizer (one Axes with ``overlay=True``).
+    """
+    where = "plot_trajectories"
+    f = _surface(f_or_name, where)
+    paths = optimizer_trajectories(f, optimizers, start, steps)
+    if not paths:
+        raise ValueError(f"{where}: optimizers is empty")
+    if xlim is None or ylim is None:
+        if isinstance(f, Surface):
+            auto_x, auto_y = f.xlim, f.ylim
+        else:
+            pts = np.concatenate([p[np.all(np.isfinite(p), axis=1)] for p in paths.values()])
+            lo, hi = pts.min(axis=0), pts.max(axis=0)
+            pad = np.maximum(0.2 * (hi - lo), 1.0)
+            auto_x, auto_y = (lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1])
+        xlim, ylim = xlim or auto_x, ylim or auto_y
+    if levels is None:
+        levels = f.levels if isinstance(f, Surface) else 12
+    xx, yy = np.meshgrid(np.linspace(*xlim, resolution), np.linspace(*ylim, resolution))
+    zz = _evaluate_on_grid(f, xx, yy)
+    n = 1 if overlay else len(paths)
+    ncols = min(n, 2)
+    nrows = math.ceil(n / ncols)
+    fig, axes = _figure_and_axes(where, ax, nrows, ncols, figsize=(5.0 * ncols, 4.2 * nrows))
+    panels = [axes[0]] * len(paths) if overlay else list(axes[: len(paths)])
+    for extra in axes[len(paths) :] if not overlay else []:
+        extra.set_visible(False)
+    for panel in dict.fromkeys(panels):  # each distinct panel once
+        panel.contour(xx, yy, zz, levels=levels, cmap="viridis", linewidths=0.8)
+        if isinstance(f, Surface):
+            panel.plot(*f.minimum, "+", color="k", markersize=10, label="_minimum")
+        panel.set_xlim(*xlim)
+        panel.set_ylim(*ylim)
+        panel.set_xlabel("x")
+        panel.set_ylabel("y")
+    for i, (panel, (name, path)) in enumerate(zip(panels, paths.items())):
+        color = f"C{i}" if overlay else "red"
+        panel.plot(path[:, 0], path[:, 1], "o-", color=color, markersize=3, linewidth=1, label=name)
+        if not overlay:
+            panel.set_title(name)
+    if overlay:
+        axes[0].legend()
+    _save(fig, save, where)
+    return fig
+
+
+# --- learning-rate schedules -------------------------------------------------------------
+
+
+def schedule_values(schedule: Callable[[Any], Any], steps: Any) -> np.ndarray:
+    """A schedule's learning rate at each step (``steps`` an int n for 0..n-1, or an array of steps).
+
+    The library's schedules take the whole array at once; any other callable ``step -> lr`` is
+    called once per step.
+    """
+    where = "schedule_values"
+    if not callable(schedule):
+        raise TypeError(
+            f"{where}: expected a schedule (a callable step -> lr), got {type(schedule).__name__}"
+        )
+    if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool):
+        if steps < 1:
+            raise ValueError(f"{where}: steps must be >= 1, got {steps}")
+        steps = np.arange(steps)
+    steps = np.asarray(steps)
+    if isinstance(schedule, optim.schedules.LearningRateSchedule):
+        return np.asarray(schedule(steps), dtype=np.float64)
+    return np.array([float(schedule(int(s))) for s in steps], dtype=np.float64)
+
+
+def plot_schedules(
+    schedules: Any,
+    steps: Any = 100,
+    *,
+    logy: bool = False,
+    title: Optional[str] = None,
+    ax: Any = None,
+    save: Optional[PathLike] = None,
+) -> Any:
+    """Learning rate against step, one line per schedule.
+
+    Args:
+        schedules: a dict ``label -> schedule`` (or one schedule); a schedule is any callable
+            ``step -> lr``, e.g. ``optim.schedules.ExponentialDecay(0.1, 10, 0.5)``.
+        steps: an int n (steps 0..n-1) or an array of steps.
+    """
+    where = "plot_schedules"
+    if not isinstance(schedules, Mapping):
+        schedules = {repr(schedules): schedules}
+    if not schedules:
+        raise ValueError(f"{where}: schedules is empty")
+    steps = np.arange(steps) if isinstance(steps, (int, np.integer)) and steps >= 1 else np.asarray(steps)
+    fig, (panel,) = _figure_and_axes(where, ax, figsize=(6.5, 4.0))
+    for label, schedule in schedules.items():
+        panel.plot(steps, schedule_values(schedule, steps), label=str(label))
+    panel.set_xlabel("step")
+    panel.set_ylabel("learning rate")
+    if logy:
+        panel.set_yscale("log")
+    panel.grid(True, alpha=0.3)
+    panel.legend()
+    if title is not None:
+        panel.set_title(title)
+    _save(fig, save, where)
+    return fig
+
+
+# --- exponentially weighted averages -----------------------------------------------------
+
+
+def ema_curves(
+    series: Any, betas: Sequence[float] = (0.5, 0.9, 0.98), bias_correction: bool = True, start: str = "zero"
+) -> dict[float, np.ndarray]:
+    """``beta -> smoothed series``, by ``optim.ExponentialMovingAverage``: ``v_t = b v_{t-1} + (1 - b) x_t``.
+
+    ``start="zero"`` begins at ``v_0 = 0`` (then ``bias_correction`` divides by ``1 - beta**t``);
+    ``start="first"`` begins at ``v_1 = x_1`` (seed 001's ``S1 = Y1``; no correction).
+    """
+    values = np.asarray(series, dtype=np.float64)
+    if values.ndim != 1 or len(values) == 0:
+        raise ValueError(
+            f"ema_curves: series must be a non-empty 1-D sequence of numbers, got shape {values.shape}"
+        )
+    return {
+        beta: optim.ExponentialMovingAverage(beta, bias_correction=bias_correction, start=start).smooth(
+            values
+        )
+        for beta in betas
+    }
+
+
+# The colours of seed 001's figure: red beta=0.9, green 0.98, yellow 0.5.
+_EMA_COLORS = {0.9: "red", 0.98: "green", 0.5: "gold"}
+
+
+def plot_ema(
+    series: Any,
+    betas: Sequence[float] = (0.5, 0.9, 0.98),
+    bias_correction: Union[bool, str] = True,
+    *,
+    start: str = "zero",
+    x: Any = None,
+    xlabel: str = "day",
+    ylabel: str = "temperature",
+    title: Optional[str] = None,
+    ax: Any = None,
+    save: Optional[PathLike] = None,
+) -> Any:
+    """A noisy series as dots with its exponentially weighted averages for several ``beta`` (seed 001).
+
+    Larger ``beta`` averages over about ``1 / (1 - beta)`` values: smoother and later.
+    ``bias_correction=True`` divides by ``1 - beta**t`` (the curves start at the data);
+    ``False`` shows the raw average, which starts near 0; ``"both"`` draws the corrected curves
+    solid and the raw ones dashed, the lecture's picture of why the correction exists.
+    ``start="first"`` uses ``S1 = Y1`` instead (needs ``bias_correction=False``).
+    """
+    where = "plot_ema"
+    if bias_correction not in (True, False, "both"):
+        raise ValueError(f"{where}: bias_correction must be True, False or 'both', got {bias_correction!r}")
+    values = np.asarray(series, dtype=np.float64)
+    variants = [(True, "-"), (False, "--")] if bias_correction == "both" else [(bool(bias_correction), "-")]
+    curves = [(corr, style, ema_curves(values, betas, corr, start)) for corr, style in variants]
+    x = np.arange(1, len(values) + 1) if x is None else np.asarray(x)
+    if x.shape != values.shape:
+        raise ValueError(f"{where}: x has shape {x.shape} but the series has shape {values.shape}")
+    fig, (panel,) = _figure_and_axes(where, ax, figsize=(8.0, 4.5))
+    panel.scatter(x, values, s=6, color="tab:blue", alpha=0.6, label="data")
+    for corr, style, smoothed in curves:
+        for i, (beta, curve) in enumerate(smoothed.items()):
+            color = _EMA_COLORS.get(float(beta), f"C{i + 3}")
+            label = f"beta = {beta}"
+            if bias_correction == "both":
+                label += ", bias-corrected" if corr else ", no correction"
+            panel.plot(x, curve, style, color=color, linewidth=1.5, label=label)
+    panel.set_xlabel(xlabel)
+    panel.set_ylabel(ylabel)
+    panel.legend()
+    if title is not None:
+        panel.set_title(title)
+    _save(fig, save, where)
+    return fig
