@@ -1,0 +1,213 @@
+"""The examples that reproduce the course notes' experiments run, and print the notes' numbers.
+
+Each example runs in a subprocess with its small defaults. The expected values
+are the literals the course notes print (copied here, never computed by the
+library) or closed-form values worked out by hand in the comments.
+``course_optimization.py --full`` (the whole 10,000-epoch experiment, about
+35 s on one core) is marked ``slow``: ``pytest -m "not slow"`` leaves it out.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+# The course notes' optimization chapter: the cost printed every 1000 epochs and the accuracy.
+COURSE_COSTS = {
+    "momentum": [0.690741, 0.685341, 0.647145, 0.619594, 0.576665,
+                 0.607324, 0.529476, 0.460936, 0.465780, 0.464740],
+    "adam": [0.690552, 0.185501, 0.150830, 0.074454, 0.125959,
+             0.104344, 0.100676, 0.031652, 0.111973, 0.197940],
+}
+COURSE_ACCURACY = {"momentum": "0.7966666666666666", "adam": "0.94"}
+
+# tf.keras's one-step results printed in the notes' optimizer chapter, as printed.
+KERAS = {
+    "SGD": "0.9",
+    "momentum, first step": "0.10000002384185791",
+    "momentum, second step": "0.18000000715255737",
+    "RMSprop": "0.6837723",
+    "Adam": "0.90000033",
+    # Not printed in the notes: Keras's Adagrad from s0 = 0.1 gives 1 - 0.1 / sqrt(1.1) = 0.90465367...,
+    # 0.9046537 in float32.
+    "Adagrad": "0.9046537",
+}
+
+
+def run(script: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / script), *args],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+    )
+
+
+def output_of(script: str, *args: str) -> str:
+    result = run(script, *args)
+    assert result.returncode == 0, f"{script} {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def sections(output: str) -> dict[str, str]:
+    """The text after each '== name: ...' header of course_optimization.py, by optimizer name."""
+    parts = re.split(r"^== (\w+):.*$", output, flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2]))
+
+
+def printed_costs(section: str) -> dict[int, float]:
+    return {int(m.group(1)): float(m.group(2))
+            for m in re.finditer(r"^\s*(\d+)\s+(\d+\.\d+)", section, flags=re.MULTILINE)}
+
+
+# --- course_optimization.py ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def course_small() -> str:
+    return output_of("course_optimization.py")
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_course_first_cost_is_the_course_s(course_small: str, optimizer: str) -> None:
+    costs = printed_costs(sections(course_small)[optimizer])
+    assert abs(costs[0] - COURSE_COSTS[optimizer][0]) <= 1e-6  # both printed with 6 decimals
+    assert sorted(costs) == list(range(0, 1000, 100))  # the small run: 1000 epochs, a cost every 100
+
+
+def test_course_small_run_reports_agreement(course_small: str) -> None:
+    assert "DIFFERS" not in course_small
+    assert course_small.count("agrees") == 2  # epoch 0 of each optimizer; no accuracy before 10,000 epochs
+    assert "all agree with the course" in course_small
+
+
+def test_course_rejects_bad_arguments() -> None:
+    result = run("course_optimization.py", "--optimizers", "sgdx")
+    assert result.returncode == 2
+    assert "gd, momentum, adam" in result.stderr
+
+
+@pytest.mark.slow
+def test_course_full_run_matches_every_printed_cost() -> None:
+    result = run("course_optimization.py", "--full", timeout=600)
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    found = sections(result.stdout)
+    for optimizer, expected in COURSE_COSTS.items():
+        costs = printed_costs(found[optimizer])
+        assert sorted(costs) == list(range(0, 10_000, 1000))
+        for epoch, cost in costs.items():
+            assert abs(cost - expected[epoch // 1000]) <= 1e-5, (optimizer, epoch)
+        assert f"Accuracy: {COURSE_ACCURACY[optimizer]}  course:" in found[optimizer]
+    assert "DIFFERS" not in result.stdout
+
+
+# --- keras_one_step.py ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def keras_output() -> str:
+    return output_of("keras_one_step.py")
+
+
+@pytest.mark.parametrize("name", list(KERAS))
+def test_keras_one_step_prints_the_notes_number(keras_output: str, name: str) -> None:
+    row = re.search(rf"^{re.escape(name)}\s+(\S+)\s+(\S+)\s+\S+\s+(\w+)$", keras_output, flags=re.MULTILINE)
+    assert row, f"no row {name!r}"
+    ours, quoted, verdict = row.groups()
+    assert ours == KERAS[name]  # the same digits Keras prints
+    assert float(quoted) == float(KERAS[name])
+    assert verdict == "agrees"
+
+
+def test_keras_one_step_all_agree(keras_output: str) -> None:
+    assert "all agree" in keras_output and "DIFFERS" not in keras_output
+
+
+# --- dropout.py -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dropout_output() -> str:
+    return output_of("dropout.py")
+
+
+def number_after(text: str, label: str) -> float:
+    match = re.search(rf"{re.escape(label)}\s*(-?\d+\.?\d*(?:e[-+]\d+)?)", text)
+    assert match, f"{label!r} not printed"
+    return float(match.group(1))
+
+
+def test_dropout_statistics(dropout_output: str) -> None:
+    # 100,000 draws with p = 0.5: the fraction zeroed has standard deviation 0.0016.
+    assert abs(number_after(dropout_output, "fraction zeroed") - 0.5) < 0.01
+    assert "survivors are [2.]" in dropout_output  # 1 / (1 - 0.5)
+    assert abs(number_after(dropout_output, "train: mean") - 1.0) < 0.02
+    assert "eval: output equals input: True" in dropout_output
+    assert "test output 0.5" in dropout_output  # the notes' form scales by 1 - p at test time
+
+
+def test_dropout_gradient_is_the_scaled_mask(dropout_output: str) -> None:
+    assert "gradient equals mask / (1 - p): True" in dropout_output
+    grad = re.search(r"^x\.grad\s+\[([^\]]*)\]", dropout_output, flags=re.MULTILINE)
+    assert grad
+    assert set(float(v) for v in grad.group(1).split()) <= {0.0, 2.0}
+
+
+def test_dropout_training_table(dropout_output: str) -> None:
+    row = r"^(no dropout|dropout p=0\.5)\s+(\d\.\d+)\s+(\d\.\d+)\s+(\d+\.\d+)$"
+    rows = {m.group(1): (float(m.group(2)), float(m.group(3)), float(m.group(4)))
+            for m in re.finditer(row, dropout_output, flags=re.MULTILINE)}
+    assert set(rows) == {"no dropout", "dropout p=0.5"}
+    assert rows["no dropout"][0] >= 0.9  # a [2, 100, 100, 1] network fits its 60 training points
+    for _, test_acc, loss in rows.values():
+        assert 0.5 < test_acc <= 1.0 and math.isfinite(loss)
+
+
+# --- gradient_check.py ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gradient_check_output() -> str:
+    return output_of("gradient_check.py")
+
+
+def test_gradcheck_passes_a_correct_op(gradient_check_output: str) -> None:
+    assert "gradcheck(tanh(x @ w)) passed: True" in gradient_check_output
+    assert "gradcheck(sigmoid(z)) passed: True" in gradient_check_output
+
+
+def test_gradcheck_catches_the_broken_backward(gradient_check_output: str) -> None:
+    assert "gradcheck(BrokenSigmoid(z)) raised GradcheckError" in gradient_check_output
+    match = re.search(r"analytic (\S+), numerical (\S+) ", gradient_check_output)
+    assert match
+    analytic, numerical = float(match.group(1)), float(match.group(2))
+    # The broken backward returns s where the true derivative is s * (1 - s).
+    assert abs(numerical - analytic * (1 - analytic)) < 1e-6
+
+
+def test_check_model_passes_the_course_network_and_fails_the_broken_one(gradient_check_output: str) -> None:
+    good, broken = gradient_check_output.split("== the same network with the broken sigmoid ==")
+    assert "PASSED" in good and "FAILED" not in good
+    assert number_after(good, "works perfectly fine! difference =") < 2e-7  # the course's bound
+    assert "FAILED" in broken and "likely a bug" in broken
+    assert number_after(broken, "mistake in the backward propagation! difference =") > 1e-3
+
+
+# --- spiral_softmax.py ----------------------------------------------------------------------
+
+
+def test_spiral_softmax_learns_the_spirals() -> None:
+    out = output_of("spiral_softmax.py")
+    pattern = r"final training loss (\S+), training accuracy (\S+) \(softmax regression: (\S+)\)"
+    final = re.search(pattern, out)
+    assert final
+    loss, accuracy, linear_accuracy = (float(g) for g in final.groups())
+    assert math.isfinite(loss) and loss < 0.5
+    assert accuracy >= 0.9  # three arms: chance is 1/3
+    assert linear_accuracy < 0.7  # no straight line separates the arms
