@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up a virtual environment in .venv and run something in it.
 #   bash dev.sh test   install the package with its dev extras, then lint and run the tests
-#   bash dev.sh main   install the package, then run the main example
+#   bash dev.sh main   install the package with its plot extra, then run the main job:
+#                      the optimizer comparison on the moons data (tinygrad-edu compare)
 # Extra arguments after `test` go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -38,8 +39,8 @@ case "${1:-}" in
         ;;
     main)
         shift
-        setup ""
-        "$VENV/bin/python" examples/chain_rule.py "$@"
+        setup "[plot,progress]"
+        "$VENV/bin/tinygrad-edu" compare "$@"
         ;;
     *)
         echo "usage: bash dev.sh test [pytest args] | bash dev.sh main" >&2

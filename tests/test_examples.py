@@ -132,3 +132,17 @@ def test_readme_example_prints_what_the_readme_says() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == expected
+
+
+def test_readme_training_example_runs_and_learns():
+    """The README's training example (the second python block) trains to a useful accuracy and
+    its gradient check passes."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
+    code = next(b for b in blocks if "train.fit" in b)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    loss, accuracy = map(float, result.stdout.splitlines()[0].split())
+    assert loss < 0.3 and accuracy >= 0.9
+    assert "PASSED" in result.stdout

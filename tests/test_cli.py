@@ -1,0 +1,437 @@
+"""The command line: every command on tiny settings, its files, its exit statuses and its errors."""
+
+from __future__ import annotations
+
+import builtins
+import math
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu import cli
+
+# In CI the real `dot` must be there (the test command installs it): never skip there.
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None and not os.environ.get("CI"), reason="Graphviz's dot is not installed"
+)
+
+COMMANDS = ["compare", "train", "graph", "gradcheck"]
+
+
+def run(argv, capsys):
+    """main(argv) -> (status, stdout, stderr)."""
+    status = cli.main(argv)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def table_rows(out: str) -> dict[str, list[str]]:
+    """The result table's rows as {optimizer: [loss, accuracy, epochs, time]}."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.split()[:3] == ["optimizer", "loss", "accuracy"])
+    rows = {}
+    for line in lines[start + 2 :]:
+        if not line.strip():
+            break
+        name, *cells = line.split()
+        rows[name] = cells
+    return rows
+
+
+# --- help ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command, capsys):
+    status, out, _ = run([command, "--help"], capsys)
+    assert status == 0
+    assert out.startswith(f"usage: tinygrad-edu {command}")
+    assert "--" in out  # lists its options
+
+
+def test_top_level_help_lists_the_commands(capsys):
+    status, out, _ = run(["--help"], capsys)
+    assert status == 0
+    for command in COMMANDS:
+        assert command in out
+
+
+def test_no_command_is_a_usage_error(capsys):
+    status, _, err = run([], capsys)
+    assert status == 2
+    assert "usage: tinygrad-edu" in err
+
+
+def test_python_dash_m_help_in_a_subprocess():
+    done = subprocess.run(
+        [sys.executable, "-m", "tinygrad_edu", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "compare" in done.stdout and "gradcheck" in done.stdout
+
+
+def test_python_dash_m_bad_argument_in_a_subprocess():
+    done = subprocess.run(
+        [sys.executable, "-m", "tinygrad_edu", "train", "--lr", "-0.5"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "--lr" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# --- compare -------------------------------------------------------------------------------------
+
+
+def test_compare_prints_the_table_and_writes_png_and_svg(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out_dir = tmp_path / "pictures"
+    status, out, _ = run(["compare", "--epochs", "3", "--jobs", "1", "--out", str(out_dir)], capsys)
+    assert status == 0
+    rows = table_rows(out)
+    assert list(rows) == ["gd", "momentum", "adam"]
+    for loss, accuracy, epochs, seconds in rows.values():
+        assert 0 < float(loss) < 1 and 0 <= float(accuracy) <= 1
+        assert epochs == "3" and float(seconds) >= 0
+    for stem in ("costs", "decision_boundaries"):
+        png, svg = out_dir / f"{stem}.png", out_dir / f"{stem}.svg"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "<svg" in svg.read_text()
+        assert str(png) in out and str(svg) in out
+
+
+def test_compare_options_reach_the_runs(capsys):
+    status, out, _ = run(
+        [
+            "compare",
+            "--epochs",
+            "2",
+            "--optimizers",
+            "adam,rmsprop",
+            "--no-plots",
+            "--quiet",
+            "--jobs",
+            "1",
+            "--dataset",
+            "circles",
+            "--samples",
+            "40",
+            "--batch-size",
+            "16",
+        ],
+        capsys,
+    )
+    assert status == 0
+    rows = table_rows(out)
+    assert list(rows) == ["adam", "rmsprop"]
+    assert all(cells[2] == "2" for cells in rows.values())
+    assert "wrote" not in out and "best" not in out  # --quiet: the table only
+
+
+def test_compare_in_worker_processes_gives_the_same_table_as_in_one(capsys):
+    argv = ["compare", "--epochs", "4", "--optimizers", "gd,adam", "--no-plots", "--quiet"]
+    status_1, out_1, _ = run([*argv, "--jobs", "1"], capsys)
+    status_2, out_2, _ = run([*argv, "--jobs", "2"], capsys)
+    assert status_1 == status_2 == 0
+    rows_1, rows_2 = table_rows(out_1), table_rows(out_2)
+    assert list(rows_2) == ["gd", "adam"]
+    for name in rows_1:  # loss, accuracy and epochs agree; time differs
+        assert rows_1[name][:3] == rows_2[name][:3]
+
+
+def test_compare_without_matplotlib_still_prints_the_table(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "_pyplot", lambda: None)
+    status, out, err = run(["compare", "--epochs", "2", "--jobs", "1", "--out", str(tmp_path / "p")], capsys)
+    assert status == 0
+    assert list(table_rows(out)) == ["gd", "momentum", "adam"]
+    assert "pip install tinygrad_edu[plot]" in err
+    assert not (tmp_path / "p").exists()
+
+
+def test_compare_uses_the_course_batches_and_initial_weights():
+    # The course: He init from np.random.seed(3) in layer order; shuffles with seeds 11, 12, ...
+    args = cli.build_parser().parse_args(["compare"])
+    make_model, _, X, Y, batches = cli._compare_setup(args)
+    rng = np.random.RandomState(3)
+    expected_w1 = rng.randn(5, 2) * np.sqrt(2 / 2)
+    expected_w2 = rng.randn(2, 5) * np.sqrt(2 / 5)
+    state = make_model().state_dict()
+    np.testing.assert_array_equal(state["0.weight"], expected_w1)
+    np.testing.assert_array_equal(state["2.weight"], expected_w2)
+    first = batches(0)
+    order = np.random.RandomState(11).permutation(300)
+    assert [len(b[0]) for b in first] == [64, 64, 64, 64, 44]
+    np.testing.assert_array_equal(first[0][0], X[order[:64]])
+    assert Y.shape == (300, 1)
+
+
+# --- train ---------------------------------------------------------------------------------------
+
+
+def test_train_writes_a_checkpoint_that_load_reads(tmp_path, capsys):
+    path = tmp_path / "ckpt" / "model.npz"
+    status, out, _ = run(
+        [
+            "train",
+            "--epochs",
+            "7",
+            "--layers",
+            "2,8,1",
+            "--optimizer",
+            "momentum",
+            "--lr",
+            "0.05",
+            "--checkpoint",
+            str(path),
+            "--quiet",
+        ],
+        capsys,
+    )
+    assert status == 0
+    state = tg.load(str(path))
+    assert set(state) == {"model", "optimizer", "epoch"}
+    assert state["epoch"] == 7
+    assert state["model"]["0.weight"].shape == (8, 2) and state["model"]["2.weight"].shape == (1, 8)
+    model = cli.make_network([2, 8, 1], seed=0)
+    model.load_state_dict(state["model"])  # the saved weights fit the same architecture
+    assert not np.array_equal(
+        model.state_dict()["0.weight"], cli.make_network([2, 8, 1], 0).state_dict()["0.weight"]
+    )
+    assert "epochs 7" in out and "accuracy" in out
+
+
+def test_train_with_a_schedule_saves_it_in_the_optimizer_state(tmp_path, capsys):
+    path = tmp_path / "m.npz"
+    status, _, _ = run(
+        ["train", "--epochs", "2", "--schedule", "exponential:0.5:10", "--checkpoint", str(path), "--quiet"],
+        capsys,
+    )
+    assert status == 0
+    text = repr(tg.load(str(path))["optimizer"])
+    assert "ExponentialDecay" in text
+
+
+def test_train_spirals_with_dropout_and_softmax(capsys):
+    status, out, _ = run(
+        [
+            "train",
+            "--dataset",
+            "spirals",
+            "--classes",
+            "4",
+            "--layers",
+            "2,16,4",
+            "--dropout",
+            "0.2",
+            "--epochs",
+            "3",
+            "--quiet",
+        ],
+        capsys,
+    )
+    assert status == 0
+    accuracy = float(out.split("accuracy")[1].split()[0])
+    assert 0 <= accuracy <= 1
+
+
+def test_train_that_diverges_exits_1_with_one_line(capsys):
+    status, _, err = run(["train", "--lr", "1e300", "--optimizer", "gd", "--epochs", "5", "--quiet"], capsys)
+    if status == 0:
+        pytest.skip("this learning rate did not produce a non-finite loss here")
+    assert status == 1
+    assert err.count("\n") == 1 and "--lr" in err
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("exponential:0.96:1000", 0.1 * 0.96 ** (2500 / 1000)),
+        ("exponential:0.96:1000:staircase", 0.1 * 0.96**2),
+        ("inverse-time:0.5:1000", 0.1 / (1 + 0.5 * 2500 / 1000)),
+        ("cosine:5000", 0.1 * 0.5 * (1 + math.cos(math.pi * 2500 / 5000))),
+        ("piecewise:1000,2000:0.3,0.2,0.1", 0.1),
+    ],
+)
+def test_schedule_specs(text, expected):
+    schedule = cli._schedule(text)(0.1)
+    assert float(schedule(2500)) == pytest.approx(expected, rel=1e-6)
+
+
+# --- graph ---------------------------------------------------------------------------------------
+
+
+@needs_dot
+def test_graph_of_an_expression_has_labels_values_and_gradients(tmp_path, capsys):
+    status, out, _ = run(
+        ["graph", "tanh(a*b + c)", "--values", "a=2,b=-3,c=10", "--out", str(tmp_path)], capsys
+    )
+    assert status == 0
+    svg = (tmp_path / "graph.svg").read_text()
+    assert (tmp_path / "graph.png").read_bytes()[:4] == b"\x89PNG"
+    for label in (">a<", ">b<", ">c<", ">tanh<", ">*<", ">+<"):
+        assert label in svg
+    # d/dc tanh(a*b + c) = 1 - tanh(4)**2 = 0.0013; d/da = b * that
+    dc = 1 - math.tanh(4.0) ** 2
+    assert f"grad {dc:.4f}" in svg
+    assert f"grad {-3 * dc:.4f}".replace("-", "&#45;") in svg
+    assert f"value {math.tanh(4.0):.6g}" in out
+
+
+@needs_dot
+def test_graph_frames_one_per_op(tmp_path, capsys):
+    status, _, _ = run(
+        [
+            "graph",
+            "relu(x*y) + exp(x)",
+            "--values",
+            "x=0.5,y=2",
+            "--engine",
+            "tensor",
+            "--frames",
+            "--formats",
+            "svg",
+            "--out",
+            str(tmp_path),
+            "--name",
+            "g",
+            "--quiet",
+        ],
+        capsys,
+    )
+    assert status == 0
+    frames = sorted(os.listdir(tmp_path / "g_frames"))
+    assert frames == [f"frame_{i:03d}.svg" for i in range(4)]  # *, relu, exp, +
+    assert not (tmp_path / "g.png").exists()
+
+
+@needs_dot
+def test_graph_of_a_small_network_names_its_parameters(tmp_path, capsys):
+    status, _, _ = run(["graph", "--layers", "2,3,1", "--out", str(tmp_path), "--formats", "svg"], capsys)
+    assert status == 0
+    svg = (tmp_path / "graph.svg").read_text()
+    assert "0.weight" in svg and "2.bias" in svg and "loss" in svg
+
+
+def test_graph_never_evaluates_the_expression(tmp_path, capsys, monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("eval/exec must not be called")
+
+    monkeypatch.setattr(builtins, "eval", forbidden)
+    monkeypatch.setattr(builtins, "exec", forbidden)
+    marker = tmp_path / "pwned"
+    for expression in (
+        f"__import__('pathlib').Path({str(marker)!r}).touch()",
+        "__import__('os')",
+        "a.__class__",
+        "tanh.__globals__",
+        "(lambda: 1)()",
+        "[a for a in (1, 2)]",
+        "open('x')",
+        "a if a else a",
+        "a < 1",
+        "True + a",
+        "1j * a",
+        "'text'",
+    ):
+        status, out, err = run(["graph", expression, "--values", "a=1", "--out", str(tmp_path)], capsys)
+        assert status == 2, expression
+        assert err.count("\n") == 1 and "not allowed" in err and "Traceback" not in err, expression
+        assert out == ""
+    assert not marker.exists()
+    assert os.listdir(tmp_path) == []
+
+
+def test_expression_parser_accepts_the_grammar():
+    tree = cli.parse_expression("-tanh(a*b + c) / 2 ** x - sigmoid(+a) + log(exp(relu(b)))")
+    root = cli.build_expression(tree, {"a": 0.5, "b": 2.0, "c": -1.0, "x": 3.0}, "tensor")
+    expected = (
+        -math.tanh(0.5 * 2.0 - 1.0) / 2**3 - 1 / (1 + math.exp(-0.5)) + math.log(math.exp(max(2.0, 0.0)))
+    )
+    assert float(root.data) == pytest.approx(expected, rel=1e-12)
+    value = cli.build_expression(cli.parse_expression("a*a + 3"), {"a": 2.0}, "value")
+    value.backward()
+    assert value.data == 7.0
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["graph", "a*b", "--values", "a=1"], "unknown variable 'b'"),
+        (["graph", "a*2", "--values", "a=1,z=3"], "does not use"),
+        (["graph", "a +", "--values", "a=1"], "cannot parse"),
+        (["graph", "2 + 3"], "no variables"),
+        (["graph", "a / 0", "--values", "a=1"], "division by zero"),
+        (["graph", "tanh + a", "--values", "a=1"], "is a function"),
+        (["graph", "a", "--values", "a=two"], "--values"),
+        (["graph", "a", "--values", "a=1", "--formats", "gif"], "--formats"),
+        (["graph", "a" * 600, "--values", "a=1"], "longer than"),
+        (["train", "--lr", "0"], "--lr"),
+        (["train", "--lr", "nan"], "--lr"),
+        (["train", "--layers", "2,x,1"], "--layers"),
+        (["train", "--layers", "2"], "--layers"),
+        (["train", "--layers", "3,4,1"], "first size must be 2"),
+        (["train", "--layers", "2,4,3"], "last size"),
+        (["train", "--optimizer", "sgdd"], "unknown optimizer 'sgdd'"),
+        (["train", "--schedule", "cosine"], "--schedule"),
+        (["train", "--schedule", "exponential:0.9:0"], "--schedule"),
+        (["train", "--dropout", "1"], "--dropout"),
+        (["train", "--epochs", "0"], "--epochs"),
+        (["compare", "--optimizers", "gd,nope"], "unknown optimizer 'nope'"),
+        (["compare", "--optimizers", "gd,gd"], "twice"),
+        (["compare", "--batch-size", "0"], "--batch-size"),
+        (["compare", "--dataset", "spirals"], "--dataset"),
+        (["gradcheck", "--layers", "2,3,5", "--dataset", "moons"], "last size"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(argv, words, capsys):
+    status, out, err = run(argv, capsys)
+    assert status == 2
+    assert err.count("\n") == 1, err
+    assert words in err
+    assert err.startswith("tinygrad-edu")
+    assert "Traceback" not in err
+
+
+# --- gradcheck -----------------------------------------------------------------------------------
+
+
+def test_gradcheck_passes_on_a_correct_network(capsys):
+    status, out, _ = run(["gradcheck", "--layers", "2,4,3,1", "--samples", "8"], capsys)
+    assert status == 0
+    assert "0.weight" in out and "4.bias" in out
+    assert out.rstrip().splitlines()[-1].startswith("PASSED")
+
+
+def test_gradcheck_with_dropout_and_classes(capsys):
+    status, out, _ = run(
+        [
+            "gradcheck",
+            "--dataset",
+            "spirals",
+            "--classes",
+            "3",
+            "--layers",
+            "2,4,3",
+            "--dropout",
+            "0.3",
+            "--samples",
+            "9",
+        ],
+        capsys,
+    )
+    assert status == 0, out
+
+
+def test_gradcheck_exits_1_when_it_does_not_pass(capsys):
+    # A threshold below float64 rounding cannot be met: the verdict, and so the status, is "failed".
+    status, out, _ = run(["gradcheck", "--threshold", "1e-300"], capsys)
+    assert status == 1
+    assert out.rstrip().splitlines()[-1].startswith("FAILED")
