@@ -201,7 +201,9 @@ def _run_backward(
         grads[r] = g if prev is None else Tensor._make(prev.data + g.data)
     results: dict[Tensor, Tensor] = {}
     # arrays a leaf must not keep as they are: the caller's own gradient arrays
-    given_to_leaves: set[int] = {id(g.data) for g in root_grads}
+    given_to_leaves: set[int] = set()
+    for g in root_grads:
+        given_to_leaves.add(id(g.data))
     previous_mode = STATE.grad_enabled
     STATE.grad_enabled = create_graph  # the backward is recorded only for create_graph
     # The walk makes no reference cycles, yet every object it allocates would
