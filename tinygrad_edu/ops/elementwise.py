@@ -159,8 +159,10 @@ class ReLU(Function):
     """max(x, 0);  d/dx = 1 where x > 0, else 0 (also at 0, like PyTorch)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.save_for_backward(x > 0)
-        return np.maximum(x, 0).astype(x.dtype, copy=False)  # numpy < 2: 0-d float32 -> float64
+        # A zero of x's own dtype: keeps float32 on numpy < 2 and compares faster than a Python 0.
+        zero = x.dtype.type(0)
+        self.save_for_backward(x > zero)
+        return np.maximum(x, zero)
 
     def backward(self, grad):
         (mask,) = self.saved
