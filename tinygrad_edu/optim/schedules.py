@@ -100,7 +100,44 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         return {"boundaries": list(self.boundaries), "values": list(self.values)}
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _StepDecay(LearningRateSchedule):
+    """Shared by ExponentialDecay and InverseTimeDecay: both are a formula of
+    ``p = step / decay_steps``, floored with ``staircase=True`` so that the rate drops
+    once every ``decay_steps`` steps."""
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: float,
+        decay_rate: float,
+        staircase: bool = False,
+    ) -> None:
+        _check_positive(type(self).__name__, "decay_steps", decay_steps)
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps = decay_steps
+        self.decay_rate = float(decay_rate)
+        self.staircase = bool(staircase)
+
+    def _decay(self, p: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, step: Steps) -> Union[float, np.ndarray]:
+        steps, scalar = _steps(step, type(self).__name__)
+        p = steps / self.decay_steps
+        if self.staircase:
+            p = np.floor(p)
+        return _result(self._decay(p), scalar)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+        }
+
+
+class ExponentialDecay(_StepDecay):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)``.
 
     With ``staircase=True`` the exponent is ``floor(step / decay_steps)``: the rate drops
@@ -108,36 +145,11 @@ class ExponentialDecay(LearningRateSchedule):
     ``decay_steps`` = mini-batches per epoch).
     """
 
-    def __init__(
-        self,
-        initial_learning_rate: float,
-        decay_steps: float,
-        decay_rate: float,
-        staircase: bool = False,
-    ) -> None:
-        _check_positive("ExponentialDecay", "decay_steps", decay_steps)
-        self.initial_learning_rate = float(initial_learning_rate)
-        self.decay_steps = decay_steps
-        self.decay_rate = float(decay_rate)
-        self.staircase = bool(staircase)
-
-    def __call__(self, step: Steps) -> Union[float, np.ndarray]:
-        steps, scalar = _steps(step, "ExponentialDecay")
-        p = steps / self.decay_steps
-        if self.staircase:
-            p = np.floor(p)
-        return _result(self.initial_learning_rate * np.power(self.decay_rate, p), scalar)
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-        }
+    def _decay(self, p: np.ndarray) -> np.ndarray:
+        return self.initial_learning_rate * np.power(self.decay_rate, p)
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_StepDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``.
 
     With ``staircase=True`` the quotient is ``floor(step / decay_steps)``. The course's
@@ -145,33 +157,8 @@ class InverseTimeDecay(LearningRateSchedule):
     epoch and ``staircase=True``.
     """
 
-    def __init__(
-        self,
-        initial_learning_rate: float,
-        decay_steps: float,
-        decay_rate: float,
-        staircase: bool = False,
-    ) -> None:
-        _check_positive("InverseTimeDecay", "decay_steps", decay_steps)
-        self.initial_learning_rate = float(initial_learning_rate)
-        self.decay_steps = decay_steps
-        self.decay_rate = float(decay_rate)
-        self.staircase = bool(staircase)
-
-    def __call__(self, step: Steps) -> Union[float, np.ndarray]:
-        steps, scalar = _steps(step, "InverseTimeDecay")
-        p = steps / self.decay_steps
-        if self.staircase:
-            p = np.floor(p)
-        return _result(self.initial_learning_rate / (1.0 + self.decay_rate * p), scalar)
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-        }
+    def _decay(self, p: np.ndarray) -> np.ndarray:
+        return self.initial_learning_rate / (1.0 + self.decay_rate * p)
 
 
 class CosineDecay(LearningRateSchedule):
