@@ -42,6 +42,7 @@ class Function:
 
     # Defaults for an op that was run but not recorded; apply sets the rest.
     saved: tuple = ()
+    parents: tuple = ()
     _out: Optional["Tensor"] = None
     _created_at: Optional[str] = None
 
@@ -108,9 +109,16 @@ class Function:
                     out._ctx = fn
                     fn.inputs = inputs
                     if len(inputs) == 2:
-                        fn.needs_input_grad = (inputs[0].requires_grad, inputs[1].requires_grad)
+                        needs = (inputs[0].requires_grad, inputs[1].requires_grad)
                     else:
-                        fn.needs_input_grad = tuple([t.requires_grad for t in inputs])
+                        needs = tuple([t.requires_grad for t in inputs])
+                    fn.needs_input_grad = needs
+                    # The graph walk follows only the inputs that need a gradient:
+                    # constants (data, targets, numbers) are never visited.
+                    if False in needs:
+                        fn.parents = tuple([t for t, need in zip(inputs, needs) if need])
+                    else:
+                        fn.parents = inputs
                     if STATE.anomaly:
                         fn._created_at = _user_frame()
                     break
@@ -168,6 +176,7 @@ def unbroadcast(grad: "Tensor", shape: tuple[int, ...], op_name: str = "op") -> 
 
 
 def _parents(t: "Tensor") -> tuple["Tensor", ...]:
+    """The inputs of the op that made ``t`` that need a gradient (none for a leaf)."""
     ctx = t._ctx
     if ctx is None:
         return ()
@@ -177,7 +186,7 @@ def _parents(t: "Tensor") -> tuple["Tensor", ...]:
             "was freed by the first backward. Pass retain_graph=True to the first "
             "backward (or grad) if you need to go through it again."
         )
-    return ctx.inputs
+    return ctx.parents
 
 
 def _run_backward(
@@ -250,7 +259,7 @@ def _run_backward(
                     grads[inp] = Tensor._make(prev.data + gi.data)
             if not retain_graph:
                 ctx.inputs = None
-                ctx.saved = ()
+                ctx.parents = ctx.saved = ()
     finally:
         STATE.grad_enabled = previous_mode
         STATE.anomaly = anomaly

@@ -50,15 +50,18 @@ class Sum(Function):
     """sum over axis;  d/dx = 1 for every element that was summed."""
 
     def forward(self, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
-        axes = normalize_axis(axis, x.ndim, "sum")
-        self.save_for_backward(kept_shape(x.shape, axes))
+        if x.ndim == 0 or (axis is not None and not isinstance(axis, (int, np.integer))):
+            axis = normalize_axis(axis, x.ndim, "sum") if x.ndim else None  # numpy wants a tuple
+        self.save_for_backward(axis, keepdims)
         # the method, not np.sum: it skips numpy's Python-level dispatch (a third of the time on small arrays)
-        return x.sum(axis=axes if x.ndim else None, keepdims=keepdims)
+        return x.sum(axis=axis, keepdims=keepdims)
 
     def backward(self, grad):
-        (keep,) = self.saved
+        axis, keepdims = self.saved
         (x,) = self.inputs
-        return grad.reshape(keep).broadcast_to(x.shape)
+        if axis is not None and not keepdims:  # put the summed axes back as size 1
+            grad = grad.reshape(kept_shape(x.shape, normalize_axis(axis, x.ndim, "sum")))
+        return grad.broadcast_to(x.shape)
 
 
 class _Extreme(Function):

@@ -5,6 +5,7 @@ Their backward moves the gradient back to where each element came from.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -26,10 +27,8 @@ class Transpose(Function):
     """x with its axes permuted (reversed when axes is None);  the gradient gets the inverse permutation."""
 
     def forward(self, x: np.ndarray, axes: Any = None) -> np.ndarray:
-        if axes is not None and sorted(int(a) % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
-            raise ValueError(f"transpose: axes {tuple(axes)} are not a permutation of {x.ndim} axes")
         self.save_for_backward(axes)
-        return np.transpose(x, axes)
+        return x.T if axes is None else x.transpose(axes)  # numpy checks that axes is a permutation
 
     def backward(self, grad):
         (axes,) = self.saved
@@ -38,11 +37,19 @@ class Transpose(Function):
         return grad.transpose(*np.argsort([int(a) % grad.ndim for a in axes]).tolist())
 
 
+SMALL = 4096  # elements: below this, BroadcastTo copies instead of making a view
+
+
 class BroadcastTo(Function):
     """x repeated along new or size-1 axes;  the engine sums the gradient back (adjoint of broadcast)."""
 
     def forward(self, x: np.ndarray, shape: tuple[int, ...] = ()) -> np.ndarray:
-        return np.broadcast_to(x, shape)
+        if math.prod(shape) > SMALL:
+            return np.broadcast_to(x, shape)  # a read-only view: no copy of a large array
+        # Small arrays: filling a new array costs a tenth of np.broadcast_to's Python-level work.
+        out = np.empty(shape, dtype=x.dtype)
+        out[...] = x
+        return out
 
     def backward(self, grad):
         return grad
