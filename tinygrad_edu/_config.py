@@ -84,4 +84,5 @@ def enable_grad() -> _GradMode:
 
 
 def is_grad_enabled() -> bool:
+    """Whether ops are being recorded for backward right now."""
     return STATE.grad_enabled

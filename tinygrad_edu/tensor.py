@@ -93,18 +93,22 @@ class Tensor:
     # --- basic facts -------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
+        """The array's shape, a tuple of ints."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return self.data.ndim
 
     @property
     def size(self) -> int:
+        """The number of elements."""
         return self.data.size
 
     @property
     def dtype(self) -> np.dtype:
+        """The array's numpy dtype."""
         return self.data.dtype
 
     @property
@@ -119,12 +123,15 @@ class Tensor:
 
     @property
     def T(self) -> "Tensor":
+        """The tensor with its axes reversed (the transpose of a matrix)."""
         return self.transpose()
 
     def numpy(self) -> np.ndarray:
+        """The underlying ndarray (shared, not copied)."""
         return self.data
 
     def item(self) -> float:
+        """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"item: tensor has shape {self.shape}; only one-element tensors convert")
         return self.data.item()
@@ -276,34 +283,44 @@ class Tensor:
 
     # --- elementwise functions ---------------------------------------------------------------
     def exp(self) -> "Tensor":
+        """e**x elementwise;  d/dx = exp(x)."""
         return ew.Exp.apply(self)
 
     def log(self) -> "Tensor":
+        """Natural logarithm elementwise;  d/dx = 1/x."""
         return ew.Log.apply(self)
 
     def sqrt(self) -> "Tensor":
+        """Square root elementwise;  d/dx = 1 / (2 sqrt(x))."""
         return ew.Sqrt.apply(self)
 
     def abs(self) -> "Tensor":
+        """|x| elementwise;  d/dx = sign(x) (0 at 0)."""
         return ew.Abs.apply(self)
 
     def tanh(self) -> "Tensor":
+        """tanh(x) elementwise;  d/dx = 1 - tanh(x)**2."""
         return ew.Tanh.apply(self)
 
     def sigmoid(self) -> "Tensor":
+        """1 / (1 + exp(-x)) elementwise, stable at both tails;  d/dx = s (1 - s)."""
         return ew.Sigmoid.apply(self)
 
     def relu(self) -> "Tensor":
+        """max(x, 0) elementwise;  d/dx = 1 where x > 0, else 0."""
         return ew.ReLU.apply(self)
 
     def leaky_relu(self, negative_slope: float = 0.01) -> "Tensor":
+        """x where x > 0, else negative_slope * x."""
         return ew.LeakyReLU.apply(self, negative_slope=negative_slope)
 
     def clip(self, lo: Optional[float], hi: Optional[float]) -> "Tensor":
+        """x limited to [lo, hi] (either may be None);  the gradient passes where lo <= x <= hi."""
         return ew.Clip.apply(self, lo=lo, hi=hi)
 
     # --- reductions ---------------------------------------------------------------------------
     def sum(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
+        """Sum over ``axis`` (None: all; int, negative int or tuple), numpy's ``keepdims``."""
         return red.Sum.apply(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
@@ -319,35 +336,44 @@ class Tensor:
         return (centered * centered).sum(axis, keepdims) * (1.0 / (n - ddof))
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
+        """Largest value over ``axis``; the gradient is split evenly between tied maxima."""
         return red.Max.apply(self, axis=axis, keepdims=keepdims)
 
     def min(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
+        """Smallest value over ``axis``; the gradient is split evenly between tied minima."""
         return red.Min.apply(self, axis=axis, keepdims=keepdims)
 
     def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
+        """log(sum(exp(x))) over ``axis``, computed without overflow;  d/dx = softmax(x)."""
         return red.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
 
     def softmax(self, axis: int = -1) -> "Tensor":
+        """exp(x) / sum(exp(x)) along ``axis``, shifted by the max for stability."""
         return nnops.Softmax.apply(self, axis=axis)
 
     def log_softmax(self, axis: int = -1) -> "Tensor":
+        """x - logsumexp(x) along ``axis``: the stable log of softmax."""
         return nnops.LogSoftmax.apply(self, axis=axis)
 
     # --- shape --------------------------------------------------------------------------------
     def reshape(self, *shape: Any) -> "Tensor":
+        """The same elements in a new shape: ``reshape(2, 3)`` or ``reshape((2, 3))``; -1 infers one axis."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return sh.Reshape.apply(self, shape=shape)
 
     def flatten(self) -> "Tensor":
+        """All elements in one axis."""
         return self.reshape(-1)
 
     def transpose(self, *axes: Any) -> "Tensor":
+        """Axes permuted as numpy's transpose; no arguments reverses them."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         return sh.Transpose.apply(self, axes=axes or None)
 
     def broadcast_to(self, shape: Sequence[int]) -> "Tensor":
+        """The tensor repeated along new or size-1 axes to ``shape`` (numpy's broadcasting rules)."""
         return sh.BroadcastTo.apply(self, shape=tuple(shape))
 
     def __getitem__(self, index: Any) -> "Tensor":
@@ -364,10 +390,12 @@ def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
 
 
 def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``, in the default dtype unless ``dtype``."""
     return Tensor(np.zeros(_shape_arg(shape), dtype=dtype or STATE.default_dtype), requires_grad)
 
 
 def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``, in the default dtype unless ``dtype``."""
     return Tensor(np.ones(_shape_arg(shape), dtype=dtype or STATE.default_dtype), requires_grad)
 
 
