@@ -56,6 +56,7 @@ class Optimizer:
         self.state: dict[Tensor, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
         self.step_count = 0
+        self._flat: dict[int, Optional[_FlatGroup]] = {}  # id(group) -> its flat buffers, or None
         name = type(self).__name__
         if isinstance(params, Tensor):
             raise TypeError(
@@ -157,7 +158,12 @@ class Optimizer:
         """Subclasses reject bad hyperparameters here."""
 
     def _check_range(
-        self, group: dict[str, Any], index: int, key: str, low: float, high: float = math.inf,
+        self,
+        group: dict[str, Any],
+        index: int,
+        key: str,
+        low: float,
+        high: float = math.inf,
         high_open: bool = False,
     ) -> None:
         """A numeric option must lie in [low, high] (or [low, high) with ``high_open``)."""
@@ -220,6 +226,8 @@ class Optimizer:
         for group in self.param_groups:
             lr = self._lr_at(group, self.step_count)
             lrs.append(lr)
+            if self._flat_step(group, lr):
+                continue
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -244,6 +252,75 @@ class Optimizer:
         self.last_lr = lrs
         self.step_count += 1
         return loss
+
+    # --- one flat array per group: the fast path for small networks ------------------------
+    # A small network's step is dominated by Python and numpy call overhead per parameter, not
+    # by arithmetic. So for a group of at most FLAT_LIMIT elements of one float dtype, the
+    # optimizer keeps the state buffers as one flat array each, gathers the parameters and
+    # gradients into flat arrays, runs ``_update`` once on the whole group, and copies the
+    # result back into each ``p.data`` (in place: the parameters' arrays stay the same objects).
+    # A handful of numpy calls then update every parameter, whatever the number of layers.
+    # ``optimizer.state[p]`` holds views of the flat buffers. Whenever the group does not fit
+    # (a grad is None, shapes or dtypes differ, step counts differ) the per-parameter path runs.
+
+    FLAT_LIMIT = 1 << 16
+
+    def _flat_step(self, group: dict[str, Any], lr: float) -> bool:
+        """Update the whole group as one flat array if it qualifies; False means "do it per parameter"."""
+        key = id(group)
+        flat = self._flat.get(key, False)
+        if flat is False:
+            flat = self._flat[key] = self._make_flat(group)
+        if flat is None:
+            return False
+        params = group["params"]
+        datas, grads = [], []
+        for p, shape in zip(params, flat.shapes):
+            g = p.grad
+            if g is None or type(g) is not Tensor:
+                self._flat[key] = None  # per parameter from now on (until the next load_state_dict)
+                return False
+            d, g = p.data, g.data
+            if d.shape != shape or g.shape != shape or d.dtype != flat.dtype or g.dtype != flat.dtype:
+                self._flat[key] = None
+                return False
+            datas.append(d.reshape(-1))
+            grads.append(g.reshape(-1))
+        np.concatenate(datas, out=flat.param)
+        np.concatenate(grads, out=flat.grad)
+        state = flat.state
+        if state is None:
+            state = flat.state = self._init_state(flat.param, group)
+        state["step"] += 1
+        self._update(flat.param, flat.grad, state, group, lr)
+        for p, view in zip(params, flat.views):
+            np.copyto(p.data, view)
+        flat.share_state(self.state, params)
+        return True
+
+    def _make_flat(self, group: dict[str, Any]) -> Optional["_FlatGroup"]:
+        params = group["params"]
+        dtype = params[0].data.dtype
+        if len(params) < 2 or sum(p.data.size for p in params) > self.FLAT_LIMIT:
+            return None
+        if any(p.data.dtype != dtype or p.data.dtype.kind != "f" for p in params):
+            return None
+        states = [self.state.get(p) for p in params]
+        if any(st is None for st in states) and not all(st is None for st in states):
+            return None
+        if states[0] is not None:
+            keys, step = set(states[0]), states[0]["step"]
+            for st, p in zip(states, params):
+                if set(st) != keys or st["step"] != step:
+                    return None
+                for k in keys:
+                    v0, v = states[0][k], st[k]
+                    arrays = isinstance(v0, np.ndarray), isinstance(v, np.ndarray)
+                    if arrays[0] != arrays[1] or (arrays[1] and (v.shape != p.shape or v.dtype != dtype)):
+                        return None
+                    if not arrays[1] and k != "step" and v != v0:
+                        return None
+        return _FlatGroup(params, states)
 
     def zero_grad(self) -> None:
         """Forget the gradients: every parameter's ``grad`` becomes None (PyTorch's set_to_none)."""
@@ -373,6 +450,7 @@ class Optimizer:
         self.param_groups = new_groups
         self.state = new_state
         self.step_count = step_count
+        self._flat = {}  # rebuilt from the loaded per-parameter state at the next step
         self.last_lr = [self._lr_at(g, max(step_count - 1, 0)) for g in new_groups]
 
     def _load_param_state(
@@ -414,3 +492,48 @@ def _describe(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} ({value.dtype})"
     return f"a {type(value).__name__}"
+
+
+class _FlatGroup:
+    """Flat work arrays for a group's parameters and gradients, and its state as flat buffers.
+
+    ``views[i]`` is the slice of ``param`` that belongs to parameter i, in its shape.
+    Existing per-parameter state is concatenated into the flat buffers.
+    """
+
+    def __init__(self, params: list[Tensor], states: list[Optional[dict[str, Any]]]) -> None:
+        self.dtype = params[0].data.dtype
+        self.shapes = [p.data.shape for p in params]
+        self.param = np.concatenate([p.data.reshape(-1) for p in params])
+        self.grad = np.empty_like(self.param)
+        self.slices = []
+        offset = 0
+        for p in params:
+            self.slices.append(slice(offset, offset + p.data.size))
+            offset += p.data.size
+        self.views = [self.param[sl].reshape(shape) for sl, shape in zip(self.slices, self.shapes)]
+        self.state: Optional[dict[str, Any]] = None
+        if states[0] is not None:
+            self.state = {
+                k: np.concatenate([st[k].reshape(-1) for st in states]) if isinstance(v, np.ndarray) else v
+                for k, v in states[0].items()
+            }
+        self._shared: Optional[dict[str, Any]] = None  # flat arrays the per-parameter views were cut from
+
+    def share_state(self, per_param: dict[Tensor, dict[str, Any]], params: list[Tensor]) -> None:
+        """Keep ``optimizer.state[p]`` in step: views of the flat buffers, and the step count."""
+        state = self.state
+        shared = self._shared
+        if shared is None or any(
+            shared.get(k) is not v for k, v in state.items() if isinstance(v, np.ndarray)
+        ):
+            # new buffers (first step, or one made on first use such as SGD's momentum buffer)
+            for p, sl, shape in zip(params, self.slices, self.shapes):
+                per_param[p] = {
+                    k: v[sl].reshape(shape) if isinstance(v, np.ndarray) else v for k, v in state.items()
+                }
+            self._shared = {k: v for k, v in state.items() if isinstance(v, np.ndarray)}
+            return
+        step = state["step"]
+        for p in params:
+            per_param[p]["step"] = step
