@@ -82,7 +82,7 @@ class Function:
     def apply(cls, *inputs: Any, **params: Any) -> "Tensor":
         """Run ``forward`` on the inputs' arrays and, when a gradient is needed, record the op."""
         for x in inputs:
-            if type(x) is not Tensor:
+            if not isinstance(x, Tensor):  # (a Parameter is a Tensor)
                 inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
                 break
         fn = _new(cls)
