@@ -591,7 +591,17 @@ def _parameter_names(model: Any, optimizer: Any) -> dict[int, str]:
     return names
 
 
+def _all_finite(arrays: list[np.ndarray]) -> bool:
+    """True when no array holds NaN or Inf; one numpy pass over all of them, not one per array."""
+    if not arrays:
+        return True
+    return bool(np.isfinite(np.concatenate([a.reshape(-1) for a in arrays])).all())
+
+
 def _nonfinite_grad(optimizer: Any, names: dict[int, str]) -> Optional[str]:
+    params = [p for group in getattr(optimizer, "param_groups", []) for p in group["params"]]
+    if _all_finite([p.grad.data for p in params if p.grad is not None]):
+        return None
     for i, group in enumerate(getattr(optimizer, "param_groups", [])):
         for j, p in enumerate(group["params"]):
             if p.grad is not None and not np.isfinite(p.grad.data).all():
@@ -609,13 +619,18 @@ def _checked_step(optimizer: Any, names: dict[int, str]) -> Optional[str]:
     own state (moments, step count) is not rolled back.
     """
     params = [p for group in getattr(optimizer, "param_groups", []) for p in group["params"]]
-    before = [p.data.copy() for p in params]
+    # one copy of all parameters (cheaper than one per parameter on small networks)
+    before = np.concatenate([p.data.reshape(-1) for p in params]) if params else None
     optimizer.step()
+    if _all_finite([p.data for p in params]):
+        return None
     for p in params:
         if not np.isfinite(p.data).all():
             name = names.get(id(p), f"a parameter of shape {p.shape}")
-            for q, old in zip(params, before):
-                q.data[...] = old
+            offset = 0
+            for q in params:
+                q.data[...] = before[offset : offset + q.data.size].reshape(q.data.shape)
+                offset += q.data.size
             return f"the update made '{name}' (shape {p.shape}) non-finite (the change was undone)"
     return None
 
