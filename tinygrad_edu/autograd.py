@@ -42,7 +42,6 @@ class Function:
 
     # Defaults for an op that was run but not recorded; apply sets the rest.
     saved: tuple = ()
-    parents: tuple = ()
     _out: Optional["Tensor"] = None
     _created_at: Optional[str] = None
 
@@ -108,17 +107,10 @@ class Function:
                     out.requires_grad = True
                     out._ctx = fn
                     fn.inputs = inputs
-                    if len(inputs) == 2:
-                        needs = (inputs[0].requires_grad, inputs[1].requires_grad)
+                    if len(inputs) == 2:  # spelled out: the common case, and the cheapest
+                        fn.needs_input_grad = (inputs[0].requires_grad, inputs[1].requires_grad)
                     else:
-                        needs = tuple([t.requires_grad for t in inputs])
-                    fn.needs_input_grad = needs
-                    # The graph walk follows only the inputs that need a gradient:
-                    # constants (data, targets, numbers) are never visited.
-                    if False in needs:
-                        fn.parents = tuple([t for t, need in zip(inputs, needs) if need])
-                    else:
-                        fn.parents = inputs
+                        fn.needs_input_grad = tuple([t.requires_grad for t in inputs])
                     if STATE.anomaly:
                         fn._created_at = _user_frame()
                     break
@@ -176,7 +168,7 @@ def unbroadcast(grad: "Tensor", shape: tuple[int, ...], op_name: str = "op") -> 
 
 
 def _parents(t: "Tensor") -> tuple["Tensor", ...]:
-    """The inputs of the op that made ``t`` that need a gradient (none for a leaf)."""
+    """The inputs of the op that made ``t`` (none for a leaf)."""
     ctx = t._ctx
     if ctx is None:
         return ()
@@ -186,7 +178,7 @@ def _parents(t: "Tensor") -> tuple["Tensor", ...]:
             "was freed by the first backward. Pass retain_graph=True to the first "
             "backward (or grad) if you need to go through it again."
         )
-    return ctx.parents
+    return ctx.inputs
 
 
 def _run_backward(
@@ -259,7 +251,7 @@ def _run_backward(
                     grads[inp] = Tensor._make(prev.data + gi.data)
             if not retain_graph:
                 ctx.inputs = None
-                ctx.parents = ctx.saved = ()
+                ctx.saved = ()
     finally:
         STATE.grad_enabled = previous_mode
         STATE.anomaly = anomaly
