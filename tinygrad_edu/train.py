@@ -301,14 +301,14 @@ class _Accuracy:
             if self.kind not in ("logit", "probability"):
                 self.kind = "probability" if output.min() >= 0 and output.max() <= 1 else "logit"
             threshold = 0.0 if self.kind == "logit" else 0.5
-            predicted = (output.reshape(-1) > threshold).astype(np.int64)
+            predicted = output.reshape(-1) > threshold  # bool: compares equal to labels 1/0
             labels = target.reshape(-1)
         if labels.shape != predicted.shape:
             raise ValueError(
                 f"accuracy: {predicted.shape[0]} predictions (model output {output.shape}) but targets "
                 f"of shape {target.shape}"
             )
-        return float(np.mean(predicted == labels))
+        return np.count_nonzero(predicted == labels) / len(labels)
 
 
 def _make_metrics(metrics: Any, loss_fn: Any, model: Any) -> dict[str, Metric]:
@@ -595,7 +595,10 @@ def _all_finite(arrays: list[np.ndarray]) -> bool:
     """True when no array holds NaN or Inf; one numpy pass over all of them, not one per array."""
     if not arrays:
         return True
-    return bool(np.isfinite(np.concatenate([a.reshape(-1) for a in arrays])).all())
+    flat = np.concatenate([a.reshape(-1) for a in arrays])
+    # A NaN or Inf makes the sum NaN or Inf; only a non-finite sum (which can also be an
+    # overflow of finite values) needs the exact elementwise check.
+    return math.isfinite(flat.sum()) or bool(np.isfinite(flat).all())
 
 
 def _nonfinite_grad(optimizer: Any, names: dict[int, str]) -> Optional[str]:
