@@ -148,7 +148,7 @@ def _mse_loss(x: Any, target: Any, reduction: str, name: str) -> Tensor:
     check_reduction(reduction, name)
     x = _float_input(x, name)
     y = _same_shape_target(x, target, name)
-    return _reduce(fused.SquaredError.apply(x, y), reduction)
+    return fused.SquaredError.apply(x, y, reduction=reduction)
 
 
 def _binary_cross_entropy(p: Any, target: Any, reduction: str, name: str) -> Tensor:
@@ -162,14 +162,14 @@ def _binary_cross_entropy(p: Any, target: Any, reduction: str, name: str) -> Ten
             f"[{lo}, {hi}]{' and NaN' if np.isnan(p.data).any() else ''}. "
             "For raw scores (logits) use the with-logits version"
         )
-    return _reduce(fused.BCE.apply(p, y), reduction)
+    return fused.BCE.apply(p, y, reduction=reduction)
 
 
 def _binary_cross_entropy_with_logits(z: Any, target: Any, reduction: str, name: str) -> Tensor:
     check_reduction(reduction, name)
     z = _float_input(z, name)
     y = _same_shape_target(z, target, name)
-    return _reduce(fused.BCEWithLogits.apply(z, y), reduction)
+    return fused.BCEWithLogits.apply(z, y, reduction=reduction)
 
 
 def _cross_entropy(logits: Any, target: Any, reduction: str, name: str) -> Tensor:
@@ -199,7 +199,7 @@ def _cross_entropy(logits: Any, target: Any, reduction: str, name: str) -> Tenso
             f"{name}: target[{i}] = {int(t[i])} is not a class index: logits of shape {z.shape} "
             f"have {n_classes} classes, so targets must be in [0, {n_classes})"
         )
-    return _reduce(fused.CrossEntropy.apply(z, target=t.astype(np.intp, copy=False)), reduction)
+    return fused.CrossEntropy.apply(z, target=t.astype(np.intp, copy=False), reduction=reduction)
 
 
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:

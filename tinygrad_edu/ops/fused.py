@@ -3,8 +3,9 @@
 Each could be composed from smaller ops, but the composition would either
 overflow (``log(sigmoid(z))`` at z = -1e4 is log(0)) or record several nodes
 where one does. Forward works on ndarrays; backward is written with Tensor
-ops, so second derivatives work. The losses here are elementwise (or one
-value per sample); ``nn.functional`` applies the reduction (mean, sum, none).
+ops, so second derivatives work. The losses take ``reduction`` ("none": one
+value per element or sample, "mean", "sum") and reduce inside the op: a loss is
+then one node instead of three (loss, sum, scale).
 """
 
 from __future__ import annotations
@@ -18,6 +19,20 @@ from tinygrad_edu.tensor import Tensor, where
 
 LOG_CLAMP = -100.0
 """BCE clamps each log at -100 (PyTorch's choice): the loss stays finite at p = 0 or 1."""
+
+
+def _reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
+    """The per-element losses, their sum, or their mean."""
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    return np.asarray(total / loss.size if reduction == "mean" else total, dtype=loss.dtype)
+
+
+def _per_element(grad: Tensor, reduction: str, size: int) -> Tensor:
+    """The gradient reaching each element's loss: a mean shares ``grad`` out as grad / n;
+    a sum passes it to every element (it broadcasts), as does "none" (already per element)."""
+    return grad * (1.0 / size) if reduction == "mean" else grad
 
 
 class Linear(Function):
@@ -64,13 +79,16 @@ class Linear(Function):
 class SquaredError(Function):
     """(x - y)**2 elementwise (MSE before its reduction);  d/dx = 2 (x - y),  d/dy = -2 (x - y)."""
 
-    def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def forward(self, x: np.ndarray, y: np.ndarray, reduction: str = "none") -> np.ndarray:
         diff = x - y
-        return diff * diff
+        loss = diff * diff
+        self.save_for_backward(reduction, loss.size)
+        return _reduce(loss, reduction)
 
     def backward(self, grad: Tensor) -> tuple[Optional[Tensor], Optional[Tensor]]:
+        reduction, size = self.saved
         x, y = self.inputs
-        grad_x = grad * (x - y) * 2
+        grad_x = _per_element(grad, reduction, size) * (x - y) * 2
         need_x, need_y = self.needs_input_grad
         return (grad_x if need_x else None), (-grad_x if need_y else None)
 
@@ -86,17 +104,19 @@ class BCE(Function):
     within e^-100 of 0 or 1, where this one is the exact derivative of the clamped loss.)
     """
 
-    def forward(self, p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def forward(self, p: np.ndarray, y: np.ndarray, reduction: str = "none") -> np.ndarray:
         with np.errstate(divide="ignore"):  # log(0) = -inf is clamped just below
             log_p = np.log(p)
             log_q = np.log1p(-p)
         keep_p, keep_q = log_p > LOG_CLAMP, log_q > LOG_CLAMP
-        self.save_for_backward(keep_p, keep_q)
         loss = -(y * np.where(keep_p, log_p, LOG_CLAMP) + (1 - y) * np.where(keep_q, log_q, LOG_CLAMP))
-        return loss.astype(p.dtype, copy=False)  # numpy < 2 promotes 0-d float32 with a Python float
+        loss = loss.astype(p.dtype, copy=False)  # numpy < 2 promotes 0-d float32 with a Python float
+        self.save_for_backward(keep_p, keep_q, reduction, loss.size)
+        return _reduce(loss, reduction)
 
     def backward(self, grad: Tensor) -> tuple[Optional[Tensor], Optional[Tensor]]:
-        keep_p, keep_q = self.saved
+        keep_p, keep_q, reduction, size = self.saved
+        grad = _per_element(grad, reduction, size)
         p, y = self.inputs
         q = 1 - p
         # Where a log was clamped, its term is constant: divide by 1 there instead of by 0.
@@ -123,11 +143,15 @@ class BCEWithLogits(Function):
     d/dz = sigmoid(z) - y,  d/dy = -z.
     """
 
-    def forward(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def forward(self, z: np.ndarray, y: np.ndarray, reduction: str = "none") -> np.ndarray:
         loss = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
-        return loss.astype(z.dtype, copy=False)  # numpy < 2 promotes 0-d float32 with a Python int
+        loss = loss.astype(z.dtype, copy=False)  # numpy < 2 promotes 0-d float32 with a Python int
+        self.save_for_backward(reduction, loss.size)
+        return _reduce(loss, reduction)
 
     def backward(self, grad: Tensor) -> tuple[Optional[Tensor], Optional[Tensor]]:
+        reduction, size = self.saved
+        grad = _per_element(grad, reduction, size)
         z, y = self.inputs
         need_z, need_y = self.needs_input_grad
         grad_z = grad * (z.sigmoid() - y) if need_z else None
@@ -144,15 +168,18 @@ class CrossEntropy(Function):
     of +-1e4 give finite values;  d/dz_i = softmax(z_i) - onehot(t_i).
     """
 
-    def forward(self, z: np.ndarray, target: Any = None) -> np.ndarray:
+    def forward(self, z: np.ndarray, target: Any = None, reduction: str = "none") -> np.ndarray:
         shifted = z - np.max(z, axis=1, keepdims=True)
         log_sum = np.log(np.sum(np.exp(shifted), axis=1))
-        self.save_for_backward(target)
-        return log_sum - shifted[np.arange(z.shape[0]), target]
+        self.save_for_backward(target, reduction)
+        return _reduce(log_sum - shifted[np.arange(z.shape[0]), target], reduction)
 
     def backward(self, grad: Tensor) -> Tensor:
-        (target,) = self.saved
+        target, reduction = self.saved
         (z,) = self.inputs
         onehot = np.zeros(z.shape, dtype=z.dtype)
         onehot[np.arange(z.shape[0]), target] = 1
-        return grad.reshape(-1, 1) * (z.softmax(axis=1) - onehot)
+        per_sample = _per_element(grad, reduction, z.shape[0])
+        if reduction == "none":
+            per_sample = per_sample.reshape(-1, 1)  # one gradient per row
+        return per_sample * (z.softmax(axis=1) - onehot)
