@@ -196,15 +196,17 @@ def _run_backward(
     popped once used. With ``wanted`` the gradients of those tensors are
     returned; otherwise leaves accumulate into ``.grad``.
     """
-    grads: dict[Tensor, Tensor] = {}
-    for r, g in zip(roots, root_grads):
-        prev = grads.get(r)
-        grads[r] = g if prev is None else Tensor._make(prev.data + g.data)
+    if len(roots) == 1:  # the usual loss.backward(): no loops to set up
+        grads: dict[Tensor, Tensor] = {roots[0]: root_grads[0]}
+        # arrays a leaf must not keep as they are: the caller's own gradient arrays
+        given_to_leaves: set[int] = {id(root_grads[0].data)}
+    else:
+        grads, given_to_leaves = {}, set()
+        for r, g in zip(roots, root_grads):
+            prev = grads.get(r)
+            grads[r] = g if prev is None else Tensor._make(prev.data + g.data)
+            given_to_leaves.add(id(g.data))
     results: dict[Tensor, Tensor] = {}
-    # arrays a leaf must not keep as they are: the caller's own gradient arrays
-    given_to_leaves: set[int] = set()
-    for g in root_grads:
-        given_to_leaves.add(id(g.data))
     previous_mode = STATE.grad_enabled
     STATE.grad_enabled = create_graph  # the backward is recorded only for create_graph
     # The walk makes no reference cycles, yet every object it allocates would
@@ -226,7 +228,20 @@ def _run_backward(
             ctx = t._ctx
             if ctx is None:
                 if wanted is None and t.requires_grad:
-                    _accumulate_leaf(t, g, create_graph, given_to_leaves)
+                    data = g.data
+                    if (  # the common case, spelled out: a first gradient, a fresh array of its own
+                        t.grad is None
+                        and not create_graph
+                        and type(g) is Tensor
+                        and not g.requires_grad
+                        and id(data) not in given_to_leaves
+                        and data.base is None
+                        and data.flags.writeable
+                    ):
+                        given_to_leaves.add(id(data))
+                        t.grad = g
+                    else:
+                        _accumulate_leaf(t, g, create_graph, given_to_leaves)
                 continue
             input_grads = _call_backward(ctx, t, g)
             if anomaly:
