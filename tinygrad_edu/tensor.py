@@ -188,6 +188,8 @@ class Tensor:
         """Turn the other operand into a Tensor; a Python number takes this tensor's dtype."""
         if isinstance(other, Tensor):
             return other
+        if type(other) is np.ndarray:  # checked first: every mask a backward multiplies by
+            return Tensor._make(other)
         if isinstance(other, (int, float)):
             kind = self.data.dtype.kind
             if kind == "f" or (kind in "iu" and isinstance(other, int)):
