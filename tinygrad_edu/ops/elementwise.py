@@ -136,8 +136,24 @@ class Tanh(Function):
         return np.tanh(x)
 
     def backward(self, grad):
-        y = self.output
+        # grad * (1 - y * y), as one op (three otherwise): see TanhBackward just below
+        return TanhBackward.apply(grad, self.output)
+
+
+class TanhBackward(Function):
+    """tanh's backward as one op: grad * (1 - y**2) with y = tanh(x), as PyTorch does.
+
+    Only under ``create_graph`` is it recorded; its own derivatives (for second
+    derivatives of tanh) are d/dgrad = 1 - y**2 and d/dy = -2 y grad.
+    """
+
+    def forward(self, grad: np.ndarray, y: np.ndarray) -> np.ndarray:
         return grad * (1 - y * y)
+
+    def backward(self, g):
+        grad, y = self.inputs
+        need_grad, need_y = self.needs_input_grad
+        return (g * (1 - y * y) if need_grad else None), (g * grad * y * -2 if need_y else None)
 
 
 class Sigmoid(Function):
@@ -151,8 +167,24 @@ class Sigmoid(Function):
         return np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)
 
     def backward(self, grad):
-        y = self.output
+        # grad * y * (1 - y), as one op (three otherwise): see SigmoidBackward just below
+        return SigmoidBackward.apply(grad, self.output)
+
+
+class SigmoidBackward(Function):
+    """sigmoid's backward as one op: grad * y * (1 - y) with y = sigmoid(x), as PyTorch does.
+
+    Only under ``create_graph`` is it recorded; its own derivatives are
+    d/dgrad = y (1 - y) and d/dy = grad (1 - 2 y).
+    """
+
+    def forward(self, grad: np.ndarray, y: np.ndarray) -> np.ndarray:
         return grad * y * (1 - y)
+
+    def backward(self, g):
+        grad, y = self.inputs
+        need_grad, need_y = self.needs_input_grad
+        return (g * y * (1 - y) if need_grad else None), (g * grad * (1 - y * 2) if need_y else None)
 
 
 class ReLU(Function):
