@@ -148,7 +148,8 @@ class TanhBackward(Function):
     """
 
     def forward(self, grad: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return grad * (1 - y * y)
+        one = y.dtype.type(1)  # not a Python 1: numpy < 2 would turn 0-d float32 into float64
+        return grad * (one - y * y)
 
     def backward(self, g):
         grad, y = self.inputs
@@ -179,7 +180,8 @@ class SigmoidBackward(Function):
     """
 
     def forward(self, grad: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return grad * y * (1 - y)
+        one = y.dtype.type(1)  # not a Python 1: numpy < 2 would turn 0-d float32 into float64
+        return grad * y * (one - y)
 
     def backward(self, g):
         grad, y = self.inputs
