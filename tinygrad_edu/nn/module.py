@@ -83,7 +83,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__}.forward is not written")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        # An empty **kwargs passed on costs as much as a small op: skip it when there are none.
+        return self.forward(*args, **kwargs) if kwargs else self.forward(*args)
 
     # --- registration --------------------------------------------------------------
     def _registries(self) -> tuple[dict, dict, dict]:
@@ -97,12 +98,14 @@ class Module:
 
     def __setattr__(self, name: str, value: Any) -> None:
         params, buffers, modules = self._registries()
+        # Parameters, sub-modules and buffers are kept in their ordered registry and, for a
+        # fast ``self.weight`` in every forward, as plain attributes too.
         if isinstance(value, Parameter):
             self._forget(name, keep=params)  # a replaced parameter keeps its place in the order
-            params[name] = value
+            params[name] = self.__dict__[name] = value
         elif isinstance(value, Module):
             self._forget(name, keep=modules)
-            modules[name] = value
+            modules[name] = self.__dict__[name] = value
         elif name in params and value is not None:
             raise TypeError(
                 f"{type(self).__name__}: cannot assign a {type(value).__name__} to parameter '{name}'; "
@@ -115,7 +118,7 @@ class Module:
                 "expected an nn.Module (or None)"
             )
         elif name in buffers and value is not None:
-            buffers[name] = _as_buffer(value, type(self).__name__, name)
+            buffers[name] = self.__dict__[name] = _as_buffer(value, type(self).__name__, name)
         else:
             if isinstance(value, (list, tuple)) and any(isinstance(v, (Module, Parameter)) for v in value):
                 raise TypeError(
@@ -146,6 +149,7 @@ class Module:
         for registry in (params, buffers, modules):
             if name in registry:
                 del registry[name]
+                self.__dict__.pop(name, None)
                 return
         object.__delattr__(self, name)
 
@@ -171,7 +175,7 @@ class Module:
         if value is None:
             object.__setattr__(self, name, None)
         else:
-            self._registries()[1][name] = _as_buffer(value, type(self).__name__, name)
+            self._registries()[1][name] = self.__dict__[name] = _as_buffer(value, type(self).__name__, name)
 
     # --- walking the tree ------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
