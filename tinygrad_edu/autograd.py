@@ -97,6 +97,8 @@ class Function:
                 out_data = fn.forward(inputs[0].data, inputs[1].data)
             elif len(inputs) == 1:
                 out_data = fn.forward(inputs[0].data)
+            elif len(inputs) == 3:  # Linear: x, weight, bias
+                out_data = fn.forward(inputs[0].data, inputs[1].data, inputs[2].data)
             else:
                 out_data = fn.forward(*[t.data for t in inputs])
         except (ValueError, IndexError, TypeError) as exc:
@@ -115,6 +117,8 @@ class Function:
                     fn.inputs = inputs
                     if len(inputs) == 2:  # spelled out: the common case, and the cheapest
                         fn.needs_input_grad = (inputs[0].requires_grad, inputs[1].requires_grad)
+                    elif len(inputs) == 1:
+                        fn.needs_input_grad = (True,)  # the loop just found it requires grad
                     else:
                         fn.needs_input_grad = tuple([t.requires_grad for t in inputs])
                     if STATE.anomaly:
