@@ -6,6 +6,7 @@ forward and backward of each op live together there.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterator, Optional, Sequence, Union
 
 import numpy as np
@@ -41,6 +42,10 @@ def _to_array(data: Any, dtype: Any, where: str) -> np.ndarray:
             "expected a number, a (nested) list of numbers, or a float, integer or bool ndarray"
         )
     return arr
+
+
+# Number operands become constant Tensors, shared between uses (read-only, never recorded).
+_CONSTANTS: dict = {}
 
 
 class Tensor:
@@ -192,9 +197,16 @@ class Tensor:
             return Tensor._make(other)
         if isinstance(other, (int, float)):
             kind = self.data.dtype.kind
-            if kind == "f" or (kind in "iu" and isinstance(other, int)):
-                return Tensor._make(np.asarray(other, dtype=self.data.dtype))
-            return Tensor._make(np.asarray(other, dtype=STATE.default_dtype))
+            keeps_dtype = kind == "f" or (kind in "iu" and isinstance(other, int))
+            dtype = self.data.dtype if keeps_dtype else STATE.default_dtype
+            key = (other, math.copysign(1.0, other), type(other), dtype)  # copysign: -0.0 is not 0.0
+            const = _CONSTANTS.get(key)
+            if const is None:
+                if len(_CONSTANTS) > 1024:
+                    _CONSTANTS.clear()
+                const = _CONSTANTS[key] = Tensor._make(np.asarray(other, dtype=dtype))
+                const.data.flags.writeable = False
+            return const
         if isinstance(other, (np.ndarray, np.generic)):
             return Tensor._make(np.asarray(other))
         if isinstance(other, (list, tuple)):
