@@ -293,3 +293,18 @@ def test_a_0d_tensor_indexed_by_its_own_mask():
     np.testing.assert_array_equal(y.data, np.array(2.0)[np.array(2.0) > 0])
     y.sum().backward()
     assert x.grad.item() == 1.0
+
+
+def test_number_operands_are_shared_constants_that_keep_sign_and_dtype():
+    x32 = tg.Tensor(np.array([1.0, -2.0], dtype=np.float32), requires_grad=True)
+    x64 = tg.Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    a, b = x32 * 2.0, x32 * 2.0
+    assert a._ctx.inputs[1] is b._ctx.inputs[1]  # one shared constant
+    assert a._ctx.inputs[1].dtype == np.float32 and (x64 * 2.0)._ctx.inputs[1].dtype == np.float64
+    assert not a._ctx.inputs[1].data.flags.writeable
+    # 0.0 and -0.0 compare equal but are different constants: 1 / -0.0 is -inf
+    with np.errstate(divide="ignore"):
+        assert np.array_equal((1.0 / (x64 * 0.0)).data, [np.inf, -np.inf])
+        assert np.array_equal((1.0 / (x64 * -0.0)).data, [-np.inf, np.inf])
+    (a.sum() + (x32 * 3).sum()).backward()
+    assert np.array_equal(x32.grad.data, [5.0, 5.0])
