@@ -308,11 +308,8 @@ def torch_network(torch: Any, parameters: dict[str, np.ndarray], dtype: Any):
     return torch.nn.Sequential(*layers)
 
 
-def w1_torch(torch: Any, batches, parameters) -> Callable[[], float]:
-    """PyTorch as its users write it: BCEWithLogitsLoss, torch.optim.Adam (epsilon outside the root)."""
-    model = torch_network(torch, parameters, torch.float64)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    opt = torch.optim.Adam(model.parameters(), lr=W1_LR)
+def _torch_stepper(torch: Any, model: Any, loss_fn: Any, opt: Any, batches) -> Callable[[], float]:
+    """One PyTorch training step per call, cycling through the batches."""
     cycle = itertools.cycle(
         [(torch.from_numpy(xb.copy()), torch.from_numpy(yb.copy())) for xb, yb in batches]
     )
@@ -326,6 +323,14 @@ def w1_torch(torch: Any, batches, parameters) -> Callable[[], float]:
         return loss.item()
 
     return step
+
+
+def w1_torch(torch: Any, batches, parameters) -> Callable[[], float]:
+    """PyTorch as its users write it: BCEWithLogitsLoss, torch.optim.Adam (epsilon outside the root)."""
+    model = torch_network(torch, parameters, torch.float64)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    opt = torch.optim.Adam(model.parameters(), lr=W1_LR)
+    return _torch_stepper(torch, model, loss_fn, opt, batches)
 
 
 def w2_data(dtype: Any) -> tuple[list[tuple[np.ndarray, np.ndarray]], dict[str, np.ndarray]]:
@@ -379,19 +384,7 @@ def w2_torch(torch: Any, batches, parameters) -> Callable[[], float]:
     model = torch_network(torch, parameters, dtype)
     loss_fn = torch.nn.CrossEntropyLoss()
     opt = torch.optim.SGD(model.parameters(), lr=W2_LR)
-    cycle = itertools.cycle(
-        [(torch.from_numpy(xb.copy()), torch.from_numpy(yb.copy())) for xb, yb in batches]
-    )
-
-    def step() -> float:
-        xb, yb = next(cycle)
-        opt.zero_grad()
-        loss = loss_fn(model(xb), yb)
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    return step
+    return _torch_stepper(torch, model, loss_fn, opt, batches)
 
 
 # --- checks before timing ----------------------------------------------------------------------------
