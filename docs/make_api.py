@@ -58,7 +58,9 @@ ATTRIBUTES = {  # instance attributes worth knowing, by class
         "label": "an optional name, shown by `viz.draw_graph`",
     },
     "Function": {
-        "inputs": "the input Tensors (inside `backward`)",
+        "inputs": "the input Tensors (inside `backward`; their ndarrays in an array backward)",
+        "array_backward": "class attribute, False by default: True lets a first-order backward run "
+        "`backward` on ndarrays (it then uses only what arrays and Tensors share, and `run`)",
         "saved": "what `save_for_backward` kept",
         "parents": "the inputs that need a gradient: the edges the backward walk follows",
         "needs_input_grad": "one bool per input: does that input need a gradient?",
@@ -73,7 +75,10 @@ FALLBACK = {  # names without a docstring of their own
     "tg.nn.functional.check_reduction": "`reduction` if 'mean', 'sum' or 'none'; else a ValueError.",
     "tg.cli.build_parser": "The argparse parser of the tinygrad-edu command and its four subcommands.",
     "Function.forward": "The output from the inputs' ndarrays; `save_for_backward` what backward needs.",
-    "Function.backward": "From the output's gradient (a Tensor), one gradient per input (or None).",
+    "Function.backward": (
+        "From the output's gradient (a Tensor; an ndarray in an array backward), "
+        "one gradient per input (or None)."
+    ),
     "Tensor.numpy": "The data as an ndarray (the Tensor's own array, not a copy).",
     "Tensor.item": "The value of a one-element Tensor as a Python float.",
     "Tensor.requires_grad_": "Set `requires_grad` in place (leaves only) and return the Tensor.",

@@ -488,6 +488,80 @@ def test_custom_function_backward_on_ndarrays_gives_first_derivatives():
         tg.grad(g.sum(), t)
 
 
+class CubeOnBoth(tg.Function):
+    """x**3 with a backward written once for ndarrays and Tensors; it records what it was given."""
+
+    array_backward = True
+    seen: list = []
+
+    def forward(self, x):
+        return x**3
+
+    def backward(self, grad):
+        (x,) = self.inputs
+        CubeOnBoth.seen.append((type(grad), type(x), type(self.output)))
+        return grad * 3 * x**2
+
+
+def test_an_array_backward_gets_ndarrays_first_order_and_tensors_under_create_graph():
+    t = leaf([1.0, -2.0])
+    CubeOnBoth.seen = []
+    CubeOnBoth.apply(t).sum().backward()
+    assert CubeOnBoth.seen == [(np.ndarray, np.ndarray, np.ndarray)]
+    np.testing.assert_allclose(t.grad.data, [3.0, 12.0])
+    (g,) = tg.grad(CubeOnBoth.apply(t).sum(), t, create_graph=True)
+    assert CubeOnBoth.seen[1] == (Tensor, Tensor, Tensor)
+    (h,) = tg.grad(g.sum(), t)  # the Tensor run was recorded: a second derivative
+    np.testing.assert_allclose(h.data, [6.0, -12.0])
+
+
+def test_without_array_backward_a_backward_always_gets_tensors():
+    seen = []
+
+    class Square(tg.Function):
+        def forward(self, x):
+            return x * x
+
+        def backward(self, grad):
+            seen.append((type(grad), type(self.inputs[0]), type(self.output)))
+            return grad * 2 * self.inputs[0]
+
+    t = leaf([3.0])
+    Square.apply(t).backward()
+    assert seen == [(Tensor, Tensor, Tensor)] and t.grad.item() == 6.0
+
+
+def test_an_array_backward_that_raises_leaves_the_graph_of_tensors_intact():
+    class Broken(tg.Function):
+        array_backward = True
+        fail = True
+
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, grad):
+            if Broken.fail:
+                raise ZeroDivisionError("in backward")
+            return grad * 2
+
+    t = leaf([1.0, 2.0])
+    y = Broken.apply(t).sum()
+    with pytest.raises(ZeroDivisionError):
+        y.backward(retain_graph=True)
+    assert all(isinstance(x, Tensor) for x in y._ctx.inputs[0]._ctx.inputs)
+    Broken.fail = False
+    y.backward()
+    np.testing.assert_array_equal(t.grad.data, [2.0, 2.0])
+
+
+def test_zero_dimensional_gradients_stay_ndarrays():
+    x = Tensor(np.array(2.0), requires_grad=True)
+    (x * x + x * 3.0 - x).backward()  # three uses of x: its gradient is added up from 0-d arrays
+    assert type(x.grad.data) is np.ndarray and x.grad.shape == () and x.grad.item() == 6.0
+    (g,) = tg.grad((x * x).sum(), x)
+    assert type(g.data) is np.ndarray and g.item() == 4.0
+
+
 def test_custom_function_accepts_arrays_and_numbers_as_inputs():
     y = Cube.apply(np.array([2.0]))
     assert y.requires_grad is False and y._ctx is None

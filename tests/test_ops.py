@@ -5,6 +5,7 @@ Table-driven, for every row:
   * float64 ``gradcheck`` over hypothesis shapes (broadcasting pairs for binary ops);
   * ``gradgradcheck`` for the smooth rows;
   * float32 backward: float32 gradients close to the float64 ones;
+  * the backward run on ndarrays (first order) equals the one recorded on Tensors;
   * the scalar ``Value`` engine at shape (), for rows that name a Value callable.
 A meta-test fails when an op in ``tinygrad_edu.autograd.OPS`` has no row.
 
@@ -116,6 +117,29 @@ def test_float32_gradients_match_float64(case: OpCase, data: st.DataObject, cota
         assert g64.dtype == np.float64
         scale = max(1.0, float(np.max(np.abs(g64.data), initial=0.0)))
         np.testing.assert_allclose(g32.data, g64.data, rtol=1e-4, atol=1e-5 * scale, err_msg=case.name)
+
+
+@by_name(CASES)
+@given(data=st.data(), cotangent_seed=seeds)
+def test_array_backward_matches_tensor_backward(
+    case: OpCase, data: st.DataObject, cotangent_seed: int
+) -> None:
+    """The one backward formula, run twice: on ndarrays (a first-order ``backward()``) and
+    on recorded Tensors (``create_graph=True``). Both must give the same gradients, each
+    an ndarray of its input's shape and dtype."""
+    arrays = draw_inputs(data, case, np.float64)
+    out_shape = case.fn(*[Tensor(a) for a in arrays]).shape
+    cotangent = np.random.default_rng(cotangent_seed).standard_normal(out_shape)
+    on_arrays = backward_grads(case.fn, arrays, cotangent)
+    xs = leaves(arrays)
+    out = case.fn(*xs)
+    on_tensors = tg.grad(out, xs, grad_outputs=Tensor(cotangent), create_graph=True, allow_unused=True)
+    for i, (ga, gt, x) in enumerate(zip(on_arrays, on_tensors, xs)):
+        if gt is None:
+            assert ga is None, f"{case.name}: input {i}: a gradient on arrays only"
+            continue
+        assert type(ga.data) is np.ndarray and ga.shape == x.shape and ga.dtype == x.dtype, case.name
+        np.testing.assert_allclose(ga.data, gt.data, rtol=1e-12, atol=1e-12, err_msg=f"{case.name} {i}")
 
 
 @by_name(SCALAR)

@@ -1,9 +1,10 @@
 """The reverse-mode engine: ``Function`` (one op: forward on ndarrays, backward on
-Tensors), the broadcast reduction, ``grad`` and ``backward``.
+Tensors or, for a first-order backward, on ndarrays), ``run``, the broadcast
+reduction, ``grad`` and ``backward``.
 
 Ownership is one-way so that graphs die without the cycle collector: a Tensor
 holds the Function that made it, a Function holds its input Tensors, and sees
-its output only through a weak reference.
+its output only while its backward runs (the engine hands it over).
 """
 
 from __future__ import annotations
@@ -37,8 +38,17 @@ class Function:
     input: a Tensor, an ndarray, or ``None`` for "no gradient". It may use
     ``self.inputs`` (the input Tensors), ``self.output`` and ``self.saved``.
     Written with Tensor ops, a backward is itself differentiable, so
-    ``create_graph=True`` gives second derivatives.
+    ``create_graph=True`` gives second derivatives; with ``array_backward``
+    the same code also runs on ndarrays when no second derivative is wanted.
     """
+
+    array_backward: bool = False
+    """True when ``backward`` uses only what ndarrays and Tensors share (arithmetic,
+    ``@``, ``.T``, ``.sum``, ``.reshape``, indexing, and ``run`` for other ops): a
+    first-order backward then runs it on the arrays themselves (``grad``,
+    ``self.inputs`` and ``self.output`` are ndarrays), skipping a Tensor and the
+    graph bookkeeping per operation. The built-in ops are written so; with False
+    (the default) ``backward`` always gets Tensors."""
 
     # Defaults for an op that was run but not recorded; apply sets the rest.
     saved: tuple = ()
@@ -135,6 +145,18 @@ class Function:
 _new = object.__new__
 
 
+def run(op: type[Function], *args: Any, **params: Any) -> Any:
+    """``op`` on Tensors, recorded like any op (``op.apply``), or on ndarrays, its
+    ``forward`` alone: how a backward that runs in both modes calls another op.
+
+    On Tensors, a number takes the dtype of the first Tensor (as in ``x * 2``).
+    """
+    for a in args:
+        if isinstance(a, Tensor):
+            return op.apply(*[a._operand(x) for x in args], **params)
+    return _new(op).forward(*args, **params)
+
+
 class OpError(ValueError):
     """An op was given inputs it cannot work with (shapes, dtypes, indices)."""
 
@@ -205,17 +227,25 @@ def _run_backward(
     Cotangents live in a local dict keyed by tensor (identity hash) and are
     popped once used. With ``wanted`` the gradients of those tensors are
     returned; otherwise leaves accumulate into ``.grad``.
+
+    Two modes, one walk. The usual first-order backward keeps every cotangent
+    as a plain ndarray and runs each op's backward on arrays where the op
+    allows it (``Function.array_backward``): no Tensor is made and no graph
+    bookkeeping is done per operation. Under ``create_graph`` the cotangents
+    are Tensors and every backward is recorded like a forward, so the result
+    can be differentiated again.
     """
-    if len(roots) == 1:  # the usual loss.backward(): no loops to set up
-        grads: dict[Tensor, Tensor] = {roots[0]: root_grads[0]}
-        # arrays a leaf must not keep as they are: the caller's own gradient arrays
-        given_to_leaves: set[int] = {id(root_grads[0].data)}
-    else:
-        grads, given_to_leaves = {}, set()
-        for r, g in zip(roots, root_grads):
-            prev = grads.get(r)
-            grads[r] = g if prev is None else Tensor._make(prev.data + g.data)
-            given_to_leaves.add(id(g.data))
+    on_arrays = not create_graph
+    grads: dict[Tensor, Any] = {}
+    # arrays a leaf must not keep as they are: the caller's own gradient arrays, and any
+    # array already given to another leaf
+    given: set[int] = set()
+    for r, g in zip(roots, root_grads):
+        given.add(id(g.data))
+        if on_arrays:
+            g = g.data
+        prev = grads.get(r)
+        grads[r] = g if prev is None else _add(prev, g)
     results: dict[Tensor, Tensor] = {}
     previous_mode = STATE.grad_enabled
     STATE.grad_enabled = create_graph  # the backward is recorded only for create_graph
@@ -234,46 +264,37 @@ def _run_backward(
             if g is None:
                 continue
             if wanted is not None and t in wanted:
-                results[t] = g
+                results[t] = Tensor._make(g) if on_arrays else g
             ctx = t._ctx
             if ctx is None:
                 if wanted is None and t.requires_grad:
-                    data = g.data
-                    if (  # the common case, spelled out: a first gradient, a fresh array of its own
-                        t.grad is None
-                        and not create_graph
-                        and type(g) is Tensor
-                        and not g.requires_grad
-                        and id(data) not in given_to_leaves
-                        and data.base is None
-                        and data.flags.writeable
-                    ):
-                        given_to_leaves.add(id(data))
-                        t.grad = g
+                    if on_arrays:
+                        _accumulate_leaf_array(t, g, given)
                     else:
-                        _accumulate_leaf(t, g, create_graph, given_to_leaves)
+                        _accumulate_leaf(t, g, given)
                 continue
-            input_grads = _call_backward(ctx, t, g)
+            input_grads = _call_backward(ctx, t, g, on_arrays)
             if anomaly:
                 _check_backward(ctx, type(ctx).__name__, input_grads)
             for inp, need, gi in zip(ctx.inputs, ctx.needs_input_grad, input_grads):
                 if not need or gi is None:
                     continue
-                if type(gi) is not Tensor:
-                    gi = _as_gradient(gi, ctx, inp)
-                gdata, idata = gi.data, inp.data
-                if gdata.shape != idata.shape:
+                idata = inp.data
+                if on_arrays:
+                    if type(gi) is not np.ndarray:
+                        gi = _as_array(gi, ctx, inp)
+                    gshape, gdtype = gi.shape, gi.dtype
+                else:
+                    if type(gi) is not Tensor:
+                        gi = _as_gradient(gi, ctx, inp)
+                    gshape, gdtype = gi.data.shape, gi.data.dtype
+                if gshape != idata.shape:
                     gi = unbroadcast(gi, idata.shape, type(ctx).__name__)
-                if gdata.dtype != idata.dtype:
+                if gdtype != idata.dtype:
                     gi = gi.astype(idata.dtype)  # the gradient of an input has its dtype
                 prev = grads.get(inp)
-                if prev is None:
-                    grads[inp] = gi
-                elif create_graph:
-                    grads[inp] = prev + gi
-                else:
-                    # a fresh array: gi or prev may be shared with another input's gradient
-                    grads[inp] = Tensor._make(prev.data + gi.data)
+                # a sum is a fresh array (or a recorded op): gi or prev may be shared with another input
+                grads[inp] = gi if prev is None else _add(prev, gi)
             if not retain_graph:
                 ctx.inputs = None
                 ctx.saved = ()
@@ -285,21 +306,50 @@ def _run_backward(
     return results
 
 
-def _call_backward(ctx: Function, out: "Tensor", grad: "Tensor") -> tuple[Any, ...]:
-    """Run one op's backward, with its output at hand for the call only (a Function
-    never keeps its output, so there is no reference cycle); one gradient per input."""
-    ctx._out = out
+def _add(a: Any, b: Any) -> Any:
+    """a + b for two cotangents: Tensors (a recorded op) or ndarrays (kept an ndarray when 0-d)."""
+    s = a + b
+    return s if isinstance(s, (np.ndarray, Tensor)) else np.asarray(s)
+
+
+def _call_backward(ctx: Function, out: "Tensor", grad: Any, on_arrays: bool = False) -> tuple[Any, ...]:
+    """Run one op's backward; one gradient per input.
+
+    With ``on_arrays`` (a first-order backward) ``grad`` is an ndarray. An op
+    whose ``array_backward`` is true then sees ``self.inputs`` and
+    ``self.output`` as ndarrays too, for the call only; any other op gets
+    Tensors, as always. Its output is at hand for the call only: a Function
+    never keeps its output, so there is no reference cycle.
+    """
+    tensors = ctx.inputs
+    if on_arrays and ctx.array_backward:
+        # spelled out for the usual one, two and three inputs: this runs once per node
+        n = len(tensors)
+        if n == 2:
+            ctx.inputs = (tensors[0].data, tensors[1].data)
+        elif n == 1:
+            ctx.inputs = (tensors[0].data,)
+        elif n == 3:
+            ctx.inputs = (tensors[0].data, tensors[1].data, tensors[2].data)
+        else:
+            ctx.inputs = tuple([x.data for x in tensors])
+        ctx._out = out.data
+    else:
+        ctx._out = out
+        if on_arrays:
+            grad = Tensor._make(grad)
     try:
         result = ctx.backward(grad)
     finally:
         ctx._out = None
+        ctx.inputs = tensors
     if type(result) is not tuple:
         result = tuple(result) if type(result) is list else (result,)
-    if len(result) != len(ctx.inputs):
-        shapes = ", ".join(str(t.shape) for t in ctx.inputs)
+    if len(result) != len(tensors):
+        shapes = ", ".join(str(t.shape) for t in tensors)
         raise RuntimeError(
             f"{type(ctx).__name__}.backward returned {len(result)} gradient(s) "
-            f"for {len(ctx.inputs)} input(s) of shapes {shapes}: return one per input (None for none)"
+            f"for {len(tensors)} input(s) of shapes {shapes}: return one per input (None for none)"
         )
     return result
 
@@ -308,28 +358,46 @@ def _as_gradient(g: Any, ctx: Function, inp: "Tensor") -> "Tensor":
     """A gradient that a backward returned as an ndarray or a number, as a Tensor."""
     if isinstance(g, Tensor):  # a subclass such as a Parameter: keep it, it may carry a graph
         return g
+    return Tensor._make(_as_array(g, ctx, inp))
+
+
+def _as_array(g: Any, ctx: Function, inp: "Tensor") -> np.ndarray:
+    """A gradient that a backward returned as a Tensor, a numpy scalar or a number, as an ndarray."""
+    if isinstance(g, Tensor):
+        return g.data
     data = np.asarray(g)
     if data.dtype.kind not in "fiub":
         raise TypeError(
             f"{type(ctx).__name__}.backward returned a {type(g).__name__} (dtype {data.dtype}) as the "
             f"gradient of an input of shape {inp.shape} ({inp.dtype}); expected a Tensor, an ndarray or None"
         )
-    return Tensor._make(data)
+    return data
 
 
-def _accumulate_leaf(t: "Tensor", g: "Tensor", create_graph: bool, given: set[int]) -> None:
+def _accumulate_leaf_array(t: "Tensor", g: np.ndarray, given: set[int]) -> None:
+    """A first-order gradient reaches a leaf: keep the array when it is a fresh one of its own."""
     if t.grad is not None:
-        t.grad = t.grad + g if create_graph else Tensor._make(t.grad.data + g.data)
+        t.grad = Tensor._make(_add(t.grad.data, g))
+        return
+    # The same array may reach two leaves (add passes its gradient through), be the
+    # caller's own gradient array, or be a read-only broadcast view: give each leaf an
+    # array of its own.
+    if id(g) in given or g.base is not None or not g.flags.writeable:
+        g = np.array(g)
+    given.add(id(g))
+    t.grad = Tensor._make(g)
+
+
+def _accumulate_leaf(t: "Tensor", g: "Tensor", given: set[int]) -> None:
+    """A gradient under create_graph reaches a leaf: it stays a differentiable Tensor."""
+    if t.grad is not None:
+        t.grad = t.grad + g
         return
     data = g.data
-    # The same array may reach two leaves (add passes its gradient through), be the
-    # caller's own gradient array, or be a read-only broadcast view: give each leaf
-    # an array of its own. Under create_graph the copy is a recorded op (a cast to
-    # the same dtype), so the gradient stays differentiable.
+    # As for arrays; the copy is a recorded op (a cast to the same dtype), so the
+    # gradient stays differentiable.
     if id(data) in given or data.base is not None or not data.flags.writeable:
-        g = g.astype(g.dtype) if create_graph else Tensor._make(data.copy())
-    elif not create_graph and (g.requires_grad or type(g) is not Tensor):
-        g = Tensor._make(data)  # a plain Tensor of its own, never one that carries a graph
+        g = g.astype(g.dtype)
     given.add(id(g.data))
     t.grad = g
 

@@ -1,6 +1,8 @@
 """Elementwise ops. Binary ops broadcast; the engine sums each gradient back to its input's shape.
 
-Each backward is written with Tensor ops, so it can itself be differentiated.
+Each backward is written with operations that ndarrays and Tensors share (see
+``Function.array_backward``): on arrays for a first-order backward, recorded on
+Tensors, and so differentiable again, under ``create_graph``.
 """
 
 from __future__ import annotations
@@ -9,11 +11,13 @@ from typing import Any, Optional
 
 import numpy as np
 
-from tinygrad_edu.autograd import Function
+from tinygrad_edu.autograd import Function, run
 
 
 class Add(Function):
     """a + b;  d/da = 1, d/db = 1."""
+
+    array_backward = True
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a + b
@@ -25,6 +29,8 @@ class Add(Function):
 class Sub(Function):
     """a - b;  d/da = 1, d/db = -1."""
 
+    array_backward = True
+
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a - b
 
@@ -35,6 +41,8 @@ class Sub(Function):
 class Neg(Function):
     """-x;  d/dx = -1."""
 
+    array_backward = True
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         return -x
 
@@ -44,6 +52,8 @@ class Neg(Function):
 
 class Mul(Function):
     """a * b;  d/da = b, d/db = a."""
+
+    array_backward = True
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a * b
@@ -56,6 +66,8 @@ class Mul(Function):
 
 class Div(Function):
     """a / b;  d/da = 1/b, d/db = -a/b**2."""
+
+    array_backward = True
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a / b
@@ -71,6 +83,8 @@ class Div(Function):
 class Pow(Function):
     """a ** b;  d/da = b * a**(b-1), d/db = a**b * log(a) (taken as 0 where a == 0, like PyTorch)."""
 
+    array_backward = True
+
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a**b
 
@@ -80,14 +94,16 @@ class Pow(Function):
         grad_a = grad * b * a ** (b - 1) if need_a else None
         grad_b = None
         if need_b:
-            zero = a.data == 0
-            safe_a = Where.apply(a, a._operand(1), cond=~zero) if zero.any() else a
-            grad_b = grad * self.output * safe_a.log()
+            nonzero = np.asarray(a) != 0  # a Tensor's array, or the array itself
+            safe_a = a if nonzero.all() else run(Where, a, 1, cond=nonzero)
+            grad_b = grad * self.output * run(Log, safe_a)
         return grad_a, grad_b
 
 
 class Exp(Function):
     """exp(x);  d/dx = exp(x)."""
+
+    array_backward = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.exp(x)
@@ -98,6 +114,8 @@ class Exp(Function):
 
 class Log(Function):
     """log(x) (natural);  d/dx = 1/x."""
+
+    array_backward = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.log(x)
@@ -110,6 +128,8 @@ class Log(Function):
 class Sqrt(Function):
     """sqrt(x);  d/dx = 1 / (2 sqrt(x))."""
 
+    array_backward = True
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.sqrt(x)
 
@@ -119,6 +139,8 @@ class Sqrt(Function):
 
 class Abs(Function):
     """|x|;  d/dx = sign(x), and 0 at x = 0 (PyTorch's choice)."""
+
+    array_backward = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.save_for_backward(np.sign(x))
@@ -132,12 +154,14 @@ class Abs(Function):
 class Tanh(Function):
     """tanh(x);  d/dx = 1 - tanh(x)**2."""
 
+    array_backward = True
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.tanh(x)
 
     def backward(self, grad):
         # grad * (1 - y * y), as one op (three otherwise): see TanhBackward just below
-        return TanhBackward.apply(grad, self.output)
+        return run(TanhBackward, grad, self.output)
 
 
 class TanhBackward(Function):
@@ -146,6 +170,8 @@ class TanhBackward(Function):
     Only under ``create_graph`` is it recorded; its own derivatives (for second
     derivatives of tanh) are d/dgrad = 1 - y**2 and d/dy = -2 y grad.
     """
+
+    array_backward = True
 
     def forward(self, grad: np.ndarray, y: np.ndarray) -> np.ndarray:
         one = y.dtype.type(1)  # not a Python 1: numpy < 2 would turn 0-d float32 into float64
@@ -163,13 +189,15 @@ class Sigmoid(Function):
     Computed as exp(-log(1 + exp(-x))) so that neither tail overflows.
     """
 
+    array_backward = True
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         # astype: numpy < 2 promotes a 0-d float32 combined with the Python 0 to float64
         return np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)
 
     def backward(self, grad):
         # grad * y * (1 - y), as one op (three otherwise): see SigmoidBackward just below
-        return SigmoidBackward.apply(grad, self.output)
+        return run(SigmoidBackward, grad, self.output)
 
 
 class SigmoidBackward(Function):
@@ -178,6 +206,8 @@ class SigmoidBackward(Function):
     Only under ``create_graph`` is it recorded; its own derivatives are
     d/dgrad = y (1 - y) and d/dy = grad (1 - 2 y).
     """
+
+    array_backward = True
 
     def forward(self, grad: np.ndarray, y: np.ndarray) -> np.ndarray:
         one = y.dtype.type(1)  # not a Python 1: numpy < 2 would turn 0-d float32 into float64
@@ -191,6 +221,8 @@ class SigmoidBackward(Function):
 
 class ReLU(Function):
     """max(x, 0);  d/dx = 1 where x > 0, else 0 (also at 0, like PyTorch)."""
+
+    array_backward = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         # A zero of x's own dtype: keeps float32 on numpy < 2 and compares faster than a Python 0.
@@ -208,6 +240,8 @@ class ReLU(Function):
 class LeakyReLU(Function):
     """x where x > 0, else negative_slope * x;  d/dx = 1 or negative_slope."""
 
+    array_backward = True
+
     def forward(self, x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
         slope = np.where(x > 0, 1, negative_slope).astype(x.dtype)
         self.save_for_backward(slope)
@@ -220,6 +254,8 @@ class LeakyReLU(Function):
 
 class Clip(Function):
     """min(max(x, lo), hi);  d/dx = 1 where lo <= x <= hi, else 0 (PyTorch's choice)."""
+
+    array_backward = True
 
     def forward(self, x: np.ndarray, lo: Optional[float] = None, hi: Optional[float] = None):
         if lo is None and hi is None:
@@ -240,6 +276,8 @@ class Clip(Function):
 class Maximum(Function):
     """max(a, b) elementwise;  the gradient goes to the larger input, split evenly on ties."""
 
+    array_backward = True
+
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         out = np.maximum(a, b)
         self.save_for_backward(((a > b) + 0.5 * (a == b)).astype(out.dtype))
@@ -252,6 +290,8 @@ class Maximum(Function):
 
 class Minimum(Function):
     """min(a, b) elementwise;  the gradient goes to the smaller input, split evenly on ties."""
+
+    array_backward = True
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         out = np.minimum(a, b)
@@ -266,6 +306,8 @@ class Minimum(Function):
 class Where(Function):
     """a where cond else b;  the gradient goes to whichever input was chosen."""
 
+    array_backward = True
+
     def forward(self, a: np.ndarray, b: np.ndarray, cond: Any = None) -> np.ndarray:
         self.save_for_backward(cond)
         return np.where(cond, a, b)
@@ -278,6 +320,8 @@ class Where(Function):
 
 class Cast(Function):
     """x in another dtype;  the gradient is cast back by the engine."""
+
+    array_backward = True
 
     def forward(self, x: np.ndarray, dtype: Any = None) -> np.ndarray:
         return x.astype(dtype)

@@ -2,8 +2,8 @@
 
 Each could be composed from smaller ops, but the composition would either
 overflow (``log(sigmoid(z))`` at z = -1e4 is log(0)) or record several nodes
-where one does. Forward works on ndarrays; backward is written with Tensor
-ops, so second derivatives work. The losses take ``reduction`` ("none": one
+where one does. Forward works on ndarrays; backward runs on ndarrays or on
+Tensors (``Function.array_backward``), so second derivatives work. The losses take ``reduction`` ("none": one
 value per element or sample, "mean", "sum") and reduce inside the op: a loss is
 then one node instead of three (loss, sum, scale).
 """
@@ -14,8 +14,10 @@ from typing import Any, Optional
 
 import numpy as np
 
-from tinygrad_edu.autograd import Function
-from tinygrad_edu.tensor import Tensor, where
+from tinygrad_edu.autograd import Function, run
+from tinygrad_edu.ops.elementwise import Log, Sigmoid, Where
+from tinygrad_edu.ops.nn import Softmax
+from tinygrad_edu.tensor import Tensor
 
 LOG_CLAMP = -100.0
 """BCE clamps each log at -100 (PyTorch's choice): the loss stays finite at p = 0 or 1."""
@@ -41,6 +43,8 @@ class Linear(Function):
     d/dx = grad @ weight,  d/dweight = grad^T @ x,  d/dbias = grad summed over the batch
     (batch axes of a (..., in) input are flattened into one for the last two).
     """
+
+    array_backward = True
 
     def forward(self, x: np.ndarray, weight: np.ndarray, bias: Optional[np.ndarray] = None) -> np.ndarray:
         if weight.ndim != 2:
@@ -79,6 +83,8 @@ class Linear(Function):
 class SquaredError(Function):
     """(x - y)**2 elementwise (MSE before its reduction);  d/dx = 2 (x - y),  d/dy = -2 (x - y)."""
 
+    array_backward = True
+
     def forward(self, x: np.ndarray, y: np.ndarray, reduction: str = "none") -> np.ndarray:
         diff = x - y
         loss = diff * diff
@@ -104,6 +110,8 @@ class BCE(Function):
     within e^-100 of 0 or 1, where this one is the exact derivative of the clamped loss.)
     """
 
+    array_backward = True
+
     def forward(self, p: np.ndarray, y: np.ndarray, reduction: str = "none") -> np.ndarray:
         with np.errstate(divide="ignore"):  # log(0) = -inf is clamped just below
             log_p = np.log(p)
@@ -120,15 +128,15 @@ class BCE(Function):
         p, y = self.inputs
         q = 1 - p
         # Where a log was clamped, its term is constant: divide by 1 there instead of by 0.
-        safe_p = where(keep_p, p, 1.0)
-        safe_q = where(keep_q, q, 1.0)
+        safe_p = run(Where, p, 1.0, cond=keep_p)
+        safe_q = run(Where, q, 1.0, cond=keep_q)
         need_p, need_y = self.needs_input_grad
         grad_p = grad_y = None
         if need_p:
             grad_p = grad * ((1 - y) * keep_q / safe_q - y * keep_p / safe_p)
         if need_y:
-            log_p = where(keep_p, safe_p.log(), LOG_CLAMP)
-            log_q = where(keep_q, safe_q.log(), LOG_CLAMP)
+            log_p = run(Where, run(Log, safe_p), LOG_CLAMP, cond=keep_p)
+            log_q = run(Where, run(Log, safe_q), LOG_CLAMP, cond=keep_q)
             grad_y = grad * (log_q - log_p)
         return grad_p, grad_y
 
@@ -143,6 +151,8 @@ class BCEWithLogits(Function):
     d/dz = sigmoid(z) - y,  d/dy = -z.
     """
 
+    array_backward = True
+
     def forward(self, z: np.ndarray, y: np.ndarray, reduction: str = "none") -> np.ndarray:
         loss = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
         loss = loss.astype(z.dtype, copy=False)  # numpy < 2 promotes 0-d float32 with a Python int
@@ -154,7 +164,7 @@ class BCEWithLogits(Function):
         grad = _per_element(grad, reduction, size)
         z, y = self.inputs
         need_z, need_y = self.needs_input_grad
-        grad_z = grad * (z.sigmoid() - y) if need_z else None
+        grad_z = grad * (run(Sigmoid, z) - y) if need_z else None
         grad_y = -grad * z if need_y else None
         return grad_z, grad_y
 
@@ -167,6 +177,8 @@ class CrossEntropy(Function):
     with logsumexp computed as m + log(sum(exp(z - m))), m = max(z_i), so logits
     of +-1e4 give finite values;  d/dz_i = softmax(z_i) - onehot(t_i).
     """
+
+    array_backward = True
 
     def forward(self, z: np.ndarray, target: Any = None, reduction: str = "none") -> np.ndarray:
         shifted = z - np.max(z, axis=1, keepdims=True)
@@ -182,4 +194,4 @@ class CrossEntropy(Function):
         per_sample = _per_element(grad, reduction, z.shape[0])
         if reduction == "none":
             per_sample = per_sample.reshape(-1, 1)  # one gradient per row
-        return per_sample * (z.softmax(axis=1) - onehot)
+        return per_sample * (run(Softmax, z, axis=1) - onehot)

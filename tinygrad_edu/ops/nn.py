@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_edu.autograd import Function
+from tinygrad_edu.autograd import Function, run
+from tinygrad_edu.ops.elementwise import Exp
 
 
 class Softmax(Function):
     """exp(x) / sum(exp(x)) along axis (shifted by the max first);
     d/dx: y * (grad - sum(grad * y))."""
+
+    array_backward = True
 
     def forward(self, x: np.ndarray, axis: int = -1) -> np.ndarray:
         self.save_for_backward(axis)
@@ -25,6 +28,8 @@ class Softmax(Function):
 class LogSoftmax(Function):
     """x - logsumexp(x) along axis;  d/dx: grad - softmax(x) * sum(grad)."""
 
+    array_backward = True
+
     def forward(self, x: np.ndarray, axis: int = -1) -> np.ndarray:
         self.save_for_backward(axis)
         shifted = x - np.max(x, axis=axis, keepdims=True)
@@ -32,4 +37,4 @@ class LogSoftmax(Function):
 
     def backward(self, grad):
         (axis,) = self.saved
-        return grad - self.output.exp() * grad.sum(axis=axis, keepdims=True)
+        return grad - run(Exp, self.output) * grad.sum(axis=axis, keepdims=True)

@@ -10,7 +10,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from tinygrad_edu.autograd import Function
+from tinygrad_edu.autograd import Function, run
+from tinygrad_edu.ops.elementwise import Exp
+from tinygrad_edu.ops.shape import BroadcastTo
 
 
 def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
@@ -49,6 +51,8 @@ def dropped_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, .
 class Sum(Function):
     """sum over axis;  d/dx = 1 for every element that was summed."""
 
+    array_backward = True
+
     def forward(self, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
         if x.ndim == 0 or (axis is not None and not isinstance(axis, (int, np.integer))):
             axis = normalize_axis(axis, x.ndim, "sum") if x.ndim else None  # numpy wants a tuple
@@ -61,11 +65,13 @@ class Sum(Function):
         (x,) = self.inputs
         if axis is not None and not keepdims:  # put the summed axes back as size 1
             grad = grad.reshape(kept_shape(x.shape, normalize_axis(axis, x.ndim, "sum")))
-        return grad.broadcast_to(x.shape)
+        return run(BroadcastTo, grad, shape=x.shape)
 
 
 class _Extreme(Function):
     """Shared body of Max and Min: the gradient goes to the extreme elements, split on ties."""
+
+    array_backward = True
 
     reduce: Any = None
     name = ""
@@ -104,6 +110,8 @@ class LogSumExp(Function):
     """log(sum(exp(x))) over axis, computed as m + log(sum(exp(x - m))) with m = max;
     d/dx = softmax(x) along the axis."""
 
+    array_backward = True
+
     def forward(self, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
         axes = normalize_axis(axis, x.ndim, "logsumexp")
         ax = axes if x.ndim else None
@@ -116,4 +124,4 @@ class LogSumExp(Function):
     def backward(self, grad):
         (keep,) = self.saved
         (x,) = self.inputs
-        return grad.reshape(keep) * (x - self.output.reshape(keep)).exp()
+        return grad.reshape(keep) * run(Exp, x - self.output.reshape(keep))
