@@ -129,6 +129,10 @@ class Function:
                         fn.needs_input_grad = (inputs[0].requires_grad, inputs[1].requires_grad)
                     elif len(inputs) == 1:
                         fn.needs_input_grad = (True,)  # the loop just found it requires grad
+                    elif len(inputs) == 3:  # Linear
+                        fn.needs_input_grad = (
+                            inputs[0].requires_grad, inputs[1].requires_grad, inputs[2].requires_grad
+                        )
                     else:
                         fn.needs_input_grad = tuple([t.requires_grad for t in inputs])
                     if STATE.anomaly:
@@ -154,7 +158,8 @@ def run(op: type[Function], *args: Any, **params: Any) -> Any:
     for a in args:
         if isinstance(a, Tensor):
             return op.apply(*[a._operand(x) for x in args], **params)
-    return _new(op).forward(*args, **params)
+    # (no empty **params passed on: it would cost as much as the small op itself)
+    return _new(op).forward(*args, **params) if params else _new(op).forward(*args)
 
 
 class OpError(ValueError):
@@ -268,10 +273,15 @@ def _run_backward(
             ctx = t._ctx
             if ctx is None:
                 if wanted is None and t.requires_grad:
-                    if on_arrays:
-                        _accumulate_leaf_array(t, g, given)
-                    else:
+                    if not on_arrays:
                         _accumulate_leaf(t, g, given)
+                    elif (  # the common case, spelled out: a first gradient, a fresh array of its own
+                        t.grad is None and id(g) not in given and g.base is None and g.flags.writeable
+                    ):
+                        given.add(id(g))
+                        t.grad = Tensor._make(g)
+                    else:
+                        _accumulate_leaf_array(t, g, given)
                 continue
             input_grads = _call_backward(ctx, t, g, on_arrays)
             if anomaly:
@@ -290,7 +300,7 @@ def _run_backward(
                     gshape, gdtype = gi.data.shape, gi.data.dtype
                 if gshape != idata.shape:
                     gi = unbroadcast(gi, idata.shape, type(ctx).__name__)
-                if gdtype != idata.dtype:
+                if gdtype is not idata.dtype and gdtype != idata.dtype:  # `is`: the usual, quick answer
                     gi = gi.astype(idata.dtype)  # the gradient of an input has its dtype
                 prev = grads.get(inp)
                 # a sum is a fresh array (or a recorded op): gi or prev may be shared with another input

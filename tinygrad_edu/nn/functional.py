@@ -26,36 +26,37 @@ def _tensor(x: Any) -> Tensor:
 
 
 # --- activations ---------------------------------------------------------------------
+# (``apply`` itself turns an ndarray or a number into a Tensor.)
 
 
 def relu(x: Any) -> Tensor:
     """max(x, 0)."""
-    return ew.ReLU.apply(_tensor(x))
+    return ew.ReLU.apply(x)
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
     """x where x > 0, else negative_slope * x."""
-    return ew.LeakyReLU.apply(_tensor(x), negative_slope=negative_slope)
+    return ew.LeakyReLU.apply(x, negative_slope=negative_slope)
 
 
 def sigmoid(x: Any) -> Tensor:
     """1 / (1 + exp(-x))."""
-    return ew.Sigmoid.apply(_tensor(x))
+    return ew.Sigmoid.apply(x)
 
 
 def tanh(x: Any) -> Tensor:
     """(exp(x) - exp(-x)) / (exp(x) + exp(-x))."""
-    return ew.Tanh.apply(_tensor(x))
+    return ew.Tanh.apply(x)
 
 
 def softmax(x: Any, axis: int = -1) -> Tensor:
     """exp(x) / sum(exp(x)) along ``axis``."""
-    return nnops.Softmax.apply(_tensor(x), axis=axis)
+    return nnops.Softmax.apply(x, axis=axis)
 
 
 def log_softmax(x: Any, axis: int = -1) -> Tensor:
     """x - logsumexp(x) along ``axis``: the log of softmax without its underflow."""
-    return nnops.LogSoftmax.apply(_tensor(x), axis=axis)
+    return nnops.LogSoftmax.apply(x, axis=axis)
 
 
 # --- layers --------------------------------------------------------------------------------
@@ -64,8 +65,8 @@ def log_softmax(x: Any, axis: int = -1) -> Tensor:
 def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
     """x @ weight.T + bias, one fused op; weight is (out_features, in_features)."""
     if bias is None:
-        return fused.Linear.apply(_tensor(x), _tensor(weight))
-    return fused.Linear.apply(_tensor(x), _tensor(weight), _tensor(bias))
+        return fused.Linear.apply(x, weight)
+    return fused.Linear.apply(x, weight, bias)
 
 
 def check_dropout_p(p: Any, where: str) -> float:

@@ -192,8 +192,8 @@ class Sigmoid(Function):
     array_backward = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        # astype: numpy < 2 promotes a 0-d float32 combined with the Python 0 to float64
-        return np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)
+        # a zero of x's dtype: numpy < 2 would turn a 0-d float32 and a Python 0 into float64
+        return np.exp(-np.logaddexp(x.dtype.type(0), -x))
 
     def backward(self, grad):
         # grad * y * (1 - y), as one op (three otherwise): see SigmoidBackward just below
