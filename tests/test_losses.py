@@ -125,6 +125,22 @@ def test_nll_of_log_softmax_is_cross_entropy() -> None:
     assert out.item() == pytest.approx(float(np.sum(np_cross_entropy(z, t))), rel=1e-12)
 
 
+@pytest.mark.parametrize("shape", [(7, 3), (3, 7), (128, 10)], ids=["tall", "wide", "mnist_batch"])
+def test_softmax_family_is_the_same_for_tall_and_wide_inputs(shape: tuple[int, int]) -> None:
+    """A tall (N, C) input is reduced on its transposed copy, a wide one in place: same values."""
+    rng = np.random.default_rng(11)
+    z = rng.standard_normal(shape) * 3
+    t = rng.integers(0, shape[1], shape[0])
+    np.testing.assert_allclose(F.softmax(z, axis=1).data, np_softmax(z), rtol=1e-12)
+    log_p = F.log_softmax(z, axis=-1).data
+    np.testing.assert_allclose(log_p, np.log(np_softmax(z)), rtol=1e-12, atol=1e-14)
+    losses = F.cross_entropy(z, t, reduction="none").data
+    np.testing.assert_allclose(losses, np_cross_entropy(z, t), rtol=1e-12)
+    small = Tensor(z[:6, :5], requires_grad=True)  # keeps the shape's orientation
+    assert gradcheck(lambda x: F.cross_entropy(x, t[: small.shape[0]] % small.shape[1]), [small])
+    assert gradcheck(lambda x: F.log_softmax(x, axis=1), [small])
+
+
 # --- gradients -----------------------------------------------------------------------------------
 
 
