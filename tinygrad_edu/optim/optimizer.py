@@ -274,6 +274,7 @@ class Optimizer:
         if flat is None:
             return False
         params = group["params"]
+        dtype = flat.dtype
         datas, grads = [], []
         for p, shape in zip(params, flat.shapes):
             g = p.grad
@@ -281,11 +282,12 @@ class Optimizer:
                 self._flat[key] = None  # per parameter from now on (until the next load_state_dict)
                 return False
             d, g = p.data, g.data
-            if d.shape != shape or g.shape != shape or d.dtype != flat.dtype or g.dtype != flat.dtype:
-                self._flat[key] = None
-                return False
-            datas.append(d.reshape(-1))
-            grads.append(g.reshape(-1))
+            if d.shape != shape or g.shape != shape or d.dtype is not dtype or g.dtype is not dtype:
+                if d.shape != shape or g.shape != shape or d.dtype != dtype or g.dtype != dtype:
+                    self._flat[key] = None
+                    return False
+            datas.append(d.ravel())  # a view (ravel is quicker than reshape(-1) or axis=None)
+            grads.append(g.ravel())
         np.concatenate(datas, out=flat.param)
         np.concatenate(grads, out=flat.grad)
         state = flat.state
@@ -519,20 +521,21 @@ class _FlatGroup:
                 for k, v in states[0].items()
             }
         self._shared: Optional[dict[str, Any]] = None  # flat arrays the per-parameter views were cut from
+        self._state_size = 0  # how many entries the state had then
 
     def share_state(self, per_param: dict[Tensor, dict[str, Any]], params: list[Tensor]) -> None:
         """Keep ``optimizer.state[p]`` in step: views of the flat buffers, and the step count."""
         state = self.state
         shared = self._shared
-        if shared is None or any(
-            shared.get(k) is not v for k, v in state.items() if isinstance(v, np.ndarray)
-        ):
+        stale = shared is None or len(state) != self._state_size
+        if stale or any(state[k] is not v for k, v in shared.items()):
             # new buffers (first step, or one made on first use such as SGD's momentum buffer)
             for p, sl, shape in zip(params, self.slices, self.shapes):
                 per_param[p] = {
                     k: v[sl].reshape(shape) if isinstance(v, np.ndarray) else v for k, v in state.items()
                 }
             self._shared = {k: v for k, v in state.items() if isinstance(v, np.ndarray)}
+            self._state_size = len(state)
             return
         step = state["step"]
         for p in params:
