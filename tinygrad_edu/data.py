@@ -190,15 +190,14 @@ class DataLoader:
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        n = len(self.X)
+        X, y = self.X, self.y
         if self.shuffle:
             rng = self.rng if self.rng is not None else STATE.rng
-            order = rng.permutation(n)
-        else:
-            order = np.arange(n)
+            order = rng.permutation(len(X))
+            X, y = X[order], y[order]  # shuffled once per epoch; each batch is then a slice
+        size = self.batch_size
         for b in range(len(self)):
-            idx = order[b * self.batch_size : (b + 1) * self.batch_size]
-            yield Tensor(self.X[idx]), Tensor(self.y[idx])
+            yield Tensor(X[b * size : (b + 1) * size]), Tensor(y[b * size : (b + 1) * size])
 
 
 class Standardizer:

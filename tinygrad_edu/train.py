@@ -492,7 +492,8 @@ def fit(
                             _raise_nonfinite(f"the loss is {value}", epoch, step, global_step, history)
                         loss.backward()
                         if check_finite:
-                            bad = _nonfinite_grad(optimizer, names) or _checked_step(optimizer, names)
+                            params = [p for g in getattr(optimizer, "param_groups", []) for p in g["params"]]
+                            bad = _nonfinite_grad(params, names) or _checked_step(optimizer, params, names)
                             if bad is not None:
                                 _raise_nonfinite(bad, epoch, step, global_step, history)
                         else:
@@ -595,35 +596,33 @@ def _all_finite(arrays: list[np.ndarray]) -> bool:
     """True when no array holds NaN or Inf; one numpy pass over all of them, not one per array."""
     if not arrays:
         return True
-    flat = np.concatenate([a.reshape(-1) for a in arrays])
+    flat = np.concatenate([a.ravel() for a in arrays])
     # A NaN or Inf makes the sum NaN or Inf; only a non-finite sum (which can also be an
     # overflow of finite values) needs the exact elementwise check.
     return math.isfinite(flat.sum()) or bool(np.isfinite(flat).all())
 
 
-def _nonfinite_grad(optimizer: Any, names: dict[int, str]) -> Optional[str]:
-    params = [p for group in getattr(optimizer, "param_groups", []) for p in group["params"]]
+def _nonfinite_grad(params: list[Tensor], names: dict[int, str]) -> Optional[str]:
+    """None when every gradient is finite; otherwise which parameter's is not."""
     if _all_finite([p.grad.data for p in params if p.grad is not None]):
         return None
-    for i, group in enumerate(getattr(optimizer, "param_groups", [])):
-        for j, p in enumerate(group["params"]):
-            if p.grad is not None and not np.isfinite(p.grad.data).all():
-                kind = "nan" if np.isnan(p.grad.data).any() else "inf"
-                name = names.get(id(p), f"group {i} parameter {j}")
-                return f"the gradient of '{name}' (shape {p.shape}) contains {kind}"
+    for i, p in enumerate(params):
+        if p.grad is not None and not np.isfinite(p.grad.data).all():
+            kind = "nan" if np.isnan(p.grad.data).any() else "inf"
+            name = names.get(id(p), f"parameter {i}")
+            return f"the gradient of '{name}' (shape {p.shape}) contains {kind}"
     return None
 
 
-def _checked_step(optimizer: Any, names: dict[int, str]) -> Optional[str]:
+def _checked_step(optimizer: Any, params: list[Tensor], names: dict[int, str]) -> Optional[str]:
     """``optimizer.step()``, undone if it made a parameter NaN/Inf (finite loss and gradients can
     still overflow with a huge learning rate). Returns what went wrong, or None.
 
     The parameters are copied before the update and copied back in place; the optimizer's
     own state (moments, step count) is not rolled back.
     """
-    params = [p for group in getattr(optimizer, "param_groups", []) for p in group["params"]]
     # one copy of all parameters (cheaper than one per parameter on small networks)
-    before = np.concatenate([p.data.reshape(-1) for p in params]) if params else None
+    before = np.concatenate([p.data.ravel() for p in params]) if params else None
     optimizer.step()
     if _all_finite([p.data for p in params]):
         return None
