@@ -33,7 +33,7 @@ def _reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=64)
-def ones(n: int, dtype: Any) -> np.ndarray:
+def _ones(n: int, dtype: Any) -> np.ndarray:
     """A read-only vector of n ones, made once per (n, dtype)."""
     vector = np.ones(n, dtype=dtype)
     vector.flags.writeable = False
@@ -87,7 +87,7 @@ class Linear(Function):
             return grad_x, grad_w
         # The column sums of rows, as the product ones @ rows: on a small batch that one BLAS
         # call takes a third of the time of rows.sum(axis=0).
-        grad_b = ones(rows.shape[0], rows.dtype) @ rows if need[2] else None
+        grad_b = _ones(rows.shape[0], rows.dtype) @ rows if need[2] else None
         return grad_x, grad_w, grad_b
 
 
