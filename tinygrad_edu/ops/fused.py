@@ -3,9 +3,10 @@
 Each could be composed from smaller ops, but the composition would either
 overflow (``log(sigmoid(z))`` at z = -1e4 is log(0)) or record several nodes
 where one does. Forward works on ndarrays; backward runs on ndarrays or on
-Tensors (``Function.array_backward``), so second derivatives work. The losses take ``reduction`` ("none": one
-value per element or sample, "mean", "sum") and reduce inside the op: a loss is
-then one node instead of three (loss, sum, scale).
+Tensors (``Function.array_backward``), so second derivatives work. The losses
+take ``reduction`` ("none": one value per element or sample, "mean", "sum")
+and reduce inside the op: a loss is then one node instead of three (loss,
+sum, scale).
 """
 
 from __future__ import annotations
