@@ -280,16 +280,7 @@ def w1_ours(batches, parameters, sigmoid_output: bool = False) -> Callable[[], f
     model = ours_network(parameters, np.float64, nn.Sigmoid() if sigmoid_output else None)
     loss_fn = nn.BCELoss() if sigmoid_output else nn.BCEWithLogitsLoss()
     opt = optim.Adam(model.parameters(), lr=W1_LR, eps_mode="inside")
-    cycle = itertools.cycle([(Tensor(xb), Tensor(yb)) for xb, yb in batches])
-
-    def step() -> float:
-        xb, yb = next(cycle)
-        opt.zero_grad()
-        loss = loss_fn(model(xb), yb)
-        loss.backward()
-        opt.step()
-        return loss.item()
-
+    step = _stepper(model, loss_fn, opt, [(Tensor(xb), Tensor(yb)) for xb, yb in batches])
     step.model = model  # type: ignore[attr-defined]
     return step
 
@@ -308,11 +299,10 @@ def torch_network(torch: Any, parameters: dict[str, np.ndarray], dtype: Any):
     return torch.nn.Sequential(*layers)
 
 
-def _torch_stepper(torch: Any, model: Any, loss_fn: Any, opt: Any, batches) -> Callable[[], float]:
-    """One PyTorch training step per call, cycling through the batches."""
-    cycle = itertools.cycle(
-        [(torch.from_numpy(xb.copy()), torch.from_numpy(yb.copy())) for xb, yb in batches]
-    )
+def _stepper(model: Any, loss_fn: Any, opt: Any, batches: list) -> Callable[[], float]:
+    """One training step per call, cycling through ready-made batches: the loop a user writes,
+    the same lines for ours and for PyTorch."""
+    cycle = itertools.cycle(batches)
 
     def step() -> float:
         xb, yb = next(cycle)
@@ -323,6 +313,12 @@ def _torch_stepper(torch: Any, model: Any, loss_fn: Any, opt: Any, batches) -> C
         return loss.item()
 
     return step
+
+
+def _torch_stepper(torch: Any, model: Any, loss_fn: Any, opt: Any, batches) -> Callable[[], float]:
+    """One PyTorch training step per call, on torch copies of the batches."""
+    copies = [(torch.from_numpy(xb.copy()), torch.from_numpy(yb.copy())) for xb, yb in batches]
+    return _stepper(model, loss_fn, opt, copies)
 
 
 def w1_torch(torch: Any, batches, parameters) -> Callable[[], float]:
@@ -366,17 +362,7 @@ def w2_ours(batches, parameters) -> Callable[[], float]:
     model = ours_network(parameters, parameters["W1"].dtype)
     loss_fn = nn.CrossEntropyLoss()
     opt = optim.SGD(model.parameters(), lr=W2_LR)
-    cycle = itertools.cycle([(Tensor(xb), Tensor(yb)) for xb, yb in batches])
-
-    def step() -> float:
-        xb, yb = next(cycle)
-        opt.zero_grad()
-        loss = loss_fn(model(xb), yb)
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    return step
+    return _stepper(model, loss_fn, opt, [(Tensor(xb), Tensor(yb)) for xb, yb in batches])
 
 
 def w2_torch(torch: Any, batches, parameters) -> Callable[[], float]:
