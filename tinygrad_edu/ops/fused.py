@@ -207,8 +207,8 @@ class CrossEntropy(Function):
         rows = np.arange(z.shape[0])
         transposed = classes_first(z, 1)  # then work on the (C, N) copy: quicker reductions
         zc, axis = (np.ascontiguousarray(z.T), 0) if transposed else (z, 1)
-        shifted = zc - np.max(zc, axis=axis, keepdims=True)
-        log_sum = np.log(np.sum(np.exp(shifted), axis=axis))
+        shifted = zc - zc.max(axis=axis, keepdims=True)
+        log_sum = np.log(np.exp(shifted).sum(axis=axis))
         picked = shifted[target, rows] if transposed else shifted[rows, target]
         return _reduce(log_sum - picked, reduction)
 

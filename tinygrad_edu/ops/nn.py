@@ -29,8 +29,10 @@ class Softmax(Function):
         transposed = classes_first(x, axis)
         if transposed:
             x, axis = np.ascontiguousarray(x.T), 0
-        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-        out = e / np.sum(e, axis=axis, keepdims=True)
+        # x.max and e.sum, the methods: np.max and np.sum add a Python-level dispatch that
+        # costs as much as the reduction itself on a small array
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        out = e / e.sum(axis=axis, keepdims=True)
         return out.T if transposed else out
 
     def backward(self, grad):
@@ -49,8 +51,8 @@ class LogSoftmax(Function):
         transposed = classes_first(x, axis)
         if transposed:
             x, axis = np.ascontiguousarray(x.T), 0
-        shifted = x - np.max(x, axis=axis, keepdims=True)
-        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        shifted = x - x.max(axis=axis, keepdims=True)
+        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         return out.T if transposed else out
 
     def backward(self, grad):

@@ -115,9 +115,9 @@ class LogSumExp(Function):
     def forward(self, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
         axes = normalize_axis(axis, x.ndim, "logsumexp")
         ax = axes if x.ndim else None
-        m = np.max(x, axis=ax, keepdims=True)
+        m = x.max(axis=ax, keepdims=True)
         m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)  # numpy < 2 would make 0-d float64
-        out = np.log(np.sum(np.exp(x - m), axis=ax, keepdims=True)) + m
+        out = np.log(np.exp(x - m).sum(axis=ax, keepdims=True)) + m
         self.save_for_backward(kept_shape(x.shape, axes))
         return out if keepdims else out.reshape(dropped_shape(x.shape, axes))
 
