@@ -468,6 +468,80 @@ def test_linear_is_one_graph_node() -> None:
     assert type(out.grad_fn).__name__ == "Linear"
 
 
+def recorded_ops(out: Tensor) -> list[str]:
+    """The names of the ops that made ``out``, from the output back (one path: a chain)."""
+    names = []
+    fn = out.grad_fn
+    while fn is not None:
+        names.append(type(fn).__name__)
+        fn = next((t.grad_fn for t in fn.inputs if t.grad_fn is not None), None)
+    return names
+
+
+def relu_mlp(bias: bool = True) -> nn.Sequential:
+    tg.manual_seed(4)
+    return nn.Sequential(
+        nn.Linear(3, 5, bias=bias, dtype=np.float64), nn.ReLU(),
+        nn.Linear(5, 4, dtype=np.float64), nn.ReLU(),
+        nn.Linear(4, 2, dtype=np.float64), nn.Tanh(),
+    )
+
+
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no_bias"])
+def test_sequential_fuses_linear_then_relu_with_the_same_values_and_gradients(bias: bool) -> None:
+    x = np.random.default_rng(2).standard_normal((6, 3))
+    runs = {}
+    for fuse in (True, False):
+        model = relu_mlp(bias)
+        model.fuse = fuse
+        out = model(x)
+        ops = recorded_ops(out)  # before backward frees the graph
+        out.backward(np.linspace(-1, 1, out.size).reshape(out.shape))
+        runs[fuse] = (ops, out.data, [p.grad.data for p in model.parameters()])
+    assert runs[True][0] == ["Tanh", "Linear", "LinearReLU", "LinearReLU"]
+    assert runs[False][0] == ["Tanh", "Linear", "ReLU", "Linear", "ReLU", "Linear"]
+    np.testing.assert_array_equal(runs[True][1], runs[False][1])  # the same numpy work, bit for bit
+    for fused, separate in zip(runs[True][2], runs[False][2]):
+        np.testing.assert_array_equal(fused, separate)
+
+
+def test_sequential_plan_follows_changes_to_its_modules() -> None:
+    model = relu_mlp()
+    x = np.ones((2, 3))
+    assert recorded_ops(model(x))[-1] == "LinearReLU"
+    model[1] = nn.Sigmoid()  # no ReLU after the first Linear any more
+    assert recorded_ops(model(x))[-2:] == ["Sigmoid", "Linear"]
+    model.append(nn.Linear(2, 2, dtype=np.float64)).append(nn.ReLU())
+    assert recorded_ops(model(x))[0] == "LinearReLU"
+    del model[7]
+    assert recorded_ops(model(x))[0] == "Linear"
+
+
+def test_subclasses_of_linear_and_relu_are_not_fused() -> None:
+    class ScaledLinear(nn.Linear):
+        def forward(self, x: Any) -> Tensor:
+            return super().forward(x) * 2.0
+
+    class NamedReLU(nn.ReLU):
+        pass
+
+    tg.manual_seed(0)
+    a = nn.Sequential(ScaledLinear(3, 2, dtype=np.float64), nn.ReLU())
+    b = nn.Sequential(nn.Linear(3, 2, dtype=np.float64), NamedReLU())
+    x = np.ones((1, 3))
+    assert recorded_ops(a(x)) == ["ReLU", "Mul", "Linear"]
+    assert recorded_ops(b(x)) == ["ReLU", "Linear"]
+
+
+def test_linear_relu_op_gradients() -> None:
+    rng = np.random.default_rng(5)
+    x, w, b = (Tensor(rng.standard_normal(s), requires_grad=True) for s in [(4, 3), (2, 3), (2,)])
+    out = F.linear_relu(x, w, b)
+    z = x.data @ w.data.T + b.data
+    np.testing.assert_allclose(out.data, np.maximum(z, 0), rtol=1e-12)
+    assert gradcheck(F.linear_relu, [x, w, b])
+
+
 def test_linear_gradients_and_second_derivatives() -> None:
     rng = np.random.default_rng(1)
     lin = nn.Linear(3, 2, dtype=np.float64)

@@ -46,12 +46,13 @@ from tinygrad_edu._config import STATE
 from tinygrad_edu.autograd import grad as autograd_grad
 from tinygrad_edu.graph import toposort
 from tinygrad_edu.ops.elementwise import Abs, Clip, LeakyReLU, Maximum, Minimum, ReLU, Where
+from tinygrad_edu.ops.fused import LinearReLU
 from tinygrad_edu.ops.reduce import Max, Min
 from tinygrad_edu.tensor import Tensor
 
 # The built-in ops with kinks. Each saves the pattern that decides its
 # piece of the function (relu: x > 0; abs: sign(x); max: which element won).
-KINK_OPS: tuple[type, ...] = (ReLU, LeakyReLU, Abs, Clip, Maximum, Minimum, Max, Min, Where)
+KINK_OPS: tuple[type, ...] = (ReLU, LinearReLU, LeakyReLU, Abs, Clip, Maximum, Minimum, Max, Min, Where)
 
 # A finite difference cannot see a derivative much smaller than one rounding step of the
 # loss divided by the step, about eps_float64 * |J| / eps. Where backprop's and the finite

@@ -69,6 +69,13 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
     return fused.Linear.apply(x, weight, bias)
 
 
+def linear_relu(x: Any, weight: Any, bias: Any = None) -> Tensor:
+    """relu(x @ weight.T + bias), one fused op (what nn.Sequential runs for Linear then ReLU)."""
+    if bias is None:
+        return fused.LinearReLU.apply(x, weight)
+    return fused.LinearReLU.apply(x, weight, bias)
+
+
 def check_dropout_p(p: Any, where: str) -> float:
     """``p`` as a float in [0, 1), or a clear error."""
     if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):

@@ -73,6 +73,15 @@ class Linear(Module):
     def forward(self, x: Any) -> Tensor:
         return F.linear(x, self.weight, self.bias)
 
+    def _fuse_with(self, following: Module) -> Optional[Callable[[Any], Tensor]]:
+        # A plain Linear directly followed by a plain ReLU runs as one op (see Sequential.fuse).
+        if type(self) is Linear and type(following) is ReLU:
+            return self._forward_relu
+        return None
+
+    def _forward_relu(self, x: Any) -> Tensor:
+        return F.linear_relu(x, self.weight, self.bias)
+
     def extra_repr(self) -> str:
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

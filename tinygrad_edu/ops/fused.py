@@ -101,6 +101,26 @@ class Linear(Function):
         return grad_x, grad_w, grad_b
 
 
+class LinearReLU(Linear):
+    """relu(x @ weight.T + bias) in one node: what ``nn.Sequential`` runs for a ``Linear``
+    directly followed by a ``ReLU``.
+
+    With z = x @ weight.T + bias:  d/dz = grad where z > 0, else 0 (also at 0, like ReLU);
+    then Linear's derivatives with that gradient. One node instead of two saves a Tensor,
+    a Function and a step of the backward walk per layer.
+    """
+
+    def forward(self, x: np.ndarray, weight: np.ndarray, bias: Optional[np.ndarray] = None) -> np.ndarray:
+        z = super().forward(x, weight, bias)  # a fresh array: the ReLU may work in place
+        zero = z.dtype.type(0)
+        self.save_for_backward((z > zero).astype(z.dtype))  # the mask, as ReLU keeps it
+        return np.maximum(z, zero, out=z)
+
+    def backward(self, grad: Tensor) -> tuple[Optional[Tensor], ...]:
+        (mask,) = self.saved
+        return super().backward(grad * mask)
+
+
 class SquaredError(Function):
     """(x - y)**2 elementwise (MSE before its reduction);  d/dx = 2 (x - y),  d/dy = -2 (x - y)."""
 
