@@ -466,6 +466,19 @@ def _ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
     return None if a is None or b is None else a / b
 
 
+def paired_ratio(samples: dict[str, list[float]], a: str, b: str) -> Optional[float]:
+    """The median over rounds of time(a) / time(b) within each round.
+
+    The candidates of one round run within a second or two, in the same state of the
+    machine; the machine's slow and fast phases last minutes. This ratio is therefore
+    steadier than the ratio of the medians (which decides the targets) and shows how
+    far that one moved.
+    """
+    if a not in samples or b not in samples:
+        return None
+    return median([x / y for x, y in zip(samples[a], samples[b])])
+
+
 def run_w1(quick: bool) -> list[Result]:
     check_w1()
     batches, parameters = w1_batches(), initialize_parameters(W1_LAYERS)
@@ -505,6 +518,8 @@ def run_w1(quick: bool) -> list[Result]:
                 "optim.Adam(eps_mode='inside')",
                 "ratio ours / numpy": t["ours"] / t["numpy"],
                 "torch 1t / ours": _ratio(torch_1t, t["ours"]),
+                "paired ratio ours / numpy": paired_ratio(samples, "ours", "numpy"),
+                "paired ratio torch 1t / ours": paired_ratio(samples, "torch", "ours"),
                 "fastest round": best,
                 "rounds": rounds,
             },
@@ -565,6 +580,8 @@ def run_w2(quick: bool) -> list[Result]:
                     "blas": blas.describe(),
                     "ratio ours / numpy": ours / numpy_t,
                     "ratio ours / torch (same threads)": _ratio(ours, torch_t),
+                    "paired ratio ours / numpy": paired_ratio(samples, f"ours {label}", f"numpy {label}"),
+                    "paired ratio ours / torch": paired_ratio(samples, f"ours {label}", f"torch {label}"),
                     "fastest round": {k: v for k, v in best.items() if k.endswith(label)},
                     "rounds": rounds,
                 },

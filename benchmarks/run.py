@@ -150,6 +150,17 @@ def fmt_ratio(a: Optional[float], b: Optional[float]) -> str:
     return "-" if a is None or b is None or b <= 0 else f"{a / b:.2f}x"
 
 
+def paired_lines(results: list[Result]) -> list[str]:
+    """The paired per-round ratios that some rows keep in ``extra`` (see bench_train.paired_ratio)."""
+    lines = []
+    for r in results:
+        pairs = [f"{k[len('paired ratio ') :]} {v:.2f}x" for k, v in r.extra.items()
+                 if k.startswith("paired ratio") and v is not None]
+        if pairs:
+            lines.append(f"  {r.group}: {r.name}: " + "; ".join(pairs))
+    return lines
+
+
 def table(results: list[Result]) -> str:
     """A plain-text table, one row per result, groups separated by a blank line."""
     default = torch_default_threads()
@@ -262,6 +273,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     if results:
         print(table(results))
         print()
+        paired = paired_lines(results)
+        if paired:
+            print("paired ratios, the median over rounds of each round's ratio:")
+            print("\n".join(paired))
+            print()
         print(LEGEND)
     if hasattr(os, "getloadavg"):
         print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
