@@ -218,6 +218,10 @@ def _parents(t: "Tensor") -> tuple["Tensor", ...]:
     return ctx.inputs
 
 
+BIG_GRAPH = 1000
+"""Nodes above which the backward walk pauses the cycle collector."""
+
+
 def _run_backward(
     roots: Sequence["Tensor"],
     root_grads: Sequence["Tensor"],
@@ -240,6 +244,7 @@ def _run_backward(
     are Tensors and every backward is recorded like a forward, so the result
     can be differentiated again.
     """
+    order = toposort(roots, _parents)  # first: it raises for a graph already freed
     on_arrays = not create_graph
     grads: dict[Tensor, Any] = {}
     # arrays a leaf must not keep as they are: the caller's own gradient arrays, and any
@@ -256,15 +261,17 @@ def _run_backward(
     STATE.grad_enabled = create_graph  # the backward is recorded only for create_graph
     # The walk makes no reference cycles, yet every object it allocates would
     # count towards cyclic-GC passes over the whole (still alive) graph: on a
-    # 100,000-op chain those passes took half the time.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
+    # 100,000-op chain those passes took half the time. A small graph is quick to
+    # scan, and switching the collector off and on would cost more than it saves.
+    gc_was_enabled = len(order) > BIG_GRAPH and gc.isenabled()
+    if gc_was_enabled:
+        gc.disable()
     # Under detect_anomaly, the ops a backward runs are not checked as forwards: the
     # gradients they add up to are checked once, as that op's backward.
     anomaly = STATE.anomaly
     STATE.anomaly = False
     try:
-        for t in reversed(toposort(roots, _parents)):
+        for t in reversed(order):
             g = grads.pop(t, None)
             if g is None:
                 continue
