@@ -246,16 +246,20 @@ def _run_backward(
     """
     order = toposort(roots, _parents)  # first: it raises for a graph already freed
     on_arrays = not create_graph
-    grads: dict[Tensor, Any] = {}
-    # arrays a leaf must not keep as they are: the caller's own gradient arrays, and any
-    # array already given to another leaf
-    given: set[int] = set()
-    for r, g in zip(roots, root_grads):
-        given.add(id(g.data))
-        if on_arrays:
-            g = g.data
-        prev = grads.get(r)
-        grads[r] = g if prev is None else _add(prev, g)
+    # given: arrays a leaf must not keep as they are, the caller's own gradient arrays and
+    # any array already given to another leaf
+    if len(roots) == 1:  # the usual loss.backward(): no loop to set up
+        g = root_grads[0]
+        given: set[int] = {id(g.data)}
+        grads: dict[Tensor, Any] = {roots[0]: g.data if on_arrays else g}
+    else:
+        grads, given = {}, set()
+        for r, g in zip(roots, root_grads):
+            given.add(id(g.data))
+            if on_arrays:
+                g = g.data
+            prev = grads.get(r)
+            grads[r] = g if prev is None else _add(prev, g)
     results: dict[Tensor, Tensor] = {}
     previous_mode = STATE.grad_enabled
     STATE.grad_enabled = create_graph  # the backward is recorded only for create_graph
