@@ -10,14 +10,15 @@ its output only while its backward runs (the engine hands it over).
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 import sys
+from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
 from tinygrad_edu._config import STATE
-from tinygrad_edu.graph import toposort
 
 if TYPE_CHECKING:
     from tinygrad_edu.tensor import Tensor
@@ -124,6 +125,7 @@ class Function:
                 if t.requires_grad:
                     out.requires_grad = True
                     out._ctx = fn
+                    fn._seq = _next_seq()  # creation order, which the backward walk follows
                     fn.inputs = inputs
                     if len(inputs) == 2:  # spelled out: the common case, and the cheapest
                         fn.needs_input_grad = (inputs[0].requires_grad, inputs[1].requires_grad)
@@ -147,6 +149,7 @@ class Function:
 
 
 _new = object.__new__
+_next_seq = itertools.count().__next__
 
 
 def run(op: type[Function], *args: Any, **params: Any) -> Any:
@@ -204,22 +207,16 @@ def unbroadcast(grad: "Tensor", shape: tuple[int, ...], op_name: str = "op") -> 
 # --- the backward pass ------------------------------------------------------------
 
 
-def _parents(t: "Tensor") -> tuple["Tensor", ...]:
-    """The inputs of the op that made ``t`` (none for a leaf)."""
-    ctx = t._ctx
-    if ctx is None:
-        return ()
-    if ctx.inputs is None:
-        raise RuntimeError(
-            f"backward through the graph a second time: the graph of {type(ctx).__name__} "
-            "was freed by the first backward. Pass retain_graph=True to the first "
-            "backward (or grad) if you need to go through it again."
-        )
-    return ctx.inputs
+def _freed_error(t: "Tensor") -> RuntimeError:
+    return RuntimeError(
+        f"backward through the graph a second time: the graph of {type(t._ctx).__name__} "
+        "was freed by the first backward. Pass retain_graph=True to the first "
+        "backward (or grad) if you need to go through it again."
+    )
 
 
 BIG_GRAPH = 1000
-"""Nodes above which the backward walk pauses the cycle collector."""
+"""Ops after which the backward walk pauses the cycle collector."""
 
 
 def _run_backward(
@@ -231,11 +228,18 @@ def _run_backward(
 ) -> dict["Tensor", "Tensor"]:
     """Propagate ``root_grads`` from ``roots`` to every tensor that requires grad.
 
-    Walks the graph once in reverse topological order, so each tensor's
-    gradient is complete (all its uses added up) before it is passed on.
-    Cotangents live in a local dict keyed by tensor (identity hash) and are
-    popped once used. With ``wanted`` the gradients of those tensors are
-    returned; otherwise leaves accumulate into ``.grad``.
+    The order: every recorded op has a sequence number (``Function.apply`` counts
+    them), and an op is always created after the ops that made its inputs. So the
+    walk visits op outputs from the highest number down, taking the next one from a
+    heap of those that have received a gradient: when an output is visited, every op
+    that used it has already been, and its gradient is complete (all its uses added
+    up). This finds the order while walking, with no separate pass over the graph
+    (PyTorch's engine orders its work the same way). Leaves get their ``.grad`` at the
+    end, so a walk that fails half-way leaves them as they were.
+
+    Cotangents live in a local dict keyed by tensor (identity hash) and are popped
+    once used. With ``wanted`` the gradients of those tensors are returned;
+    otherwise leaves accumulate into ``.grad``.
 
     Two modes, one walk. The usual first-order backward keeps every cotangent
     as a plain ndarray and runs each op's backward on arrays where the op
@@ -244,60 +248,58 @@ def _run_backward(
     are Tensors and every backward is recorded like a forward, so the result
     can be differentiated again.
     """
-    order = toposort(roots, _parents)  # first: it raises for a graph already freed
     on_arrays = not create_graph
+    grads: dict[Tensor, Any] = {}  # tensor -> the sum of the gradients it has received so far
+    pending: list[tuple[int, Tensor]] = []  # heap of (-sequence number, op output) still to visit
+    leaves: list[Tensor] = []  # the leaves reached, in the order they were reached
     # given: arrays a leaf must not keep as they are, the caller's own gradient arrays and
     # any array already given to another leaf
-    if len(roots) == 1:  # the usual loss.backward(): no loop to set up
-        g = root_grads[0]
-        given: set[int] = {id(g.data)}
-        grads: dict[Tensor, Any] = {roots[0]: g.data if on_arrays else g}
-    else:
-        grads, given = {}, set()
-        for r, g in zip(roots, root_grads):
-            given.add(id(g.data))
-            if on_arrays:
-                g = g.data
-            prev = grads.get(r)
-            grads[r] = g if prev is None else _add(prev, g)
+    given: set[int] = set()
+    for r, g in zip(roots, root_grads):
+        if r._ctx is not None and r._ctx.inputs is None:
+            raise _freed_error(r)
+        given.add(id(g.data))
+        g = g.data if on_arrays else g
+        prev = grads.get(r)
+        if prev is not None:
+            grads[r] = _add(prev, g)
+            continue
+        grads[r] = g
+        if r._ctx is None:
+            leaves.append(r)
+        else:
+            heappush(pending, (-r._ctx._seq, r))
     results: dict[Tensor, Tensor] = {}
     previous_mode = STATE.grad_enabled
     STATE.grad_enabled = create_graph  # the backward is recorded only for create_graph
-    # The walk makes no reference cycles, yet every object it allocates would
-    # count towards cyclic-GC passes over the whole (still alive) graph: on a
-    # 100,000-op chain those passes took half the time. A small graph is quick to
-    # scan, and switching the collector off and on would cost more than it saves.
-    gc_was_enabled = len(order) > BIG_GRAPH and gc.isenabled()
-    if gc_was_enabled:
-        gc.disable()
     # Under detect_anomaly, the ops a backward runs are not checked as forwards: the
     # gradients they add up to are checked once, as that op's backward.
     anomaly = STATE.anomaly
     STATE.anomaly = False
+    # The walk makes no reference cycles, yet every object it allocates would count
+    # towards cyclic-GC passes over the whole (still alive) graph: on a 100,000-op chain
+    # those passes took half the time. The collector is paused once the walk turns out
+    # to be long: a small graph is quick to scan, and switching the collector off and on
+    # would cost more than it saves.
+    countdown = BIG_GRAPH
+    gc_paused = False
     try:
-        for t in reversed(order):
-            g = grads.pop(t, None)
-            if g is None:
-                continue
+        while pending:
+            t = heappop(pending)[1]
+            g = grads.pop(t)
             if wanted is not None and t in wanted:
                 results[t] = Tensor._make(g) if on_arrays else g
             ctx = t._ctx
-            if ctx is None:
-                if wanted is None and t.requires_grad:
-                    if not on_arrays:
-                        _accumulate_leaf(t, g, given)
-                    elif (  # the common case, spelled out: a first gradient, a fresh array of its own
-                        t.grad is None and id(g) not in given and g.base is None and g.flags.writeable
-                    ):
-                        given.add(id(g))
-                        t.grad = Tensor._make(g)
-                    else:
-                        _accumulate_leaf_array(t, g, given)
-                continue
+            tensors = ctx.inputs
+            if tensors is None:
+                raise _freed_error(t)
             input_grads = _call_backward(ctx, t, g, on_arrays)
             if anomaly:
                 _check_backward(ctx, type(ctx).__name__, input_grads)
-            for inp, need, gi in zip(ctx.inputs, ctx.needs_input_grad, input_grads):
+            if not retain_graph:  # free the op's part of the graph (the loop below has `tensors`)
+                ctx.inputs = None
+                ctx.saved = ()
+            for inp, need, gi in zip(tensors, ctx.needs_input_grad, input_grads):
                 if not need or gi is None:
                     continue
                 idata = inp.data
@@ -314,15 +316,39 @@ def _run_backward(
                 if gdtype is not idata.dtype and gdtype != idata.dtype:  # `is`: the usual, quick answer
                     gi = gi.astype(idata.dtype)  # the gradient of an input has its dtype
                 prev = grads.get(inp)
-                # a sum is a fresh array (or a recorded op): gi or prev may be shared with another input
-                grads[inp] = gi if prev is None else _add(prev, gi)
-            if not retain_graph:
-                ctx.inputs = None
-                ctx.saved = ()
+                if prev is not None:
+                    # a sum is a fresh array (or a recorded op): gi or prev may be shared with another input
+                    grads[inp] = _add(prev, gi)
+                    continue
+                grads[inp] = gi  # the first gradient to reach inp: visit it later
+                inp_ctx = inp._ctx
+                if inp_ctx is None:
+                    leaves.append(inp)
+                else:
+                    heappush(pending, (-inp_ctx._seq, inp))
+            countdown -= 1
+            if not countdown and gc.isenabled():
+                gc.disable()
+                gc_paused = True
+        for t in leaves:
+            g = grads.pop(t)
+            if wanted is not None:
+                if t in wanted:
+                    results[t] = Tensor._make(g) if on_arrays else g
+            elif not t.requires_grad:
+                continue
+            elif not on_arrays:
+                _accumulate_leaf(t, g, given)
+            elif t.grad is None and g.base is None and id(g) not in given and g.flags.writeable:
+                # the common case, spelled out: a first gradient, a fresh array of its own
+                given.add(id(g))
+                t.grad = Tensor._make(g)
+            else:
+                _accumulate_leaf_array(t, g, given)
     finally:
         STATE.grad_enabled = previous_mode
         STATE.anomaly = anomaly
-        if gc_was_enabled:
+        if gc_paused:
             gc.enable()
     return results
 
@@ -423,6 +449,18 @@ def _accumulate_leaf(t: "Tensor", g: "Tensor", given: set[int]) -> None:
     t.grad = g
 
 
+_ONES: dict[tuple[tuple[int, ...], np.dtype], np.ndarray] = {}
+
+
+def _ones_like(a: np.ndarray) -> np.ndarray:
+    """A fresh array of ones shaped like ``a``: a copy of a cached one (np.ones takes five times as long)."""
+    key = (a.shape, a.dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        ones = _ONES[key] = np.ones(a.shape, dtype=a.dtype)
+    return ones.copy()
+
+
 def _root_gradient(root: "Tensor", gradient: Any, where: str) -> "Tensor":
     if gradient is None:
         if root.data.size != 1:
@@ -431,7 +469,7 @@ def _root_gradient(root: "Tensor", gradient: Any, where: str) -> "Tensor":
                 "works only for a single-element output. Pass gradient= (same shape as the "
                 "output), or reduce it first (e.g. .sum())."
             )
-        return Tensor._make(np.ones(root.shape, dtype=root.data.dtype))
+        return Tensor._make(_ones_like(root.data))
     if type(gradient) is np.ndarray and gradient.shape == root.data.shape:
         # the common case: no copy here; _run_backward never lets a leaf keep it
         same = gradient.dtype == root.data.dtype

@@ -8,6 +8,8 @@ inside without the model listing it a second time.
 
 from __future__ import annotations
 
+import math
+import threading
 from typing import Any, Callable, Iterator, NamedTuple, Optional, Union
 
 import numpy as np
@@ -34,13 +36,15 @@ class Parameter(Tensor):
             is_float_array = isinstance(data, (np.ndarray, np.generic)) and data.dtype.kind == "f"
             dtype = data.dtype if is_float_array else get_default_dtype()
         try:
-            array = np.array(data, dtype=dtype, order="C", copy=True)
+            values = np.asarray(data, dtype=dtype)
         except (TypeError, ValueError) as exc:
             raise TypeError(
                 f"Parameter: cannot make a {np.dtype(dtype)} array from {type(data).__name__}: {exc}"
             ) from None
-        if array.dtype.kind != "f":
-            raise TypeError(f"Parameter: dtype must be floating, got {array.dtype}")
+        if values.dtype.kind != "f":
+            raise TypeError(f"Parameter: dtype must be floating, got {values.dtype}")
+        array = _BLOCKS.take(values.shape, values.dtype)
+        array[...] = values  # the copy: the caller's array is never written into
         super().__init__(array, requires_grad=requires_grad, name=name)
 
     def __repr__(self) -> str:
@@ -48,6 +52,39 @@ class Parameter(Tensor):
         extra = f", dtype={self.dtype}" if self.dtype != get_default_dtype() else ""
         extra += "" if self.requires_grad else ", requires_grad=False"
         return f"Parameter({body}{extra})"
+
+
+class _Blocks:
+    """Where new Parameters get their arrays: consecutive slices of shared blocks, one dtype each.
+
+    A model's parameters, made one after another, then lie side by side in memory, and an
+    optimizer can update them as one flat array in place, with no gathering and copying
+    back (``Optimizer._flat_step``): on a small network that is most of the step's Python
+    work. Each parameter is still a C-contiguous array of its own shape. A block lives as
+    long as any parameter cut from it; a large parameter gets an array of its own.
+    """
+
+    BLOCK = 1 << 16  # elements per block (the size of the optimizers' flat groups)
+    LARGE = 1 << 13  # a parameter with more elements than this is not cut from a block
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._current: dict[np.dtype, tuple[np.ndarray, int]] = {}  # dtype -> (block, first free element)
+
+    def take(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """An uninitialised C-contiguous array of this shape and dtype."""
+        size = math.prod(shape)
+        if size > self.LARGE or size == 0:
+            return np.empty(shape, dtype=dtype)
+        with self._lock:  # two threads must not be given the same slice
+            block, start = self._current.get(dtype, (None, self.BLOCK))
+            if block is None or start + size > block.size:
+                block, start = np.empty(self.BLOCK, dtype=dtype), 0
+            self._current[dtype] = (block, start + size)
+        return block[start : start + size].reshape(shape)
+
+
+_BLOCKS = _Blocks()
 
 
 class IncompatibleKeys(NamedTuple):

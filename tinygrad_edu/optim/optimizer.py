@@ -256,12 +256,14 @@ class Optimizer:
     # --- one flat array per group: the fast path for small networks ------------------------
     # A small network's step is dominated by Python and numpy call overhead per parameter, not
     # by arithmetic. So for a group of at most FLAT_LIMIT elements of one float dtype, the
-    # optimizer keeps the state buffers as one flat array each, gathers the parameters and
-    # gradients into flat arrays, runs ``_update`` once on the whole group, and copies the
-    # result back into each ``p.data`` (in place: the parameters' arrays stay the same objects).
-    # A handful of numpy calls then update every parameter, whatever the number of layers.
-    # ``optimizer.state[p]`` holds views of the flat buffers. Whenever the group does not fit
-    # (a grad is None, shapes or dtypes differ, step counts differ) the per-parameter path runs.
+    # optimizer keeps the state buffers as one flat array each, gathers the gradients into one
+    # flat array and runs ``_update`` once on the whole group: a handful of numpy calls update
+    # every parameter, whatever the number of layers. The parameters' arrays stay the same
+    # objects, updated in place. Parameters made by ``nn.Parameter`` lie side by side in memory
+    # (``nn.module._Blocks``), so ``_update`` usually works on them directly; otherwise they are
+    # gathered into a flat array and the result is copied back. ``optimizer.state[p]`` holds
+    # views of the flat buffers. Whenever the group does not fit (a grad is None, shapes or
+    # dtypes differ, step counts differ) the per-parameter path runs.
 
     FLAT_LIMIT = 1 << 16
 
@@ -275,28 +277,31 @@ class Optimizer:
             return False
         params = group["params"]
         dtype = flat.dtype
-        datas, grads = [], []
-        for p, shape in zip(params, flat.shapes):
+        grads = []
+        for p, shape, data in zip(params, flat.shapes, flat.datas):
             g = p.grad
             if g is None or type(g) is not Tensor:
                 self._flat[key] = None  # per parameter from now on (until the next load_state_dict)
                 return False
-            d, g = p.data, g.data
-            if d.shape != shape or g.shape != shape or d.dtype is not dtype or g.dtype is not dtype:
-                if d.shape != shape or g.shape != shape or d.dtype != dtype or g.dtype != dtype:
-                    self._flat[key] = None
-                    return False
-            datas.append(d.ravel())  # a view (ravel is quicker than reshape(-1) or axis=None)
-            grads.append(g.ravel())
-        np.concatenate(datas, out=flat.param)
+            g = g.data
+            if g.shape != shape or (g.dtype is not dtype and g.dtype != dtype):
+                self._flat[key] = None
+                return False
+            if p.data is not data:  # a new array was assigned to p.data: lay the group out again
+                self._flat[key] = False
+                return self._flat_step(group, lr)
+            grads.append(g.ravel())  # a view (ravel is quicker than reshape(-1) or axis=None)
         np.concatenate(grads, out=flat.grad)
+        if flat.views is not None:  # the parameters are not side by side: gather them
+            np.concatenate([d.ravel() for d in flat.datas], out=flat.param)
         state = flat.state
         if state is None:
             state = flat.state = self._init_state(flat.param, group)
         state["step"] += 1
         self._update(flat.param, flat.grad, state, group, lr)
-        for p, view in zip(params, flat.views):
-            np.copyto(p.data, view)
+        if flat.views is not None:  # and copy the result back
+            for d, view in zip(flat.datas, flat.views):
+                np.copyto(d, view)
         flat.share_state(self.state, params)
         return True
 
@@ -499,21 +504,29 @@ def _describe(value: Any) -> str:
 class _FlatGroup:
     """Flat work arrays for a group's parameters and gradients, and its state as flat buffers.
 
-    ``views[i]`` is the slice of ``param`` that belongs to parameter i, in its shape.
-    Existing per-parameter state is concatenated into the flat buffers.
+    ``param`` is the parameters' memory itself when they lie side by side (``views`` is then
+    None); otherwise a copy, with ``views[i]`` the slice that belongs to parameter i, in its
+    shape. ``datas`` are the parameters' arrays it was laid out for. Existing per-parameter
+    state is concatenated into the flat buffers.
     """
 
     def __init__(self, params: list[Tensor], states: list[Optional[dict[str, Any]]]) -> None:
         self.dtype = params[0].data.dtype
-        self.shapes = [p.data.shape for p in params]
-        self.param = np.concatenate([p.data.reshape(-1) for p in params])
-        self.grad = np.empty_like(self.param)
+        self.datas = [p.data for p in params]
+        self.shapes = [d.shape for d in self.datas]
         self.slices = []
         offset = 0
-        for p in params:
-            self.slices.append(slice(offset, offset + p.data.size))
-            offset += p.data.size
-        self.views = [self.param[sl].reshape(shape) for sl, shape in zip(self.slices, self.shapes)]
+        for d in self.datas:
+            self.slices.append(slice(offset, offset + d.size))
+            offset += d.size
+        whole = side_by_side(self.datas)
+        self.views: Optional[list[np.ndarray]] = None
+        if whole is not None:
+            self.param = whole
+        else:
+            self.param = np.concatenate([d.reshape(-1) for d in self.datas])
+            self.views = [self.param[sl].reshape(shape) for sl, shape in zip(self.slices, self.shapes)]
+        self.grad = np.empty_like(self.param)
         self.state: Optional[dict[str, Any]] = None
         if states[0] is not None:
             self.state = {
@@ -540,3 +553,26 @@ class _FlatGroup:
         step = state["step"]
         for p in params:
             per_param[p]["step"] = step
+
+
+def _address(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]
+
+
+def side_by_side(arrays: list[np.ndarray]) -> Optional[np.ndarray]:
+    """The 1-D array that ``arrays`` are consecutive pieces of, in this order, or None.
+
+    True for the parameters of a model made with ``nn.Parameter`` (cut one after another
+    from shared blocks): the whole is then one array that numpy can update in place.
+    """
+    first = arrays[0]
+    base = first.base
+    if base is None or base.ndim != 1 or base.dtype != first.dtype or not base.flags.c_contiguous:
+        return None
+    start = end = _address(first)
+    for a in arrays:
+        if a.base is not base or not a.flags.c_contiguous or _address(a) != end:
+            return None
+        end += a.nbytes
+    offset = (start - _address(base)) // base.itemsize
+    return base[offset : offset + (end - start) // base.itemsize]
