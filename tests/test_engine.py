@@ -96,6 +96,72 @@ def test_the_same_tensor_as_both_operands_and_through_reshape_and_broadcast():
     np.testing.assert_allclose(x.grad.data, [6.0 * xv + 2.0 * xv.sum()], rtol=1e-12)
 
 
+def test_ops_are_visited_in_reverse_creation_order_each_after_all_its_uses():
+    """The walk takes op outputs from the highest sequence number down: every use of a tensor
+    (created later) has passed its gradient on before the tensor's own op runs."""
+    visited = []
+
+    class Tap(tg.Function):
+        def forward(self, a, tag=""):
+            self.save_for_backward(tag)
+            return a.copy()
+
+        def backward(self, grad):
+            visited.append(self.saved[0])
+            return grad
+
+    x = leaf([2.0])
+    a = Tap.apply(x, tag="a")  # used by b, c and the sum
+    b = Tap.apply(a * 3.0, tag="b")  # used by c and the sum
+    c = Tap.apply(a * b, tag="c")
+    (a + b + c).sum().backward()
+    assert visited == ["c", "b", "a"]
+    # y = a + 3a + 3a^2 with a = x:  dy/dx = 4 + 6x
+    np.testing.assert_array_equal(x.grad.data, [16.0])
+
+
+def test_a_backward_that_fails_half_way_leaves_every_grad_as_it_was():
+    class Fails(tg.Function):
+        def forward(self, a):
+            return a * 1.0
+
+        def backward(self, grad):
+            raise ValueError("no gradient today")
+
+    x, w = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    w.grad = Tensor(np.array([10.0, 10.0]))
+    y = (Fails.apply(x) * w).sum()  # w's gradient is found before Fails.backward runs
+    with pytest.raises(ValueError, match="no gradient today"):
+        y.backward()
+    assert x.grad is None
+    np.testing.assert_array_equal(w.grad.data, [10.0, 10.0])
+    assert tg.is_grad_enabled() is True and gc.isenabled()
+
+
+def test_a_long_walk_pauses_the_cycle_collector_and_switches_it_back_on():
+    from tinygrad_edu import autograd
+
+    seen = []
+
+    class Probe(tg.Function):
+        def forward(self, a):
+            return a * 1.0
+
+        def backward(self, grad):
+            seen.append(gc.isenabled())
+            return grad
+
+    x = leaf([1.0])
+    y = Probe.apply(x)  # created first, so its backward runs last
+    for _ in range(autograd.BIG_GRAPH + 10):
+        y = y + 1.0
+    y.sum().backward()
+    assert seen == [False] and gc.isenabled()
+    seen.clear()
+    Probe.apply(x).sum().backward()  # a short walk leaves the collector alone
+    assert seen == [True]
+
+
 def test_leaf_grad_accumulates_across_two_backward_calls():
     x = leaf([1.0, -2.0])
     (x * x).sum().backward()

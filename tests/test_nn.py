@@ -62,6 +62,62 @@ def test_parameter_copies_its_data_and_requires_grad() -> None:
     np.testing.assert_array_equal(p.data, [0.0, 1.0, 2.0])
 
 
+def test_a_models_parameters_lie_side_by_side_in_one_block() -> None:
+    """nn.Parameter cuts each new array from a shared block (what lets optimizers update a small
+    model in place as one array); each is still a C-contiguous array of its own."""
+    model = mlp()
+    arrays = [p.data for p in model.parameters()]
+    addresses = [a.__array_interface__["data"][0] for a in arrays]
+    assert all(a.base is arrays[0].base and a.flags.c_contiguous and a.flags.writeable for a in arrays)
+    assert addresses == [addresses[0] + sum(a.nbytes for a in arrays[:i]) for i in range(len(arrays))]
+    assert [p.shape for p in model.parameters()] == [(5, 2), (5,), (3, 5), (3,)]
+    before = [a.copy() for a in arrays]
+    model[0].weight.data[...] = 7.0  # writing one parameter leaves its neighbours alone
+    np.testing.assert_array_equal(model[0].bias.data, before[1])
+    np.testing.assert_array_equal(model[2].weight.data, before[2])
+
+
+def test_large_and_empty_parameters_get_arrays_of_their_own() -> None:
+    from tinygrad_edu.nn.module import _Blocks
+
+    big = nn.Parameter(np.ones(_Blocks.LARGE + 1))
+    assert big.data.base is None and big.data.flags.c_contiguous
+    assert nn.Parameter(np.ones((0, 3))).shape == (0, 3)
+
+
+def test_a_full_block_is_followed_by_a_new_one() -> None:
+    from tinygrad_edu.nn.module import _Blocks
+
+    blocks = _Blocks()
+    f64 = np.dtype(np.float64)
+    first = blocks.take((3,), f64)
+    rest = [blocks.take((_Blocks.LARGE,), f64) for _ in range(_Blocks.BLOCK // _Blocks.LARGE)]
+    assert first.base is rest[0].base and rest[-1].base is not first.base  # the last one did not fit
+    taken = [first, *rest]
+    assert not any(np.shares_memory(a, b) for i, a in enumerate(taken) for b in taken[i + 1 :])
+    other = blocks.take((2, 2), np.dtype(np.float32))
+    assert other.dtype == np.float32 and other.base is not first.base  # one block per dtype
+
+
+def test_parameters_made_in_threads_never_share_memory() -> None:
+    import threading
+
+    made: list[nn.Parameter] = []
+
+    def work() -> None:
+        mine = [nn.Parameter(np.zeros(7)) for _ in range(200)]
+        made.extend(mine)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    starts = sorted(p.data.__array_interface__["data"][0] for p in made)
+    assert len(set(starts)) == 800
+    assert all(b - a >= 7 * 8 for a, b in zip(starts, starts[1:]))  # no two overlap
+
+
 def test_parameter_dtypes() -> None:
     assert nn.Parameter([1, 2]).dtype == tg.get_default_dtype()  # lists: the default dtype
     assert nn.Parameter(np.arange(3)).dtype == tg.get_default_dtype()  # integers become float
