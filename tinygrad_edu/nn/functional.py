@@ -139,7 +139,7 @@ def _same_shape_target(x: Tensor, target: Any, name: str) -> Tensor:
     if array.dtype.kind not in "fiub":
         raise TypeError(f"{name}: target has dtype {array.dtype}; expected a float, integer or bool array")
     y = target if isinstance(target, Tensor) else Tensor(array)
-    if y.shape != x.shape:
+    if array.shape != x.data.shape:
         hint = ""
         if x.size == y.size:
             hint = f"; reshape it, e.g. y.reshape{x.shape}"
@@ -147,7 +147,7 @@ def _same_shape_target(x: Tensor, target: Any, name: str) -> Tensor:
             f"{name}: target has shape {y.shape} but input has shape {x.shape}; they must match "
             f"(broadcasting them would silently compare every input with every target){hint}"
         )
-    if y.dtype != x.dtype:
+    if array.dtype is not x.data.dtype and array.dtype != x.data.dtype:
         y = y.astype(x.dtype) if y.requires_grad else Tensor(y.data.astype(x.dtype))
     return y
 

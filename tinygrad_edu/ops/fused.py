@@ -76,7 +76,7 @@ class Linear(Function):
             raise ValueError(f"bias has shape {bias.shape}; expected (out_features,) = ({out_features},)")
         out = (weight @ x.T).T if x.ndim == 2 else x @ weight.T
         if bias is not None:
-            if bias.dtype == out.dtype:
+            if bias.dtype is out.dtype or bias.dtype == out.dtype:
                 out += bias  # in place: out is a fresh array
             else:
                 out = out + bias  # numpy's promotion, e.g. a float64 bias on float32 inputs
