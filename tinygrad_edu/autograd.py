@@ -256,18 +256,18 @@ def _run_backward(
     # any array already given to another leaf
     given: set[int] = set()
     for r, g in zip(roots, root_grads):
-        if r._ctx is not None and r._ctx.inputs is None:
-            raise _freed_error(r)
         given.add(id(g.data))
         g = g.data if on_arrays else g
         prev = grads.get(r)
         if prev is not None:
             grads[r] = _add(prev, g)
-            continue
-        grads[r] = g
-        if r._ctx is None:
+        elif r._ctx is None:
+            grads[r] = g
             leaves.append(r)
+        elif r._ctx.inputs is None:
+            raise _freed_error(r)
         else:
+            grads[r] = g
             heappush(pending, (-r._ctx._seq, r))
     results: dict[Tensor, Tensor] = {}
     previous_mode = STATE.grad_enabled
@@ -342,7 +342,10 @@ def _run_backward(
             elif t.grad is None and g.base is None and id(g) not in given and g.flags.writeable:
                 # the common case, spelled out: a first gradient, a fresh array of its own
                 given.add(id(g))
-                t.grad = Tensor._make(g)
+                t.grad = grad = _new(Tensor)  # Tensor._make(g), inlined: once per parameter and step
+                grad.data = g
+                grad.grad = grad._ctx = grad.name = None
+                grad.requires_grad = False
             else:
                 _accumulate_leaf_array(t, g, given)
     finally:

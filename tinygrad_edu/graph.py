@@ -1,4 +1,8 @@
-"""The one graph walk shared by the Tensor engine, the Value engine and the pictures."""
+"""A topological sort: the order of the Value engine's backward, the graph pictures and check_model.
+
+(The Tensor engine orders its backward by the ops' sequence numbers instead; see
+``autograd._run_backward``.)
+"""
 
 from __future__ import annotations
 

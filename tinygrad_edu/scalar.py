@@ -17,8 +17,8 @@ Two differences from micrograd matter:
   passes it in) instead of capturing it in a closure. A node therefore never
   refers to itself, so there are no reference cycles and an unused graph is
   freed at once by reference counting.
-* ``backward()`` walks the graph with the iterative ``graph.toposort`` shared
-  with the Tensor engine, so a 100,000-op chain does not hit the recursion limit.
+* ``backward()`` walks the graph in the order of the iterative ``graph.toposort``
+  (shared with the pictures), so a 100,000-op chain does not hit the recursion limit.
 
 Speed, in plain Python (each trick is commented where it is used):
 

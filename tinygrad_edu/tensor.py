@@ -89,10 +89,8 @@ class Tensor:
         """Wrap an ndarray without any checks (the engine's fast path)."""
         t = object.__new__(cls)
         t.data = data
-        t.grad = None
+        t.grad = t._ctx = t.name = None
         t.requires_grad = False
-        t._ctx = None
-        t.name = None
         return t
 
     # --- basic facts -------------------------------------------------------------

@@ -31,6 +31,7 @@ import numpy as np
 from tinygrad_edu import nn
 from tinygrad_edu._config import no_grad
 from tinygrad_edu.data import DataLoader
+from tinygrad_edu.optim.optimizer import side_by_side
 from tinygrad_edu.tensor import Tensor
 
 Array = Union[np.ndarray, Tensor]
@@ -596,7 +597,7 @@ def _all_finite(arrays: list[np.ndarray]) -> bool:
     """True when no array holds NaN or Inf; one numpy pass over all of them, not one per array."""
     if not arrays:
         return True
-    flat = np.concatenate([a.ravel() for a in arrays])
+    flat = arrays[0].ravel() if len(arrays) == 1 else np.concatenate([a.ravel() for a in arrays])
     # A NaN or Inf makes the sum NaN or Inf; only a non-finite sum (which can also be an
     # overflow of finite values) needs the exact elementwise check.
     return math.isfinite(flat.sum()) or bool(np.isfinite(flat).all())
@@ -621,10 +622,17 @@ def _checked_step(optimizer: Any, params: list[Tensor], names: dict[int, str]) -
     The parameters are copied before the update and copied back in place; the optimizer's
     own state (moments, step count) is not rolled back.
     """
-    # one copy of all parameters (cheaper than one per parameter on small networks)
-    before = np.concatenate([p.data.ravel() for p in params]) if params else None
+    # One copy of all parameters (cheaper than one per parameter on small networks); of one
+    # array when they lie side by side, as nn.Parameter makes them.
+    datas = [p.data for p in params]
+    whole = side_by_side(datas) if datas else None
+    if whole is not None:
+        before = whole.copy()
+    else:
+        before = np.concatenate([d.ravel() for d in datas]) if datas else None
     optimizer.step()
-    if _all_finite([p.data for p in params]):
+    in_place = whole is not None and all(p.data is d for p, d in zip(params, datas))
+    if _all_finite([whole] if in_place else [p.data for p in params]):
         return None
     for p in params:
         if not np.isfinite(p.data).all():
