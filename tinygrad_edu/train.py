@@ -473,6 +473,7 @@ def fit(
     bar = _progress_bar(progress, epochs)
     start = time.perf_counter()
     global_step = 0
+    layout: list = []  # where the parameters lie in memory (see _side_by_side)
     try:
         with _DeferredInterrupt() as interrupt:
             for cb in callbacks:
@@ -494,7 +495,9 @@ def fit(
                         loss.backward()
                         if check_finite:
                             params = [p for g in getattr(optimizer, "param_groups", []) for p in g["params"]]
-                            bad = _nonfinite_grad(params, names) or _checked_step(optimizer, params, names)
+                            bad = _nonfinite_grad(params, names) or _checked_step(
+                                optimizer, params, names, layout
+                            )
                             if bad is not None:
                                 _raise_nonfinite(bad, epoch, step, global_step, history)
                         else:
@@ -615,7 +618,18 @@ def _nonfinite_grad(params: list[Tensor], names: dict[int, str]) -> Optional[str
     return None
 
 
-def _checked_step(optimizer: Any, params: list[Tensor], names: dict[int, str]) -> Optional[str]:
+def _side_by_side(datas: list[np.ndarray], cache: list) -> Optional[np.ndarray]:
+    """``side_by_side(datas)``, remembered in ``cache`` while the parameters keep their arrays
+    (finding it takes longer than a small network's whole update)."""
+    if cache and len(cache[0]) == len(datas) and all(a is b for a, b in zip(cache[0], datas)):
+        return cache[1]
+    cache[:] = [datas, side_by_side(datas) if datas else None]
+    return cache[1]
+
+
+def _checked_step(
+    optimizer: Any, params: list[Tensor], names: dict[int, str], layout: Optional[list] = None
+) -> Optional[str]:
     """``optimizer.step()``, undone if it made a parameter NaN/Inf (finite loss and gradients can
     still overflow with a huge learning rate). Returns what went wrong, or None.
 
@@ -625,7 +639,7 @@ def _checked_step(optimizer: Any, params: list[Tensor], names: dict[int, str]) -
     # One copy of all parameters (cheaper than one per parameter on small networks); of one
     # array when they lie side by side, as nn.Parameter makes them.
     datas = [p.data for p in params]
-    whole = side_by_side(datas) if datas else None
+    whole = _side_by_side(datas, [] if layout is None else layout)
     if whole is not None:
         before = whole.copy()
     else:
