@@ -1,4 +1,4 @@
-"""A topological sort: the order of the Value engine's backward, the graph pictures and check_model.
+"""The order of the Value engine's backward, the graph pictures and check_model.
 
 (The Tensor engine orders its backward by the ops' sequence numbers instead; see
 ``autograd._run_backward``.)

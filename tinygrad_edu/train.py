@@ -31,7 +31,7 @@ import numpy as np
 from tinygrad_edu import nn
 from tinygrad_edu._config import no_grad
 from tinygrad_edu.data import DataLoader
-from tinygrad_edu.optim.optimizer import side_by_side
+from tinygrad_edu.optim.optimizer import side_by_side as _find_side_by_side
 from tinygrad_edu.tensor import Tensor
 
 Array = Union[np.ndarray, Tensor]
@@ -619,11 +619,11 @@ def _nonfinite_grad(params: list[Tensor], names: dict[int, str]) -> Optional[str
 
 
 def _side_by_side(datas: list[np.ndarray], cache: list) -> Optional[np.ndarray]:
-    """``side_by_side(datas)``, remembered in ``cache`` while the parameters keep their arrays
-    (finding it takes longer than a small network's whole update)."""
+    """``optim.optimizer.side_by_side(datas)``, remembered in ``cache`` while the parameters
+    keep their arrays (finding it takes longer than a small network's whole update)."""
     if cache and len(cache[0]) == len(datas) and all(a is b for a, b in zip(cache[0], datas)):
         return cache[1]
-    cache[:] = [datas, side_by_side(datas) if datas else None]
+    cache[:] = [datas, _find_side_by_side(datas) if datas else None]
     return cache[1]
 
 
