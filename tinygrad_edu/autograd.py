@@ -501,7 +501,7 @@ def backward(
             "graph. Create the inputs with requires_grad=True (and not under no_grad())."
         )
     g = _root_gradient(tensor, gradient, "backward")
-    _run_backward([tensor], [g], retain_graph or create_graph, create_graph)
+    _run_backward((tensor,), (g,), retain_graph or create_graph, create_graph)
 
 
 def grad(

@@ -151,6 +151,18 @@ class Abs(Function):
         return grad * sign
 
 
+_ONES: dict[np.dtype, Any] = {}
+
+
+def _one(dtype: np.dtype) -> Any:
+    """1 as a scalar of ``dtype``, made once per dtype. Not a Python 1: numpy < 2 would turn a
+    0-d float32 into float64 (and ``dtype.type(1)`` on every call costs more than the look-up)."""
+    one = _ONES.get(dtype)
+    if one is None:
+        one = _ONES[dtype] = dtype.type(1)
+    return one
+
+
 class Tanh(Function):
     """tanh(x);  d/dx = 1 - tanh(x)**2."""
 
@@ -174,8 +186,7 @@ class TanhBackward(Function):
     array_backward = True
 
     def forward(self, grad: np.ndarray, y: np.ndarray) -> np.ndarray:
-        one = y.dtype.type(1)  # not a Python 1: numpy < 2 would turn 0-d float32 into float64
-        return grad * (one - y * y)
+        return grad * (_one(y.dtype) - y * y)
 
     def backward(self, g):
         grad, y = self.inputs
@@ -210,8 +221,7 @@ class SigmoidBackward(Function):
     array_backward = True
 
     def forward(self, grad: np.ndarray, y: np.ndarray) -> np.ndarray:
-        one = y.dtype.type(1)  # not a Python 1: numpy < 2 would turn 0-d float32 into float64
-        return grad * y * (one - y)
+        return grad * y * (_one(y.dtype) - y)
 
     def backward(self, g):
         grad, y = self.inputs
