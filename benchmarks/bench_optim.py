@@ -4,8 +4,9 @@
 
 The course's ``update_parameters_with_adam`` (seed 001, epsilon inside the square root)
 is written out below and updates W1 (5, 2), b1 (5, 1), W2 (2, 5), b2 (2, 1), W3 (1, 2),
-b3 (1, 1). Our ``Adam(eps_mode="inside")`` computes the same formula on Tensors of the
-same shapes. Both start from the same values and the script checks they agree before
+b3 (1, 1). Our ``Adam(eps_mode="inside")`` computes the same formula on parameters of the
+same shapes, made as a model makes them (``nn.Parameter``, side by side in memory) and,
+in a second row, as separate Tensors. Both start from the same values and the script checks they agree before
 timing. Prints microseconds per step and the ratio ours / course (below 1: ours is faster);
 ``torch.optim.Adam`` (1 thread) is timed too when PyTorch is installed. ``run(quick)`` gives
 the same as a ``Result`` row for ``python -m benchmarks``.
@@ -22,7 +23,7 @@ if not __package__:  # run as a script: make the `benchmarks` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import Result, interleaved, torch_or_none  # noqa: E402
-from tinygrad_edu import Tensor, optim  # noqa: E402
+from tinygrad_edu import Tensor, nn, optim  # noqa: E402
 
 LAYERS = [2, 5, 2, 1]
 
@@ -64,10 +65,15 @@ def make_course():
     return parameters, grads, v, s
 
 
-def make_ours(parameters, grads):
+def make_ours(parameters, grads, side_by_side: bool = True):
+    """nn.Parameters (cut from one block, as a model's are: the optimizer updates them in place
+    as one array), or separate Tensors (gathered into a flat array and copied back)."""
     tensors = []
     for key in parameters:
-        p = Tensor(parameters[key].copy(), requires_grad=True)
+        if side_by_side:
+            p = nn.Parameter(parameters[key])
+        else:
+            p = Tensor(parameters[key].copy(), requires_grad=True)
         p.grad = Tensor(grads["d" + key].copy())
         tensors.append(p)
     return tensors, optim.Adam(tensors, lr=0.01, eps_mode="inside")
@@ -86,14 +92,17 @@ def measure(quick: bool = False) -> dict[str, float]:
     """Seconds per Adam step: "ours", "course" and, when torch is installed, "torch" (1 thread)."""
     parameters, grads, v, s = make_course()
     tensors, adam = make_ours(parameters, grads)
+    separate, adam_separate = make_ours(parameters, grads, side_by_side=False)
 
     # the same numbers first: 20 steps of each
     for t in range(1, 21):
         parameters, v, s = update_parameters_with_adam(parameters, grads, v, s, t)
         adam.step()
-    diff = max(float(np.max(np.abs(p.data - parameters[k]))) for p, k in zip(tensors, parameters))
-    if diff > 1e-12:
-        raise AssertionError(f"bench_optim: the two Adam steps disagree by {diff}")
+        adam_separate.step()
+    for ours in (tensors, separate):
+        diff = max(float(np.max(np.abs(p.data - parameters[k]))) for p, k in zip(ours, parameters))
+        if diff > 1e-12:
+            raise AssertionError(f"bench_optim: the two Adam steps disagree by {diff}")
 
     counter = {"t": 20}
 
@@ -101,7 +110,7 @@ def measure(quick: bool = False) -> dict[str, float]:
         counter["t"] += 1
         update_parameters_with_adam(parameters, grads, v, s, counter["t"])
 
-    candidates = {"ours": adam.step, "course": course_step}
+    candidates = {"ours": adam.step, "ours separate": adam_separate.step, "course": course_step}
     prepare = {}
     torch = torch_or_none()
     if torch is not None:
@@ -121,15 +130,30 @@ def run(quick: bool = False) -> list[Result]:
             torch=t.get("torch"),
             target="<= course dict code",
             passed=t["ours"] <= t["course"],
-            extra={"ratio ours / course": t["ours"] / t["course"]},
-        )
+            extra={
+                "ratio ours / course": t["ours"] / t["course"],
+                "parameters": "nn.Parameter, side by side",
+            },
+        ),
+        Result(
+            group="optim",
+            name="Adam step, same, separate Tensors",
+            ours=t["ours separate"],
+            numpy=t["course"],
+            torch=t.get("torch"),
+            extra={
+                "ratio ours / course": t["ours separate"] / t["course"],
+                "parameters": "Tensor(..., requires_grad=True): gathered and copied back",
+            },
+        ),
     ]
 
 
 def main() -> None:
     t = measure()
     print(f"Adam step over a {LAYERS} network (30 numbers in 6 arrays), median of interleaved rounds")
-    print(f"  tinygrad_edu.optim.Adam:             {t['ours'] * 1e6:7.1f} us")
+    print(f"  tinygrad_edu.optim.Adam:             {t['ours'] * 1e6:7.1f} us  (nn.Parameter, side by side)")
+    print(f"  the same, separate Tensors:          {t['ours separate'] * 1e6:7.1f} us")
     print(f"  course update_parameters_with_adam:  {t['course'] * 1e6:7.1f} us")
     if "torch" in t:
         print(f"  torch.optim.Adam (1 thread):         {t['torch'] * 1e6:7.1f} us")
