@@ -151,15 +151,15 @@ class Abs(Function):
         return grad * sign
 
 
-_ONES: dict[np.dtype, Any] = {}
+_TYPED_ONES: dict[np.dtype, Any] = {}
 
 
 def _one(dtype: np.dtype) -> Any:
     """1 as a scalar of ``dtype``, made once per dtype. Not a Python 1: numpy < 2 would turn a
     0-d float32 into float64 (and ``dtype.type(1)`` on every call costs more than the look-up)."""
-    one = _ONES.get(dtype)
+    one = _TYPED_ONES.get(dtype)
     if one is None:
-        one = _ONES[dtype] = dtype.type(1)
+        one = _TYPED_ONES[dtype] = dtype.type(1)
     return one
 
 
