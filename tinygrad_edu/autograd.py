@@ -255,20 +255,27 @@ def _run_backward(
     # given: arrays a leaf must not keep as they are, the caller's own gradient arrays and
     # any array already given to another leaf
     given: set[int] = set()
-    for r, g in zip(roots, root_grads):
+    if len(roots) == 1 and roots[0]._ctx is not None and roots[0]._ctx.inputs is not None:
+        # the usual loss.backward(), spelled out: one root, made by an op
+        root, g = roots[0], root_grads[0]
         given.add(id(g.data))
-        g = g.data if on_arrays else g
-        prev = grads.get(r)
-        if prev is not None:
-            grads[r] = _add(prev, g)
-        elif r._ctx is None:
-            grads[r] = g
-            leaves.append(r)
-        elif r._ctx.inputs is None:
-            raise _freed_error(r)
-        else:
-            grads[r] = g
-            heappush(pending, (-r._ctx._seq, r))
+        grads[root] = g.data if on_arrays else g
+        pending.append((-root._ctx._seq, root))  # a list of one is a heap
+    else:
+        for r, g in zip(roots, root_grads):
+            given.add(id(g.data))
+            g = g.data if on_arrays else g
+            prev = grads.get(r)
+            if prev is not None:
+                grads[r] = _add(prev, g)
+            elif r._ctx is None:
+                grads[r] = g
+                leaves.append(r)
+            elif r._ctx.inputs is None:
+                raise _freed_error(r)
+            else:
+                grads[r] = g
+                heappush(pending, (-r._ctx._seq, r))
     results: dict[Tensor, Tensor] = {}
     previous_mode = STATE.grad_enabled
     STATE.grad_enabled = create_graph  # the backward is recorded only for create_graph
