@@ -95,20 +95,21 @@ class Function:
             if not isinstance(x, Tensor):  # (a Parameter is a Tensor)
                 inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
                 break
+        n = len(inputs)
         fn = _new(cls)
         try:
             # Spelled out for one and two inputs and for no parameters (an empty **params
             # alone costs a fifth of an op): this is the hottest line of the library.
             if params:
-                if len(inputs) == 1:
+                if n == 1:
                     out_data = fn.forward(inputs[0].data, **params)
                 else:
                     out_data = fn.forward(*[t.data for t in inputs], **params)
-            elif len(inputs) == 2:
+            elif n == 2:
                 out_data = fn.forward(inputs[0].data, inputs[1].data)
-            elif len(inputs) == 1:
+            elif n == 1:
                 out_data = fn.forward(inputs[0].data)
-            elif len(inputs) == 3:  # Linear: x, weight, bias
+            elif n == 3:  # Linear: x, weight, bias
                 out_data = fn.forward(inputs[0].data, inputs[1].data, inputs[2].data)
             else:
                 out_data = fn.forward(*[t.data for t in inputs])
@@ -127,20 +128,20 @@ class Function:
                     out._ctx = fn
                     fn._seq = _next_seq()  # creation order, which the backward walk follows
                     fn.inputs = inputs
-                    if len(inputs) == 2:  # spelled out: the common case, and the cheapest
+                    if n == 2:  # spelled out: the common case, and the cheapest
                         fn.needs_input_grad = (inputs[0].requires_grad, inputs[1].requires_grad)
-                    elif len(inputs) == 1:
+                    elif n == 1:
                         fn.needs_input_grad = (True,)  # the loop just found it requires grad
-                    elif len(inputs) == 3:  # Linear
+                    elif n == 3:  # Linear
                         fn.needs_input_grad = (
                             inputs[0].requires_grad, inputs[1].requires_grad, inputs[2].requires_grad
                         )
                     else:
                         fn.needs_input_grad = tuple([t.requires_grad for t in inputs])
-                    if STATE.anomaly:
-                        fn._created_at = _user_frame()
                     break
         if STATE.anomaly:
+            if out._ctx is not None:
+                fn._created_at = _user_frame()
             _check_forward(cls.__name__, inputs, out_data)
         return out
 
@@ -152,17 +153,28 @@ _new = object.__new__
 _next_seq = itertools.count().__next__
 
 
-def run(op: type[Function], *args: Any, **params: Any) -> Any:
+_ABSENT: Any = object()  # run's second operand when there is none
+
+
+def run(op: type[Function], a: Any, b: Any = _ABSENT, *more: Any, **params: Any) -> Any:
     """``op`` on Tensors, recorded like any op (``op.apply``), or on ndarrays, its
     ``forward`` alone: how a backward that runs in both modes calls another op.
 
     On Tensors, a number takes the dtype of the first Tensor (as in ``x * 2``).
     """
-    for a in args:
-        if isinstance(a, Tensor):
-            return op.apply(*[a._operand(x) for x in args], **params)
+    # The first two operands are named, not gathered into *args: packing and unpacking
+    # an argument tuple cost a third of a tanh's whole backward.
+    if isinstance(a, Tensor) or isinstance(b, Tensor) or (more and any(isinstance(x, Tensor) for x in more)):
+        args = (a,) if b is _ABSENT else (a, b, *more)
+        first = next(x for x in args if isinstance(x, Tensor))
+        return op.apply(*[first._operand(x) for x in args], **params)
+    fn = _new(op)
     # (no empty **params passed on: it would cost as much as the small op itself)
-    return _new(op).forward(*args, **params) if params else _new(op).forward(*args)
+    if b is _ABSENT:
+        return fn.forward(a, **params) if params else fn.forward(a)
+    if more:
+        return fn.forward(a, b, *more, **params)
+    return fn.forward(a, b, **params) if params else fn.forward(a, b)
 
 
 class OpError(ValueError):
