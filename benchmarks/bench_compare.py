@@ -7,9 +7,9 @@ boundaries as PNG and SVG. It is timed as a user runs it: a fresh process
 started from the shell, in an empty folder (the pictures go there), from
 start to exit, imports and pictures included.
 
-By default ``compare`` trains the optimizers in parallel processes, one per
-optimizer up to the number of CPUs (``--jobs``); ``--jobs 1`` trains them one
-after the other in one process. Both are timed, alternating.
+By default ``compare`` trains each optimizer in a process of its own (3
+processes, sharing the 2 CPUs of the machine in docs/performance.md); ``--jobs
+1`` trains them one after the other in one process. Both are timed, alternating.
 
 With ``--quick`` each run has ``--epochs 1000`` and the time for the default
 10,000 is estimated: the training time that ``compare`` prints ("total

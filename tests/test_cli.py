@@ -435,3 +435,15 @@ def test_gradcheck_exits_1_when_it_does_not_pass(capsys):
     status, out, _ = run(["gradcheck", "--threshold", "1e-300"], capsys)
     assert status == 1
     assert out.rstrip().splitlines()[-1].startswith("FAILED")
+
+
+@pytest.mark.parametrize(
+    "cpus, optimizers, expected",
+    [(1, 3, 1), (None, 3, 1), (2, 3, 3), (2, 1, 1), (8, 3, 3), (2, 20, 8)],
+)
+def test_compare_trains_each_optimizer_in_a_process_of_its_own_when_there_are_cpus_to_share(
+    monkeypatch, cpus, optimizers, expected
+):
+    """Three equally long runs sharing two CPUs end after 1.5 runs' time; two processes take 2."""
+    monkeypatch.setattr(cli.os, "cpu_count", lambda: cpus)
+    assert cli._default_jobs(optimizers) == expected
