@@ -163,7 +163,8 @@ def run(op: type[Function], a: Any, b: Any = _ABSENT, *more: Any, **params: Any)
     On Tensors, a number takes the dtype of the first Tensor (as in ``x * 2``).
     """
     # The first two operands are named, not gathered into *args: packing and unpacking
-    # an argument tuple cost a third of a tanh's whole backward.
+    # an argument tuple was about half of what calling another op from a backward costs
+    # (0.4 of 0.7 µs in tanh's backward).
     if isinstance(a, Tensor) or isinstance(b, Tensor) or (more and any(isinstance(x, Tensor) for x in more)):
         args = (a,) if b is _ABSENT else (a, b, *more)
         first = next(x for x in args if isinstance(x, Tensor))
