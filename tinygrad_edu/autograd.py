@@ -153,7 +153,14 @@ _new = object.__new__
 _next_seq = itertools.count().__next__
 
 
-_ABSENT: Any = object()  # run's second operand when there is none
+class _Absent:
+    """run's second operand when there is none."""
+
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+_ABSENT: Any = _Absent()
 
 
 def run(op: type[Function], a: Any, b: Any = _ABSENT, *more: Any, **params: Any) -> Any:
