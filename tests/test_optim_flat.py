@@ -90,6 +90,17 @@ def _params_in_one_block(seed: int = 0):
     return [nn.Parameter(rng.standard_normal(s)) for s in SHAPES]
 
 
+def _per_parameter(factory):
+    """The same optimizer with the flat path switched off."""
+
+    def make(ps):
+        opt = factory(ps)
+        opt.FLAT_LIMIT = 0
+        return opt
+
+    return make
+
+
 def _train(params, factory, steps: int, rng, rebind_at: int = -1):
     opt = factory(params)
     for k in range(steps):
@@ -113,13 +124,7 @@ def test_side_by_side_parameters_are_updated_in_place_as_one_array(name):
     assert all(p.data is a for p, a in zip(params, arrays))  # still the same arrays
 
     reference = [Tensor(p.data.copy(), requires_grad=True) for p in _params_in_one_block()]
-
-    def per_parameter(ps):
-        opt = FACTORIES[name](ps)
-        opt.FLAT_LIMIT = 0
-        return opt
-
-    _train(reference, per_parameter, 20, np.random.default_rng(1))
+    _train(reference, _per_parameter(FACTORIES[name]), 20, np.random.default_rng(1))
     for p, r in zip(params, reference):
         np.testing.assert_array_equal(p.data, r.data)
 
@@ -132,13 +137,7 @@ def test_a_new_array_assigned_to_a_parameter_is_laid_out_again_and_stays_exact()
     assert flat.views is not None and flat.datas[2] is params[2].data  # gathered from now on
 
     reference = [Tensor(p.data.copy(), requires_grad=True) for p in _params_in_one_block()]
-    ref_opt = factory(reference)
-    ref_opt.FLAT_LIMIT = 0  # the per-parameter path
-    rng = np.random.default_rng(1)
-    for _ in range(20):
-        for p in reference:
-            p.grad = Tensor(rng.standard_normal(p.shape))
-        ref_opt.step()
+    _train(reference, _per_parameter(factory), 20, np.random.default_rng(1))
     for p, r in zip(params, reference):
         np.testing.assert_array_equal(p.data, r.data)
 

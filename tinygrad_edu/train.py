@@ -495,9 +495,8 @@ def fit(
                         loss.backward()
                         if check_finite:
                             params = [p for g in getattr(optimizer, "param_groups", []) for p in g["params"]]
-                            bad = _nonfinite_grad(params, names) or _checked_step(
-                                optimizer, params, names, layout
-                            )
+                            bad = _nonfinite_grad(params, names)
+                            bad = bad or _checked_step(optimizer, params, names, layout)
                             if bad is not None:
                                 _raise_nonfinite(bad, epoch, step, global_step, history)
                         else:
@@ -627,9 +626,7 @@ def _side_by_side(datas: list[np.ndarray], cache: list) -> Optional[np.ndarray]:
     return cache[1]
 
 
-def _checked_step(
-    optimizer: Any, params: list[Tensor], names: dict[int, str], layout: Optional[list] = None
-) -> Optional[str]:
+def _checked_step(optimizer: Any, params: list[Tensor], names: dict[int, str], layout: list) -> Optional[str]:
     """``optimizer.step()``, undone if it made a parameter NaN/Inf (finite loss and gradients can
     still overflow with a huge learning rate). Returns what went wrong, or None.
 
@@ -639,7 +636,7 @@ def _checked_step(
     # One copy of all parameters (cheaper than one per parameter on small networks); of one
     # array when they lie side by side, as nn.Parameter makes them.
     datas = [p.data for p in params]
-    whole = _side_by_side(datas, [] if layout is None else layout)
+    whole = _side_by_side(datas, layout)
     if whole is not None:
         before = whole.copy()
     else:
