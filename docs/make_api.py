@@ -40,6 +40,7 @@ MODULES = [
     ("tinygrad_edu.plot", "curves, decision boundaries, trajectories, schedules, moving averages"),
     ("tinygrad_edu.serialization", "checkpoints (tg.save, tg.load)"),
     ("tinygrad_edu.cli", "the tinygrad-edu command"),
+    ("tinygrad_edu.cli.common", "what the commands share: data sets, networks, optimizers, argument types"),
 ]
 
 # Classes whose methods and properties are listed one by one.
@@ -77,7 +78,9 @@ FALLBACK = {  # names without a docstring of their own
     "ones": "A Tensor of ones of the given shape (default dtype unless `dtype`).",
     "zeros": "A Tensor of zeros of the given shape (default dtype unless `dtype`).",
     "tg.nn.functional.check_reduction": "`reduction` if 'mean', 'sum' or 'none'; else a ValueError.",
-    "tg.cli.build_parser": "The argparse parser of the tinygrad-edu command and its four subcommands.",
+    "tg.cli.build_parser": (
+        "The argparse parser of the tinygrad-edu command: one subcommand per module of tinygrad_edu.cli."
+    ),
     "Function.forward": "The output from the inputs' ndarrays; `save_for_backward` what backward needs.",
     "Function.backward": (
         "From the output's gradient (a Tensor; an ndarray in an array backward), "

@@ -83,7 +83,8 @@ def neuron_pictures(out: str) -> list[str]:
 
 def compare_pictures(out: str, epochs: int) -> list[str]:
     """The course's experiment (what ``tinygrad-edu compare`` runs): cost curves and decision boundaries."""
-    from tinygrad_edu import cli, data, nn, plot, train
+    from tinygrad_edu import data, nn, plot, train
+    from tinygrad_edu.cli import common
 
     plt = _pyplot()
     seed, lr, batch_size = 3, 0.0007, 64
@@ -95,9 +96,9 @@ def compare_pictures(out: str, epochs: int) -> list[str]:
         return data.random_mini_batches(X, Y, batch_size, seed=seed + 8 + epoch)
 
     result = train.compare_optimizers(
-        lambda: cli.make_network([2, 5, 2, 1], seed),
+        lambda: common.make_network([2, 5, 2, 1], seed),
         nn.BCEWithLogitsLoss(),
-        {name: (lambda p, name=name: cli.OPTIMIZERS[name](p, lr)) for name in ("gd", "momentum", "adam")},
+        {name: (lambda p, name=name: common.OPTIMIZERS[name](p, lr)) for name in ("gd", "momentum", "adam")},
         X,
         Y,
         epochs,

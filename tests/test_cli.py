@@ -14,6 +14,7 @@ import pytest
 
 import tinygrad_edu as tg
 from tinygrad_edu import cli
+from tinygrad_edu.cli import common, compare, graph
 
 # In CI the real `dot` must be there (the test command installs it): never skip there.
 needs_dot = pytest.mark.skipif(
@@ -147,7 +148,7 @@ def test_compare_in_worker_processes_gives_the_same_table_as_in_one(capsys):
 
 
 def test_compare_without_matplotlib_still_prints_the_table(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(cli, "_pyplot", lambda: None)
+    monkeypatch.setattr(compare, "pyplot", lambda: None)
     status, out, err = run(["compare", "--epochs", "2", "--jobs", "1", "--out", str(tmp_path / "p")], capsys)
     assert status == 0
     assert list(table_rows(out)) == ["gd", "momentum", "adam"]
@@ -158,7 +159,7 @@ def test_compare_without_matplotlib_still_prints_the_table(tmp_path, capsys, mon
 def test_compare_uses_the_course_batches_and_initial_weights():
     # The course: He init from np.random.seed(3) in layer order; shuffles with seeds 11, 12, ...
     args = cli.build_parser().parse_args(["compare"])
-    make_model, _, X, Y, batches = cli._compare_setup(args)
+    make_model, _, X, Y, batches = compare._compare_setup(args)
     rng = np.random.RandomState(3)
     expected_w1 = rng.randn(5, 2) * np.sqrt(2 / 2)
     expected_w2 = rng.randn(2, 5) * np.sqrt(2 / 5)
@@ -199,10 +200,10 @@ def test_train_writes_a_checkpoint_that_load_reads(tmp_path, capsys):
     assert set(state) == {"model", "optimizer", "epoch"}
     assert state["epoch"] == 7
     assert state["model"]["0.weight"].shape == (8, 2) and state["model"]["2.weight"].shape == (1, 8)
-    model = cli.make_network([2, 8, 1], seed=0)
+    model = common.make_network([2, 8, 1], seed=0)
     model.load_state_dict(state["model"])  # the saved weights fit the same architecture
     assert not np.array_equal(
-        model.state_dict()["0.weight"], cli.make_network([2, 8, 1], 0).state_dict()["0.weight"]
+        model.state_dict()["0.weight"], common.make_network([2, 8, 1], 0).state_dict()["0.weight"]
     )
     assert "epochs 7" in out and "accuracy" in out
 
@@ -260,7 +261,7 @@ def test_train_that_diverges_exits_1_with_one_line(capsys):
     ],
 )
 def test_schedule_specs(text, expected):
-    schedule = cli._schedule(text)(0.1)
+    schedule = common.schedule(text)(0.1)
     assert float(schedule(2500)) == pytest.approx(expected, rel=1e-6)
 
 
@@ -349,13 +350,13 @@ def test_graph_never_evaluates_the_expression(tmp_path, capsys, monkeypatch):
 
 
 def test_expression_parser_accepts_the_grammar():
-    tree = cli.parse_expression("-tanh(a*b + c) / 2 ** x - sigmoid(+a) + log(exp(relu(b)))")
-    root = cli.build_expression(tree, {"a": 0.5, "b": 2.0, "c": -1.0, "x": 3.0}, "tensor")
+    tree = graph.parse_expression("-tanh(a*b + c) / 2 ** x - sigmoid(+a) + log(exp(relu(b)))")
+    root = graph.build_expression(tree, {"a": 0.5, "b": 2.0, "c": -1.0, "x": 3.0}, "tensor")
     expected = (
         -math.tanh(0.5 * 2.0 - 1.0) / 2**3 - 1 / (1 + math.exp(-0.5)) + math.log(math.exp(max(2.0, 0.0)))
     )
     assert float(root.data) == pytest.approx(expected, rel=1e-12)
-    value = cli.build_expression(cli.parse_expression("a*a + 3"), {"a": 2.0}, "value")
+    value = graph.build_expression(graph.parse_expression("a*a + 3"), {"a": 2.0}, "value")
     value.backward()
     assert value.data == 7.0
 
@@ -445,5 +446,5 @@ def test_compare_trains_each_optimizer_in_a_process_of_its_own_when_there_are_cp
     monkeypatch, cpus, optimizers, expected
 ):
     """Three equally long runs sharing two CPUs end after 1.5 runs' time; two processes take 2."""
-    monkeypatch.setattr(cli.os, "cpu_count", lambda: cpus)
-    assert cli._default_jobs(optimizers) == expected
+    monkeypatch.setattr(compare.os, "cpu_count", lambda: cpus)
+    assert compare._default_jobs(optimizers) == expected

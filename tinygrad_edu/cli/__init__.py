@@ -1,0 +1,49 @@
+"""The ``tinygrad-edu`` command line (also ``python -m tinygrad_edu``).
+
+    tinygrad-edu compare                               # the course's experiment: gd, momentum, adam on moons
+    tinygrad-edu train --layers 2,16,16,1 --optimizer adam --lr 0.01 --checkpoint model.npz
+    tinygrad-edu graph "tanh(a*b + c)" --values a=2,b=-3,c=10
+    tinygrad-edu gradcheck --layers 2,5,2,1 --dropout 0.2
+
+Every command has ``--help``. Bad arguments exit with status 2 and one line on
+stderr saying what is wrong; docs/cli.md describes every option.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional, Sequence
+
+import numpy as np
+
+from tinygrad_edu.cli.common import PROG, UsageError
+from tinygrad_edu.cli.parser import build_parser
+
+__all__ = ["build_parser", "main"]
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, --version (0) or a bad argument (2, already printed)
+        return stop.code if isinstance(stop.code, int) else 0
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        # Overflow and NaN are reported by the commands themselves (fit stops on a non-finite loss,
+        # pictures show NaN in red), so numpy's warnings would only repeat them less clearly.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return args.run(args)
+    except UsageError as err:
+        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,264 @@
+"""What the commands share: the argument types, the data sets, the networks and the optimizers."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from typing import Any, Callable, NoReturn, Optional, Sequence
+
+import numpy as np
+
+from tinygrad_edu import data, nn, optim, train
+
+PROG = "tinygrad-edu"
+DEFAULT_OUT = "tinygrad_edu_out"
+PLOT_HINT = "pip install tinygrad_edu[plot]"
+
+
+class UsageError(Exception):
+    """A bad argument found after parsing; ``main`` prints it as one line and returns 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but an error is one line on stderr (no usage block), then exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+
+
+# name -> (params, lr) -> optimizer. "gd" and "momentum" are the course's update rules; "adam"
+# puts eps inside the square root as the course's code does (m_hat / sqrt(v_hat + eps)).
+OPTIMIZERS: dict[str, Callable[[Any, Any], optim.Optimizer]] = {
+    "gd": lambda params, lr: optim.SGD(params, lr=lr),
+    "momentum": lambda params, lr: optim.Momentum(params, lr=lr, beta=0.9),
+    "nesterov": lambda params, lr: optim.SGD(params, lr=lr, momentum=0.9, nesterov=True),
+    "rmsprop": lambda params, lr: optim.RMSprop(params, lr=lr),
+    "adagrad": lambda params, lr: optim.Adagrad(params, lr=lr),
+    "adam": lambda params, lr: optim.Adam(params, lr=lr, eps_mode="inside"),
+    "adam-pytorch": lambda params, lr: optim.Adam(params, lr=lr),
+    "adamw": lambda params, lr: optim.AdamW(params, lr=lr),
+}
+
+DATASETS = ("moons", "circles", "spirals")
+DEFAULT_NOISE = {"moons": 0.2, "circles": 0.05, "spirals": 0.2}
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+
+
+def positive_float(text: str) -> float:
+    """An argument type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argument type: an integer >= ``minimum``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
+        return value
+
+    parse.__name__ = f"int >= {minimum}"
+    return parse
+
+
+def noise_level(text: str) -> float:
+    """An argument type: a finite number >= 0 (the noise of a data set)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def probability(text: str) -> float:
+    """An argument type: a probability in [0, 1) (a dropout rate)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1), got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1), got {text!r}")
+    return value
+
+
+def layer_sizes(text: str) -> list[int]:
+    """``"2,16,16,1"`` -> [2, 16, 16, 1]: the input size, the hidden sizes, the output size."""
+    try:
+        sizes = [int(s) for s in text.split(",")]
+    except ValueError:
+        sizes = []
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected at least two positive integers separated by commas, such as 2,5,2,1; got {text!r}"
+        )
+    return sizes
+
+
+def optimizer_name(text: str) -> str:
+    """An argument type: one of the names in ``OPTIMIZERS``."""
+    if text not in OPTIMIZERS:
+        raise argparse.ArgumentTypeError(f"unknown optimizer {text!r}; choose from {', '.join(OPTIMIZERS)}")
+    return text
+
+
+def optimizer_names(text: str) -> list[str]:
+    """An argument type: names from ``OPTIMIZERS`` separated by commas, each once."""
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected names separated by commas, such as gd,adam; got {text!r}")
+    for name in names:
+        optimizer_name(name)
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"an optimizer is named twice in {text!r}")
+    return names
+
+
+def schedule(text: str) -> Callable[[float], Any]:
+    """``--schedule`` -> a function lr -> Keras-style schedule (or the plain lr for "constant").
+
+    exponential:RATE:STEPS[:staircase]     lr * RATE ** (step / STEPS)
+    inverse-time:RATE:STEPS[:staircase]    lr / (1 + RATE * step / STEPS)
+    cosine:STEPS[:ALPHA]                   cosine from lr down to ALPHA * lr over STEPS steps
+    piecewise:B1,B2,...:V1,V2,V3,...       V1 until step B1, V2 until B2, ... (lr is ignored)
+    """
+    kind, *fields = text.split(":")
+    schedules = optim.schedules
+    try:
+        if kind == "constant" and not fields:
+            return lambda lr: lr
+        if kind in ("exponential", "inverse-time") and len(fields) in (2, 3):
+            rate, steps = float(fields[0]), float(fields[1])
+            if len(fields) == 3 and fields[2] != "staircase":
+                raise ValueError(f"the third field may only be 'staircase', got {fields[2]!r}")
+            staircase = len(fields) == 3
+            cls = schedules.ExponentialDecay if kind == "exponential" else schedules.InverseTimeDecay
+            cls(1.0, steps, rate, staircase)  # checks the numbers now, while we can say which option
+            return lambda lr: cls(lr, steps, rate, staircase)
+        if kind == "cosine" and len(fields) in (1, 2):
+            steps, alpha = float(fields[0]), float(fields[1]) if len(fields) == 2 else 0.0
+            schedules.CosineDecay(1.0, steps, alpha)
+            return lambda lr: schedules.CosineDecay(lr, steps, alpha)
+        if kind == "piecewise" and len(fields) == 2:
+            boundaries = [float(b) for b in fields[0].split(",")]
+            values = [float(v) for v in fields[1].split(",")]
+            schedules.PiecewiseConstantDecay(boundaries, values)
+            return lambda lr: schedules.PiecewiseConstantDecay(boundaries, values)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{text!r}: {err}") from None
+    raise argparse.ArgumentTypeError(
+        f"expected exponential:RATE:STEPS, inverse-time:RATE:STEPS, cosine:STEPS[:ALPHA], "
+        f"piecewise:B1,B2:V1,V2,V3 or constant; got {text!r}"
+    )
+
+
+def load_dataset(name: str, samples: int, noise: Optional[float], seed: int, classes: int = 3):
+    """X (n, 2) float64 and integer labels y (n,) for a named 2-D toy data set."""
+    noise = DEFAULT_NOISE[name] if noise is None else noise
+    if name == "moons":
+        return data.make_moons(samples, noise=noise, seed=seed)
+    if name == "circles":
+        return data.make_circles(samples, noise=noise, seed=seed)
+    per_class = max(samples // classes, 1)
+    return data.make_spirals(per_class, classes, noise=noise, seed=seed)
+
+
+def make_network(
+    sizes: Sequence[int], seed: int, activation: str = "relu", dropout: float = 0.0
+) -> nn.Sequential:
+    """Linear -> activation (-> Dropout) -> ... -> Linear, in float64, He-initialised from ``seed``.
+
+    One ``np.random.RandomState(seed)`` draws every weight in layer order, as the course's
+    ``initialize_parameters`` does after ``np.random.seed(seed)``. The last layer outputs
+    logits (no activation): the losses used here take logits, which is numerically stable.
+    """
+    rng = np.random.RandomState(seed)
+    dropout_rng = np.random.default_rng(seed)
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out, init="he", rng=rng, dtype=np.float64))
+        if i < len(sizes) - 2:
+            layers.append(ACTIVATIONS[activation]())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout, rng=dropout_rng))
+    return nn.Sequential(*layers)
+
+
+def loss_and_targets(
+    sizes: Sequence[int], y: np.ndarray, n_classes: int, where: str
+) -> tuple[Any, np.ndarray]:
+    """One output: BCEWithLogitsLoss with y as an (n, 1) float column. n_classes outputs: CrossEntropyLoss."""
+    if sizes[0] != 2:
+        raise UsageError(f"--layers: the data sets are 2-D, so the first size must be 2, got {sizes[0]}")
+    if sizes[-1] == 1 and n_classes == 2:
+        return nn.BCEWithLogitsLoss(), y.reshape(-1, 1).astype(np.float64)
+    if sizes[-1] == n_classes:
+        return nn.CrossEntropyLoss(), y
+    expected = "1 (or 2)" if n_classes == 2 else str(n_classes)
+    raise UsageError(
+        f"--layers: the last size must be {expected} for {n_classes} classes in {where}, got {sizes[-1]}"
+    )
+
+
+def probabilities(model: nn.Module) -> Callable[[np.ndarray], np.ndarray]:
+    """points -> the model's probability of class 1 (sigmoid of its logit), or its class scores."""
+
+    def predict(points: np.ndarray) -> np.ndarray:
+        out = train.predict(model, points)
+        if out.ndim == 2 and out.shape[1] > 1:
+            return out
+        return 1.0 / (1.0 + np.exp(-np.clip(out, -500, 500)))
+
+    return predict
+
+
+def pyplot() -> Any:
+    """matplotlib.pyplot on the file-only Agg backend, or None when matplotlib is not installed."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")  # pictures go to files; no window is ever opened
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def say(quiet: bool, *parts: Any) -> None:
+    """Print ``parts`` unless ``quiet``."""
+    if not quiet:
+        print(*parts, flush=True)
+
+
+
+def data_options(
+    p: argparse.ArgumentParser, samples: int, seed: int, datasets: Sequence[str] = DATASETS
+) -> None:
+    """The options every command shares: --dataset, --samples and --seed."""
+    p.add_argument(
+        "--dataset", choices=datasets, default="moons", help="the 2-D toy data set (default moons)"
+    )
+    p.add_argument(
+        "--samples", type=int_at_least(1), default=samples, help=f"number of points (default {samples})"
+    )
+    p.add_argument(
+        "--seed",
+        type=int_at_least(0),
+        default=seed,
+        help=f"seed of the data, the initial weights and the shuffles (default {seed})",
+    )
+

@@ -1,0 +1,55 @@
+"""``tinygrad-edu gradcheck``: check a network's backprop gradients against finite differences."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from tinygrad_edu.cli.common import (
+    ACTIVATIONS,
+    data_options,
+    int_at_least,
+    layer_sizes,
+    load_dataset,
+    loss_and_targets,
+    make_network,
+    positive_float,
+    probability,
+)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check a small float64 network's backprop gradients against central differences."""
+    from tinygrad_edu.gradcheck import check_model
+
+    n_classes = args.classes if args.dataset == "spirals" else 2
+    X, y = load_dataset(args.dataset, args.samples, None, args.seed, n_classes)
+    loss_fn, Y = loss_and_targets(args.layers, y, n_classes, args.dataset)
+    model = make_network(args.layers, args.seed, args.activation, args.dropout)
+    report = check_model(model, loss_fn, X, Y, eps=args.eps, threshold=args.threshold)
+    print(report)  # the table, then a PASSED / FAILED line
+    return 0 if report.passed else 1
+
+
+
+def add_parser(sub: Any) -> None:
+    """The ``gradcheck`` subcommand and its options."""
+    p = sub.add_parser(
+        "gradcheck",
+        help="check a network's backprop gradients against finite differences",
+        description="Run gradcheck.check_model on a small float64 network: the relative error "
+        "||g - g_num|| / (||g|| + ||g_num||) per parameter. Exit status 0 when it passes, 1 when not.",
+    )
+    p.add_argument("--layers", type=layer_sizes, default=[2, 5, 2, 1], help="sizes (default 2,5,2,1)")
+    p.add_argument(
+        "--activation",
+        choices=sorted(ACTIVATIONS),
+        default="tanh",
+        help="hidden activation (default tanh; relu has kinks, which are listed)",
+    )
+    p.add_argument("--dropout", type=probability, default=0.0, help="dropout (its masks are replayed)")
+    data_options(p, 16, 0)
+    p.add_argument("--classes", type=int_at_least(2), default=3, help="classes of the spirals (default 3)")
+    p.add_argument("--eps", type=positive_float, default=1e-7, help="finite-difference step (default 1e-7)")
+    p.add_argument("--threshold", type=positive_float, default=1e-7, help="pass below this (default 1e-7)")
+    p.set_defaults(run=run)

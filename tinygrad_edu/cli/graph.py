@@ -1,0 +1,246 @@
+"""``tinygrad-edu graph``: draw an expression's or a small network's computation graph."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import math
+import os
+import sys
+from typing import Any, Union
+
+import numpy as np
+
+from tinygrad_edu import data, nn
+from tinygrad_edu.cli.common import (
+    DEFAULT_OUT,
+    PROG,
+    UsageError,
+    int_at_least,
+    layer_sizes,
+    loss_and_targets,
+    make_network,
+    say,
+)
+from tinygrad_edu.scalar import Value
+from tinygrad_edu.tensor import Tensor
+
+EXPRESSION_FUNCTIONS = ("tanh", "exp", "log", "relu", "sigmoid")
+MAX_EXPRESSION_LENGTH = 500
+_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+Node = Union[Value, Tensor, float]
+
+
+def _values(text: str) -> dict[str, float]:
+    """``"a=2,b=-3"`` -> {"a": 2.0, "b": -3.0}."""
+    out: dict[str, float] = {}
+    for item in filter(None, (s.strip() for s in text.split(","))):
+        name, eq, number = item.partition("=")
+        name = name.strip()
+        try:
+            value = float(number)
+        except ValueError:
+            value = math.nan
+        if not eq or not name.isidentifier() or not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected name=number pairs such as a=2,b=-3; got {item!r}")
+        out[name] = value
+    return out
+
+
+def parse_expression(text: str) -> ast.expr:
+    """Parse ``text`` as an expression and check that it holds only what we know how to draw.
+
+    Allowed: variable names, numbers, ``+ - * / **``, unary ``-``/``+`` and calls such as
+    ``tanh(x)`` of the functions in ``EXPRESSION_FUNCTIONS``. Nothing is ever evaluated by
+    Python: the tree is checked here and walked by ``build_expression``.
+    """
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        raise UsageError(f"the expression is longer than {MAX_EXPRESSION_LENGTH} characters")
+    try:
+        tree = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError as err:
+        raise UsageError(f"cannot parse the expression {text!r}: {err.msg}") from None
+    except (ValueError, RecursionError, MemoryError):
+        raise UsageError(f"cannot parse the expression {text!r}") from None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.operator, ast.unaryop, ast.expr_context)):
+            continue
+        ok = (
+            (isinstance(node, ast.BinOp) and type(node.op) in _BINARY)
+            or (isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)))
+            or isinstance(node, ast.Name)
+            or (isinstance(node, ast.Constant) and type(node.value) in (int, float))
+            or (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in EXPRESSION_FUNCTIONS
+                and len(node.args) == 1
+                and not node.keywords
+                and not isinstance(node.args[0], ast.Starred)
+            )
+        )
+        if not ok:
+            what = ast.get_source_segment(text.strip(), node) or type(node).__name__
+            raise UsageError(
+                f"{what!r} is not allowed in an expression: use variables, numbers, + - * / **, and "
+                f"calls of {', '.join(EXPRESSION_FUNCTIONS)} with one argument"
+            )
+    return tree
+
+
+def build_expression(tree: ast.expr, values: dict[str, float], engine: str) -> Union[Value, Tensor]:
+    """Compute the checked expression; its variables become ``Value`` or 0-d float64 ``Tensor`` leaves."""
+    leaves: dict[str, Union[Value, Tensor]] = {}
+
+    def leaf(name: str) -> Union[Value, Tensor]:
+        if name not in leaves:
+            if name in EXPRESSION_FUNCTIONS:
+                raise UsageError(f"{name} is a function: call it, as in {name}(x)")
+            if name not in values:
+                raise UsageError(
+                    f"unknown variable {name!r} in the expression; give it with --values {name}=..."
+                )
+            v = values[name]
+            leaves[name] = (
+                Value(v, label=name)
+                if engine == "value"
+                else Tensor(np.float64(v), requires_grad=True, name=name)
+            )
+        return leaves[name]
+
+    def node_of(x: Node) -> Union[Value, Tensor]:
+        return x if not isinstance(x, float) else (Value(x) if engine == "value" else Tensor(np.float64(x)))
+
+    def walk(node: ast.expr) -> Node:
+        if isinstance(node, ast.Constant):
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            return leaf(node.id)
+        if isinstance(node, ast.UnaryOp):
+            operand = walk(node.operand)
+            return -operand if isinstance(node.op, ast.USub) else operand
+        if isinstance(node, ast.Call):
+            return getattr(node_of(walk(node.args[0])), node.func.id)()
+        assert isinstance(node, ast.BinOp)
+        a, b = walk(node.left), walk(node.right)
+        op = _BINARY[type(node.op)]
+        if op == "**":
+            if isinstance(a, float) and isinstance(b, float):
+                return math.pow(a, b)
+            if engine == "value" and isinstance(b, Value):
+                if isinstance(a, Value):
+                    raise UsageError(
+                        "with --engine value, an exponent must be a number (try --engine tensor)"
+                    )
+            return a**b
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        return a / b
+
+    try:
+        with np.errstate(all="ignore"):  # NaN/Inf show in red in the picture instead
+            root = walk(tree)
+    except (ArithmeticError, ValueError) as err:
+        raise UsageError(f"cannot compute the expression: {err}") from None
+    except RecursionError:
+        raise UsageError("the expression is nested too deeply") from None
+    if isinstance(root, float) or not leaves:
+        raise UsageError("the expression has no variables, so there is nothing to differentiate")
+    unused = sorted(set(values) - set(leaves))
+    if unused:
+        raise UsageError(f"--values gives {', '.join(unused)}, which the expression does not use")
+    return root
+
+
+def _network_loss(args: argparse.Namespace) -> tuple[Tensor, nn.Module]:
+    """A small network's loss on a few moons points: the graph of one training step."""
+    sizes = args.layers
+    X, y = data.make_moons(args.samples, noise=0.2, seed=args.seed)
+    loss_fn, Y = loss_and_targets(sizes, y, 2, "moons")
+    model = make_network(sizes, args.seed)
+    if isinstance(model, nn.Sequential):
+        model.fuse = False  # the picture shows each Linear and each ReLU as its own op
+    loss = loss_fn(model(Tensor(X)), Y)
+    loss.name = "loss"
+    return loss, model
+
+
+def run(args: argparse.Namespace) -> int:
+    """Draw an expression's (or a small network's loss's) graph with the gradients; optionally the frames."""
+    from tinygrad_edu import viz
+
+    model = None
+    if args.expression is not None:
+        root = build_expression(parse_expression(args.expression), args.values or {}, args.engine or "value")
+    else:
+        if args.values:
+            raise UsageError("--values is for an expression; give the expression too")
+        if args.engine == "value":
+            raise UsageError(
+                "the network's graph is drawn with tensors; drop --engine value or give an expression"
+            )
+        root, model = _network_loss(args)
+    frames = viz.trace_backward(root) if args.frames else None  # before backward frees a Tensor graph
+    if isinstance(root, Tensor):
+        root.backward(retain_graph=True)
+    else:
+        root.backward()
+    digraph = viz.draw_graph(root, model=model, rankdir=args.rankdir)
+    os.makedirs(args.out, exist_ok=True)
+    try:
+        for fmt in args.formats:
+            say(args.quiet, "wrote", viz.render(digraph, os.path.join(args.out, f"{args.name}.{fmt}"), fmt))
+        if frames is not None:
+            folder = os.path.join(args.out, f"{args.name}_frames")
+            paths = viz.save_frames(frames, folder, format=args.formats[0], rankdir=args.rankdir)
+            say(args.quiet, f"wrote {len(paths)} backprop frames to {folder}")
+    except viz.GraphvizNotFoundError as err:
+        print(f"{PROG} graph: {err}", file=sys.stderr)
+        return 1
+    value = root.data if isinstance(root, Value) else float(root.data)
+    say(args.quiet, f"value {value:.6g}")
+    return 0
+
+
+def _formats(text: str) -> list[str]:
+    formats = [s.strip().lower() for s in text.split(",") if s.strip()]
+    bad = [f for f in formats if f not in ("svg", "png", "pdf")]
+    if not formats or bad:
+        raise argparse.ArgumentTypeError(f"expected svg, png or pdf separated by commas, got {text!r}")
+    return formats
+
+
+
+def add_parser(sub: Any) -> None:
+    """The ``graph`` subcommand and its options."""
+    p = sub.add_parser(
+        "graph",
+        help="draw the computation graph of an expression or of a small network's loss",
+        description="Draw a computation graph with its values and gradients (needs Graphviz's dot). "
+        "With an EXPRESSION such as 'tanh(a*b + c)' and --values a=2,b=-3,c=10, draw that; "
+        "without one, draw a small network's loss on a few moons points. The expression is "
+        "parsed, never run by Python: only variables, numbers, + - * / ** and "
+        f"{', '.join(EXPRESSION_FUNCTIONS)} are allowed.",
+    )
+    p.add_argument("expression", nargs="?", default=None, help="e.g. 'tanh(a*b + c)'")
+    p.add_argument("--values", type=_values, default=None, help="the variables' values, e.g. a=2,b=-3,c=10")
+    p.add_argument(
+        "--engine",
+        choices=("value", "tensor"),
+        default=None,
+        help="scalar Value nodes or 0-d Tensors (default value)",
+    )
+    p.add_argument("--layers", type=layer_sizes, default=[2, 3, 1], help="the network (2,3,1)")
+    p.add_argument("--samples", type=int_at_least(1), default=4, help="points in the network's batch (4)")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the network and its data")
+    p.add_argument("--frames", action="store_true", help="also write the backward pass, one picture per op")
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default ./{DEFAULT_OUT})")
+    p.add_argument("--name", default="graph", help="file name without suffix (default graph)")
+    p.add_argument("--formats", type=_formats, default=["svg", "png"], help="svg,png (default) or pdf")
+    p.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="left to right or top to bottom")
+    p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    p.set_defaults(run=run)

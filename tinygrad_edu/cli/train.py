@@ -1,0 +1,119 @@
+"""``tinygrad-edu train``: train one network and save a checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from tinygrad_edu import train
+from tinygrad_edu.cli.common import (
+    ACTIVATIONS,
+    OPTIMIZERS,
+    PROG,
+    data_options,
+    int_at_least,
+    layer_sizes,
+    load_dataset,
+    loss_and_targets,
+    make_network,
+    noise_level,
+    optimizer_name,
+    positive_float,
+    probability,
+    say,
+    schedule,
+)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train one network; print the final loss and accuracy; save a checkpoint when asked."""
+    n_classes = args.classes if args.dataset == "spirals" else 2
+    sizes = args.layers
+    X, y = load_dataset(args.dataset, args.samples, args.noise, args.seed, n_classes)
+    loss_fn, Y = loss_and_targets(sizes, y, n_classes, args.dataset)
+    model = make_network(sizes, args.seed, args.activation, args.dropout)
+    lr = args.schedule(args.lr) if args.schedule is not None else args.lr
+    optimizer = OPTIMIZERS[args.optimizer](model.parameters(), lr)
+    say(
+        args.quiet, f"{args.dataset}: {len(X)} points; network {'-'.join(map(str, sizes))}; {args.optimizer}"
+    )
+    try:
+        history = train.fit(
+            model,
+            loss_fn,
+            optimizer,
+            X,
+            Y,
+            args.epochs,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            progress=not args.quiet,
+        )
+    except train.NonFiniteLossError as err:
+        print(f"{PROG} train: {str(err).split('. ')[0]}; try a smaller --lr", file=sys.stderr)
+        return 1
+    scores = train.evaluate(model, loss_fn, X, Y)
+    epochs_done = len(history.epoch)
+    print(
+        f"epochs {epochs_done}  loss {scores['loss']:.6f}  accuracy {scores['accuracy']:.4f}  "
+        f"time {history.total_time:.2f} s" + ("  (interrupted)" if history.interrupted else "")
+    )
+    if args.checkpoint:
+        from tinygrad_edu.serialization import save
+
+        folder = os.path.dirname(os.path.abspath(args.checkpoint))
+        os.makedirs(folder, exist_ok=True)
+        save(
+            {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epochs_done},
+            args.checkpoint,
+        )
+        say(args.quiet, f"wrote {args.checkpoint}")
+    return 0
+
+
+
+def add_parser(sub: Any) -> None:
+    """The ``train`` subcommand and its options."""
+    p = sub.add_parser(
+        "train",
+        help="train one network and save a checkpoint",
+        description="Train one network (He init, logits out: BCE with logits for one output, cross-entropy "
+        "for several) and print its final loss and accuracy on the training data.",
+    )
+    p.add_argument(
+        "--layers",
+        type=layer_sizes,
+        default=[2, 16, 16, 1],
+        help="sizes from input to output (default 2,16,16,1; spirals: last = --classes)",
+    )
+    p.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu", help="hidden activation")
+    p.add_argument(
+        "--optimizer",
+        type=optimizer_name,
+        default="adam",
+        help=f"one of {', '.join(OPTIMIZERS)} (default adam)",
+    )
+    p.add_argument("--lr", type=positive_float, default=0.01, help="learning rate (default 0.01)")
+    p.add_argument(
+        "--schedule",
+        type=schedule,
+        default=None,
+        help="learning-rate schedule over steps: exponential:RATE:STEPS[:staircase], "
+        "inverse-time:RATE:STEPS[:staircase], cosine:STEPS[:ALPHA], piecewise:B1,B2:V1,V2,V3",
+    )
+    p.add_argument("--epochs", type=int_at_least(1), default=1000, help="epochs (default 1000)")
+    p.add_argument("--batch-size", type=int_at_least(1), default=64, help="mini-batch size (default 64)")
+    data_options(p, 300, 0)
+    p.add_argument("--noise", type=noise_level, default=None, help="noise of the data (default per data set)")
+    p.add_argument("--classes", type=int_at_least(2), default=3, help="classes of the spirals (default 3)")
+    p.add_argument("--dropout", type=probability, default=0.0, help="dropout after each hidden layer")
+    p.add_argument(
+        "--checkpoint",
+        default=None,
+        metavar="PATH",
+        help="save {model, optimizer, epoch} to PATH (.npz) after training",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
