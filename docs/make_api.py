@@ -63,11 +63,12 @@ ATTRIBUTES = {  # instance attributes worth knowing, by class
         "`LinearReLU` op (same values and gradients); set False to record them as two ops",
     },
     "Function": {
-        "inputs": "the input Tensors (inside `backward`; their ndarrays in an array backward)",
-        "array_backward": "class attribute, False by default: True lets a first-order backward run "
-        "`backward` on ndarrays (it then uses only what arrays and Tensors share, and `run`)",
+        "inputs": "the input Tensors (the graph's edges); inside an ordinary `backward`, their ndarrays",
+        "grad_output": "the gradient (an ndarray) that reached the op's output in the last backward",
+        "freed": "True once a backward without `retain_graph` has released what the op kept for it",
+        "recorded_at": "the number of the latest in-place change when the op was recorded "
+        "(see `autograd.mark_modified`)",
         "saved": "what `save_for_backward` kept",
-        "parents": "the inputs that need a gradient: the edges the backward walk follows",
         "needs_input_grad": "one bool per input: does that input need a gradient?",
     },
 }
@@ -83,7 +84,7 @@ FALLBACK = {  # names without a docstring of their own
     ),
     "Function.forward": "The output from the inputs' ndarrays; `save_for_backward` what backward needs.",
     "Function.backward": (
-        "From the output's gradient (a Tensor; an ndarray in an array backward), "
+        "From the output's gradient (an ndarray; a Tensor under create_graph), "
         "one gradient per input (or None)."
     ),
     "Tensor.numpy": "The data as an ndarray (the Tensor's own array, not a copy).",
