@@ -9,7 +9,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from tinygrad_edu.exercises.feedback import compare, numerical_vjp
+from tinygrad_edu.exercises.feedback import close, compare, numerical_vjp
 
 ArrayFn = Callable[..., np.ndarray]
 
@@ -191,6 +191,10 @@ def randn(*shape: int, seed: int = 0, low: Optional[float] = None) -> np.ndarray
     return rng.standard_normal(shape)
 
 
+def _short_array(a: np.ndarray) -> str:
+    return np.array2string(np.asarray(a), precision=6, separator=", ").replace("\n", "")
+
+
 # --- optimizers -------------------------------------------------------------------------------
 
 
@@ -228,16 +232,22 @@ def trajectory_check(
         got = run_optimizer(getattr(answer, entry), options)
         want = reference(0)
         neighbours = [reference(-1), reference(1)]
+        before = START
         for t, (mine, right) in enumerate(zip(got, want), start=1):
-            lines = compare(
-                f"parameter after step {t} (options {options})",
-                mine,
-                right,
-                neighbours=[n[t - 1] for n in neighbours],
+            if close(mine, right):
+                before = right
+                continue
+            # Compared as updates (after - before), so a sign or a factor in the step shows.
+            return [
+                f"parameter after step {t} (options {options}): yours {_short_array(mine)}, expected "
+                f"{_short_array(right)}"
+            ] + compare(
+                f"  the update of step {t} (parameter after - before)",
+                mine - before,
+                right - before,
+                neighbours=[n[t - 1] - before for n in neighbours],
                 expected_name="expected",
             )
-            if lines:
-                return lines
         return []
 
     return check

@@ -99,7 +99,7 @@ class Exercise:
         """What the student starts from: the stubbed solution, or the solution with its bug planted."""
         if self.bug:
             correct, wrong = self.bug
-            return strip_markers(self.solution).replace(correct, wrong, 1)
+            return plant(strip_markers(self.solution), correct, wrong)
         return stub_out(self.solution)
 
     @property
@@ -109,6 +109,14 @@ class Exercise:
 
     def __repr__(self) -> str:
         return f"Exercise({self.id!r}, {self.title!r})"
+
+
+def plant(source: str, old: str, new: str) -> str:
+    """``source`` with the last occurrence of ``old`` (the code, not the docstring above it) made ``new``."""
+    if old not in source:
+        raise ValueError(f"plant: {old!r} is not in the source")
+    head, _, tail = source.rpartition(old)
+    return head + new + tail
 
 
 def stub_out(source: str) -> str:

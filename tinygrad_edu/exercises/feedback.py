@@ -150,32 +150,13 @@ def _constant_ratio(yours: np.ndarray, expected: np.ndarray) -> Optional[float]:
 
 
 def _diagnose_shape(yours: np.ndarray, expected: np.ndarray) -> list[str]:
-    if yours.shape == expected.shape[::-1] and yours.ndim >= 2:
+    """Which mistake gives a gradient of the wrong shape."""
+    if yours.ndim >= 2 and yours.shape == expected.shape[::-1]:
         return ["transposed"]
-    if yours.size > expected.size:
-        # broadcast and not reduced: summing over the extra axes gives the expected value
-        try:
-            if close(_sum_to(yours, expected.shape), expected):
-                return ["broadcast"]
-        except ValueError:
-            pass
+    stretched = yours.ndim == expected.ndim and all(e in (1, y) for e, y in zip(expected.shape, yours.shape))
+    if yours.ndim > expected.ndim or stretched:
         return ["broadcast"]
-    if yours.size == expected.size:
-        return ["wrong_axis"] if yours.size > 1 else []
     return ["wrong_axis"]
-
-
-def _sum_to(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """``a`` summed over the axes that broadcasting ``shape`` to ``a.shape`` added or stretched."""
-    lead = a.ndim - len(shape)
-    if lead < 0:
-        raise ValueError("cannot sum to a larger shape")
-    out = a.sum(axis=tuple(range(lead))) if lead else a
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and out.shape[i] != 1)
-    out = out.sum(axis=axes, keepdims=True) if axes else out
-    if out.shape != tuple(shape):
-        raise ValueError("shapes do not broadcast")
-    return out
 
 
 def compare(
@@ -205,10 +186,11 @@ def compare(
         k = int(np.argmax(np.abs(mine - expected)))
         index = tuple(int(i) for i in np.unravel_index(k, expected.shape)) if expected.ndim else ()
         n_bad = int((~np.isclose(mine, expected, rtol=rtol, atol=atol)).sum())
-        lines = [
-            f"{what}: element {index}: yours {mine.flat[k]:.8g}, {expected_name} {expected.flat[k]:.8g} "
-            f"({n_bad} of {expected.size} elements differ)"
-        ]
+        values = f"yours {mine.flat[k]:.8g}, {expected_name} {expected.flat[k]:.8g}"
+        if expected.ndim == 0:
+            lines = [f"{what}: {values}"]
+        else:
+            lines = [f"{what}: element {index}: {values} ({n_bad} of {expected.size} elements differ)"]
     for key in diagnose(mine, expected, upstream, one_use, neighbours):
         name, hint = HINTS[key]
         if key == "factor":
