@@ -76,7 +76,6 @@ def op_backward_check(
     differentiable: Optional[Sequence[int]] = None,
     seed: int = 0,
     on_tensors: bool = False,
-    one_use: Optional[Callable[[Sequence[np.ndarray], np.ndarray], Sequence[np.ndarray]]] = None,
 ) -> Callable[[Any], list[str]]:
     """A check: ``entry``'s backward (on arrays, or through the engine on Tensors) against finite
     differences of the numpy formula ``f`` at ``make_inputs()``, for every differentiable input."""
@@ -100,7 +99,6 @@ def op_backward_check(
                     f"input ({', '.join(names)})"
                 ]
             got_by_input = {i: grads[i] for i in which}
-        shares = one_use(arrays, upstream) if one_use else None
         problems = []
         for i in which:
             if got_by_input[i] is None:
@@ -116,7 +114,6 @@ def op_backward_check(
                 got_by_input[i],
                 expected[i],
                 upstream=upstream if local is not None else None,
-                one_use=None if shares is None else shares[i],
             )
             problems += _swapped(names, i, got_by_input[i], expected, which)
         return problems
@@ -263,3 +260,55 @@ create_graph=True (second derivatives)."""
 
 def how_to_check(exercise_id: str) -> str:
     return f"Check it:  tinygrad-edu exercise check {exercise_id} exercises/{exercise_id}.py"
+
+
+# --- a graph, op by op ----------------------------------------------------------------------------
+
+
+def graph_ops(loss: Any) -> list[Any]:
+    """The ops behind ``loss``, inputs first (each op after the ops that made its inputs)."""
+    from tinygrad_edu.graph import toposort
+
+    def parents(t: Any) -> tuple:
+        ctx = t._ctx
+        return () if ctx is None or getattr(ctx, "inputs", None) is None else tuple(ctx.inputs)
+
+    return [t for t in toposort([loss], parents) if t._ctx is not None]
+
+
+def graph_check(build: Callable[[Any], Any]) -> Callable[[Any], list[str]]:
+    """A check: every op along the graph that ``build(answer)`` returns, each against finite differences
+    of its own forward at the inputs it got, so the faulty op is named, not only a wrong end result."""
+
+    def check(answer: Any) -> list[str]:
+        outputs = graph_ops(build(answer))
+        problems = []
+        for k, t in enumerate(outputs, start=1):
+            op = type(t._ctx)
+            arrays = [
+                np.array(x.data, dtype=np.float64) if x.data.dtype.kind == "f" else x.data
+                for x in t._ctx.inputs
+            ]
+            which = [i for i, x in enumerate(t._ctx.inputs) if x.requires_grad]
+            upstream = random_upstream(t.shape, seed=k)
+            expected = numerical_vjp(lambda *a, op=op: forward_on_arrays(op, a, {})[1], arrays, upstream)
+            grads = backward_on_arrays(op, arrays, upstream)
+            for i in which:
+                lines = compare(
+                    f"op {k} of {len(outputs)} along the graph, {op.__name__} (output shape {t.shape}): "
+                    f"gradient for its input {i}",
+                    grads[i],
+                    expected[i],
+                    upstream=upstream if expected[i].shape == upstream.shape else None,
+                )
+                problems += lines
+        if problems:
+            faulty = sorted(
+                {line.split(", ")[1].split(" (")[0] for line in problems if line.startswith("op ")}
+            )
+            problems.insert(
+                0, f"the faulty op: {', '.join(faulty)} (each other op's backward matches its forward)"
+            )
+        return problems
+
+    return check

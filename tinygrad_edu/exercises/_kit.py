@@ -6,8 +6,9 @@ An exercise is one module of this package with
     ENTRIES               the names the checks take from the student's file ("Mul", "update_lr", ...)
     SOLUTION              the reference file, as text; the task and its formula in its docstring, the
                           student's part between "### BEGIN SOLUTION" and "### END SOLUTION"
-    BUG (optional)        (correct, wrong) text: a find-the-bug exercise hands out SOLUTION with
-                          the one mistake planted instead of a stub
+    BUG (optional)        (correct, wrong, words): a find-the-bug exercise hands out SOLUTION
+                          with the one mistake planted instead of a stub; its feedback must
+                          contain ``words``
     CHECKS                a list of (name, points, function): function(answer) returns the feedback
                           lines of what is wrong ([] when the check passes); answer.Name gives
                           the student's objects
@@ -39,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any, Callable, Optional, Sequence, Union
+
+import numpy as np
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = 'raise NotImplementedError("not written yet: your code goes here")'
@@ -87,7 +90,7 @@ class Exercise:
     entries: tuple[str, ...]
     solution: str
     checks: list[tuple[str, float, Callable[[Any], list[str]]]]
-    bug: Optional[tuple[str, str]] = None
+    bug: Optional[tuple[str, str, str]] = None
     mistakes: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
@@ -98,7 +101,7 @@ class Exercise:
     def skeleton(self) -> str:
         """What the student starts from: the stubbed solution, or the solution with its bug planted."""
         if self.bug:
-            correct, wrong = self.bug
+            correct, wrong, _ = self.bug
             return plant(strip_markers(self.solution), correct, wrong)
         return stub_out(self.solution)
 
@@ -141,7 +144,7 @@ def _load(name: str) -> Exercise:
         solution=module.SOLUTION,
         checks=list(module.CHECKS),
         bug=getattr(module, "BUG", None),
-        mistakes=list(getattr(module, "MISTAKES", [])),
+        mistakes=list(getattr(module, "MISTAKES", [module.BUG] if hasattr(module, "BUG") else [])),
     )
 
 
@@ -272,7 +275,8 @@ def run_checks(exercise: Exercise, answer: Any) -> Report:
     results = []
     for name, points, check in exercise.checks:
         try:
-            problems = list(check(answer))
+            with np.errstate(all="ignore"):  # a NaN or Inf shows in the feedback, not as a warning
+                problems = list(check(answer))
         except NotImplementedError:
             problems = [f"{NOT_WRITTEN}: the code still raises NotImplementedError"]
         except Exception as exc:  # the student's code failed: say how, and where in their file

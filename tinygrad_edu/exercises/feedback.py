@@ -87,14 +87,14 @@ def diagnose(
     yours: np.ndarray,
     expected: np.ndarray,
     upstream: Optional[np.ndarray] = None,
-    one_use: Optional[np.ndarray] = None,
+    one_use: Sequence[np.ndarray] = (),
     neighbours: Sequence[np.ndarray] = (),
 ) -> list[str]:
     """The keys of HINTS whose mistake turns ``expected`` into ``yours``.
 
     ``upstream`` is the gradient that reached the op's output (to spot a
-    forgotten ``grad``); ``one_use`` is one use's share of a reused input's
-    gradient; ``neighbours`` are the expected values one step before and after.
+    forgotten ``grad``); ``one_use`` are the shares of a reused input's
+    gradient, one per use; ``neighbours`` are the expected values one step before and after.
     """
     found = []
     if yours.shape != expected.shape:
@@ -114,7 +114,7 @@ def diagnose(
         and not close(yours, expected)
     ):
         found.append("transposed")
-    if one_use is not None and close(yours, one_use):
+    if any(close(yours, share) for share in one_use):
         found.append("accumulate")
     if any(close(yours, n) for n in neighbours):
         found.append("step")
@@ -123,7 +123,7 @@ def diagnose(
             found.append("sign")
         elif close(yours, 2 * expected) or close(2 * yours, expected):
             found.append("factor2")
-        elif not found:
+        elif not found and expected.size > 1:
             ratio = _constant_ratio(yours, expected)
             if ratio is not None:
                 found.append("factor")
@@ -164,7 +164,7 @@ def compare(
     yours: Any,
     expected: Any,
     upstream: Optional[np.ndarray] = None,
-    one_use: Optional[np.ndarray] = None,
+    one_use: Sequence[np.ndarray] = (),
     neighbours: Sequence[np.ndarray] = (),
     expected_name: str = "numerical",
     rtol: float = RTOL,
