@@ -348,11 +348,17 @@ def _error_report(exercise: Exercise, message: str) -> Report:
 def _check_file_in_subprocess(exercise: Exercise, path: Path, timeout: float) -> Report:
     if not path.is_file():
         return _error_report(exercise, f"missing: there is no file {path}")
+    path = path.resolve()
+    # The package this process runs, first on the path, whether it is installed or not.
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")]))
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report.json"
         command = [sys.executable, "-m", "tinygrad_edu.exercises._runner", exercise.id, str(path), str(out)]
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=path.parent)
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=timeout, cwd=path.parent, env=env
+            )
         except subprocess.TimeoutExpired:
             return _error_report(
                 exercise, f"time limit: the checks ran for more than {timeout:g} s (an infinite loop?)"
