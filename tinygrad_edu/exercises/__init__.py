@@ -18,8 +18,9 @@ and checks (see ``_kit`` for the layout and docs/exercises.md for adding one).
 
 from __future__ import annotations
 
+import builtins
 from pathlib import Path
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Union
 
 from tinygrad_edu.exercises._kit import (
     DEFAULT_TIMEOUT,
@@ -48,7 +49,7 @@ __all__ = [
 ]
 
 
-def list() -> "builtins_list[Exercise]":  # noqa: A001 (the documented name)
+def list() -> builtins.list[Exercise]:  # noqa: A001 (the documented name)
     """Every exercise, in course order; each has ``.id``, ``.title``, ``.seed`` and ``.kind``."""
     return [*registry().values()]
 
@@ -72,6 +73,3 @@ def solution(exercise_id: str, folder: Union[str, Path] = "exercises") -> Path:
     """Write the reference solution ``folder/ID.py`` (for teachers)."""
     return _write(exercise_id, folder, solution=True)
 
-
-builtins_list = type([])
-_ = (Optional, Sequence)

@@ -95,6 +95,7 @@ class Exercise:
 
     @property
     def kind(self) -> str:
+        """"write" (a stub to fill in) or "find the bug" (working code with one planted mistake)."""
         return "find the bug" if self.bug else "write"
 
     @property
@@ -191,6 +192,7 @@ class Report:
 
     @property
     def passed(self) -> bool:
+        """True when every check passed (and the file loaded and finished in time)."""
         return self.error is None and bool(self.checks) and all(c.passed for c in self.checks)
 
     @property
@@ -226,6 +228,7 @@ class Report:
         return out
 
     def summary(self) -> str:
+        """One line: the exercise, its status, how many checks passed, the score."""
         n_passed = sum(c.passed for c in self.checks)
         return (
             f"{self.exercise} ({self.title}): {self.status}, {n_passed} of {len(self.checks)} checks "
@@ -255,6 +258,7 @@ class Report:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as plain data (JSON)."""
         return {
             "exercise": self.exercise,
             "title": self.title,
@@ -264,6 +268,7 @@ class Report:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Report":
+        """The report that ``to_dict`` gave."""
         return cls(d["exercise"], d["title"], [CheckResult(**c) for c in d["checks"]], d.get("error"))
 
 
@@ -435,6 +440,7 @@ def grade(
 
 
 def rows_to_csv(rows: list[dict[str, Any]]) -> str:
+    """The rows of ``grade`` as CSV text, with the header ``GRADE_COLUMNS``."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=GRADE_COLUMNS, lineterminator="\n")
     writer.writeheader()
