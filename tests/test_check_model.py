@@ -464,3 +464,20 @@ def test_cli_gradcheck_passes_a_correct_network_and_its_verdict_matches_the_summ
     summary = float(lines[-1].split()[3])  # PASSED:, relative, error, the number
     assert f"{overall:.2e}" == f"{summary:.2e}"
     assert all_row.split()[4] == "great" and lines[-1].endswith("(great)")
+
+
+def test_the_course_network_with_the_librarys_sigmoid_and_bce_passes_at_the_courses_bound():
+    # The library computes the same cost with other rounding: 5.3e-8 instead of 1.19e-7, also below 2e-7.
+    # Its 4.bias alone reads 2.5e-7 (one element, rounding), which must not fail the check.
+    x, y, (W1, b1, W2, b2, W3, b3) = course_test_case()
+    model = nn.Sequential(
+        nn.Linear(4, 5, dtype=F64), nn.ReLU(), nn.Linear(5, 3, dtype=F64), nn.ReLU(),
+        nn.Linear(3, 1, dtype=F64), nn.Sigmoid(),
+    )
+    for layer, W, b in zip([model[0], model[2], model[4]], [W1, W2, W3], [b1, b2, b3]):
+        layer.weight.data[...] = W
+        layer.bias.data[...] = b.ravel()
+    report = check_model(model, nn.BCELoss(), x.T, y.reshape(-1, 1).astype(F64), threshold=2e-7)
+    assert report.relative_error < 2e-7
+    assert report.passed, str(report)
+    assert str(report).splitlines()[-1].startswith("PASSED")
