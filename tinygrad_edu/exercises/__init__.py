@@ -72,4 +72,3 @@ def start(exercise_id: str, folder: Union[str, Path] = "exercises") -> Path:
 def solution(exercise_id: str, folder: Union[str, Path] = "exercises") -> Path:
     """Write the reference solution ``folder/ID.py`` (for teachers)."""
     return _write(exercise_id, folder, solution=True)
-

@@ -221,9 +221,11 @@ def trajectory_check(
     entry: str,
     options: dict[str, Any],
     reference: Callable[[int], list[np.ndarray]],
+    known: Optional[dict[str, Callable[[], list[np.ndarray]]]] = None,
 ) -> Callable[[Any], list[str]]:
     """A check: the parameter after each of 3 steps against ``reference(shift)`` (the formula with the
-    step count shifted by ``shift``; shift 0 is right, -1 and +1 spot an off-by-one step)."""
+    step count shifted by ``shift``; shift 0 is right, -1 and +1 spot an off-by-one step). ``known``
+    maps the words for other common mistakes to the trajectory each gives."""
 
     def check(answer: Any) -> list[str]:
         got = run_optimizer(getattr(answer, entry), options)
@@ -235,7 +237,7 @@ def trajectory_check(
                 before = right
                 continue
             # Compared as updates (after - before), so a sign or a factor in the step shows.
-            return [
+            lines = [
                 f"parameter after step {t} (options {options}): yours {_short_array(mine)}, expected "
                 f"{_short_array(right)}"
             ] + compare(
@@ -245,6 +247,10 @@ def trajectory_check(
                 neighbours=[n[t - 1] - before for n in neighbours],
                 expected_name="expected",
             )
+            for words, trajectory in (known or {}).items():
+                if close(mine, trajectory()[t - 1]):
+                    lines.append(f"  looks like: {words}")
+            return lines
         return []
 
     return check

@@ -95,7 +95,7 @@ class Exercise:
 
     @property
     def kind(self) -> str:
-        """"write" (a stub to fill in) or "find the bug" (working code with one planted mistake)."""
+        """ "write" (a stub to fill in) or "find the bug" (working code with one planted mistake)."""
         return "find the bug" if self.bug else "write"
 
     @property

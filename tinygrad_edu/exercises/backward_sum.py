@@ -63,7 +63,6 @@ for axis, keepdims, shape, seed in [(0, False, (4, 3), 1), (1, True, (3, 5), 2),
         CHECKS.append((f"axis={axis}, keepdims={keepdims}: {name}", points, check))
 
 MISTAKES = [
-    ("kept = tuple(1 if i == axis % x.ndim else n", "kept = tuple(1 if i != axis % x.ndim else n", "shape"),
     (
         "return grad.reshape(kept) * np.ones(x.shape, dtype=x.dtype)",
         "return grad.reshape(kept) * np.ones(x.shape, dtype=x.dtype) * 2",

@@ -83,6 +83,11 @@ def _batches_check(m: int, size: int, seed: int, y_shape: str) -> Any:
         for k, ((gx, gy), (wx, wy)) in enumerate(zip(got, want)):
             lines = compare(f"m={m}, size={size}: X of mini-batch {k}", gx, wx, expected_name="expected")
             lines += compare(f"m={m}, size={size}: Y of mini-batch {k}", gy, wy, expected_name="expected")
+            if lines and np.array_equal(np.asarray(gy), Y[k * size : (k + 1) * size]):
+                lines.append(
+                    "  looks like: Y was not shuffled. Hint: index X and Y with the same permutation, so "
+                    "each sample keeps its label"
+                )
             if lines and k == len(want) - 1 and m % size and np.array_equal(gx, X[order][: m % size]):
                 lines.append(
                     "  looks like: the last mini-batch repeats the first samples (shuffled[:m % size], "
@@ -111,6 +116,6 @@ MISTAKES = [
     (
         "shuffled_X, shuffled_Y = X[permutation], Y[permutation]",
         "shuffled_X, shuffled_Y = X[permutation], Y",
-        "Y of mini-batch 0",
+        "Y was not shuffled",
     ),
 ]

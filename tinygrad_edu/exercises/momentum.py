@@ -50,36 +50,43 @@ class CourseMomentum(Optimizer):
 '''
 
 
-def reference(lr: float, beta: float) -> Any:
-    def steps(shift: int) -> list[np.ndarray]:
+def reference(lr: float, beta: float, keep_state: bool = True) -> Any:
+    def steps(shift: int = 0) -> list[np.ndarray]:
         p, v, out = START.copy(), np.zeros_like(START), []
         for g in GRADIENTS:
             v = beta * v + (1 - beta) * g
             p = p - lr * v
             out.append(p)
+            if not keep_state:
+                v = np.zeros_like(START)
         return out
 
     return steps
 
 
+NOT_KEPT = (
+    "the velocity was not kept between steps (v = ... makes a new array; change the state in place: "
+    "v *= beta; v += (1 - beta) * grad)"
+)
+
+
+def _check(lr: float, beta: float) -> Any:
+    options = dict(lr=lr, beta=beta)
+    return trajectory_check(
+        "CourseMomentum", options, reference(lr, beta), {NOT_KEPT: reference(lr, beta, keep_state=False)}
+    )
+
+
 CHECKS = [
-    (
-        "three steps with lr=0.1, beta=0.9",
-        1.0,
-        trajectory_check("CourseMomentum", dict(lr=0.1, beta=0.9), reference(0.1, 0.9)),
-    ),
-    (
-        "three steps with lr=0.5, beta=0.5",
-        1.0,
-        trajectory_check("CourseMomentum", dict(lr=0.5, beta=0.5), reference(0.5, 0.5)),
-    ),
+    ("three steps with lr=0.1, beta=0.9", 1.0, _check(0.1, 0.9)),
+    ("three steps with lr=0.5, beta=0.5", 1.0, _check(0.5, 0.5)),
 ]
 
 MISTAKES = [
     (
         "        v *= beta\n        v += (1 - beta) * grad\n",
         "        v = beta * v + (1 - beta) * grad\n",
-        "parameter after step 2",
+        "the velocity was not kept between steps",
     ),
     ("param -= lr * v", "param += lr * v", "sign"),
 ]

@@ -46,24 +46,37 @@ class CourseRMSprop(Optimizer):
 '''
 
 
-def reference(lr: float, beta: float, eps: float) -> Any:
-    def steps(shift: int) -> list[np.ndarray]:
+def reference(lr: float, beta: float, eps: float, eps_inside: bool = False) -> Any:
+    def steps(shift: int = 0) -> list[np.ndarray]:
         p, s, out = START.copy(), np.zeros_like(START), []
         for g in GRADIENTS:
             s = beta * s + (1 - beta) * g**2
-            p = p - lr * g / (np.sqrt(s) + eps)
+            p = p - lr * g / (np.sqrt(s + eps) if eps_inside else np.sqrt(s) + eps)
             out.append(p)
         return out
 
     return steps
 
 
+INSIDE = (
+    "eps inside the root, sqrt(s + eps) (Keras's form); the course's RMSprop adds it outside: sqrt(s) + eps"
+)
+
+
 OPTIONS = [dict(lr=0.01, beta=0.9, eps=1e-8), dict(lr=0.1, beta=0.5, eps=0.1)]
 CHECKS = [
-    (f"three steps with {o}", 1.0, trajectory_check("CourseRMSprop", o, reference(**o))) for o in OPTIONS
+    (
+        f"three steps with {o}",
+        1.0,
+        trajectory_check("CourseRMSprop", o, reference(**o), {INSIDE: reference(**o, eps_inside=True)}),
+    )
+    for o in OPTIONS
 ]
 
 MISTAKES = [
-    ("s += (1 - beta) * grad * grad", "s += (1 - beta) * grad", "parameter after step 1"),
-    ("param -= lr * grad / (np.sqrt(s) + eps)", "param -= lr * grad / (s + eps)", "parameter after step 1"),
+    (
+        "param -= lr * grad / (np.sqrt(s) + eps)",
+        "param -= lr * grad / np.sqrt(s + eps)",
+        "eps inside the root",
+    ),
 ]
