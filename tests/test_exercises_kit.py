@@ -239,3 +239,29 @@ def test_bad_exercise_commands_exit_2(capsys, tmp_path):
     assert "no exercise 'nope'" in capsys.readouterr().err
     assert cli.main(["exercise"]) == 2
     assert cli.main(["exercise", "grade", str(tmp_path / "missing")]) == 2
+
+
+# --- naming the mistake --------------------------------------------------------------------------
+
+
+def test_feedback_names_each_common_mistake():
+    from tinygrad_edu.exercises.feedback import compare
+
+    expected = np.array([[1.0, -2.0, 0.5], [3.0, 0.25, -1.5], [2.0, 1.0, -0.75]])
+    upstream = np.array([[2.0, -1.0, 0.5], [1.5, 3.0, -2.0], [0.5, 1.0, 4.0]])
+    cases = [
+        (-expected, {}, "sign"),
+        (2 * expected, {}, "factor 2"),
+        (expected.T, {}, "transposed"),
+        (expected / upstream, {"upstream": upstream}, "off by the upstream gradient"),
+        (expected / 3, {"one_use": [expected / 3]}, "overwritten instead of accumulated"),
+        (expected * 1.1, {"neighbours": [expected * 1.1]}, "off by one step"),
+        (np.ones((4, 3)), {}, "missing broadcast reduction"),
+        (5 * expected, {}, "off by a constant factor (5)"),
+    ]
+    for yours, context, words in cases:
+        lines = compare("gradient for x", yours, expected if yours.shape != (4, 3) else np.ones(3), **context)
+        assert lines and words in "\n".join(lines), (words, lines)
+    assert compare("gradient for x", expected.copy(), expected) == []
+    first = compare("gradient for x", -expected, expected)[0]
+    assert first == "gradient for x: element (1, 0): yours -3, numerical 3 (9 of 9 elements differ)"

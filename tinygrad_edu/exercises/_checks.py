@@ -116,6 +116,7 @@ def op_backward_check(
                 upstream=upstream if local is not None else None,
             )
             problems += _swapped(names, i, got_by_input[i], expected, which)
+            problems += _wrong_axis(f, arrays, i, got_by_input[i], expected[i], upstream)
         return problems
 
     return check
@@ -132,6 +133,34 @@ def _swapped(
         if j != i and mine is not None and close(mine, expected[j]) and not close(mine, expected[i]):
             name, hint = HINTS["swapped"]
             return [f"  looks like: {name} (this is the gradient of {names[j]}). Hint: {hint}"]
+    return []
+
+
+def _wrong_axis(
+    f: ArrayFn, arrays: list[np.ndarray], i: int, mine: Any, expected: np.ndarray, upstream: np.ndarray
+) -> list[str]:
+    """A hint when input i was broadcast and its gradient is the full gradient summed over another axis."""
+    from tinygrad_edu.exercises.feedback import HINTS, as_array, close
+
+    mine = as_array(mine)
+    if (
+        mine is None
+        or mine.shape != expected.shape
+        or close(mine, expected)
+        or arrays[i].shape == upstream.shape
+    ):
+        return []
+    try:  # the input given its own value at every output element: the gradient before the reduction
+        stretched = np.broadcast_to(arrays[i], upstream.shape).copy()
+        full = numerical_vjp(lambda s: f(*arrays[:i], s, *arrays[i + 1 :]), [stretched], upstream)[0]
+    except ValueError:
+        return []
+    for axis in range(full.ndim):
+        for keepdims in (False, True):
+            candidate = full.sum(axis=axis, keepdims=keepdims)
+            if candidate.shape == mine.shape and close(mine, candidate):
+                name, hint = HINTS["wrong_axis"]
+                return [f"  looks like: {name} (yours is the sum over axis {axis}). Hint: {hint}"]
     return []
 
 

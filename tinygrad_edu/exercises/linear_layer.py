@@ -67,6 +67,6 @@ MISTAKES = [
     (
         "return grad @ W, grad.T @ x, grad.sum(axis=0)",
         "return grad @ W, grad.T @ x, grad.sum(axis=1)",
-        "wrong axis",
+        "yours is the sum over axis 1",
     ),
 ]
