@@ -36,6 +36,8 @@ MODULES = [
     ("tinygrad_edu.train", "fit, evaluate, predict, callbacks, compare_optimizers"),
     ("tinygrad_edu.gradcheck", "numerical gradients and gradient checks"),
     ("tinygrad_edu.checkmodel", "the course's gradient check over a whole model (also in gradcheck)"),
+    ("tinygrad_edu.exercises", "exercises that check themselves: start, check, solution, grade"),
+    ("tinygrad_edu.exercises.feedback", "comparing a student's numbers and naming the mistake"),
     ("tinygrad_edu.viz", "pictures of the computation graph and of backprop"),
     ("tinygrad_edu.plot", "curves, decision boundaries, trajectories, schedules, moving averages"),
     ("tinygrad_edu.serialization", "checkpoints (tg.save, tg.load)"),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from tinygrad_edu.cli import compare, gradcheck, graph, train
+from tinygrad_edu.cli import compare, exercise, gradcheck, graph, train
 from tinygrad_edu.cli.common import PROG, Parser
 
-COMMANDS = (compare, train, graph, gradcheck)
+COMMANDS = (compare, train, graph, gradcheck, exercise)
 """The command modules, in the order ``--help`` lists them; each has add_parser(sub) and run(args)."""
 
 
