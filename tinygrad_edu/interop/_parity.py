@@ -10,7 +10,7 @@ import numpy as np
 from tinygrad_edu import nn, optim
 from tinygrad_edu.interop._common import model_dtype, require
 from tinygrad_edu.interop._modules import from_torch, to_torch
-from tinygrad_edu.interop._optim import optimizer_to_torch
+from tinygrad_edu.interop._optim import optimizer_to_torch, scheduler_to_torch
 from tinygrad_edu.tensor import Tensor
 
 LOSSES = ("MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss")
@@ -152,7 +152,9 @@ def compare_with_torch(
     ours = from_torch(to_torch(model))
     our_opt = copy_optimizer(optimizer, model, ours)
     theirs = to_torch(ours)
-    their_opt = optimizer_to_torch(our_opt, theirs)
+    scheduled = any(callable(g["lr"]) for g in our_opt.param_groups)
+    their_opt = optimizer_to_torch(our_opt, theirs, allow_schedule=scheduled)
+    scheduler = scheduler_to_torch(our_opt, their_opt) if scheduled else None
     report = ParityReport(dtype=str(dtype), optimizer=type(optimizer).__name__)
     torch_named = dict(theirs.named_parameters())
     for step, rows in enumerate(_batches(len(X), batch_size, steps, seed), start=1):
@@ -168,6 +170,8 @@ def compare_with_torch(
         grad_diff = _largest_diff(ours, torch_named, grads=True)
         our_opt.step()
         their_opt.step()
+        if scheduler is not None:
+            scheduler.step()
         report.steps.append(
             ParityStep(
                 step, float(loss.item()), float(their_loss.item()),
