@@ -31,7 +31,7 @@ class _Graph:
 
     def constant(self, name: str, array: np.ndarray) -> str:
         """An initializer (a parameter keeps its dotted name, '0.weight')."""
-        self.initializers.append(self.onnx.numpy_helper.from_array(np.ascontiguousarray(array), name))
+        self.initializers.append(self.onnx.numpy_helper.from_array(np.array(array, order="C"), name))
         self.names.add(name)
         return name
 
@@ -52,7 +52,8 @@ def export_onnx(model: nn.Module, example_input: Any, path: Any, opset: Any = No
     """Write ``model`` as an ONNX file at ``path`` and return the path (a str).
 
     Linear becomes ``Gemm`` (``MatMul`` + ``Add`` for input of more than 2 axes), the
-    activations ``Relu``/``Sigmoid``/``Tanh``/``LeakyRelu``/``Softmax``/``LogSoftmax``,
+    activations ``Relu``/``Sigmoid``/``Tanh``/``LeakyRelu`` (``PRelu`` in float64, whose slope
+    is a float64 tensor where LeakyRelu's attribute would be float32)/``Softmax``/``LogSoftmax``,
     Flatten ``Flatten``, BatchNorm1d ``BatchNormalization`` with its running statistics
     (the eval-mode computation, as inference does), Dropout ``Identity`` (what it is at
     inference). The parameters are initializers under their names ('0.weight'); the input
@@ -126,7 +127,12 @@ def _emit(m: nn.Module, name: str, x: Tensor, graph: _Graph, path: str) -> tuple
     if kind in _ELEMENTWISE:
         return graph.node(_ELEMENTWISE[kind], [name], path), out
     if kind is nn.LeakyReLU:
-        return graph.node("LeakyRelu", [name], path, alpha=float(m.negative_slope)), out
+        if x.dtype == np.float32:
+            return graph.node("LeakyRelu", [name], path, alpha=float(m.negative_slope)), out
+        # An ONNX attribute is a float32, so in float64 the slope is a tensor input of PRelu instead
+        slope = graph.constant(f"{path}.negative_slope" if path else "negative_slope",
+                               np.array(m.negative_slope, dtype=x.dtype))
+        return graph.node("PRelu", [name, slope], path), out
     if kind in (nn.Softmax, nn.LogSoftmax):
         return graph.node(kind.__name__, [name], path, axis=int(m.axis)), out
     if kind is nn.Flatten:

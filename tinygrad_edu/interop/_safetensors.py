@@ -42,7 +42,7 @@ def save_safetensors(model_or_state_dict: Any, path: Any) -> str:
                 f"save_safetensors: entry {name!r} must be a str name with a numeric array, got "
                 f"{type(name).__name__} -> dtype {array.dtype}"
             )
-        arrays[name] = np.ascontiguousarray(array)
+        arrays[name] = np.array(array, order="C")  # (not ascontiguousarray, which makes 0-d arrays 1-d)
     path = os.fspath(path)
     save_file(arrays, path, metadata={"format": "pt", "producer": "tinygrad_edu"})
     return path
