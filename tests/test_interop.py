@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -778,3 +779,32 @@ def test_compare_with_torch_refuses_what_cannot_agree(torch):
         interop.compare_with_torch(model, nn.MSELoss(), opt, X, Y, steps=0)
     with pytest.raises(ValueError, match="not parameters of the model"):
         interop.compare_with_torch(course_network(), nn.MSELoss(), opt, X, Y)
+
+
+# --- the documents -----------------------------------------------------------------------------------
+
+DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
+
+
+def test_the_interop_page_runs_and_shows_what_it_prints(tmp_path, monkeypatch, torch, ort):
+    need("safetensors")
+    with open(os.path.join(DOCS, "interop.md"), encoding="utf-8") as f:
+        text = f.read()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 5
+    monkeypatch.chdir(tmp_path)  # the files the page writes land here
+    namespace: dict = {"__name__": "__docs__"}
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"interop.md block {i + 1}", "exec"), namespace)
+    assert namespace["opt_back"].state[namespace["back"][0].weight]["step"] == 40
+    report = namespace["report"]
+    assert report.max_diff < 1e-12
+    shown = re.findall(r"^ +(\d) +(0\.\d{8}) ", text, flags=re.M)
+    assert [(int(k), float(loss)) for k, loss in shown] == [(s.step, round(s.loss, 8)) for s in report.steps]
+
+
+def test_the_api_reference_lists_interop():
+    with open(os.path.join(DOCS, "api.md"), encoding="utf-8") as f:
+        api = f.read()
+    for name in interop.__all__:
+        assert f"`tg.interop.{name}" in api, name

@@ -38,14 +38,17 @@ class ParityReport:
 
     @property
     def max_loss_diff(self) -> float:
+        """The largest loss difference over the steps."""
         return max((s.loss_diff for s in self.steps), default=0.0)
 
     @property
     def max_grad_diff(self) -> float:
+        """The largest gradient difference over the steps."""
         return max((s.grad_diff for s in self.steps), default=0.0)
 
     @property
     def max_param_diff(self) -> float:
+        """The largest parameter difference over the steps."""
         return max((s.param_diff for s in self.steps), default=0.0)
 
     @property
