@@ -739,7 +739,7 @@ def test_compare_with_torch_on_the_course_network_is_at_rounding_level(torch, ca
     # the first loss is the course's cost on its first mini-batch, computed by PyTorch as well
     theirs = interop.to_torch(model)
     expected = torch.nn.BCELoss()(theirs(torch.tensor(X[report_rows(64)])), torch.tensor(Y[report_rows(64)]))
-    assert abs(report.steps[0].torch_loss - float(expected)) < 1e-15
+    assert abs(report.steps[0].torch_loss - expected.item()) < 1e-15
 
 
 def report_rows(batch_size, seed=0):

@@ -152,12 +152,7 @@ def compare_with_torch(
     if len(X) != len(y):
         raise ValueError(f"compare_with_torch: X has {len(X)} rows but y has {len(y)}")
     torch_loss = _loss_to_torch(loss_fn, torch)
-    ours = from_torch(to_torch(model))
-    our_opt = copy_optimizer(optimizer, model, ours)
-    theirs = to_torch(ours)
-    scheduled = any(callable(g["lr"]) for g in our_opt.param_groups)
-    their_opt = optimizer_to_torch(our_opt, theirs, allow_schedule=scheduled)
-    scheduler = scheduler_to_torch(our_opt, their_opt) if scheduled else None
+    ours, our_opt, theirs, their_opt, scheduler = _copies(model, optimizer)
     report = ParityReport(dtype=str(dtype), optimizer=type(optimizer).__name__)
     torch_named = dict(theirs.named_parameters())
     for step, rows in enumerate(_batches(len(X), batch_size, steps, seed), start=1):
@@ -185,6 +180,17 @@ def compare_with_torch(
     if verbose:
         print(report)
     return report
+
+
+def _copies(model: nn.Module, optimizer: optim.Optimizer) -> tuple[Any, Any, Any, Any, Any]:
+    """A copy of the model and optimizer here, one in PyTorch, and a scheduler when lr is a schedule."""
+    ours = from_torch(to_torch(model))
+    our_opt = copy_optimizer(optimizer, model, ours)
+    theirs = to_torch(ours)
+    scheduled = any(callable(g["lr"]) for g in our_opt.param_groups)
+    their_opt = optimizer_to_torch(our_opt, theirs, allow_schedule=scheduled)
+    scheduler = scheduler_to_torch(our_opt, their_opt) if scheduled else None
+    return ours, our_opt, theirs, their_opt, scheduler
 
 
 def _largest_diff(ours: nn.Module, torch_named: dict[str, Any], grads: bool) -> float:
