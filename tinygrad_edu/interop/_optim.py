@@ -136,8 +136,8 @@ def optimizer_to_torch(optimizer: optim.Optimizer, torch_module: Any, allow_sche
     torch_optimizer = getattr(torch.optim, class_name)(torch_groups)
     state = optimizer.state_dict()["state"]
     packed = torch_optimizer.state_dict()
-    packed["state"] = {k: _state_to_torch(entry, class_name, torch) for k, entry in state.items()}
-    packed["state"] = {k: v for k, v in packed["state"].items() if v}
+    converted = {k: _state_to_torch(entry, class_name, torch) for k, entry in state.items()}
+    packed["state"] = {k: entry for k, entry in converted.items() if entry}  # SGD without momentum: none
     torch_optimizer.load_state_dict(packed)
     return torch_optimizer
 
