@@ -41,12 +41,15 @@ MODULES = [
     ("tinygrad_edu.viz", "pictures of the computation graph and of backprop"),
     ("tinygrad_edu.plot", "curves, decision boundaries, trajectories, schedules, moving averages"),
     ("tinygrad_edu.serialization", "checkpoints (tg.save, tg.load)"),
+    ("tinygrad_edu.interop", "PyTorch, ONNX and safetensors (optional packages)"),
     ("tinygrad_edu.cli", "the tinygrad-edu command"),
     ("tinygrad_edu.cli.common", "what the commands share: data sets, networks, optimizers, argument types"),
 ]
 
 # Classes whose methods and properties are listed one by one.
-DETAILED = {"Tensor", "Value", "Function", "Module", "Optimizer", "History", "Comparison", "Frame"}
+DETAILED = {
+    "Tensor", "Value", "Function", "Module", "Optimizer", "History", "Comparison", "Frame", "ParityReport"
+}
 
 ATTRIBUTES = {  # instance attributes worth knowing, by class
     "Tensor": {
@@ -76,6 +79,8 @@ ATTRIBUTES = {  # instance attributes worth knowing, by class
 }
 
 FALLBACK = {  # names without a docstring of their own
+    "SUPPORTED": "The modules that `to_torch`, `from_torch` and `export_onnx` convert, by class name.",
+    "SUPPORTED_OPTIMIZERS": "The optimizers that `optimizer_to_torch` and `optimizer_from_torch` convert.",
     "OPS": "Every built-in op: op name -> its Function subclass (filled when the class is defined).",
     "is_grad_enabled": "True unless inside `no_grad()`: whether ops record the graph.",
     "ones": "A Tensor of ones of the given shape (default dtype unless `dtype`).",
