@@ -58,10 +58,6 @@ ATTRIBUTES = {  # instance attributes worth knowing, by class
         "grad": "d(root)/d(this value) after `root.backward()`",
         "label": "an optional name, shown by `viz.draw_graph`",
     },
-    "Sequential": {
-        "fuse": "class attribute, True: a `Linear` directly followed by a `ReLU` runs as one "
-        "`LinearReLU` op (same values and gradients); set False to record them as two ops",
-    },
     "Function": {
         "inputs": "the input Tensors (inside `backward`; their ndarrays in an array backward)",
         "array_backward": "class attribute, False by default: True lets a first-order backward run "
