@@ -31,7 +31,7 @@ import numpy as np
 from tinygrad_edu import nn
 from tinygrad_edu._config import no_grad
 from tinygrad_edu.data import DataLoader
-from tinygrad_edu.optim.optimizer import side_by_side as _find_side_by_side
+from tinygrad_edu.optim.flat import side_by_side as _find_side_by_side
 from tinygrad_edu.tensor import Tensor
 
 Array = Union[np.ndarray, Tensor]

@@ -57,10 +57,10 @@ class Parameter(Tensor):
 class _Blocks:
     """Where new Parameters get their arrays: consecutive slices of shared blocks, one dtype each.
 
-    A model's parameters, made one after another, then lie side by side in memory, and an
-    optimizer can update them as one flat array in place, with no gathering and copying
-    back (``Optimizer._flat_step``): on a small network that is most of the step's Python
-    work. Each parameter is still a C-contiguous array of its own shape. A block lives as
+    A model's parameters, made one after another, then lie side by side in memory, and a
+    built-in optimizer can update them as one flat array in place, with no gathering and
+    copying back (``tinygrad_edu/optim/flat.py``): on a small network that is most of the
+    step's Python work. Each parameter is still a C-contiguous array of its own shape. A block lives as
     long as any parameter cut from it; a large parameter gets an array of its own.
     """
 
@@ -380,6 +380,7 @@ class Module:
                 np.copyto(target.data, array, casting="unsafe")  # in place: optimizers keep their references
             else:
                 target.data = np.array(array, dtype=target.dtype)
+            target._version += 1  # changed in place: a graph that saved the old values must not use them
         return IncompatibleKeys(missing, unexpected)
 
     # --- printing ------------------------------------------------------------------------
