@@ -58,6 +58,10 @@ ATTRIBUTES = {  # instance attributes worth knowing, by class
         "grad": "d(root)/d(this value) after `root.backward()`",
         "label": "an optional name, shown by `viz.draw_graph`",
     },
+    "Optimizer": {
+        "elementwise": "class attribute, False: True, written in a class's own body (a subclass does not "
+        "inherit it), lets a small group be updated as one flat array; the built-in optimizers set it",
+    },
     "Function": {
         "inputs": "the input Tensors (inside `backward`; their ndarrays in an array backward)",
         "array_backward": "class attribute, False by default: True lets a first-order backward run "
