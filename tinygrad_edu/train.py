@@ -700,7 +700,7 @@ def _nonfinite_grad(params: list[Tensor], names: dict[int, str]) -> Optional[str
 
 
 def _side_by_side(datas: list[np.ndarray], cache: list) -> Optional[np.ndarray]:
-    """``optim.optimizer.side_by_side(datas)``, remembered in ``cache`` while the parameters
+    """``optim.flat.side_by_side(datas)``, remembered in ``cache`` while the parameters
     keep their arrays (finding it takes longer than a small network's whole update)."""
     if cache and len(cache[0]) == len(datas) and all(a is b for a, b in zip(cache[0], datas)):
         return cache[1]
