@@ -60,8 +60,9 @@ class _Blocks:
     A model's parameters, made one after another, then lie side by side in memory, and a
     built-in optimizer can update them as one flat array in place, with no gathering and
     copying back (``tinygrad_edu/optim/flat.py``): on a small network that is most of the
-    step's Python work. Each parameter is still a C-contiguous array of its own shape. A block lives as
-    long as any parameter cut from it; a large parameter gets an array of its own.
+    step's Python work. Each parameter is still a C-contiguous array of its own shape. A
+    block lives as long as any parameter cut from it; a large parameter gets an array of
+    its own.
     """
 
     BLOCK = 1 << 16  # elements per block (the size of the optimizers' flat groups)
@@ -479,7 +480,7 @@ class Sequential(Module):
                 x = module(x)
                 i += 1
         except Exception as exc:
-            raise _located(exc, self, i) from None
+            raise _located(exc, self, i) from exc.__cause__  # the message already holds exc's
         return x
 
     def __len__(self) -> int:
