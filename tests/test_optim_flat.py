@@ -180,3 +180,26 @@ def test_side_by_side_finds_only_consecutive_pieces_in_order():
     assert flat_module.side_by_side([np.arange(3.0)]) is None  # owns its memory: nothing to share
     assert flat_module.side_by_side([block[0:4].reshape(2, 2).T, b]) is None  # not C-contiguous
     assert flat_module.side_by_side([block[0:4].view(np.int64)]) is None  # another dtype than its base
+
+
+SECOND_GROUP_OPTION = {
+    optim.SGD: {"momentum": 0.5},
+    optim.Momentum: {"beta": 0.5},
+    optim.Adagrad: {"weight_decay": 0.1},
+    optim.RMSprop: {"alpha": 0.9},
+    optim.Adam: {"weight_decay": 0.1},
+    optim.AdamW: {"weight_decay": 0.1},
+}
+
+
+@pytest.mark.parametrize("cls", BUILT_IN, ids=lambda c: c.__name__)
+def test_two_groups_with_their_own_options_are_each_updated_as_one_array(cls):
+    def in_two_groups(optimizer_class):
+        second = {"lr": 0.2, **SECOND_GROUP_OPTION[cls]}
+        return lambda ps, **kw: optimizer_class([{"params": ps[:4]}, {"params": ps[4:], **second}], **kw)
+
+    params, reference = params_in_one_block(), params_in_one_block()
+    opt = train(params, in_two_groups(cls), dict(lr=0.05))
+    ref_opt = train(reference, in_two_groups(per_parameter(cls)), dict(lr=0.05))
+    assert all(opt._flat.get(g) is not None for g in opt.param_groups)
+    assert_same(params, reference, opt, ref_opt)
