@@ -299,8 +299,8 @@ def test_an_update_that_overflows_the_parameters_is_undone():
     with np.errstate(all="ignore"), pytest.raises(train.NonFiniteLossError, match="made 'weight'.*undone"):
         train.fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=1e308), X, y, 1, progress=False)
     assert states_equal(model.state_dict(), before)
-    # changed in place twice (the update, then the copy back): each change is a new version
-    assert [p._version for p in model.parameters()] == [v + 2 for v in versions]
+    # changed in place (the update, then the copy back): marked, so an older graph cannot use it
+    assert all(p._version > v for p, v in zip(model.parameters(), versions))
 
 
 class _NanGrad(tg.Function):

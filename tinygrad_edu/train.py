@@ -37,6 +37,7 @@ import numpy as np
 
 from tinygrad_edu import nn
 from tinygrad_edu._config import no_grad
+from tinygrad_edu.autograd import mark_modified
 from tinygrad_edu.data import DataLoader
 from tinygrad_edu.optim.flat import side_by_side as _find_side_by_side
 from tinygrad_edu.tensor import Tensor
@@ -733,7 +734,7 @@ def _checked_step(optimizer: Any, params: list[Tensor], names: dict[int, str], l
             offset = 0
             for q in params:
                 q.data[...] = before[offset : offset + q.data.size].reshape(q.data.shape)
-                q._version += 1  # changed in place
+                mark_modified(q)  # changed in place again
                 offset += q.data.size
             return f"the update made '{name}' (shape {p.shape}) non-finite (the change was undone)"
     return None

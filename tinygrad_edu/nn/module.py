@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator, NamedTuple, Optional, Union
 import numpy as np
 
 from tinygrad_edu._config import get_default_dtype
+from tinygrad_edu.autograd import mark_modified
 from tinygrad_edu.tensor import Tensor
 
 
@@ -381,7 +382,7 @@ class Module:
                 np.copyto(target.data, array, casting="unsafe")  # in place: optimizers keep their references
             else:
                 target.data = np.array(array, dtype=target.dtype)
-            target._version += 1  # changed in place: a graph that saved the old values must not use them
+            mark_modified(target)  # changed in place: a graph recorded before cannot backpropagate now
         return IncompatibleKeys(missing, unexpected)
 
     # --- printing ------------------------------------------------------------------------

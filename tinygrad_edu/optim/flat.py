@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 import numpy as np
 
+from tinygrad_edu.autograd import mark_modified
 from tinygrad_edu.tensor import Tensor
 
 if TYPE_CHECKING:
@@ -161,7 +162,8 @@ class FlatGroup:
         return grads
 
     def update(self, opt: "Optimizer", group: dict[str, Any], lr: float, grads: list[np.ndarray]) -> None:
-        """One ``_update`` on the whole group, then the parameters' versions and state views."""
+        """One ``_update`` on the whole group; then the parameters are marked modified and the
+        per-parameter state views brought up to date."""
         params = group["params"]
         np.concatenate(grads, out=self.grad)
         if self.views is not None:  # the parameters are not side by side: gather them
@@ -174,8 +176,7 @@ class FlatGroup:
         if self.views is not None:  # and copy the result back
             for d, view in zip(self.datas, self.views):
                 np.copyto(d, view)
-        for p in params:
-            p._version += 1
+        mark_modified(*params)
         self.share_state(opt.state, params)
 
     def share_state(self, per_param: dict[Tensor, dict[str, Any]], params: list[Tensor]) -> None:

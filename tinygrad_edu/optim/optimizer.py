@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable, Optional, Union
 import numpy as np
 
 from tinygrad_edu._config import enable_grad
+from tinygrad_edu.autograd import mark_modified
 from tinygrad_edu.optim import flat, schedules
 from tinygrad_edu.tensor import Tensor
 
@@ -258,7 +259,7 @@ class Optimizer:
                 state = self.state[p] = self._init_state(param, group)
             state["step"] += 1
             self._update(param, grad, state, group, lr)
-            p._version += 1  # changed in place: a graph that saved the old values must not use them
+            mark_modified(p)  # changed in place: a graph recorded before cannot backpropagate now
 
     def _grad_of(self, p: Tensor) -> np.ndarray:
         """``p.grad``'s array, checked against the parameter and cast to its dtype."""
