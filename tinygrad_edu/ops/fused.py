@@ -102,8 +102,8 @@ class Linear(Function):
 
 
 class LinearReLU(Linear):
-    """relu(x @ weight.T + bias) in one node: what ``nn.Sequential`` runs for a ``Linear``
-    directly followed by a ``ReLU``.
+    """relu(x @ weight.T + bias) in one node: what ``nn.LinearReLU``, the explicitly fused
+    layer, runs (``nn.Sequential`` never fuses layers by itself).
 
     With z = x @ weight.T + bias:  d/dz = grad where z > 0, else 0 (also at 0, like ReLU);
     then Linear's derivatives with that gradient. One node instead of two saves a Tensor,
