@@ -134,15 +134,15 @@ def _create_temporary(tmp: str, path: str) -> int:
         return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     except OSError as exc:
         folder = os.path.dirname(os.path.abspath(path)) or "."
-        if exc.errno == errno.ENOENT:
+        if exc.errno == errno.ENOENT and not os.path.isdir(folder):
             reason = f"the folder {folder!r} does not exist"
         elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             reason = f"the folder {folder!r} is not writable"
         elif exc.errno == errno.ENOTDIR:
             reason = f"{folder!r} is not a folder"
         else:
-            reason = exc.strerror or str(exc)
-        raise type(exc)(exc.errno, f"save: cannot write {path!r}: {reason}", path) from None
+            reason = f"cannot create a file in {folder!r} ({exc.strerror or exc})"
+        raise type(exc)(exc.errno, f"save: cannot write {path!r}: {reason}") from None
 
 
 def _keep_mode(fd: int, tmp: str, target: str) -> None:
