@@ -72,6 +72,14 @@ def backward_twice():
     y.backward()
 
 
+def diverging_fit():
+    """fit with a learning rate of 1e200: it must stop with NonFiniteLossError, no numpy warning first."""
+    X, y = data.make_moons(20, noise=0.1, seed=0)
+    model = linear_model()
+    opt = optim.SGD(model.parameters(), lr=1e200)
+    tg.train.fit(model, nn.MSELoss(), opt, X, y.reshape(-1, 1).astype(F64), 5, progress=False)
+
+
 def linear_model():
     return nn.Linear(2, 1, rng=np.random.default_rng(0), dtype=np.float64)
 
@@ -523,6 +531,7 @@ TRAIN = [
         lambda t: tg.train.evaluate(linear_model(), nn.MSELoss(), np.ones((3, 2)), np.ones((4, 1))),
         ValueError, "evaluate", "3 samples", "(3, 2)", "4",
     ),
+    r("fit that diverges", lambda t: diverging_fit(), tg.train.NonFiniteLossError, "fit", "epoch 1", "step 0"),
     r("EarlyStopping mode", lambda t: tg.train.EarlyStopping(mode="nope"),
       ValueError, "EarlyStopping", "mode", "'nope'"),
 ]

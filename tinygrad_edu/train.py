@@ -24,6 +24,7 @@ import signal
 import sys
 import threading
 import time
+from contextlib import nullcontext
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
@@ -475,7 +476,11 @@ def fit(
     global_step = 0
     layout: list = []  # where the parameters lie in memory (see _side_by_side)
     try:
-        with _DeferredInterrupt() as interrupt:
+        # With check_finite a NaN/Inf stops training with NonFiniteLossError, so numpy's warnings
+        # on the way there would only say the same thing less clearly.
+        quiet = np.errstate(over="ignore", invalid="ignore", divide="ignore")
+        quiet = quiet if check_finite else nullcontext()
+        with _DeferredInterrupt() as interrupt, quiet:
             for cb in callbacks:
                 cb.on_train_begin(history)
             try:
