@@ -469,6 +469,7 @@ def no_training(monkeypatch):
     [
         (["train", "--checkpoint", "{file}/model.npz"], ["--checkpoint", "is a file, not a folder"]),
         (["train", "--checkpoint", "{dir}"], ["--checkpoint", "is a folder", "model.npz"]),
+        (["train", "--checkpoint", "{pipe}"], ["--checkpoint", "not a regular file"]),
         (["train", "--checkpoint", ""], ["--checkpoint", "expected a file or folder name, got ''"]),
         (["train", "--checkpoint", "  "], ["--checkpoint", "expected a file or folder name"]),
         (["compare", "--jobs", "1", "--out", "{file}"], ["--out", "is a file, not a folder"]),
@@ -485,7 +486,9 @@ def no_training(monkeypatch):
 )
 def test_output_paths_and_seeds_are_checked_before_any_training(argv, words, tmp_path, capsys, no_training):
     (tmp_path / "afile").write_text("not a folder")
-    argv = [a.format(file=tmp_path / "afile", dir=tmp_path) for a in argv]
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe")  # not a regular file, as /dev/null is not
+    argv = [a.format(file=tmp_path / "afile", dir=tmp_path, pipe=tmp_path / "pipe") for a in argv]
     status, out, err = run(argv, capsys)
     assert status == 2
     assert err.count("\n") == 1 and err.startswith("tinygrad-edu") and "Traceback" not in err, err

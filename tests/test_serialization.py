@@ -691,3 +691,14 @@ def test_too_many_entries_are_refused_unless_allowed(tmp_path):
         load(path, max_entries=30)
     with pytest.raises(ValueError, match="load: max_depth must be an int >= 1"):
         load(path, max_depth=0)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a named pipe (POSIX)")
+def test_save_never_replaces_a_pipe_or_a_folder(tmp_path):
+    pipe = tmp_path / "pipe"  # what /dev/null, a device, would be: not a regular file
+    os.mkfifo(pipe)
+    with pytest.raises(ValueError, match="save: .*pipe' is not a regular file"):
+        save({"epoch": 1}, pipe)
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)  # still the pipe
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        save({"epoch": 1}, tmp_path)

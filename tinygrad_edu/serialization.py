@@ -95,6 +95,7 @@ def save(obj: Any, path: PathLike) -> None:
     entries += [(f"a{i}", a) for i, a in enumerate(arrays)]
 
     target = os.path.realpath(path)  # through a symlink: replace its target, keep the link
+    _check_target(path, target)
     directory, name = os.path.split(target)
     tmp = os.path.join(directory, f".{name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp")
     fd = _create_temporary(tmp, path)
@@ -123,6 +124,17 @@ def _as_path(path: Any, where: str) -> str:
         if isinstance(name, str):
             raise ValueError(f"{where}: path is empty; expected a file name such as 'model.npz'")
     raise TypeError(f"{where}: path must be a file name (str or pathlib.Path), got {type(path).__name__}")
+
+
+def _check_target(path: str, target: str) -> None:
+    """A checkpoint replaces a regular file only: never a folder, a device (/dev/null) or a pipe."""
+    if os.path.isdir(target):
+        raise IsADirectoryError(errno.EISDIR, f"save: {path!r} is a folder; give a file name in it")
+    if os.path.exists(target) and not os.path.isfile(target):
+        raise ValueError(
+            f"save: {path!r} is not a regular file (a device or a pipe?); a checkpoint replaces "
+            "only a regular file"
+        )
 
 
 def _create_temporary(tmp: str, path: str) -> int:

@@ -93,6 +93,8 @@ def check_output_file(path: str, option: str) -> None:
     if os.path.isdir(path):
         example = os.path.join(path, "model.npz")
         raise UsageError(f"{option}: {path!r} is a folder; give a file name such as {example!r}")
+    if os.path.exists(path) and not os.path.isfile(os.path.realpath(path)):
+        raise UsageError(f"{option}: {path!r} is not a regular file; give a file name such as model.npz")
     if os.path.exists(path) and not os.access(path, os.W_OK):
         raise UsageError(f"{option}: {path!r} is not writable")
     check_output_folder(os.path.dirname(os.path.abspath(path)), option)
