@@ -28,8 +28,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
 import numpy as np
 
-from tinygrad_edu._config import no_grad
-from tinygrad_edu.autograd import _as_gradient, _call_backward, _root_gradient, unbroadcast
+from tinygrad_edu.autograd import BackwardStep, _root_gradient, run_backward
 from tinygrad_edu.graph import toposort
 from tinygrad_edu.scalar import Value
 from tinygrad_edu.tensor import Tensor
@@ -106,17 +105,8 @@ class _Graph:
 
 
 def _tensor_parents(t: Tensor) -> Sequence[Tensor]:
-    ctx = t._ctx
-    if ctx is None:
-        return ()
-    inputs = getattr(ctx, "inputs", None)
-    if inputs is None:
-        raise RuntimeError(
-            f"viz: the graph behind this tensor (shape {t.shape}, made by {type(ctx).__name__}) was freed "
-            "by backward(). Draw or trace it before calling backward(), or call "
-            "backward(retain_graph=True) to keep the graph."
-        )
-    return inputs
+    """Every input of the op that made ``t`` (the graph's structure outlives backward)."""
+    return () if t._ctx is None else t._ctx.inputs
 
 
 def _value_parents(v: Value) -> Sequence[Value]:
@@ -225,6 +215,8 @@ def _grad_of(v: Node) -> Any:
     """The gradient stored on a value, as a float or an ndarray (None when there is none)."""
     if isinstance(v, Value):
         return v.grad
+    if v._ctx is not None:  # an intermediate: what reached it in the last backward
+        return v._ctx.grad_output
     return None if v.grad is None else v.grad.data
 
 
@@ -443,36 +435,31 @@ def _new_frame(graph: _Graph, step: int, op: _Op, grad_output: Any, edge_grads: 
 
 
 def _trace_tensors(graph: _Graph, root: Tensor, seed: np.ndarray) -> list[Frame]:
+    """The engine's own backward walk, watched step by step through its ``on_step`` hook.
+
+    The walk keeps the graph and returns the leaves' gradients instead of accumulating
+    them, so no ``.grad`` changes.
+    """
     ops = {op.output: op for op in graph.ops}
     grads: dict[str, np.ndarray] = {graph.key(root): seed}
     edges: dict[tuple[str, int], Any] = {}
     frames: list[Frame] = []
-    with no_grad():  # gradients are plain numbers here: nothing to record
-        for t in reversed(graph.values):
-            key = graph.key(t)
-            ctx = t._ctx
-            if ctx is None or key not in grads:
+
+    def record(step: BackwardStep) -> None:
+        op = ops[graph.key(step.output)]
+        for position, (inp, g) in enumerate(zip(step.op.inputs, step.input_grads)):
+            if g is None:
                 continue
-            op = ops[key]
-            sent = _call_backward(ctx, t, Tensor._make(grads[key]))
-            edge_grads: list[Any] = []
-            for position, (inp, need, gi) in enumerate(zip(ctx.inputs, ctx.needs_input_grad, sent)):
-                if not need or gi is None:
-                    edge_grads.append(None)
-                    continue
-                if type(gi) is not Tensor:
-                    gi = _as_gradient(gi, ctx, inp)
-                if gi.shape != inp.shape:  # the engine's one broadcast reduction
-                    gi = unbroadcast(gi, inp.shape, op.name)
-                g = gi.data.astype(inp.data.dtype, copy=False)
-                edge_grads.append(g)
-                edges[(op.key, position)] = g
-                k = graph.key(inp)
-                grads[k] = g if k not in grads else grads[k] + g
-            frame = _new_frame(graph, len(frames), op, grads[key], edge_grads)
-            frame.grads = dict(grads)
-            frame._edges = dict(edges)
-            frames.append(frame)
+            edges[(op.key, position)] = g
+            k = graph.key(inp)
+            grads[k] = g if k not in grads else grads[k] + g
+        frame = _new_frame(graph, len(frames), op, step.grad_output, list(step.input_grads))
+        frame.grads = dict(grads)
+        frame._edges = dict(edges)
+        frames.append(frame)
+
+    leaves = {t for t in graph.values if isinstance(t, Tensor) and t._ctx is None and t.requires_grad}
+    run_backward([root], [Tensor._make(seed)], True, False, wanted=leaves, on_step=record)
     return frames
 
 
