@@ -73,19 +73,32 @@ def file_stem(text: str) -> str:
     return text
 
 
-def check_output_folder(folder: str, option: str) -> None:
-    """Create ``folder`` (and its parents) now, before any work, or say why it cannot be written."""
+def check_output_folder(folder: str, option: str, create: bool = True) -> None:
+    """Create ``folder`` (and its parents) now, before any work, or say why it cannot be written.
+
+    With ``create=False`` nothing is made: the nearest folder that exists must be writable.
+    """
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise UsageError(f"{option}: {folder!r} is a file, not a folder")
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as err:
-        raise UsageError(f"{option}: cannot create the folder {folder!r}: {err.strerror or err}") from None
+    existing = folder
+    if create:
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as err:
+            reason = err.strerror or err
+            raise UsageError(f"{option}: cannot create the folder {folder!r}: {reason}") from None
+    else:
+        existing = os.path.abspath(folder)
+        while not os.path.exists(existing):
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing):
+            raise UsageError(f"{option}: cannot create the folder {folder!r}: {existing!r} is a file")
     try:  # the one sure test that files can be made there (permissions, read-only disks, /proc)
-        with tempfile.TemporaryFile(dir=folder):
+        with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as err:
-        raise UsageError(f"{option}: cannot write in the folder {folder!r}: {err.strerror or err}") from None
+        reason = err.strerror or err
+        raise UsageError(f"{option}: cannot write in the folder {existing!r}: {reason}") from None
 
 
 def check_output_file(path: str, option: str) -> None:

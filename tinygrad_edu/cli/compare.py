@@ -136,16 +136,17 @@ def _write_compare_pictures(result: train.Comparison, X: np.ndarray, y: np.ndarr
     return written
 
 
-def _check_args(args: argparse.Namespace, pictures: bool) -> None:
-    """What can be checked before the training: the seeds the shuffles use and the output folder."""
+def _check_args(args: argparse.Namespace, plt: Any) -> None:
+    """What can be checked before the training: the seeds the shuffles use and the output folder
+    (created only when the pictures can be drawn, but checked even without matplotlib)."""
     last_seed = args.seed + 8 + args.epochs - 1
     if last_seed > SEED_MAX:
         raise UsageError(
             f"--seed: the shuffles use seeds --seed + 8 + epoch, up to {last_seed} here, and seeds "
             f"must be <= {SEED_MAX}; use a smaller --seed or fewer --epochs"
         )
-    if pictures:
-        check_output_folder(args.out, "--out")
+    if not args.no_plots:
+        check_output_folder(args.out, "--out", create=plt is not None)
 
 
 def _train_all(args: argparse.Namespace, jobs: int) -> train.Comparison:
@@ -190,7 +191,7 @@ def _diverged(result: train.Comparison, initial_loss: float) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     """Train the course's [2, 5, 2, 1] network with several optimizers; print the table, draw the runs."""
     plt = None if args.no_plots else pyplot()
-    _check_args(args, plt is not None)
+    _check_args(args, plt)
     if args.samples < args.batch_size and not args.quiet:
         print(f"note: {args.samples} samples with --batch-size {args.batch_size}: one batch per epoch")
     if args.noise is None:
