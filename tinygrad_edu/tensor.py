@@ -38,7 +38,8 @@ def _big_ints(data: Any, arr: np.ndarray, dtype: Any, where: str) -> np.ndarray:
     try:
         return np.asarray(data, dtype=target)
     except OverflowError:
-        big = max((v for v in arr.flat), key=abs)
+        digits = str(max((v for v in arr.flat), key=abs))
+        big = digits if len(digits) <= 40 else f"{digits[:12]}... ({len(digits)} digits)"
         raise OverflowError(f"{where}: the integer {big} does not fit in {target}") from None
 
 
