@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
 import numpy as np
 
-from tinygrad_edu.autograd import BackwardStep, _root_gradient, run_backward
+from tinygrad_edu import autograd
+from tinygrad_edu.autograd import _root_gradient
 from tinygrad_edu.graph import toposort
 from tinygrad_edu.scalar import Value
 from tinygrad_edu.tensor import Tensor
@@ -445,7 +446,7 @@ def _trace_tensors(graph: _Graph, root: Tensor, seed: np.ndarray) -> list[Frame]
     edges: dict[tuple[str, int], Any] = {}
     frames: list[Frame] = []
 
-    def record(step: BackwardStep) -> None:
+    def record(step: autograd.BackwardStep) -> None:
         op = ops[graph.key(step.output)]
         for position, (inp, g) in enumerate(zip(step.op.inputs, step.input_grads)):
             if g is None:
@@ -459,7 +460,7 @@ def _trace_tensors(graph: _Graph, root: Tensor, seed: np.ndarray) -> list[Frame]
         frames.append(frame)
 
     leaves = {t for t in graph.values if isinstance(t, Tensor) and t._ctx is None and t.requires_grad}
-    run_backward([root], [Tensor._make(seed)], True, False, wanted=leaves, on_step=record)
+    autograd.run_backward([root], [Tensor._make(seed)], True, False, wanted=leaves, on_step=record)
     return frames
 
 

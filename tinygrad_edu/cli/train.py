@@ -75,7 +75,15 @@ def run(args: argparse.Namespace) -> int:
         from tinygrad_edu.serialization import save
 
         save(
-            {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epochs_done},
+            {
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epochs_done,
+                # what export and parity need to build the network and its optimizer again
+                "architecture": {"layers": list(sizes), "activation": args.activation,
+                                 "dropout": args.dropout, "dtype": "float64"},
+                "training": {"optimizer": args.optimizer, "lr": args.lr, "dataset": args.dataset,
+                             "samples": args.samples, "noise": args.noise, "seed": args.seed,
+                             "classes": n_classes, "batch_size": args.batch_size},
+            },
             args.checkpoint,
         )
         say(args.quiet, f"wrote {args.checkpoint}")
@@ -123,7 +131,7 @@ def add_parser(sub: Any) -> None:
         type=output_path,
         default=None,
         metavar="PATH",
-        help="save {model, optimizer, epoch} to PATH (.npz) after training",
+        help="save {model, optimizer, epoch, architecture} to PATH (.npz) after training",
     )
     p.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     p.set_defaults(run=run)

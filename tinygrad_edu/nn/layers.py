@@ -73,19 +73,23 @@ class Linear(Module):
     def forward(self, x: Any) -> Tensor:
         return F.linear(x, self.weight, self.bias)
 
-    def _fuse_with(self, following: Module) -> Optional[Callable[[Any], Tensor]]:
-        # A plain Linear directly followed by a plain ReLU runs as one op (see Sequential.fuse).
-        if type(self) is Linear and type(following) is ReLU:
-            return self._forward_relu
-        return None
-
-    def _forward_relu(self, x: Any) -> Tensor:
-        return F.linear_relu(x, self.weight, self.bias)
-
     def extra_repr(self) -> str:
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
         )
+
+
+class LinearReLU(Linear):
+    """relu(x @ weight.T + bias): a ``Linear`` and a ``ReLU`` computed as one op, ``LinearReLU``.
+
+    The same arguments, parameters and initialisation as ``Linear``, and the same values
+    and gradients as ``Sequential(Linear(...), ReLU())``; the graph has one node where
+    that has two, which saves a few microseconds per layer and step on small networks.
+    Nothing turns a ``Linear`` and a ``ReLU`` into this: write it where you want it.
+    """
+
+    def forward(self, x: Any) -> Tensor:
+        return F.linear_relu(x, self.weight, self.bias)
 
 
 class ReLU(Module):
@@ -176,18 +180,25 @@ class Dropout(Module):
 
     The gradient is masked and scaled the same way. A new mask is drawn on each
     call, from ``rng`` or the library's Generator (``tg.manual_seed``).
+    ``keep="course"`` draws the course's mask instead (``np.random.rand(n, m)
+    < keep_prob`` for its samples-in-columns matrix; see ``F.dropout``).
     """
 
-    def __init__(self, p: float = 0.5, rng: Optional[nn_init.RandomSource] = None) -> None:
+    def __init__(
+        self, p: float = 0.5, rng: Optional[nn_init.RandomSource] = None, keep: str = "above"
+    ) -> None:
         super().__init__()
         self.p = F.check_dropout_p(p, "Dropout")
+        if keep not in F.DROPOUT_KEEP_RULES:
+            raise ValueError(f"Dropout: keep must be one of {F.DROPOUT_KEEP_RULES}, got {keep!r}")
         self.rng = rng
+        self.keep = keep
 
     def forward(self, x: Any) -> Tensor:
-        return F.dropout(x, self.p, self.training, self.rng)
+        return F.dropout(x, self.p, self.training, self.rng, keep=self.keep)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}" if self.keep == "above" else f"p={self.p}, keep={self.keep!r}"
 
 
 class BatchNorm1d(Module):
