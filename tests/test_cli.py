@@ -448,3 +448,173 @@ def test_compare_trains_each_optimizer_in_a_process_of_its_own_when_there_are_cp
     """Three equally long runs sharing two CPUs end after 1.5 runs' time; two processes take 2."""
     monkeypatch.setattr(compare.os, "cpu_count", lambda: cpus)
     assert compare._default_jobs(optimizers) == expected
+
+
+# --- where results go is checked before any work -----------------------------------------------
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Make any training fail loudly: the errors below must come before it."""
+
+    def trained(*args, **kwargs):
+        raise AssertionError("the command trained before checking its output path")
+
+    monkeypatch.setattr(tg.train, "fit", trained)
+    monkeypatch.setattr(tg.train, "compare_optimizers", trained)
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["train", "--checkpoint", "{file}/model.npz"], ["--checkpoint", "is a file, not a folder"]),
+        (["train", "--checkpoint", "{dir}"], ["--checkpoint", "is a folder", "model.npz"]),
+        (["train", "--checkpoint", "{pipe}"], ["--checkpoint", "not a regular file"]),
+        (["train", "--checkpoint", ""], ["--checkpoint", "expected a file or folder name, got ''"]),
+        (["train", "--checkpoint", "  "], ["--checkpoint", "expected a file or folder name"]),
+        (["compare", "--jobs", "1", "--out", "{file}"], ["--out", "is a file, not a folder"]),
+        (["compare", "--jobs", "1", "--out", "{file}/sub"], ["--out", "cannot create the folder"]),
+        (["compare", "--out", ""], ["--out", "expected a file or folder name"]),
+        (["graph", "a*b", "--values", "a=1,b=2", "--out", "{file}"], ["--out", "is a file"]),
+        (["graph", "a*b", "--values", "a=1,b=2", "--name", "x/y"], ["--name", "without a folder"]),
+        (["graph", "a*b", "--values", "a=1,b=2", "--name", ""], ["--name", "without a folder"]),
+        (["train", "--seed", "4294967296"], ["--seed", "[0, 4294967295]"]),
+        (["gradcheck", "--seed", "-1"], ["--seed", "[0, 4294967295]"]),
+        (["graph", "--seed", "99999999999"], ["--seed", "[0, 4294967295]"]),
+        (["compare", "--jobs", "1", "--seed", "4294967290", "--epochs", "5"], ["--seed", "+ 8 + epoch"]),
+    ],
+)
+def test_output_paths_and_seeds_are_checked_before_any_training(argv, words, tmp_path, capsys, no_training):
+    (tmp_path / "afile").write_text("not a folder")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe")  # not a regular file, as /dev/null is not
+    argv = [a.format(file=tmp_path / "afile", dir=tmp_path, pipe=tmp_path / "pipe") for a in argv]
+    status, out, err = run(argv, capsys)
+    assert status == 2
+    assert err.count("\n") == 1 and err.startswith("tinygrad-edu") and "Traceback" not in err, err
+    for word in words:
+        assert word in err
+
+
+def test_a_save_that_fails_after_training_is_one_line_and_status_1(tmp_path, capsys, monkeypatch):
+    from tinygrad_edu import serialization
+
+    def full_disk(obj, path):
+        raise OSError(28, f"save: cannot write {path!r}: No space left on device")
+
+    monkeypatch.setattr(serialization, "save", full_disk)
+    argv = ["train", "--epochs", "2", "--checkpoint", str(tmp_path / "c.npz"), "--quiet"]
+    status, _, err = run(argv, capsys)
+    assert status == 1
+    assert err.count("\n") == 1 and "No space left" in err and "c.npz" in err and "Traceback" not in err
+
+
+# --- diverged: a non-finite loss, or a final loss above DIVERGENCE_FACTOR times the initial one ----
+
+
+def bce_of_the_initial_network(sizes, seed):
+    """The initial network's loss on the moons, written out with numpy: mean of
+    log(1 + exp(z)) - y z (binary cross-entropy of the logits z)."""
+    X, y = tg.data.make_moons(300, noise=0.2, seed=seed)
+    model = common.make_network(sizes, seed)
+    h = X
+    weights = model.state_dict()
+    for i in range(0, 2 * (len(sizes) - 1), 2):
+        h = h @ weights[f"{i}.weight"].T + weights[f"{i}.bias"]
+        if i < 2 * (len(sizes) - 2):
+            h = np.maximum(h, 0)
+    z = h[:, 0]
+    return float(np.mean(np.logaddexp(0, z) - y * z))
+
+
+def test_train_that_diverges_to_a_large_loss_exits_1(tmp_path, capsys):
+    path = tmp_path / "c.npz"
+    status, out, err = run(
+        ["train", "--lr", "1e6", "--optimizer", "gd", "--epochs", "50", "--checkpoint", str(path)], capsys
+    )
+    final = float(out.split("loss ")[1].split()[0])
+    initial = bce_of_the_initial_network([2, 16, 16, 1], 0)
+    assert final > common.DIVERGENCE_FACTOR * initial  # what docs/cli.md calls diverged
+    assert status == 1
+    assert err.count("\n") == 1 and "diverged" in err and "--lr" in err and f"{initial:.6g}" in err
+    assert not path.exists()  # a diverged run does not overwrite a checkpoint
+
+
+def test_a_run_that_converges_is_not_diverged(capsys):
+    status, out, err = run(["train", "--epochs", "20", "--quiet"], capsys)
+    assert status == 0 and err == ""
+
+
+def test_compare_reports_every_diverged_run_and_exits_1(capsys):
+    argv = ["compare", "--lr", "1e6", "--epochs", "20", "--no-plots", "--quiet", "--jobs", "1"]
+    argv += ["--optimizers", "gd,adam"]
+    status, out, err = run(argv, capsys)
+    assert status == 1
+    assert set(table_rows(out)) == {"gd", "adam"}  # the table is still printed
+    lines = err.splitlines()
+    assert len(lines) == 2 and "gd diverged" in lines[0] and "adam diverged" in lines[1]
+
+
+def test_divergence_rule():
+    assert common.divergence(0.7, 0.7 * common.DIVERGENCE_FACTOR) is None
+    assert "more than 2 times" in common.divergence(0.7, 1.41)
+    assert common.divergence(0.7, 0.01) is None
+    assert "nan" in common.divergence(0.7, float("nan"))
+    assert "inf" in common.divergence(0.7, float("inf"))
+
+
+def test_no_raw_numpy_warning_before_the_non_finite_loss_error():
+    for argv in (
+        ["train", "--lr", "1e300", "--optimizer", "gd", "--epochs", "5", "--quiet"],
+        ["compare", "--lr", "1e300", "--epochs", "3", "--no-plots", "--quiet", "--optimizers", "gd,adam"],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-W", "always", "-m", "tinygrad_edu", *argv],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 1, done.stderr
+        assert "RuntimeWarning" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+        assert all(line.startswith("tinygrad-edu") for line in done.stderr.splitlines()), done.stderr
+
+
+# --- a value that starts with '-' ---------------------------------------------------------------
+
+
+def test_an_expression_starting_with_a_dash_gets_a_hint(capsys):
+    status, _, err = run(["graph", "-a*b", "--values", "a=1,b=2"], capsys)
+    assert status == 2
+    assert err.count("\n") == 1 and "'--'" in err and "quote" in err and "-a*b" in err
+
+
+@needs_dot
+def test_the_hinted_spellings_work(tmp_path, capsys):
+    for argv in (
+        ["graph", "--values", "a=1,b=2", "--out", str(tmp_path), "--formats", "svg", "--", "-a*b"],
+        ["graph", " -a*b", "--values", "a=1,b=2", "--out", str(tmp_path), "--formats", "svg"],
+    ):
+        status, out, _ = run(argv, capsys)
+        assert status == 0 and "value -2" in out
+
+
+# --- --quiet: only the result, in every command ---------------------------------------------------
+
+
+@needs_dot
+def test_quiet_prints_only_the_result_in_every_command(tmp_path, capsys):
+    argv = ["train", "--epochs", "3", "--quiet", "--checkpoint", str(tmp_path / "c.npz")]
+    status, out, _ = run(argv, capsys)
+    assert status == 0 and len(out.splitlines()) == 1 and out.startswith("epochs 3  loss")
+    argv = ["compare", "--epochs", "2", "--quiet", "--jobs", "1", "--out", str(tmp_path)]
+    argv += ["--optimizers", "gd"]
+    status, out, _ = run(argv, capsys)
+    assert status == 0 and [line.split()[0] for line in out.splitlines()] == ["optimizer", "---------", "gd"]
+    argv = ["graph", "a*b", "--values", "a=2,b=3", "--quiet", "--out", str(tmp_path), "--formats", "svg"]
+    status, out, _ = run(argv, capsys)
+    assert status == 0 and out == "value 6\n"
+    status, out, _ = run(["gradcheck", "--quiet"], capsys)
+    assert status == 0 and len(out.splitlines()) == 1 and out.startswith("PASSED")
+    for command in COMMANDS + ["export", "parity"]:
+        _, help_text, _ = run([command, "--help"], capsys)
+        assert "print only the result" in " ".join(help_text.split()), command

@@ -149,3 +149,34 @@ def test_standardizer_zero_mean_unit_std():
 def test_clear_errors(call, message):
     with pytest.raises((ValueError, RuntimeError), match=message):
         call()
+
+
+@pytest.mark.parametrize(
+    "call, kind, words",
+    [
+        (lambda: data.make_moons(noise=-1), ValueError, ["make_moons", "noise", "-1"]),
+        (lambda: data.make_moons(noise=float("nan")), ValueError, ["make_moons", "noise", "nan"]),
+        (lambda: data.make_moons(noise="0.2"), TypeError, ["make_moons", "noise", "str"]),
+        (lambda: data.make_moons(seed=-1), ValueError, ["make_moons", "seed", "-1"]),
+        (lambda: data.make_moons(seed=2**32), ValueError, ["make_moons", "seed", "[0, 4294967295]"]),
+        (lambda: data.make_moons(seed=1.5), TypeError, ["make_moons", "seed", "float"]),
+        (lambda: data.make_moons(2.5), TypeError, ["make_moons", "n_samples", "2.5"]),
+        (lambda: data.make_circles(noise=-0.1), ValueError, ["make_circles", "noise"]),
+        (lambda: data.make_circles(seed=-3), ValueError, ["make_circles", "seed"]),
+        (lambda: data.make_circles(factor="big"), TypeError, ["make_circles", "factor"]),
+        (lambda: data.make_spirals(2.5), TypeError, ["make_spirals", "n_per_class", "2.5"]),
+        (lambda: data.make_spirals(10, 1), ValueError, ["make_spirals", "n_classes", ">= 2"]),
+        (lambda: data.make_spirals(10, 3.0), TypeError, ["make_spirals", "n_classes"]),
+        (lambda: data.make_spirals(10, noise=-1), ValueError, ["make_spirals", "noise"]),
+        (lambda: data.make_spirals(10, seed=-1), ValueError, ["make_spirals", "seed"]),
+        (lambda: data.random_mini_batches(np.zeros((4, 2)), np.zeros(4), seed=-1), ValueError,
+         ["random_mini_batches", "seed"]),
+        (lambda: data.DataLoader(np.zeros((4, 2)), np.zeros(4), seed=-1), ValueError, ["DataLoader", "seed"]),
+        (lambda: data.Standardizer().fit([["a", "b"]]), TypeError, ["Standardizer.fit", "dtype <U1"]),
+    ],
+)
+def test_bad_arguments_name_the_function_and_the_argument(call, kind, words):
+    with pytest.raises(kind) as info:
+        call()
+    for word in words:
+        assert word in str(info.value)

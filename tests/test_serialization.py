@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import json
 import math
 import os
 import pickle
+import stat
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -13,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinygrad_edu import Tensor
-from tinygrad_edu.serialization import CheckpointError, load, save
+from tinygrad_edu.serialization import MAX_DEPTH, CheckpointError, load, save
 
 
 def assert_same(loaded, expected, where="obj"):
@@ -485,3 +490,215 @@ def test_resuming_with_dropout_needs_the_random_state_too(tmp_path):
     train(model, opt, X, y, 5)
     for key, value in model.state_dict().items():
         assert np.array_equal(value, expected[key]), key
+
+
+# --- the file system: temporary files, permissions, links, folders ----------------------
+
+
+def _dead_pid() -> int:
+    """The id of a process that has ended (the operating system does not reuse it at once)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_the_next_save_removes_temporary_files_left_by_killed_saves(tmp_path):
+    path = tmp_path / "c.npz"
+    save({"epoch": 1}, path)
+    dead = tmp_path / f".c.npz.{_dead_pid()}-0123456789ab.tmp"  # a save killed with kill -9
+    older = tmp_path / ".c.npz.0123456789ab.tmp"  # the name a save used before it recorded its process
+    alive = tmp_path / f".c.npz.{os.getpid()}-ba9876543210.tmp"  # a save running now in this process
+    other = tmp_path / f".d.npz.{_dead_pid()}-0123456789ab.tmp"  # another checkpoint's: not ours
+    for leftover in (dead, older, alive, other):
+        leftover.write_bytes(b"PK half a checkpoint")
+    save({"epoch": 2}, path)
+    assert sorted(os.listdir(tmp_path)) == sorted([alive.name, other.name, "c.npz"])
+    assert load(path) == {"epoch": 2}
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
+def test_a_re_save_keeps_the_checkpoints_permissions(tmp_path):
+    path = tmp_path / "private.npz"
+    save({"epoch": 1}, path)
+    os.chmod(path, 0o600)
+    save({"epoch": 2}, path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    os.chmod(path, 0o640)
+    save({"epoch": 3}, path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    assert load(path) == {"epoch": 3}
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink") or os.name == "nt", reason="needs symbolic links")
+def test_saving_through_a_symlink_replaces_its_target_and_keeps_the_link(tmp_path):
+    (tmp_path / "runs").mkdir()
+    target = tmp_path / "runs" / "run3.npz"
+    save({"epoch": 1}, target)
+    link = tmp_path / "latest.npz"
+    os.symlink(os.path.join("runs", "run3.npz"), link)
+    save({"epoch": 2}, link)
+    assert os.path.islink(link)
+    assert load(target) == {"epoch": 2} and load(link) == {"epoch": 2}
+    assert sorted(os.listdir(tmp_path)) == ["latest.npz", "runs"]
+    assert os.listdir(tmp_path / "runs") == ["run3.npz"]  # the temporary file was made next to the target
+
+
+def test_saving_into_a_missing_folder_names_the_path_given(tmp_path):
+    path = tmp_path / "no_such_folder" / "c.npz"
+    with pytest.raises(FileNotFoundError) as info:
+        save({"epoch": 1}, path)
+    message = str(info.value)
+    assert str(path) in message and "does not exist" in message and "save" in message
+    assert ".tmp" not in message
+
+
+def test_an_empty_path_is_refused():
+    with pytest.raises(ValueError, match="save: path is empty"):
+        save({"epoch": 1}, "")
+    with pytest.raises(ValueError, match="load: path is empty"):
+        load("")
+
+
+def test_saving_a_structure_nested_too_deeply_is_a_clear_error(tmp_path):
+    deep: dict = {}
+    node = deep
+    for _ in range(2000):
+        node["a"] = {}
+        node = node["a"]
+    with pytest.raises(ValueError) as info:
+        save(deep, tmp_path / "deep.npz")
+    assert "save" in str(info.value) and f"MAX_DEPTH = {MAX_DEPTH}" in str(info.value)
+    loop: list = []
+    loop.append(loop)  # a list that contains itself
+    with pytest.raises(ValueError, match="nested more than"):
+        save(loop, tmp_path / "loop.npz")
+    assert os.listdir(tmp_path) == []
+    just_fits = [0]
+    for _ in range(MAX_DEPTH - 1):
+        just_fits = [just_fits]
+    save(just_fits, tmp_path / "fits.npz")
+    assert load(tmp_path / "fits.npz") == just_fits
+
+
+def test_fortran_ordered_and_string_arrays_round_trip(tmp_path):
+    fortran = np.asfortranarray(np.arange(12.0).reshape(3, 4))
+    words = np.array([["adam", "sgd"], ["rmsprop", ""]])
+    save({"f": fortran, "w": words}, tmp_path / "c.npz")
+    loaded = load(tmp_path / "c.npz")
+    assert np.array_equal(loaded["f"], fortran) and np.array_equal(loaded["w"], words)
+    assert loaded["w"].dtype == words.dtype
+    loaded["f"][0, 0] = -1.0  # loaded arrays are ordinary writable arrays
+
+
+# --- crafted files: bounded before anything is allocated ---------------------------------
+
+
+def _write_checkpoint(path, root, arrays=(), compression=zipfile.ZIP_STORED, index_text=None):
+    """A file laid out as save writes it, with any index and any .npy entries (raw bytes or arrays)."""
+    text = index_text if index_text is not None else json.dumps(
+        {"format": "tinygrad_edu.checkpoint", "version": 1, "root": root}
+    )
+    with zipfile.ZipFile(path, "w", compression=compression) as zf:
+        with zf.open("__tinygrad_edu_index__.npy", "w") as member:
+            np.lib.format.write_array(member, np.frombuffer(text.encode(), dtype=np.uint8))
+        for name, content in arrays:
+            if isinstance(content, bytes):
+                zf.writestr(name + ".npy", content)
+            else:
+                with zf.open(name + ".npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, content)
+
+
+def test_a_deeply_nested_index_is_a_checkpoint_error(tmp_path):
+    path = tmp_path / "deep.npz"
+    _write_checkpoint(path, None, index_text='{"format": "tinygrad_edu.checkpoint", "version": 1, "root": '
+                      + '{"list": [' * 100_000 + "]}" * 100_000 + "}")
+    with pytest.raises(CheckpointError, match="deep.npz.*(deep|recursion)"):
+        load(path)
+    root: object = 1
+    for _ in range(MAX_DEPTH + 1):
+        root = {"list": [root]}
+    _write_checkpoint(path, root)
+    with pytest.raises(CheckpointError) as info:
+        load(path)
+    assert f"max_depth = {MAX_DEPTH}" in str(info.value) and "deep.npz" in str(info.value)
+    expected: object = 1
+    for _ in range(MAX_DEPTH + 1):
+        expected = [expected]
+    assert load(path, max_depth=MAX_DEPTH + 1) == expected  # the limit can be raised for a file you trust
+
+
+@pytest.mark.parametrize(
+    "root, words",
+    [
+        ({"dict": [[["a", "list"], 1]]}, ["dict key", "list"]),  # an unhashable key
+        ({"dict": [[True, 1]]}, ["dict key", "bool"]),
+        ({"dict": [["a"]]}, ["malformed dict item"]),
+        ({"dict": 5}, ["malformed node", "int"]),
+        ({"list": "abc"}, ["malformed node", "str"]),
+        ({"array": 7}, ["missing array 7"]),
+        ({"array": "a9"}, ["missing array 'a9'"]),
+        ({"set": [1, 2]}, ["unknown node"]),
+        ([1, 2], ["bare list"]),
+    ],
+)
+def test_a_malformed_index_is_a_checkpoint_error(tmp_path, root, words):
+    path = tmp_path / "odd.npz"
+    _write_checkpoint(path, root)
+    with pytest.raises(CheckpointError) as info:
+        load(path)
+    assert "odd.npz" in str(info.value)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_a_zip_bomb_is_refused_before_it_is_inflated(tmp_path):
+    path = tmp_path / "bomb.npz"
+    zeros = np.zeros(2**24, dtype=np.uint8)  # 16 MiB of zeros deflate to about 16 KiB
+    _write_checkpoint(path, {"array": "a0"}, [("a0", zeros)], compression=zipfile.ZIP_DEFLATED)
+    size = os.path.getsize(path)
+    assert size < 2**20
+    with pytest.raises(CheckpointError) as info:
+        load(path)
+    message = str(info.value)
+    assert "bomb.npz" in message and f"its own size, {size} bytes" in message and "max_bytes=" in message
+    assert np.array_equal(load(path, max_bytes=2**25), zeros)  # a compressed file you trust
+    with pytest.raises(CheckpointError, match="max_bytes = 1000"):
+        load(path, max_bytes=1000)
+
+
+def test_an_array_header_claiming_terabytes_is_refused(tmp_path):
+    path = tmp_path / "huge.npz"
+    header = {"descr": "<f8", "fortran_order": False, "shape": (2**40,)}  # 8 TiB
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, header)
+    _write_checkpoint(path, {"array": "a0"}, [("a0", buffer.getvalue() + b"\0" * 64)])
+    with pytest.raises(CheckpointError) as info:
+        load(path)
+    assert "huge.npz" in str(info.value) and "'a0'" in str(info.value)
+    assert f"({2**43} bytes)" in str(info.value) and "holds 64 bytes" in str(info.value)
+
+
+def test_too_many_entries_are_refused_unless_allowed(tmp_path):
+    path = tmp_path / "many.npz"
+    save([np.zeros(1)] * 20, path)
+    with pytest.raises(CheckpointError) as info:
+        load(path, max_entries=10)
+    assert "many.npz" in str(info.value) and "max_entries" in str(info.value)
+    assert len(load(path, max_entries=21)) == 20
+    save(list(range(50)), path)  # one entry (the index) but 51 nodes in it
+    with pytest.raises(CheckpointError, match="max_entries = 30"):
+        load(path, max_entries=30)
+    with pytest.raises(ValueError, match="load: max_depth must be an int >= 1"):
+        load(path, max_depth=0)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a named pipe (POSIX)")
+def test_save_never_replaces_a_pipe_or_a_folder(tmp_path):
+    pipe = tmp_path / "pipe"  # what /dev/null, a device, would be: not a regular file
+    os.mkfifo(pipe)
+    with pytest.raises(ValueError, match="save: .*pipe' is not a regular file"):
+        save({"epoch": 1}, pipe)
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)  # still the pipe
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        save({"epoch": 1}, tmp_path)

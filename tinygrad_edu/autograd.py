@@ -213,12 +213,24 @@ class OpError(ValueError):
     """An op was given inputs it cannot work with (shapes, dtypes, indices)."""
 
 
+class OpIndexError(OpError, IndexError):
+    """An index or an axis out of range: an ``OpError`` that is also the ``IndexError`` numpy and
+    PyTorch raise, so ``except IndexError`` catches it."""
+
+
+class OpTypeError(OpError, TypeError):
+    """An argument of the wrong kind (a str for a number): an ``OpError`` that is also a ``TypeError``."""
+
+
 def _op_error(name: str, tensors: Sequence["Tensor"], exc: Exception) -> Exception:
-    """The op's name and its inputs' shapes and dtypes, in front of numpy's reason."""
+    """The op's name and its inputs' shapes and dtypes, in front of numpy's reason; the error
+    is an ``OpError`` of the kind numpy raised (an index error stays an ``IndexError``)."""
     if isinstance(exc, OpError):
         return exc
     shapes = ", ".join(f"shape {t.shape} {t.dtype}" for t in tensors)
-    return OpError(f"{name}: cannot apply to inputs ({shapes}): {exc}")
+    kind = OpIndexError if isinstance(exc, IndexError) else OpError
+    kind = OpTypeError if isinstance(exc, TypeError) else kind
+    return kind(f"{name}: cannot apply to inputs ({shapes}): {exc}")
 
 
 # --- broadcasting ---------------------------------------------------------------
@@ -542,6 +554,11 @@ def _root_gradient(root: "Tensor", gradient: Any, where: str) -> "Tensor":
                 "output), or reduce it first (e.g. .sum())."
             )
         return Tensor._make(_ones_like(root.data))
+    if not isinstance(gradient, Tensor) and np.asarray(gradient).dtype.kind not in "fiub":
+        raise TypeError(
+            f"{where}: gradient has dtype {np.asarray(gradient).dtype} ({type(gradient).__name__}); "
+            f"expected numbers of the output's shape {root.shape}"
+        )
     if type(gradient) is np.ndarray and gradient.shape == root.shape and gradient.dtype.kind == "f":
         return Tensor._make(gradient.astype(root.dtype, copy=False))  # (no leaf ever keeps it)
     g = gradient if isinstance(gradient, Tensor) else Tensor(np.asarray(gradient), dtype=root.dtype)
@@ -562,6 +579,8 @@ def backward(
     create_graph: bool = False,
 ) -> None:
     """Accumulate d(tensor)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"backward: expected a Tensor, got {type(tensor).__name__}")
     if not tensor.requires_grad:
         raise RuntimeError(
             f"backward: this tensor (shape {tensor.shape}) does not require grad and has no "

@@ -16,7 +16,30 @@ from tinygrad_edu.tensor import Tensor
 Seed = Union[None, int, np.random.RandomState]
 
 
-def _legacy_rng(seed: Seed) -> np.random.RandomState:
+def _check_int(value: Any, name: str, where: str, minimum: int, maximum: Optional[int] = None) -> int:
+    """``value`` as an int in [minimum, maximum]; TypeError for a non-int, ValueError out of range."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{where}: {name} must be an int, got {value!r} ({type(value).__name__})")
+    if value < minimum or (maximum is not None and value > maximum):
+        wanted = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise ValueError(f"{where}: {name} must be an int {wanted}, got {value!r}")
+    return int(value)
+
+
+def _check_noise(noise: Any, where: str) -> Optional[float]:
+    """The noise's standard deviation: None (no noise) or a finite number >= 0."""
+    if noise is None:
+        return None
+    if not isinstance(noise, (int, float, np.integer, np.floating)) or isinstance(noise, bool):
+        raise TypeError(
+            f"{where}: noise must be a number >= 0 or None, got {noise!r} ({type(noise).__name__})"
+        )
+    if not (np.isfinite(noise) and noise >= 0):
+        raise ValueError(f"{where}: noise must be a finite number >= 0 (a standard deviation), got {noise!r}")
+    return float(noise)
+
+
+def _legacy_rng(seed: Seed, where: str) -> np.random.RandomState:
     """numpy's legacy RandomState: the stream scikit-learn and the course draw from.
 
     None gives numpy's global RandomState (what ``np.random.seed`` seeds), as
@@ -27,14 +50,14 @@ def _legacy_rng(seed: Seed) -> np.random.RandomState:
     if isinstance(seed, np.random.RandomState):
         return seed
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        return np.random.RandomState(int(seed))
-    raise TypeError(f"seed: expected None, an int or a np.random.RandomState, got {type(seed).__name__}")
+        return np.random.RandomState(_check_int(seed, "seed", where, 0, 2**32 - 1))
+    raise TypeError(
+        f"{where}: seed must be None, an int or a np.random.RandomState, got {seed!r} ({type(seed).__name__})"
+    )
 
 
 def _split_counts(n_samples: Any, name: str) -> tuple[int, int]:
-    if not isinstance(n_samples, (int, np.integer)) or isinstance(n_samples, bool) or n_samples < 1:
-        raise ValueError(f"{name}: n_samples must be a positive int, got {n_samples!r}")
-    n_out = int(n_samples) // 2
+    n_out = _check_int(n_samples, "n_samples", name, 1) // 2
     return n_out, int(n_samples) - n_out
 
 
@@ -61,7 +84,8 @@ def make_moons(
     data set is ``make_moons(300, noise=0.2, seed=3)``.
     """
     n_out, n_in = _split_counts(n_samples, "make_moons")
-    rng = _legacy_rng(seed)
+    noise = _check_noise(noise, "make_moons")
+    rng = _legacy_rng(seed, "make_moons")
     t_out = np.linspace(0, np.pi, n_out)
     t_in = np.linspace(0, np.pi, n_in)
     x = np.append(np.cos(t_out), 1 - np.cos(t_in))
@@ -78,10 +102,13 @@ def make_circles(
 
     With an int ``seed``, bit for bit scikit-learn's ``make_circles``.
     """
+    if not isinstance(factor, (int, float, np.integer, np.floating)) or isinstance(factor, bool):
+        raise TypeError(f"make_circles: factor must be a number in [0, 1), got {factor!r}")
     if not 0 <= factor < 1:
         raise ValueError(f"make_circles: factor must be in [0, 1), got {factor}")
     n_out, n_in = _split_counts(n_samples, "make_circles")
-    rng = _legacy_rng(seed)
+    noise = _check_noise(noise, "make_circles")
+    rng = _legacy_rng(seed, "make_circles")
     t_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)  # no point twice at angle 0 and 2 pi
     t_in = np.linspace(0, 2 * np.pi, n_in, endpoint=False)
     x = np.append(np.cos(t_out), np.cos(t_in) * factor)
@@ -100,10 +127,11 @@ def make_spirals(
     point (r sin t, r cos t). Returns X (n_per_class * n_classes, 2) float64 and
     y int64 in 0 .. n_classes - 1, ordered by class.
     """
-    if n_per_class < 1 or n_classes < 2:
-        raise ValueError(
-            f"make_spirals: need n_per_class >= 1 and n_classes >= 2, got {n_per_class}, {n_classes}"
-        )
+    n_per_class = _check_int(n_per_class, "n_per_class", "make_spirals", 1)
+    n_classes = _check_int(n_classes, "n_classes", "make_spirals", 2)
+    noise = _check_noise(noise, "make_spirals") or 0.0
+    if seed is not None:
+        seed = _check_int(seed, "seed", "make_spirals", 0)
     rng = np.random.default_rng(seed)
     X = np.zeros((n_per_class * n_classes, 2))
     y = np.repeat(np.arange(n_classes, dtype=np.int64), n_per_class)
@@ -135,6 +163,14 @@ def _check_batch_size(batch_size: Any, where: str) -> int:
     return int(batch_size)
 
 
+def _numeric(X: Any, where: str) -> np.ndarray:
+    """``X`` as a float64 array, or a TypeError naming ``where`` and what X holds."""
+    array = X.data if isinstance(X, Tensor) else np.asarray(X)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: X must hold numbers, got an array of dtype {array.dtype}")
+    return array.astype(np.float64, copy=False)
+
+
 _BATCH_RNG = np.random.RandomState(0)  # private: numpy's global random state is left alone
 
 
@@ -151,6 +187,7 @@ def random_mini_batches(
     """
     X, Y = _check_xy(X, Y, "random_mini_batches")
     size = _check_batch_size(mini_batch_size, "random_mini_batches")
+    seed = _check_int(seed, "seed", "random_mini_batches", 0, 2**32 - 1)
     _BATCH_RNG.seed(seed)  # reseeding one RandomState costs 2 us, making a new one 150 us
     permutation = _BATCH_RNG.permutation(len(X))
     X, Y = X[permutation], Y[permutation]
@@ -178,6 +215,8 @@ class DataLoader:
         self.batch_size = _check_batch_size(batch_size, "DataLoader")
         self.shuffle = shuffle
         self.drop_last = drop_last
+        if seed is not None:
+            seed = _check_int(seed, "seed", "DataLoader", 0)
         self.rng = np.random.default_rng(seed) if seed is not None else None
         if drop_last and len(self.X) < self.batch_size:
             raise ValueError(
@@ -212,7 +251,7 @@ class Standardizer:
         self.std: Optional[np.ndarray] = None
 
     def fit(self, X: Any) -> "Standardizer":
-        X = X.data if isinstance(X, Tensor) else np.asarray(X, dtype=np.float64)
+        X = _numeric(X, "Standardizer.fit")
         if X.ndim != 2 or len(X) == 0:
             raise ValueError(
                 f"Standardizer.fit: expected a non-empty (n_samples, n_features) array, got {X.shape}"
@@ -225,7 +264,7 @@ class Standardizer:
     def transform(self, X: Any) -> np.ndarray:
         if self.mean is None or self.std is None:
             raise RuntimeError("Standardizer.transform: call fit(X) first")
-        X = X.data if isinstance(X, Tensor) else np.asarray(X, dtype=np.float64)
+        X = _numeric(X, "Standardizer.transform")
         if X.ndim != 2 or X.shape[1] != self.mean.shape[0]:
             raise ValueError(
                 f"Standardizer.transform: expected shape (n, {self.mean.shape[0]}), got {X.shape}"

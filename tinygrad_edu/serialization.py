@@ -23,18 +23,34 @@ An optimizer's ``state_dict()`` already stores a learning-rate schedule as
 data; a bare callable cannot be saved. Nothing is ever unpickled, so loading
 a checkpoint cannot run code.
 
-A save goes to a temporary file in the same directory that is flushed,
-fsync'd and then renamed over ``path`` (``os.replace`` is atomic), so a crash
-in the middle of a save leaves the previous checkpoint intact.
+A save goes to a temporary file ``.NAME.PID-RANDOM.tmp`` next to the target that
+is flushed, fsync'd and then renamed over it (``os.replace`` is atomic), so a
+crash in the middle of a save leaves the previous checkpoint intact. The
+replacement keeps the old file's permission bits (a ``chmod 600`` checkpoint
+stays private), a symbolic link is followed (the link's target is replaced, the
+link stays), and a temporary file left by a save that was killed (its process
+is gone) is removed by the next successful save of the same checkpoint.
+
+Loading reads only what the file declares and checks it first: at most
+``max_entries`` arrays and index nodes, nesting at most ``max_depth`` deep, and
+no more bytes of content than the file itself holds (``save`` never
+compresses, so a larger claim is a compressed or crafted file; ``max_bytes``
+allows it). Every refusal is a ``CheckpointError`` naming the file and the
+limit to raise.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import math
 import os
+import re
+import stat
+import time
 import uuid
 import zipfile
-from typing import Any, Union
+from typing import Any, NoReturn, Optional, Union
 
 import numpy as np
 
@@ -45,6 +61,12 @@ PathLike = Union[str, "os.PathLike[str]"]
 FORMAT = "tinygrad_edu.checkpoint"
 VERSION = 1
 INDEX_ENTRY = "__tinygrad_edu_index__"
+MAX_DEPTH = 100
+"""How deeply dicts, lists and tuples may nest in a checkpoint (``save`` and ``load``'s default)."""
+MAX_ENTRIES = 1_000_000
+"""``load``'s default bound on the arrays in a file and on the nodes of its index."""
+STALE_AFTER = 24 * 3600.0
+"""Seconds after which a temporary file is stale where a process cannot be asked if it is alive."""
 
 
 class CheckpointError(ValueError):
@@ -61,25 +83,29 @@ def save(obj: Any, path: PathLike) -> None:
     leaves are ndarrays, Tensors (saved as their ndarray), numpy scalars,
     Python ``int``/``float``/``bool``, ``str`` and ``None``. Anything else (a
     callable such as a learning-rate schedule, a set, an object array) raises
-    ``TypeError`` naming where in ``obj`` it sits, and nothing is written.
+    ``TypeError`` naming where in ``obj`` it sits, nesting deeper than
+    ``MAX_DEPTH`` raises ``ValueError``, and nothing is written. A missing or
+    unwritable folder raises the ``OSError`` with ``path`` in its message.
     """
     path = _as_path(path, "save")
     arrays: list[np.ndarray] = []
-    root = _encode(obj, "obj", arrays)
+    root = _encode(obj, "obj", arrays, 0)
     index = json.dumps({"format": FORMAT, "version": VERSION, "root": root}, allow_nan=True)
     entries = [(INDEX_ENTRY, np.frombuffer(index.encode("utf-8"), dtype=np.uint8))]
     entries += [(f"a{i}", a) for i, a in enumerate(arrays)]
 
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex[:12]}.tmp")
-    # os.open with 0o666 lets the umask decide the permissions, as a plain open() would.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    target = os.path.realpath(path)  # through a symlink: replace its target, keep the link
+    _check_target(path, target)
+    directory, name = os.path.split(target)
+    tmp = os.path.join(directory, f".{name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp")
+    fd = _create_temporary(tmp, path)
     try:
+        _keep_mode(fd, tmp, target)
         with os.fdopen(fd, "wb") as f:
             _write_npz(f, entries)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         try:
             os.remove(tmp)
@@ -87,14 +113,98 @@ def save(obj: Any, path: PathLike) -> None:
             pass
         raise
     _fsync_directory(directory)
+    _remove_stale_temporaries(directory, name)
 
 
 def _as_path(path: Any, where: str) -> str:
     if isinstance(path, (str, os.PathLike)):
         name = os.fspath(path)
-        if isinstance(name, str):
+        if isinstance(name, str) and name:
             return name
+        if isinstance(name, str):
+            raise ValueError(f"{where}: path is empty; expected a file name such as 'model.npz'")
     raise TypeError(f"{where}: path must be a file name (str or pathlib.Path), got {type(path).__name__}")
+
+
+def _check_target(path: str, target: str) -> None:
+    """A checkpoint replaces a regular file only: never a folder, a device (/dev/null) or a pipe."""
+    if os.path.isdir(target):
+        raise IsADirectoryError(errno.EISDIR, f"save: {path!r} is a folder; give a file name in it")
+    if os.path.exists(target) and not os.path.isfile(target):
+        raise ValueError(
+            f"save: {path!r} is not a regular file (a device or a pipe?); a checkpoint replaces "
+            "only a regular file"
+        )
+
+
+def _create_temporary(tmp: str, path: str) -> int:
+    """Open the temporary file (0o666: the umask decides, as a plain open() would).
+
+    An error names the user's ``path`` and its folder, not the hidden temporary name.
+    """
+    try:
+        return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    except OSError as exc:
+        folder = os.path.dirname(os.path.abspath(path)) or "."
+        if exc.errno == errno.ENOENT and not os.path.isdir(folder):
+            reason = f"the folder {folder!r} does not exist"
+        elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            reason = f"the folder {folder!r} is not writable"
+        elif exc.errno == errno.ENOTDIR:
+            reason = f"{folder!r} is not a folder"
+        else:
+            reason = f"cannot create a file in {folder!r} ({exc.strerror or exc})"
+        raise type(exc)(exc.errno, f"save: cannot write {path!r}: {reason}") from None
+
+
+def _keep_mode(fd: int, tmp: str, target: str) -> None:
+    """Give the new file the permission bits of the checkpoint it replaces (if there is one)."""
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        return  # a new checkpoint: the umask's mode
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, mode)
+    else:
+        os.chmod(tmp, mode)
+
+
+def _temporary_pattern(name: str) -> "re.Pattern[str]":
+    """``.NAME.PID-RANDOM.tmp`` (and ``.NAME.RANDOM.tmp`` from before the PID was recorded)."""
+    return re.compile(rf"\.{re.escape(name)}\.(?:(\d+)-)?[0-9a-f]{{12}}\.tmp")
+
+
+def _process_is_gone(pid: int) -> Optional[bool]:
+    """True when no process ``pid`` runs, False when one does, None when we cannot ask (Windows)."""
+    if os.name == "nt":
+        return None  # os.kill(pid, 0) would send CTRL_C_EVENT there
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # PermissionError: it runs, as another user
+        return False
+    return False
+
+
+def _remove_stale_temporaries(directory: str, name: str) -> None:
+    """Remove the temporary files of saves of ``name`` whose process was killed before it could."""
+    pattern = _temporary_pattern(name)
+    try:
+        candidates = [n for n in os.listdir(directory) if pattern.fullmatch(n)]
+    except OSError:
+        return
+    for candidate in candidates:
+        pid_text = pattern.fullmatch(candidate).group(1)
+        full = os.path.join(directory, candidate)
+        gone = True if pid_text is None else _process_is_gone(int(pid_text))
+        try:
+            if gone is None:
+                gone = time.time() - os.stat(full).st_mtime > STALE_AFTER
+            if gone:
+                os.remove(full)
+        except OSError:
+            pass  # removed meanwhile, or not ours to remove: leave it
 
 
 def _write_npz(f: Any, entries: list[tuple[str, np.ndarray]]) -> None:
@@ -123,7 +233,34 @@ def _fsync_directory(directory: str) -> None:
         os.close(fd)
 
 
-def _encode(obj: Any, where: str, arrays: list[np.ndarray]) -> Any:
+def _encode_array(obj: Any, where: str, arrays: list[np.ndarray]) -> dict[str, Any]:
+    array = np.asarray(obj)
+    if array.dtype.hasobject:
+        raise TypeError(
+            f"save: {where} is an array of dtype object (Python objects); checkpoints "
+            "hold numeric, bool and string arrays only, never pickled objects"
+        )
+    if array.dtype.names is not None:
+        raise TypeError(
+            f"save: {where} is a structured array (dtype {array.dtype}); checkpoints hold plain "
+            "numeric, bool and string arrays: save each field as its own array"
+        )
+    arrays.append(array)
+    node: dict[str, Any] = {"array": f"a{len(arrays) - 1}"}
+    if isinstance(obj, np.generic):
+        node["scalar"] = True  # np.float64(3.0) comes back as a numpy scalar, not a 0-d array
+    return node
+
+
+def _encode_key(key: Any, where: str) -> Union[str, int]:
+    if isinstance(key, (bool, np.bool_)) or not isinstance(key, (str, int, np.integer)):
+        raise TypeError(
+            f"save: {where} has a key {key!r} of type {type(key).__name__}; dict keys must be str or int"
+        )
+    return key if isinstance(key, str) else int(key)
+
+
+def _encode(obj: Any, where: str, arrays: list[np.ndarray], depth: int) -> Any:
     """JSON for ``obj``; array leaves are appended to ``arrays`` and referenced by name.
 
     A JSON object in the index is always a tagged node (dict, list, tuple,
@@ -134,35 +271,26 @@ def _encode(obj: Any, where: str, arrays: list[np.ndarray]) -> Any:
     if isinstance(obj, Tensor):
         obj = obj.data
     if isinstance(obj, (np.ndarray, np.generic)):
-        array = np.asarray(obj)
-        if array.dtype.hasobject:
-            raise TypeError(
-                f"save: {where} is an array of dtype object (Python objects); checkpoints "
-                "hold numeric, bool and string arrays only, never pickled objects"
-            )
-        arrays.append(array)
-        node: dict[str, Any] = {"array": f"a{len(arrays) - 1}"}
-        if isinstance(obj, np.generic):
-            node["scalar"] = True  # np.float64(3.0) comes back as a numpy scalar, not a 0-d array
-        return node
+        return _encode_array(obj, where, arrays)
     if isinstance(obj, int):
         return int(obj)
     if isinstance(obj, float):
         return float(obj)
+    if isinstance(obj, (dict, list, tuple)) and depth >= MAX_DEPTH:
+        raise ValueError(
+            f"save: obj is nested more than MAX_DEPTH = {MAX_DEPTH} dicts, lists or tuples deep "
+            f"(at {where[:60]}...); a checkpoint holds flat structures such as state dicts "
+            "(does the structure contain itself?)"
+        )
     if isinstance(obj, dict):
         items = []
         for key, value in obj.items():
-            if isinstance(key, (bool, np.bool_)) or not isinstance(key, (str, int, np.integer)):
-                raise TypeError(
-                    f"save: {where} has a key {key!r} of type {type(key).__name__}; "
-                    "dict keys must be str or int"
-                )
-            key = key if isinstance(key, str) else int(key)
-            items.append([key, _encode(value, f"{where}[{key!r}]", arrays)])
+            key = _encode_key(key, where)
+            items.append([key, _encode(value, f"{where}[{key!r}]", arrays, depth + 1)])
         return {"dict": items}
     if isinstance(obj, (list, tuple)):
         kind = "tuple" if isinstance(obj, tuple) else "list"
-        return {kind: [_encode(v, f"{where}[{i}]", arrays) for i, v in enumerate(obj)]}
+        return {kind: [_encode(v, f"{where}[{i}]", arrays, depth + 1) for i, v in enumerate(obj)]}
     if callable(obj):
         raise TypeError(
             f"save: {where} is a callable ({type(obj).__name__}), which a checkpoint cannot hold: "
@@ -178,16 +306,32 @@ def _encode(obj: Any, where: str, arrays: list[np.ndarray]) -> Any:
 # --- load -------------------------------------------------------------------------
 
 
-def load(path: PathLike) -> Any:
+def load(
+    path: PathLike,
+    *,
+    max_depth: int = MAX_DEPTH,
+    max_entries: int = MAX_ENTRIES,
+    max_bytes: Optional[int] = None,
+) -> Any:
     """Read a checkpoint written by ``save``: the same structure, with ndarrays for arrays.
 
     Dicts keep their key types (str or int) and order; lists and tuples come
     back as lists and tuples; Tensors come back as ndarrays. Pickled content
-    is never loaded. A file that is empty, truncated or not written by
-    ``save`` raises ``CheckpointError`` naming the file; a missing file
-    raises ``FileNotFoundError``.
+    is never loaded. A file that is empty, truncated, not written by
+    ``save``, or beyond a limit raises ``CheckpointError`` naming the file;
+    a missing file raises ``FileNotFoundError``.
+
+    The limits: nesting at most ``max_depth`` deep, at most ``max_entries``
+    arrays and index nodes, and at most ``max_bytes`` bytes of content
+    (default: the file's own size, which every file ``save`` writes meets,
+    since it stores without compression; a larger claim is a compressed or
+    crafted file, a "zip bomb"). Raise one for a file you trust.
     """
     path = _as_path(path, "load")
+    limits = {"max_depth": max_depth, "max_entries": max_entries}
+    for name, value in limits.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"load: {name} must be an int >= 1, got {value!r}")
     with open(path, "rb") as f:
         head = f.read(4)
         if head[:2] != b"PK":
@@ -196,66 +340,160 @@ def load(path: PathLike) -> Any:
                 f"load: {path!r} is not a tinygrad_edu checkpoint: expected a .npz (zip) "
                 f"file written by tinygrad_edu.save, found {found}"
             )
+        size = os.fstat(f.fileno()).st_size
+        budget = size if max_bytes is None else max_bytes
         f.seek(0)
         try:
-            with np.load(f, allow_pickle=False) as npz:
-                if not isinstance(npz, np.lib.npyio.NpzFile):
-                    raise CheckpointError(f"load: {path!r} is not a .npz file")
-                if INDEX_ENTRY not in npz.files:
-                    raise CheckpointError(
-                        f"load: {path!r} is a .npz file without a tinygrad_edu index (entry "
-                        f"{INDEX_ENTRY!r}); it was not written by tinygrad_edu.save "
-                        f"(it holds: {', '.join(npz.files[:8]) or 'nothing'})"
-                    )
-                index = _read_index(npz, path)
-                return _decode(index["root"], npz, path)
+            with zipfile.ZipFile(f) as zf:
+                reader = _Reader(zf, path, max_depth, max_entries)
+                reader.check_sizes(size, budget, max_bytes is None)
+                return reader.decode(reader.index()["root"], 0)
         except CheckpointError:
             raise
-        except ValueError as exc:
-            if "allow_pickle" in str(exc):
-                raise CheckpointError(
-                    f"load: {path!r} holds an array of Python objects, which would need "
-                    "unpickling; refused (a checkpoint never contains pickled data)"
-                ) from None
-            raise CheckpointError(f"load: {path!r} is damaged or not a checkpoint: {exc}") from exc
-        except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:
+        except RecursionError:
+            raise CheckpointError(
+                f"load: {path!r} nests deeper than Python's recursion limit allows; "
+                f"lower max_depth (now {max_depth})"
+            ) from None
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
             raise CheckpointError(
                 f"load: {path!r} is truncated or damaged: expected a complete .npz written by "
                 f"tinygrad_edu.save ({type(exc).__name__}: {exc})"
             ) from exc
 
 
-def _read_index(npz: Any, path: str) -> dict[str, Any]:
-    raw = npz[INDEX_ENTRY]
-    if raw.dtype != np.uint8 or raw.ndim != 1:
-        raise CheckpointError(f"load: {path!r} has a malformed index ({raw.dtype}, shape {raw.shape})")
-    try:
-        index = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"load: {path!r} has an unreadable index: {exc}") from exc
-    if not isinstance(index, dict) or index.get("format") != FORMAT or "root" not in index:
-        raise CheckpointError(f"load: {path!r} has an index that is not a {FORMAT} index")
-    if index.get("version") != VERSION:
-        raise CheckpointError(
-            f"load: {path!r} is checkpoint format version {index.get('version')!r}; "
-            f"this tinygrad_edu reads version {VERSION}"
-        )
-    return index
+def _read_data(member: Any, shape: tuple, fortran: bool, dtype: np.dtype, nbytes: int) -> np.ndarray:
+    """The ``nbytes`` of data after a .npy header, as a writable array (read once, no copy)."""
+    buffer = bytearray(nbytes)
+    view, done = memoryview(buffer), 0
+    while done < nbytes:
+        n = member.readinto(view[done:])
+        if not n:
+            raise EOFError(f"the array data ends after {done} of {nbytes} bytes")
+        done += n
+    if nbytes == 0:
+        return np.empty(shape, dtype=dtype, order="F" if fortran else "C")
+    flat = np.frombuffer(buffer, dtype=dtype)
+    return flat.reshape(shape[::-1]).transpose() if fortran else flat.reshape(shape)
 
 
-def _decode(node: Any, npz: Any, path: str) -> Any:
-    if not isinstance(node, dict):
-        return node  # None, bool, int, float or str
-    if "dict" in node:
-        return {key: _decode(value, npz, path) for key, value in node["dict"]}
-    if "list" in node:
-        return [_decode(v, npz, path) for v in node["list"]]
-    if "tuple" in node:
-        return tuple(_decode(v, npz, path) for v in node["tuple"])
-    if "array" in node:
-        name = node["array"]
-        if name not in npz.files:
-            raise CheckpointError(f"load: {path!r} is missing array {name!r} named in its index")
-        array = npz[name]
-        return array[()] if node.get("scalar") else array
-    raise CheckpointError(f"load: {path!r} has an unknown node in its index: {node!r}")
+class _Reader:
+    """Checks and decodes one open checkpoint; every complaint names the file."""
+
+    def __init__(self, zf: zipfile.ZipFile, path: str, max_depth: int, max_entries: int) -> None:
+        self.zf, self.path = zf, path
+        self.max_depth, self.max_entries = max_depth, max_entries
+        self.members = {info.filename: info for info in zf.infolist()}
+        self.nodes = 0
+        if len(self.members) > max_entries:
+            self.fail(
+                f"holds {len(self.members)} entries, more than max_entries = {max_entries}; "
+                f"if you trust the file, load(path, max_entries={len(self.members)})"
+            )
+
+    def fail(self, what: str) -> NoReturn:
+        raise CheckpointError(f"load: {self.path!r} {what}")
+
+    def check_sizes(self, size: int, budget: int, default: bool) -> None:
+        """The content the file declares must fit in ``budget`` bytes (a zip bomb does not)."""
+        declared = sum(info.file_size for info in self.members.values())
+        if declared > budget:
+            limit = f"its own size, {size} bytes" if default else f"max_bytes = {budget}"
+            self.fail(
+                f"declares {declared} bytes of content, more than {limit} (a compressed or "
+                f"crafted file; save never compresses); if you trust it, "
+                f"load(path, max_bytes={declared})"
+            )
+
+    def index(self) -> dict[str, Any]:
+        entry = INDEX_ENTRY + ".npy"
+        if entry not in self.members:
+            names = [n[:-4] if n.endswith(".npy") else n for n in list(self.members)[:8]]
+            self.fail(
+                f"is a .npz file without a tinygrad_edu index (entry {INDEX_ENTRY!r}); it was "
+                f"not written by tinygrad_edu.save (it holds: {', '.join(names) or 'nothing'})"
+            )
+        raw = self.array(INDEX_ENTRY)
+        if raw.dtype != np.uint8 or raw.ndim != 1:
+            self.fail(f"has a malformed index ({raw.dtype}, shape {raw.shape})")
+        try:
+            index = json.loads(raw.tobytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            self.fail(f"has an unreadable index: {exc}")
+        except RecursionError:
+            self.fail(f"has an index nested too deeply to read (more than max_depth = {self.max_depth})")
+        if not isinstance(index, dict) or index.get("format") != FORMAT or "root" not in index:
+            self.fail(f"has an index that is not a {FORMAT} index")
+        if index.get("version") != VERSION:
+            self.fail(
+                f"is checkpoint format version {index.get('version')!r}; "
+                f"this tinygrad_edu reads version {VERSION}"
+            )
+        return index
+
+    def array(self, name: Any) -> np.ndarray:
+        """Entry ``name``, after checking that its header's shape and dtype match its size."""
+        info = self.members.get(f"{name}.npy") if isinstance(name, str) else None
+        if info is None:
+            self.fail(f"is missing array {name!r} named in its index")
+        with self.zf.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
+            elif version == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+            else:
+                self.fail(f"array {name!r} is in .npy format version {version}, which save never writes")
+            if dtype.hasobject:
+                self.fail(
+                    f"holds an array of Python objects ({name!r}), which would need unpickling; "
+                    "refused (a checkpoint never contains pickled data)"
+                )
+            declared = math.prod(shape) * dtype.itemsize
+            available = info.file_size - member.tell()
+            if declared != available:
+                self.fail(
+                    f"array {name!r} declares shape {shape} of {dtype} ({declared} bytes) but its "
+                    f"entry holds {available} bytes"
+                )
+            return _read_data(member, shape, fortran, dtype, declared)
+
+    def decode(self, node: Any, depth: int) -> Any:
+        self.nodes += 1
+        if self.nodes > self.max_entries:
+            self.fail(
+                f"has more than max_entries = {self.max_entries} nodes in its index; if you trust "
+                "the file, raise max_entries"
+            )
+        if not isinstance(node, dict):
+            if isinstance(node, list):
+                self.fail("has a bare list in its index where a tagged node was expected")
+            return node  # None, bool, int, float or str
+        if depth >= self.max_depth and ("dict" in node or "list" in node or "tuple" in node):
+            self.fail(
+                f"nests more than max_depth = {self.max_depth} levels deep; if you trust the file, "
+                "load(path, max_depth=...) with a larger value"
+            )
+        if "dict" in node:
+            return {self.key(pair): self.decode(pair[1], depth + 1) for pair in self.items(node["dict"])}
+        if "list" in node:
+            return [self.decode(v, depth + 1) for v in self.items(node["list"])]
+        if "tuple" in node:
+            return tuple(self.decode(v, depth + 1) for v in self.items(node["tuple"]))
+        if "array" in node:
+            array = self.array(node["array"])
+            return array[()] if node.get("scalar") else array
+        self.fail(f"has an unknown node in its index: {str(node)[:80]}")
+
+    def items(self, value: Any) -> list:
+        if not isinstance(value, list):
+            self.fail(f"has a malformed node in its index: expected a list, found {type(value).__name__}")
+        return value
+
+    def key(self, pair: Any) -> Union[str, int]:
+        if not (isinstance(pair, list) and len(pair) == 2):
+            self.fail(f"has a malformed dict item in its index: {str(pair)[:80]}")
+        key = pair[0]
+        if isinstance(key, bool) or not isinstance(key, (str, int)):
+            self.fail(f"has a dict key {str(key)[:40]} of type {type(key).__name__}; keys are str or int")
+        return key

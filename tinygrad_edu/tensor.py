@@ -22,6 +22,40 @@ from tinygrad_edu.ops import shape as sh
 Axis = Union[None, int, Sequence[int]]
 
 
+def _check_fits(value: int, dtype: np.dtype) -> None:
+    """A Python int must fit in the integer dtype it goes into (numpy would refuse or wrap it)."""
+    info = np.iinfo(dtype)
+    if not info.min <= value <= info.max:
+        raise OverflowError(
+            f"Tensor: the Python int {value} does not fit in the tensor's dtype {dtype} "
+            f"(range [{info.min}, {info.max}]); convert the tensor first, e.g. x.astype(np.int64)"
+        )
+
+
+def _big_ints(data: Any, arr: np.ndarray, dtype: Any, where: str) -> np.ndarray:
+    """Python ints beyond int64 (numpy gives dtype object): the default float dtype, or a clear error."""
+    target = np.dtype(STATE.default_dtype if dtype is None else dtype)
+    try:
+        return np.asarray(data, dtype=target)
+    except OverflowError:
+        digits = str(max((v for v in arr.flat), key=abs))
+        big = digits if len(digits) <= 40 else f"{digits[:12]}... ({len(digits)} digits)"
+        raise OverflowError(f"{where}: the integer {big} does not fit in {target}") from None
+
+
+def _check_float_to_int(arr: np.ndarray, dtype: np.dtype, where: str) -> None:
+    """Floats into an integer dtype: nan and inf have no integer value, and the rest must fit."""
+    finite = np.isfinite(arr)
+    if not finite.all():
+        bad = arr[~finite].flat[0]
+        raise ValueError(f"{where}: cannot convert {bad} to {dtype}: it has no integer value")
+    info = np.iinfo(dtype)
+    outside = (arr < info.min) | (arr > info.max + 1.0)
+    if outside.any():
+        bad = arr[outside].flat[0]
+        raise OverflowError(f"{where}: {bad:g} does not fit in {dtype} (range [{info.min}, {info.max}])")
+
+
 def _to_array(data: Any, dtype: Any, where: str) -> np.ndarray:
     """Python scalars and lists get the default float dtype; ndarrays keep theirs."""
     is_array = isinstance(data, (np.ndarray, np.generic))
@@ -29,13 +63,23 @@ def _to_array(data: Any, dtype: Any, where: str) -> np.ndarray:
         # Converted without a dtype first, so that strings and None are seen and refused
         # (numpy would turn "1.5" into 1.5 and None into nan when asked for floats).
         arr = np.asarray(data)
+        if arr.dtype == object and not is_array and all(type(v) is int for v in arr.flat):
+            return _big_ints(data, arr, dtype, where)
+        target = None
         if arr.dtype.kind in "fiub" and (dtype is not None or not is_array):
-            arr = arr.astype(STATE.default_dtype if dtype is None else dtype, copy=False)
+            target = np.dtype(STATE.default_dtype if dtype is None else dtype)
     except (TypeError, ValueError) as exc:
         raise TypeError(
             f"{where}: cannot make a tensor from {type(data).__name__} ({exc}); "
             "expected a number, a (nested) list of numbers or an ndarray"
         ) from None
+    if target is not None:
+        if arr.dtype.kind == "f" and target.kind in "iu":
+            _check_float_to_int(arr, target, where)
+        try:
+            arr = arr.astype(target, copy=False)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{where}: cannot convert {arr.dtype} to {target} ({exc})") from None
     if arr.dtype.kind not in "fiub":
         raise TypeError(
             f"{where}: cannot make a tensor from {type(data).__name__} of dtype {arr.dtype}; "
@@ -196,7 +240,7 @@ class Tensor:
         if type(other) is np.ndarray:  # checked first: every mask a backward multiplies by
             if other.dtype.kind not in autograd.NUMERIC_KINDS:
                 raise TypeError(
-                    f"cannot combine a tensor (shape {self.shape}, {self.dtype}) with an ndarray of "
+                    f"Tensor: cannot combine a tensor (shape {self.shape}, {self.dtype}) with an ndarray of "
                     f"dtype {other.dtype} (shape {other.shape}): expected a float, integer or bool array"
                 )
             return Tensor._make(other)
@@ -204,6 +248,8 @@ class Tensor:
             kind = self.data.dtype.kind
             keeps_dtype = kind == "f" or (kind in "iu" and isinstance(other, int))
             dtype = self.data.dtype if keeps_dtype else STATE.default_dtype
+            if kind in "iu" and keeps_dtype:
+                _check_fits(other, dtype)
             key = (other, math.copysign(1.0, other), type(other), dtype)  # copysign: -0.0 is not 0.0
             const = _CONSTANTS.get(key)
             if const is None:
@@ -343,8 +389,10 @@ class Tensor:
         return red.Sum.apply(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
-        """sum / n, where n is the number of elements reduced."""
-        return self.sum(axis, keepdims) * (1.0 / red.count(self.shape, axis))
+        """sum / n, where n is the number of elements reduced (nan for none, as in PyTorch)."""
+        total = self.sum(axis, keepdims)  # first: it names a bad axis
+        n = red.count(self.shape, axis, "mean")
+        return total * (1.0 / n if n else math.nan)
 
     def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> "Tensor":
         """mean of squared deviations, sum((x - mean)**2) / (n - ddof); ddof=0 like numpy."""
@@ -410,31 +458,44 @@ def _true_division(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     return a, b
 
 
-def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
+def _shape_arg(shape: tuple[Any, ...], where: str) -> tuple[int, ...]:
+    """``(2, 3)`` from ``f(2, 3)`` or ``f((2, 3))``; every size an int >= 0, or a clear error."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
+        shape = tuple(shape[0])
+    for size in shape:
+        if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)):
+            raise TypeError(f"{where}: sizes must be ints, got {size!r} ({type(size).__name__}) in {shape}")
+        if size < 0:
+            raise ValueError(f"{where}: shape {tuple(shape)} has a negative size {size}; sizes are ints >= 0")
+    return tuple(int(size) for size in shape)
+
+
+def _dtype_arg(dtype: Any, where: str) -> np.dtype:
+    try:
+        return np.dtype(dtype or STATE.default_dtype)
+    except TypeError:
+        raise TypeError(f"{where}: dtype {dtype!r} is not a numpy dtype (such as np.float32)") from None
 
 
 def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``, in the default dtype unless ``dtype``."""
-    return Tensor(np.zeros(_shape_arg(shape), dtype=dtype or STATE.default_dtype), requires_grad)
+    return Tensor(np.zeros(_shape_arg(shape, "zeros"), dtype=_dtype_arg(dtype, "zeros")), requires_grad)
 
 
 def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``, in the default dtype unless ``dtype``."""
-    return Tensor(np.ones(_shape_arg(shape), dtype=dtype or STATE.default_dtype), requires_grad)
+    return Tensor(np.ones(_shape_arg(shape, "ones"), dtype=_dtype_arg(dtype, "ones")), requires_grad)
 
 
 def randn(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from the library's Generator (see ``manual_seed``)."""
-    data = STATE.rng.standard_normal(_shape_arg(shape)).astype(dtype or STATE.default_dtype)
+    data = STATE.rng.standard_normal(_shape_arg(shape, "randn")).astype(_dtype_arg(dtype, "randn"))
     return Tensor(data, requires_grad)
 
 
 def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1) from the library's Generator."""
-    data = STATE.rng.random(_shape_arg(shape)).astype(dtype or STATE.default_dtype)
+    data = STATE.rng.random(_shape_arg(shape, "rand")).astype(_dtype_arg(dtype, "rand"))
     return Tensor(data, requires_grad)
 
 

@@ -31,6 +31,7 @@ import signal
 import sys
 import threading
 import time
+from contextlib import nullcontext
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
@@ -496,7 +497,10 @@ def _train_epochs(
 
     Ctrl-C is held back until the step in progress is complete, then ends training.
     """
-    with _DeferredInterrupt() as run.interrupt:
+    # With check_finite a NaN/Inf stops training with NonFiniteLossError, so numpy's warnings on
+    # the way there would only say the same thing less clearly.
+    quiet = np.errstate(over="ignore", invalid="ignore", divide="ignore")
+    with _DeferredInterrupt() as run.interrupt, quiet if run.check_finite else nullcontext():
         for cb in callbacks:
             cb.on_train_begin(run.history)
         try:

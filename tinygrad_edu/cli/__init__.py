@@ -6,7 +6,8 @@
     tinygrad-edu gradcheck --layers 2,5,2,1 --dropout 0.2
 
 Every command has ``--help``. Bad arguments exit with status 2 and one line on
-stderr saying what is wrong; docs/cli.md describes every option.
+stderr saying what is wrong; a file that cannot be written or a diverged run exits
+with 1, also with one line; docs/cli.md describes every option.
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except UsageError as err:
         print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a disk that filled up, a folder removed while we ran: one line, no traceback
+        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print(f"{PROG} {args.command}: error: out of memory (try smaller --layers)", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
         return 130

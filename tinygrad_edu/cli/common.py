@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
+import tempfile
 from typing import Any, Callable, NoReturn, Optional, Sequence
 
 import numpy as np
@@ -24,8 +26,91 @@ class Parser(argparse.ArgumentParser):
     """argparse, but an error is one line on stderr (no usage block), then exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(2, f"{self.prog}: error: {message}{dash_hint(message)} (see --help)\n")
 
+
+def dash_hint(message: str) -> str:
+    """A hint for a value that starts with '-' (such as the expression -a*b), which argparse
+    reads as an unknown option."""
+    if "unrecognized arguments" not in message:
+        return ""
+    words = message.split(":", 1)[1].split()
+    if not any(w.startswith("-") and not w.startswith("--") for w in words):
+        return ""
+    return (
+        "; a value that starts with '-' is read as an option: put it after '--' "
+        "(graph --values a=1,b=2 -- '-a*b') or quote it with a space first (' -a*b')"
+    )
+
+
+DIVERGENCE_FACTOR = 2.0
+"""A run diverged when its final loss is not finite or above this times the initial network's loss."""
+
+
+def divergence(initial_loss: float, final_loss: float) -> Optional[str]:
+    """Why a run with these losses diverged (see DIVERGENCE_FACTOR), or None when it did not."""
+    if not math.isfinite(final_loss):
+        return f"the final loss is {final_loss}"
+    if final_loss > DIVERGENCE_FACTOR * initial_loss:
+        return (
+            f"the final loss {final_loss:.6g} is more than {DIVERGENCE_FACTOR:g} times the initial "
+            f"network's loss {initial_loss:.6g}"
+        )
+    return None
+
+
+def output_path(text: str) -> str:
+    """An argument type: a file or folder name, not empty."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a file or folder name, got {text!r}")
+    return text
+
+
+def file_stem(text: str) -> str:
+    """An argument type: a file name without a folder and without a suffix, such as ``graph``."""
+    if not text.strip() or os.sep in text or (os.altsep and os.altsep in text) or text in (".", ".."):
+        raise argparse.ArgumentTypeError(f"expected a file name without a folder, such as net; got {text!r}")
+    return text
+
+
+def check_output_folder(folder: str, option: str, create: bool = True) -> None:
+    """Create ``folder`` (and its parents) now, before any work, or say why it cannot be written.
+
+    With ``create=False`` nothing is made: the nearest folder that exists must be writable.
+    """
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise UsageError(f"{option}: {folder!r} is a file, not a folder")
+    existing = folder
+    if create:
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as err:
+            reason = err.strerror or err
+            raise UsageError(f"{option}: cannot create the folder {folder!r}: {reason}") from None
+    else:
+        existing = os.path.abspath(folder)
+        while not os.path.exists(existing):
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing):
+            raise UsageError(f"{option}: cannot create the folder {folder!r}: {existing!r} is a file")
+    try:  # the one sure test that files can be made there (permissions, read-only disks, /proc)
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as err:
+        reason = err.strerror or err
+        raise UsageError(f"{option}: cannot write in the folder {existing!r}: {reason}") from None
+
+
+def check_output_file(path: str, option: str) -> None:
+    """Check, before any work, that ``path`` can be written: not a folder, its folder writable."""
+    if os.path.isdir(path):
+        example = os.path.join(path, "model.npz")
+        raise UsageError(f"{option}: {path!r} is a folder; give a file name such as {example!r}")
+    if os.path.exists(path) and not os.path.isfile(os.path.realpath(path)):
+        raise UsageError(f"{option}: {path!r} is not a regular file; give a file name such as model.npz")
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise UsageError(f"{option}: {path!r} is not writable")
+    check_output_folder(os.path.dirname(os.path.abspath(path)), option)
 
 
 
@@ -71,6 +156,21 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
 
     parse.__name__ = f"int >= {minimum}"
     return parse
+
+
+SEED_MAX = 2**32 - 1
+"""numpy's RandomState takes seeds in [0, 2**32 - 1]."""
+
+
+def seed_value(text: str) -> int:
+    """An argument type: a seed in [0, SEED_MAX]."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, {SEED_MAX}], got {text!r}")
+    return value
 
 
 def noise_level(text: str) -> float:
@@ -238,11 +338,13 @@ def pyplot() -> Any:
     return plt
 
 
+QUIET_HELP = "print only the result (no progress, notes or 'wrote' lines); errors still go to stderr"
+
+
 def say(quiet: bool, *parts: Any) -> None:
-    """Print ``parts`` unless ``quiet``."""
+    """Print ``parts`` unless ``quiet`` (``--quiet``: only the result is printed)."""
     if not quiet:
         print(*parts, flush=True)
-
 
 
 def data_options(
@@ -257,7 +359,7 @@ def data_options(
     )
     p.add_argument(
         "--seed",
-        type=int_at_least(0),
+        type=seed_value,
         default=seed,
         help=f"seed of the data, the initial weights and the shuffles (default {seed})",
     )

@@ -16,12 +16,19 @@ from tinygrad_edu.cli.common import (
     DEFAULT_OUT,
     OPTIMIZERS,
     PLOT_HINT,
+    PROG,
+    QUIET_HELP,
+    SEED_MAX,
+    UsageError,
+    check_output_folder,
     data_options,
+    divergence,
     int_at_least,
     load_dataset,
     make_network,
     noise_level,
     optimizer_names,
+    output_path,
     positive_float,
     probabilities,
     pyplot,
@@ -52,16 +59,17 @@ def _compare_one(
 ) -> tuple[dict, train.History, dict, Optional[str], bool]:
     """Train one optimizer (in a worker process); return plain data that pickles."""
     make_model, loss_fn, X, Y, batches = _compare_setup(args)
-    result = train.compare_optimizers(
-        make_model,
-        loss_fn,
-        {name: lambda p: OPTIMIZERS[name](p, args.lr)},
-        X,
-        Y,
-        args.epochs,
-        batches=batches,
-        progress=False,
-    )
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # as main() does in this process
+        result = train.compare_optimizers(
+            make_model,
+            loss_fn,
+            {name: lambda p: OPTIMIZERS[name](p, args.lr)},
+            X,
+            Y,
+            args.epochs,
+            batches=batches,
+            progress=False,
+        )
     error = str(result.errors[name]) if name in result.errors else None
     return result.rows[0], result.histories[name], result.models[name].state_dict(), error, result.interrupted
 
@@ -128,61 +136,92 @@ def _write_compare_pictures(result: train.Comparison, X: np.ndarray, y: np.ndarr
     return written
 
 
+def _check_args(args: argparse.Namespace, plt: Any) -> None:
+    """What can be checked before the training: the seeds the shuffles use and the output folder
+    (created only when the pictures can be drawn, but checked even without matplotlib)."""
+    last_seed = args.seed + 8 + args.epochs - 1
+    if last_seed > SEED_MAX:
+        raise UsageError(
+            f"--seed: the shuffles use seeds --seed + 8 + epoch, up to {last_seed} here, and seeds "
+            f"must be <= {SEED_MAX}; use a smaller --seed or fewer --epochs"
+        )
+    if not args.no_plots:
+        check_output_folder(args.out, "--out", create=plt is not None)
+
+
+def _train_all(args: argparse.Namespace, jobs: int) -> train.Comparison:
+    """Every optimizer from the same initial weights, in ``jobs`` processes or one after the other."""
+    if jobs > 1:
+        return _compare_in_processes(args, jobs)
+    make_model, loss_fn, X, Y, batches = _compare_setup(args)
+    count = iter(range(1, len(args.optimizers) + 1))
+
+    def announced(name: str) -> Callable[[Any], optim.Optimizer]:
+        def make(params: Any) -> optim.Optimizer:
+            say(args.quiet, f"  [{next(count)}/{len(args.optimizers)}] {name}")
+            return OPTIMIZERS[name](params, args.lr)
+
+        return make
+
+    return train.compare_optimizers(
+        make_model,
+        loss_fn,
+        {name: announced(name) for name in args.optimizers},
+        X,
+        Y,
+        args.epochs,
+        batches=batches,
+        progress=not args.quiet,
+    )
+
+
+def _diverged(result: train.Comparison, initial_loss: float) -> list[str]:
+    """One line per run that diverged: a non-finite loss, or a final loss far above the initial one."""
+    lines = []
+    for row in result.rows:
+        name = row["name"]
+        why = divergence(initial_loss, row["loss"])
+        if name in result.errors:
+            why = "its loss became NaN or infinite"
+        if why:
+            lines.append(f"{PROG} compare: {name} diverged: {why}; try a smaller --lr")
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
     """Train the course's [2, 5, 2, 1] network with several optimizers; print the table, draw the runs."""
+    plt = None if args.no_plots else pyplot()
+    _check_args(args, plt)
     if args.samples < args.batch_size and not args.quiet:
         print(f"note: {args.samples} samples with --batch-size {args.batch_size}: one batch per epoch")
-    plt = None if args.no_plots else pyplot()
     if args.noise is None:
         args.noise = DEFAULT_NOISE[args.dataset]
     make_model, loss_fn, X, Y, batches = _compare_setup(args)
-    n_batches = len(batches(0))
+    initial_loss = train.evaluate(make_model(), loss_fn, X, Y)["loss"]
     jobs = min(args.jobs or _default_jobs(len(args.optimizers)), len(args.optimizers))
     say(
         args.quiet,
         f"{args.dataset}: {args.samples} points (noise {args.noise}, seed {args.seed}); network 2-5-2-1 "
         f"(ReLU, sigmoid output); lr {args.lr}, batch {args.batch_size}, {args.epochs} epochs "
-        f"= {args.epochs * n_batches} steps per optimizer; {', '.join(args.optimizers)}"
+        f"= {args.epochs * len(batches(0))} steps per optimizer; {', '.join(args.optimizers)}"
         + (f" in {jobs} processes" if jobs > 1 else ""),
     )
     start = time.perf_counter()
-    if jobs > 1:
-        result = _compare_in_processes(args, jobs)
-    else:
-        count = iter(range(1, len(args.optimizers) + 1))
-
-        def announced(name: str) -> Callable[[Any], optim.Optimizer]:
-            def make(params: Any) -> optim.Optimizer:
-                say(args.quiet, f"  [{next(count)}/{len(args.optimizers)}] {name}")
-                return OPTIMIZERS[name](params, args.lr)
-
-            return make
-
-        result = train.compare_optimizers(
-            make_model,
-            loss_fn,
-            {name: announced(name) for name in args.optimizers},
-            X,
-            Y,
-            args.epochs,
-            batches=batches,
-            progress=not args.quiet,
-        )
-    print()
+    result = _train_all(args, jobs)
+    say(args.quiet, "")
     print(result.table())
-    best = result.best
-    say(args.quiet, f"\nbest (lowest final loss): {best}; total {time.perf_counter() - start:.1f} s")
+    say(args.quiet, f"\nbest (lowest final loss): {result.best}; total {time.perf_counter() - start:.1f} s")
     if result.interrupted:
         print("interrupted: the table shows the runs so far", file=sys.stderr)
-    if args.no_plots:
-        return 0
-    if plt is None:
+    if plt is None and not args.no_plots:
         print(f"pictures skipped: they need matplotlib ({PLOT_HINT})", file=sys.stderr)
-        return 0
-    for path in _write_compare_pictures(result, X, Y[:, 0].astype(np.int64), args.out):
-        say(args.quiet, f"wrote {path}")
-    return 0
-
+    elif plt is not None:
+        for path in _write_compare_pictures(result, X, Y[:, 0].astype(np.int64), args.out):
+            say(args.quiet, f"wrote {path}")
+    diverged = _diverged(result, initial_loss)
+    for line in diverged:
+        print(line, file=sys.stderr)
+    return 1 if diverged else 0
 
 
 def add_parser(sub: Any) -> None:
@@ -209,7 +248,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--noise", type=noise_level, default=None, help="noise of the data (default moons 0.2, circles 0.05)"
     )
-    p.add_argument("--out", default=DEFAULT_OUT, help=f"folder for the pictures (default ./{DEFAULT_OUT})")
+    p.add_argument(
+        "--out",
+        type=output_path,
+        default=DEFAULT_OUT,
+        help=f"folder for the pictures (default ./{DEFAULT_OUT})",
+    )
     p.add_argument("--no-plots", action="store_true", help="print the table only")
     p.add_argument(
         "--jobs",
@@ -218,5 +262,5 @@ def add_parser(sub: Any) -> None:
         help="processes to train in (default: one per optimizer when there is more than one CPU; "
         "1 shows a progress bar)",
     )
-    p.add_argument("--quiet", action="store_true", help="print only the table")
+    p.add_argument("--quiet", action="store_true", help=QUIET_HELP + " (the table)")
     p.set_defaults(run=run)

@@ -9,7 +9,16 @@ from typing import Any
 import numpy as np
 
 from tinygrad_edu import nn
-from tinygrad_edu.cli.common import ACTIVATIONS, OPTIMIZERS, UsageError, int_at_least, make_network, say
+from tinygrad_edu.cli.common import (
+    ACTIVATIONS,
+    OPTIMIZERS,
+    QUIET_HELP,
+    UsageError,
+    check_output_file,
+    int_at_least,
+    make_network,
+    say,
+)
 
 FORMATS = {".onnx": "onnx", ".safetensors": "safetensors", ".pt": "pytorch", ".pth": "pytorch"}
 
@@ -73,9 +82,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"cannot tell the format of {args.output!r}; end it in {', '.join(FORMATS)} or give --format"
         )
+    check_output_file(args.output, "OUTPUT")
     model = rebuild_model(ckpt)
-    folder = os.path.dirname(os.path.abspath(args.output))
-    os.makedirs(folder, exist_ok=True)
     try:
         if fmt == "onnx":
             layers = np.asarray(ckpt["architecture"]["layers"]).ravel()
@@ -129,5 +137,5 @@ def add_parser(sub: Any) -> None:
         "--format", choices=sorted(set(FORMATS.values())), default=None, help="default: from the suffix"
     )
     p.add_argument("--opset", type=int_at_least(13), default=None, help="ONNX operator set (default 17)")
-    p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    p.add_argument("--quiet", action="store_true", help=QUIET_HELP + " (nothing: the file is the result)")
     p.set_defaults(run=run)

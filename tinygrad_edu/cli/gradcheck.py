@@ -7,6 +7,7 @@ from typing import Any
 
 from tinygrad_edu.cli.common import (
     ACTIVATIONS,
+    QUIET_HELP,
     data_options,
     int_at_least,
     layer_sizes,
@@ -27,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
     loss_fn, Y = loss_and_targets(args.layers, y, n_classes, args.dataset)
     model = make_network(args.layers, args.seed, args.activation, args.dropout)
     report = check_model(model, loss_fn, X, Y, eps=args.eps, threshold=args.threshold)
-    print(report)  # the table, then a PASSED / FAILED line
+    text = str(report)  # the table, then a PASSED / FAILED line
+    print(text.splitlines()[-1] if args.quiet else text)
     return 0 if report.passed else 1
 
 
@@ -52,4 +54,5 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--classes", type=int_at_least(2), default=3, help="classes of the spirals (default 3)")
     p.add_argument("--eps", type=positive_float, default=1e-7, help="finite-difference step (default 1e-7)")
     p.add_argument("--threshold", type=positive_float, default=1e-7, help="pass below this (default 1e-7)")
+    p.add_argument("--quiet", action="store_true", help=QUIET_HELP + " (the PASSED / FAILED line)")
     p.set_defaults(run=run)

@@ -15,12 +15,17 @@ from tinygrad_edu import data, nn
 from tinygrad_edu.cli.common import (
     DEFAULT_OUT,
     PROG,
+    QUIET_HELP,
     UsageError,
+    check_output_folder,
+    file_stem,
     int_at_least,
     layer_sizes,
     loss_and_targets,
     make_network,
+    output_path,
     say,
+    seed_value,
 )
 from tinygrad_edu.scalar import Value
 from tinygrad_edu.tensor import Tensor
@@ -171,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
     """Draw an expression's (or a small network's loss's) graph with the gradients; optionally the frames."""
     from tinygrad_edu import viz
 
+    check_output_folder(args.out, "--out")  # before the work, not after it
     model = None
     if args.expression is not None:
         root = build_expression(parse_expression(args.expression), args.values or {}, args.engine or "value")
@@ -188,7 +194,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         root.backward()
     digraph = viz.draw_graph(root, model=model, rankdir=args.rankdir)
-    os.makedirs(args.out, exist_ok=True)
     try:
         for fmt in args.formats:
             say(args.quiet, "wrote", viz.render(digraph, os.path.join(args.out, f"{args.name}.{fmt}"), fmt))
@@ -200,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{PROG} graph: {err}", file=sys.stderr)
         return 1
     value = root.data if isinstance(root, Value) else float(root.data)
-    say(args.quiet, f"value {value:.6g}")
+    print(f"value {value:.6g}")  # the result: printed with --quiet too
     return 0
 
 
@@ -234,11 +239,11 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--layers", type=layer_sizes, default=[2, 3, 1], help="the network (2,3,1)")
     p.add_argument("--samples", type=int_at_least(1), default=4, help="points in the network's batch (4)")
-    p.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the network and its data")
+    p.add_argument("--seed", type=seed_value, default=0, help="seed of the network and its data")
     p.add_argument("--frames", action="store_true", help="also write the backward pass, one picture per op")
-    p.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default ./{DEFAULT_OUT})")
-    p.add_argument("--name", default="graph", help="file name without suffix (default graph)")
+    p.add_argument("--out", type=output_path, default=DEFAULT_OUT, help=f"output folder (./{DEFAULT_OUT})")
+    p.add_argument("--name", type=file_stem, default="graph", help="file name without suffix (default graph)")
     p.add_argument("--formats", type=_formats, default=["svg", "png"], help="svg,png (default) or pdf")
     p.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="left to right or top to bottom")
-    p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    p.add_argument("--quiet", action="store_true", help=QUIET_HELP + " (the value)")
     p.set_defaults(run=run)

@@ -8,6 +8,7 @@ from typing import Any
 from tinygrad_edu import nn
 from tinygrad_edu.cli.common import (
     OPTIMIZERS,
+    QUIET_HELP,
     UsageError,
     int_at_least,
     load_dataset,
@@ -15,6 +16,7 @@ from tinygrad_edu.cli.common import (
     optimizer_name,
     positive_float,
     say,
+    seed_value,
 )
 from tinygrad_edu.cli.export import load_checkpoint, rebuild_model, rebuild_optimizer
 
@@ -79,7 +81,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--batch-size", type=int_at_least(1), default=None, help="mini-batch size (default: the checkpoint's)"
     )
-    p.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the mini-batch order (default 0)")
+    p.add_argument("--seed", type=seed_value, default=0, help="seed of the mini-batch order (default 0)")
     p.add_argument(
         "--optimizer",
         type=optimizer_name,
@@ -90,5 +92,5 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--tolerance", type=positive_float, default=1e-10, help="the largest difference that passes (1e-10)"
     )
-    p.add_argument("--quiet", action="store_true", help="no notes before the table")
+    p.add_argument("--quiet", action="store_true", help=QUIET_HELP + " (the table)")
     p.set_defaults(run=run)

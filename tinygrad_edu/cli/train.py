@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
@@ -12,7 +11,10 @@ from tinygrad_edu.cli.common import (
     ACTIVATIONS,
     OPTIMIZERS,
     PROG,
+    QUIET_HELP,
+    check_output_file,
     data_options,
+    divergence,
     int_at_least,
     layer_sizes,
     load_dataset,
@@ -20,6 +22,7 @@ from tinygrad_edu.cli.common import (
     make_network,
     noise_level,
     optimizer_name,
+    output_path,
     positive_float,
     probability,
     say,
@@ -29,6 +32,8 @@ from tinygrad_edu.cli.common import (
 
 def run(args: argparse.Namespace) -> int:
     """Train one network; print the final loss and accuracy; save a checkpoint when asked."""
+    if args.checkpoint is not None:
+        check_output_file(args.checkpoint, "--checkpoint")  # before the training, not after it
     n_classes = args.classes if args.dataset == "spirals" else 2
     sizes = args.layers
     X, y = load_dataset(args.dataset, args.samples, args.noise, args.seed, n_classes)
@@ -36,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     model = make_network(sizes, args.seed, args.activation, args.dropout)
     lr = args.schedule(args.lr) if args.schedule is not None else args.lr
     optimizer = OPTIMIZERS[args.optimizer](model.parameters(), lr)
+    initial_loss = train.evaluate(model, loss_fn, X, Y)["loss"]
     say(
         args.quiet, f"{args.dataset}: {len(X)} points; network {'-'.join(map(str, sizes))}; {args.optimizer}"
     )
@@ -60,11 +66,14 @@ def run(args: argparse.Namespace) -> int:
         f"epochs {epochs_done}  loss {scores['loss']:.6f}  accuracy {scores['accuracy']:.4f}  "
         f"time {history.total_time:.2f} s" + ("  (interrupted)" if history.interrupted else "")
     )
+    diverged = divergence(initial_loss, scores["loss"])
+    if diverged:
+        kept = "; no checkpoint written" if args.checkpoint else ""
+        print(f"{PROG} train: the run diverged: {diverged}; try a smaller --lr{kept}", file=sys.stderr)
+        return 1
     if args.checkpoint:
         from tinygrad_edu.serialization import save
 
-        folder = os.path.dirname(os.path.abspath(args.checkpoint))
-        os.makedirs(folder, exist_ok=True)
         save(
             {
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epochs_done,
@@ -119,9 +128,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--dropout", type=probability, default=0.0, help="dropout after each hidden layer")
     p.add_argument(
         "--checkpoint",
+        type=output_path,
         default=None,
         metavar="PATH",
         help="save {model, optimizer, epoch, architecture} to PATH (.npz) after training",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     p.set_defaults(run=run)

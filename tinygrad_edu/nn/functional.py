@@ -159,9 +159,20 @@ def _float_input(x: Any, name: str) -> Tensor:
     return x
 
 
+def _target_array(target: Any, name: str) -> np.ndarray:
+    """The target's array, or a TypeError naming the loss (a ragged list, say)."""
+    if isinstance(target, Tensor):
+        return target.data
+    try:
+        return np.asarray(target)
+    except (TypeError, ValueError) as exc:
+        kind = type(target).__name__
+        raise TypeError(f"{name}: target ({kind}) is not an array of numbers: {exc}") from None
+
+
 def _same_shape_target(x: Tensor, target: Any, name: str) -> Tensor:
     """The target as a Tensor of x's shape and dtype (cast when it carries no gradient)."""
-    array = target.data if isinstance(target, Tensor) else np.asarray(target)
+    array = _target_array(target, name)
     if array.dtype.kind not in "fiub":
         raise TypeError(f"{name}: target has dtype {array.dtype}; expected a float, integer or bool array")
     y = target if isinstance(target, Tensor) else Tensor(array)
@@ -214,7 +225,7 @@ def _cross_entropy(logits: Any, target: Any, reduction: str, name: str) -> Tenso
             f"{name}: logits have shape {z.shape}; expected (N, C): one row of C class scores per sample"
         )
     n, n_classes = z.shape
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = _target_array(target, name)
     if t.dtype.kind not in "iu":
         raise TypeError(
             f"{name}: target has dtype {t.dtype}; expected integer class indices in [0, {n_classes}) "
@@ -261,7 +272,7 @@ def nll_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     equals cross_entropy)."""
     check_reduction(reduction, "nll_loss")
     logp = _float_input(input, "nll_loss")
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = _target_array(target, "nll_loss")
     if logp.ndim != 2 or t.dtype.kind not in "iu" or t.shape != (logp.shape[0],):
         raise ValueError(
             f"nll_loss: expected log-probabilities (N, C) and integer targets (N,), got input shape "

@@ -192,7 +192,12 @@ class LeakyReLU(Function):
     """x where x > 0, else negative_slope * x;  d/dx = 1 or negative_slope."""
 
     def forward(self, x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
-        slope = np.where(x > 0, 1, negative_slope).astype(x.dtype)
+        if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float, np.number)):
+            raise TypeError(
+                f"negative_slope must be a number, got {negative_slope!r} "
+                f"({type(negative_slope).__name__})"
+            )
+        slope = np.where(x > 0, 1.0, float(negative_slope)).astype(x.dtype)
         self.save_for_backward(slope)
         return x * slope
 

@@ -14,26 +14,31 @@ from tinygrad_edu.autograd import Function, run
 from tinygrad_edu.ops.elementwise import Exp
 from tinygrad_edu.ops.shape import BroadcastTo
 
+AxisError = getattr(np, "exceptions", np).AxisError
+"""numpy's error for an axis out of range: both a ValueError and an IndexError, as in numpy."""
+
 
 def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     """``axis`` as a sorted tuple of non-negative ints; None means every axis."""
     if axis is None:
         return tuple(range(ndim))
+    if not isinstance(axis, (int, np.integer, tuple, list)) or isinstance(axis, bool):
+        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in axes:
         if not isinstance(a, (int, np.integer)) or not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"{op}: axis {axis!r} is out of range for a {ndim}-d tensor")
+            raise AxisError(f"{op}: axis {axis!r} is out of range for a {ndim}-d tensor")
         out.append(int(a) % max(ndim, 1))
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: axis {axis!r} repeats an axis")
     return tuple(sorted(out))
 
 
-def count(shape: tuple[int, ...], axis: Any) -> int:
+def count(shape: tuple[int, ...], axis: Any, op: str = "reduce") -> int:
     """How many elements a reduction over ``axis`` combines into one."""
     n = 1
-    for a in normalize_axis(axis, len(shape), "reduce"):
+    for a in normalize_axis(axis, len(shape), op):
         n *= shape[a] if shape else 1
     return n
 
@@ -112,10 +117,13 @@ class LogSumExp(Function):
         m = x.max(axis=ax, keepdims=True)
         m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)  # numpy < 2 would make 0-d float64
         out = np.log(np.exp(x - m).sum(axis=ax, keepdims=True)) + m
-        self.save_for_backward(kept_shape(x.shape, axes))
+        self.save_for_backward(kept_shape(x.shape, axes), ax, m)
         return out if keepdims else out.reshape(dropped_shape(x.shape, axes))
 
     def backward(self, grad):
-        (keep,) = self.saved
+        # softmax(x) = exp(x - m) / sum(exp(x - m)): exact at any size, where exp(x - output)
+        # loses everything when output = m + log(n) rounds to m (x = 3e38 in float32).
+        keep, ax, m = self.saved
         (x,) = self.inputs
-        return grad.reshape(keep) * run(Exp, x - self.output.reshape(keep))
+        e = run(Exp, x - m)
+        return grad.reshape(keep) * (e / e.sum(axis=ax, keepdims=True))

@@ -45,9 +45,32 @@ def _result(values: np.ndarray, scalar: bool) -> Union[float, np.ndarray]:
     return float(values) if scalar else values
 
 
+def _check_number(where: str, name: str, value: Any, low: float = 0.0, strict: bool = False) -> float:
+    """``value`` as a float: a finite number >= ``low`` (> ``low`` when ``strict``).
+
+    TypeError when it is not a number (a str, a bool, None), ValueError when it is out of range.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{where}: {name} must be a number, got {value!r} ({type(value).__name__})")
+    number = float(value)
+    if not (math.isfinite(number) and (number > low if strict else number >= low)):
+        raise ValueError(f"{where}: {name} must be a number {'>' if strict else '>='} {low:g}, got {value!r}")
+    return number
+
+
 def _check_positive(where: str, name: str, value: Any) -> None:
-    if not isinstance(value, (int, float, np.number)) or not value > 0:
-        raise ValueError(f"{where}: {name} must be a number > 0, got {value!r}")
+    _check_number(where, name, value, 0.0, strict=True)
+
+
+def _numbers(where: str, name: str, values: Any) -> np.ndarray:
+    """A list of finite numbers as a 1-d float64 array, or a clear error naming ``name``."""
+    try:
+        array = np.asarray(values, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise TypeError(f"{where}: {name} must be a list of numbers, got {values!r}") from None
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{where}: {name} must be finite numbers, got {list(values)}")
+    return array
 
 
 class LearningRateSchedule:
@@ -78,8 +101,10 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 
     def __init__(self, boundaries: Sequence[float], values: Sequence[float]) -> None:
         where = "PiecewiseConstantDecay"
-        b = np.asarray(boundaries, dtype=np.float64).ravel()
-        v = np.asarray(values, dtype=np.float64).ravel()
+        b = _numbers(where, "boundaries", boundaries)
+        v = _numbers(where, "values", values)
+        if np.any(v < 0):
+            raise ValueError(f"{where}: values are learning rates and must be >= 0, got {list(values)}")
         if len(b) == 0 or len(v) != len(b) + 1:
             raise ValueError(
                 f"{where}: expected at least one boundary and one more value than boundaries; got "
@@ -105,6 +130,8 @@ class _StepDecay(LearningRateSchedule):
     ``p = step / decay_steps``, floored with ``staircase=True`` so that the rate drops
     once every ``decay_steps`` steps."""
 
+    _positive_rate = True  # whether decay_rate must be > 0 (else >= 0)
+
     def __init__(
         self,
         initial_learning_rate: float,
@@ -112,10 +139,12 @@ class _StepDecay(LearningRateSchedule):
         decay_rate: float,
         staircase: bool = False,
     ) -> None:
-        _check_positive(type(self).__name__, "decay_steps", decay_steps)
-        self.initial_learning_rate = float(initial_learning_rate)
+        where = type(self).__name__
+        self.initial_learning_rate = _check_number(where, "initial_learning_rate", initial_learning_rate)
+        _check_positive(where, "decay_steps", decay_steps)
         self.decay_steps = decay_steps
-        self.decay_rate = float(decay_rate)
+        # rate ** p needs rate > 0 (a negative rate gives NaN); 1 + rate * p needs rate >= 0
+        self.decay_rate = _check_number(where, "decay_rate", decay_rate, strict=self._positive_rate)
         self.staircase = bool(staircase)
 
     def _decay(self, p: np.ndarray) -> np.ndarray:
@@ -145,6 +174,8 @@ class ExponentialDecay(_StepDecay):
     ``decay_steps`` = mini-batches per epoch).
     """
 
+    _positive_rate = True
+
     def _decay(self, p: np.ndarray) -> np.ndarray:
         return self.initial_learning_rate * np.power(self.decay_rate, p)
 
@@ -156,6 +187,8 @@ class InverseTimeDecay(_StepDecay):
     ``alpha0 / (1 + decay_rate * epoch)`` is this with ``decay_steps`` = mini-batches per
     epoch and ``staircase=True``.
     """
+
+    _positive_rate = False
 
     def _decay(self, p: np.ndarray) -> np.ndarray:
         return self.initial_learning_rate / (1.0 + self.decay_rate * p)
@@ -181,13 +214,17 @@ class CosineDecay(LearningRateSchedule):
         warmup_target: Optional[float] = None,
         warmup_steps: float = 0,
     ) -> None:
-        _check_positive("CosineDecay", "decay_steps", decay_steps)
-        if not isinstance(warmup_steps, (int, float, np.number)) or warmup_steps < 0:
-            raise ValueError(f"CosineDecay: warmup_steps must be a number >= 0, got {warmup_steps!r}")
-        self.initial_learning_rate = float(initial_learning_rate)
+        where = "CosineDecay"
+        self.initial_learning_rate = _check_number(where, "initial_learning_rate", initial_learning_rate)
+        _check_positive(where, "decay_steps", decay_steps)
+        _check_number(where, "warmup_steps", warmup_steps)
         self.decay_steps = decay_steps
-        self.alpha = float(alpha)
-        self.warmup_target = None if warmup_target is None else float(warmup_target)
+        self.alpha = _check_number(where, "alpha", alpha)
+        if self.alpha > 1:
+            raise ValueError(f"{where}: alpha (the final fraction of the rate) must be <= 1, got {alpha!r}")
+        if warmup_target is not None:
+            warmup_target = _check_number(where, "warmup_target", warmup_target)
+        self.warmup_target = warmup_target
         self.warmup_steps = warmup_steps
 
     def _decay(self, steps: np.ndarray, peak: float) -> np.ndarray:
