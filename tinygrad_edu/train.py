@@ -66,6 +66,9 @@ class History:
             the epoch's last step, first param group), "time" (seconds), and with validation
             data "val_loss", "val_accuracy".
         steps: per-step lists: "epoch", "loss", "lr", one entry per completed update.
+        grad_norms: with ``fit(..., record_grad_norms=True)``, per parameter name (``"0.weight"``)
+            a per-epoch list: the mean over the epoch's steps of the gradient's L2 norm
+            ``||dL/dp||``. ``plot.gradient_flow`` draws it.
         interrupted: True when Ctrl-C (KeyboardInterrupt) ended training early.
         stopped_early: True when a callback asked to stop.
         total_time: wall time of the whole ``fit`` in seconds.
@@ -75,11 +78,22 @@ class History:
         self.epoch: list[int] = []
         self.history: dict[str, list[float]] = {}
         self.steps: dict[str, list[float]] = {"epoch": [], "loss": [], "lr": []}
+        self.grad_norms: dict[str, list[float]] = {}
+        self._step_norms: dict[str, list[float]] = {}  # this epoch's, until it ends
         self.interrupted = False
         self.stopped_early = False
         self.total_time = 0.0
 
+    def _record_grad_norms(self, model: Any) -> None:
+        """One step's ||grad|| for every parameter of ``model`` that has a gradient."""
+        for name, p in getattr(model, "named_parameters", lambda: ())():
+            if p.grad is not None:
+                self._step_norms.setdefault(name, []).append(float(np.linalg.norm(p.grad.data)))
+
     def _record_epoch(self, epoch: int, logs: Mapping[str, float]) -> None:
+        for name, norms in self._step_norms.items():
+            self.grad_norms.setdefault(name, []).append(sum(norms) / len(norms))
+        self._step_norms = {}
         self.epoch.append(epoch)
         for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
@@ -431,6 +445,7 @@ def fit(
     batches: Optional[Batches] = None,
     metrics: Any = "auto",
     check_finite: bool = True,
+    record_grad_norms: bool = False,
 ) -> History:
     """Train ``model`` for ``epochs`` passes over the data; return the ``History``.
 
@@ -452,6 +467,8 @@ def fit(
         check_finite: stop with ``NonFiniteLossError`` on a NaN/Inf loss or gradient, before
             the update, or on an update that makes a parameter NaN/Inf (that update is undone),
             so the model keeps the parameters of the last finite step.
+        record_grad_norms: record each parameter's gradient norm in ``history.grad_norms``
+            (the mean over each epoch's steps), to see vanishing or exploding gradients.
 
     Ctrl-C stops training after the step in progress and returns the history so far, with
     ``history.interrupted = True``. Epoch lists hold completed epochs only; ``history.steps``
@@ -493,6 +510,8 @@ def fit(
                         if check_finite and not math.isfinite(value):
                             _raise_nonfinite(f"the loss is {value}", epoch, step, global_step, history)
                         loss.backward()
+                        if record_grad_norms:
+                            history._record_grad_norms(model)
                         if check_finite:
                             params = [p for g in getattr(optimizer, "param_groups", []) for p in g["params"]]
                             bad = _nonfinite_grad(params, names)
