@@ -187,16 +187,23 @@ def _run_markers(i: int, n_runs: int, n_points: int) -> dict[str, Any]:
     }
 
 
-def _coincide(a: np.ndarray, b: np.ndarray) -> bool:
-    """Two curves a reader cannot tell apart: the same length and within 0.5% of their range everywhere."""
+def _span(curves: Sequence[np.ndarray]) -> float:
+    """The range of the finite values of some curves: the height of their panel."""
+    values = np.concatenate([np.ravel(c) for c in curves]) if curves else np.zeros(0)
+    finite = values[np.isfinite(values)]
+    return float(finite.max() - finite.min()) if finite.size else 0.0
+
+
+def _coincide(a: np.ndarray, b: np.ndarray, span: float) -> bool:
+    """Two curves a reader cannot tell apart: the same length, and everywhere within 0.5% of the
+    panel's height ``span`` of each other."""
     if len(a) != len(b) or len(a) == 0:
         return False
-    both = np.concatenate([a, b])
-    finite = both[np.isfinite(both)]
-    scale = float(finite.max() - finite.min()) if finite.size else 0.0
-    with np.errstate(invalid="ignore"):
-        gap = np.nanmax(np.abs(a - b)) if np.isfinite(a - b).any() else math.inf
-    return bool(gap <= 0.005 * scale or gap == 0.0)
+    gaps = np.abs(a - b)
+    if not np.isfinite(gaps).any():
+        return False
+    gap = float(np.nanmax(gaps))
+    return gap == 0.0 or gap <= 0.005 * span
 
 
 def plot_history(
@@ -247,6 +254,8 @@ def plot_history(
     fig, axes = _figure_and_axes(where, ax, 1, len(shown), figsize=(5.0 * len(shown), 3.8))
     for panel, metric in zip(axes, shown):
         drawn: list[tuple[str, np.ndarray]] = []  # (legend name, values) of the curves so far
+        keys = (metric, f"val_{metric}") if validation else (metric,)
+        span = _span([curves[k] for _, curves, _ in runs for k in keys if k in curves])
         for i, (label, curves, epochs) in enumerate(runs):
             for key, style in ((metric, "-"), (f"val_{metric}", "--")):
                 if key not in curves or (key != metric and not validation):
@@ -254,7 +263,7 @@ def plot_history(
                 values = curves[key]
                 x = epochs if epochs is not None and len(epochs) == len(values) else np.arange(len(values))
                 name = key if label is None else (label if key == metric else f"{label} ({key})")
-                under = [other for other, v in drawn if _coincide(v, values)]
+                under = [other for other, v in drawn if _coincide(v, values, span)]
                 drawn.append((name, values))
                 if under:
                     name += f" (on top of {', '.join(under)})"

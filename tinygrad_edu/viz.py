@@ -382,15 +382,16 @@ def _value_cells(v: _Value, show_data: bool, grad_text: Optional[str], max_eleme
     return cells
 
 
-def _box(cells: list[str], fill: str, horizontal: bool, last_cell: str = "") -> str:
-    """An HTML-like label: a table of ``cells`` in one row (``horizontal``) or one column."""
+def _box(cells: list[str], fill: str, last_cell: str = "") -> str:
+    """An HTML-like label: a table of ``cells``, one above the other (narrow boxes keep a left to
+    right graph short)."""
     tds = []
     for i, text in enumerate(cells):
         body = _html_lines(text)
         if i == 0 and not text.startswith(("(", "data ", "grad ")):  # the name
             body = f"<b>{body}</b>"
         tds.append(f"<td{last_cell if i == len(cells) - 1 else ''}>{body}</td>")
-    rows = "<tr>" + "".join(tds) + "</tr>" if horizontal else "".join(f"<tr>{td}</tr>" for td in tds)
+    rows = "".join(f"<tr>{td}</tr>" for td in tds)
     table = f'border="0" cellborder="1" cellspacing="0" cellpadding="3" bgcolor="{fill}"'
     return f"<<table {table}>{rows}</table>>"
 
@@ -423,10 +424,6 @@ class _Style:
     rankdir: str
     max_elements: int
     max_width: Optional[float]
-
-    @property
-    def horizontal(self) -> bool:
-        return self.rankdir in ("LR", "RL")
 
 
 def _style(
@@ -464,6 +461,7 @@ def _new_digraph(graph: _Graph, style: _Style, engine: str = "dot") -> graphviz.
     }
     if style.max_width is not None:
         attrs["size"] = f"{style.max_width / 96:.3g},1000"  # inches: at most max_width px wide
+        attrs["pad"] = "0.1"  # room for dot's rounding of the scale it writes into the SVG
     return graphviz.Digraph(
         format="svg",
         engine=engine,
@@ -536,7 +534,7 @@ def draw_graph(
             NONFINITE_FILL if _nonfinite(v.data) or (show_grad and _nonfinite(v.grad)) else ROLE_FILL[v.role]
         )
         cells = _value_cells(v, show_data, grad_text, max_elements)
-        dot.node(v.key, _box(cells, fill, style.horizontal), id=f"node_{v.key}", **{"class": v.role})
+        dot.node(v.key, _box(cells, fill), id=f"node_{v.key}", **{"class": v.role})
     for op in graph.ops:
         dot.node(op.key, op.name, **_op_attrs(op))
         for inp in op.inputs:
@@ -963,13 +961,13 @@ class _Trace:
         texts = [self._grad_text(v, j, style) for j in range(len(self.steps))]
         lines = [line for text in texts for line in ("grad " + text).split("\n")]
         rows = max(text.count("\n") + 1 for text in texts) if texts else 1
-        # at least as large as the text: Helvetica's widest digits are 0.56 em, letters up to 0.83 em
-        width = int(max(map(len, lines), default=6) * 0.7 * FONT_SIZE) + 8
+        # at least as large as the text: Helvetica's digits are 0.56 em wide, its minus 0.58 em
+        width = int(max(map(len, lines), default=6) * 0.62 * FONT_SIZE) + 8
         height = int(rows * 1.25 * FONT_SIZE) + 8
         last = f' width="{width}" height="{height}"'
         if k < len(self.changed) and v.key in self.changed[k]:
             last += f' bgcolor="{NEW_GRAD_FILL}"'
-        return _box(cells, NONFINITE_FILL if bad else ROLE_FILL[v.role], style.horizontal, last)
+        return _box(cells, NONFINITE_FILL if bad else ROLE_FILL[v.role], last)
 
     def _edges(self, k: int) -> list[tuple[str, str, str, dict[str, str]]]:
         """(tail, head, id, attributes) of every edge in frame ``k``; labels are there in every frame
