@@ -468,6 +468,25 @@ def test_missing_dot_says_how_to_install_it(tmp_path, monkeypatch) -> None:
 
 
 @needs_dot
+def test_the_code_in_pictures_md_runs(tmp_path, monkeypatch) -> None:
+    """docs/pictures.md shows each picture with the code that made it: that code runs as printed."""
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "pictures.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", page, flags=re.S)
+    assert len(blocks) == 4
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"pictures.md block {i + 1}", "exec"), namespace)
+    for name in ("neuron.svg", "network.svg", "network_expanded.svg"):
+        assert "<svg" in (tmp_path / name).read_text()
+    assert len(list((tmp_path / "backprop").glob("frame_*.svg"))) == 5
+    printed = re.search(r"```text\n(.*?)```", page, flags=re.S).group(1).strip().splitlines()
+    assert [f.caption for f in namespace["frames"]] == printed  # the captions the page prints
+
+
+@needs_dot
 def test_the_example_writes_the_pictures(tmp_path) -> None:
     import subprocess
     import sys
