@@ -253,22 +253,7 @@ def plot_history(
             raise ValueError(f"{where}: no history has {missing}; they have {available}")
     fig, axes = _figure_and_axes(where, ax, 1, len(shown), figsize=(5.0 * len(shown), 3.8))
     for panel, metric in zip(axes, shown):
-        drawn: list[tuple[str, np.ndarray]] = []  # (legend name, values) of the curves so far
-        keys = (metric, f"val_{metric}") if validation else (metric,)
-        span = _span([curves[k] for _, curves, _ in runs for k in keys if k in curves])
-        for i, (label, curves, epochs) in enumerate(runs):
-            for key, style in ((metric, "-"), (f"val_{metric}", "--")):
-                if key not in curves or (key != metric and not validation):
-                    continue
-                values = curves[key]
-                x = epochs if epochs is not None and len(epochs) == len(values) else np.arange(len(values))
-                name = key if label is None else (label if key == metric else f"{label} ({key})")
-                under = [other for other, v in drawn if _coincide(v, values, span)]
-                drawn.append((name, values))
-                if under:
-                    name += f" (on top of {', '.join(under)})"
-                markers = _run_markers(i, len(runs), len(values))
-                panel.plot(x, values, style, color=f"C{i}", label=name, **markers)
+        _history_panel(panel, runs, metric, validation)
         panel.set_xlabel(per)
         panel.set_ylabel(metric)
         panel.set_title(metric if title is None else f"{title}: {metric}")
@@ -276,6 +261,26 @@ def plot_history(
         if len(panel.get_lines()) > 1:
             panel.legend()
     return _finish(fig, ax, save, where)
+
+
+def _history_panel(panel: Any, runs: list, metric: str, validation: bool) -> None:
+    """One metric of every run: its own colour and marker, a legend note on a curve hiding another."""
+    drawn: list[tuple[str, np.ndarray]] = []  # (legend name, values) of the curves so far
+    keys = (metric, f"val_{metric}") if validation else (metric,)
+    span = _span([curves[k] for _, curves, _ in runs for k in keys if k in curves])
+    for i, (label, curves, epochs) in enumerate(runs):
+        for key, style in zip(keys, ("-", "--")):
+            if key not in curves:
+                continue
+            values = curves[key]
+            x = epochs if epochs is not None and len(epochs) == len(values) else np.arange(len(values))
+            name = key if label is None else (label if key == metric else f"{label} ({key})")
+            under = [other for other, v in drawn if _coincide(v, values, span)]
+            drawn.append((name, values))
+            if under:
+                name += f" (on top of {', '.join(under)})"
+            markers = _run_markers(i, len(runs), len(values))
+            panel.plot(x, values, style, color=f"C{i}", label=name, **markers)
 
 
 def _grad_norms(records: Any, where: str) -> dict[str, np.ndarray]:
