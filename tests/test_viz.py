@@ -501,3 +501,28 @@ def test_the_example_writes_the_pictures(tmp_path) -> None:
     assert len(list((tmp_path / "backprop_value").glob("frame_*.svg"))) == 5
     assert len(list((tmp_path / "backprop_tensor").glob("frame_*.svg"))) == 4
     assert (tmp_path / "neuron_value.svg").exists() and (tmp_path / "neuron_tensor.svg").exists()
+
+
+@needs_dot
+def test_the_graph_command_writes_the_player(tmp_path, capsys) -> None:
+    from tinygrad_edu.cli import main
+
+    page = tmp_path / "sub" / "out.html"
+    code = main(
+        [
+            "graph",
+            "tanh(a*b + c)",
+            "--values",
+            "a=2,b=-3,c=10",
+            "--html",
+            str(page),
+            "--out",
+            str(tmp_path / "pictures"),
+        ]
+    )
+    assert code == 0
+    text = page.read_text(encoding="utf-8")
+    # backward runs tanh, then +, then *: three steps
+    assert '<p class="tge-caption" aria-live="polite">Step 1 of 3: tanh received 1;' in text
+    assert text.count('class="tge-frame"') == 3
+    assert "wrote the backprop player (3 steps)" in capsys.readouterr().out
