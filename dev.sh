@@ -3,6 +3,9 @@
 #   bash dev.sh test   install the package with its dev extras, then lint and run the tests
 #   bash dev.sh main   install the package with its plot extra, then run the main job:
 #                      the optimizer comparison on the moons data (tinygrad-edu compare)
+#   bash dev.sh interop  install the dev extras and the interop packages: PyTorch's CPU wheel
+#                      first and on its own (TORCH_SPEC, default torch==2.13.0), so that nothing
+#                      pulls a CUDA build, then onnx, onnxruntime and safetensors
 # Extra arguments after `test` go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -39,7 +42,16 @@ need_browser() {
     fi
 }
 
+install_interop() {
+    "$VENV/bin/python" -m pip install --quiet "${TORCH_SPEC:-torch==2.13.0}"
+    "$VENV/bin/python" -m pip install --quiet onnx onnxruntime safetensors
+}
+
 case "${1:-}" in
+    interop)
+        setup "[dev]"
+        install_interop
+        ;;
     test)
         shift
         setup "[dev]"
@@ -55,7 +67,7 @@ case "${1:-}" in
         "$VENV/bin/tinygrad-edu" compare "$@"
         ;;
     *)
-        echo "usage: bash dev.sh test [pytest args] | bash dev.sh main" >&2
+        echo "usage: bash dev.sh test [pytest args] | bash dev.sh main | bash dev.sh interop" >&2
         exit 2
         ;;
 esac

@@ -36,15 +36,20 @@ MODULES = [
     ("tinygrad_edu.train", "fit, evaluate, predict, callbacks, compare_optimizers"),
     ("tinygrad_edu.gradcheck", "numerical gradients and gradient checks"),
     ("tinygrad_edu.checkmodel", "the course's gradient check over a whole model (also in gradcheck)"),
+    ("tinygrad_edu.exercises", "exercises that check themselves: start, check, solution, grade"),
+    ("tinygrad_edu.exercises.feedback", "comparing a student's numbers and naming the mistake"),
     ("tinygrad_edu.viz", "pictures of the computation graph and of backprop"),
     ("tinygrad_edu.plot", "curves, decision boundaries, trajectories, schedules, moving averages"),
     ("tinygrad_edu.serialization", "checkpoints (tg.save, tg.load)"),
+    ("tinygrad_edu.interop", "PyTorch, ONNX and safetensors (optional packages)"),
     ("tinygrad_edu.cli", "the tinygrad-edu command"),
     ("tinygrad_edu.cli.common", "what the commands share: data sets, networks, optimizers, argument types"),
 ]
 
 # Classes whose methods and properties are listed one by one.
-DETAILED = {"Tensor", "Value", "Function", "Module", "Optimizer", "History", "Comparison", "Frame"}
+DETAILED = {
+    "Tensor", "Value", "Function", "Module", "Optimizer", "History", "Comparison", "Frame", "ParityReport"
+}
 
 ATTRIBUTES = {  # instance attributes worth knowing, by class
     "Tensor": {
@@ -63,16 +68,19 @@ ATTRIBUTES = {  # instance attributes worth knowing, by class
         "`LinearReLU` op (same values and gradients); set False to record them as two ops",
     },
     "Function": {
-        "inputs": "the input Tensors (inside `backward`; their ndarrays in an array backward)",
-        "array_backward": "class attribute, False by default: True lets a first-order backward run "
-        "`backward` on ndarrays (it then uses only what arrays and Tensors share, and `run`)",
+        "inputs": "the input Tensors (the graph's edges); inside an ordinary `backward`, their ndarrays",
+        "grad_output": "the gradient (an ndarray) that reached the op's output in the last backward",
+        "freed": "True once a backward without `retain_graph` has released what the op kept for it",
+        "recorded_at": "the number of the latest in-place change when the op was recorded "
+        "(see `autograd.mark_modified`)",
         "saved": "what `save_for_backward` kept",
-        "parents": "the inputs that need a gradient: the edges the backward walk follows",
         "needs_input_grad": "one bool per input: does that input need a gradient?",
     },
 }
 
 FALLBACK = {  # names without a docstring of their own
+    "SUPPORTED": "The modules that `to_torch`, `from_torch` and `export_onnx` convert, by class name.",
+    "SUPPORTED_OPTIMIZERS": "The optimizers that `optimizer_to_torch` and `optimizer_from_torch` convert.",
     "OPS": "Every built-in op: op name -> its Function subclass (filled when the class is defined).",
     "is_grad_enabled": "True unless inside `no_grad()`: whether ops record the graph.",
     "ones": "A Tensor of ones of the given shape (default dtype unless `dtype`).",
@@ -83,7 +91,7 @@ FALLBACK = {  # names without a docstring of their own
     ),
     "Function.forward": "The output from the inputs' ndarrays; `save_for_backward` what backward needs.",
     "Function.backward": (
-        "From the output's gradient (a Tensor; an ndarray in an array backward), "
+        "From the output's gradient (an ndarray; a Tensor under create_graph), "
         "one gradient per input (or None)."
     ),
     "Tensor.numpy": "The data as an ndarray (the Tensor's own array, not a copy).",

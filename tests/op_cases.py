@@ -31,7 +31,6 @@ from hypothesis import strategies as st
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor
-from tinygrad_edu.ops.elementwise import SigmoidBackward, TanhBackward
 from tinygrad_edu.ops.shape import ScatterAdd
 
 Transform = Callable[[np.ndarray], np.ndarray]
@@ -283,15 +282,6 @@ ELEMENTWISE = [
     OpCase("tanh", methodcaller("tanh"), np.tanh, covers=("Tanh",), value=methodcaller("tanh")),
     OpCase(
         "sigmoid", methodcaller("sigmoid"), np_sigmoid, covers=("Sigmoid",), value=methodcaller("sigmoid"),
-    ),
-    # the one-op backwards of tanh and sigmoid (their own gradients give second derivatives)
-    OpCase(
-        "tanh_backward", TanhBackward.apply, lambda g, y: g * (1 - y * y), 2, broadcast=True,
-        covers=("TanhBackward",),
-    ),
-    OpCase(
-        "sigmoid_backward", SigmoidBackward.apply, lambda g, y: g * y * (1 - y), 2, broadcast=True,
-        covers=("SigmoidBackward",),
     ),
     OpCase(
         "relu", methodcaller("relu"), lambda x: np.where(x > 0, x, 0 * x), domain=away_from(0.0),

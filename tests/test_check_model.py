@@ -367,7 +367,117 @@ def test_the_printed_table():
         row = next(line for line in lines if line.startswith(name + " "))
         assert f"{report[name].relative_error:.2e}" in row and "great" in row
     assert any(line.startswith("all ") and "13 elements" in line for line in lines)
-    assert lines[-1].startswith("PASSED: max relative error") and "threshold 1e-07" in lines[-1]
+    assert lines[-1].startswith("PASSED: relative error") and "threshold 1e-07" in lines[-1]
     assert repr(report).startswith("ModelCheckReport(max_relative_error=")
     with pytest.raises(KeyError, match="no parameter named 'nope'"):
         report["nope"]
+
+
+# --- the course's number ----------------------------------------------------------------------
+
+
+def course_test_case():
+    """gradient_check_n_test_case of the course's gradient-checking exercise (samples in columns)."""
+    np.random.seed(1)
+    x = np.random.randn(4, 3)
+    y = np.array([1, 1, 0])
+    shapes = [(5, 4), (5, 1), (3, 5), (3, 1), (1, 3), (1, 1)]
+    return x, y, [np.random.randn(*shape) for shape in shapes]
+
+
+class CourseSigmoid(nn.Module):
+    """The course's sigmoid, 1 / (1 + exp(-z)), op for op."""
+
+    def forward(self, z):
+        return 1 / (1 + (-z).exp())
+
+
+def course_cost(a3, Y):
+    """The course's cost, op for op: 1/m * sum(-log(A3) * Y - log(1 - A3) * (1 - Y))."""
+    m = Y.shape[0]
+    return ((-(a3.log())) * Y + (-((1 - a3).log())) * (1 - Y)).sum() * (1.0 / m)
+
+
+def test_check_model_gives_the_course_difference_on_the_course_network():
+    # The course prints "Your backward propagation works perfectly fine! difference = 1.18855520355e-07"
+    # (bound 2e-7): the same number, to the rounding of its 3 digits, with the course's cost written out.
+    x, y, (W1, b1, W2, b2, W3, b3) = course_test_case()
+    model = nn.Sequential(
+        nn.Linear(4, 5, dtype=F64), nn.ReLU(), nn.Linear(5, 3, dtype=F64), nn.ReLU(),
+        nn.Linear(3, 1, dtype=F64), CourseSigmoid(),
+    )
+    for layer, W, b in zip([model[0], model[2], model[4]], [W1, W2, W3], [b1, b2, b3]):
+        layer.weight.data[...] = W
+        layer.bias.data[...] = b.ravel()
+    report = check_model(model, course_cost, x.T, y.reshape(-1, 1).astype(F64), threshold=2e-7)
+    assert f"{report.relative_error:.2e}" == "1.19e-07"
+    assert report.passed, str(report)
+    assert report.verdict == "fine (below the course's 2e-7)"
+    assert str(report).splitlines()[-1].startswith("PASSED: relative error 1.189e-07 < threshold 2e-07")
+
+
+def test_the_verdict_is_the_summary_rows_verdict():
+    # Per-parameter errors above 1e-7 on small bias gradients are rounding: the course's number decides.
+    rng = np.random.default_rng(30)
+    model = nn.Sequential(linear(2, 16, rng), nn.Tanh(), linear(16, 3, rng))
+    X, y = data(seed=31, n=32, n_in=2)
+    report = check_model(model, nn.CrossEntropyLoss(), X, y)
+    all_row = next(line for line in str(report).splitlines() if line.startswith("all "))
+    assert report.verdict in all_row and f"{report.relative_error:.2e}" in all_row
+    assert report.passed == (report.relative_error < report.threshold)
+    assert report.verdict in str(report).splitlines()[-1]
+
+
+def test_one_parameter_that_is_far_off_fails_even_when_the_total_is_small():
+    row = tg.checkmodel.ParameterCheck
+    one, no_kink = np.ones(1), np.zeros(1, bool)
+    report = ModelCheckReport(
+        parameters=[
+            row("0.weight", (1,), one, one, no_kink, 0.0, []),
+            row("0.bias", (1,), one, one, no_kink, 0.02, []),
+        ],
+        relative_error=5e-8, eps=1e-7, threshold=1e-7, exclude_kinks=True,
+    )
+    assert not report.passed
+    assert report.verdict == "likely a bug in 0.bias"
+    assert str(report).splitlines()[-1].startswith("FAILED: relative error 5.000e-08 < threshold")
+
+
+def test_a_parameter_entirely_on_kinks_is_not_checked_rather_than_great():
+    model, X, y = kinked_relu_model()
+    report = check_model(model, nn.CrossEntropyLoss(), X, y)
+    assert report["0.bias"].n_kinks == report["0.bias"].kinks.size == 4
+    assert report["0.bias"].verdict == "not checked (kink)"
+    row = next(line for line in str(report).splitlines() if line.startswith("0.bias "))
+    assert "not checked (kink)" in row and "great" not in row and "0.00e+00" not in row
+
+
+def test_cli_gradcheck_passes_a_correct_network_and_its_verdict_matches_the_summary_row(capsys):
+    from tinygrad_edu import cli
+
+    status = cli.main(["gradcheck", "--layers", "2,64,64,3", "--dataset", "spirals", "--samples", "64"])
+    lines = capsys.readouterr().out.rstrip().splitlines()
+    all_row = next(line for line in lines if line.startswith("all "))
+    assert status == 0, "\n".join(lines)
+    assert lines[-1].startswith("PASSED: relative error")
+    overall = float(all_row.split()[3])  # all, 4547, elements, the number, the verdict
+    summary = float(lines[-1].split()[3])  # PASSED:, relative, error, the number
+    assert f"{overall:.2e}" == f"{summary:.2e}"
+    assert all_row.split()[4] == "great" and lines[-1].endswith("(great)")
+
+
+def test_the_course_network_with_the_librarys_sigmoid_and_bce_passes_at_the_courses_bound():
+    # The library computes the same cost with other rounding: 5.3e-8 instead of 1.19e-7, also below 2e-7.
+    # Its 4.bias alone reads 2.5e-7 (one element, rounding), which must not fail the check.
+    x, y, (W1, b1, W2, b2, W3, b3) = course_test_case()
+    model = nn.Sequential(
+        nn.Linear(4, 5, dtype=F64), nn.ReLU(), nn.Linear(5, 3, dtype=F64), nn.ReLU(),
+        nn.Linear(3, 1, dtype=F64), nn.Sigmoid(),
+    )
+    for layer, W, b in zip([model[0], model[2], model[4]], [W1, W2, W3], [b1, b2, b3]):
+        layer.weight.data[...] = W
+        layer.bias.data[...] = b.ravel()
+    report = check_model(model, nn.BCELoss(), x.T, y.reshape(-1, 1).astype(F64), threshold=2e-7)
+    assert report.relative_error < 2e-7
+    assert report.passed, str(report)
+    assert str(report).splitlines()[-1].startswith("PASSED")

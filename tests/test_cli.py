@@ -197,7 +197,7 @@ def test_train_writes_a_checkpoint_that_load_reads(tmp_path, capsys):
     )
     assert status == 0
     state = tg.load(str(path))
-    assert set(state) == {"model", "optimizer", "epoch"}
+    assert set(state) == {"model", "optimizer", "epoch", "architecture", "training"}
     assert state["epoch"] == 7
     assert state["model"]["0.weight"].shape == (8, 2) and state["model"]["2.weight"].shape == (1, 8)
     model = common.make_network([2, 8, 1], seed=0)

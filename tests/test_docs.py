@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import os
@@ -196,3 +197,29 @@ def test_make_pictures_quick_writes_every_picture(tmp_path):
     from_script = sorted(n for n in os.listdir(committed) if n != "performance.png")
     assert from_script == sorted(expected), "run python docs/make_pictures.py"
     assert sum(os.path.getsize(os.path.join(committed, n)) for n in expected) < 2 * 1024 * 1024
+
+
+QUOTE = re.compile(r"<!-- quoted: (\S+) (\w+) -->\n```python\n(.*?)```", re.S)
+
+
+def _function_body(path: str, name: str) -> str:
+    """The source lines of a module-level function's body, after its docstring."""
+    with open(path) as f:
+        source = f.read()
+    tree = ast.parse(source)
+    fn = next(node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == name)
+    body = fn.body[1:] if isinstance(fn.body[0], ast.Expr) else fn.body  # skip the docstring
+    lines = source.splitlines(keepends=True)
+    return "".join(lines[body[0].lineno - 1 : fn.end_lineno])
+
+
+def test_code_quoted_in_the_docs_matches_the_source() -> None:
+    quotes = []
+    for doc in sorted(os.listdir(DOCS)):
+        if doc.endswith(".md"):
+            with open(os.path.join(DOCS, doc)) as f:
+                quotes += [(doc, m) for m in QUOTE.finditer(f.read())]
+    assert any(doc == "design.md" for doc, _ in quotes), "design.md no longer quotes the walk"
+    for doc, match in quotes:
+        path, name, quoted = match.groups()
+        assert quoted == _function_body(os.path.join(ROOT, path), name), f"{doc} quotes an old {path} {name}"

@@ -138,7 +138,7 @@ def test_a_backward_that_fails_half_way_leaves_every_grad_as_it_was():
     assert tg.is_grad_enabled() is True and gc.isenabled()
 
 
-def test_a_long_walk_pauses_the_cycle_collector_and_switches_it_back_on():
+def test_a_large_walk_pauses_the_cycle_collector_and_switches_it_back_on():
     from tinygrad_edu import autograd
 
     seen = []
@@ -152,14 +152,23 @@ def test_a_long_walk_pauses_the_cycle_collector_and_switches_it_back_on():
             return grad
 
     x = leaf([1.0])
-    y = Probe.apply(x)  # created first, so its backward runs last
-    for _ in range(autograd.BIG_GRAPH + 10):
+    y = Probe.apply(x)
+    for _ in range(autograd.BIG_GRAPH):
         y = y + 1.0
     y.sum().backward()
     assert seen == [False] and gc.isenabled()
     seen.clear()
-    Probe.apply(x).sum().backward()  # a short walk leaves the collector alone
+    Probe.apply(x).sum().backward()  # a small graph is quick to scan: the collector stays on
     assert seen == [True]
+    gc.disable()
+    try:  # a collector the caller switched off stays off
+        y = Probe.apply(x)
+        for _ in range(autograd.BIG_GRAPH):
+            y = y + 1.0
+        y.sum().backward()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_leaf_grad_accumulates_across_two_backward_calls():
@@ -278,16 +287,16 @@ def test_intermediates_die_when_the_output_is_dropped(no_cycle_collector):
     assert x.grad is None
 
 
-def test_intermediates_die_after_backward(no_cycle_collector):
+def test_intermediates_die_with_the_root_after_backward(no_cycle_collector):
     x = leaf([1.0, 2.0, 3.0])
     h = x.tanh()
     out = (h * h).sum()
     h_ref, fn_ref = weakref.ref(h), weakref.ref(h._ctx)
     del h
-    out.backward()  # frees the graph: nothing but `out` refers to the ops any more
-    assert h_ref() is None, "backward left an intermediate alive"
-    del out
-    assert fn_ref() is None
+    out.backward()  # the graph's structure stays for drawing while `out` is alive ...
+    assert h_ref() is not None and fn_ref().saved == ()
+    del out  # ... and nothing else keeps it: no cycle to wait for
+    assert h_ref() is None and fn_ref() is None
     np.testing.assert_allclose(x.grad.data, 2 * np.tanh([1.0, 2.0, 3.0]) / np.cosh([1.0, 2.0, 3.0]) ** 2)
 
 
@@ -501,14 +510,15 @@ class Cube(tg.Function):
 
 
 class CubeWithArrays(tg.Function):
-    """x**3 with a backward on ndarrays: right first derivative, no second one."""
+    """x**3 with a backward on a saved ndarray: right first derivative, no second one."""
 
     def forward(self, x):
+        self.save_for_backward(3 * x**2)  # an ndarray: a constant to the engine
         return x**3
 
     def backward(self, grad):
-        (x,) = self.inputs
-        return grad.data * 3 * x.data**2
+        (slope,) = self.saved
+        return grad * slope
 
 
 class MaskedScale(tg.Function):
@@ -557,7 +567,6 @@ def test_custom_function_backward_on_ndarrays_gives_first_derivatives():
 class CubeOnBoth(tg.Function):
     """x**3 with a backward written once for ndarrays and Tensors; it records what it was given."""
 
-    array_backward = True
     seen: list = []
 
     def forward(self, x):
@@ -569,7 +578,7 @@ class CubeOnBoth(tg.Function):
         return grad * 3 * x**2
 
 
-def test_an_array_backward_gets_ndarrays_first_order_and_tensors_under_create_graph():
+def test_a_user_op_gets_ndarrays_first_order_and_tensors_under_create_graph():
     t = leaf([1.0, -2.0])
     CubeOnBoth.seen = []
     CubeOnBoth.apply(t).sum().backward()
@@ -581,25 +590,55 @@ def test_an_array_backward_gets_ndarrays_first_order_and_tensors_under_create_gr
     np.testing.assert_allclose(h.data, [6.0, -12.0])
 
 
-def test_without_array_backward_a_backward_always_gets_tensors():
+def test_built_in_ops_take_the_same_path_as_user_ops():
     seen = []
 
-    class Square(tg.Function):
+    class Spy(tg.Function):
         def forward(self, x):
-            return x * x
+            return x * 1.0
 
         def backward(self, grad):
-            seen.append((type(grad), type(self.inputs[0]), type(self.output)))
-            return grad * 2 * self.inputs[0]
+            seen.append(type(grad))
+            return grad
 
-    t = leaf([3.0])
-    Square.apply(t).backward()
-    assert seen == [(Tensor, Tensor, Tensor)] and t.grad.item() == 6.0
+    x = leaf([0.5, -1.0])
+    y = Spy.apply(x.tanh())
+    y.sum().backward()
+    assert seen == [np.ndarray]
+    assert type(y._ctx.inputs[0]._ctx).backward is tg.OPS["Tanh"].backward  # no second implementation
+    np.testing.assert_allclose(x.grad.data, 1 - np.tanh([0.5, -1.0]) ** 2)
 
 
-def test_an_array_backward_that_raises_leaves_the_graph_of_tensors_intact():
+def test_a_tensor_method_on_an_ndarray_in_backward_names_the_op_the_method_and_the_way_out():
+    class Softplus(tg.Function):
+        def forward(self, x):
+            return np.logaddexp(0, x)
+
+        def backward(self, grad):
+            (x,) = self.inputs
+            return grad * x.sigmoid()  # a Tensor method: x is an ndarray here
+
+    t = leaf([0.0, 1.0])
+    expected = r"Softplus\.backward called \.sigmoid\(\) on an ndarray.*run\(Sigmoid, x\)"
+    with pytest.raises(AttributeError, match=expected):
+        Softplus.apply(t).sum().backward()
+
+
+def test_dot_data_on_an_ndarray_in_backward_is_explained():
+    class Cube(tg.Function):
+        def forward(self, x):
+            return x**3
+
+        def backward(self, grad):
+            (x,) = self.inputs
+            return grad.data * 3 * x.data**2  # .data of an ndarray is its raw buffer
+
+    with pytest.raises(TypeError, match=r"Cube\.backward used \.data on an ndarray"):
+        Cube.apply(leaf([1.0])).sum().backward()
+
+
+def test_a_backward_that_raises_leaves_the_graph_of_tensors_intact():
     class Broken(tg.Function):
-        array_backward = True
         fail = True
 
         def forward(self, x):
@@ -615,6 +654,7 @@ def test_an_array_backward_that_raises_leaves_the_graph_of_tensors_intact():
     with pytest.raises(ZeroDivisionError):
         y.backward(retain_graph=True)
     assert all(isinstance(x, Tensor) for x in y._ctx.inputs[0]._ctx.inputs)
+    assert t.grad is None
     Broken.fail = False
     y.backward()
     np.testing.assert_array_equal(t.grad.data, [2.0, 2.0])
@@ -646,7 +686,7 @@ def test_save_for_backward_and_saved():
     assert scale == 5.0
     y.backward(np.array([1.0, 2.0, 3.0]))
     np.testing.assert_array_equal(a.grad.data, [5.0, 0.0, 15.0])
-    assert fn.saved == () and fn.inputs is None  # freed with the graph
+    assert fn.saved == () and fn.freed  # freed with the graph (its structure stays, for pictures)
 
 
 def test_backward_may_return_a_list():

@@ -87,19 +87,20 @@ class CubeDetached(tg.Function):
 
     def backward(self, grad):
         (x,) = self.inputs
-        x_const = x.detach()  # the graph cannot see that 3x**2 depends on x
+        x_const = np.asarray(x)  # an ndarray: the graph cannot see that 3x**2 depends on x
         return grad * 3 * x_const**2
 
 
 class CubeWithArrays(tg.Function):
-    """x**3 whose backward works on ndarrays: first derivative right, no second one."""
+    """x**3 whose backward uses a saved ndarray: first derivative right, no second one."""
 
     def forward(self, x):
+        self.save_for_backward(3 * x**2)
         return x**3
 
     def backward(self, grad):
-        (x,) = self.inputs
-        return grad.data * 3 * x.data**2
+        (slope,) = self.saved
+        return grad * slope
 
 
 # --- gradcheck passes right backwards ------------------------------------------------------------
@@ -196,8 +197,9 @@ def test_gradcheck_raise_exception_false_returns_false():
 def test_gradcheck_only_checks_inputs_that_require_grad():
     a = rand_leaf(2, 3, seed=1)
     b_values = np.random.default_rng(2).standard_normal((2, 3))
-    # the broken gradient is b's: never asked for while b is a constant ...
-    assert gradcheck.gradcheck(MulWrongAtOneElement.apply, [a, Tensor(b_values)]) is True
+    # the broken gradient is b's: never asked for while b is a constant, and said so ...
+    with pytest.warns(gradcheck.SkippedInputsWarning, match=r"input 1 \(shape \(2, 3\), float64\)"):
+        assert gradcheck.gradcheck(MulWrongAtOneElement.apply, [a, Tensor(b_values)]) is True
     # ... and caught as soon as b requires grad
     with pytest.raises(GradcheckError, match="input 1"):
         gradcheck.gradcheck(MulWrongAtOneElement.apply, [a, Tensor(b_values, requires_grad=True)])
@@ -328,3 +330,24 @@ def test_gradgradcheck_warns_once_on_float32():
         gradcheck.gradgradcheck(lambda a: a * a, [x], atol=1e-2, rtol=1e-2, raise_exception=False)
     messages = [str(w.message) for w in record if "float32" in str(w.message)]
     assert len(messages) == 1 and messages[0].startswith("gradgradcheck")
+
+
+def test_gradcheck_refuses_to_pass_when_no_input_requires_grad():
+    # A backward that is wrong everywhere would "pass" if nothing were compared.
+    a = Tensor(np.random.default_rng(3).standard_normal((2, 3)))
+    b = Tensor(np.random.default_rng(4).standard_normal((2, 3)))
+    with pytest.raises(ValueError, match=r"gradcheck: no input requires grad \(input 0 \(shape \(2, 3\)"):
+        gradcheck.gradcheck(MulWrongAtOneElement.apply, [a, b])
+
+
+def test_gradgradcheck_refuses_to_pass_when_no_input_requires_grad():
+    a = Tensor(np.random.default_rng(5).standard_normal(3))
+    with pytest.raises(ValueError, match="gradgradcheck: no input requires grad"):
+        gradcheck.gradgradcheck(lambda x: x * x, [a])
+
+
+def test_gradgradcheck_names_the_inputs_it_skips():
+    a = rand_leaf(3, seed=6)
+    b = Tensor(np.random.default_rng(7).standard_normal(3))
+    with pytest.warns(gradcheck.SkippedInputsWarning, match="gradgradcheck: input 1"):
+        assert gradcheck.gradgradcheck(lambda x, y: x * x * y, [a, b])

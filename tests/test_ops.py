@@ -121,7 +121,7 @@ def test_float32_gradients_match_float64(case: OpCase, data: st.DataObject, cota
 
 @by_name(CASES)
 @given(data=st.data(), cotangent_seed=seeds)
-def test_array_backward_matches_tensor_backward(
+def test_backward_on_arrays_matches_backward_on_tensors(
     case: OpCase, data: st.DataObject, cotangent_seed: int
 ) -> None:
     """The one backward formula, run twice: on ndarrays (a first-order ``backward()``) and

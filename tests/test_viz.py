@@ -158,6 +158,22 @@ def test_tensor_neuron_after_backward_shows_intermediate_gradients() -> None:
     assert mul_out[-1] == "grad [0.5, 0.5]"
 
 
+def test_the_graph_is_drawn_after_backward_with_every_gradient() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    h = (x * 3.0).tanh()
+    h.name = "h"
+    out = h.sum()
+    out.backward()  # frees what backward needed, keeps what the picture needs
+    source = viz.draw_graph(out).source
+    assert box(source, "h")[-1] == "grad [1., 1.]"  # d(sum)/dh
+    x_grad = 3 * (1 - np.tanh([3.0, 6.0]) ** 2)  # 0.0296, 0.0001 to four places
+    assert box(source, "x")[-1] == f"grad [{x_grad[0]:.4f}, {x_grad[1]:.4f}]"
+    with pytest.raises(RuntimeError, match="freed"):
+        out.backward()  # a second backward through it still says why it cannot
+    with pytest.raises(RuntimeError, match="freed"):
+        viz.trace_backward(out)  # and so does tracing it: trace before backward
+
+
 def test_an_input_used_twice_has_two_edges() -> None:
     x = Tensor([1.0, 2.0], requires_grad=True, name="x")
     source = viz.draw_graph((x * x).sum()).source

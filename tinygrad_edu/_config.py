@@ -1,11 +1,10 @@
-"""Library-wide settings: default dtype, gradient mode, anomaly mode, the one random Generator.
-
-Kept in one small mutable object so the hot path reads a single attribute.
-"""
+"""The library's settings: gradient mode, anomaly mode and the default dtype (per thread), and the
+one random Generator (per process). The hot path reads one attribute of ``STATE``."""
 
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any, Callable, TypeVar
 
 import numpy as np
@@ -13,25 +12,43 @@ import numpy as np
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class _State:
-    __slots__ = ("grad_enabled", "default_dtype", "anomaly", "rng")
+class _Settings(threading.local):
+    """The settings, one copy per thread (as in PyTorch): a thread inside ``no_grad()`` stops
+    recording for itself only, so two threads can train side by side.
+
+    A new thread starts with gradients on, anomaly detection off and the default dtype most
+    recently given to ``set_default_dtype``. The random Generator is one for the whole process
+    (``manual_seed`` makes every thread's draws reproducible), so ``rng`` is not per thread.
+    """
 
     def __init__(self) -> None:
         self.grad_enabled = True
-        self.default_dtype: np.dtype = np.dtype(np.float32)
         self.anomaly = False
-        self.rng = np.random.default_rng()
+        self.default_dtype: np.dtype = _NEW_THREADS["default_dtype"]
+
+    @property
+    def rng(self) -> np.random.Generator:
+        return _NEW_THREADS["rng"]
+
+    @rng.setter
+    def rng(self, generator: np.random.Generator) -> None:
+        _NEW_THREADS["rng"] = generator
 
 
-STATE = _State()
+# What a new thread's settings start from, and the process-wide random Generator.
+_NEW_THREADS: dict[str, Any] = {"default_dtype": np.dtype(np.float32), "rng": np.random.default_rng()}
+
+STATE = _Settings()
 
 
 def set_default_dtype(dtype: Any) -> None:
-    """Set the float dtype that Python scalars, lists and new parameters get (float32 or float64)."""
+    """Set the float dtype that Python scalars, lists and new parameters get (float32 or float64),
+    in this thread and in threads started after the call."""
     dt = np.dtype(dtype)
     if dt not in (np.float32, np.float64):
         raise TypeError(f"set_default_dtype: expected float32 or float64, got {dt}")
-    STATE.default_dtype = dt
+    STATE.default_dtype = dt  # this thread's
+    _NEW_THREADS["default_dtype"] = dt  # and the one threads started from now on begin with
 
 
 def get_default_dtype() -> np.dtype:

@@ -1,10 +1,14 @@
-"""The reverse-mode engine: ``Function`` (one op: forward on ndarrays, backward on
-Tensors or, for a first-order backward, on ndarrays), ``run``, the broadcast
-reduction, ``grad`` and ``backward``.
+"""The reverse-mode engine: ``Function`` (one op: its forward and its backward), the backward
+walk, ``grad`` and ``backward``.
 
-Ownership is one-way so that graphs die without the cycle collector: a Tensor
-holds the Function that made it, a Function holds its input Tensors, and sees
-its output only while its backward runs (the engine hands it over).
+The walk, in one sentence: sort the graph so that every tensor comes after the tensors it
+was made from, then go through that order backwards, outputs first; each op receives the
+gradient of its output, its ``backward`` turns it into one gradient per input (the chain
+rule), and gradients that reach the same tensor along several paths are added up.
+
+Ownership is one-way so that graphs die without the cycle collector: a Tensor holds the
+Function that made it, a Function holds its input Tensors, and sees its output only while
+its backward runs (the engine hands it over).
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ import gc
 import itertools
 import os
 import sys
-from heapq import heappop, heappush
-from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence, Union
+from dataclasses import dataclass
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
 from tinygrad_edu._config import STATE
+from tinygrad_edu.graph import toposort
 
 if TYPE_CHECKING:
     from tinygrad_edu.tensor import Tensor
@@ -29,31 +35,35 @@ OPS: dict[str, type["Function"]] = {}
 # With the separator, so that a sibling such as tinygrad_edu_examples/ is not taken for the package.
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
+NUMERIC_KINDS = "fiub"
+"""numpy dtype kinds a Tensor may hold: float, signed and unsigned integer, bool."""
+
+
+_dtype_of = attrgetter("dtype")
+
 
 class Function:
     """One differentiable op. Subclass it, write ``forward`` and ``backward``, call ``apply``.
 
-    ``forward(*arrays, **params)`` takes ndarrays (and the op's non-tensor
-    parameters such as ``axis``) and returns one ndarray. ``backward(grad)``
-    takes the gradient of the output as a Tensor and returns one gradient per
-    input: a Tensor, an ndarray, or ``None`` for "no gradient". It may use
-    ``self.inputs`` (the input Tensors), ``self.output`` and ``self.saved``.
-    Written with Tensor ops, a backward is itself differentiable, so
-    ``create_graph=True`` gives second derivatives; with ``array_backward``
-    the same code also runs on ndarrays when no second derivative is wanted.
+    ``forward(*arrays, **params)`` takes ndarrays (and the op's non-tensor parameters
+    such as ``axis``) and returns one ndarray. ``backward(grad)`` takes the gradient of
+    the output and returns one gradient per input (``None`` for "no gradient"); it may
+    use ``self.inputs``, ``self.output`` and ``self.saved``.
+
+    One backward serves both kinds of backward pass. In an ordinary ``backward()``,
+    ``grad``, ``self.inputs`` and ``self.output`` are ndarrays: plain numpy, nothing
+    recorded. Under ``create_graph=True`` they are Tensors and every operation of the
+    backward is recorded, so the gradient can be differentiated again. A backward is
+    therefore written with what ndarrays and Tensors share: arithmetic, ``@``, ``.T``,
+    ``.sum``, ``.reshape``, indexing, and ``run(Op, ...)`` to call another op.
     """
 
-    array_backward: bool = False
-    """True when ``backward`` uses only what ndarrays and Tensors share (arithmetic,
-    ``@``, ``.T``, ``.sum``, ``.reshape``, indexing, and ``run`` for other ops): a
-    first-order backward then runs it on the arrays themselves (``grad``,
-    ``self.inputs`` and ``self.output`` are ndarrays), skipping a Tensor and the
-    graph bookkeeping per operation. The built-in ops are written so; with False
-    (the default) ``backward`` always gets Tensors."""
-
-    # Defaults for an op that was run but not recorded; apply sets the rest.
+    # Defaults for an op that was run but not recorded; apply and backward set the rest.
     saved: tuple = ()
-    _out: Optional["Tensor"] = None
+    freed = False
+    grad_output: Optional[np.ndarray] = None
+    """The gradient that reached this op's output in the last backward through it."""
+    _out: Any = None
     _created_at: Optional[str] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -65,7 +75,7 @@ class Function:
     def forward(self, *arrays: np.ndarray, **params: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.forward is not written")
 
-    def backward(self, grad: "Tensor") -> Any:
+    def backward(self, grad: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__}.backward is not written")
 
     # -- helpers for op authors -----------------------------------------------------
@@ -78,8 +88,8 @@ class Function:
         self.saved = values
 
     @property
-    def output(self) -> "Tensor":
-        """The Tensor this op produced, available inside ``backward``.
+    def output(self) -> Any:
+        """The output of this op (an ndarray or a Tensor, like ``grad``), inside ``backward``.
 
         The engine hands it over for the duration of the call: a Function never
         keeps its output, so output -> op -> output is no reference cycle.
@@ -92,97 +102,107 @@ class Function:
     def apply(cls, *inputs: Any, **params: Any) -> "Tensor":
         """Run ``forward`` on the inputs' arrays and, when a gradient is needed, record the op."""
         for x in inputs:
-            if not isinstance(x, Tensor):  # (a Parameter is a Tensor)
-                inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+            if not isinstance(x, Tensor):  # numbers and arrays become constant Tensors
+                inputs = tuple([x if isinstance(x, Tensor) else Tensor(x) for x in inputs])
                 break
-        n = len(inputs)
-        fn = _new(cls)
+        arrays = [t.data for t in inputs]
+        if len(arrays) > 1 and len(set(map(_dtype_of, arrays))) > 1:  # mixed dtypes
+            inputs, arrays = promote(inputs, arrays)
+        fn = object.__new__(cls)
         try:
-            # Spelled out for one and two inputs and for no parameters (an empty **params
-            # alone costs a fifth of an op): this is the hottest line of the library.
-            if params:
-                if n == 1:
-                    out_data = fn.forward(inputs[0].data, **params)
-                else:
-                    out_data = fn.forward(*[t.data for t in inputs], **params)
-            elif n == 2:
-                out_data = fn.forward(inputs[0].data, inputs[1].data)
-            elif n == 1:
-                out_data = fn.forward(inputs[0].data)
-            elif n == 3:  # Linear: x, weight, bias
-                out_data = fn.forward(inputs[0].data, inputs[1].data, inputs[2].data)
-            else:
-                out_data = fn.forward(*[t.data for t in inputs])
+            data = fn.forward(*arrays, **params) if params else fn.forward(*arrays)
         except (ValueError, IndexError, TypeError) as exc:
             raise _op_error(cls.__name__, inputs, exc) from exc
-        if type(out_data) is not np.ndarray:  # numpy returns scalars from 0-d arithmetic
-            out_data = np.asarray(out_data)
-        out = _new(Tensor)
-        out.data = out_data
-        out.grad = out._ctx = out.name = None
-        out.requires_grad = False
+        if type(data) is not np.ndarray or data.dtype.kind not in NUMERIC_KINDS:  # (numpy scalars)
+            data = _forward_result(cls.__name__, inputs, data)
+        out = Tensor._make(data)
         if STATE.grad_enabled:
-            for t in inputs:
-                if t.requires_grad:
-                    out.requires_grad = True
-                    out._ctx = fn
-                    fn._seq = _next_seq()  # creation order, which the backward walk follows
+            for x in inputs:
+                if x.requires_grad:  # record the op: out was made by fn from these inputs
                     fn.inputs = inputs
-                    if n == 2:  # spelled out: the common case, and the cheapest
-                        fn.needs_input_grad = (inputs[0].requires_grad, inputs[1].requires_grad)
-                    elif n == 1:
-                        fn.needs_input_grad = (True,)  # the loop just found it requires grad
-                    elif n == 3:  # Linear
-                        fn.needs_input_grad = (
-                            inputs[0].requires_grad, inputs[1].requires_grad, inputs[2].requires_grad
-                        )
-                    else:
-                        fn.needs_input_grad = tuple([t.requires_grad for t in inputs])
+                    fn.needs_input_grad = tuple([x.requires_grad for x in inputs])
+                    fn.recorded_at = _CHANGES.last  # see mark_modified
+                    out._ctx = fn
+                    out.requires_grad = True
                     break
         if STATE.anomaly:
-            if out._ctx is not None:
-                fn._created_at = _user_frame()
-            _check_forward(cls.__name__, inputs, out_data)
+            _check_forward(cls.__name__, inputs, out.data)
+            fn._created_at = _user_frame()
         return out
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 
 
-_new = object.__new__
-_next_seq = itertools.count().__next__
+class _Changes:
+    """Numbers the in-place changes made through the library, 1, 2, 3, ... (see mark_modified)."""
+
+    def __init__(self) -> None:
+        self.counter = itertools.count(1)
+        self.last = 0  # the number of the latest change
 
 
-class _Absent:
-    """run's second operand when there is none."""
-
-    def __repr__(self) -> str:
-        return "<absent>"
+_CHANGES = _Changes()
 
 
-_ABSENT: Any = _Absent()
+def mark_modified(*tensors: "Tensor") -> None:
+    """Say that these tensors' arrays were just changed in place (an optimizer step, a
+    ``load_state_dict``): a backward through an op recorded before the change then raises
+    instead of computing gradients from the new values.
 
-
-def run(op: type[Function], a: Any, b: Any = _ABSENT, *more: Any, **params: Any) -> Any:
-    """``op`` on Tensors, recorded like any op (``op.apply``), or on ndarrays, its
-    ``forward`` alone: how a backward that runs in both modes calls another op.
-
-    On Tensors, a number takes the dtype of the first Tensor (as in ``x * 2``).
+    Each change gets the next number, kept as the tensor's ``_version``; an op keeps the
+    number of the latest change when it is recorded (``recorded_at``). An input whose
+    ``_version`` is larger was changed after the op used it. One number per op, taken
+    without looking at the inputs, so recording costs nothing extra.
     """
-    # The first two operands are named, not gathered into *args: packing and unpacking
-    # an argument tuple was about half of what calling another op from a backward costs
-    # (0.4 of 0.7 µs in tanh's backward).
-    if isinstance(a, Tensor) or isinstance(b, Tensor) or (more and any(isinstance(x, Tensor) for x in more)):
-        args = (a,) if b is _ABSENT else (a, b, *more)
-        first = next(x for x in args if isinstance(x, Tensor))
-        return op.apply(*[first._operand(x) for x in args], **params)
-    fn = _new(op)
-    # (no empty **params passed on: it would cost as much as the small op itself)
-    if b is _ABSENT:
-        return fn.forward(a, **params) if params else fn.forward(a)
-    if more:
-        return fn.forward(a, b, *more, **params)
-    return fn.forward(a, b, **params) if params else fn.forward(a, b)
+    for t in tensors:
+        t._version = _CHANGES.last = next(_CHANGES.counter)
+
+
+def promote(inputs: tuple["Tensor", ...], arrays: list[np.ndarray]) -> tuple[tuple["Tensor", ...], list]:
+    """The inputs in a common dtype where numpy's rule is not PyTorch's: integer and bool
+    inputs beside a float input take the float's dtype (numpy: int64 with float32 gives
+    float64). Floats with floats, and integers with integers, follow numpy, as PyTorch does.
+
+    Only inputs that cannot require grad (integers, bools) are ever converted, so no
+    gradient is lost: the op simply sees a float copy of them.
+    """
+    floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
+    if not floats or len(floats) == len(arrays):
+        return inputs, arrays
+    dtype = np.result_type(*floats)
+    converted = tuple(t if t.data.dtype.kind == "f" else _converted(t, dtype) for t in inputs)
+    return converted, [t.data for t in converted]
+
+
+def _converted(t: "Tensor", dtype: np.dtype) -> "Tensor":
+    """A copy of an integer or bool tensor in a float dtype, with its name (for the pictures)."""
+    copy = Tensor._make(t.data.astype(dtype))
+    copy.name = t.name
+    return copy
+
+
+def _forward_result(name: str, inputs: Sequence["Tensor"], data: Any) -> np.ndarray:
+    """The ndarray a forward returned (numpy gives scalars for 0-d arithmetic); never a string or object."""
+    if type(data) is not np.ndarray:
+        data = np.asarray(data)
+    if data.dtype.kind not in NUMERIC_KINDS:
+        shapes = ", ".join(f"shape {t.shape} {t.dtype}" for t in inputs)
+        raise TypeError(
+            f"{name}.forward returned an array of dtype {data.dtype} for inputs ({shapes}); "
+            "expected a float, integer or bool ndarray"
+        )
+    return data
+
+
+def run(op: type[Function], *operands: Any, **params: Any) -> Any:
+    """Call another op from a backward: recorded (``op.apply``) when an operand is a Tensor,
+    its ``forward`` alone on ndarrays. A number takes the dtype of the first Tensor."""
+    first = next((x for x in operands if isinstance(x, Tensor)), None)
+    if first is not None:
+        return op.apply(*[first._operand(x) for x in operands], **params)
+    fn = op.__new__(op)
+    return fn.forward(*operands, **params) if params else fn.forward(*operands)
 
 
 class OpError(ValueError):
@@ -200,8 +220,8 @@ def _op_error(name: str, tensors: Sequence["Tensor"], exc: Exception) -> Excepti
 # --- broadcasting ---------------------------------------------------------------
 
 
-def unbroadcast(grad: "Tensor", shape: tuple[int, ...], op_name: str = "op") -> "Tensor":
-    """Sum ``grad`` down to ``shape``: the adjoint of broadcasting is summation.
+def unbroadcast(grad: Any, shape: tuple[int, ...], op_name: str = "op") -> Any:
+    """Sum ``grad`` (an ndarray or a Tensor) down to ``shape``: the adjoint of broadcasting.
 
     Called only by the engine, once, whenever a gradient's shape differs from
     its input's. A shape that broadcasting could not have produced is a bug in
@@ -227,6 +247,235 @@ def unbroadcast(grad: "Tensor", shape: tuple[int, ...], op_name: str = "op") -> 
 # --- the backward pass ------------------------------------------------------------
 
 
+@dataclass
+class BackwardStep:
+    """One op's turn in a backward walk, as the ``on_step`` hook of ``run_backward`` sees it."""
+
+    op: Function
+    output: "Tensor"
+    grad_output: np.ndarray
+    """The gradient that reached the op's output."""
+    input_grads: tuple[Optional[np.ndarray], ...]
+    """What the op sends to each of ``op.inputs``, summed to the input's shape (None: nothing)."""
+
+
+BIG_GRAPH = 1000
+"""Tensors in a graph above which the backward walk pauses the cycle collector."""
+
+
+def run_backward(
+    roots: Sequence["Tensor"],
+    root_grads: Sequence["Tensor"],
+    retain_graph: bool,
+    create_graph: bool,
+    wanted: Optional[set["Tensor"]] = None,
+    on_step: Optional[Callable[[BackwardStep], None]] = None,
+) -> dict["Tensor", "Tensor"]:
+    """Propagate ``root_grads`` from ``roots`` to every tensor that requires grad.
+
+    Leaves accumulate into ``.grad``, or, with ``wanted``, the gradients of those
+    tensors are returned and no ``.grad`` changes. ``on_step`` sees each op's turn,
+    in the order of the walk. Gradients are ndarrays, or Tensors under ``create_graph``.
+
+    While the walk runs, ops are recorded only for ``create_graph``, and under
+    ``detect_anomaly`` the ops a backward calls are not checked as forwards: the
+    gradients they add up to are checked once, as that op's backward. On a large graph
+    the cycle collector is paused: the walk makes no reference cycles, yet each object it
+    allocates counts towards collections that scan the whole, still alive, graph (on a
+    100,000-op chain those scans took half the backward's time).
+    """
+    order = toposort(roots, _parents)  # every tensor after the tensors it was made from
+    grads = _gradients_of_roots(roots, root_grads, create_graph)
+    previous = STATE.grad_enabled, STATE.anomaly
+    STATE.grad_enabled, STATE.anomaly = create_graph, False
+    pause_collector = len(order) > BIG_GRAPH and gc.isenabled()
+    if pause_collector:
+        gc.disable()
+    try:
+        found = _walk(order, grads, retain_graph, create_graph, previous[1], wanted, on_step)
+    finally:
+        STATE.grad_enabled, STATE.anomaly = previous
+        if pause_collector:
+            gc.enable()
+    if wanted is not None:
+        return {t: _as_tensor(g) for t, g in found.items()}
+    _accumulate_into_leaves(grads, root_grads)
+    return {}
+
+
+def _walk(
+    order: list["Tensor"],
+    grads: dict["Tensor", Any],
+    retain_graph: bool,
+    create_graph: bool,
+    anomaly: bool,
+    wanted: Optional[set["Tensor"]],
+    on_step: Optional[Callable[[BackwardStep], None]],
+) -> dict["Tensor", Any]:
+    """The backward pass itself: outputs first, each op turns the gradient of its output into
+    one gradient per input (its ``backward``, the chain rule), and the gradients reaching a
+    tensor along several paths add up. Leaves keep theirs in ``grads``; returns the gradients
+    of the ``wanted`` tensors."""
+    found = {}
+    for t in reversed(order):  # every tensor before the ones it was made from
+        if t not in grads:  # no gradient reaches it (e.g. data that needs none)
+            continue
+        if wanted is not None and t in wanted:
+            found[t] = grads[t]
+        op = t._ctx
+        if op is None:  # a leaf: its gradient stays in grads
+            continue
+        g = grads.pop(t)
+        input_grads = _call_backward(op, t, g, create_graph)  # the chain rule, one op
+        if anomaly:
+            _check_backward(op, input_grads)
+        for x, gx in zip(op.inputs, input_grads):
+            if gx is not None:
+                grads[x] = gx if x not in grads else _add(grads[x], gx)  # several paths add up
+        op.grad_output = g.data if create_graph else g  # kept for the pictures
+        if on_step is not None:
+            on_step(BackwardStep(op, t, op.grad_output, tuple(map(_maybe_array, input_grads))))
+        if not retain_graph:  # free what only this backward needed
+            op.saved, op.freed = (), True
+    return found
+
+
+def _parents(t: "Tensor") -> tuple["Tensor", ...]:
+    """The tensors ``t`` was made from: the edges the walk follows (none for a leaf)."""
+    return () if t._ctx is None else t._ctx.inputs
+
+
+def _gradients_of_roots(
+    roots: Sequence["Tensor"], root_grads: Sequence["Tensor"], create_graph: bool
+) -> dict:
+    """The starting gradients, ndarrays (Tensors under create_graph); a root given twice adds up."""
+    grads: dict[Tensor, Any] = {}
+    for r, g in zip(roots, root_grads):
+        if r._ctx is not None and r._ctx.freed:
+            raise _freed_error(r)
+        g = g if create_graph else g.data
+        grads[r] = g if r not in grads else _add(grads[r], g)
+    return grads
+
+
+def _call_backward(op: Function, out: "Tensor", grad: Any, create_graph: bool) -> list[Any]:
+    """Run one op's backward and return one gradient per input, each of the input's shape and
+    dtype (None where an input needs none).
+
+    In an ordinary backward the op sees ``self.inputs`` and ``self.output`` as the arrays,
+    for the call only; under create_graph as the Tensors.
+    """
+    if op.freed:
+        raise _freed_error(out)
+    tensors = op.inputs
+    for x in tensors:
+        if x._version > op.recorded_at:  # changed in place after the forward used it
+            raise _modified_error(op, x)
+    op._out = out if create_graph else out.data
+    if not create_graph:
+        op.inputs = tuple([x.data for x in tensors])
+    try:
+        result = op.backward(grad)
+    except (AttributeError, TypeError) as exc:
+        raise _array_backward_error(op, exc, create_graph) from exc
+    finally:
+        op._out = None
+        op.inputs = tensors
+    if type(result) is not tuple or len(result) != len(tensors):
+        result = _one_per_input(op, result)
+    return [
+        _gradient_for(x, g, op, create_graph) if need and g is not None else None
+        for x, need, g in zip(tensors, op.needs_input_grad, result)
+    ]
+
+
+def _one_per_input(op: Function, result: Any) -> tuple[Any, ...]:
+    """A backward's result as a tuple with one entry per input, or a clear error."""
+    if type(result) is not tuple:
+        result = tuple(result) if type(result) is list else (result,)
+    if len(result) != len(op.inputs):
+        shapes = ", ".join(str(t.shape) for t in op.inputs)
+        raise RuntimeError(
+            f"{type(op).__name__}.backward returned {len(result)} gradient(s) "
+            f"for {len(op.inputs)} input(s) of shapes {shapes}: return one per input (None for none)"
+        )
+    return result
+
+
+def _gradient_for(x: "Tensor", g: Any, op: Function, create_graph: bool) -> Any:
+    """What a backward returned for input ``x``, as the engine keeps it: an ndarray (a Tensor
+    under create_graph) of x's shape, broadcast dimensions summed (once, here, for every
+    op), and of x's dtype."""
+    if create_graph:
+        g = _as_tensor(g, op, x)
+    elif type(g) is not np.ndarray:
+        g = _as_array(g, op, x)
+    if g.shape != x.data.shape:
+        g = unbroadcast(g, x.data.shape, type(op).__name__)
+    if g.dtype != x.data.dtype:
+        g = g.astype(x.data.dtype)  # the gradient of an input has the input's dtype
+    return g
+
+
+def _as_array(g: Any, op: Function, x: "Tensor") -> np.ndarray:
+    """A gradient that a backward returned (Tensor, numpy scalar, number, ndarray) as an ndarray."""
+    data = g.data if isinstance(g, Tensor) else np.asarray(g)
+    if data.dtype.kind not in NUMERIC_KINDS:
+        raise TypeError(
+            f"{type(op).__name__}.backward returned a {type(g).__name__} (dtype {data.dtype}) as the "
+            f"gradient of an input of shape {x.shape} ({x.dtype}); expected an ndarray, a Tensor or None"
+        )
+    return data
+
+
+def _as_tensor(g: Any, op: Optional[Function] = None, x: Optional["Tensor"] = None) -> "Tensor":
+    """A gradient as a Tensor: kept when it is one (it may carry a graph), else wrapped."""
+    if isinstance(g, Tensor):
+        return g
+    return Tensor._make(g if op is None else _as_array(g, op, x))
+
+
+def _add(a: Any, b: Any) -> Any:
+    """a + b for two gradients (ndarrays, or Tensors: a recorded op); a 0-d sum stays an ndarray."""
+    s = a + b
+    return s if isinstance(s, (np.ndarray, Tensor)) else np.asarray(s)
+
+
+def _maybe_array(g: Any) -> Optional[np.ndarray]:
+    """A gradient as an ndarray for the on_step hook (None stays None)."""
+    return g.data if isinstance(g, Tensor) else g
+
+
+def _array_backward_error(op: Function, exc: Exception, create_graph: bool) -> Exception:
+    """A backward treated an ndarray as a Tensor: say so, and what to write instead."""
+    name = type(op).__name__
+    if not create_graph and isinstance(exc, TypeError) and "memoryview" in str(exc):
+        return TypeError(
+            f"{name}.backward used .data on an ndarray (numpy's .data is the raw memory): in an "
+            "ordinary backward, grad, self.inputs and self.output are ndarrays already; write "
+            f"grad * x, not grad.data * x.data ({exc})"
+        )
+    if create_graph or not isinstance(getattr(exc, "obj", None), np.ndarray):
+        return exc
+    return AttributeError(
+        f"{name}.backward called .{exc.name}() on an ndarray. In an ordinary backward, grad, "
+        "self.inputs and self.output are ndarrays (Tensors only under create_graph=True), so a "
+        "backward uses what both have: arithmetic, @, .T, .sum, .reshape, indexing; call another "
+        "op with tinygrad_edu.autograd.run, e.g. run(Sigmoid, x) instead of x.sigmoid()"
+    )
+
+
+def _modified_error(op: Function, x: "Tensor") -> RuntimeError:
+    """An input changed in place between the forward and this backward (PyTorch refuses too)."""
+    i = next(i for i, t in enumerate(op.inputs) if t is x)
+    return RuntimeError(
+        f"{type(op).__name__}.backward needs input {i} (shape {x.shape}, {x.dtype}) as the "
+        "forward saw it, but it was modified in place since, e.g. by optimizer.step() or "
+        "load_state_dict(). Call backward() before changing the tensors the graph was "
+        "computed from."
+    )
+
+
 def _freed_error(t: "Tensor") -> RuntimeError:
     return RuntimeError(
         f"backward through the graph a second time: the graph of {type(t._ctx).__name__} "
@@ -235,248 +484,32 @@ def _freed_error(t: "Tensor") -> RuntimeError:
     )
 
 
-BIG_GRAPH = 1000
-"""Ops after which the backward walk pauses the cycle collector."""
+def _accumulate_into_leaves(grads: dict["Tensor", Any], root_grads: Sequence["Tensor"]) -> None:
+    """Add each leaf's gradient into its ``.grad``, once the whole walk has succeeded.
 
-
-def _run_backward(
-    roots: Sequence["Tensor"],
-    root_grads: Sequence["Tensor"],
-    retain_graph: bool,
-    create_graph: bool,
-    wanted: Optional[set["Tensor"]] = None,
-) -> dict["Tensor", "Tensor"]:
-    """Propagate ``root_grads`` from ``roots`` to every tensor that requires grad.
-
-    The order: every recorded op has a sequence number (``Function.apply`` counts
-    them), and an op is always created after the ops that made its inputs. So the
-    walk visits op outputs from the highest number down, taking the next one from a
-    heap of those that have received a gradient: when an output is visited, every op
-    that used it has already been, and its gradient is complete (all its uses added
-    up). This finds the order while walking, with no separate pass over the graph
-    (PyTorch's engine orders its work the same way). Leaves get their ``.grad`` at the
-    end, so a walk that fails half-way leaves them as they were.
-
-    Cotangents live in a local dict keyed by tensor (identity hash) and are popped
-    once used. With ``wanted`` the gradients of those tensors are returned;
-    otherwise leaves accumulate into ``.grad``.
-
-    Two modes, one walk. The usual first-order backward keeps every cotangent
-    as a plain ndarray and runs each op's backward on arrays where the op
-    allows it (``Function.array_backward``): no Tensor is made and no graph
-    bookkeeping is done per operation. Under ``create_graph`` the cotangents
-    are Tensors and every backward is recorded like a forward, so the result
-    can be differentiated again.
+    A leaf keeps the array itself when nothing else can see it; an array the caller
+    passed in, a view, or one array reaching two leaves (``a + b`` passes its gradient
+    to both) is copied first.
     """
-    on_arrays = not create_graph
-    grads: dict[Tensor, Any] = {}  # tensor -> the sum of the gradients it has received so far
-    pending: list[tuple[int, Tensor]] = []  # heap of (-sequence number, op output) still to visit
-    leaves: list[Tensor] = []  # the leaves reached, in the order they were reached
-    # given: arrays a leaf must not keep as they are, the caller's own gradient arrays and
-    # any array already given to another leaf
-    given: set[int] = set()
-    if len(roots) == 1 and roots[0]._ctx is not None and roots[0]._ctx.inputs is not None:
-        # the usual loss.backward(), spelled out: one root, made by an op
-        root, g = roots[0], root_grads[0]
-        given.add(id(g.data))
-        grads[root] = g.data if on_arrays else g
-        pending.append((-root._ctx._seq, root))  # a list of one is a heap
-    else:
-        for r, g in zip(roots, root_grads):
-            given.add(id(g.data))
-            g = g.data if on_arrays else g
-            prev = grads.get(r)
-            if prev is not None:
-                grads[r] = _add(prev, g)
-            elif r._ctx is None:
-                grads[r] = g
-                leaves.append(r)
-            elif r._ctx.inputs is None:
-                raise _freed_error(r)
-            else:
-                grads[r] = g
-                heappush(pending, (-r._ctx._seq, r))
-    results: dict[Tensor, Tensor] = {}
-    previous_mode = STATE.grad_enabled
-    STATE.grad_enabled = create_graph  # the backward is recorded only for create_graph
-    # Under detect_anomaly, the ops a backward runs are not checked as forwards: the
-    # gradients they add up to are checked once, as that op's backward.
-    anomaly = STATE.anomaly
-    STATE.anomaly = False
-    # The walk makes no reference cycles, yet every object it allocates would count
-    # towards cyclic-GC passes over the whole (still alive) graph: on a 100,000-op chain
-    # those passes took half the time. The collector is paused once the walk turns out
-    # to be long: a small graph is quick to scan, and switching the collector off and on
-    # would cost more than it saves.
-    countdown = BIG_GRAPH
-    gc_paused = False
-    try:
-        while pending:
-            t = heappop(pending)[1]
-            g = grads.pop(t)
-            if wanted is not None and t in wanted:
-                results[t] = Tensor._make(g) if on_arrays else g
-            ctx = t._ctx
-            tensors = ctx.inputs
-            if tensors is None:
-                raise _freed_error(t)
-            input_grads = _call_backward(ctx, t, g, on_arrays)
-            if anomaly:
-                _check_backward(ctx, type(ctx).__name__, input_grads)
-            if not retain_graph:  # free the op's part of the graph (the loop below has `tensors`)
-                ctx.inputs = None
-                ctx.saved = ()
-            for inp, need, gi in zip(tensors, ctx.needs_input_grad, input_grads):
-                if not need or gi is None:
-                    continue
-                idata = inp.data
-                if on_arrays:
-                    if type(gi) is not np.ndarray:
-                        gi = _as_array(gi, ctx, inp)
-                    gshape, gdtype = gi.shape, gi.dtype
-                else:
-                    if type(gi) is not Tensor:
-                        gi = _as_gradient(gi, ctx, inp)
-                    gshape, gdtype = gi.data.shape, gi.data.dtype
-                if gshape != idata.shape:
-                    gi = unbroadcast(gi, idata.shape, type(ctx).__name__)
-                if gdtype is not idata.dtype and gdtype != idata.dtype:  # `is`: the usual, quick answer
-                    gi = gi.astype(idata.dtype)  # the gradient of an input has its dtype
-                prev = grads.get(inp)
-                if prev is not None:
-                    # a sum is a fresh array (or a recorded op): gi or prev may be shared with another input
-                    grads[inp] = _add(prev, gi)
-                    continue
-                grads[inp] = gi  # the first gradient to reach inp: visit it later
-                inp_ctx = inp._ctx
-                if inp_ctx is None:
-                    leaves.append(inp)
-                else:
-                    heappush(pending, (-inp_ctx._seq, inp))
-            countdown -= 1
-            if not countdown and gc.isenabled():
-                gc.disable()
-                gc_paused = True
-        for t in leaves:
-            g = grads.pop(t)
-            if wanted is not None:
-                if t in wanted:
-                    results[t] = Tensor._make(g) if on_arrays else g
-            elif not t.requires_grad:
+    handed_out = {id(g.data) for g in root_grads}
+    for t, g in grads.items():
+        if not t.requires_grad:
+            continue
+        if isinstance(g, Tensor):  # under create_graph: stays differentiable
+            if t.grad is not None:
+                t.grad = t.grad + g
                 continue
-            elif not on_arrays:
-                _accumulate_leaf(t, g, given)
-            elif t.grad is None and g.base is None and id(g) not in given and g.flags.writeable:
-                # the common case, spelled out: a first gradient, a fresh array of its own
-                given.add(id(g))
-                t.grad = grad = _new(Tensor)  # Tensor._make(g), inlined: once per parameter and step
-                grad.data = g
-                grad.grad = grad._ctx = grad.name = None
-                grad.requires_grad = False
-            else:
-                _accumulate_leaf_array(t, g, given)
-    finally:
-        STATE.grad_enabled = previous_mode
-        STATE.anomaly = anomaly
-        if gc_paused:
-            gc.enable()
-    return results
-
-
-def _add(a: Any, b: Any) -> Any:
-    """a + b for two cotangents: Tensors (a recorded op) or ndarrays (kept an ndarray when 0-d)."""
-    s = a + b
-    return s if isinstance(s, (np.ndarray, Tensor)) else np.asarray(s)
-
-
-def _call_backward(ctx: Function, out: "Tensor", grad: Any, on_arrays: bool = False) -> tuple[Any, ...]:
-    """Run one op's backward; one gradient per input.
-
-    With ``on_arrays`` (a first-order backward) ``grad`` is an ndarray. An op
-    whose ``array_backward`` is true then sees ``self.inputs`` and
-    ``self.output`` as ndarrays too, for the call only; any other op gets
-    Tensors, as always. Its output is at hand for the call only: a Function
-    never keeps its output, so there is no reference cycle.
-    """
-    tensors = ctx.inputs
-    if on_arrays and ctx.array_backward:
-        # spelled out for the usual one, two and three inputs: this runs once per node
-        n = len(tensors)
-        if n == 2:
-            ctx.inputs = (tensors[0].data, tensors[1].data)
-        elif n == 1:
-            ctx.inputs = (tensors[0].data,)
-        elif n == 3:
-            ctx.inputs = (tensors[0].data, tensors[1].data, tensors[2].data)
+            if g.data.base is not None or id(g.data) in handed_out or not g.data.flags.writeable:
+                g = g.astype(g.dtype)  # a copy, recorded
+            handed_out.add(id(g.data))
+            t.grad = g
+        elif t.grad is not None:
+            t.grad = Tensor._make(_add(t.grad.data, g))
         else:
-            ctx.inputs = tuple([x.data for x in tensors])
-        ctx._out = out.data
-    else:
-        ctx._out = out
-        if on_arrays:
-            grad = Tensor._make(grad)
-    try:
-        result = ctx.backward(grad)
-    finally:
-        ctx._out = None
-        ctx.inputs = tensors
-    if type(result) is not tuple:
-        result = tuple(result) if type(result) is list else (result,)
-    if len(result) != len(tensors):
-        shapes = ", ".join(str(t.shape) for t in tensors)
-        raise RuntimeError(
-            f"{type(ctx).__name__}.backward returned {len(result)} gradient(s) "
-            f"for {len(tensors)} input(s) of shapes {shapes}: return one per input (None for none)"
-        )
-    return result
-
-
-def _as_gradient(g: Any, ctx: Function, inp: "Tensor") -> "Tensor":
-    """A gradient that a backward returned as an ndarray or a number, as a Tensor."""
-    if isinstance(g, Tensor):  # a subclass such as a Parameter: keep it, it may carry a graph
-        return g
-    return Tensor._make(_as_array(g, ctx, inp))
-
-
-def _as_array(g: Any, ctx: Function, inp: "Tensor") -> np.ndarray:
-    """A gradient that a backward returned as a Tensor, a numpy scalar or a number, as an ndarray."""
-    if isinstance(g, Tensor):
-        return g.data
-    data = np.asarray(g)
-    if data.dtype.kind not in "fiub":
-        raise TypeError(
-            f"{type(ctx).__name__}.backward returned a {type(g).__name__} (dtype {data.dtype}) as the "
-            f"gradient of an input of shape {inp.shape} ({inp.dtype}); expected a Tensor, an ndarray or None"
-        )
-    return data
-
-
-def _accumulate_leaf_array(t: "Tensor", g: np.ndarray, given: set[int]) -> None:
-    """A first-order gradient reaches a leaf: keep the array when it is a fresh one of its own."""
-    if t.grad is not None:
-        t.grad = Tensor._make(_add(t.grad.data, g))
-        return
-    # The same array may reach two leaves (add passes its gradient through), be the
-    # caller's own gradient array, or be a read-only broadcast view: give each leaf an
-    # array of its own.
-    if id(g) in given or g.base is not None or not g.flags.writeable:
-        g = np.array(g)
-    given.add(id(g))
-    t.grad = Tensor._make(g)
-
-
-def _accumulate_leaf(t: "Tensor", g: "Tensor", given: set[int]) -> None:
-    """A gradient under create_graph reaches a leaf: it stays a differentiable Tensor."""
-    if t.grad is not None:
-        t.grad = t.grad + g
-        return
-    data = g.data
-    # As for arrays; the copy is a recorded op (a cast to the same dtype), so the
-    # gradient stays differentiable.
-    if id(data) in given or data.base is not None or not data.flags.writeable:
-        g = g.astype(g.dtype)
-    given.add(id(g.data))
-    t.grad = g
+            if g.base is not None or id(g) in handed_out or not g.flags.writeable:
+                g = g.copy()
+            handed_out.add(id(g))
+            t.grad = Tensor._make(g)
 
 
 _ONES: dict[tuple[tuple[int, ...], np.dtype], np.ndarray] = {}
@@ -492,6 +525,7 @@ def _ones_like(a: np.ndarray) -> np.ndarray:
 
 
 def _root_gradient(root: "Tensor", gradient: Any, where: str) -> "Tensor":
+    """The gradient a backward starts from: ones for a one-element root, else the caller's."""
     if gradient is None:
         if root.data.size != 1:
             raise RuntimeError(
@@ -500,10 +534,8 @@ def _root_gradient(root: "Tensor", gradient: Any, where: str) -> "Tensor":
                 "output), or reduce it first (e.g. .sum())."
             )
         return Tensor._make(_ones_like(root.data))
-    if type(gradient) is np.ndarray and gradient.shape == root.data.shape:
-        # the common case: no copy here; _run_backward never lets a leaf keep it
-        same = gradient.dtype == root.data.dtype
-        return Tensor._make(gradient if same else gradient.astype(root.data.dtype))
+    if type(gradient) is np.ndarray and gradient.shape == root.shape and gradient.dtype.kind == "f":
+        return Tensor._make(gradient.astype(root.dtype, copy=False))  # (no leaf ever keeps it)
     g = gradient if isinstance(gradient, Tensor) else Tensor(np.asarray(gradient), dtype=root.dtype)
     if g.shape != root.shape:
         raise RuntimeError(
@@ -528,7 +560,7 @@ def backward(
             "graph. Create the inputs with requires_grad=True (and not under no_grad())."
         )
     g = _root_gradient(tensor, gradient, "backward")
-    _run_backward((tensor,), (g,), retain_graph or create_graph, create_graph)
+    run_backward((tensor,), (g,), retain_graph or create_graph, create_graph)
 
 
 def grad(
@@ -546,42 +578,46 @@ def grad(
     """
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None:
-        grad_outs: list[Any] = [None] * len(outs)
-    elif isinstance(grad_outputs, (Tensor, np.ndarray)):
-        grad_outs = [grad_outputs]
-    else:
-        grad_outs = list(grad_outputs)
-    if len(grad_outs) != len(outs):
-        raise ValueError(f"grad: {len(outs)} outputs but {len(grad_outs)} grad_outputs")
+    grad_outs = _grad_outputs(grad_outputs, len(outs))
     for i, x in enumerate(ins):
         if not isinstance(x, Tensor) or not x.requires_grad:
             raise RuntimeError(f"grad: input {i} does not require grad")
-    roots, root_grads = [], []
-    for i, (o, go) in enumerate(zip(outs, grad_outs)):
-        if not o.requires_grad:
-            continue
-        roots.append(o)
-        root_grads.append(_root_gradient(o, go, f"grad (output {i})"))
+    roots = [o for o in outs if o.requires_grad]
+    root_grads = [
+        _root_gradient(o, go, f"grad (output {i})")
+        for i, (o, go) in enumerate(zip(outs, grad_outs))
+        if o.requires_grad
+    ]
     if not roots and not allow_unused:
         shapes = ", ".join(str(o.shape) for o in outs)
         raise RuntimeError(
             f"grad: no output (shapes {shapes}) requires grad, so none depends on the inputs. "
             "Was it computed under no_grad(), from tensors that do not require grad, or by a "
-            "backward that returned ndarrays (no second derivative)?"
+            "backward that used saved ndarrays (which then has no second derivative)?"
         )
-    wanted = set(ins)
     keep = create_graph if retain_graph is None else retain_graph
-    found = _run_backward(roots, root_grads, keep, create_graph, wanted) if roots else {}
+    found = run_backward(roots, root_grads, keep, create_graph, set(ins)) if roots else {}
     result = tuple(found.get(x) for x in ins)
-    if not allow_unused:
-        for i, (x, r) in enumerate(zip(ins, result)):
-            if r is None:
-                raise RuntimeError(
-                    f"grad: input {i} (shape {x.shape}) was not used to compute the outputs; "
-                    "pass allow_unused=True to get None for it"
-                )
+    for i, (x, r) in enumerate(zip(ins, result)):
+        if r is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: input {i} (shape {x.shape}) was not used to compute the outputs; "
+                "pass allow_unused=True to get None for it"
+            )
     return result
+
+
+def _grad_outputs(grad_outputs: Any, n: int) -> list[Any]:
+    """``grad``'s weights, one per output (None: ones)."""
+    if grad_outputs is None:
+        return [None] * n
+    if isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = [grad_outputs]
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != n:
+        raise ValueError(f"grad: {n} outputs but {len(grad_outputs)} grad_outputs")
+    return grad_outputs
+
 
 
 # --- anomaly detection --------------------------------------------------------------
@@ -644,7 +680,8 @@ def _check_forward(name: str, tensors: Sequence["Tensor"], out: np.ndarray) -> N
     )
 
 
-def _check_backward(fn: Function, name: str, grads: Iterable[Any]) -> None:
+def _check_backward(fn: Function, grads: Iterable[Any]) -> None:
+    name = type(fn).__name__
     for i, g in enumerate(grads):
         if g is None:
             continue

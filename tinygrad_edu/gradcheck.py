@@ -86,6 +86,27 @@ def numerical_grad(
     return grads
 
 
+class SkippedInputsWarning(UserWarning):
+    """Some inputs of a gradient check do not require grad, so their derivatives are not checked."""
+
+
+def _check_something_to_check(tensors: Sequence[Tensor], name: str) -> None:
+    """Raise when no input requires grad (the check would pass vacuously); warn naming skipped inputs."""
+    skipped = [f"{i} (shape {t.shape}, {t.dtype})" for i, t in enumerate(tensors) if not t.requires_grad]
+    if len(skipped) == len(tensors):
+        raise ValueError(
+            f"{name}: no input requires grad (input {', '.join(skipped)}), so there is no derivative to "
+            "check and it would pass whatever the backward does; make the inputs to check with "
+            "Tensor(..., requires_grad=True), or pass ndarrays"
+        )
+    if skipped:
+        warnings.warn(
+            f"{name}: input {', '.join(skipped)} does not require grad: its derivative is not checked",
+            SkippedInputsWarning,
+            stacklevel=3,
+        )
+
+
 def _check_dtypes(tensors: Sequence[Tensor], name: str) -> None:
     for i, t in enumerate(tensors):
         if t.requires_grad and t.dtype != np.float64:
@@ -195,9 +216,12 @@ def gradcheck(
     require grad are checked. Elements match when |analytic - numeric| <=
     atol + rtol * |numeric|. On a mismatch it raises ``GradcheckError`` naming
     the input, the output and input elements, and both values (or returns
-    False with ``raise_exception=False``). Use float64 inputs.
+    False with ``raise_exception=False``). Use float64 inputs. Raises
+    ValueError when no input requires grad (nothing to check) and warns
+    (``SkippedInputsWarning``) naming the inputs it skips.
     """
     tensors = _as_inputs(inputs)
+    _check_something_to_check(tensors, "gradcheck")
     _check_dtypes(tensors, "gradcheck")
     return _compare(f, tensors, eps, atol, rtol, raise_exception, "gradcheck")
 
@@ -260,9 +284,11 @@ def gradgradcheck(
 ) -> bool:
     """Check second derivatives: ``gradcheck`` of x -> grad(f(x), x, v, create_graph=True).
 
-    ``v`` (``grad_outputs``) is a fixed random cotangent unless given.
+    ``v`` (``grad_outputs``) is a fixed random cotangent unless given. Like
+    ``gradcheck``, raises when no input requires grad and warns about skipped ones.
     """
     tensors = _as_inputs(inputs)
+    _check_something_to_check(tensors, "gradgradcheck")
     _check_dtypes(tensors, "gradgradcheck")
     outs = _outputs(f, tensors)
     rng = np.random.default_rng(1)
@@ -270,8 +296,6 @@ def gradgradcheck(
         vs = [rng.standard_normal(o.shape).astype(o.dtype) for o in outs]
     else:
         vs = [np.asarray(v.data if isinstance(v, Tensor) else v) for v in grad_outputs]
-    diff = [t for t in tensors if t.requires_grad]
-
     def first_derivative(*args: Tensor) -> tuple[Tensor, ...]:
         os = _outputs(f, args)
         live = [(o, v) for o, v in zip(os, vs) if o.requires_grad]
@@ -289,6 +313,4 @@ def gradgradcheck(
             g if g is not None else Tensor._make(np.zeros(a.shape, dtype=a.dtype)) for g, a in zip(gs, wrt)
         )
 
-    if not diff:
-        return True
     return _compare(first_derivative, tensors, eps, atol, rtol, raise_exception, "gradgradcheck")

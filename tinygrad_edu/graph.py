@@ -1,8 +1,5 @@
-"""The order of the Value engine's backward, the graph pictures and check_model.
-
-(The Tensor engine orders its backward by the ops' sequence numbers instead; see
-``autograd._run_backward``.)
-"""
+"""The topological order that every backward walk follows: the Tensor engine's
+(``autograd.run_backward``), the Value engine's, the pictures' and check_model's."""
 
 from __future__ import annotations
 
@@ -16,30 +13,28 @@ def toposort(roots: Iterable[N], parents: Callable[[N], Sequence[N]]) -> list[N]
 
     ``parents(node)`` returns a sequence (empty for a leaf) of the nodes that
     ``node`` was made from; a node reached twice (a diamond) appears once.
-    Reverse the list to walk backward, outputs first.
+    Reverse the list to walk backward, outputs first: then every node comes
+    before the nodes it was made from, so its gradient is complete when reached.
 
     Depth-first search with an explicit stack instead of recursion, so that a
-    100,000-op chain does not hit Python's recursion limit.
+    100,000-op chain does not hit Python's recursion limit. A node is finished,
+    and appended, once all its parents are.
     """
     order: list[N] = []
-    visited: set[int] = set()
+    visited: set[N] = set()
     for root in roots:
-        if id(root) in visited:
+        if root in visited:
             continue
-        visited.add(id(root))
-        # Each stack entry is a node and an iterator over its parents still to visit.
-        stack = [(root, iter(parents(root)))]
+        visited.add(root)
+        stack = [(root, iter(parents(root)))]  # a node and its parents still to visit
         while stack:
             node, pending = stack[-1]
             for parent in pending:
-                if id(parent) not in visited:
-                    visited.add(id(parent))
-                    grandparents = parents(parent)
-                    if grandparents:
-                        stack.append((parent, iter(grandparents)))
-                        break
-                    order.append(parent)  # a leaf is finished as soon as it is seen
-            else:
+                if parent not in visited:
+                    visited.add(parent)
+                    stack.append((parent, iter(parents(parent))))
+                    break
+            else:  # every parent is finished: so is the node
                 stack.pop()
                 order.append(node)
     return order

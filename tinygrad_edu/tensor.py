@@ -57,7 +57,7 @@ class Tensor:
     Only floating tensors can require grad.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "_version", "__weakref__")
     # __eq__ is elementwise, so the identity hash must be restored explicitly:
     # optimizer state and graph walks key on tensors.
     __hash__ = object.__hash__
@@ -83,6 +83,7 @@ class Tensor:
         self.grad: Optional[Tensor] = None
         self._ctx: Optional[autograd.Function] = None
         self.name = name
+        self._version = 0  # the number of its latest in-place change, 0 for none (autograd.mark_modified)
 
     @classmethod
     def _make(cls, data: np.ndarray) -> "Tensor":
@@ -91,6 +92,7 @@ class Tensor:
         t.data = data
         t.grad = t._ctx = t.name = None
         t.requires_grad = False
+        t._version = 0
         return t
 
     # --- basic facts -------------------------------------------------------------
@@ -192,6 +194,11 @@ class Tensor:
         if isinstance(other, Tensor):
             return other
         if type(other) is np.ndarray:  # checked first: every mask a backward multiplies by
+            if other.dtype.kind not in autograd.NUMERIC_KINDS:
+                raise TypeError(
+                    f"cannot combine a tensor (shape {self.shape}, {self.dtype}) with an ndarray of "
+                    f"dtype {other.dtype} (shape {other.shape}): expected a float, integer or bool array"
+                )
             return Tensor._make(other)
         if isinstance(other, (int, float)):
             kind = self.data.dtype.kind
@@ -206,7 +213,7 @@ class Tensor:
                 const.data.flags.writeable = False
             return const
         if isinstance(other, (np.ndarray, np.generic)):
-            return Tensor._make(np.asarray(other))
+            return self._operand(np.asarray(other))
         if isinstance(other, (list, tuple)):
             return Tensor(other)
         return NotImplemented
@@ -238,11 +245,11 @@ class Tensor:
 
     def __truediv__(self, other: Any) -> "Tensor":
         o = other if type(other) is Tensor else self._operand(other)
-        return o if o is NotImplemented else ew.Div.apply(self, o)
+        return o if o is NotImplemented else ew.Div.apply(*_true_division(self, o))
 
     def __rtruediv__(self, other: Any) -> "Tensor":
         o = other if type(other) is Tensor else self._operand(other)
-        return o if o is NotImplemented else ew.Div.apply(o, self)
+        return o if o is NotImplemented else ew.Div.apply(*_true_division(o, self))
 
     def __pow__(self, other: Any) -> "Tensor":
         o = other if type(other) is Tensor else self._operand(other)
@@ -393,6 +400,14 @@ class Tensor:
 
 
 # --- functions -------------------------------------------------------------------------------
+
+
+def _true_division(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """Integer / integer gives the default float dtype (PyTorch's rule; numpy's is float64)."""
+    if a.data.dtype.kind in "iub" and b.data.dtype.kind in "iub":
+        dtype = STATE.default_dtype
+        return Tensor._make(a.data.astype(dtype)), Tensor._make(b.data.astype(dtype))
+    return a, b
 
 
 def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:

@@ -202,16 +202,8 @@ FORMS = {
 
 
 def _tensor_parents(t: Tensor) -> Sequence[Tensor]:
-    ctx = t._ctx
-    if ctx is None:
-        return ()
-    inputs = getattr(ctx, "inputs", None)
-    if inputs is None:
-        raise RuntimeError(
-            f"viz: the graph behind this tensor (shape {t.shape}, made by {type(ctx).__name__}) was freed. "
-            "Draw or trace it before that, or call backward(retain_graph=True) to keep the graph."
-        )
-    return inputs
+    """Every input of the op that made ``t`` (the graph's structure outlives backward)."""
+    return () if t._ctx is None else t._ctx.inputs
 
 
 def _parameter_names(model: Any, where: str) -> dict[int, str]:

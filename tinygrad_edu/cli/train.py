@@ -66,7 +66,15 @@ def run(args: argparse.Namespace) -> int:
         folder = os.path.dirname(os.path.abspath(args.checkpoint))
         os.makedirs(folder, exist_ok=True)
         save(
-            {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epochs_done},
+            {
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epochs_done,
+                # what export and parity need to build the network and its optimizer again
+                "architecture": {"layers": list(sizes), "activation": args.activation,
+                                 "dropout": args.dropout, "dtype": "float64"},
+                "training": {"optimizer": args.optimizer, "lr": args.lr, "dataset": args.dataset,
+                             "samples": args.samples, "noise": args.noise, "seed": args.seed,
+                             "classes": n_classes, "batch_size": args.batch_size},
+            },
             args.checkpoint,
         )
         say(args.quiet, f"wrote {args.checkpoint}")
@@ -113,7 +121,7 @@ def add_parser(sub: Any) -> None:
         "--checkpoint",
         default=None,
         metavar="PATH",
-        help="save {model, optimizer, epoch} to PATH (.npz) after training",
+        help="save {model, optimizer, epoch, architecture} to PATH (.npz) after training",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)

@@ -88,24 +88,50 @@ def check_dropout_p(p: Any, where: str) -> float:
     return float(p)
 
 
-def dropout(x: Any, p: float = 0.5, training: bool = True, rng: Optional[RandomSource] = None) -> Tensor:
+DROPOUT_KEEP_RULES = ("above", "course")
+
+
+def dropout(
+    x: Any,
+    p: float = 0.5,
+    training: bool = True,
+    rng: Optional[RandomSource] = None,
+    keep: str = "above",
+    mask: Any = None,
+) -> Tensor:
     """Inverted dropout: each element is zeroed with probability p, survivors are scaled by 1/(1 - p),
 
-        mask = u > p  with u ~ U[0, 1),    out = x * mask / (1 - p)
+        out = x * mask / (1 - p)
+        keep="above":   mask = u > p,            u ~ U[0, 1) of x's shape (the seeds' Dropout class)
+        keep="course":  mask = u.T < 1 - p,      u ~ U[0, 1) of x.T's shape (the course's
+                        D = np.random.rand(n, m) < keep_prob, drawn for samples in columns)
+        mask given:     that mask (0/1 or bool, x's shape); nothing is drawn
 
     so the expected value of each element is unchanged and evaluation needs no
     rescaling. The gradient is masked and scaled the same way (it is a product
     with a constant). The mask is drawn from ``rng`` or the library's Generator
-    (``tg.manual_seed``). With ``training=False`` or p = 0, x is returned as is.
+    (``tg.manual_seed``); with ``rng=np.random.RandomState(seed)`` and
+    ``keep="course"`` it is the course's mask after ``np.random.seed(seed)``.
+    With ``training=False`` or p = 0, x is returned as is.
     """
     p = check_dropout_p(p, "dropout")
+    if keep not in DROPOUT_KEEP_RULES:
+        raise ValueError(f"dropout: keep must be one of {DROPOUT_KEEP_RULES}, got {keep!r}")
     x = _tensor(x)
     if not training or p == 0:
         return x
-    source = get_rng() if rng is None else rng
-    keep = source.random(x.shape) > p  # the rule of the seeds' Dropout class: rand > ratio
+    if mask is not None:
+        keep_mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+        if keep_mask.shape != x.shape:
+            raise ValueError(f"dropout: mask has shape {keep_mask.shape}; expected x's shape {x.shape}")
+    else:
+        source = get_rng() if rng is None else rng
+        if keep == "course":
+            keep_mask = source.random(x.shape[::-1]).T < 1 - p
+        else:
+            keep_mask = source.random(x.shape) > p
     dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
-    scale = keep.astype(dtype) * (1 / (1 - p))
+    scale = keep_mask.astype(dtype) * (1 / (1 - p))
     return x * scale
 
 

@@ -176,18 +176,25 @@ class Dropout(Module):
 
     The gradient is masked and scaled the same way. A new mask is drawn on each
     call, from ``rng`` or the library's Generator (``tg.manual_seed``).
+    ``keep="course"`` draws the course's mask instead (``np.random.rand(n, m)
+    < keep_prob`` for its samples-in-columns matrix; see ``F.dropout``).
     """
 
-    def __init__(self, p: float = 0.5, rng: Optional[nn_init.RandomSource] = None) -> None:
+    def __init__(
+        self, p: float = 0.5, rng: Optional[nn_init.RandomSource] = None, keep: str = "above"
+    ) -> None:
         super().__init__()
         self.p = F.check_dropout_p(p, "Dropout")
+        if keep not in F.DROPOUT_KEEP_RULES:
+            raise ValueError(f"Dropout: keep must be one of {F.DROPOUT_KEEP_RULES}, got {keep!r}")
         self.rng = rng
+        self.keep = keep
 
     def forward(self, x: Any) -> Tensor:
-        return F.dropout(x, self.p, self.training, self.rng)
+        return F.dropout(x, self.p, self.training, self.rng, keep=self.keep)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}" if self.keep == "above" else f"p={self.p}, keep={self.keep!r}"
 
 
 class BatchNorm1d(Module):

@@ -2,8 +2,8 @@
 
 Each could be composed from smaller ops, but the composition would either
 overflow (``log(sigmoid(z))`` at z = -1e4 is log(0)) or record several nodes
-where one does. Forward works on ndarrays; backward runs on ndarrays or on
-Tensors (``Function.array_backward``), so second derivatives work. The losses
+where one does. Forward works on ndarrays; backward, like every op's, runs on
+ndarrays or, under ``create_graph``, on Tensors, so second derivatives work. The losses
 take ``reduction`` ("none": one value per element or sample, "mean", "sum")
 and reduce inside the op: a loss is then one node instead of three (loss,
 sum, scale).
@@ -60,8 +60,6 @@ class Linear(Function):
     elementwise op stays in it (measured: the 784-256-128-10 step 2-7% faster, the
     [2, 5, 2, 1] step 3%). The values are the same products.
     """
-
-    array_backward = True
 
     def forward(self, x: np.ndarray, weight: np.ndarray, bias: Optional[np.ndarray] = None) -> np.ndarray:
         if weight.ndim != 2:
@@ -124,8 +122,6 @@ class LinearReLU(Linear):
 class SquaredError(Function):
     """(x - y)**2 elementwise (MSE before its reduction);  d/dx = 2 (x - y),  d/dy = -2 (x - y)."""
 
-    array_backward = True
-
     def forward(self, x: np.ndarray, y: np.ndarray, reduction: str = "none") -> np.ndarray:
         diff = x - y
         loss = diff * diff
@@ -150,8 +146,6 @@ class BCE(Function):
     (PyTorch's backward uses (p - y) / max(p (1 - p), 1e-12), the same value except
     within e^-100 of 0 or 1, where this one is the exact derivative of the clamped loss.)
     """
-
-    array_backward = True
 
     def forward(self, p: np.ndarray, y: np.ndarray, reduction: str = "none") -> np.ndarray:
         with np.errstate(divide="ignore"):  # log(0) = -inf is clamped just below
@@ -192,8 +186,6 @@ class BCEWithLogits(Function):
     d/dz = sigmoid(z) - y,  d/dy = -z.
     """
 
-    array_backward = True
-
     def forward(self, z: np.ndarray, y: np.ndarray, reduction: str = "none") -> np.ndarray:
         # log(1 + exp(z)) = max(z, 0) + log(1 + exp(-|z|)) is numpy's logaddexp(0, z); the zero
         # has z's dtype, as numpy < 2 would turn a 0-d float32 and a Python 0 into float64.
@@ -219,8 +211,6 @@ class CrossEntropy(Function):
     with logsumexp computed as m + log(sum(exp(z - m))), m = max(z_i), so logits
     of +-1e4 give finite values;  d/dz_i = softmax(z_i) - onehot(t_i).
     """
-
-    array_backward = True
 
     def forward(self, z: np.ndarray, target: Any = None, reduction: str = "none") -> np.ndarray:
         self.save_for_backward(target, reduction)

@@ -22,8 +22,6 @@ class Softmax(Function):
     """exp(x) / sum(exp(x)) along axis (shifted by the max first);
     d/dx: y * (grad - sum(grad * y))."""
 
-    array_backward = True
-
     def forward(self, x: np.ndarray, axis: int = -1) -> np.ndarray:
         self.save_for_backward(axis)
         transposed = classes_first(x, axis)
@@ -43,8 +41,6 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """x - logsumexp(x) along axis;  d/dx: grad - softmax(x) * sum(grad)."""
-
-    array_backward = True
 
     def forward(self, x: np.ndarray, axis: int = -1) -> np.ndarray:
         self.save_for_backward(axis)

@@ -51,8 +51,6 @@ def dropped_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, .
 class Sum(Function):
     """sum over axis;  d/dx = 1 for every element that was summed."""
 
-    array_backward = True
-
     def forward(self, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
         if x.ndim == 0 or (axis is not None and not isinstance(axis, (int, np.integer))):
             axis = normalize_axis(axis, x.ndim, "sum") if x.ndim else None  # numpy wants a tuple
@@ -70,8 +68,6 @@ class Sum(Function):
 
 class _Extreme(Function):
     """Shared body of Max and Min: the gradient goes to the extreme elements, split on ties."""
-
-    array_backward = True
 
     reduce: Any = None
     name = ""
@@ -109,8 +105,6 @@ class Min(_Extreme):
 class LogSumExp(Function):
     """log(sum(exp(x))) over axis, computed as m + log(sum(exp(x - m))) with m = max;
     d/dx = softmax(x) along the axis."""
-
-    array_backward = True
 
     def forward(self, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
         axes = normalize_axis(axis, x.ndim, "logsumexp")

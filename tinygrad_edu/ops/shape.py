@@ -16,8 +16,6 @@ from tinygrad_edu.autograd import Function, run
 class Reshape(Function):
     """x with a new shape (same elements, same order);  the gradient is reshaped back."""
 
-    array_backward = True
-
     def forward(self, x: np.ndarray, shape: tuple[int, ...] = ()) -> np.ndarray:
         return x.reshape(shape)
 
@@ -27,8 +25,6 @@ class Reshape(Function):
 
 class Transpose(Function):
     """x with its axes permuted (reversed when axes is None);  the gradient gets the inverse permutation."""
-
-    array_backward = True
 
     def forward(self, x: np.ndarray, axes: Any = None) -> np.ndarray:
         self.save_for_backward(axes)
@@ -46,8 +42,6 @@ SMALL = 4096  # elements: below this, BroadcastTo copies instead of making a vie
 
 class BroadcastTo(Function):
     """x repeated along new or size-1 axes;  the engine sums the gradient back (adjoint of broadcast)."""
-
-    array_backward = True
 
     def forward(self, x: np.ndarray, shape: tuple[int, ...] = ()) -> np.ndarray:
         if math.prod(shape) > SMALL:
@@ -81,8 +75,6 @@ class GetItem(Function):
     """x[index] (ints, slices, None, ..., integer arrays, boolean masks);
     the gradient is scattered back, adding up where an index repeats."""
 
-    array_backward = True
-
     def forward(self, x: np.ndarray, index: Any = None) -> np.ndarray:
         self.save_for_backward(index)
         out = x[index]
@@ -96,8 +88,6 @@ class GetItem(Function):
 
 class ScatterAdd(Function):
     """zeros(shape) with g added at index: the backward of GetItem;  its own backward is g = grad[index]."""
-
-    array_backward = True
 
     def forward(self, g: np.ndarray, index: Any = None, shape: tuple[int, ...] = ()) -> np.ndarray:
         self.save_for_backward(index)
@@ -115,8 +105,6 @@ class ScatterAdd(Function):
 
 class Concatenate(Function):
     """Tensors joined along an existing axis;  each input gets its slice of the gradient."""
-
-    array_backward = True
 
     def forward(self, *arrays: np.ndarray, axis: int = 0) -> np.ndarray:
         out = np.concatenate(arrays, axis=axis)
@@ -136,8 +124,6 @@ class Concatenate(Function):
 
 class Stack(Function):
     """Same-shaped tensors joined along a new axis;  input i gets the gradient's slice i."""
-
-    array_backward = True
 
     def forward(self, *arrays: np.ndarray, axis: int = 0) -> np.ndarray:
         out = np.stack(arrays, axis=axis)

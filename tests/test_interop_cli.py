@@ -1,0 +1,137 @@
+"""``tinygrad-edu export`` and ``tinygrad-edu parity`` on checkpoints written by ``tinygrad-edu train``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_interop import need
+
+import tinygrad_edu as tg
+from tinygrad_edu import Tensor, cli, interop
+from tinygrad_edu.cli import common
+
+
+def run(argv, capsys):
+    status = cli.main(argv)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture
+def checkpoint(tmp_path, capsys):
+    """A [2, 5, 2, 1] tanh network with dropout trained 3 epochs with PyTorch's Adam and a schedule."""
+    path = tmp_path / "ckpt.npz"
+    status, _, err = run(
+        ["train", "--layers", "2,5,2,1", "--activation", "tanh", "--dropout", "0.1", "--epochs", "3",
+         "--optimizer", "adam-pytorch", "--schedule", "exponential:0.5:10", "--checkpoint", str(path),
+         "--quiet"],
+        capsys,
+    )
+    assert status == 0, err
+    return path
+
+
+@pytest.mark.parametrize("command", ["export", "parity"])
+def test_help(command, capsys):
+    status, out, _ = run([command, "--help"], capsys)
+    assert status == 0 and out.startswith(f"usage: tinygrad-edu {command}") and "checkpoint" in out
+
+
+def test_the_top_level_help_lists_export_and_parity(capsys):
+    _, out, _ = run(["--help"], capsys)
+    assert "export" in out and "parity" in out
+
+
+def test_train_records_the_architecture(checkpoint):
+    ckpt = tg.load(str(checkpoint))
+    arch = ckpt["architecture"]
+    assert [int(n) for n in arch["layers"]] == [2, 5, 2, 1]
+    assert (arch["activation"], float(arch["dropout"]), arch["dtype"]) == ("tanh", 0.1, "float64")
+    assert ckpt["training"]["optimizer"] == "adam-pytorch"
+
+
+def _saved_model(checkpoint):
+    ckpt = tg.load(str(checkpoint))
+    model = common.make_network([2, 5, 2, 1], 0, "tanh", 0.1)
+    model.load_state_dict(ckpt["model"])
+    return model.eval()
+
+
+def test_export_onnx_runs_in_onnxruntime(checkpoint, tmp_path, capsys):
+    ort = need("onnxruntime")
+    need("onnx")
+    out_path = tmp_path / "out" / "model.onnx"
+    status, out, err = run(["export", str(checkpoint), str(out_path)], capsys)
+    assert status == 0, err
+    assert "wrote" in out and out_path.exists()
+    X, _ = common.load_dataset("moons", 300, None, 0)
+    session = ort.InferenceSession(str(out_path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input": X})[0]
+    np.testing.assert_allclose(got, _saved_model(checkpoint)(Tensor(X)).data, rtol=1e-10, atol=1e-10)
+
+
+def test_export_safetensors_and_pytorch(checkpoint, tmp_path, capsys):
+    torch = need("torch")
+    need("safetensors")
+    from safetensors.torch import load_file
+
+    model = _saved_model(checkpoint)
+    status, _, err = run(["export", str(checkpoint), str(tmp_path / "m.safetensors")], capsys)
+    assert status == 0, err
+    theirs = interop.to_torch(common.make_network([2, 5, 2, 1], 1, "tanh", 0.1))
+    theirs.load_state_dict(load_file(str(tmp_path / "m.safetensors")))
+    for name, value in model.state_dict().items():
+        assert np.array_equal(theirs.state_dict()[name].numpy(), value), name
+    status, out, err = run(["export", str(checkpoint), str(tmp_path / "m.pt")], capsys)
+    assert status == 0, err
+    assert "schedule" in out  # says that the file holds the next lr, not the schedule
+    saved = torch.load(str(tmp_path / "m.pt"))
+    assert saved["optimizer_class"] == "Adam" and saved["architecture"]["activation"] == "tanh"
+    fresh = interop.to_torch(common.make_network([2, 5, 2, 1], 1, "tanh", 0.1))
+    fresh.load_state_dict(saved["model"])
+    optimizer = torch.optim.Adam(fresh.parameters())
+    optimizer.load_state_dict(saved["optimizer"])
+    steps = {float(s["step"]) for s in optimizer.state_dict()["state"].values()}
+    assert steps == {15.0}  # 3 epochs of 5 mini-batches
+
+
+def test_parity_on_the_checkpoint_passes(checkpoint, capsys):
+    need("torch")
+    status, out, err = run(["parity", str(checkpoint), "--steps", "4"], capsys)
+    assert status == 0, err + out
+    assert "dropout (p=0.1) is switched off" in out
+    rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["1"], ["2"], ["3"], ["4"])]
+    assert len(rows) == 4 and all(float(r[2]) < 1e-12 for r in rows)
+    assert "PASSED" in out
+
+
+def test_parity_of_the_course_adam_says_why_and_what_to_use(tmp_path, capsys):
+    need("torch")
+    path = tmp_path / "adam.npz"
+    assert run(["train", "--epochs", "1", "--checkpoint", str(path), "--quiet"], capsys)[0] == 0
+    status, _, err = run(["parity", str(path)], capsys)
+    assert status == 2 and "eps_mode='inside'" in err and "--optimizer adam-pytorch" in err
+    status, out, err = run(["parity", str(path), "--optimizer", "adam-pytorch", "--steps", "2"], capsys)
+    assert status == 0, err
+    assert "PASSED" in out
+
+
+def test_an_old_checkpoint_and_bad_paths_are_clear_errors(tmp_path, capsys):
+    old = tmp_path / "old.npz"
+    model = common.make_network([2, 3, 1], 0)
+    tg.save({"model": model.state_dict(), "epoch": 1}, str(old))
+    for command in (["export", str(old), str(tmp_path / "x.onnx")], ["parity", str(old)]):
+        status, _, err = run(command, capsys)
+        assert status == 2 and "older tinygrad-edu train" in err and "architecture" in err
+    status, _, err = run(["export", str(tmp_path / "missing.npz"), "x.onnx"], capsys)
+    assert status == 2 and "no checkpoint" in err
+
+
+def test_export_needs_a_known_suffix_or_format(checkpoint, tmp_path, capsys):
+    need("onnx")
+    status, _, err = run(["export", str(checkpoint), str(tmp_path / "x.txt")], capsys)
+    assert status == 2 and "cannot tell the format" in err and ".onnx" in err
+    status, _, err = run(["export", str(checkpoint), str(tmp_path / "x.txt"), "--format", "onnx"], capsys)
+    assert status == 0, err
+    onnx = need("onnx")
+    onnx.checker.check_model(onnx.load(str(tmp_path / "x.txt")))

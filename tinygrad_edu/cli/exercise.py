@@ -1,0 +1,125 @@
+"""``tinygrad-edu exercise``: hand out, check and grade the exercises that check themselves."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from tinygrad_edu.cli.common import PROG, UsageError, positive_float
+
+
+def _exercise(exercise_id: str) -> Any:
+    from tinygrad_edu import exercises
+
+    try:
+        return exercises.get(exercise_id)
+    except KeyError as err:
+        raise UsageError(err.args[0]) from None
+
+
+def _list(args: argparse.Namespace) -> int:
+    from tinygrad_edu import exercises
+
+    rows = [(e.id, e.kind, e.title) for e in exercises.list()]
+    widths = [max(len(r[c]) for r in rows) for c in range(2)]
+    for r in rows:
+        print(f"{r[0].ljust(widths[0])}  {r[1].ljust(widths[1])}  {r[2]}")
+    print(f"\n{PROG} exercise start ID writes exercises/ID.py; {PROG} exercise check ID checks it.")
+    return 0
+
+
+def _write(args: argparse.Namespace, solution: bool) -> int:
+    from tinygrad_edu import exercises
+
+    exercise = _exercise(args.id)
+    path = Path(args.dir) / f"{exercise.id}.py"
+    if path.exists() and not args.force:
+        raise UsageError(f"{path} exists (someone's work?); pass --force to overwrite it")
+    path = exercises.solution(exercise.id, args.dir) if solution else exercises.start(exercise.id, args.dir)
+    if solution:
+        print(f"wrote {path}: the reference solution of {exercise.id} ({exercise.title})")
+    else:
+        print(f"wrote {path}: {exercise.title} ({exercise.kind}); the task is in its docstring")
+        print(f"when done: {PROG} exercise check {exercise.id} {path}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from tinygrad_edu import exercises
+
+    exercise = _exercise(args.id)
+    path = Path(args.path) if args.path else Path("exercises") / f"{exercise.id}.py"
+    report = exercises.check(exercise.id, path, timeout=args.timeout)
+    print(report)
+    return 0 if report.passed else 1
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from tinygrad_edu import exercises
+
+    if not Path(args.dir).is_dir():
+        raise UsageError(
+            f"{args.dir} is not a folder; expected one sub-folder per student holding ID.py files"
+        )
+    ids = None if args.exercises is None else [_exercise(i).id for i in args.exercises.split(",")]
+    rows = exercises.grade(args.dir, ids, timeout=args.timeout)
+    if not rows:
+        print(f"{args.dir}: no student sub-folder holds an exercise file (ID.py)")
+    for r in rows:
+        print(f"{r['student']}  {r['exercise']}  {r['score']:.2f}  {r['status']}  {r['feedback']}".rstrip())
+    if args.csv:
+        Path(args.csv).write_text(exercises.rows_to_csv(rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the exercise action."""
+    if args.action is None:
+        raise UsageError("say what to do: list, start, check, solution or grade (see --help)")
+    return {
+        "list": _list,
+        "start": lambda a: _write(a, solution=False),
+        "solution": lambda a: _write(a, solution=True),
+        "check": _check,
+        "grade": _grade,
+    }[args.action](args)
+
+
+def add_parser(sub: Any) -> None:
+    """The ``exercise`` subcommand and its actions."""
+    p = sub.add_parser(
+        "exercise",
+        help="exercises that check themselves: list, start, check, solution, grade",
+        description="Write a backward, an optimizer or a gradient check, or find a planted bug; "
+        "'check' says which input and element is wrong and which mistake it looks like.",
+    )
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    actions.add_parser("list", help="the exercises")
+    start = actions.add_parser("start", help="write DIR/ID.py: the task and a stub (DIR default ./exercises)")
+    start.add_argument("id", metavar="ID")
+    start.add_argument("dir", metavar="DIR", nargs="?", default="exercises")
+    start.add_argument("--force", action="store_true", help="overwrite an existing file")
+    check = actions.add_parser("check", help="check PATH (default exercises/ID.py); exit 0 only if all pass")
+    check.add_argument("id", metavar="ID")
+    check.add_argument("path", metavar="PATH", nargs="?")
+    solution = actions.add_parser("solution", help="write the reference DIR/ID.py (DIR default ./solutions)")
+    solution.add_argument("id", metavar="ID")
+    solution.add_argument("dir", metavar="DIR", nargs="?", default="solutions")
+    solution.add_argument("--force", action="store_true", help="overwrite an existing file")
+    grade = actions.add_parser("grade", help="check DIR/<student>/ID.py for every student and exercise")
+    grade.add_argument("dir", metavar="DIR")
+    grade.add_argument("--csv", metavar="FILE", help="write the table as CSV")
+    grade.add_argument("--json", metavar="FILE", help="write the table as JSON")
+    grade.add_argument("--exercises", metavar="IDS", help="comma-separated ids (default: those handed in)")
+    for action in (check, grade):
+        action.add_argument(
+            "--timeout",
+            type=positive_float,
+            default=60.0,
+            help="seconds one file's checks may take (default 60)",
+        )
+    p.set_defaults(run=run)

@@ -1,0 +1,133 @@
+"""``tinygrad-edu export``: a checkpoint of ``train`` as ONNX, safetensors or a PyTorch file."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+import numpy as np
+
+from tinygrad_edu import nn
+from tinygrad_edu.cli.common import ACTIVATIONS, OPTIMIZERS, UsageError, int_at_least, make_network, say
+
+FORMATS = {".onnx": "onnx", ".safetensors": "safetensors", ".pt": "pytorch", ".pth": "pytorch"}
+
+
+def load_checkpoint(path: str) -> dict[str, Any]:
+    """A checkpoint written by ``tinygrad-edu train``, with the architecture it records, or a UsageError."""
+    from tinygrad_edu.serialization import CheckpointError, load
+
+    if not os.path.isfile(path):
+        raise UsageError(f"no checkpoint at {path!r} (write one with tinygrad-edu train --checkpoint PATH)")
+    try:
+        ckpt = load(path)
+    except CheckpointError as err:
+        raise UsageError(f"{path!r} is not a readable checkpoint: {err}") from None
+    if not isinstance(ckpt, dict) or "model" not in ckpt:
+        raise UsageError(f"{path!r} is not a checkpoint of tinygrad-edu train (it has no 'model')")
+    arch = ckpt.get("architecture")
+    if not isinstance(arch, dict) or not {"layers", "activation", "dropout", "dtype"} <= set(arch):
+        raise UsageError(
+            f"{path!r} does not record the network's architecture (layers, activation, dropout, dtype): it "
+            "was written by an older tinygrad-edu train. Train it again to export it or compare it"
+        )
+    if arch["activation"] not in ACTIVATIONS:
+        raise UsageError(f"{path!r} records an unknown activation {arch['activation']!r}")
+    return ckpt
+
+
+def rebuild_model(ckpt: dict[str, Any]) -> nn.Sequential:
+    """The checkpoint's network (``make_network`` of its architecture) with its saved weights."""
+    arch = ckpt["architecture"]
+    layers = [int(n) for n in np.asarray(arch["layers"]).ravel()]
+    model = make_network(layers, 0, str(arch["activation"]), float(arch["dropout"]))
+    model.to(np.dtype(str(arch["dtype"])))
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as err:
+        raise UsageError(
+            f"the checkpoint's weights do not fit its architecture {dict(arch)}: {err}"
+        ) from None
+    return model
+
+
+def rebuild_optimizer(ckpt: dict[str, Any], model: nn.Module) -> Any:
+    """The checkpoint's optimizer with its saved state, or None when the checkpoint does not say which."""
+    training = ckpt.get("training") or {}
+    name = training.get("optimizer")
+    if name not in OPTIMIZERS or "optimizer" not in ckpt:
+        return None
+    optimizer = OPTIMIZERS[str(name)](list(model.parameters()), float(training.get("lr", 0.01)))
+    optimizer.load_state_dict(ckpt["optimizer"])
+    return optimizer
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the checkpoint's network in the format of OUTPUT's suffix (or --format)."""
+    from tinygrad_edu import interop
+
+    ckpt = load_checkpoint(args.checkpoint)
+    fmt = args.format or FORMATS.get(os.path.splitext(args.output)[1].lower())
+    if fmt is None:
+        raise UsageError(
+            f"cannot tell the format of {args.output!r}; end it in {', '.join(FORMATS)} or give --format"
+        )
+    model = rebuild_model(ckpt)
+    folder = os.path.dirname(os.path.abspath(args.output))
+    os.makedirs(folder, exist_ok=True)
+    try:
+        if fmt == "onnx":
+            layers = np.asarray(ckpt["architecture"]["layers"]).ravel()
+            example = np.zeros((1, int(layers[0])), dtype=str(ckpt["architecture"]["dtype"]))
+            interop.export_onnx(model, example, args.output, opset=args.opset)
+        elif fmt == "safetensors":
+            interop.save_safetensors(model, args.output)
+        else:
+            _save_pytorch(model, ckpt, args)
+    except ImportError as err:
+        raise UsageError(str(err)) from None
+    say(args.quiet, f"wrote {args.output} ({fmt})")
+    return 0
+
+
+def _save_pytorch(model: nn.Module, ckpt: dict[str, Any], args: argparse.Namespace) -> None:
+    """torch.save of {"model": state_dict, "optimizer": state_dict (when it converts), "architecture"}."""
+    from tinygrad_edu import interop
+
+    torch = interop._common.require("torch", "tinygrad-edu export")
+    torch_model = interop.to_torch(model)
+    out: dict[str, Any] = {"model": torch_model.state_dict(), "architecture": dict(ckpt["architecture"])}
+    optimizer = rebuild_optimizer(ckpt, model)
+    if optimizer is not None:
+        try:
+            torch_optimizer = interop.optimizer_to_torch(optimizer, torch_model, allow_schedule=True)
+            out["optimizer"] = torch_optimizer.state_dict()
+            out["optimizer_class"] = type(optimizer).__name__
+            if any(callable(g["lr"]) for g in optimizer.param_groups):
+                say(args.quiet, "the optimizer's lr is its schedule's next value; the schedule is not "
+                    "in the file (interop.scheduler_to_torch makes it a LambdaLR)")
+        except (TypeError, ValueError) as err:
+            say(args.quiet, f"the optimizer is not included: {err}")
+    torch.save(out, args.output)
+
+
+def add_parser(sub: Any) -> None:
+    """The ``export`` subcommand and its options."""
+    p = sub.add_parser(
+        "export",
+        help="write a train checkpoint's network as ONNX, safetensors or a PyTorch file",
+        description="Rebuild the network of a checkpoint written by 'tinygrad-edu train --checkpoint' and "
+        "write it as ONNX (.onnx: onnxruntime runs it, Netron draws it), safetensors (.safetensors: "
+        "PyTorch's parameter names) or a PyTorch file (.pt: torch.save of the torch state dicts of the "
+        "model and, when it converts, the optimizer). Needs the interop extra: "
+        "pip install 'tinygrad_edu[interop]'.",
+    )
+    p.add_argument("checkpoint", help="the .npz written by tinygrad-edu train --checkpoint")
+    p.add_argument("output", help="the file to write; its suffix chooses the format")
+    p.add_argument(
+        "--format", choices=sorted(set(FORMATS.values())), default=None, help="default: from the suffix"
+    )
+    p.add_argument("--opset", type=int_at_least(13), default=None, help="ONNX operator set (default 17)")
+    p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    p.set_defaults(run=run)

@@ -1,0 +1,108 @@
+"""Exercise: the chain rule by hand, then on Value (seed 004, 2.2)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from tinygrad_edu.exercises._checks import how_to_check
+from tinygrad_edu.exercises.feedback import compare
+
+ID = "chain_rule"
+TITLE = "the chain rule by hand, on Value"
+SEED = "seed 004, 2.2: f(x; w, b) = sigmoid(w x + b), df/dw = 0.25 at x = 1, w = 0, b = 0"
+ENTRIES = ("by_hand", "with_value")
+
+SOLUTION = f'''"""Exercise {ID}: the chain rule by hand, then with Value.
+
+Seed 004, 2.2 splits f(x; w, b) = sigmoid(w * x + b) into elementary steps
+
+    z = w * x + b             dz/dw = x,   dz/db = 1
+    f = sigmoid(z)            df/dz = f * (1 - f)
+
+and multiplies the derivatives along the path from f to each parameter:
+
+    df/dw = df/dz * dz/dw = f * (1 - f) * x
+    df/db = df/dz * dz/db = f * (1 - f)
+
+At x = 1, w = 0, b = 0: f = 0.5 and df/dw = 0.25 (the seed's example).
+
+1. by_hand(x, w, b): return (f, df/dw, df/db) as floats, with math only (no backward).
+2. with_value(x, w, b): build f from tg.Value(w) and tg.Value(b), call f.backward(),
+   and return (f.data, w.grad, b.grad): the engine does the same multiplications.
+
+{how_to_check(ID)}
+"""
+
+import math
+
+import tinygrad_edu as tg
+
+
+def by_hand(x, w, b):
+    ### BEGIN SOLUTION
+    z = w * x + b
+    f = 1 / (1 + math.exp(-z))
+    df_dz = f * (1 - f)
+    return f, df_dz * x, df_dz * 1.0
+    ### END SOLUTION
+
+
+def with_value(x, w, b):
+    ### BEGIN SOLUTION
+    w, b = tg.Value(w), tg.Value(b)
+    f = (w * x + b).sigmoid()
+    f.backward()
+    return f.data, w.grad, b.grad
+    ### END SOLUTION
+'''
+
+POINTS = [(1.0, 0.0, 0.0), (2.0, -0.5, 0.3), (-1.5, 0.8, -0.2)]
+
+
+def _expected(x: float, w: float, b: float) -> tuple[float, float, float, float]:
+    """f, the central differences df/dw and df/db, and df/dz (the upstream gradient of z)."""
+
+    def f(w: float, b: float) -> float:
+        return 1 / (1 + math.exp(-(w * x + b)))
+
+    h = 1e-6
+    dw = (f(w + h, b) - f(w - h, b)) / (2 * h)
+    db = (f(w, b + h) - f(w, b - h)) / (2 * h)
+    return f(w, b), dw, db, f(w, b) * (1 - f(w, b))
+
+
+def _check_function(name: str, points: list[tuple[float, float, float]]) -> Any:
+    def check(answer: Any) -> list[str]:
+        problems: list[str] = []
+        for x, w, b in points:
+            got = getattr(answer, name)(x, w, b)
+            if not (isinstance(got, tuple) and len(got) == 3):
+                return [f"{name}({x}, {w}, {b}) returned {got!r}; expected a tuple (f, df_dw, df_db)"]
+            value, dw, db, df_dz = _expected(x, w, b)
+            where = f"{name}(x={x}, w={w}, b={b})"
+            problems += compare(f"{where}: f", got[0], value, expected_name="expected")
+            problems += compare(f"{where}: df/dw", got[1], dw, upstream=df_dz)
+            problems += compare(f"{where}: df/db", got[2], db, upstream=df_dz)
+        return problems
+
+    return check
+
+
+def _check_the_seed_number(answer: Any) -> list[str]:
+    got = answer.by_hand(1.0, 0.0, 0.0)
+    return compare(
+        "by_hand(1, 0, 0): df/dw (the seed's 0.25)", got[1], 0.25, upstream=0.25, expected_name="the seed's"
+    )
+
+
+CHECKS = [
+    ("by_hand gives the seed's df/dw = 0.25 at x = 1, w = 0, b = 0", 1.0, _check_the_seed_number),
+    ("by_hand at three points against finite differences", 1.0, _check_function("by_hand", POINTS)),
+    ("with_value (Value and backward) at three points", 1.0, _check_function("with_value", POINTS)),
+]
+
+MISTAKES = [
+    ("return f, df_dz * x, df_dz * 1.0", "return f, x, 1.0", "off by the upstream gradient"),
+    ("return f, df_dz * x, df_dz * 1.0", "return f, -df_dz * x, df_dz * 1.0", "sign"),
+]

@@ -1,0 +1,215 @@
+"""``to_torch`` and ``from_torch``: the same network, module for module, in the other framework."""
+
+from __future__ import annotations
+
+import weakref
+from collections import OrderedDict
+from typing import Any, Callable
+
+import numpy as np
+
+from tinygrad_edu import nn
+from tinygrad_edu.interop._common import float_dtype, require
+
+SUPPORTED = (
+    "Sequential", "Linear", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Softmax", "LogSoftmax",
+    "Flatten", "Dropout", "BatchNorm1d", "Identity",
+)
+"""The modules that convert, by class name (the same in both frameworks)."""
+
+# The attribute of a converted torch module that remembers which of our models it came from, so
+# that ``optimizer_to_torch`` can match parameters by name (a weak reference: it keeps nothing alive).
+SOURCE_ATTRIBUTE = "_tinygrad_edu_source"
+
+
+def _unsupported(where: str, module: Any, path: str) -> TypeError:
+    place = f" at '{path}'" if path else ""
+    return TypeError(
+        f"{where}: cannot convert {type(module).__name__}{place}; the modules that convert are "
+        f"{', '.join(SUPPORTED)} (Sequential nested too). Write the rest of the model in the other "
+        "framework by hand, or build it from these modules"
+    )
+
+
+# --- ours -> torch ----------------------------------------------------------------------------------
+
+
+def to_torch(model: nn.Module) -> Any:
+    """The same network as a ``torch.nn.Module``: the same modules, names, values, dtypes and modes.
+
+    Every parameter and buffer (BatchNorm1d's running statistics and ``num_batches_tracked``)
+    is copied bit for bit, keeping its dtype (float32 or float64) and ``requires_grad``, and
+    each module keeps its train/eval mode, so ``to_torch(model)(x)`` computes ``model(x)``.
+    The two models share no memory. A Dropout's own ``rng`` does not carry over (PyTorch draws
+    its masks from ``torch.manual_seed``). A module that does not convert raises a TypeError
+    naming it and listing ``SUPPORTED``.
+    """
+    torch = require("torch", "to_torch")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"to_torch: expected a tinygrad_edu nn.Module, got {type(model).__name__}")
+    out = _module_to_torch(model, torch, "")
+    object.__setattr__(out, SOURCE_ATTRIBUTE, weakref.ref(model))
+    return out
+
+
+def _module_to_torch(m: nn.Module, torch: Any, path: str) -> Any:
+    tnn = torch.nn
+    kind = type(m)
+    if kind is nn.Sequential:
+        prefix = f"{path}." if path else ""
+        children = OrderedDict(
+            (name, _module_to_torch(child, torch, prefix + name)) for name, child in m.named_children()
+        )
+        out = tnn.Sequential(children)
+    elif kind in _SIMPLE_TO_TORCH:
+        out = _SIMPLE_TO_TORCH[kind](m, tnn)
+    elif kind is nn.Linear:
+        dtype = _torch_dtype(m.weight.dtype, torch, "to_torch", f"'{path}.weight'")
+        # skip_init: no random initial values (which would use up torch's random numbers)
+        out = torch.nn.utils.skip_init(
+            tnn.Linear, m.in_features, m.out_features, bias=m.bias is not None, dtype=dtype
+        )
+        _copy_state_to_torch(m, out, torch)
+    elif kind is nn.BatchNorm1d:
+        dtype = _bn_dtype(m, torch, path)
+        out = tnn.BatchNorm1d(
+            m.num_features, eps=m.eps, momentum=m.momentum, affine=m.affine,
+            track_running_stats=m.track_running_stats, dtype=dtype,
+        )
+        _copy_state_to_torch(m, out, torch)
+    else:
+        raise _unsupported("to_torch", m, path)
+    out.training = m.training
+    return out
+
+
+_SIMPLE_TO_TORCH: dict[type, Callable[[Any, Any], Any]] = {
+    nn.ReLU: lambda m, tnn: tnn.ReLU(),
+    nn.Sigmoid: lambda m, tnn: tnn.Sigmoid(),
+    nn.Tanh: lambda m, tnn: tnn.Tanh(),
+    nn.LeakyReLU: lambda m, tnn: tnn.LeakyReLU(m.negative_slope),
+    nn.Softmax: lambda m, tnn: tnn.Softmax(dim=m.axis),
+    nn.LogSoftmax: lambda m, tnn: tnn.LogSoftmax(dim=m.axis),
+    nn.Flatten: lambda m, tnn: tnn.Flatten(),
+    nn.Dropout: lambda m, tnn: tnn.Dropout(m.p),
+    nn.Identity: lambda m, tnn: tnn.Identity(),
+}
+
+
+def _torch_dtype(dtype: np.dtype, torch: Any, where: str, what: str) -> Any:
+    dt = float_dtype(dtype, where, what)
+    return torch.float32 if dt == np.float32 else torch.float64
+
+
+def _bn_dtype(m: nn.BatchNorm1d, torch: Any, path: str) -> Any:
+    arrays = [t for t in (m.weight, m.bias, m.running_mean, m.running_var) if t is not None]
+    if not arrays:
+        return torch.get_default_dtype()  # no parameters and no statistics: nothing to keep
+    return _torch_dtype(arrays[0].dtype, torch, "to_torch", f"'{path}' (BatchNorm1d)")
+
+
+def _copy_state_to_torch(m: nn.Module, out: Any, torch: Any) -> None:
+    """Our leaf module's parameters and buffers into the torch module's, bit for bit."""
+    state = {name: torch.tensor(np.array(t.data)) for name, t in m._state_tensors().items()}
+    out.load_state_dict(state, strict=True)
+    for name, p in m.named_parameters():
+        getattr(out, name).requires_grad_(p.requires_grad)
+
+
+# --- torch -> ours ----------------------------------------------------------------------------------
+
+
+def from_torch(module: Any) -> nn.Module:
+    """The same network as a tinygrad_edu ``nn.Module`` (the reverse of ``to_torch``).
+
+    Values are copied bit for bit (from any device) with their dtype (float32 or float64),
+    names, ``requires_grad`` and train/eval modes. A module that does not convert raises a
+    TypeError naming it and listing ``SUPPORTED``.
+    """
+    torch = require("torch", "from_torch")
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"from_torch: expected a torch.nn.Module, got {type(module).__name__}")
+    return _module_from_torch(module, torch, "")
+
+
+def _module_from_torch(m: Any, torch: Any, path: str) -> nn.Module:
+    tnn = torch.nn
+    kind = type(m)
+    if kind is tnn.Sequential:
+        prefix = f"{path}." if path else ""
+        out: nn.Module = nn.Sequential(
+            {name: _module_from_torch(child, torch, prefix + name) for name, child in m.named_children()}
+        )
+    elif kind in _simple_from_torch(tnn):
+        out = _simple_from_torch(tnn)[kind](m, path)
+    elif kind is tnn.Linear:
+        dtype = _numpy_dtype(m.weight, torch, path)
+        out = nn.Linear(
+            m.in_features, m.out_features, bias=m.bias is not None, init=_no_init, dtype=dtype
+        )
+        _copy_state_from_torch(m, out)
+    elif kind is tnn.BatchNorm1d:
+        sample = next((t for t in (m.weight, m.running_mean) if t is not None), None)
+        dtype = None if sample is None else _numpy_dtype(sample, torch, path)
+        out = nn.BatchNorm1d(
+            m.num_features, eps=m.eps, momentum=m.momentum, affine=m.affine,
+            track_running_stats=m.track_running_stats, dtype=dtype,
+        )
+        _copy_state_from_torch(m, out)
+    else:
+        raise _unsupported("from_torch", m, path)
+    object.__setattr__(out, "training", bool(m.training))  # this module only: children have their own
+    return out
+
+
+def _softmax_dim(m: Any, path: str) -> int:
+    if m.dim is None:
+        raise ValueError(
+            f"from_torch: {type(m).__name__} at '{path}' has dim=None (PyTorch guesses the axis from "
+            "the input's rank); give it dim=-1 or the class axis explicitly"
+        )
+    return int(m.dim)
+
+
+def _flatten(m: Any, path: str) -> nn.Module:
+    if (m.start_dim, m.end_dim) != (1, -1):
+        raise ValueError(
+            f"from_torch: Flatten at '{path}' has start_dim={m.start_dim}, end_dim={m.end_dim}; "
+            "nn.Flatten keeps the batch axis and flattens all the rest (start_dim=1, end_dim=-1)"
+        )
+    return nn.Flatten()
+
+
+def _simple_from_torch(tnn: Any) -> dict[type, Callable[[Any, str], nn.Module]]:
+    return {
+        tnn.ReLU: lambda m, path: nn.ReLU(),
+        tnn.Sigmoid: lambda m, path: nn.Sigmoid(),
+        tnn.Tanh: lambda m, path: nn.Tanh(),
+        tnn.LeakyReLU: lambda m, path: nn.LeakyReLU(m.negative_slope),
+        tnn.Softmax: lambda m, path: nn.Softmax(_softmax_dim(m, path)),
+        tnn.LogSoftmax: lambda m, path: nn.LogSoftmax(_softmax_dim(m, path)),
+        tnn.Flatten: _flatten,
+        tnn.Dropout: lambda m, path: nn.Dropout(m.p),
+        tnn.Identity: lambda m, path: nn.Identity(),
+    }
+
+
+def _no_init(shape: tuple[int, ...], rng: Any = None, dtype: Any = None) -> np.ndarray:
+    # The values are overwritten at once; zeros avoid drawing (and using up) random numbers.
+    return np.zeros(shape, dtype=dtype)
+
+
+def _numpy_dtype(t: Any, torch: Any, path: str) -> np.dtype:
+    if t.dtype not in (torch.float32, torch.float64):
+        raise TypeError(
+            f"from_torch: '{path}' has dtype {t.dtype}; expected torch.float32 or torch.float64 "
+            "(convert with module.float() or module.double())"
+        )
+    return np.dtype(np.float32 if t.dtype == torch.float32 else np.float64)
+
+
+def _copy_state_from_torch(m: Any, out: nn.Module) -> None:
+    state = {name: t.detach().cpu().numpy().copy() for name, t in m.state_dict().items()}
+    out.load_state_dict(state, strict=True)
+    for name, p in m.named_parameters():
+        getattr(out, name).requires_grad = p.requires_grad

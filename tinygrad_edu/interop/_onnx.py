@@ -1,0 +1,176 @@
+"""``export_onnx``: the network as an ONNX graph (onnxruntime runs it, Netron draws it)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from tinygrad_edu import nn
+from tinygrad_edu._config import no_grad
+from tinygrad_edu.interop._common import float_dtype, model_dtype, require
+from tinygrad_edu.interop._modules import _unsupported
+from tinygrad_edu.tensor import Tensor
+
+DEFAULT_OPSET = 17
+MIN_OPSET = 13  # Softmax and LogSoftmax work along one axis from opset 13 on (as ours do)
+
+# module -> ONNX op, for the modules that are one node with at most a few attributes
+_ELEMENTWISE = {nn.ReLU: "Relu", nn.Sigmoid: "Sigmoid", nn.Tanh: "Tanh", nn.Identity: "Identity"}
+
+
+class _Graph:
+    """The nodes and initializers being written, and a counter for fresh tensor names."""
+
+    def __init__(self, onnx: Any) -> None:
+        self.onnx = onnx
+        self.nodes: list[Any] = []
+        self.initializers: list[Any] = []
+        self.names: set[str] = set()
+
+    def constant(self, name: str, array: np.ndarray) -> str:
+        """An initializer (a parameter keeps its dotted name, '0.weight')."""
+        self.initializers.append(self.onnx.numpy_helper.from_array(np.array(array, order="C"), name))
+        self.names.add(name)
+        return name
+
+    def node(self, op: str, inputs: list[str], path: str, **attributes: Any) -> str:
+        """A node named after its module ('0/Gemm'); returns the name of its output."""
+        base = f"{path}/{op}" if path else op
+        name, k = base, 1
+        while name in self.names:
+            k += 1
+            name = f"{base}_{k}"
+        self.names.add(name)
+        output = f"{name}:0"
+        self.nodes.append(self.onnx.helper.make_node(op, inputs, [output], name=name, **attributes))
+        return output
+
+
+def export_onnx(model: nn.Module, example_input: Any, path: Any, opset: Any = None) -> str:
+    """Write ``model`` as an ONNX file at ``path`` and return the path (a str).
+
+    Linear becomes ``Gemm`` (``MatMul`` + ``Add`` for input of more than 2 axes), the
+    activations ``Relu``/``Sigmoid``/``Tanh``/``LeakyRelu`` (``PRelu`` in float64, whose slope
+    is a float64 tensor where LeakyRelu's attribute would be float32)/``Softmax``/``LogSoftmax``,
+    Flatten ``Flatten``, BatchNorm1d ``BatchNormalization`` with its running statistics
+    (the eval-mode computation, as inference does), Dropout ``Identity`` (what it is at
+    inference). The parameters are initializers under their names ('0.weight'); the input
+    is "input" and the output "output", with a dynamic batch axis "batch". ``example_input``
+    (an array or Tensor, float32 or float64 like the model) fixes the other axes. ``opset``
+    is the ONNX operator set (default 17, at least 13). The model is checked with
+    ``onnx.checker`` before it is saved.
+    """
+    onnx = require("onnx", "export_onnx")
+    opset = _check_opset(opset)
+    x = example_input.data if isinstance(example_input, Tensor) else np.asarray(example_input)
+    dtype = float_dtype(x.dtype, "export_onnx", "example_input")
+    if dtype != model_dtype(model, "export_onnx"):
+        raise TypeError(
+            f"export_onnx: example_input is {dtype} but the model is {model_dtype(model, 'export_onnx')}; "
+            "ONNX needs one dtype throughout: cast one of them (example_input.astype or model.to)"
+        )
+    if x.ndim < 2:
+        raise ValueError(
+            f"export_onnx: example_input has shape {x.shape}; expected a batch (N, features, ...)"
+        )
+    graph = _Graph(onnx)
+    modes = {id(m): m.training for m in model.modules()}
+    model.eval()
+    try:
+        with no_grad():
+            name, out = _emit(model, "input", Tensor(x), graph, "")
+    finally:
+        for m in model.modules():
+            object.__setattr__(m, "training", modes[id(m)])
+    if not graph.nodes:  # an empty Sequential
+        graph.node("Identity", [name], "")
+    graph.nodes[-1].output[0] = "output"  # the last node computes the result: give it its public name
+    elem = onnx.helper.np_dtype_to_tensor_dtype(dtype)
+    proto = onnx.helper.make_model(
+        onnx.helper.make_graph(
+            graph.nodes,
+            "tinygrad_edu",
+            [onnx.helper.make_tensor_value_info("input", elem, ["batch", *x.shape[1:]])],
+            [onnx.helper.make_tensor_value_info("output", elem, ["batch", *out.shape[1:]])],
+            graph.initializers,
+        ),
+        opset_imports=[onnx.helper.make_opsetid("", opset)],
+        producer_name="tinygrad_edu",
+    )
+    proto.ir_version = onnx.helper.find_min_ir_version_for(list(proto.opset_import))
+    onnx.checker.check_model(proto, full_check=True)
+    path = os.fspath(path)
+    onnx.save(proto, path)
+    return path
+
+
+def _check_opset(opset: Any) -> int:
+    if opset is None:
+        return DEFAULT_OPSET
+    if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) or opset < MIN_OPSET:
+        raise ValueError(
+            f"export_onnx: opset must be an integer >= {MIN_OPSET} (Softmax along one axis), got {opset!r}"
+        )
+    return int(opset)
+
+
+def _emit(m: nn.Module, name: str, x: Tensor, graph: _Graph, path: str) -> tuple[str, Tensor]:
+    """Append the nodes of module ``m`` applied to tensor ``name`` (whose value is ``x``)."""
+    kind = type(m)
+    if kind is nn.Sequential:
+        for child_name, child in m.named_children():
+            name, x = _emit(child, name, x, graph, f"{path}.{child_name}" if path else child_name)
+        return name, x
+    out = m(x)  # our own forward: the shapes, and a check that the input fits
+    if kind in _ELEMENTWISE:
+        return graph.node(_ELEMENTWISE[kind], [name], path), out
+    if kind is nn.LeakyReLU:
+        if x.dtype == np.float32:
+            return graph.node("LeakyRelu", [name], path, alpha=float(m.negative_slope)), out
+        # An ONNX attribute is a float32, so in float64 the slope is a tensor input of PRelu instead
+        slope = graph.constant(f"{path}.negative_slope" if path else "negative_slope",
+                               np.array(m.negative_slope, dtype=x.dtype))
+        return graph.node("PRelu", [name, slope], path), out
+    if kind in (nn.Softmax, nn.LogSoftmax):
+        return graph.node(kind.__name__, [name], path, axis=int(m.axis)), out
+    if kind is nn.Flatten:
+        return graph.node("Flatten", [name], path, axis=1), out
+    if kind is nn.Dropout:
+        return graph.node("Identity", [name], path), out  # dropout is the identity at inference
+    if kind is nn.Linear:
+        return _linear(m, name, x, graph, path), out
+    if kind is nn.BatchNorm1d:
+        return _batch_norm(m, name, graph, path), out
+    raise _unsupported("export_onnx", m, path)
+
+
+def _linear(m: nn.Linear, name: str, x: Tensor, graph: _Graph, path: str) -> str:
+    prefix = f"{path}." if path else ""
+    weight = graph.constant(prefix + "weight", m.weight.data)
+    bias = graph.constant(prefix + "bias", m.bias.data) if m.bias is not None else None
+    if x.ndim == 2:  # y = x @ W.T + b in one node
+        return graph.node("Gemm", [name, weight] + ([bias] if bias else []), path, transB=1)
+    y = graph.node("MatMul", [name, graph.node("Transpose", [weight], path, perm=[1, 0])], path)
+    return graph.node("Add", [y, bias], path) if bias else y
+
+
+def _batch_norm(m: nn.BatchNorm1d, name: str, graph: _Graph, path: str) -> str:
+    if not m.track_running_stats:
+        raise ValueError(
+            f"export_onnx: BatchNorm1d at '{path}' has track_running_stats=False, so it normalises with "
+            "each batch's own statistics even in eval mode; ONNX's BatchNormalization (inference) "
+            "uses fixed statistics. Train it with track_running_stats=True to export it"
+        )
+    prefix = f"{path}." if path else ""
+    dtype = m.running_mean.dtype
+    if m.affine:
+        scale = graph.constant(prefix + "weight", m.weight.data)
+        bias = graph.constant(prefix + "bias", m.bias.data)
+    else:  # no learned scale and shift: the identity ones
+        scale = graph.constant(prefix + "scale", np.ones(m.num_features, dtype=dtype))
+        bias = graph.constant(prefix + "shift", np.zeros(m.num_features, dtype=dtype))
+    mean = graph.constant(prefix + "running_mean", m.running_mean.data)
+    var = graph.constant(prefix + "running_var", m.running_var.data)
+    return graph.node("BatchNormalization", [name, scale, bias, mean, var], path, epsilon=float(m.eps))

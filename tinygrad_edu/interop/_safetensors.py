@@ -1,0 +1,56 @@
+"""``save_safetensors`` and ``load_safetensors``: weights in the format PyTorch and Netron read."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from tinygrad_edu import nn
+from tinygrad_edu.interop._common import require
+from tinygrad_edu.tensor import Tensor
+
+
+def save_safetensors(model_or_state_dict: Any, path: Any) -> str:
+    """Write a model's ``state_dict()`` (or a dict of name -> array) as a .safetensors file; return the path.
+
+    The names are PyTorch's ('0.weight', '2.running_mean', ...) and the dtypes are kept, so for
+    ``torch_model = to_torch(model)``::
+
+        torch_model.load_state_dict(safetensors.torch.load_file(path))
+
+    loads the same values. safetensors stores raw arrays and a JSON header, nothing that runs.
+    """
+    require("safetensors", "save_safetensors")
+    from safetensors.numpy import save_file
+
+    if isinstance(model_or_state_dict, nn.Module):
+        state = model_or_state_dict.state_dict()
+    elif isinstance(model_or_state_dict, dict):
+        state = model_or_state_dict
+    else:
+        raise TypeError(
+            "save_safetensors: expected an nn.Module or a dict of name -> array, got "
+            f"{type(model_or_state_dict).__name__}"
+        )
+    arrays = {}
+    for name, value in state.items():
+        array = value.data if isinstance(value, Tensor) else np.asarray(value)
+        if not isinstance(name, str) or array.dtype.kind not in "fiub":
+            raise TypeError(
+                f"save_safetensors: entry {name!r} must be a str name with a numeric array, got "
+                f"{type(name).__name__} -> dtype {array.dtype}"
+            )
+        arrays[name] = np.array(array, order="C")  # (not ascontiguousarray, which makes 0-d arrays 1-d)
+    path = os.fspath(path)
+    save_file(arrays, path, metadata={"format": "pt", "producer": "tinygrad_edu"})
+    return path
+
+
+def load_safetensors(path: Any) -> dict[str, np.ndarray]:
+    """The arrays of a .safetensors file by name (ready for ``model.load_state_dict``)."""
+    require("safetensors", "load_safetensors")
+    from safetensors.numpy import load_file
+
+    return dict(load_file(os.fspath(path)))
