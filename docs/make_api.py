@@ -63,9 +63,9 @@ ATTRIBUTES = {  # instance attributes worth knowing, by class
         "grad": "d(root)/d(this value) after `root.backward()`",
         "label": "an optional name, shown by `viz.draw_graph`",
     },
-    "Sequential": {
-        "fuse": "class attribute, True: a `Linear` directly followed by a `ReLU` runs as one "
-        "`LinearReLU` op (same values and gradients); set False to record them as two ops",
+    "Optimizer": {
+        "elementwise": "class attribute, False: True, written in a class's own body (a subclass does not "
+        "inherit it), lets a small group be updated as one flat array; the built-in optimizers set it",
     },
     "Function": {
         "inputs": "the input Tensors (the graph's edges); inside an ordinary `backward`, their ndarrays",

@@ -543,50 +543,103 @@ def relu_mlp(bias: bool = True) -> nn.Sequential:
     )
 
 
-@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no_bias"])
-def test_sequential_fuses_linear_then_relu_with_the_same_values_and_gradients(bias: bool) -> None:
-    x = np.random.default_rng(2).standard_normal((6, 3))
-    runs = {}
-    for fuse in (True, False):
-        model = relu_mlp(bias)
-        model.fuse = fuse
-        out = model(x)
-        ops = recorded_ops(out)  # before backward frees the graph
-        out.backward(np.linspace(-1, 1, out.size).reshape(out.shape))
-        runs[fuse] = (ops, out.data, [p.grad.data for p in model.parameters()])
-    assert runs[True][0] == ["Tanh", "Linear", "LinearReLU", "LinearReLU"]
-    assert runs[False][0] == ["Tanh", "Linear", "ReLU", "Linear", "ReLU", "Linear"]
-    np.testing.assert_array_equal(runs[True][1], runs[False][1])  # the same numpy work, bit for bit
-    for fused, separate in zip(runs[True][2], runs[False][2]):
-        np.testing.assert_array_equal(fused, separate)
+def test_sequential_runs_exactly_the_modules_it_shows() -> None:
+    model = relu_mlp()
+    calls = []
+    for m in model:
+        m.forward = (lambda f, name: lambda x: (calls.append(name), f(x))[1])(m.forward, type(m).__name__)
+    out = model(np.ones((2, 3)))
+    assert calls == ["Linear", "ReLU", "Linear", "ReLU", "Linear", "Tanh"]  # ReLU's forward runs
+    assert recorded_ops(out) == ["Tanh", "Linear", "ReLU", "Linear", "ReLU", "Linear"]
+    assert "fuse" not in dir(model)
 
 
-def test_sequential_plan_follows_changes_to_its_modules() -> None:
+def test_sequential_follows_changes_to_its_modules() -> None:
     model = relu_mlp()
     x = np.ones((2, 3))
-    assert recorded_ops(model(x))[-1] == "LinearReLU"
-    model[1] = nn.Sigmoid()  # no ReLU after the first Linear any more
+    model[1] = nn.Sigmoid()
     assert recorded_ops(model(x))[-2:] == ["Sigmoid", "Linear"]
     model.append(nn.Linear(2, 2, dtype=np.float64)).append(nn.ReLU())
-    assert recorded_ops(model(x))[0] == "LinearReLU"
+    assert recorded_ops(model(x))[:2] == ["ReLU", "Linear"]
     del model[7]
-    assert recorded_ops(model(x))[0] == "Linear"
+    assert recorded_ops(model(x))[:2] == ["Linear", "Tanh"]
 
 
-def test_subclasses_of_linear_and_relu_are_not_fused() -> None:
-    class ScaledLinear(nn.Linear):
-        def forward(self, x: Any) -> Tensor:
-            return super().forward(x) * 2.0
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no_bias"])
+def test_linear_relu_module_is_one_op_with_the_values_and_gradients_of_linear_then_relu(bias: bool) -> None:
+    tg.manual_seed(4)
+    fused = nn.LinearReLU(3, 5, bias=bias, dtype=np.float64)
+    separate = nn.Sequential(nn.Linear(3, 5, bias=bias, dtype=np.float64), nn.ReLU())
+    separate[0].load_state_dict(fused.state_dict())
+    x = np.random.default_rng(2).standard_normal((6, 3))
+    runs = []
+    for model in (fused, separate):
+        out = model(x)
+        ops = recorded_ops(out)
+        out.backward(np.linspace(-1, 1, out.size).reshape(out.shape))
+        runs.append((ops, out.data, [p.grad.data for p in model.parameters()]))
+    assert runs[0][0] == ["LinearReLU"] and runs[1][0] == ["ReLU", "Linear"]
+    weight, b = fused.weight.data, (fused.bias.data if bias else 0.0)
+    np.testing.assert_allclose(runs[0][1], np.maximum(x @ weight.T + b, 0), rtol=1e-12)
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+    for a, c in zip(runs[0][2], runs[1][2]):
+        np.testing.assert_array_equal(a, c)
+    assert repr(fused) == f"LinearReLU(in_features=3, out_features=5, bias={bias})"
 
-    class NamedReLU(nn.ReLU):
-        pass
 
+def _message_of(call: Any) -> tuple[type, str]:
+    with pytest.raises(Exception) as info:
+        call()
+    return info.type, str(info.value)
+
+
+def test_an_error_inside_a_sequential_names_the_layer_and_keeps_type_and_message() -> None:
     tg.manual_seed(0)
-    a = nn.Sequential(ScaledLinear(3, 2, dtype=np.float64), nn.ReLU())
-    b = nn.Sequential(nn.Linear(3, 2, dtype=np.float64), NamedReLU())
-    x = np.ones((1, 3))
-    assert recorded_ops(a(x)) == ["ReLU", "Mul", "Linear"]
-    assert recorded_ops(b(x)) == ["ReLU", "Linear"]
+    model = nn.Sequential(nn.Linear(3, 16), nn.ReLU(), nn.Linear(15, 1))
+    x = np.ones((2, 3), np.float32)
+    hidden = model[1](model[0](x))
+    direct_type, direct = _message_of(lambda: model[2](hidden))  # the layer on its own
+    kind, message = _message_of(lambda: model(x))
+    assert kind is direct_type
+    assert message == f"Sequential[2] Linear(in_features=15, out_features=1, bias=True): {direct}"
+    kind, message = _message_of(lambda: model(np.ones((2, 4), np.float32)))
+    assert message.startswith("Sequential[0] Linear(in_features=3, out_features=16, bias=True): ")
+    assert "(2, 4)" in message
+
+
+def test_errors_in_nested_and_named_sequentials_chain_their_places() -> None:
+    tg.manual_seed(0)
+    inner = nn.Sequential(nn.ReLU(), nn.Linear(5, 1))
+    model = nn.Sequential({"hidden": nn.Linear(3, 4), "head": inner})
+    x = np.ones((2, 3), np.float32)
+    _, direct = _message_of(lambda: inner[1](model.hidden(x)))
+    kind, message = _message_of(lambda: model(x))
+    assert message == (
+        "Sequential[1] ('head') > Sequential[1] Linear(in_features=5, out_features=1, bias=True): " + direct
+    )
+
+
+def test_an_error_type_that_takes_more_than_a_message_is_kept_with_a_note() -> None:
+    class Picky(nn.Module):
+        def forward(self, x: Any) -> Any:
+            b"\xff".decode("utf-8")
+
+    model = nn.Sequential(nn.Identity(), Picky())
+    with pytest.raises(UnicodeDecodeError) as info:
+        model(np.ones(2))
+    if hasattr(info.value, "add_note"):
+        assert info.value.__notes__[-1].startswith("Sequential[1] Picky(): ")
+
+
+def test_a_module_error_keeps_its_traceback_to_the_failing_line() -> None:
+    class Broken(nn.Module):
+        def forward(self, x: Any) -> Any:
+            raise KeyError("no such column")
+
+    with pytest.raises(KeyError) as info:
+        nn.Sequential(Broken())(np.ones(2))
+    assert str(info.value) == "'Sequential[0] Broken(): no such column'"
+    assert info.traceback[-1].name == "forward"
 
 
 def test_linear_relu_op_gradients() -> None:

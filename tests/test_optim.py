@@ -12,7 +12,8 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
-from tinygrad_edu import Tensor, optim
+import tinygrad_edu as tg
+from tinygrad_edu import Tensor, nn, optim
 from tinygrad_edu.optim import schedules
 
 SHAPES = [(3,), (2, 4), ()]  # a vector, a matrix and a scalar parameter
@@ -731,3 +732,112 @@ def test_load_state_dict_mismatches_are_clear_errors():
     bad_option = dict(sd, param_groups=[dict(sd["param_groups"][0], eps_mode="sideways")])
     with pytest.raises(ValueError, match="eps_mode"):
         optim.Adam(make_params()).load_state_dict(bad_option)
+
+
+# --- an optimizer a student writes: one _update call per parameter, with that parameter's arrays ---
+
+
+class NormalisedSGD(optim.Optimizer):
+    """p = p - lr * g / ||g||: every parameter moves by exactly lr, whatever its gradient's size."""
+
+    def __init__(self, params: Any, lr: float = 0.1) -> None:
+        super().__init__(params, dict(lr=lr))
+        self.shapes_seen: list[tuple[int, ...]] = []
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict, lr: float) -> None:
+        self.shapes_seen.append(param.shape)
+        param -= lr * grad / np.linalg.norm(grad)
+
+
+def regression_model_and_data():
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4, dtype=np.float64), nn.Tanh(), nn.Linear(4, 1, dtype=np.float64))
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((16, 3))
+    y = np.sin(X.sum(axis=1, keepdims=True))
+    return model, nn.MSELoss(), Tensor(X), y
+
+
+def test_a_custom_normalised_sgd_moves_every_parameter_by_exactly_lr():
+    model, loss_fn, X, y = regression_model_and_data()
+    params = list(model.parameters())
+    shapes = [p.shape for p in params]
+    opt = NormalisedSGD(params, lr=0.05)
+    for _ in range(10):
+        opt.zero_grad()
+        loss_fn(model(X), y).backward()
+        before = [p.data.copy() for p in params]
+        grads = [p.grad.data.copy() for p in params]
+        opt.step()
+        for p, b, g in zip(params, before, grads):
+            step = p.data - b
+            assert math.isclose(float(np.sqrt((step**2).sum())), 0.05, rel_tol=1e-12)
+            np.testing.assert_allclose(step, -0.05 * g / np.sqrt((g**2).sum()), rtol=1e-12, atol=1e-15)
+    assert opt.shapes_seen == shapes * 10  # one call per parameter, in order, each with its own shape
+
+
+def test_a_subclass_of_a_built_in_optimizer_gets_one_parameter_at_a_time():
+    class ClippedSGD(optim.SGD):
+        """SGD whose step is cut to norm 0.01 per parameter: not elementwise, so it must not run flat."""
+
+        def _update(self, param, grad, state, group, lr):
+            norm = np.sqrt((grad**2).sum())
+            super()._update(param, grad * min(1.0, 0.01 / (lr * norm)), state, group, lr)
+
+    model, loss_fn, X, y = regression_model_and_data()
+    params = list(model.parameters())
+    opt = ClippedSGD(params, lr=1.0)
+    loss_fn(model(X), y).backward()
+    before = [p.data.copy() for p in params]
+    grads = [p.grad.data.copy() for p in params]
+    opt.step()
+    for p, b, g in zip(params, before, grads):
+        norm = np.sqrt((g**2).sum())
+        np.testing.assert_allclose(p.data, b - g * min(1.0, 0.01 / norm), rtol=1e-12, atol=1e-15)
+
+
+# --- every in-place change of a parameter's array is marked, so an older graph cannot use it ---------
+
+
+STEPPERS = {
+    "built_in_flat": lambda ps: optim.Adam(ps, lr=0.1),
+    "built_in_per_parameter": lambda ps: optim.Adam([{"params": [p]} for p in ps], lr=0.1),
+    "custom": lambda ps: NormalisedSGD(ps),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STEPPERS))
+def test_a_step_marks_each_parameter_it_changes_and_only_those(name):
+    model, loss_fn, X, y = regression_model_and_data()
+    params = list(model.parameters())
+    opt = STEPPERS[name](params)
+    loss_fn(model(X), y).backward()
+    versions = [p._version for p in params]
+    opt.step()
+    assert all(p._version > v for p, v in zip(params, versions))
+    versions = [p._version for p in params]
+    params[0].grad = None  # skipped on the next step: not changed, not marked
+    opt.step()
+    assert params[0]._version == versions[0]
+    assert all(p._version > v for p, v in zip(params[1:], versions[1:]))
+
+
+@pytest.mark.parametrize("name", sorted(STEPPERS))
+def test_a_step_between_forward_and_backward_makes_backward_raise(name):
+    model, loss_fn, X, y = regression_model_and_data()
+    opt = STEPPERS[name](list(model.parameters()))
+    loss_fn(model(X), y).backward()
+    loss = loss_fn(model(X), y)  # recorded with the current weights
+    opt.step()  # changes them in place
+    with pytest.raises(RuntimeError, match="modified"):
+        loss.backward()
+
+
+def test_module_load_state_dict_marks_the_parameters():
+    model, loss_fn, X, y = regression_model_and_data()
+    versions = {name: p._version for name, p in model.named_parameters()}
+    loss = loss_fn(model(X), y)
+    model.load_state_dict(model.state_dict())
+    assert all(p._version > versions[name] for name, p in model.named_parameters())
+    with pytest.raises(RuntimeError, match="modified"):
+        loss.backward()

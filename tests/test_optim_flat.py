@@ -1,156 +1,205 @@
-"""The flat fast path (a small group updated as one array) must give exactly the per-parameter results."""
+"""The flat path (a small group updated as one array, optim/flat.py) gives exactly the per-parameter results.
+
+The reference is the same optimizer class with the flat path switched off the way a user's
+subclass has it: a subclass that does not restate ``elementwise = True`` runs the plain
+per-parameter ``_update`` loop of ``Optimizer``.
+"""
 
 import numpy as np
 import pytest
 
-from tinygrad_edu import Tensor, optim
-from tinygrad_edu.optim import optimizer as optimizer_module
+from tinygrad_edu import Tensor, nn, optim
+from tinygrad_edu.optim import flat as flat_module
+from tinygrad_edu.optim import schedules
 
-FACTORIES = {
-    "sgd": lambda ps: optim.SGD(ps, lr=0.1),
-    "sgd_nesterov_wd": lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
-    "momentum": lambda ps: optim.Momentum(ps, lr=0.1, beta=0.9),
-    "adagrad": lambda ps: optim.Adagrad(ps, lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1),
-    "rmsprop_centered": lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.9, centered=True),
-    "adam_amsgrad": lambda ps: optim.Adam(ps, lr=0.01, amsgrad=True, eps_mode="inside"),
-    "adamw_hat": lambda ps: optim.AdamW(ps, lr=0.01, eps_mode="hat"),
+# Every built-in optimizer, and every option of each set away from its default at least once.
+CASES = {
+    "sgd": (optim.SGD, dict(lr=0.1)),
+    "sgd_momentum_dampening": (optim.SGD, dict(lr=0.1, momentum=0.9, dampening=0.3)),
+    "sgd_nesterov_wd": (optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    "sgd_schedule": (optim.SGD, dict(lr=schedules.ExponentialDecay(0.1, 5, 0.5), momentum=0.5)),
+    "momentum": (optim.Momentum, dict(lr=0.1, beta=0.8)),
+    "adagrad": (optim.Adagrad, dict(lr=0.1)),
+    "adagrad_options": (
+        optim.Adagrad,
+        dict(lr=0.1, lr_decay=0.01, weight_decay=0.02, initial_accumulator_value=0.1, eps=1e-6),
+    ),
+    "adagrad_inside": (optim.Adagrad, dict(lr=0.1, eps=1e-7, eps_mode="inside")),
+    "rmsprop": (optim.RMSprop, dict(lr=0.01)),
+    "rmsprop_centered_momentum": (
+        optim.RMSprop, dict(lr=0.01, alpha=0.9, momentum=0.9, centered=True, weight_decay=0.01),
+    ),
+    "rmsprop_inside": (optim.RMSprop, dict(lr=0.01, eps=1e-7, eps_mode="inside")),
+    "adam": (optim.Adam, dict(lr=0.01)),
+    "adam_amsgrad_inside": (optim.Adam, dict(lr=0.01, amsgrad=True, eps_mode="inside")),
+    "adam_hat_wd": (
+        optim.Adam, dict(lr=0.01, betas=(0.8, 0.99), eps=1e-7, weight_decay=0.01, eps_mode="hat"),
+    ),
+    "adamw": (optim.AdamW, dict(lr=0.01)),
+    "adamw_amsgrad_hat": (optim.AdamW, dict(lr=0.01, weight_decay=0.1, amsgrad=True, eps_mode="hat")),
+    "adamw_schedule": (optim.AdamW, dict(lr=schedules.CosineDecay(0.01, 30))),
 }
 SHAPES = [(5, 2), (5,), (2, 5), (2,), (1, 2), (1,)]
+STEPS = 60
 
 
-def _run(factory, flat: bool, steps: int = 20, drop_grad_at: int = -1):
-    rng = np.random.default_rng(0)
-    params = [Tensor(rng.standard_normal(s), requires_grad=True) for s in SHAPES]
-    arrays = [p.data for p in params]
-    opt = factory(params)
-    if not flat:
-        opt.FLAT_LIMIT = 0
-    for k in range(steps):
-        for i, p in enumerate(params):
-            p.grad = None if (k == drop_grad_at and i == 1) else Tensor(rng.standard_normal(p.shape))
-        opt.step()
-    assert all(p.data is a for p, a in zip(params, arrays))  # updated in place, never rebound
-    return [p.data.copy() for p in params], opt
+def per_parameter(cls):
+    """``cls`` as a user's subclass: it does not restate ``elementwise``, so it has no flat path."""
+    return type(f"PerParameter{cls.__name__}", (cls,), {})
 
 
-@pytest.mark.parametrize("name", sorted(FACTORIES))
-def test_flat_path_equals_per_parameter_path(name):
-    flat_params, flat_opt = _run(FACTORIES[name], flat=True)
-    ref_params, ref_opt = _run(FACTORIES[name], flat=False)
-    (flat,) = flat_opt._flat.values()
-    assert flat is not None and flat.views is not None  # the fast path ran, gathering separate arrays
-    for a, b in zip(flat_params, ref_params):
-        np.testing.assert_array_equal(a, b)
-    sd_flat, sd_ref = flat_opt.state_dict(), ref_opt.state_dict()
-    assert sd_flat["state"].keys() == sd_ref["state"].keys()
-    for k in sd_ref["state"]:
-        for key, value in sd_ref["state"][k].items():
-            np.testing.assert_array_equal(np.asarray(sd_flat["state"][k][key]), np.asarray(value))
+def separate_tensors(seed=0):
+    rng = np.random.default_rng(seed)
+    return [Tensor(rng.standard_normal(s), requires_grad=True) for s in SHAPES]
 
 
-@pytest.mark.parametrize("name", ["adam_amsgrad", "sgd_nesterov_wd"])
-def test_a_missing_gradient_falls_back_and_stays_exact(name):
-    flat_params, flat_opt = _run(FACTORIES[name], flat=True, drop_grad_at=7)
-    ref_params, _ = _run(FACTORIES[name], flat=False, drop_grad_at=7)
-    for a, b in zip(flat_params, ref_params):
-        np.testing.assert_array_equal(a, b)
-    assert flat_opt.state[flat_opt.param_groups[0]["params"][1]]["step"] == 19
-
-
-def test_resuming_from_a_state_dict_rebuilds_the_flat_buffers():
-    factory = FACTORIES["adam_amsgrad"]
-    straight, _ = _run(factory, flat=True, steps=20)
-    rng = np.random.default_rng(0)
-    params = [Tensor(rng.standard_normal(s), requires_grad=True) for s in SHAPES]
-    opt = factory(params)
-    for _ in range(10):
-        for p in params:
-            p.grad = Tensor(rng.standard_normal(p.shape))
-        opt.step()
-    saved, weights = opt.state_dict(), [p.data.copy() for p in params]
-    params2 = [Tensor(w, requires_grad=True) for w in weights]
-    opt2 = factory(params2)
-    opt2.load_state_dict(saved)
-    for _ in range(10):
-        for p in params2:
-            p.grad = Tensor(rng.standard_normal(p.shape))
-        opt2.step()
-    for a, b in zip(straight, params2):
-        np.testing.assert_array_equal(a, b.data)
-
-
-# --- parameters that lie side by side are updated where they are --------------------------------
-
-
-def _params_in_one_block(seed: int = 0):
+def params_in_one_block(seed=0):
     """nn.Parameter cuts consecutive parameters from one block: a layer's weight, then its bias."""
-    from tinygrad_edu import nn
-
     rng = np.random.default_rng(seed)
     return [nn.Parameter(rng.standard_normal(s)) for s in SHAPES]
 
 
-def _per_parameter(factory):
-    """The same optimizer with the flat path switched off."""
-
-    def make(ps):
-        opt = factory(ps)
-        opt.FLAT_LIMIT = 0
-        return opt
-
-    return make
-
-
-def _train(params, factory, steps: int, rng, rebind_at: int = -1):
-    opt = factory(params)
+def train(params, cls, kwargs, steps=STEPS, drop_grad_at=-1, rebind_at=-1, seed=1):
+    """``steps`` optimizer steps on random gradients (the same for the same seed)."""
+    rng = np.random.default_rng(seed)
+    opt = cls(params, **kwargs)
     for k in range(steps):
         if k == rebind_at:
             params[2].data = params[2].data.copy()  # a new array assigned to p.data
-        for p in params:
-            p.grad = Tensor(rng.standard_normal(p.shape))
+        for i, p in enumerate(params):
+            g = rng.standard_normal(p.shape)
+            p.grad = None if (k == drop_grad_at and i == 1) else Tensor(g)
         opt.step()
     return opt
 
 
-@pytest.mark.parametrize("name", sorted(FACTORIES))
-def test_side_by_side_parameters_are_updated_in_place_as_one_array(name):
-    params = _params_in_one_block()
-    arrays = [p.data for p in params]
-    assert optimizer_module.side_by_side(arrays) is not None
-    opt = _train(params, FACTORIES[name], 20, np.random.default_rng(1))
-    (flat,) = opt._flat.values()
-    assert flat.views is None  # no gathered copy: the flat array is the parameters' memory
-    assert np.shares_memory(flat.param, arrays[0]) and np.shares_memory(flat.param, arrays[-1])
-    assert all(p.data is a for p, a in zip(params, arrays))  # still the same arrays
-
-    reference = [Tensor(p.data.copy(), requires_grad=True) for p in _params_in_one_block()]
-    _train(reference, _per_parameter(FACTORIES[name]), 20, np.random.default_rng(1))
+def assert_same(params, reference, opt, ref_opt):
     for p, r in zip(params, reference):
-        np.testing.assert_array_equal(p.data, r.data)
+        np.testing.assert_array_equal(p.data, r.data)  # bit for bit
+    sd, sd_ref = opt.state_dict(), ref_opt.state_dict()
+    assert sd["state"].keys() == sd_ref["state"].keys() and sd["step_count"] == sd_ref["step_count"]
+    for k in sd_ref["state"]:
+        assert sd["state"][k].keys() == sd_ref["state"][k].keys()
+        for key, value in sd_ref["state"][k].items():
+            np.testing.assert_array_equal(np.asarray(sd["state"][k][key]), np.asarray(value))
+
+
+@pytest.mark.parametrize("make_params", [separate_tensors, params_in_one_block], ids=["gathered", "in_place"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_flat_path_equals_per_parameter_path(name, make_params):
+    cls, kwargs = CASES[name]
+    params, reference = make_params(), make_params()
+    arrays = [p.data for p in params]
+    opt = train(params, cls, kwargs)
+    ref_opt = train(reference, per_parameter(cls), kwargs)
+    flat = opt._flat.get(opt.param_groups[0])
+    assert flat is not None  # the flat path ran on every step
+    assert (flat.views is None) == (make_params is params_in_one_block)  # in place when side by side
+    assert ref_opt._flat is None  # and the reference never took it
+    assert all(p.data is a for p, a in zip(params, arrays))  # updated in place, never rebound
+    assert_same(params, reference, opt, ref_opt)
+
+
+@pytest.mark.parametrize("name", ["adam_amsgrad_inside", "sgd_nesterov_wd", "rmsprop_centered_momentum"])
+def test_a_missing_gradient_falls_back_and_stays_exact(name):
+    cls, kwargs = CASES[name]
+    params, reference = separate_tensors(), separate_tensors()
+    opt = train(params, cls, kwargs, drop_grad_at=7)
+    ref_opt = train(reference, per_parameter(cls), kwargs, drop_grad_at=7)
+    assert opt._flat.get(opt.param_groups[0]) is None  # per parameter since the missing gradient
+    assert_same(params, reference, opt, ref_opt)
+    assert opt.state[params[1]]["step"] == STEPS - 1
+
+
+def test_resuming_from_a_state_dict_rebuilds_the_flat_buffers():
+    cls, kwargs = CASES["adam_amsgrad_inside"]
+    straight = params_in_one_block()
+    train(straight, cls, kwargs, steps=20, seed=3)
+
+    params = params_in_one_block()
+    rng = np.random.default_rng(3)
+    opt = cls(params, **kwargs)
+    for k in range(20):
+        for p in params:
+            p.grad = Tensor(rng.standard_normal(p.shape))
+        opt.step()
+        if k == 9:  # save, rebuild everything from the saved arrays, load, go on
+            saved, weights = opt.state_dict(), [p.data.copy() for p in params]
+            params = [nn.Parameter(w) for w in weights]
+            opt = cls(params, **kwargs)
+            opt.load_state_dict(saved)
+    for a, b in zip(straight, params):
+        np.testing.assert_array_equal(a.data, b.data)
 
 
 def test_a_new_array_assigned_to_a_parameter_is_laid_out_again_and_stays_exact():
-    factory = FACTORIES["adam_amsgrad"]
-    params = _params_in_one_block()
-    opt = _train(params, factory, 20, np.random.default_rng(1), rebind_at=8)
-    (flat,) = opt._flat.values()
+    cls, kwargs = CASES["adam_amsgrad_inside"]
+    params, reference = params_in_one_block(), params_in_one_block()
+    opt = train(params, cls, kwargs, rebind_at=8)
+    flat = opt._flat.get(opt.param_groups[0])
     assert flat.views is not None and flat.datas[2] is params[2].data  # gathered from now on
+    ref_opt = train(reference, per_parameter(cls), kwargs, rebind_at=8)
+    assert_same(params, reference, opt, ref_opt)
 
-    reference = [Tensor(p.data.copy(), requires_grad=True) for p in _params_in_one_block()]
-    _train(reference, _per_parameter(factory), 20, np.random.default_rng(1))
-    for p, r in zip(params, reference):
-        np.testing.assert_array_equal(p.data, r.data)
+
+BUILT_IN = [optim.SGD, optim.Momentum, optim.Adagrad, optim.RMSprop, optim.Adam, optim.AdamW]
+
+
+@pytest.mark.parametrize("cls", BUILT_IN, ids=lambda c: c.__name__)
+def test_the_flat_path_is_opted_into_by_each_class_and_not_inherited(cls):
+    assert cls.__dict__["elementwise"] is True  # written in the class itself
+    kwargs = dict(lr=0.1)
+    assert cls(separate_tensors(), **kwargs)._flat is not None
+    assert per_parameter(cls)(separate_tensors(), **kwargs)._flat is None
+    restated = type("Restated", (cls,), {"elementwise": True})
+    assert restated(separate_tensors(), **kwargs)._flat is not None
+
+
+def test_the_base_class_and_a_direct_subclass_have_no_flat_path():
+    assert optim.Optimizer.elementwise is False
+
+    class Plain(optim.Optimizer):
+        def __init__(self, params):
+            super().__init__(params, dict(lr=0.1))
+
+        def _update(self, param, grad, state, group, lr):
+            param -= lr * grad
+
+    assert Plain(separate_tensors())._flat is None
 
 
 def test_side_by_side_finds_only_consecutive_pieces_in_order():
     block = np.arange(10.0)
     a, b, c = block[0:4].reshape(2, 2), block[4:6], block[6:10]
-    whole = optimizer_module.side_by_side([a, b, c])
+    whole = flat_module.side_by_side([a, b, c])
     assert whole is not None and whole.shape == (10,) and np.shares_memory(whole, block)
-    np.testing.assert_array_equal(optimizer_module.side_by_side([b, c]), block[4:10])
-    assert optimizer_module.side_by_side([b, a]) is None  # out of order
-    assert optimizer_module.side_by_side([a, c]) is None  # a gap
-    assert optimizer_module.side_by_side([a, np.arange(3.0)]) is None  # another array
-    assert optimizer_module.side_by_side([np.arange(3.0)]) is None  # owns its memory: nothing to share
-    assert optimizer_module.side_by_side([block[0:4].reshape(2, 2).T, b]) is None  # not C-contiguous
-    assert optimizer_module.side_by_side([block[0:4].view(np.int64)]) is None  # another dtype than its base
+    np.testing.assert_array_equal(flat_module.side_by_side([b, c]), block[4:10])
+    assert flat_module.side_by_side([b, a]) is None  # out of order
+    assert flat_module.side_by_side([a, c]) is None  # a gap
+    assert flat_module.side_by_side([a, np.arange(3.0)]) is None  # another array
+    assert flat_module.side_by_side([np.arange(3.0)]) is None  # owns its memory: nothing to share
+    assert flat_module.side_by_side([block[0:4].reshape(2, 2).T, b]) is None  # not C-contiguous
+    assert flat_module.side_by_side([block[0:4].view(np.int64)]) is None  # another dtype than its base
+
+
+SECOND_GROUP_OPTION = {
+    optim.SGD: {"momentum": 0.5},
+    optim.Momentum: {"beta": 0.5},
+    optim.Adagrad: {"weight_decay": 0.1},
+    optim.RMSprop: {"alpha": 0.9},
+    optim.Adam: {"weight_decay": 0.1},
+    optim.AdamW: {"weight_decay": 0.1},
+}
+
+
+@pytest.mark.parametrize("cls", BUILT_IN, ids=lambda c: c.__name__)
+def test_two_groups_with_their_own_options_are_each_updated_as_one_array(cls):
+    def in_two_groups(optimizer_class):
+        second = {"lr": 0.2, **SECOND_GROUP_OPTION[cls]}
+        return lambda ps, **kw: optimizer_class([{"params": ps[:4]}, {"params": ps[4:], **second}], **kw)
+
+    params, reference = params_in_one_block(), params_in_one_block()
+    opt = train(params, in_two_groups(cls), dict(lr=0.05))
+    ref_opt = train(reference, in_two_groups(per_parameter(cls)), dict(lr=0.05))
+    assert all(opt._flat.get(g) is not None for g in opt.param_groups)
+    assert_same(params, reference, opt, ref_opt)

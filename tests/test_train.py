@@ -294,10 +294,13 @@ def test_an_update_that_overflows_the_parameters_is_undone():
     y = np.array([[0.0]])
     model = _fixed_linear(1, [[1.0]])
     before = model.state_dict()
+    versions = [p._version for p in model.parameters()]
     # loss and gradient are finite (2.0), but lr * grad overflows float64
     with np.errstate(all="ignore"), pytest.raises(train.NonFiniteLossError, match="made 'weight'.*undone"):
         train.fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=1e308), X, y, 1, progress=False)
     assert states_equal(model.state_dict(), before)
+    # changed in place (the update, then the copy back): marked, so an older graph cannot use it
+    assert all(p._version > v for p, v in zip(model.parameters(), versions))
 
 
 class _NanGrad(tg.Function):

@@ -58,6 +58,10 @@ class Function:
     ``.sum``, ``.reshape``, indexing, and ``run(Op, ...)`` to call another op.
     """
 
+    promotes = False
+    """True for arithmetic ops: integer inputs beside a float one take its dtype (``promote``).
+    An op that takes integer inputs as indices or labels keeps the default, False."""
+
     # Defaults for an op that was run but not recorded; apply and backward set the rest.
     saved: tuple = ()
     freed = False
@@ -106,7 +110,7 @@ class Function:
                 inputs = tuple([x if isinstance(x, Tensor) else Tensor(x) for x in inputs])
                 break
         arrays = [t.data for t in inputs]
-        if len(arrays) > 1 and len(set(map(_dtype_of, arrays))) > 1:  # mixed dtypes
+        if cls.promotes and len(set(map(_dtype_of, arrays))) > 1:  # mixed dtypes
             inputs, arrays = promote(inputs, arrays)
         fn = object.__new__(cls)
         try:

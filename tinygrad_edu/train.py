@@ -15,6 +15,13 @@ and ``history.history``, a dict of per-epoch lists ("loss", "accuracy" for
 classifiers, "lr", "time", "val_loss", ...). A non-finite loss stops
 training with ``NonFiniteLossError`` before the bad update, and Ctrl-C stops
 it between two steps, so the model is never left half-updated.
+
+In this file the loop reads from the top down: ``fit`` checks its arguments and
+calls ``_train_epochs`` (the callbacks, Ctrl-C), which runs ``_train_one_epoch``
+(the batches, the epoch's sums) and then ``_epoch_logs`` and ``_end_of_epoch``
+(the logs, the progress bar, the callbacks' verdict); ``_train_one_epoch`` runs
+``_train_one_step`` (forward, loss, backward) for each batch, and that ends in
+``_update_or_roll_back`` (the finite checks and the undo of a bad update).
 """
 
 from __future__ import annotations
@@ -30,8 +37,9 @@ import numpy as np
 
 from tinygrad_edu import nn
 from tinygrad_edu._config import no_grad
+from tinygrad_edu.autograd import mark_modified
 from tinygrad_edu.data import DataLoader
-from tinygrad_edu.optim.optimizer import side_by_side as _find_side_by_side
+from tinygrad_edu.optim.flat import side_by_side as _find_side_by_side
 from tinygrad_edu.tensor import Tensor
 
 Array = Union[np.ndarray, Tensor]
@@ -477,92 +485,169 @@ def fit(
     """
     epochs = _check_positive_int(epochs, "epochs", "fit", minimum=0)
     batch_maker = _batch_maker(X, y, batches, batch_size, shuffle, seed)
-    names = _parameter_names(model, optimizer)
-    metric_fns = _make_metrics(metrics, loss_fn, model)
+    run = _Run(model, loss_fn, optimizer, _parameter_names(model, optimizer),
+               _make_metrics(metrics, loss_fn, model), check_finite)
+    run.record_grad_norms = record_grad_norms
+    callbacks = _attach(callbacks, model, optimizer)
+    was_training = getattr(model, "training", True)
+    bar = _progress_bar(progress, epochs)
+    start = time.perf_counter()
+    try:
+        _train_epochs(run, epochs, batch_maker, validation_data, callbacks, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+        _set_mode(model, was_training)
+        run.history.total_time = time.perf_counter() - start
+    return run.history
+
+
+def _train_epochs(
+    run: "_Run",
+    epochs: int,
+    batch_maker: Callable[[int], Iterable[Any]],
+    validation_data: Optional[tuple[Array, Array]],
+    callbacks: list[Callback],
+    bar: Any,
+) -> None:
+    """The epochs, between the callbacks' ``on_train_begin`` and ``on_train_end``.
+
+    Ctrl-C is held back until the step in progress is complete, then ends training.
+    """
+    with _DeferredInterrupt() as run.interrupt:
+        for cb in callbacks:
+            cb.on_train_begin(run.history)
+        try:
+            for epoch in range(epochs):
+                epoch_start = time.perf_counter()
+                logs = _train_one_epoch(run, epoch, batch_maker)
+                logs.update(_epoch_logs(run, validation_data, epoch_start))
+                if _end_of_epoch(run, epoch, logs, bar, callbacks):
+                    break
+        except KeyboardInterrupt:
+            run.history.interrupted = True
+        for cb in callbacks:
+            cb.on_train_end(run.history)
+
+
+class _Run:
+    """What one ``fit`` call works with: its arguments, the history so far, the step count."""
+
+    def __init__(
+        self,
+        model: Any,
+        loss_fn: Callable[[Tensor, Any], Tensor],
+        optimizer: Any,
+        names: dict[int, str],
+        metric_fns: dict[str, Metric],
+        check_finite: bool,
+    ) -> None:
+        self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
+        self.names = names  # id(parameter) -> its name in the model, for error messages
+        self.metric_fns = metric_fns
+        self.check_finite = check_finite
+        self.history = History()
+        self.global_step = 0  # completed updates, over all epochs
+        self.layout: list = []  # where the parameters lie in memory (see _side_by_side)
+        self.interrupt: Any = None  # the _DeferredInterrupt, while training runs
+        self.record_grad_norms = False  # keep every step's gradient norms in the history
+
+
+def _attach(callbacks: Sequence[Callback], model: Any, optimizer: Any) -> list[Callback]:
+    """The callbacks as a list, each told the model and the optimizer."""
     callbacks = list(callbacks)
     for cb in callbacks:
         if not isinstance(cb, Callback):
             raise TypeError(f"fit: callbacks must be Callback instances, got {type(cb).__name__}")
         cb.model, cb.optimizer = model, optimizer
+    return callbacks
 
-    history = History()
-    was_training = getattr(model, "training", True)
-    bar = _progress_bar(progress, epochs)
-    start = time.perf_counter()
-    global_step = 0
-    layout: list = []  # where the parameters lie in memory (see _side_by_side)
-    try:
-        with _DeferredInterrupt() as interrupt:
-            for cb in callbacks:
-                cb.on_train_begin(history)
-            try:
-                for epoch in range(epochs):
-                    epoch_start = time.perf_counter()
-                    _set_mode(model, True)
-                    n_seen, loss_sum, last_loss = 0, 0.0, math.nan
-                    metric_sums = dict.fromkeys(metric_fns, 0.0)
-                    for step, batch in enumerate(batch_maker(epoch)):
-                        xb, yb = _unpack_batch(batch, epoch, step)
-                        optimizer.zero_grad()
-                        output = model(xb)
-                        loss = loss_fn(output, yb)
-                        value = _scalar_loss(loss, "fit")
-                        if check_finite and not math.isfinite(value):
-                            _raise_nonfinite(f"the loss is {value}", epoch, step, global_step, history)
-                        loss.backward()
-                        if record_grad_norms:
-                            history._record_grad_norms(model)
-                        if check_finite:
-                            params = [p for g in getattr(optimizer, "param_groups", []) for p in g["params"]]
-                            bad = _nonfinite_grad(params, names)
-                            bad = bad or _checked_step(optimizer, params, names, layout)
-                            if bad is not None:
-                                _raise_nonfinite(bad, epoch, step, global_step, history)
-                        else:
-                            optimizer.step()
-                        # The step is complete: only now does anything count.
-                        global_step += 1
-                        n = len(xb.data) if xb.data.ndim else 1
-                        n_seen += n
-                        loss_sum += value * n
-                        last_loss = value
-                        for name, fn in metric_fns.items():
-                            metric_sums[name] += fn(output.data, _as_array(yb)) * n
-                        history._record_step(epoch, value, _current_lr(optimizer))
-                        if interrupt.requested:
-                            raise KeyboardInterrupt
-                    if n_seen == 0:
-                        raise ValueError(f"fit: epoch {epoch} produced no batches")
-                    logs = {"loss": loss_sum / n_seen, "last_batch_loss": last_loss}
-                    logs.update({name: s / n_seen for name, s in metric_sums.items()})
-                    lr = _current_lr(optimizer)
-                    if lr is not None:
-                        logs["lr"] = lr
-                    if validation_data is not None:
-                        X_val, y_val = validation_data
-                        scores = evaluate(model, loss_fn, X_val, y_val, metrics=metric_fns)
-                        logs.update({f"val_{k}": v for k, v in scores.items()})
-                    logs["time"] = time.perf_counter() - epoch_start
-                    history._record_epoch(epoch, logs)
-                    if bar is not None:
-                        bar.set_postfix(_postfix(logs), refresh=False)
-                        bar.update(1)
-                    stop = [bool(cb.on_epoch_end(epoch, dict(logs))) for cb in callbacks]
-                    if interrupt.requested:
-                        raise KeyboardInterrupt
-                    if any(stop):
-                        history.stopped_early = True
-                        break
-            except KeyboardInterrupt:
-                history.interrupted = True
-            for cb in callbacks:
-                cb.on_train_end(history)
-    finally:
-        if bar is not None:
-            bar.close()
-        _set_mode(model, was_training)
-        history.total_time = time.perf_counter() - start
-    return history
+
+def _train_one_epoch(run: _Run, epoch: int, batch_maker: Callable[[int], Iterable[Any]]) -> dict[str, float]:
+    """One pass over the epoch's batches, a step for each; its loss and metrics, sample-weighted."""
+    _set_mode(run.model, True)
+    n_seen, loss_sum, last_loss = 0, 0.0, math.nan
+    metric_sums = dict.fromkeys(run.metric_fns, 0.0)
+    for step, batch in enumerate(batch_maker(epoch)):
+        xb, yb = _unpack_batch(batch, epoch, step)
+        output, value = _train_one_step(run, xb, yb, epoch, step)
+        # The step is complete: only now does anything count.
+        run.global_step += 1
+        n = len(xb.data) if xb.data.ndim else 1
+        n_seen += n
+        loss_sum += value * n
+        last_loss = value
+        for name, fn in run.metric_fns.items():
+            metric_sums[name] += fn(output.data, _as_array(yb)) * n
+        run.history._record_step(epoch, value, _current_lr(run.optimizer))
+        if run.interrupt.requested:
+            raise KeyboardInterrupt
+    if n_seen == 0:
+        raise ValueError(f"fit: epoch {epoch} produced no batches")
+    logs = {"loss": loss_sum / n_seen, "last_batch_loss": last_loss}
+    logs.update({name: s / n_seen for name, s in metric_sums.items()})
+    return logs
+
+
+def _train_one_step(run: _Run, xb: Tensor, yb: Any, epoch: int, step: int) -> tuple[Tensor, float]:
+    """zero_grad, forward, loss, backward, update; returns the output and the loss's value.
+
+    With ``check_finite`` a NaN/Inf loss stops training before backward, and a NaN/Inf
+    gradient or update before anything is kept (``_update_or_roll_back``).
+    """
+    optimizer = run.optimizer
+    optimizer.zero_grad()
+    output = run.model(xb)
+    loss = run.loss_fn(output, yb)
+    value = _scalar_loss(loss, "fit")
+    if run.check_finite and not math.isfinite(value):
+        _raise_nonfinite(f"the loss is {value}", epoch, step, run.global_step, run.history)
+    loss.backward()
+    if run.record_grad_norms:
+        run.history._record_grad_norms(run.model)
+    if run.check_finite:
+        _update_or_roll_back(run, epoch, step)
+    else:
+        optimizer.step()
+    return output, value
+
+
+def _update_or_roll_back(run: _Run, epoch: int, step: int) -> None:
+    """``optimizer.step()`` only if every gradient is finite, undone if it made a parameter
+    NaN/Inf; either way ``NonFiniteLossError`` then stops training."""
+    params = [p for g in getattr(run.optimizer, "param_groups", []) for p in g["params"]]
+    bad = _nonfinite_grad(params, run.names)
+    bad = bad or _checked_step(run.optimizer, params, run.names, run.layout)
+    if bad is not None:
+        _raise_nonfinite(bad, epoch, step, run.global_step, run.history)
+
+
+def _epoch_logs(run: _Run, validation: Optional[tuple[Array, Array]], epoch_start: float) -> dict[str, float]:
+    """What an epoch's logs hold besides its loss and metrics: "lr", the validation scores, "time"."""
+    logs: dict[str, float] = {}
+    lr = _current_lr(run.optimizer)
+    if lr is not None:
+        logs["lr"] = lr
+    if validation is not None:
+        X_val, y_val = validation
+        scores = evaluate(run.model, run.loss_fn, X_val, y_val, metrics=run.metric_fns)
+        logs.update({f"val_{k}": v for k, v in scores.items()})
+    logs["time"] = time.perf_counter() - epoch_start
+    return logs
+
+
+def _end_of_epoch(run: _Run, epoch: int, logs: dict[str, float], bar: Any, callbacks: list[Callback]) -> bool:
+    """Record the epoch's logs, show them, ask the callbacks; True means stop training."""
+    run.history._record_epoch(epoch, logs)
+    if bar is not None:
+        bar.set_postfix(_postfix(logs), refresh=False)
+        bar.update(1)
+    stop = [bool(cb.on_epoch_end(epoch, dict(logs))) for cb in callbacks]  # every callback hears of it
+    if run.interrupt.requested:
+        raise KeyboardInterrupt
+    if any(stop):
+        run.history.stopped_early = True
+    return any(stop)
 
 
 def _set_mode(model: Any, training: bool) -> None:
@@ -637,7 +722,7 @@ def _nonfinite_grad(params: list[Tensor], names: dict[int, str]) -> Optional[str
 
 
 def _side_by_side(datas: list[np.ndarray], cache: list) -> Optional[np.ndarray]:
-    """``optim.optimizer.side_by_side(datas)``, remembered in ``cache`` while the parameters
+    """``optim.flat.side_by_side(datas)``, remembered in ``cache`` while the parameters
     keep their arrays (finding it takes longer than a small network's whole update)."""
     if cache and len(cache[0]) == len(datas) and all(a is b for a, b in zip(cache[0], datas)):
         return cache[1]
@@ -670,6 +755,7 @@ def _checked_step(optimizer: Any, params: list[Tensor], names: dict[int, str], l
             offset = 0
             for q in params:
                 q.data[...] = before[offset : offset + q.data.size].reshape(q.data.shape)
+                mark_modified(q)  # changed in place again
                 offset += q.data.size
             return f"the update made '{name}' (shape {p.shape}) non-finite (the change was undone)"
     return None

@@ -162,8 +162,6 @@ def _network_loss(args: argparse.Namespace) -> tuple[Tensor, nn.Module]:
     X, y = data.make_moons(args.samples, noise=0.2, seed=args.seed)
     loss_fn, Y = loss_and_targets(sizes, y, 2, "moons")
     model = make_network(sizes, args.seed)
-    if isinstance(model, nn.Sequential):
-        model.fuse = False  # the picture shows each Linear and each ReLU as its own op
     loss = loss_fn(model(Tensor(X)), Y)
     loss.name = "loss"
     return loss, model

@@ -70,7 +70,7 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
 
 
 def linear_relu(x: Any, weight: Any, bias: Any = None) -> Tensor:
-    """relu(x @ weight.T + bias), one fused op (what nn.Sequential runs for Linear then ReLU)."""
+    """relu(x @ weight.T + bias), one fused op (what nn.LinearReLU runs)."""
     if bias is None:
         return fused.LinearReLU.apply(x, weight)
     return fused.LinearReLU.apply(x, weight, bias)

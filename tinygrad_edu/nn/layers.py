@@ -73,19 +73,23 @@ class Linear(Module):
     def forward(self, x: Any) -> Tensor:
         return F.linear(x, self.weight, self.bias)
 
-    def _fuse_with(self, following: Module) -> Optional[Callable[[Any], Tensor]]:
-        # A plain Linear directly followed by a plain ReLU runs as one op (see Sequential.fuse).
-        if type(self) is Linear and type(following) is ReLU:
-            return self._forward_relu
-        return None
-
-    def _forward_relu(self, x: Any) -> Tensor:
-        return F.linear_relu(x, self.weight, self.bias)
-
     def extra_repr(self) -> str:
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
         )
+
+
+class LinearReLU(Linear):
+    """relu(x @ weight.T + bias): a ``Linear`` and a ``ReLU`` computed as one op, ``LinearReLU``.
+
+    The same arguments, parameters and initialisation as ``Linear``, and the same values
+    and gradients as ``Sequential(Linear(...), ReLU())``; the graph has one node where
+    that has two, which saves a few microseconds per layer and step on small networks.
+    Nothing turns a ``Linear`` and a ``ReLU`` into this: write it where you want it.
+    """
+
+    def forward(self, x: Any) -> Tensor:
+        return F.linear_relu(x, self.weight, self.bias)
 
 
 class ReLU(Module):

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator, NamedTuple, Optional, Union
 import numpy as np
 
 from tinygrad_edu._config import get_default_dtype
+from tinygrad_edu.autograd import mark_modified
 from tinygrad_edu.tensor import Tensor
 
 
@@ -57,11 +58,12 @@ class Parameter(Tensor):
 class _Blocks:
     """Where new Parameters get their arrays: consecutive slices of shared blocks, one dtype each.
 
-    A model's parameters, made one after another, then lie side by side in memory, and an
-    optimizer can update them as one flat array in place, with no gathering and copying
-    back (``Optimizer._flat_step``): on a small network that is most of the step's Python
-    work. Each parameter is still a C-contiguous array of its own shape. A block lives as
-    long as any parameter cut from it; a large parameter gets an array of its own.
+    A model's parameters, made one after another, then lie side by side in memory, and a
+    built-in optimizer can update them as one flat array in place, with no gathering and
+    copying back (``tinygrad_edu/optim/flat.py``): on a small network that is most of the
+    step's Python work. Each parameter is still a C-contiguous array of its own shape. A
+    block lives as long as any parameter cut from it; a large parameter gets an array of
+    its own.
     """
 
     BLOCK = 1 << 16  # elements per block (the size of the optimizers' flat groups)
@@ -122,13 +124,6 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         # An empty **kwargs passed on costs as much as a small op: skip it when there are none.
         return self.forward(*args, **kwargs) if kwargs else self.forward(*args)
-
-    def _fuse_with(self, following: "Module") -> Optional[Callable[[Any], Any]]:
-        """A function that does this module's and ``following``'s work in one op, or None.
-
-        ``Sequential`` asks each module about the next one (``nn.Linear`` fuses a ``ReLU``).
-        """
-        return None
 
     # --- registration --------------------------------------------------------------
     def _registries(self) -> tuple[dict, dict, dict]:
@@ -387,6 +382,7 @@ class Module:
                 np.copyto(target.data, array, casting="unsafe")  # in place: optimizers keep their references
             else:
                 target.data = np.array(array, dtype=target.dtype)
+            mark_modified(target)  # changed in place: a graph recorded before cannot backpropagate now
         return IncompatibleKeys(missing, unexpected)
 
     # --- printing ------------------------------------------------------------------------
@@ -429,6 +425,33 @@ def _check_module(m: Any, where: str, i: Union[int, str]) -> "Module":
     raise TypeError(f"{where}: item {i} is a {type(m).__name__}; expected an nn.Module")
 
 
+def _located(exc: Exception, seq: "Sequential", i: int) -> Exception:
+    """``exc`` with ``Sequential[i] <the module>: `` in front of its message, as the same type.
+
+    Inside a nested Sequential the message already starts with its own place, so the
+    places chain: ``Sequential[1] > Sequential[0] Linear(...): ...``. An exception
+    type that cannot be rebuilt from one message keeps its message and gets a note.
+    """
+    name, module = list(seq._modules.items())[i]
+    where = f"Sequential[{i}]" if name == str(i) else f"Sequential[{i}] ({name!r})"
+    message = str(exc.args[0]) if len(exc.args) == 1 else str(exc)
+    if isinstance(module, Sequential) and getattr(exc, "_in_sequential", False):
+        text = f"{where} > {message}"
+    else:
+        shown = repr(module)
+        shown = shown if "\n" not in shown else type(module).__name__
+        text = f"{where} {shown}: {message}"
+    try:
+        located = type(exc)(text)
+    except Exception:  # a constructor that wants more than a message (UnicodeDecodeError, ...)
+        if hasattr(exc, "add_note"):  # Python 3.11 and later
+            exc.add_note(text)
+        return exc
+    located.__dict__.update(exc.__dict__)  # any attributes the original carried
+    located._in_sequential = True  # type: ignore[attr-defined]
+    return located.with_traceback(exc.__traceback__)
+
+
 class Sequential(Module):
     """Modules applied one after another: ``Sequential(Linear(2, 5), ReLU(), Linear(5, 1))``.
 
@@ -436,12 +459,6 @@ class Sequential(Module):
     ``len``, ``seq[i]`` (a module), ``seq[a:b]`` (a Sequential sharing the
     same modules), iteration and ``append`` work like a list.
     """
-
-    fuse = True
-    """Run each ``Linear`` directly followed by a ``ReLU`` as one op, ``LinearReLU``: the
-    same values and gradients, one graph node instead of two (about 5 µs less per layer
-    and step on small networks). Set ``seq.fuse = False`` to record them as separate ops,
-    for instance to draw the graph layer by layer."""
 
     def __init__(self, *modules: Any) -> None:
         super().__init__()
@@ -453,32 +470,19 @@ class Sequential(Module):
                 setattr(self, str(i), _check_module(m, "Sequential", i))
 
     def forward(self, x: Any) -> Any:
-        plan = self.__dict__.get("_plan")
-        if plan is None:
-            plan = self.__dict__["_plan"] = self._make_plan()
-        for step in plan:
-            x = step(x)
-        return x
+        """Each module in turn, exactly the ones ``repr`` shows: ``x = module(x)``.
 
-    def _make_plan(self) -> list[Callable[[Any], Any]]:
-        """The calls forward makes: each module, or one fused call for a module and the next."""
-        modules = list(self._modules.values())
-        plan: list[Callable[[Any], Any]] = []
+        An error inside a module is raised again (same type, same message) with the
+        layer's place in front: ``Sequential[2] Linear(...): x has shape ...``.
+        """
         i = 0
-        while i < len(modules):
-            fused = modules[i]._fuse_with(modules[i + 1]) if self.fuse and i + 1 < len(modules) else None
-            plan.append(fused or modules[i])
-            i += 2 if fused else 1
-        return plan
-
-    # Any change of the modules (or of fuse) goes through these two: the plan is made again.
-    def __setattr__(self, name: str, value: Any) -> None:
-        super().__setattr__(name, value)
-        self.__dict__.pop("_plan", None)
-
-    def __delattr__(self, name: str) -> None:
-        super().__delattr__(name)
-        self.__dict__.pop("_plan", None)
+        try:
+            for module in self._modules.values():
+                x = module(x)
+                i += 1
+        except Exception as exc:
+            raise _located(exc, self, i) from exc.__cause__  # the message already holds exc's
+        return x
 
     def __len__(self) -> int:
         return len(self._modules)

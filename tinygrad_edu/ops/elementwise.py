@@ -17,6 +17,8 @@ from tinygrad_edu.autograd import Function, run
 class Add(Function):
     """a + b;  d/da = 1, d/db = 1."""
 
+    promotes = True
+
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a + b
 
@@ -26,6 +28,8 @@ class Add(Function):
 
 class Sub(Function):
     """a - b;  d/da = 1, d/db = -1."""
+
+    promotes = True
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a - b
@@ -47,6 +51,8 @@ class Neg(Function):
 class Mul(Function):
     """a * b;  d/da = b, d/db = a."""
 
+    promotes = True
+
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a * b
 
@@ -58,6 +64,8 @@ class Mul(Function):
 
 class Div(Function):
     """a / b;  d/da = 1/b, d/db = -a/b**2."""
+
+    promotes = True
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a / b
@@ -73,6 +81,8 @@ class Div(Function):
 class Pow(Function):
     """a ** b;  d/da = b * a**(b-1) (0 where b == 0, also at a = 0, like PyTorch),
     d/db = a**b * log(a) (0 where a == 0)."""
+
+    promotes = True
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a**b
@@ -213,6 +223,8 @@ class Clip(Function):
 class Maximum(Function):
     """max(a, b) elementwise;  the gradient goes to the larger input, split evenly on ties."""
 
+    promotes = True
+
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         out = np.maximum(a, b)
         self.save_for_backward(((a > b) + 0.5 * (a == b)).astype(out.dtype))
@@ -226,6 +238,8 @@ class Maximum(Function):
 class Minimum(Function):
     """min(a, b) elementwise;  the gradient goes to the smaller input, split evenly on ties."""
 
+    promotes = True
+
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         out = np.minimum(a, b)
         self.save_for_backward(((a < b) + 0.5 * (a == b)).astype(out.dtype))
@@ -238,6 +252,8 @@ class Minimum(Function):
 
 class Where(Function):
     """a where cond else b;  the gradient goes to whichever input was chosen."""
+
+    promotes = True
 
     def forward(self, a: np.ndarray, b: np.ndarray, cond: Any = None) -> np.ndarray:
         self.save_for_backward(cond)

@@ -61,6 +61,8 @@ class Linear(Function):
     [2, 5, 2, 1] step 3%). The values are the same products.
     """
 
+    promotes = True
+
     def forward(self, x: np.ndarray, weight: np.ndarray, bias: Optional[np.ndarray] = None) -> np.ndarray:
         if weight.ndim != 2:
             raise ValueError(f"weight must be 2-D (out_features, in_features), got shape {weight.shape}")
@@ -122,6 +124,8 @@ class LinearReLU(Linear):
 class SquaredError(Function):
     """(x - y)**2 elementwise (MSE before its reduction);  d/dx = 2 (x - y),  d/dy = -2 (x - y)."""
 
+    promotes = True
+
     def forward(self, x: np.ndarray, y: np.ndarray, reduction: str = "none") -> np.ndarray:
         diff = x - y
         loss = diff * diff
@@ -146,6 +150,8 @@ class BCE(Function):
     (PyTorch's backward uses (p - y) / max(p (1 - p), 1e-12), the same value except
     within e^-100 of 0 or 1, where this one is the exact derivative of the clamped loss.)
     """
+
+    promotes = True
 
     def forward(self, p: np.ndarray, y: np.ndarray, reduction: str = "none") -> np.ndarray:
         with np.errstate(divide="ignore"):  # log(0) = -inf is clamped just below
@@ -185,6 +191,8 @@ class BCEWithLogits(Function):
     (exp never sees a positive argument, so z = +-1e4 is fine);
     d/dz = sigmoid(z) - y,  d/dy = -z.
     """
+
+    promotes = True
 
     def forward(self, z: np.ndarray, y: np.ndarray, reduction: str = "none") -> np.ndarray:
         # log(1 + exp(z)) = max(z, 0) + log(1 + exp(-|z|)) is numpy's logaddexp(0, z); the zero

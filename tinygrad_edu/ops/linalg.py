@@ -18,6 +18,8 @@ class MatMul(Function):
     """a @ b for 1-D, 2-D and batched (..., n, k) @ (..., k, m) operands, numpy's rules;
     d/da = grad @ b^T, d/db = a^T @ grad (batch axes summed back by the engine)."""
 
+    promotes = True
+
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError("matmul needs operands with at least one axis; use * for scalars")

@@ -21,6 +21,8 @@ class Adagrad(Optimizer):
     Keras's ``Adagrad`` is ``Adagrad(lr, initial_accumulator_value=0.1, eps=1e-7, eps_mode="inside")``.
     """
 
+    elementwise = True  # a small group is updated as one flat array (optim/flat.py)
+
     def __init__(
         self,
         params: Iterable[Any],

@@ -27,6 +27,8 @@ class Adam(Optimizer):
     is ``Adam(lr, eps=1e-7, eps_mode="hat")``.
     """
 
+    elementwise = True  # a small group is updated as one flat array (optim/flat.py)
+
     _decoupled_weight_decay = False
 
     def __init__(
@@ -104,6 +106,8 @@ class AdamW(Adam):
 
     so the decay does not pass through ``m`` and ``v``. Default ``weight_decay=0.01``.
     """
+
+    elementwise = True  # a small group is updated as one flat array (optim/flat.py)
 
     _decoupled_weight_decay = True
 

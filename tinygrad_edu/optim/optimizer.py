@@ -11,6 +11,10 @@ three small methods:
 
 The base class walks the groups, skips parameters whose ``grad`` is None, evaluates a
 schedule ``lr`` at the optimizer's own step count, and packs everything into a state dict.
+``_update`` is called once per parameter with that parameter's own arrays. The built-in
+optimizers, whose rules are elementwise, opt into updating a small group as one flat
+array (``elementwise = True``, see ``tinygrad_edu/optim/flat.py``): the same numbers, fewer
+numpy calls.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from typing import Any, Callable, Iterable, Optional, Union
 import numpy as np
 
 from tinygrad_edu._config import enable_grad
-from tinygrad_edu.optim import schedules
+from tinygrad_edu.autograd import mark_modified
+from tinygrad_edu.optim import flat, schedules
 from tinygrad_edu.tensor import Tensor
 
 LearningRate = Union[float, Callable[[int], float]]
@@ -51,12 +56,18 @@ class Optimizer:
             (before the first step: the value the first step will use).
     """
 
+    elementwise: bool = False
+    """True in a class whose ``_update`` is elementwise (each number updated from the same-position
+    numbers of its gradient and state, with group-wide scalars): a small group is then updated as
+    one flat array (``optim/flat.py``), with the same results. Read from the class's own body
+    only, so a subclass gets the per-parameter loop unless it writes ``elementwise = True`` too."""
+
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self.state: dict[Tensor, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
         self.step_count = 0
-        self._flat: dict[int, Optional[_FlatGroup]] = {}  # id(group) -> its flat buffers, or None
+        self._flat = flat.FlatGroups() if flat.enabled_for(type(self)) else None
         name = type(self).__name__
         if isinstance(params, Tensor):
             raise TypeError(
@@ -104,6 +115,29 @@ class Optimizer:
         params = [params] if isinstance(params, Tensor) else list(params)
         if not params:
             raise ValueError(f"{name}: param group {index} has an empty parameter list")
+        self._check_params(params, index)
+        unknown = sorted(set(group) - set(self.defaults) - {"params"})
+        if unknown:
+            raise ValueError(
+                f"{name}: unknown option(s) {unknown} in param group {index}; "
+                f"the options are {sorted(self.defaults)}"
+            )
+        for key, default in self.defaults.items():
+            if key not in group:
+                if default is required:
+                    raise ValueError(
+                        f"{name}: param group {index} has no '{key}' and there is no default; "
+                        f"pass {key}=... to {name} or in the group"
+                    )
+                group[key] = default
+        group["params"] = params
+        self._check_lr(group["lr"], index)
+        self._check_options(group, index)
+        self.param_groups.append(group)
+
+    def _check_params(self, params: list[Any], index: int) -> None:
+        """Each entry of group ``index`` is a leaf Tensor that requires grad, and no tensor is given twice."""
+        name = type(self).__name__
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         for i, p in enumerate(params):
             where = f"{name}: parameter {i} of group {index}"
@@ -124,24 +158,6 @@ class Optimizer:
                     f"{where} (shape {p.shape}) appears more than once; give each parameter once"
                 )
             seen.add(id(p))
-        unknown = sorted(set(group) - set(self.defaults) - {"params"})
-        if unknown:
-            raise ValueError(
-                f"{name}: unknown option(s) {unknown} in param group {index}; "
-                f"the options are {sorted(self.defaults)}"
-            )
-        for key, default in self.defaults.items():
-            if key not in group:
-                if default is required:
-                    raise ValueError(
-                        f"{name}: param group {index} has no '{key}' and there is no default; "
-                        f"pass {key}=... to {name} or in the group"
-                    )
-                group[key] = default
-        group["params"] = params
-        self._check_lr(group["lr"], index)
-        self._check_options(group, index)
-        self.param_groups.append(group)
 
     def _check_lr(self, lr: Any, index: int) -> None:
         if callable(lr):
@@ -226,108 +242,39 @@ class Optimizer:
         for group in self.param_groups:
             lr = self._lr_at(group, self.step_count)
             lrs.append(lr)
-            if self._flat_step(group, lr):
-                continue
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if not isinstance(p.grad, Tensor):
-                    raise TypeError(
-                        f"{type(self).__name__}.step: a parameter of shape {p.shape} has a grad of type "
-                        f"{type(p.grad).__name__}; expected a Tensor or None"
-                    )
-                param, grad = p.data, p.grad.data
-                if grad.shape != param.shape:
-                    raise ValueError(
-                        f"{type(self).__name__}.step: a parameter of shape {param.shape} ({param.dtype}) "
-                        f"has a grad of shape {grad.shape} ({grad.dtype}); they must match"
-                    )
-                if grad.dtype != param.dtype:
-                    grad = grad.astype(param.dtype)
-                state = self.state.get(p)
-                if state is None:
-                    state = self.state[p] = self._init_state(param, group)
-                state["step"] += 1
-                self._update(param, grad, state, group, lr)
+            if self._flat is None or not self._flat.step(self, group, lr):
+                self._step_each(group, lr)
         self.last_lr = lrs
         self.step_count += 1
         return loss
 
-    # --- one flat array per group: the fast path for small networks ------------------------
-    # A small network's step is dominated by Python and numpy call overhead per parameter, not
-    # by arithmetic. So for a group of at most FLAT_LIMIT elements of one float dtype, the
-    # optimizer keeps the state buffers as one flat array each, gathers the gradients into one
-    # flat array and runs ``_update`` once on the whole group: a handful of numpy calls update
-    # every parameter, whatever the number of layers. The parameters' arrays stay the same
-    # objects, updated in place. Parameters made by ``nn.Parameter`` lie side by side in memory
-    # (``nn.module._Blocks``), so ``_update`` usually works on them directly; otherwise they are
-    # gathered into a flat array and the result is copied back. ``optimizer.state[p]`` holds
-    # views of the flat buffers. Whenever the group does not fit (a grad is None, shapes or
-    # dtypes differ, step counts differ) the per-parameter path runs.
+    def _step_each(self, group: dict[str, Any], lr: float) -> None:
+        """The update loop: ``_update`` once per parameter that has a gradient, on its own arrays."""
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            param, grad = p.data, self._grad_of(p)
+            state = self.state.get(p)
+            if state is None:
+                state = self.state[p] = self._init_state(param, group)
+            state["step"] += 1
+            self._update(param, grad, state, group, lr)
+            mark_modified(p)  # changed in place: a graph recorded before cannot backpropagate now
 
-    FLAT_LIMIT = 1 << 16
-
-    def _flat_step(self, group: dict[str, Any], lr: float) -> bool:
-        """Update the whole group as one flat array if it qualifies; False means "do it per parameter"."""
-        key = id(group)
-        flat = self._flat.get(key, False)
-        if flat is False:
-            flat = self._flat[key] = self._make_flat(group)
-        if flat is None:
-            return False
-        params = group["params"]
-        dtype = flat.dtype
-        grads = []
-        for p, shape, data in zip(params, flat.shapes, flat.datas):
-            g = p.grad
-            if g is None or type(g) is not Tensor:
-                self._flat[key] = None  # per parameter from now on (until the next load_state_dict)
-                return False
-            g = g.data
-            if g.shape != shape or (g.dtype is not dtype and g.dtype != dtype):
-                self._flat[key] = None
-                return False
-            if p.data is not data:  # a new array was assigned to p.data: lay the group out again
-                self._flat[key] = False
-                return self._flat_step(group, lr)
-            grads.append(g.ravel())  # a view (ravel is quicker than reshape(-1) or axis=None)
-        np.concatenate(grads, out=flat.grad)
-        if flat.views is not None:  # the parameters are not side by side: gather them
-            np.concatenate([d.ravel() for d in flat.datas], out=flat.param)
-        state = flat.state
-        if state is None:
-            state = flat.state = self._init_state(flat.param, group)
-        state["step"] += 1
-        self._update(flat.param, flat.grad, state, group, lr)
-        if flat.views is not None:  # and copy the result back
-            for d, view in zip(flat.datas, flat.views):
-                np.copyto(d, view)
-        flat.share_state(self.state, params)
-        return True
-
-    def _make_flat(self, group: dict[str, Any]) -> Optional["_FlatGroup"]:
-        params = group["params"]
-        dtype = params[0].data.dtype
-        if len(params) < 2 or sum(p.data.size for p in params) > self.FLAT_LIMIT:
-            return None
-        if any(p.data.dtype != dtype or p.data.dtype.kind != "f" for p in params):
-            return None
-        states = [self.state.get(p) for p in params]
-        if any(st is None for st in states) and not all(st is None for st in states):
-            return None
-        if states[0] is not None:
-            keys, step = set(states[0]), states[0]["step"]
-            for st, p in zip(states, params):
-                if set(st) != keys or st["step"] != step:
-                    return None
-                for k in keys:
-                    v0, v = states[0][k], st[k]
-                    arrays = isinstance(v0, np.ndarray), isinstance(v, np.ndarray)
-                    if arrays[0] != arrays[1] or (arrays[1] and (v.shape != p.shape or v.dtype != dtype)):
-                        return None
-                    if not arrays[1] and k != "step" and v != v0:
-                        return None
-        return _FlatGroup(params, states)
+    def _grad_of(self, p: Tensor) -> np.ndarray:
+        """``p.grad``'s array, checked against the parameter and cast to its dtype."""
+        if not isinstance(p.grad, Tensor):
+            raise TypeError(
+                f"{type(self).__name__}.step: a parameter of shape {p.shape} has a grad of type "
+                f"{type(p.grad).__name__}; expected a Tensor or None"
+            )
+        param, grad = p.data, p.grad.data
+        if grad.shape != param.shape:
+            raise ValueError(
+                f"{type(self).__name__}.step: a parameter of shape {param.shape} ({param.dtype}) "
+                f"has a grad of shape {grad.shape} ({grad.dtype}); they must match"
+            )
+        return grad if grad.dtype == param.dtype else grad.astype(param.dtype)
 
     def zero_grad(self) -> None:
         """Forget the gradients: every parameter's ``grad`` becomes None (PyTorch's set_to_none)."""
@@ -457,7 +404,8 @@ class Optimizer:
         self.param_groups = new_groups
         self.state = new_state
         self.step_count = step_count
-        self._flat = {}  # rebuilt from the loaded per-parameter state at the next step
+        if self._flat is not None:
+            self._flat.clear()  # rebuilt from the loaded per-parameter state at the next step
         self.last_lr = [self._lr_at(g, max(step_count - 1, 0)) for g in new_groups]
 
     def _load_param_state(
@@ -499,80 +447,3 @@ def _describe(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} ({value.dtype})"
     return f"a {type(value).__name__}"
-
-
-class _FlatGroup:
-    """Flat work arrays for a group's parameters and gradients, and its state as flat buffers.
-
-    ``param`` is the parameters' memory itself when they lie side by side (``views`` is then
-    None); otherwise a copy, with ``views[i]`` the slice that belongs to parameter i, in its
-    shape. ``datas`` are the parameters' arrays it was laid out for. Existing per-parameter
-    state is concatenated into the flat buffers.
-    """
-
-    def __init__(self, params: list[Tensor], states: list[Optional[dict[str, Any]]]) -> None:
-        self.dtype = params[0].data.dtype
-        self.datas = [p.data for p in params]
-        self.shapes = [d.shape for d in self.datas]
-        self.slices = []
-        offset = 0
-        for d in self.datas:
-            self.slices.append(slice(offset, offset + d.size))
-            offset += d.size
-        whole = side_by_side(self.datas)
-        self.views: Optional[list[np.ndarray]] = None
-        if whole is not None:
-            self.param = whole
-        else:
-            self.param = np.concatenate([d.reshape(-1) for d in self.datas])
-            self.views = [self.param[sl].reshape(shape) for sl, shape in zip(self.slices, self.shapes)]
-        self.grad = np.empty_like(self.param)
-        self.state: Optional[dict[str, Any]] = None
-        if states[0] is not None:
-            self.state = {
-                k: np.concatenate([st[k].reshape(-1) for st in states]) if isinstance(v, np.ndarray) else v
-                for k, v in states[0].items()
-            }
-        self._shared: Optional[dict[str, Any]] = None  # flat arrays the per-parameter views were cut from
-        self._state_size = 0  # how many entries the state had then
-
-    def share_state(self, per_param: dict[Tensor, dict[str, Any]], params: list[Tensor]) -> None:
-        """Keep ``optimizer.state[p]`` in step: views of the flat buffers, and the step count."""
-        state = self.state
-        shared = self._shared
-        stale = shared is None or len(state) != self._state_size
-        if stale or any(state[k] is not v for k, v in shared.items()):
-            # new buffers (first step, or one made on first use such as SGD's momentum buffer)
-            for p, sl, shape in zip(params, self.slices, self.shapes):
-                per_param[p] = {
-                    k: v[sl].reshape(shape) if isinstance(v, np.ndarray) else v for k, v in state.items()
-                }
-            self._shared = {k: v for k, v in state.items() if isinstance(v, np.ndarray)}
-            self._state_size = len(state)
-            return
-        step = state["step"]
-        for p in params:
-            per_param[p]["step"] = step
-
-
-def _address(a: np.ndarray) -> int:
-    return a.__array_interface__["data"][0]
-
-
-def side_by_side(arrays: list[np.ndarray]) -> Optional[np.ndarray]:
-    """The 1-D array that ``arrays`` are consecutive pieces of, in this order, or None.
-
-    True for the parameters of a model made with ``nn.Parameter`` (cut one after another
-    from shared blocks): the whole is then one array that numpy can update in place.
-    """
-    first = arrays[0]
-    base = first.base
-    if base is None or base.ndim != 1 or base.dtype != first.dtype or not base.flags.c_contiguous:
-        return None
-    start = end = _address(first)
-    for a in arrays:
-        if a.base is not base or not a.flags.c_contiguous or _address(a) != end:
-            return None
-        end += a.nbytes
-    offset = (start - _address(base)) // base.itemsize
-    return base[offset : offset + (end - start) // base.itemsize]

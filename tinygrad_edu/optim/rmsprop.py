@@ -25,6 +25,8 @@ class RMSprop(Optimizer):
     momentum buffer (``b = momentum * b + lr * g / d; p = p - b``), the same while ``lr`` is constant.
     """
 
+    elementwise = True  # a small group is updated as one flat array (optim/flat.py)
+
     def __init__(
         self,
         params: Iterable[Any],

@@ -25,6 +25,8 @@ class SGD(Optimizer):
     that is the same trajectory (``v = -lr * b``), e.g. seed 004's steps of 0.1 then 0.18.
     """
 
+    elementwise = True  # a small group is updated as one flat array (optim/flat.py)
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -81,6 +83,8 @@ class Momentum(Optimizer):
     ``v`` is an exponentially weighted average of the gradients (see ``ExponentialMovingAverage``).
     It equals ``SGD(lr=lr * (1 - beta), momentum=beta)``: PyTorch's buffer is ``v / (1 - beta)``.
     """
+
+    elementwise = True  # a small group is updated as one flat array (optim/flat.py)
 
     def __init__(self, params: Iterable[Any], lr: LearningRate = required, beta: float = 0.9) -> None:
         super().__init__(params, dict(lr=lr, beta=beta))
