@@ -25,7 +25,7 @@ import tinygrad_edu as tg
 MODULES = [
     ("tinygrad_edu", "the top level: Tensor, Value, Function, creation functions, gradient mode, save/load"),
     ("tinygrad_edu.autograd", "the backward engine and the op base class"),
-    ("tinygrad_edu.graph", "a topological sort for the Value engine, the pictures and check_model"),
+    ("tinygrad_edu.graph", "the topological sort that every backward walk follows"),
     ("tinygrad_edu.scalar", "the scalar engine and micrograd's Neuron, Layer, MLP"),
     ("tinygrad_edu.nn", "modules, layers and losses (PyTorch's names)"),
     ("tinygrad_edu.nn.functional", "the same as functions"),

@@ -387,10 +387,14 @@ def _call_backward(op: Function, out: "Tensor", grad: Any, create_graph: bool) -
         op.inputs = tensors
     if type(result) is not tuple or len(result) != len(tensors):
         result = _one_per_input(op, result)
-    return [
-        _gradient_for(x, g, op, create_graph) if need and g is not None else None
-        for x, need, g in zip(tensors, op.needs_input_grad, result)
-    ]
+    grads = []
+    for x, need, g in zip(tensors, op.needs_input_grad, result):
+        if g is None or not need:
+            g = None
+        elif create_graph or type(g) is not np.ndarray or g.shape != x.data.shape or g.dtype != x.data.dtype:
+            g = _gradient_for(x, g, op, create_graph)  # (an ndarray of x's shape and dtype needs nothing)
+        grads.append(g)
+    return grads
 
 
 def _one_per_input(op: Function, result: Any) -> tuple[Any, ...]:

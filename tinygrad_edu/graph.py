@@ -32,8 +32,11 @@ def toposort(roots: Iterable[N], parents: Callable[[N], Sequence[N]]) -> list[N]
             for parent in pending:
                 if parent not in visited:
                     visited.add(parent)
-                    stack.append((parent, iter(parents(parent))))
-                    break
+                    its_parents = parents(parent)
+                    if its_parents:
+                        stack.append((parent, iter(its_parents)))
+                        break
+                    order.append(parent)  # a leaf is finished as soon as it is seen
             else:  # every parent is finished: so is the node
                 stack.pop()
                 order.append(node)
