@@ -31,6 +31,17 @@ need_dot() {
     fi
 }
 
+need_browser() {
+    # the player's test drives a real headless browser (Debian packages chromium, chromium-driver)
+    if ! command -v chromedriver >/dev/null 2>&1 || ! { command -v chromium >/dev/null 2>&1 \
+            || command -v chromium-browser >/dev/null 2>&1; }; then
+        echo "dev.sh: installing Chromium and its driver ..."
+        SUDO=""
+        [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+        $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+    fi
+}
+
 install_interop() {
     "$VENV/bin/python" -m pip install --quiet "${TORCH_SPEC:-torch==2.13.0}"
     "$VENV/bin/python" -m pip install --quiet onnx onnxruntime safetensors
@@ -45,6 +56,7 @@ case "${1:-}" in
         shift
         setup "[dev]"
         need_dot
+        need_browser
         "$VENV/bin/python" -c "import numpy; print('numpy', numpy.__version__)"
         "$VENV/bin/ruff" check .
         "$VENV/bin/python" -m pytest -q "$@"

@@ -10,6 +10,11 @@ Pictures (file names are the ones the documents link to):
 
 * ``neuron.svg``: micrograd's neuron o = tanh(x1 w1 + x2 w2 + b) with ``Value``, after backward.
 * ``backprop_0.svg`` .. ``backprop_4.svg``: the backward pass through that neuron, one op per frame.
+* ``player.png``: the step-through player of those frames (``Frames.to_html``), at step 4, as
+  headless Chromium shows it (needs chromium, chromium-driver and selenium).
+* ``network.svg``: a [2, 3, 1] network's loss on 4 moons points after backward, parameters named.
+* ``network_expanded.svg``: the same with each ``Linear`` drawn as its matmul and bias add.
+* ``gradient_flow.svg``: per-layer gradient norms of a deep sigmoid network (vanishing gradients).
 * ``compare_costs.svg`` and ``compare_boundaries.png``: the course's optimizer experiment
   (gd, momentum, Adam on the moons, the [2, 5, 2, 1] network, lr 0.0007, batch 64).
 * ``trajectories.png``: seed 002's four optimizers on f(x, y) = x²/20 + y² from (-7, 2).
@@ -33,6 +38,10 @@ QUICK_EPOCHS = 20
 EXPECTED = [
     "neuron.svg",
     *[f"backprop_{i}.svg" for i in range(5)],
+    "player.png",
+    "network.svg",
+    "network_expanded.svg",
+    "gradient_flow.svg",
     "compare_costs.svg",
     "compare_boundaries.png",
     "trajectories.png",
@@ -78,7 +87,99 @@ def neuron_pictures(out: str) -> list[str]:
     paths = [viz.render(viz.draw_graph(o), os.path.join(out, "neuron.svg"))]
     for i, frame in enumerate(frames):
         paths.append(viz.render(frame.draw(), os.path.join(out, f"backprop_{i}.svg")))
+    with tempfile.TemporaryDirectory() as tmp:
+        page = frames.to_html(os.path.join(tmp, "player.html"))
+        paths.append(screenshot(page, os.path.join(out, "player.png"), steps=3))
     return paths
+
+
+BROWSER_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--hide-scrollbars",
+    "--window-size=1040,560",
+)
+
+
+def screenshot(page: str, path: str, steps: int = 0) -> str:
+    """Open ``page`` in headless Chromium, press ArrowRight ``steps`` times, save the window as PNG."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.common.keys import Keys
+    except ImportError as exc:
+        raise SystemExit(
+            "make_pictures: the player's screenshot needs selenium: pip install -e '.[dev]'"
+        ) from exc
+    browser = next((shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None)
+    driver_path = shutil.which("chromedriver")
+    if browser is None or driver_path is None:
+        raise SystemExit(
+            "make_pictures: the player's screenshot needs apt-get install chromium chromium-driver"
+        )
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in BROWSER_FLAGS:
+        options.add_argument(flag)
+    with tempfile.TemporaryDirectory() as profile:
+        options.add_argument(f"--user-data-dir={profile}")
+        driver = webdriver.Chrome(service=Service(driver_path), options=options)
+        try:
+            driver.get("file://" + os.path.abspath(page))
+            for _ in range(steps):
+                driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT)
+            driver.save_screenshot(path)
+        finally:
+            driver.quit()
+    return path
+
+
+def network_pictures(out: str) -> list[str]:
+    """A [2, 3, 1] network's loss on 4 moons points, after backward: folded, and with Linear expanded."""
+    from tinygrad_edu import Tensor, data, nn, viz
+    from tinygrad_edu.cli import common
+
+    X, y = data.make_moons(4, noise=0.2, seed=0)
+    model = common.make_network([2, 3, 1], 0)
+    loss = nn.BCEWithLogitsLoss()(
+        model(Tensor(X, name="X")), Tensor(y.reshape(-1, 1).astype(np.float32), name="y")
+    )
+    loss.name = "loss"
+    loss.backward()
+    return [
+        viz.render(viz.draw_graph(loss, model=model), os.path.join(out, "network.svg")),
+        viz.render(viz.draw_graph(loss, model=model, expand=True), os.path.join(out, "network_expanded.svg")),
+    ]
+
+
+def gradient_flow_picture(out: str) -> list[str]:
+    """Six sigmoid layers on the moons: the gradient shrinks layer by layer towards the input."""
+    from tinygrad_edu import data, nn, optim, plot, train
+
+    _pyplot()
+    X, y = data.make_moons(300, noise=0.2, seed=3)
+    layers = [nn.Linear(2, 8)] + [nn.Linear(8, 8) for _ in range(5)]
+    model = nn.Sequential(*[m for layer in layers for m in (layer, nn.Sigmoid())], nn.Linear(8, 1))
+    history = train.fit(
+        model,
+        nn.BCEWithLogitsLoss(),
+        optim.SGD(model.parameters(), lr=0.5),
+        X,
+        y.reshape(-1, 1).astype(np.float32),
+        30,
+        seed=0,
+        progress=False,
+        record_grad_norms=True,
+    )
+    weights = [name for name in history.grad_norms if name.endswith("weight")]
+    fig = plot.gradient_flow(history, parameters=weights, title="gradient flow: 6 sigmoid layers")
+    return [_save(fig, os.path.join(out, "gradient_flow.svg"))]
 
 
 def compare_pictures(out: str, epochs: int) -> list[str]:
@@ -201,6 +302,8 @@ def make_all(out: str, quick: bool = False, epochs: Optional[int] = None) -> lis
     epochs = epochs if epochs is not None else (QUICK_EPOCHS if quick else FULL_EPOCHS)
     steps: Sequence[Callable[[str], list[str]]] = (
         neuron_pictures,
+        network_pictures,
+        gradient_flow_picture,
         lambda d: compare_pictures(d, epochs),
         trajectory_picture,
         ema_picture,

@@ -279,7 +279,8 @@ def test_plot_history_one_and_several(tmp_path: Path) -> None:
     (a,) = several.axes
     assert [line.get_label() for line in a.get_lines()] == ["adam", "adam (val_loss)", "sgd"]
     labelled = plot.plot_history([h, h], metrics="loss", labels=["a", "b"], validation=False)
-    assert [line.get_label() for line in labelled.axes[0].get_lines()] == ["a", "b"]
+    # the same history twice: the second curve lies on the first, and the legend says so
+    assert [line.get_label() for line in labelled.axes[0].get_lines()] == ["a", "b (on top of a)"]
     _saved(fig, tmp_path, plot.plot_history, h)
     with pytest.raises(ValueError, match=r"no history has \['f1'\]"):
         plot.plot_history(h, metrics=["f1"])
@@ -305,6 +306,64 @@ def test_plot_history_with_train_fit() -> None:
     )
     fig = plot.plot_history(history)
     np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(), history.history["loss"])
+
+
+def test_curves_that_coincide_stay_visible() -> None:
+    gd = np.linspace(0.70, 0.60, 30)
+    runs = {
+        "gd": {"loss": gd},
+        "momentum": {"loss": gd + 0.0001},  # within 0.5% of the panel's range of 0.5
+        "adam": {"loss": np.linspace(0.70, 0.20, 30)},
+    }
+    (panel,) = plot.plot_history(runs, metrics="loss").axes
+    lines = panel.get_lines()
+    assert [line.get_label() for line in lines] == ["gd", "momentum (on top of gd)", "adam"]
+    assert len({line.get_marker() for line in lines}) == 3  # each run its own marker
+    assert lines[0].get_markevery() != lines[1].get_markevery()  # placed between each other's
+    (single,) = plot.plot_history(runs["gd"]).axes
+    assert single.get_lines()[0].get_marker() in ("None", None, "")  # one run: a plain line
+
+
+def test_gradient_flow_draws_the_norms_fit_records() -> None:
+    from tinygrad_edu import Tensor, train
+
+    X = np.array([[1.0, 2.0], [0.0, -1.0], [2.0, 0.5]])
+    y = np.array([[1.0], [0.0], [2.0]])
+    model = nn.Linear(2, 1, dtype=np.float64)
+    W, b = model.weight.data.copy(), model.bias.data.copy()
+    history = train.fit(
+        model,
+        nn.MSELoss(),
+        optim.SGD(model.parameters(), lr=0.1),
+        Tensor(X),
+        Tensor(y),
+        epochs=2,
+        batch_size=3,
+        shuffle=False,
+        progress=False,
+        record_grad_norms=True,
+    )
+    # by hand, the first (only) step of epoch 0: L = mean((X W^T + b - y)^2)
+    dpred = 2 * (X @ W.T + b - y) / len(X)
+    assert list(history.grad_norms) == ["weight", "bias"]
+    np.testing.assert_allclose(history.grad_norms["weight"][0], np.linalg.norm(dpred.T @ X), rtol=1e-5)
+    np.testing.assert_allclose(history.grad_norms["bias"][0], np.linalg.norm(dpred.sum(axis=0)), rtol=1e-5)
+    assert len(history.grad_norms["weight"]) == 2
+    fig = plot.gradient_flow(history)
+    (panel,) = fig.axes
+    assert [line.get_label() for line in panel.get_lines()] == ["weight", "bias"]
+    assert panel.get_lines()[1].get_linestyle() == "--" and panel.get_yscale() == "log"
+    np.testing.assert_allclose(panel.get_lines()[0].get_ydata(), history.grad_norms["weight"])
+    assert (
+        train.fit(
+            model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1), X, y, epochs=1, progress=False
+        ).grad_norms
+        == {}
+    )  # not asked: nothing recorded
+    with pytest.raises(ValueError, match="record_grad_norms=True"):
+        plot.gradient_flow({})
+    with pytest.raises(ValueError, match=r"no gradient norms for \['2.weight'\]"):
+        plot.gradient_flow(history, parameters=["2.weight"])
 
 
 # --- decision boundaries -----------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Graph pictures: the DOT source of small graphs, backprop frames, and rendering with the real `dot`.
+"""Graph pictures: the DOT source of small graphs, backprop frames and their captions, the one
+layout of all frames, the player's page, and rendering with the real `dot`.
 
 The neuron is micrograd's tanh(x1*w1 + x2*w2 + b) with x1 = 2, x2 = 0, w1 = -3,
 w2 = 1, b = 6.8813735870195432, chosen so that n = 0.8814 and o = tanh(n) =
@@ -8,6 +9,7 @@ dw1 = x1 * 0.5 = 1, dx2 = w2 * 0.5 = 0.5, dw2 = x2 * 0.5 = 0, db = 0.5.
 
 from __future__ import annotations
 
+import html
 import math
 import os
 import re
@@ -16,7 +18,7 @@ import shutil
 import numpy as np
 import pytest
 
-from tinygrad_edu import Tensor, Value, nn, viz
+from tinygrad_edu import Tensor, Value, autograd, nn, viz
 
 B = 6.8813735870195432
 HAND = {"x1": -1.5, "w1": 1.0, "x2": 0.5, "w2": 0.0, "b": 0.5}  # d o / d leaf, computed above
@@ -36,6 +38,7 @@ def value_neuron() -> tuple[Value, dict[str, Value]]:
         "b": Value(B, label="b"),
     }
     n = leaves["x1"] * leaves["w1"] + leaves["x2"] * leaves["w2"] + leaves["b"]
+    n.label = "n"
     o = n.tanh()
     o.label = "o"
     return o, leaves
@@ -49,7 +52,7 @@ def tensor_neuron() -> tuple[Tensor, Tensor, Tensor, Tensor]:
     return o, x, w, b
 
 
-def nodes(source: str) -> dict[str, str]:
+def statements(source: str) -> dict[str, str]:
     """node name -> its attribute text, for every node statement of a DOT source."""
     found = dict(re.findall(r"^\s*(\w+) \[(.*)\]$", source, flags=re.MULTILINE))
     return {k: v for k, v in found.items() if k not in ("graph", "node", "edge")}  # not the defaults
@@ -59,106 +62,100 @@ def edges(source: str) -> list[tuple[str, str]]:
     return re.findall(r"^\s*(\w+) -> (\w+)", source, flags=re.MULTILINE)
 
 
-def record(source: str, name: str) -> str:
-    """The label of the record node whose first field is ``name``."""
-    for attrs in nodes(source).values():
-        match = re.search(r'label="\{ (.*) \}"', attrs)
-        if match and match.group(1).split(" | ")[0] == name:
-            return match.group(1)
-    raise AssertionError(f"no node named {name} in\n{source}")
+def cells(attrs: str) -> list[str]:
+    """The texts of a box's cells, tags removed."""
+    found = re.findall(r"<td[^>]*>(.*?)</td>", attrs)
+    return [html.unescape(re.sub(r"<[^>]+>", "", c.replace("<br/>", "\n"))) for c in found]
+
+
+def box(source: str, name: str) -> list[str]:
+    """The cells of the box whose first cell is ``name``."""
+    for attrs in statements(source).values():
+        if "<table" in attrs and cells(attrs)[0] == name:
+            return cells(attrs)
+    raise AssertionError(f"no box named {name} in\n{source}")
+
+
+def ops(source: str) -> list[str]:
+    return sorted(
+        re.search(r'label=("[^"]+"|\S+)', a).group(1).strip('"')
+        for a in statements(source).values()
+        if "<table" not in a
+    )
 
 
 # --- the picture of a graph -------------------------------------------------------------------
 
 
-def test_value_neuron_has_a_node_per_value_and_per_op() -> None:
+def test_value_neuron_has_a_box_per_value_and_an_oval_per_op() -> None:
     o, _ = value_neuron()
     source = viz.draw_graph(o).source
-    attrs = nodes(source)
-    records = [a for a in attrs.values() if "shape=record" in a]
-    ops = sorted(re.search(r"label=\"?([^\" ]+)\"?", a).group(1) for a in attrs.values() if "record" not in a)
-    assert len(records) == 10  # 5 leaves, x1*w1, x2*w2, their sum, n, o
-    assert ops == ["*", "*", "+", "+", "tanh"]
+    boxes = [a for a in statements(source).values() if "<table" in a]
+    assert len(boxes) == 10  # 5 leaves, x1*w1, x2*w2, their sum, n, o
+    assert ops(source) == ["*", "*", "+", "+", "tanh"]
     assert len(edges(source)) == 9 + 5  # 9 input edges (2+2+2+2+1) and one edge per op to its output
-    assert "rankdir=LR" in source
-    assert record(source, "x1") == "x1 | data 2.0000 | grad 0.0000"
-    assert record(source, "o") == "o | data 0.7071 | grad 0.0000"
+    assert "rankdir=LR" in source  # a small Value graph: left to right, as micrograd draws it
+    assert box(source, "x1") == ["x1", "data 2.0000", "grad 0.0000"]
+    assert box(source, "o") == ["o", "data 0.7071", "grad 0.0000"]
 
 
-def test_value_neuron_shows_the_gradients_after_backward() -> None:
+def test_value_neuron_shows_every_gradient_after_backward() -> None:
     o, _ = value_neuron()
     o.backward()
     source = viz.draw_graph(o).source
     for name, g in HAND.items():
-        assert record(source, name).endswith(f"grad {g:.4f}")
-    assert record(source, "o") == "o | data 0.7071 | grad 1.0000"
+        assert box(source, name)[-1] == f"grad {g:.4f}"
+    assert box(source, "n")[-1] == "grad 0.5000"  # an intermediate: 1 - o**2
+    assert box(source, "o")[-1] == "grad 1.0000"
+
+
+def test_roles_have_colours_and_a_legend() -> None:
+    model = nn.Sequential(nn.Linear(2, 1))
+    x = Tensor([[1.0, 2.0]], name="X")
+    loss = model(x).sum()
+    loss.name = "loss"
+    source = viz.draw_graph(loss, model=model).source
+    found = statements(source)
+    by_name = {cells(a)[0]: a for a in found.values() if "<table" in a}
+    assert f'bgcolor="{viz.ROLE_FILL["input"]}"' in by_name["X"] and "class=input" in by_name["X"]
+    assert f'bgcolor="{viz.ROLE_FILL["parameter"]}"' in by_name["0.weight"]
+    assert "class=parameter" in by_name["0.bias"]
+    assert "class=output" in by_name["loss"]
+    legend = re.search(r"graph \[.*label=<(.*)> labeljust", source).group(1)
+    assert cells(legend) == ["input data", "parameter", "intermediate", "output / loss", "op"]
+    assert box(source, "X")[-1] == "grad not needed"  # data needs no gradient: says so
+
+
+def test_layout_is_picked_for_the_graph() -> None:
+    o, _ = value_neuron()
+    assert "rankdir=LR" in viz.draw_graph(o).source
+    assert "rankdir=TB" in viz.draw_graph(tensor_neuron()[0]).source
+    big = Value(1.0)
+    for _ in range(40):
+        big = big * 1.5
+    assert "rankdir=TB" in viz.draw_graph(big).source  # a long Value chain: top to bottom
+    assert "rankdir=LR" in viz.draw_graph(tensor_neuron()[0], rankdir="LR").source
+    assert 'size="10.4,1000"' in viz.draw_graph(o).source  # 1000 px at 96 per inch
+    assert ' size="' not in viz.draw_graph(o, max_width=None).source
 
 
 def test_show_data_and_show_grad_leave_fields_out() -> None:
     o, _ = value_neuron()
-    assert record(viz.draw_graph(o, show_data=False).source, "x1") == "x1 | grad 0.0000"
-    assert record(viz.draw_graph(o, show_grad=False).source, "x1") == "x1 | data 2.0000"
-    assert "rankdir=TB" in viz.draw_graph(o, rankdir="TB").source
+    assert box(viz.draw_graph(o, show_data=False).source, "x1") == ["x1", "grad 0.0000"]
+    assert box(viz.draw_graph(o, show_grad=False).source, "x1") == ["x1", "data 2.0000"]
 
 
-def test_tensor_neuron_shows_names_shapes_dtypes_and_op_classes() -> None:
+def test_tensor_neuron_after_backward_shows_intermediate_gradients() -> None:
     o, x, w, b = tensor_neuron()
-    o.backward(retain_graph=True)
-    source = viz.draw_graph(o).source
-    labels = [a for a in nodes(source).values() if "record" not in a]
-    assert sorted(re.search(r"label=(\w+)", a).group(1) for a in labels) == ["Add", "Mul", "Sum", "Tanh"]
-    assert record(source, "x") == "x | (2,) float64 | data [2., 0.] | grad [-1.5,  0.5]"
-    assert record(source, "w") == "w | (2,) float64 | data [-3.,  1.] | grad [1., 0.]"
-    assert record(source, "b").startswith("b | () float64 | data 6.8814")
-    assert record(source, "b").endswith("grad 0.5")
-
-
-def test_an_input_used_twice_has_two_edges() -> None:
-    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
-    source = viz.draw_graph((x * x).sum()).source
-    x_key = next(k for k, a in nodes(source).items() if "{ x |" in a)
-    mul_key = next(k for k, a in nodes(source).items() if "label=Mul" in a)
-    assert edges(source).count((x_key, mul_key)) == 2
-
-    v = Value(3.0, label="v")
-    source = viz.draw_graph(v * v).source
-    assert edges(source).count(("v0", "op1")) == 2
-
-
-def test_parameter_names_come_from_the_model() -> None:
-    model = nn.Sequential(nn.Linear(2, 1))
-    loss = model(Tensor([[1.0, 2.0]])).sum()
-    source = viz.draw_graph(loss, model=model).source
-    assert record(source, "0.weight").startswith("0.weight | (1, 2) ")
-    assert record(source, "0.bias").startswith("0.bias | (1,) ")
-
-
-def test_nan_and_inf_are_filled_red() -> None:
-    x = Tensor([1.0, math.nan], requires_grad=True, name="x")
-    y = Tensor([1.0, 2.0], requires_grad=True, name="y")
-    source = viz.draw_graph(x + y).source
-    attrs = nodes(source)
-    x_node = next(a for a in attrs.values() if "{ x |" in a)
-    y_node = next(a for a in attrs.values() if "{ y |" in a)
-    assert f'fillcolor="{viz.NONFINITE_FILL}"' in x_node
-    assert "fillcolor" not in y_node
-
-    big = Value(1e308, label="big")
-    source = viz.draw_graph(big * 10).source  # overflows to inf
-    assert sum(f'fillcolor="{viz.NONFINITE_FILL}"' in a for a in nodes(source).values()) == 1
-
-
-def test_large_tensors_show_a_summary() -> None:
-    x = Tensor(np.arange(100, dtype=np.float64), requires_grad=True, name="x")
-    source = viz.draw_graph(x * 2).source
-    assert record(source, "x") == "x | (100,) float64 | data min 0  mean 49.5  max 99 | grad None"
-    small = viz.draw_graph(x * 2, max_elements=1000).source
-    assert "97., 98., 99.]" in record(small, "x")
-
-
-def test_special_characters_in_names_are_escaped() -> None:
-    x = Tensor([1.0], requires_grad=True, name='a|b{c}<d>"e"')
-    assert record(viz.draw_graph(x * 2).source, r'a\|b\{c\}\<d\>\"e\"').startswith(r"a\|b")
+    o.backward()
+    source = viz.draw_graph(o).source  # the graph is kept after backward
+    assert ops(source) == ["Add", "Mul", "Sum", "Tanh"]
+    assert box(source, "x") == ["x", "(2,) float64", "data [2., 0.]", "grad [-1.5,  0.5]"]
+    assert box(source, "w") == ["w", "(2,) float64", "data [-3.,  1.]", "grad [1., 0.]"]
+    assert box(source, "b")[-1] == "grad 0.5"
+    # x * w, unnamed: its gradient is do/dn = 0.5 in both elements (Sum copies it)
+    mul_out = next(cells(a) for a in statements(source).values() if "<table" in a and "data [-6.,  0.]" in a)
+    assert mul_out[-1] == "grad [0.5, 0.5]"
 
 
 def test_the_graph_is_drawn_after_backward_with_every_gradient() -> None:
@@ -168,28 +165,127 @@ def test_the_graph_is_drawn_after_backward_with_every_gradient() -> None:
     out = h.sum()
     out.backward()  # frees what backward needed, keeps what the picture needs
     source = viz.draw_graph(out).source
-    expected_h_grad = "1., 1."  # d(sum)/dh
-    assert expected_h_grad in record(source, "h")
+    assert box(source, "h")[-1] == "grad [1., 1.]"  # d(sum)/dh
     x_grad = 3 * (1 - np.tanh([3.0, 6.0]) ** 2)  # 0.0296, 0.0001 to four places
-    assert f"grad [{x_grad[0]:.4f}, {x_grad[1]:.4f}]" in record(source, "x")
+    assert box(source, "x")[-1] == f"grad [{x_grad[0]:.4f}, {x_grad[1]:.4f}]"
     with pytest.raises(RuntimeError, match="freed"):
         out.backward()  # a second backward through it still says why it cannot
-
-
-def test_freed_graph_and_bad_input_give_clear_errors() -> None:
-    o, *_ = tensor_neuron()
-    o.backward()
     with pytest.raises(RuntimeError, match="freed"):
-        viz.trace_backward(o)
+        viz.trace_backward(out)  # and so does tracing it: trace before backward
+
+
+def test_an_input_used_twice_has_two_edges() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    source = viz.draw_graph((x * x).sum()).source
+    x_key = next(k for k, a in statements(source).items() if "<b>x</b>" in a)
+    mul_key = next(k for k, a in statements(source).items() if "label=Mul" in a)
+    assert edges(source).count((x_key, mul_key)) == 2
+
+    v = Value(3.0, label="v")
+    source = viz.draw_graph(v * v).source
+    assert edges(source).count(("v0", "op1")) == 2
+
+
+def linear_net() -> tuple[Tensor, nn.Module, np.ndarray, np.ndarray, np.ndarray]:
+    X = np.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]])
+    W = np.array([[0.1, -0.2], [0.3, 0.4]])
+    bias = np.array([0.05, -0.05])
+    model = nn.Sequential(nn.Linear(2, 2))
+    model[0].weight.data[...] = W
+    model[0].bias.data[...] = bias
+    loss = (model(Tensor(X, name="X")) ** 2).sum()
+    return loss, model, X, W, bias
+
+
+def test_expand_draws_linear_as_matmul_and_bias_add() -> None:
+    loss, model, X, W, bias = linear_net()
+    folded = viz.draw_graph(loss, model=model).source
+    assert "Linear" in ops(folded)
+    source = viz.draw_graph(loss, model=model, expand=True).source
+    assert ops(source) == sorted(["Add bias", "MatMul x @ W.T", "Pow", "Sum"])
+    z = X @ W.T  # the product alone, before the bias
+    assert any(
+        f"data {np.array2string(z, precision=4, separator=', ', suppress_small=True)}" in c
+        for a in statements(source).values()
+        if "<table" in a
+        for c in cells(a)
+    )
+    frames = viz.trace_backward(loss, model=model, expand=True)
+    assert [f.op for f in frames] == ["Sum", "Pow", "Add bias", "MatMul x @ W.T"]
+    dZ = 2 * (z + bias)  # d sum(y**2) / dy, and the bias add passes it on
+    matmul = frames[-1]
+    np.testing.assert_allclose(matmul.grad_output, dZ)
+    np.testing.assert_allclose(matmul.grad_of(model[0].weight), dZ.T @ X)  # dW = dZ.T @ x
+    np.testing.assert_allclose(frames[2].grad_of(model[0].bias), dZ.sum(axis=0))
+    assert "grad.T @ X = " in matmul.caption and "to 0.weight" in matmul.caption
+
+
+def test_parameter_names_come_from_the_model() -> None:
+    model = nn.Sequential(nn.Linear(2, 1))
+    loss = model(Tensor([[1.0, 2.0]])).sum()
+    source = viz.draw_graph(loss, model=model).source
+    assert box(source, "0.weight")[:2] == ["0.weight", "(1, 2) float32"]
+    assert box(source, "0.bias")[:2] == ["0.bias", "(1,) float32"]
+
+
+def test_nan_and_inf_are_filled_red() -> None:
+    x = Tensor([1.0, math.nan], requires_grad=True, name="x")
+    y = Tensor([1.0, 2.0], requires_grad=True, name="y")
+    source = viz.draw_graph(x + y).source
+    by_name = {cells(a)[0]: a for a in statements(source).values() if "<table" in a}
+    assert f'bgcolor="{viz.NONFINITE_FILL}"' in by_name["x"]
+    assert viz.NONFINITE_FILL not in by_name["y"]
+
+    big = Value(1e308, label="big")
+    source = viz.draw_graph(big * 10).source  # overflows to inf
+    assert sum(viz.NONFINITE_FILL in a for a in statements(source).values()) == 1
+
+
+def test_large_tensors_show_a_summary() -> None:
+    x = Tensor(np.arange(100, dtype=np.float64), requires_grad=True, name="x")
+    source = viz.draw_graph(x * 2).source
+    assert box(source, "x") == ["x", "(100,) float64", "data min 0  mean 49.5  max 99", "grad None"]
+    small = viz.draw_graph(x * 2, max_elements=1000).source
+    assert "97., 98., 99.]" in box(small, "x")[2]
+
+
+def test_special_characters_in_names_are_escaped() -> None:
+    x = Tensor([1.0], requires_grad=True, name='a|b{c}<d>"e"&')
+    source = viz.draw_graph(x * 2).source
+    assert "<b>a|b{c}&lt;d&gt;&quot;e&quot;&amp;</b>" in source
+    assert box(source, 'a|b{c}<d>"e"&')[0] == 'a|b{c}<d>"e"&'
+
+
+def test_bad_input_gives_clear_errors() -> None:
     with pytest.raises(TypeError, match="expected a Tensor or a Value, got list"):
         viz.draw_graph([1.0])
     with pytest.raises(ValueError, match="rankdir"):
         viz.draw_graph(Value(1.0), rankdir="sideways")
+    with pytest.raises(ValueError, match="max_width"):
+        viz.draw_graph(Value(1.0), max_width=-3)
     with pytest.raises(TypeError, match="named_parameters"):
         viz.draw_graph(Tensor([1.0], requires_grad=True) * 2, model=object())
 
 
 # --- backprop step by step --------------------------------------------------------------------
+
+
+def test_tensor_frames_come_in_the_order_the_engine_runs() -> None:
+    x = Tensor([1.0, -2.0], requires_grad=True, name="x", dtype=np.float64)
+    a = x * 2
+    b = x * 3
+    c = (b + a).sum()
+    seen = []  # the engine's own order, recorded with its hook
+    autograd.run_backward(
+        (c,), (Tensor(np.ones(())),), True, False, wanted={x}, on_step=lambda step: seen.append(step.op)
+    )
+    frames = viz.trace_backward(c)
+    assert isinstance(frames, viz.Frames) and isinstance(frames, list)
+    assert len(frames) == len(seen) == 4
+    by_key = {op.key: op.source for op in frames[0]._trace.graph.ops}
+    assert [by_key[f.op_key] for f in frames] == seen
+    np.testing.assert_allclose(frames[-1].grad_of(x), [5.0, 5.0])  # d(3x + 2x)/dx
+    assert x.grad is None  # tracing accumulates nothing
 
 
 def test_value_frames_follow_the_engine_and_end_at_the_final_grads() -> None:
@@ -207,18 +303,39 @@ def test_value_frames_follow_the_engine_and_end_at_the_final_grads() -> None:
         assert frames[-1].grad_of(v) == pytest.approx(v.grad, abs=1e-12)
 
 
-def test_tensor_frames_give_each_edge_its_gradient() -> None:
-    o, x, w, b = tensor_neuron()
-    frames = viz.trace_backward(o)
-    assert [f.op for f in frames] == ["Tanh", "Add", "Sum", "Mul"]
-    np.testing.assert_allclose(frames[-1].grad_of(x), [-1.5, 0.5])
-    np.testing.assert_allclose(frames[-1].grad_of(w), [1.0, 0.0], atol=1e-12)
-    np.testing.assert_allclose(frames[-1].grad_of(b), 0.5)
-    assert x.grad is None  # nothing accumulated, and the graph is still there
-    o.backward()
-    for t in (x, w, b):
-        np.testing.assert_allclose(frames[-1].grad_of(t), t.grad.data, atol=1e-12)
+def test_captions_say_what_each_op_received_and_sends() -> None:
+    o, _ = value_neuron()
+    captions = [f.caption for f in viz.trace_backward(o)]
+    assert [c.split(":")[0] for c in captions] == [f"Step {k} of 5" for k in range(1, 6)]
+    assert captions[0] == "Step 1 of 5: tanh received 1; sends 1 × (1 − o²) = 1 × 0.5 = 0.5 to n"
+    assert (
+        captions[2] == "Step 3 of 5: + received 0.5; sends 0.5 × 1 = 0.5 to x1*w1 and 0.5 × 1 = 0.5 to x2*w2"
+    )
+    # d(x2*w2)/dx2 = w2 = 1 and d(x2*w2)/dw2 = x2 = 0
+    assert captions[3] == (
+        "Step 4 of 5: * received 0.5; sends 0.5 × w2 = 0.5 × 1 = 0.5 to x2 and 0.5 × x2 = 0.5 × 0 = 0 to w2"
+    )
 
+
+def test_tensor_frames_name_parameters_and_say_what_needs_no_gradient() -> None:
+    model = nn.Sequential(nn.Linear(2, 1))
+    loss = model(Tensor([[1.0, 2.0]], name="X")).sum()
+    frames = viz.trace_backward(loss, model=model)
+    linear = frames[-1]
+    assert linear.op == "Linear"
+    assert "nothing to X (it needs no gradient)" in linear.caption
+    assert "to 0.weight" in linear.caption and "to 0.bias" in linear.caption
+    source = linear.draw().source
+    assert box(source, "X")[-1] == "grad not needed"
+    assert box(source, "0.weight")[-1] == "grad [[1., 2.]]"  # d sum(x @ W.T + b) / dW = x
+    assert "?" not in "".join(
+        cells(a)[-1]
+        for a in statements(frames[0].draw().source).values()
+        if "<table" in a and "not needed" in a
+    )
+
+
+def test_tensor_frames_give_each_edge_its_gradient() -> None:
     t = Tensor([1.0, 2.0], requires_grad=True, dtype=np.float64)
     (mul,) = [f for f in viz.trace_backward((t * t).sum()) if f.op == "Mul"]
     # d(a*b)/da = b and d(a*b)/db = a: each edge of x*x carries x; x's gradient is their sum 2x
@@ -228,23 +345,26 @@ def test_tensor_frames_give_each_edge_its_gradient() -> None:
 
 
 def test_value_op_using_an_input_twice_reports_the_total() -> None:
-    v = Value(3.0)
+    v = Value(3.0, label="v")
     (frame,) = viz.trace_backward(v * v)
     assert frame.shared_edges
     assert frame.edge_grads == [6.0, 6.0]  # d(v*v)/dv = 2v, seen only as a sum
-    assert "total over 2 edges: 6.0000" in frame.draw().source
+    assert frame.caption == "Step 1 of 1: * received 1; sends 1 × (v + v) = 6 to v"
+    assert "total over the edges" in frame.draw().source
 
 
-def test_a_frame_highlights_its_op_and_the_known_edges() -> None:
+def test_a_frame_highlights_its_op_and_labels_its_edges_local_times_upstream() -> None:
     o, _ = value_neuron()
     frames = viz.trace_backward(o)
-    source = frames[1].draw().source  # the outer +
-    current = [a for a in nodes(source).values() if viz.CURRENT_OP_FILL in a]
-    assert len(current) == 1 and 'label="+"' in current[0]
-    assert source.count(f'fontcolor="{viz.CURRENT_EDGE}"') == 2  # its two input edges, labelled
-    assert source.count("style=dashed") == 6  # the four edges into each * and two into the inner +
-    assert record(source, "x1") == "x1 | data 2.0000 | grad ?"
-    assert record(source, "b") == "b | data 6.8814 | grad 0.5000"
+    source = frames[3].draw().source  # x2 * w2
+    current = [a for a in statements(source).values() if viz.CURRENT_OP_FILL in a]
+    assert len(current) == 1 and 'label="*"' in current[0] and '"op current"' in current[0]
+    red = re.findall(r'label="([^"]*)"[^\]]*fontcolor="' + viz.CURRENT_EDGE, source)
+    assert sorted(red) == ["w2 × 0.5\n= 0.5", "x2 × 0.5\n= 0"]  # local × upstream, and the product
+    assert source.count("fontcolor=transparent") == 2  # x1*w1's two edges: not sent yet
+    assert box(source, "x1")[-1] == "grad ?"
+    assert box(source, "x2")[-1] == "grad 0.5000"
+    assert box(source, "b")[-1] == "grad 0.5000"
 
 
 def test_trace_backward_errors() -> None:
@@ -252,10 +372,75 @@ def test_trace_backward_errors() -> None:
         viz.trace_backward(Tensor([1.0]) * 2)
     with pytest.raises(RuntimeError, match="shape"):
         viz.trace_backward(Tensor([1.0, 2.0], requires_grad=True) * 2)  # non-scalar, no gradient
+    with pytest.raises(TypeError, match="gradient= is for Tensor roots"):
+        viz.trace_backward(Value(1.0) * 2, gradient=1.0)
     assert viz.trace_backward(Value(1.0)) == []  # a leaf: no op, no frame
+    with pytest.raises(ValueError, match="no frames"):
+        viz.trace_backward(Value(1.0))._repr_html_()
 
 
 # --- rendering with the real dot --------------------------------------------------------------
+
+
+def _node_boxes(svg: str) -> dict[str, str]:
+    """node title -> the coordinates of the first shape drawn for it, from dot's SVG."""
+    found = re.findall(
+        r'<g id="node_[^"]*" class="[^"]*">\s*<title>([^<]*)</title>\s*<(?:polygon|ellipse)[^>]*?'
+        r'(points="[^"]*"|cx="[^"]*" cy="[^"]*")',
+        svg,
+    )
+    return dict(found)
+
+
+@needs_dot
+def test_every_frame_keeps_every_node_in_place() -> None:
+    o, _ = value_neuron()
+    frames = viz.trace_backward(o)
+    svgs = [viz.pipe(f.draw()).decode() for f in frames]
+    first = _node_boxes(svgs[0])
+    assert len(first) == 15  # 10 values and 5 ops
+    for svg in svgs[1:]:
+        assert _node_boxes(svg) == first
+    sizes = {re.search(r'<svg width="([^"]*)" height="([^"]*)"', s).groups() for s in svgs}
+    assert len(sizes) == 1
+
+    loss, model, *_ = linear_net()
+    frames = viz.trace_backward(loss, model=model, expand=True)
+    boxes = [_node_boxes(viz.pipe(f.draw()).decode()) for f in frames]
+    assert all(b == boxes[0] for b in boxes) and len(boxes[0]) == 8 + 4  # X W b z y 2 y² loss, 4 ops
+
+
+@needs_dot
+def test_a_small_network_fits_in_1000_pixels(tmp_path) -> None:
+    from tinygrad_edu import data
+    from tinygrad_edu.cli import common
+
+    X, y = data.make_moons(4, noise=0.2, seed=0)
+    model = common.make_network([2, 3, 1], 0)
+    loss = nn.BCEWithLogitsLoss()(model(Tensor(X)), Tensor(y.reshape(-1, 1).astype(np.float64)))
+    loss.backward()
+    png = viz.pipe(viz.draw_graph(loss, model=model), "png")
+    width = int.from_bytes(png[16:20], "big")  # the PNG header's IHDR width
+    assert 500 < width <= 1000
+    svg = viz.pipe(viz.draw_graph(loss, model=model)).decode()
+    pt = float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1))
+    assert pt * 96 / 72 <= 1000  # not scaled down: the layout itself fits (top to bottom)
+
+
+@needs_dot
+def test_frame_and_frames_show_themselves_in_a_notebook(tmp_path) -> None:
+    o, _ = value_neuron()
+    frames = viz.trace_backward(o)
+    assert frames[0]._repr_svg_().startswith("<svg")
+    assert frames[0]._repr_html_().startswith("<p>Step 1 of 5: tanh")
+    player = frames._repr_html_()
+    for part in ("tge-prev", "tge-next", "tge-play", 'type="range"', "ArrowRight", "ArrowLeft"):
+        assert part in player
+    assert player.count('class="tge-frame"') == 5
+    assert '<p class="tge-caption" aria-live="polite">Step 1 of 5: tanh received 1;' in player
+    page = open(frames.to_html(tmp_path / "p.html"), encoding="utf-8").read()
+    assert page.startswith("<!DOCTYPE html>") and "<svg" in page
+    assert "<script src" not in page and "https://" not in page and "<link" not in page
 
 
 @needs_dot
@@ -269,7 +454,7 @@ def test_pipe_makes_svg_and_render_writes_a_file(tmp_path) -> None:
 
 
 @needs_dot
-def test_save_frames_writes_one_numbered_file_per_op(tmp_path) -> None:
+def test_save_frames_writes_one_numbered_file_per_op_or_one_page(tmp_path) -> None:
     o, _ = value_neuron()
     paths = viz.save_frames(viz.trace_backward(o), tmp_path / "svg")
     assert [p.rsplit("/", 1)[1] for p in paths] == [f"frame_{i:03d}.svg" for i in range(5)]
@@ -279,6 +464,11 @@ def test_save_frames_writes_one_numbered_file_per_op(tmp_path) -> None:
     paths = viz.save_frames(viz.trace_backward(t), tmp_path / "png", format="png")
     assert sorted(p.name for p in (tmp_path / "png").iterdir()) == [f"frame_{i:03d}.png" for i in range(4)]
     assert all(open(p, "rb").read(4) == b"\x89PNG" for p in paths)
+
+    (page,) = viz.save_frames(viz.trace_backward(o), tmp_path / "html", format="html")
+    assert page.endswith("frames.html") and "Step 1 of 5" in open(page, encoding="utf-8").read()
+    (page,) = viz.save_frames(viz.trace_backward(o), tmp_path / "mine.html", format="html")
+    assert page == str(tmp_path / "mine.html")
 
 
 def test_missing_dot_says_how_to_install_it(tmp_path, monkeypatch) -> None:
@@ -291,6 +481,25 @@ def test_missing_dot_says_how_to_install_it(tmp_path, monkeypatch) -> None:
         assert hint in message
     with pytest.raises(viz.GraphvizNotFoundError):
         viz.save_frames(viz.trace_backward(o), tmp_path / "frames")
+
+
+@needs_dot
+def test_the_code_in_pictures_md_runs(tmp_path, monkeypatch) -> None:
+    """docs/pictures.md shows each picture with the code that made it: that code runs as printed."""
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "pictures.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", page, flags=re.S)
+    assert len(blocks) == 4
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"pictures.md block {i + 1}", "exec"), namespace)
+    for name in ("neuron.svg", "network.svg", "network_expanded.svg"):
+        assert "<svg" in (tmp_path / name).read_text()
+    assert len(list((tmp_path / "backprop").glob("frame_*.svg"))) == 5
+    printed = re.search(r"```text\n(.*?)```", page, flags=re.S).group(1).strip().splitlines()
+    assert [f.caption for f in namespace["frames"]] == printed  # the captions the page prints
 
 
 @needs_dot
@@ -308,3 +517,28 @@ def test_the_example_writes_the_pictures(tmp_path) -> None:
     assert len(list((tmp_path / "backprop_value").glob("frame_*.svg"))) == 5
     assert len(list((tmp_path / "backprop_tensor").glob("frame_*.svg"))) == 4
     assert (tmp_path / "neuron_value.svg").exists() and (tmp_path / "neuron_tensor.svg").exists()
+
+
+@needs_dot
+def test_the_graph_command_writes_the_player(tmp_path, capsys) -> None:
+    from tinygrad_edu.cli import main
+
+    page = tmp_path / "sub" / "out.html"
+    code = main(
+        [
+            "graph",
+            "tanh(a*b + c)",
+            "--values",
+            "a=2,b=-3,c=10",
+            "--html",
+            str(page),
+            "--out",
+            str(tmp_path / "pictures"),
+        ]
+    )
+    assert code == 0
+    text = page.read_text(encoding="utf-8")
+    # backward runs tanh, then +, then *: three steps
+    assert '<p class="tge-caption" aria-live="polite">Step 1 of 3: tanh received 1;' in text
+    assert text.count('class="tge-frame"') == 3
+    assert "wrote the backprop player (3 steps)" in capsys.readouterr().out

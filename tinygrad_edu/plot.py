@@ -3,7 +3,9 @@
 matplotlib is an optional extra (``pip install tinygrad_edu[plot]``). It is imported inside
 each function, so ``import tinygrad_edu`` never needs it. Every ``plot_*`` function
 
-* returns the matplotlib ``Figure``,
+* returns the matplotlib ``Figure``; in a notebook it shows once, as the cell's result (make
+  the call the cell's last line, or ``display(fig)``): a figure made here is closed under the
+  inline backend so that it is not shown a second time when the cell ends,
 * draws into ``ax=`` when you give one (an ``Axes``), otherwise on a new figure,
 * writes the picture to ``save=`` when you give a path (``.png``, ``.svg`` or ``.pdf``, by suffix).
 
@@ -46,6 +48,7 @@ __all__ = [
     "plot_schedules",
     "plot_trajectories",
     "schedule_values",
+    "gradient_flow",
 ]
 
 
@@ -92,6 +95,20 @@ def _save(fig: Any, save: Optional[PathLike], where: str) -> None:
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120, bbox_inches="tight")
+
+
+def _finish(fig: Any, ax: Any, save: Optional[PathLike], where: str) -> Any:
+    """Save the figure if asked; in a notebook, hand a figure made here over to the cell's result.
+
+    With the inline backend a pyplot figure is shown when the cell ends, and a Figure
+    returned as the cell's last value is shown as well: twice. So a figure this module
+    made itself (no ``ax=`` given) is closed there, and shows exactly once, as the
+    returned value (or with ``display(fig)``). Elsewhere it stays open for ``plt.show()``.
+    """
+    _save(fig, save, where)
+    if ax is None and "inline" in str(_pyplot(where).get_backend()).lower():
+        _pyplot(where).close(fig)
+    return fig
 
 
 # --- loss and accuracy curves ------------------------------------------------------------
@@ -153,6 +170,42 @@ def _histories(history_or_histories: Any, labels: Any, where: str) -> list[tuple
     return list(zip(names, items))
 
 
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def _run_markers(i: int, n_runs: int, n_points: int) -> dict[str, Any]:
+    """With several runs, run ``i`` gets a marker of its own, placed between the other runs' markers,
+    so that curves lying on top of each other can still be told apart."""
+    if n_runs < 2:
+        return {}
+    every = max(1, n_points // 10)
+    return {
+        "marker": MARKERS[i % len(MARKERS)],
+        "markevery": ((i * every) // n_runs % every, every),
+        "markersize": 5,
+        "markerfacecolor": "none",
+    }
+
+
+def _span(curves: Sequence[np.ndarray]) -> float:
+    """The range of the finite values of some curves: the height of their panel."""
+    values = np.concatenate([np.ravel(c) for c in curves]) if curves else np.zeros(0)
+    finite = values[np.isfinite(values)]
+    return float(finite.max() - finite.min()) if finite.size else 0.0
+
+
+def _coincide(a: np.ndarray, b: np.ndarray, span: float) -> bool:
+    """Two curves a reader cannot tell apart: the same length, and everywhere within 0.5% of the
+    panel's height ``span`` of each other."""
+    if len(a) != len(b) or len(a) == 0:
+        return False
+    gaps = np.abs(a - b)
+    if not np.isfinite(gaps).any():
+        return False
+    gap = float(np.nanmax(gaps))
+    return gap == 0.0 or gap <= 0.005 * span
+
+
 def plot_history(
     history_or_histories: Any,
     metrics: Optional[Sequence[str]] = None,
@@ -175,6 +228,10 @@ def plot_history(
         labels: names for the histories (a list, or one string for a single history).
         per: ``"epoch"`` (the ``.history`` lists) or ``"step"`` (``History.steps``: loss and lr per update).
         validation: also draw ``"val_<metric>"`` (dashed, same colour) where present.
+
+    With several histories each run has its own marker, set between the others' markers, and a
+    curve that lies on another (within 0.5% of the panel's range) says so in the legend,
+    ``"gd (on top of momentum)"``: no run disappears under another.
         ax: one Axes per shown metric (a single Axes when one metric is shown).
     """
     where = "plot_history"
@@ -196,23 +253,91 @@ def plot_history(
             raise ValueError(f"{where}: no history has {missing}; they have {available}")
     fig, axes = _figure_and_axes(where, ax, 1, len(shown), figsize=(5.0 * len(shown), 3.8))
     for panel, metric in zip(axes, shown):
-        for i, (label, curves, epochs) in enumerate(runs):
-            color = f"C{i}"
-            for key, style in ((metric, "-"), (f"val_{metric}", "--")):
-                if key not in curves or (key != metric and not validation):
-                    continue
-                values = curves[key]
-                x = epochs if epochs is not None and len(epochs) == len(values) else np.arange(len(values))
-                name = key if label is None else (label if key == metric else f"{label} ({key})")
-                panel.plot(x, values, style, color=color, label=name)
+        _history_panel(panel, runs, metric, validation)
         panel.set_xlabel(per)
         panel.set_ylabel(metric)
         panel.set_title(metric if title is None else f"{title}: {metric}")
         panel.grid(True, alpha=0.3)
         if len(panel.get_lines()) > 1:
             panel.legend()
-    _save(fig, save, where)
-    return fig
+    return _finish(fig, ax, save, where)
+
+
+def _history_panel(panel: Any, runs: list, metric: str, validation: bool) -> None:
+    """One metric of every run: its own colour and marker, a legend note on a curve hiding another."""
+    drawn: list[tuple[str, np.ndarray]] = []  # (legend name, values) of the curves so far
+    keys = (metric, f"val_{metric}") if validation else (metric,)
+    span = _span([curves[k] for _, curves, _ in runs for k in keys if k in curves])
+    for i, (label, curves, epochs) in enumerate(runs):
+        for key, style in zip(keys, ("-", "--")):
+            if key not in curves:
+                continue
+            values = curves[key]
+            x = epochs if epochs is not None and len(epochs) == len(values) else np.arange(len(values))
+            name = key if label is None else (label if key == metric else f"{label} ({key})")
+            under = [other for other, v in drawn if _coincide(v, values, span)]
+            drawn.append((name, values))
+            if under:
+                name += f" (on top of {', '.join(under)})"
+            markers = _run_markers(i, len(runs), len(values))
+            panel.plot(x, values, style, color=f"C{i}", label=name, **markers)
+
+
+def _grad_norms(records: Any, where: str) -> dict[str, np.ndarray]:
+    norms = getattr(records, "grad_norms", records)
+    if not isinstance(norms, Mapping) or not all(_is_series(v) for v in norms.values()):
+        raise TypeError(
+            f"{where}: expected a History from fit(..., record_grad_norms=True) or a dict "
+            f"parameter name -> per-epoch gradient norms, got {type(records).__name__}"
+        )
+    if not norms:
+        raise ValueError(
+            f"{where}: no gradient norms were recorded: train with fit(..., record_grad_norms=True)"
+        )
+    return {str(k): np.asarray(v, dtype=np.float64) for k, v in norms.items()}
+
+
+def gradient_flow(
+    history_or_records: Any,
+    parameters: Optional[Sequence[str]] = None,
+    *,
+    log: bool = True,
+    title: Optional[str] = None,
+    ax: Any = None,
+    save: Optional[PathLike] = None,
+) -> Any:
+    """Each layer's gradient norm ``||dL/dW||`` over training: vanishing and exploding gradients.
+
+    One line per parameter (weights solid, biases dashed, one colour per layer), on a log
+    scale by default: gradients that shrink by a factor at every layer towards the input
+    (vanishing) lie in evenly spaced bands far below the last layer's; exploding ones grow.
+
+    Args:
+        history_or_records: the ``History`` of ``fit(..., record_grad_norms=True)`` (its
+            ``grad_norms``), or a dict ``{"0.weight": [norm per epoch], ...}``.
+        parameters: the names to draw (default all, in the model's order).
+    """
+    where = "gradient_flow"
+    norms = _grad_norms(history_or_records, where)
+    names = list(norms) if parameters is None else list(parameters)
+    missing = [n for n in names if n not in norms]
+    if missing:
+        raise ValueError(f"{where}: no gradient norms for {missing}; recorded: {list(norms)}")
+    fig, (panel,) = _figure_and_axes(where, ax, figsize=(6.5, 4.0))
+    layers = list(dict.fromkeys(n.rsplit(".", 1)[0] for n in names))
+    for name in names:
+        layer = name.rsplit(".", 1)[0]
+        values = norms[name]
+        style = "--" if name.endswith("bias") else "-"
+        panel.plot(np.arange(len(values)), values, style, color=f"C{layers.index(layer) % 10}", label=name)
+    if log and all((v[np.isfinite(v)] > 0).all() for v in norms.values()):
+        panel.set_yscale("log")
+    panel.set_xlabel("epoch")
+    panel.set_ylabel("gradient norm (mean over the epoch's steps)")
+    panel.set_title("gradient flow" if title is None else title)
+    panel.grid(True, alpha=0.3)
+    panel.legend(fontsize="small", ncol=2 if len(names) > 6 else 1)
+    return _finish(fig, ax, save, where)
 
 
 # --- decision boundaries -----------------------------------------------------------------
@@ -342,8 +467,7 @@ def plot_decision_boundary(
     panel.set_ylabel("x2")
     if title is not None:
         panel.set_title(title)
-    _save(fig, save, where)
-    return fig
+    return _finish(fig, ax, save, where)
 
 
 # --- optimizer trajectories on a 2-D function --------------------------------------------
@@ -549,8 +673,7 @@ def plot_trajectories(
             panel.set_title(name)
     if overlay:
         axes[0].legend()
-    _save(fig, save, where)
-    return fig
+    return _finish(fig, ax, save, where)
 
 
 # --- learning-rate schedules -------------------------------------------------------------
@@ -610,8 +733,7 @@ def plot_schedules(
     panel.legend()
     if title is not None:
         panel.set_title(title)
-    _save(fig, save, where)
-    return fig
+    return _finish(fig, ax, save, where)
 
 
 # --- exponentially weighted averages -----------------------------------------------------
@@ -686,5 +808,4 @@ def plot_ema(
     panel.legend()
     if title is not None:
         panel.set_title(title)
-    _save(fig, save, where)
-    return fig
+    return _finish(fig, ax, save, where)

@@ -75,6 +75,9 @@ class History:
             the epoch's last step, first param group), "time" (seconds), and with validation
             data "val_loss", "val_accuracy".
         steps: per-step lists: "epoch", "loss", "lr", one entry per completed update.
+        grad_norms: with ``fit(..., record_grad_norms=True)``, per parameter name (``"0.weight"``)
+            a per-epoch list: the mean over the epoch's steps of the gradient's L2 norm
+            ``||dL/dp||``. ``plot.gradient_flow`` draws it.
         interrupted: True when Ctrl-C (KeyboardInterrupt) ended training early.
         stopped_early: True when a callback asked to stop.
         total_time: wall time of the whole ``fit`` in seconds.
@@ -84,11 +87,22 @@ class History:
         self.epoch: list[int] = []
         self.history: dict[str, list[float]] = {}
         self.steps: dict[str, list[float]] = {"epoch": [], "loss": [], "lr": []}
+        self.grad_norms: dict[str, list[float]] = {}
+        self._step_norms: dict[str, list[float]] = {}  # this epoch's, until it ends
         self.interrupted = False
         self.stopped_early = False
         self.total_time = 0.0
 
+    def _record_grad_norms(self, model: Any) -> None:
+        """One step's ||grad|| for every parameter of ``model`` that has a gradient."""
+        for name, p in getattr(model, "named_parameters", lambda: ())():
+            if p.grad is not None:
+                self._step_norms.setdefault(name, []).append(float(np.linalg.norm(p.grad.data)))
+
     def _record_epoch(self, epoch: int, logs: Mapping[str, float]) -> None:
+        for name, norms in self._step_norms.items():
+            self.grad_norms.setdefault(name, []).append(sum(norms) / len(norms))
+        self._step_norms = {}
         self.epoch.append(epoch)
         for key, value in logs.items():
             self.history.setdefault(key, []).append(float(value))
@@ -440,6 +454,7 @@ def fit(
     batches: Optional[Batches] = None,
     metrics: Any = "auto",
     check_finite: bool = True,
+    record_grad_norms: bool = False,
 ) -> History:
     """Train ``model`` for ``epochs`` passes over the data; return the ``History``.
 
@@ -461,6 +476,8 @@ def fit(
         check_finite: stop with ``NonFiniteLossError`` on a NaN/Inf loss or gradient, before
             the update, or on an update that makes a parameter NaN/Inf (that update is undone),
             so the model keeps the parameters of the last finite step.
+        record_grad_norms: record each parameter's gradient norm in ``history.grad_norms``
+            (the mean over each epoch's steps), to see vanishing or exploding gradients.
 
     Ctrl-C stops training after the step in progress and returns the history so far, with
     ``history.interrupted = True``. Epoch lists hold completed epochs only; ``history.steps``
@@ -471,6 +488,7 @@ def fit(
     batch_maker = _batch_maker(X, y, batches, batch_size, shuffle, seed)
     run = _Run(model, loss_fn, optimizer, _parameter_names(model, optimizer),
                _make_metrics(metrics, loss_fn, model), check_finite)
+    run.record_grad_norms = record_grad_norms
     callbacks = _attach(callbacks, model, optimizer)
     was_training = getattr(model, "training", True)
     bar = _progress_bar(progress, epochs)
@@ -536,6 +554,7 @@ class _Run:
         self.global_step = 0  # completed updates, over all epochs
         self.layout: list = []  # where the parameters lie in memory (see _side_by_side)
         self.interrupt: Any = None  # the _DeferredInterrupt, while training runs
+        self.record_grad_norms = False  # keep every step's gradient norms in the history
 
 
 def _attach(callbacks: Sequence[Callback], model: Any, optimizer: Any) -> list[Callback]:
@@ -588,6 +607,8 @@ def _train_one_step(run: _Run, xb: Tensor, yb: Any, epoch: int, step: int) -> tu
     if run.check_finite and not math.isfinite(value):
         _raise_nonfinite(f"the loss is {value}", epoch, step, run.global_step, run.history)
     loss.backward()
+    if run.record_grad_norms:
+        run.history._record_grad_norms(run.model)
     if run.check_finite:
         _update_or_roll_back(run, epoch, step)
     else:

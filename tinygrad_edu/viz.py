@@ -1,36 +1,42 @@
-"""Pictures of computation graphs, and of backprop one op at a time.
+"""Pictures of computation graphs, and of back-propagation one op at a time.
 
 ``draw_graph(root)`` turns the graph behind a ``Tensor`` or a ``Value`` into a
-``graphviz.Digraph`` in the style of micrograd's ``draw_dot``: one record node
-``{ name | shape dtype | data | grad }`` per value and one oval per op, with
-an arrow from every input of an op to the op and from the op to its output.
-In Jupyter the returned Digraph shows itself inline; elsewhere ``render``
-writes it to an SVG or PNG file.
+``graphviz.Digraph`` in the style of micrograd's ``draw_dot``: one box per
+value (name, shape and dtype, data, grad) and one oval per op, with an arrow
+from every input of an op to the op and from the op to its output. Boxes are
+coloured by role (input data, parameter, leaf, intermediate, output) and a
+small legend says which colour is which. In Jupyter the Digraph shows itself;
+elsewhere ``render`` writes it to an SVG or PNG file.
 
-``trace_backward(root)`` replays the backward pass without touching any
-``.grad``: one ``Frame`` per op, in the order the engine runs them (reverse
-topological order, outputs first), each holding the gradient that op sent
-along every input edge and the gradients known so far. ``save_frames`` writes
-them as numbered pictures, ``frame_000.svg``, ``frame_001.svg`` ... so
-backprop can be stepped through like a slide show.
+``trace_backward(root)`` records the backward pass as the engine runs it: one
+``Frame`` per op, in the engine's order, each with a caption (``Step 3 of 5:
+* received 0.5; sends ...``), the gradient the op sent along every input edge
+and the gradients known so far. Every frame is drawn with the same layout, so
+nothing moves from one step to the next. The ``Frames`` list shows itself in
+a notebook as a player (Previous / Next, a slider, Play, the arrow keys),
+``frames.to_html(path)`` writes the same player as one self-contained page,
+and ``save_frames`` writes numbered pictures.
 
 Nothing here draws by itself: Graphviz's ``dot`` program does, when a Digraph
-is rendered (``render``, ``pipe``, ``Digraph.render``, or Jupyter's display).
-The ``graphviz`` Python package is imported only when a picture is made.
+is rendered (``render``, ``pipe``, Jupyter's display). The ``graphviz`` Python
+package is imported only when a picture is made.
 """
 
 from __future__ import annotations
 
+import html
+import json
 import math
 import os
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
 import numpy as np
 
 from tinygrad_edu import autograd
-from tinygrad_edu.autograd import _root_gradient
 from tinygrad_edu.graph import toposort
+from tinygrad_edu.ops.fused import Linear, LinearReLU
 from tinygrad_edu.scalar import Value
 from tinygrad_edu.tensor import Tensor
 
@@ -39,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Frame",
+    "Frames",
     "GraphvizNotFoundError",
     "draw_graph",
     "pipe",
@@ -52,12 +59,41 @@ Node = Union[Tensor, Value]
 MAX_ELEMENTS = 16
 """Tensors with more elements than this show min / mean / max instead of every number."""
 
+MAX_WIDTH = 1000
+"""The widest a picture is drawn, in pixels at 96 per inch: a larger graph is scaled down to fit."""
+
+SMALL_VALUE_GRAPH = 30
+"""A Value graph with at most this many values is drawn left to right (micrograd's look), a larger one
+top to bottom."""
+
+FONT_SIZE = 11
+
 # Colours of the pictures.
+ROLE_FILL = {
+    "input": "#e6e6e6",  # data: a leaf that needs no gradient
+    "parameter": "#cfe2ff",  # a model's parameter
+    "leaf": "#d5f0d5",  # any other leaf that needs a gradient
+    "intermediate": "#ffffff",
+    "output": "#ffd8a8",  # the root: the output, usually the loss
+    "op": "#efe6fa",
+}
+ROLE_TEXT = {
+    "input": "input data",
+    "parameter": "parameter",
+    "leaf": "leaf (needs grad)",
+    "intermediate": "intermediate",
+    "output": "output / loss",
+    "op": "op",
+}
 NONFINITE_FILL = "#ff9c9c"  # a value or gradient holding NaN or Inf
 CURRENT_OP_FILL = "#ffd966"  # the op a backprop frame is processing
+NEW_GRAD_FILL = "#fff2b3"  # a grad that changed in this frame
 CURRENT_EDGE = "#d62728"  # gradients that op is sending right now
 DONE_EDGE = "#1f77b4"  # gradients sent by earlier ops
 WAITING_EDGE = "#b0b0b0"  # no gradient on this edge yet
+
+NO_GRAD_NEEDED = "not needed"
+"""What a frame shows as the grad of a value that needs none (data, constants)."""
 
 INSTALL_GRAPHVIZ = (
     "Graphviz's `dot` program, which turns the graph into a picture, was not found on PATH. "
@@ -76,13 +112,30 @@ class GraphvizNotFoundError(RuntimeError):
 
 
 @dataclass
+class _Value:
+    """One value box: its key, name, role, data, and the object it stands for (None when drawn only
+    because a ``Linear`` is expanded)."""
+
+    key: str
+    name: str
+    role: str
+    data: Any  # a float (Value) or an ndarray (Tensor)
+    needs_grad: bool
+    obj: Any = None
+    grad: Any = None  # the gradient after the last backward (None when there is none)
+
+
+@dataclass
 class _Op:
-    """One op node: its name, its inputs' keys (a repeated input repeats), its output's key."""
+    """One op node: its key, the name shown, its inputs' keys (a repeated input repeats), its output's
+    key, and the Function (or Value) whose backward it stands for."""
 
     key: str
     name: str
     inputs: list[str]
     output: str
+    source: Any = None
+    part: str = ""  # for an expanded Linear: "matmul", "bias" or "relu"
 
 
 @dataclass
@@ -93,10 +146,10 @@ class _Graph:
     ``opi``, so the DOT source is the same on every run.
     """
 
-    values: list[Node]
-    keys: dict[int, str]  # id(value) -> key
+    values: list[_Value]
+    keys: dict[int, str]  # id(object) -> key
     ops: list[_Op]
-    names: dict[str, str]  # key -> name shown in the picture ('' for none)
+    tensor: bool
 
     def key(self, value: Node) -> str:
         try:
@@ -104,69 +157,163 @@ class _Graph:
         except KeyError:
             raise KeyError(f"viz: {_short(value)} is not part of this graph") from None
 
+    def value(self, key: str) -> _Value:
+        return next(v for v in self.values if v.key == key)
+
+    def label(self, key: str, depth: int = 0) -> str:
+        """How a caption refers to a value: its name, else the expression that made it (``x1*w1``)."""
+        v = self.value(key)
+        if v.name:
+            return v.name
+        op = next((o for o in self.ops if o.output == key), None)
+        if op is None:
+            if not self.tensor or np.size(v.data) == 1:
+                return _number(v.data)
+            return f"the input {v.data.shape}" if v.role == "input" else f"the leaf {v.data.shape}"
+        if depth >= 3:
+            return "…"
+        args = [self.label(k, depth + 1) for k in op.inputs]
+        args = [f"({a})" if " " in a and not a.startswith("the ") else a for a in args]
+        form = FORMS.get(op.name)
+        if form and len(args) == 2:
+            text = form.format(*args)
+        elif not self.tensor and len(args) == 1 and op.name[0] in "+-*/" and op.name != "neg":
+            text = args[0] + op.name  # a Value op with a constant: x*2
+        else:
+            text = f"{op.name.split()[0].lower()}({', '.join(args)})"
+        if depth == 0 and (len(text) > 32 or "…" in text):
+            return f"the output of {op.name}"
+        return text
+
+
+FORMS = {
+    "+": "{0} + {1}",
+    "-": "{0} - {1}",
+    "*": "{0}*{1}",
+    "/": "{0}/{1}",
+    "Add": "{0} + {1}",
+    "Sub": "{0} - {1}",
+    "Mul": "{0}*{1}",
+    "Div": "{0}/{1}",
+    "MatMul": "{0} @ {1}",
+    "MatMul x @ W.T": "{0} @ {1}.T",
+    "Add bias": "{0} + {1}",
+}
+
 
 def _tensor_parents(t: Tensor) -> Sequence[Tensor]:
     """Every input of the op that made ``t`` (the graph's structure outlives backward)."""
     return () if t._ctx is None else t._ctx.inputs
 
 
-def _value_parents(v: Value) -> Sequence[Value]:
-    return v._prev
-
-
-def _parameter_names(model: Any) -> dict[int, str]:
+def _parameter_names(model: Any, where: str) -> dict[int, str]:
     if model is None:
         return {}
     if not hasattr(model, "named_parameters"):
         raise TypeError(
-            f"draw_graph: model must have named_parameters() (an nn.Module), got {type(model).__name__}"
+            f"{where}: model must have named_parameters() (an nn.Module), got {type(model).__name__}"
         )
     return {id(p): name for name, p in model.named_parameters()}
 
 
-def _build(root: Any, model: Any, where: str) -> _Graph:
+def _tensor_role(t: Tensor, root: Tensor, params: dict[int, str]) -> str:
+    from tinygrad_edu.nn import Parameter
+
+    if t is root:
+        return "output"
+    if t._ctx is not None:
+        return "intermediate"
+    if not t.requires_grad:
+        return "input"
+    return "parameter" if id(t) in params or isinstance(t, Parameter) else "leaf"
+
+
+def _build(root: Any, model: Any, where: str, expand: bool = False) -> _Graph:
     """Walk the graph from ``root`` with the shared ``toposort`` and number its nodes."""
-    if isinstance(root, Tensor):
-        parents: Any = _tensor_parents
-    elif isinstance(root, Value):
-        parents = _value_parents
+    if isinstance(root, Value):
         if model is not None:
             raise TypeError(f"{where}: model= names Tensor parameters; a Value graph uses each Value's label")
-    else:
+        return _build_values(root)
+    if not isinstance(root, Tensor):
         raise TypeError(f"{where}: expected a Tensor or a Value, got {type(root).__name__}")
-    order = toposort((root,), parents)
-    keys = {id(v): f"v{i}" for i, v in enumerate(order)}
-    model_names = _parameter_names(model)
-    names: dict[str, str] = {}
-    ops: list[_Op] = []
-    for i, v in enumerate(order):
-        if isinstance(v, Tensor):
-            names[keys[id(v)]] = v.name or model_names.get(id(v), "")
-            if v._ctx is not None:
-                inputs = [keys[id(x)] for x in v._ctx.inputs]
-                ops.append(_Op(f"op{i}", type(v._ctx).__name__, inputs, f"v{i}"))
+    params = _parameter_names(model, where)
+    order = toposort((root,), _tensor_parents)
+    keys = {id(t): f"v{i}" for i, t in enumerate(order)}
+    graph = _Graph([], keys, [], tensor=True)
+    for i, t in enumerate(order):
+        key = keys[id(t)]
+        ctx = t._ctx
+        grad = t.grad.data if t.grad is not None and ctx is None else getattr(ctx, "grad_output", None)
+        name = t.name or params.get(id(t), "")
+        graph.values.append(
+            _Value(key, name, _tensor_role(t, root, params), t.data, t.requires_grad, t, grad)
+        )
+        if ctx is None:
+            continue
+        inputs = [keys[id(x)] for x in ctx.inputs]
+        if expand and isinstance(ctx, Linear):
+            _expand_linear(graph, i, ctx, inputs)
         else:
-            names[keys[id(v)]] = v.label
-            if v._prev:
-                ops.append(_Op(f"op{i}", v._op or "?", [keys[id(x)] for x in v._prev], f"v{i}"))
-    return _Graph(order, keys, ops, names)
+            graph.ops.append(_Op(f"op{i}", type(ctx).__name__, inputs, key, ctx))
+    return graph
+
+
+def _expand_linear(graph: _Graph, i: int, ctx: Linear, inputs: list[str]) -> None:
+    """A Linear as what it computes: z = x @ W.T (matmul), then z + b, then relu for a LinearReLU."""
+    relu = isinstance(ctx, LinearReLU)
+    z = ctx.inputs[0].data @ ctx.inputs[1].data.T
+    pre = z + ctx.inputs[2].data if len(inputs) == 3 else z  # before the relu
+    g = _pre_activation_grad(ctx, getattr(ctx, "grad_output", None))
+    out = graph.values.pop()  # the Linear's output: its box comes after the ones made here
+    steps = [("matmul", "MatMul x @ W.T", inputs[:2], z)]
+    if len(inputs) == 3:
+        steps.append(("bias", "Add bias", None, pre))
+    if relu:
+        steps.append(("relu", "ReLU", None, None))
+    previous = ""
+    for n, (part, name, ins, data) in enumerate(steps):
+        last = n == len(steps) - 1
+        key = out.key if last else f"v{i}{part[0]}"
+        if not last:
+            graph.values.append(_Value(key, "", "intermediate", data, True, None, g))
+        if ins is None:
+            ins = [previous, inputs[2]] if part == "bias" else [previous]
+        graph.ops.append(_Op(f"op{i}" if last else f"op{i}{part[0]}", name, ins, key, ctx, part))
+        previous = key
+    graph.values.append(out)
+
+
+def _pre_activation_grad(ctx: Linear, g: Any) -> Any:
+    """The gradient of a LinearReLU's z = x @ W.T + b from that of its output: g where z > 0, else 0."""
+    if g is None or not isinstance(ctx, LinearReLU):
+        return g
+    x, w = ctx.inputs[0].data, ctx.inputs[1].data
+    z = x @ w.T + (ctx.inputs[2].data if len(ctx.inputs) == 3 else 0)
+    return g * (z > 0)
+
+
+def _build_values(root: Value) -> _Graph:
+    order = toposort((root,), lambda v: v._prev)
+    keys = {id(v): f"v{i}" for i, v in enumerate(order)}
+    graph = _Graph([], keys, [], tensor=False)
+    for i, v in enumerate(order):
+        role = "output" if v is root else ("intermediate" if v._prev else "leaf")
+        graph.values.append(_Value(keys[id(v)], v.label, role, float(v.data), True, v, v.grad))
+        if v._prev:
+            inputs = [keys[id(x)] for x in v._prev]
+            graph.ops.append(_Op(f"op{i}", v._op or "?", inputs, keys[id(v)], v))
+    return graph
 
 
 # --- text inside the nodes -----------------------------------------------------------------------
 
-_RECORD_ESCAPES = str.maketrans({c: "\\" + c for c in '\\{}|<>"'})
-
-
-def _record_text(text: str) -> str:
-    """Text for one field of a record node: DOT's special characters escaped, lines centred."""
-    return text.translate(_RECORD_ESCAPES).replace("\n", "\\n")
-
 
 def _nonfinite(x: Any) -> bool:
-    if x is None:
+    if x is None or isinstance(x, str):
         return False
     if isinstance(x, float):
         return not math.isfinite(x)
+    x = np.asarray(x)
     return x.dtype.kind in "fc" and not np.isfinite(x).all()
 
 
@@ -194,31 +341,59 @@ def _format_gradient(g: Any, max_elements: int) -> str:
         return "None"
     if isinstance(g, float):
         return f"{g:.4f}"
-    return _format_array(g, max_elements)
+    return _format_array(np.asarray(g), max_elements)
 
 
-def _value_fields(
-    v: Node, name: str, show_data: bool, grad_field: Optional[str], max_elements: int
-) -> list[str]:
-    fields = [name] if name else []
-    if isinstance(v, Tensor):
-        fields.append(f"{v.shape} {v.dtype}")
+def _number(x: Any) -> str:
+    """A number or a small array for a caption: 4 significant digits; a big array by its shape."""
+    if isinstance(x, (float, int)):
+        return f"{x:.4g}"
+    a = np.asarray(x)
+    if a.ndim == 0:
+        return f"{a.item():.4g}"
+    if a.size <= 6:
+        return np.array2string(a, precision=4, separator=", ", suppress_small=True).replace("\n", "")
+    return f"a {a.shape} array (largest |value| {np.abs(a).max():.4g})"
+
+
+def _html_lines(text: str) -> str:
+    return "<br/>".join(html.escape(line) for line in text.split("\n"))
+
+
+def _value_cells(v: _Value, show_data: bool, grad_text: Optional[str], max_elements: int) -> list[str]:
+    """The texts of a value's box, in order: name, shape and dtype, data, grad."""
+    cells = [v.name] if v.name else []
+    if isinstance(v.data, np.ndarray):
+        cells.append(f"{v.data.shape} {v.data.dtype}")
         if show_data:
-            fields.append("data " + _format_array(v.data, max_elements))
+            cells.append("data " + _format_array(v.data, max_elements))
     elif show_data:
-        fields.append(f"data {v.data:.4f}")
-    if grad_field is not None:
-        fields.append("grad " + grad_field)
-    return fields
+        cells.append(f"data {v.data:.4f}")
+    if grad_text is not None:
+        cells.append("grad " + grad_text)
+    return cells
 
 
-def _grad_of(v: Node) -> Any:
-    """The gradient stored on a value, as a float or an ndarray (None when there is none)."""
-    if isinstance(v, Value):
-        return v.grad
-    if v._ctx is not None:  # an intermediate: what reached it in the last backward
-        return v._ctx.grad_output
-    return None if v.grad is None else v.grad.data
+def _box(cells: list[str], fill: str, last_cell: str = "") -> str:
+    """An HTML-like label: a table of ``cells``, one above the other (narrow boxes keep a left to
+    right graph short)."""
+    tds = []
+    for i, text in enumerate(cells):
+        body = _html_lines(text)
+        if i == 0 and not text.startswith(("(", "data ", "grad ")):  # the name
+            body = f"<b>{body}</b>"
+        tds.append(f"<td{last_cell if i == len(cells) - 1 else ''}>{body}</td>")
+    rows = "".join(f"<tr>{td}</tr>" for td in tds)
+    table = f'border="0" cellborder="1" cellspacing="0" cellpadding="3" bgcolor="{fill}"'
+    return f"<<table {table}>{rows}</table>>"
+
+
+def _legend(roles: Sequence[str]) -> str:
+    """The graph's label: one coloured cell per role in the picture."""
+    cells = "".join(
+        f'<td bgcolor="{ROLE_FILL[r]}" border="1">{html.escape(ROLE_TEXT[r])}</td>' for r in roles
+    )
+    return f'<<table border="0" cellspacing="4" cellpadding="2"><tr>{cells}</tr></table>>'
 
 
 # --- drawing -------------------------------------------------------------------------------------
@@ -232,104 +407,132 @@ def _import_graphviz() -> Any:
     return graphviz
 
 
-def _digraph(
+@dataclass
+class _Style:
+    """How a picture is drawn: the options of ``draw_graph`` once checked."""
+
+    show_data: bool
+    show_grad: bool
+    rankdir: str
+    max_elements: int
+    max_width: Optional[float]
+
+
+def _style(
     graph: _Graph,
     show_data: bool,
     show_grad: bool,
-    rankdir: str,
+    rankdir: Optional[str],
     max_elements: int,
-    grads: Optional[dict[str, Any]] = None,
-    frame: Optional[Frame] = None,
-    done_edges: Optional[dict[tuple[str, int], Any]] = None,
-) -> graphviz.Digraph:
-    """The picture of ``graph``; with ``frame``, a step of backprop (see ``Frame.draw``)."""
-    graphviz = _import_graphviz()
+    max_width: Optional[float],
+    where: str,
+) -> _Style:
+    if rankdir is None:
+        rankdir = "LR" if not graph.tensor and len(graph.values) <= SMALL_VALUE_GRAPH else "TB"
     if rankdir not in ("LR", "RL", "TB", "BT"):
-        raise ValueError(f"draw_graph: rankdir must be 'LR', 'RL', 'TB' or 'BT', got {rankdir!r}")
+        raise ValueError(f"{where}: rankdir must be None, 'LR', 'RL', 'TB' or 'BT', got {rankdir!r}")
     if not isinstance(max_elements, int) or max_elements < 0:
-        raise ValueError(f"draw_graph: max_elements must be an int >= 0, got {max_elements!r}")
-    dot = graphviz.Digraph(format="svg", graph_attr={"rankdir": rankdir}, node_attr={"fontsize": "11"})
-    for v in graph.values:
-        key = graph.key(v)
-        if grads is not None:  # a frame: the gradient known at that moment
-            g = grads.get(key)
-            grad_field = (_format_gradient(g, max_elements) if key in grads else "?") if show_grad else None
-        else:
-            g = _grad_of(v)
-            grad_field = _format_gradient(g, max_elements) if show_grad else None
-        fields = _value_fields(v, graph.names[key], show_data, grad_field, max_elements)
-        attrs = {"shape": "record"}
-        data = v.data if isinstance(v, Tensor) else float(v.data)
-        if _nonfinite(data) or (show_grad and _nonfinite(g)):
-            attrs.update(style="filled", fillcolor=NONFINITE_FILL, color="red")
-        dot.node(key, "{ " + " | ".join(_record_text(f) for f in fields) + " }", **attrs)
-    for op in graph.ops:
-        attrs = {}
-        if frame is not None and op.key == frame.op_key:
-            attrs = {"style": "filled", "fillcolor": CURRENT_OP_FILL, "penwidth": "2"}
-        dot.node(op.key, op.name, **attrs)
-        for position, inp in enumerate(op.inputs):
-            dot.edge(inp, op.key, **_edge_attrs(op, position, frame, done_edges, max_elements))
-        out_attrs = {}
-        if frame is not None:
-            known = grads is not None and op.output in grads
-            out_attrs = {"color": DONE_EDGE if known else WAITING_EDGE}
-        dot.edge(op.key, op.output, **out_attrs)
-    return dot
+        raise ValueError(f"{where}: max_elements must be an int >= 0, got {max_elements!r}")
+    if max_width is not None and not (isinstance(max_width, (int, float)) and max_width > 0):
+        raise ValueError(f"{where}: max_width must be a number of pixels > 0 or None, got {max_width!r}")
+    return _Style(show_data, show_grad, rankdir, max_elements, max_width)
 
 
-def _edge_attrs(
-    op: _Op,
-    position: int,
-    frame: Optional[Frame],
-    done_edges: Optional[dict[tuple[str, int], Any]],
-    max_elements: int,
-) -> dict[str, str]:
-    """In a frame: the gradient along input edge ``position`` of ``op``, coloured by when it was sent."""
-    if frame is None or done_edges is None:
-        return {}
-    edge = (op.key, position)
-    if edge not in done_edges:
-        return {"color": WAITING_EDGE, "style": "dashed"}
-    g = done_edges[edge]
-    label = _format_gradient(g, max_elements)
-    if op.inputs.count(op.inputs[position]) > 1 and frame.shared_edges:
-        label = f"total over {op.inputs.count(op.inputs[position])} edges: {label}"
-    current = op.key == frame.op_key
-    attrs = {"label": label, "color": CURRENT_EDGE if current else DONE_EDGE, "fontsize": "10"}
-    attrs["fontcolor"] = attrs["color"]
-    if current:
-        attrs["penwidth"] = "2"
-    if _nonfinite(g):
-        attrs["color"] = "red"
-    return attrs
+def _new_digraph(graph: _Graph, style: _Style, engine: str = "dot") -> graphviz.Digraph:
+    graphviz = _import_graphviz()
+    roles = [r for r in ROLE_FILL if r == "op" and graph.ops or any(v.role == r for v in graph.values)]
+    attrs = {
+        "rankdir": style.rankdir,
+        "label": _legend(roles),
+        "fontsize": "10",
+        "labelloc": "b",
+        "labeljust": "l",
+        "fontname": "Helvetica",
+        "nodesep": "0.3",
+        "ranksep": "0.35",
+    }
+    if style.max_width is not None:
+        attrs["size"] = f"{style.max_width / 96:.3g},1000"  # inches: at most max_width px wide
+        attrs["pad"] = "0.1"  # room for dot's rounding of the scale it writes into the SVG
+    return graphviz.Digraph(
+        format="svg",
+        engine=engine,
+        graph_attr=attrs,
+        node_attr={
+            "fontsize": str(FONT_SIZE),
+            "fontname": "Helvetica",
+            "shape": "none",
+            "margin": "0",
+            "width": "0",
+            "height": "0",
+        },
+        edge_attr={"fontsize": "10", "fontname": "Helvetica"},
+    )
+
+
+def _op_attrs(op: _Op) -> dict[str, str]:
+    return {
+        "shape": "ellipse",
+        "style": "filled",
+        "fillcolor": ROLE_FILL["op"],
+        "margin": "0.05",
+        "width": "0.6",
+        "height": "0.35",
+        "id": f"node_{op.key}",
+        "class": "op",
+    }
 
 
 def draw_graph(
     root: Node,
     show_data: bool = True,
     show_grad: bool = True,
-    rankdir: str = "LR",
+    rankdir: Optional[str] = None,
     model: Any = None,
     max_elements: int = MAX_ELEMENTS,
+    expand: bool = False,
+    max_width: Optional[float] = MAX_WIDTH,
 ) -> graphviz.Digraph:
     """The computation graph behind ``root`` (a Tensor or a Value) as a ``graphviz.Digraph``.
 
-    One record node per value: its name (``tensor.name``; a parameter's name
-    in ``model``, such as ``0.weight``; a Value's ``label``), for tensors the
+    One box per value: its name (``tensor.name``; a parameter's name in
+    ``model``, such as ``0.weight``; a Value's ``label``), for tensors the
     shape and dtype, then ``data`` and ``grad`` (tensors with more than
-    ``max_elements`` numbers show min / mean / max). One oval per op (the
-    Function's class name, or the Value's ``_op``), with one arrow per input,
-    so ``x * x`` has two arrows from ``x``. Values or gradients holding NaN or
-    Inf are filled red.
+    ``max_elements`` numbers show min / mean / max). Boxes are coloured by
+    role (input data, parameter, other leaf, intermediate, output), explained
+    by the legend at the bottom. One oval per op (the Function's class name,
+    or the Value's ``_op``), with one arrow per input, so ``x * x`` has two
+    arrows from ``x``. Values or gradients holding NaN or Inf are filled red.
 
-    Nothing is rendered here. Display the result in Jupyter, or write it with
-    ``render(dot, "graph.svg")``. Draw before ``backward()`` frees a Tensor
-    graph, or use ``backward(retain_graph=True)``: then the leaves' ``grad``
-    shows too (intermediate tensors keep no gradient; see ``trace_backward``).
+    ``rankdir=None`` draws Tensor graphs top to bottom and small Value graphs
+    left to right; ``max_width`` (pixels) scales a bigger picture down to fit.
+    ``expand=True`` draws each ``Linear`` as its matmul ``x @ W.T`` and the
+    bias add (and the ReLU of a fused ``LinearReLU``), so that the gradient of
+    the product, ``dW = dZ.T @ x``, has an arrow of its own.
+
+    Works before and after ``backward()``: after it, every box shows its
+    gradient, intermediates too (an op keeps the gradient that reached it,
+    ``op.grad_output``). Nothing is rendered here: display the result in
+    Jupyter, or write it with ``render(dot, "graph.svg")``.
     """
-    graph = _build(root, model, "draw_graph")
-    return _digraph(graph, show_data, show_grad, rankdir, max_elements)
+    graph = _build(root, model, "draw_graph", expand)
+    style = _style(graph, show_data, show_grad, rankdir, max_elements, max_width, "draw_graph")
+    dot = _new_digraph(graph, style)
+    for v in graph.values:
+        grad_text = None
+        if show_grad:
+            grad_text = _format_gradient(v.grad, max_elements) if v.needs_grad else NO_GRAD_NEEDED
+        fill = (
+            NONFINITE_FILL if _nonfinite(v.data) or (show_grad and _nonfinite(v.grad)) else ROLE_FILL[v.role]
+        )
+        cells = _value_cells(v, show_data, grad_text, max_elements)
+        dot.node(v.key, _box(cells, fill), id=f"node_{v.key}", **{"class": v.role})
+    for op in graph.ops:
+        dot.node(op.key, op.name, **_op_attrs(op))
+        for inp in op.inputs:
+            dot.edge(inp, op.key)
+        dot.edge(op.key, op.output)
+    return dot
 
 
 # --- running dot ---------------------------------------------------------------------------------
@@ -362,13 +565,168 @@ def render(digraph: graphviz.Digraph, path: Union[str, os.PathLike], format: Opt
     return path
 
 
-# --- backprop step by step -----------------------------------------------------------------------
+def _svg_text(digraph: graphviz.Digraph) -> str:
+    """The SVG of a picture without its XML header, ready to put inside an HTML page."""
+    svg = pipe(digraph, "svg").decode("utf-8")
+    return svg[svg.index("<svg") :]
+
+
+# --- backprop step by step: what each op sends, and why ------------------------------------------
+
+# What an op sends to each of its inputs, with ``grad`` for the gradient it received and {a}, {b},
+# {out} for the names of its inputs and output: the local derivative times the upstream gradient.
+TENSOR_LOCAL: dict[str, tuple[str, ...]] = {
+    "Add": ("1 × grad", "1 × grad"),
+    "Sub": ("1 × grad", "−1 × grad"),
+    "Mul": ("{b} × grad", "{a} × grad"),
+    "Div": ("(1/{b}) × grad", "(−{a}/{b}²) × grad"),
+    "Neg": ("−1 × grad",),
+    "MatMul": ("grad @ {b}.T", "{a}.T @ grad"),
+    "Sum": ("1 × grad, copied to every element",),
+    "Tanh": ("(1 − {out}²) × grad",),
+    "Sigmoid": ("{out}·(1 − {out}) × grad",),
+    "ReLU": ("({a} > 0) × grad",),
+    "Exp": ("{out} × grad",),
+    "Log": ("(1/{a}) × grad",),
+    "Linear": ("grad @ {b}", "grad.T @ {a}", "grad summed over the rows"),
+    "LinearReLU": ("(grad·(z > 0)) @ {b}", "(grad·(z > 0)).T @ {a}", "grad·(z > 0) summed over the rows"),
+    "BCEWithLogits": ("(σ({a}) − {b}) × grad", "−{a} × grad"),
+    "SquaredError": ("2({a} − {b}) × grad", "−2({a} − {b}) × grad"),
+    "matmul": ("grad @ {b}", "grad.T @ {a}"),  # an expanded Linear: z = x @ W.T
+    "bias": ("1 × grad", "grad summed over the rows"),
+    "relu": ("(z > 0) × grad",),
+}
+DEFAULT_NAMES = {
+    "BCEWithLogits": ("z", "y"),
+    "SquaredError": ("p", "y"),
+    "CrossEntropy": ("z", "target"),
+    "Linear": ("x", "W", "b"),
+    "LinearReLU": ("x", "W", "b"),
+    "matmul": ("x", "W"),
+    "bias": ("z", "b"),
+}
+
+
+def _value_local(op: str, names: Sequence[str], out: str, i: int) -> str:
+    """The local derivative d out / d input ``i`` of a Value op, written with the values' names."""
+    x = names[0]
+    fixed = {
+        "neg": "−1",
+        "ReLU": f"({x} > 0)",
+        "tanh": f"(1 − {out}²)",
+        "sigmoid": f"{out}·(1 − {out})",
+        "exp": out,
+        "log": f"1/{x}",
+        "+": "1",
+        "-": ("1", "−1")[i % 2],
+        "*": names[1 - i] if len(names) > 1 else x,
+        "/": (f"1/{names[-1]}", f"−{x}/{names[-1]}²")[i % 2],
+    }
+    if op in fixed:
+        return fixed[op]
+    if op.startswith("**"):
+        p = op[2:]
+        return f"{p}·{x}^{_number(float(p) - 1)}"
+    if op.endswith("**"):
+        return f"ln({op[:-2]})·{out}"
+    if op[0] in "+-" and len(op) > 1:
+        return "1"
+    if op.endswith("-"):
+        return "−1"
+    if op.startswith("*"):
+        return op[1:]
+    if op.startswith("/"):
+        return f"1/{op[1:]}"
+    if op.endswith("/"):
+        return f"−{op[:-1]}/{x}²"
+    return "the local derivative"
+
+
+def _names(graph: _Graph, op: _Op) -> tuple[list[str], str]:
+    """The names a formula uses for an op's inputs and output."""
+    defaults = DEFAULT_NAMES.get(op.part or op.name, ("a", "b", "c", "d"))
+    names = []
+    for i, key in enumerate(op.inputs):
+        v = graph.value(key)
+        if v.name:
+            names.append(v.name)
+        elif not graph.tensor:
+            names.append(_number(v.data))
+        else:
+            names.append(defaults[i] if i < len(defaults) else f"input {i}")
+    out = graph.value(op.output).name or "out"
+    return names, out
+
+
+def _sends(
+    graph: _Graph, op: _Op, received: Any, sent: Sequence[Any], shared: bool
+) -> list[tuple[str, str, str]]:
+    """For each input edge: how the caption and the edge label write the gradient sent along it, and
+    its value; ("", "", "") for an input that needs none."""
+    names, out = _names(graph, op)
+    up = _number(received)
+    if np.size(received) > 1:  # an array: formulas say "grad", the caption says what it is
+        up = "grad"
+    result = []
+    for i, g in enumerate(sent):
+        if g is None:
+            result.append(("", "", ""))
+            continue
+        if graph.tensor:
+            templates = TENSOR_LOCAL.get(op.part or op.name)
+            how = f"{op.name}.backward(grad)" if templates is None else templates[i]
+            how = how.format(a=names[0], b=names[1] if len(names) > 1 else "", out=out).replace("grad", up, 1)
+            result.append((how, how, _number(g)))
+            continue
+        locals_ = [_value_local(op.name, names, out, j) for j, k in enumerate(op.inputs) if k == op.inputs[i]]
+        local = locals_[0] if len(locals_) == 1 else "(" + " + ".join(locals_) + ")"
+        how = f"{up} × {local}"
+        number = _number(_local_number(received, g))
+        if len(locals_) == 1 and local != number and number != "nan":
+            how += f" = {up} × {number}"
+        result.append((how, f"{local} × {up}", _number(g)))
+    return result
+
+
+def _local_number(received: float, sent: float) -> float:
+    return sent / received if received else math.nan
+
+
+def _caption(graph: _Graph, op: _Op, received: Any, sent: Sequence[Any], shared: bool, k: int, n: int) -> str:
+    """``Step K of N: <op> received <g>; sends <how> = <value> to <input> and ...``."""
+    parts = []
+    seen: set[str] = set()
+    for key, (how, _, value) in zip(op.inputs, _sends(graph, op, received, sent, shared)):
+        if shared and key in seen:
+            continue
+        seen.add(key)
+        target = graph.label(key)
+        if not how:
+            parts.append(f"nothing to {target} (it needs no gradient)")
+        else:
+            parts.append(f"{how} = {value} to {target}")
+    text = f"Step {k} of {n}: {op.name} received {_number(received)}; sends " + " and ".join(parts)
+    if np.size(received) > 1:
+        text = text.replace(" received ", " received grad = ", 1)
+    return text
+
+
+def _edge_label(how: str, value: str) -> str:
+    """What an edge carrying a gradient says: "local × upstream = value" on two lines."""
+    if not how:
+        return ""
+    if value.startswith("a ("):  # a big array: its shape only
+        value = value[2:].split(" (largest")[0]
+    if len(value) > 40:
+        value = value[:37] + "..."
+    return f"{how}\n= {value}"
 
 
 @dataclass
 class Frame:
     """One step of the backward pass: the op processed and the gradients known at that moment.
 
+    ``caption`` says it in words (``Step 3 of 5: * received 0.5; sends ...``).
     ``edge_grads[i]`` is what the op sent to its input ``i`` (``None`` for an
     input that needs no gradient); ``grad_output`` is the gradient that had
     arrived at the op's output. ``grads`` maps every value reached so far to
@@ -390,112 +748,424 @@ class Frame:
     edge_grads: list[Any]
     grads: dict[str, Any]
     shared_edges: bool = False
-    _graph: _Graph = field(repr=False, default=None)  # type: ignore[assignment]
-    _edges: dict[tuple[str, int], Any] = field(repr=False, default_factory=dict)
+    caption: str = ""
+    _trace: Any = field(repr=False, default=None)
 
     def grad_of(self, value: Node) -> Any:
         """The gradient of ``value`` known at this step (``None`` when none has arrived yet)."""
-        return self.grads.get(self._graph.key(value))
+        return self.grads.get(self._trace.graph.key(value))
 
     def draw(
-        self, show_data: bool = True, rankdir: str = "LR", max_elements: int = MAX_ELEMENTS
+        self, show_data: bool = True, rankdir: Optional[str] = None, max_elements: int = MAX_ELEMENTS
     ) -> graphviz.Digraph:
-        """The graph with this step's op filled yellow, the gradients it sends in red along their edges,
-        earlier gradients in blue, edges still waiting grey and dashed; each node's grad is the one
-        known at this step (``?`` before any arrived)."""
-        return _digraph(
-            self._graph, show_data, True, rankdir, max_elements, self.grads, self, self._edges
-        )
+        """This step as a picture, laid out exactly as every other frame of the same trace.
+
+        The op being processed is filled yellow, the gradients it sends are red labels
+        ("local × upstream = value") on its input arrows, earlier ones blue, arrows still
+        waiting grey and dashed; each box shows the grad known at this step (``?`` before
+        any arrived, "not needed" for a value that needs none).
+        """
+        return self._trace.draw(self.step, show_data, rankdir, max_elements)
+
+    def _repr_svg_(self) -> str:
+        return _svg_text(self.draw())
+
+    def _repr_html_(self) -> str:
+        return f"<p>{html.escape(self.caption)}</p>\n{self._repr_svg_()}"
 
 
-def trace_backward(root: Node, gradient: Any = None) -> list[Frame]:
-    """The backward pass from ``root`` as a list of frames, one per op, in the engine's order.
+class Frames(list):
+    """The frames of ``trace_backward``: a list of ``Frame`` that a notebook shows as a player.
 
-    Each op's own backward computes the gradients, exactly as ``backward()``
-    would, but the result goes into the frames only: no ``.grad`` changes and
-    a Tensor graph is not freed, so ``draw_graph`` and ``backward`` still work
-    afterwards. ``gradient`` seeds a non-scalar Tensor root (as in ``backward``).
-    The last frame's ``grads`` hold what ``backward()`` on fresh gradients
-    leaves in every leaf's ``.grad``.
+    ``frames.to_html(path)`` writes the same player as one self-contained page
+    (the pictures inline, no network access, no external script).
     """
-    graph = _build(root, None, "trace_backward")
+
+    def _repr_html_(self) -> str:
+        return _player(self, page=False)
+
+    def to_html(
+        self, path: Union[str, os.PathLike], show_data: bool = True, rankdir: Optional[str] = None
+    ) -> str:
+        """Write the player to ``path`` as one HTML file; return the path.
+
+        It opens at ``Step 1 of N``; Previous / Next, the slider, Play and the arrow
+        keys move through the steps. Needs Graphviz's ``dot`` program.
+        """
+        page = _player(self, page=True, show_data=show_data, rankdir=rankdir)
+        path = os.fspath(path)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(page)
+        return path
+
+
+def trace_backward(root: Node, gradient: Any = None, model: Any = None, expand: bool = False) -> Frames:
+    """The backward pass from ``root`` as ``Frames``, one ``Frame`` per op, in the engine's order.
+
+    For a Tensor the frames are recorded from the engine's own walk
+    (``autograd.run_backward`` calls back once per op), asked for the
+    gradients instead of accumulating them: no ``.grad`` changes and the graph
+    stays, so ``draw_graph`` and ``backward`` still work afterwards. For a
+    Value each op's ``_backward`` runs in the order ``Value.backward`` uses.
+    ``gradient`` seeds a non-scalar Tensor root (as in ``backward``);
+    ``model`` names the parameters; ``expand`` shows each ``Linear`` as its
+    matmul and bias add (two frames for its one step). The last frame's
+    ``grads`` hold what ``backward()`` on fresh gradients leaves in ``.grad``.
+    """
+    graph = _build(root, model, "trace_backward", expand)
     if isinstance(root, Value):
         if gradient is not None:
             raise TypeError("trace_backward: gradient= is for Tensor roots; a Value root's gradient is 1")
-        return _trace_values(graph, root)
-    if not root.requires_grad:
-        raise RuntimeError(
-            f"trace_backward: this tensor (shape {root.shape}) does not require grad and has no graph. "
-            "Create the inputs with requires_grad=True (and not under no_grad())."
-        )
-    return _trace_tensors(graph, root, _root_gradient(root, gradient, "trace_backward").data)
+        steps = _value_steps(graph, root)
+        seed: Any = 1.0
+    else:
+        if not root.requires_grad:
+            raise RuntimeError(
+                f"trace_backward: this tensor (shape {root.shape}) does not require grad and has no graph. "
+                "Create the inputs with requires_grad=True (and not under no_grad())."
+            )
+        seed = np.array(autograd._root_gradient(root, gradient, "trace_backward").data)
+        steps = _tensor_steps(graph, root, seed)
+    return _Trace(graph, graph.key(root), seed, steps).frames()
 
 
-def _new_frame(graph: _Graph, step: int, op: _Op, grad_output: Any, edge_grads: list[Any]) -> Frame:
-    return Frame(step, op.name, op.key, op.output, grad_output, list(op.inputs), edge_grads, {}, _graph=graph)
+def _tensor_steps(graph: _Graph, root: Tensor, seed: np.ndarray) -> list[tuple[_Op, Any, list[Any]]]:
+    """(op, gradient received, gradient sent per input) for every op, from the engine's walk."""
+    parts: dict[int, list[_Op]] = {}
+    for op in graph.ops:
+        parts.setdefault(id(op.source), []).append(op)
+    steps: list[tuple[_Op, Any, list[Any]]] = []
+
+    def on_step(step: Any) -> None:
+        received = np.array(step.grad_output)
+        sent = [None if g is None else np.array(g) for g in step.input_grads]
+        for op in reversed(parts[id(step.op)]):  # an expanded Linear: relu, bias, then matmul
+            steps.append((op, *_part_grads(op, received, sent)))
+
+    leaves = {v.obj for v in graph.values if v.obj is not None and v.obj._ctx is None and v.needs_grad}
+    autograd.run_backward((root,), (Tensor._make(seed),), True, False, wanted=leaves, on_step=on_step)
+    return steps
 
 
-def _trace_tensors(graph: _Graph, root: Tensor, seed: np.ndarray) -> list[Frame]:
-    """The engine's own backward walk, watched step by step through its ``on_step`` hook.
-
-    The walk keeps the graph and returns the leaves' gradients instead of accumulating
-    them, so no ``.grad`` changes.
-    """
-    ops = {op.output: op for op in graph.ops}
-    grads: dict[str, np.ndarray] = {graph.key(root): seed}
-    edges: dict[tuple[str, int], Any] = {}
-    frames: list[Frame] = []
-
-    def record(step: autograd.BackwardStep) -> None:
-        op = ops[graph.key(step.output)]
-        for position, (inp, g) in enumerate(zip(step.op.inputs, step.input_grads)):
-            if g is None:
-                continue
-            edges[(op.key, position)] = g
-            k = graph.key(inp)
-            grads[k] = g if k not in grads else grads[k] + g
-        frame = _new_frame(graph, len(frames), op, step.grad_output, list(step.input_grads))
-        frame.grads = dict(grads)
-        frame._edges = dict(edges)
-        frames.append(frame)
-
-    leaves = {t for t in graph.values if isinstance(t, Tensor) and t._ctx is None and t.requires_grad}
-    autograd.run_backward([root], [Tensor._make(seed)], True, False, wanted=leaves, on_step=record)
-    return frames
+def _part_grads(op: _Op, received: np.ndarray, sent: list[Any]) -> tuple[Any, list[Any]]:
+    """What one part of an expanded Linear receives and sends, from the Linear's own step."""
+    if not op.part:
+        return received, sent
+    if op.part == "relu":
+        return received, [_pre_activation_grad(op.source, received)]
+    g = _pre_activation_grad(op.source, received)
+    if op.part == "bias":
+        return g, [g, sent[2]]
+    return g, sent[:2]
 
 
-def _trace_values(graph: _Graph, root: Value) -> list[Frame]:
+def _value_steps(graph: _Graph, root: Value) -> list[tuple[_Op, Any, list[Any]]]:
     """Run each Value's ``_backward`` on zeroed gradients, reading what it added; restore ``.grad`` after."""
     ops = {op.output: op for op in graph.ops}
-    saved = [v.grad for v in graph.values]
-    grads: dict[str, float] = {graph.key(root): 1.0}
-    edges: dict[tuple[str, int], Any] = {}
-    frames: list[Frame] = []
+    nodes = [v.obj for v in graph.values]
+    saved = [v.grad for v in nodes]
+    steps: list[tuple[_Op, Any, list[Any]]] = []
     try:
-        for v in graph.values:
+        for v in nodes:
             v.grad = 0.0
         root.grad = 1.0
-        for v in reversed(graph.values):
+        for v in reversed(nodes):
             if v._backward is None:
                 continue
-            op = ops[graph.key(v)]
             children = list(dict.fromkeys(v._prev))  # each child once, in order
             before = [c.grad for c in children]
             v._backward(v)
             added = {id(c): c.grad - b for c, b in zip(children, before)}
-            edge_grads = [added[id(c)] for c in v._prev]
-            for position, (c, g) in enumerate(zip(v._prev, edge_grads)):
-                edges[(op.key, position)] = g
-                grads[graph.key(c)] = c.grad
-            frame = _new_frame(graph, len(frames), op, v.grad, edge_grads)
-            frame.shared_edges = len(children) < len(v._prev)
-            frame.grads = dict(grads)
-            frame._edges = dict(edges)
-            frames.append(frame)
+            steps.append((ops[graph.key(v)], v.grad, [added[id(c)] for c in v._prev]))
     finally:
-        for v, g in zip(graph.values, saved):
+        for v, g in zip(nodes, saved):
             v.grad = g
-    return frames
+    return steps
+
+
+# --- the frames and their one layout -------------------------------------------------------------
+
+
+class _Trace:
+    """The graph and the steps of one backward pass: makes the frames and draws them all alike."""
+
+    def __init__(self, graph: _Graph, root_key: str, seed: Any, steps: list[tuple[_Op, Any, list[Any]]]):
+        self.graph = graph
+        self.steps = steps
+        self.layouts: dict[tuple, dict[str, Any]] = {}
+        grads: dict[str, Any] = {root_key: seed}
+        self.grads: list[dict[str, Any]] = []  # after each step
+        self.changed: list[set[str]] = []  # the values whose grad a step changed
+        self.labels: dict[str, str] = {}  # edge id -> its "local × upstream" label
+        n = len(steps)
+        self.captions = []
+        for k, (op, received, sent) in enumerate(steps):
+            shared = not graph.tensor and len(set(op.inputs)) < len(op.inputs)
+            self.captions.append(_caption(graph, op, received, sent, shared, k + 1, n))
+            for pos, ((_, how, value), key, g) in enumerate(
+                zip(_sends(graph, op, received, sent, shared), op.inputs, sent)
+            ):
+                if g is None:
+                    continue
+                label = _edge_label(how, value)
+                self.labels[f"{op.key}:{pos}"] = ("total over the edges: " + label) if shared else label
+                if shared and key in op.inputs[:pos]:
+                    continue  # a Value op's total for this input is already counted
+                grads[key] = g if key not in grads else grads[key] + g
+            self.grads.append(dict(grads))
+            self.changed.append({k for k, g in zip(op.inputs, sent) if g is not None})
+
+    def frames(self) -> Frames:
+        result = Frames()
+        for k, (op, received, sent) in enumerate(self.steps):
+            shared = not self.graph.tensor and len(set(op.inputs)) < len(op.inputs)
+            result.append(
+                Frame(
+                    k,
+                    op.name,
+                    op.key,
+                    op.output,
+                    received,
+                    list(op.inputs),
+                    list(sent),
+                    self.grads[k],
+                    shared,
+                    self.captions[k],
+                    self,
+                )
+            )
+        return result
+
+    # -- what frame k shows --------------------------------------------------------------------------
+
+    def _grad_text(self, v: _Value, k: int, style: _Style) -> str:
+        if not v.needs_grad:
+            return NO_GRAD_NEEDED
+        grads = self.grads[k]
+        return _format_gradient(grads[v.key], style.max_elements) if v.key in grads else "?"
+
+    def _node_label(self, v: _Value, k: int, style: _Style) -> str:
+        """Box ``v`` in frame ``k``: its grad cell as large as its largest text in any frame, so the
+        box has the same size in every frame; filled yellow when this step changed it."""
+        cells = _value_cells(v, style.show_data, self._grad_text(v, k, style), style.max_elements)
+        grads = self.grads[k] if k < len(self.grads) else {}
+        bad = _nonfinite(v.data) or _nonfinite(grads.get(v.key))
+        texts = [self._grad_text(v, j, style) for j in range(len(self.steps))]
+        lines = [line for text in texts for line in ("grad " + text).split("\n")]
+        rows = max(text.count("\n") + 1 for text in texts) if texts else 1
+        # at least as large as the text: Helvetica's digits are 0.56 em wide, its minus 0.58 em
+        width = int(max(map(len, lines), default=6) * 0.62 * FONT_SIZE) + 8
+        height = int(rows * 1.25 * FONT_SIZE) + 8
+        last = f' width="{width}" height="{height}"'
+        if k < len(self.changed) and v.key in self.changed[k]:
+            last += f' bgcolor="{NEW_GRAD_FILL}"'
+        return _box(cells, NONFINITE_FILL if bad else ROLE_FILL[v.role], last)
+
+    def _edges(self, k: int) -> list[tuple[str, str, str, dict[str, str]]]:
+        """(tail, head, id, attributes) of every edge in frame ``k``; labels are there in every frame
+        (so the layout never changes) but drawn only from the step that sends them on."""
+        result = []
+        current = self.steps[k][0].key if k >= 0 else None
+        sent_by = {op.key: j for j, (op, _, _) in enumerate(self.steps)}
+        for op in self.graph.ops:
+            done = op.key in sent_by and sent_by[op.key] <= k
+            for pos, inp in enumerate(op.inputs):
+                eid = f"{op.key}:{pos}"
+                label = self.labels.get(eid, "")
+                attrs = {"id": f"edge_{eid}", "label": label}
+                if done and label:
+                    colour = CURRENT_EDGE if op.key == current else DONE_EDGE
+                    attrs.update(color=colour, fontcolor=colour, penwidth="2" if op.key == current else "1")
+                else:
+                    attrs.update(color=WAITING_EDGE, style="dashed", fontcolor="transparent")
+                result.append((inp, op.key, eid, attrs))
+            known = k >= 0 and op.output in self.grads[k]
+            result.append(
+                (
+                    op.key,
+                    op.output,
+                    f"{op.key}:out",
+                    {"id": f"edge_{op.key}:out", "color": DONE_EDGE if known else WAITING_EDGE},
+                )
+            )
+        return result
+
+    def _digraph(self, k: int, style: _Style, layout: Optional[dict[str, Any]]) -> graphviz.Digraph:
+        """Frame ``k`` (with ``layout``: pinned where the layout put everything); without a layout,
+        the graph the layout is computed from, each box with its widest text of all frames."""
+        dot = (
+            _new_digraph(self.graph, style) if layout is None else _pinned_digraph(self.graph, style, layout)
+        )
+        where = (lambda key: {}) if layout is None else (lambda key: layout[key])
+        for v in self.graph.values:
+            label = self._node_label(v, k, style)
+            dot.node(v.key, label, id=f"node_{v.key}", **{"class": v.role}, **where(v.key))
+        current = self.steps[k][0].key if k >= 0 else None
+        for op in self.graph.ops:
+            attrs = _op_attrs(op)
+            if op.key == current:
+                attrs.update(fillcolor=CURRENT_OP_FILL, penwidth="2", **{"class": "op current"})
+            attrs.update(where(op.key))
+            dot.node(op.key, op.name, **attrs)
+        for tail, head, eid, attrs in self._edges(k):
+            dot.edge(tail, head, **attrs, **where(eid))
+        return dot
+
+    def layout(self, style: _Style) -> dict[str, Any]:
+        """Where ``dot`` puts every node and edge, computed once for all frames (``dot -Tjson``)."""
+        key = (style.show_data, style.rankdir, style.max_elements, style.max_width)
+        if key not in self.layouts:
+            laid_out = json.loads(pipe(self._digraph(0, style, None), "json"))
+            self.layouts[key] = _positions(laid_out)
+        return self.layouts[key]
+
+    def draw(self, k: int, show_data: bool, rankdir: Optional[str], max_elements: int) -> graphviz.Digraph:
+        style = _style(self.graph, show_data, True, rankdir, max_elements, MAX_WIDTH, "Frame.draw")
+        return self._digraph(k, style, self.layout(style))
+
+
+def _positions(laid_out: dict[str, Any]) -> dict[str, Any]:
+    """node name / edge id -> the attributes that pin it where ``dot`` put it."""
+    where: dict[str, Any] = {"_bb": laid_out["bb"]}
+    for node in laid_out.get("objects", []):
+        if "pos" in node:
+            where[node["name"]] = {
+                "pos": node["pos"] + "!",
+                "width": node["width"],
+                "height": node["height"],
+                "fixedsize": "true",
+            }
+    for edge in laid_out.get("edges", []):
+        attrs = {"pos": edge["pos"]}
+        if "lp" in edge:
+            attrs["lp"] = edge["lp"]
+        where[edge["id"][len("edge_") :]] = attrs
+    return where
+
+
+_PINNED: Any = None
+
+
+def _pinned_digraph(graph: _Graph, style: _Style, layout: dict[str, Any]) -> graphviz.Digraph:
+    """A Digraph whose nodes and edges carry their positions: rendered by ``neato -n2``, which keeps them."""
+    global _PINNED
+    graphviz = _import_graphviz()
+    if _PINNED is None:
+
+        class PinnedDigraph(graphviz.Digraph):
+            """A Digraph laid out in advance: rendered with ``neato -n2``, which keeps every position."""
+
+            def pipe(self, *args: Any, **kwargs: Any) -> Any:
+                kwargs.setdefault("neato_no_op", 2)
+                kwargs.setdefault("quiet", True)
+                return super().pipe(*args, **kwargs)
+
+            def render(self, *args: Any, **kwargs: Any) -> Any:
+                kwargs.setdefault("neato_no_op", 2)
+                kwargs.setdefault("quiet", True)
+                return super().render(*args, **kwargs)
+
+        _PINNED = PinnedDigraph
+    base = _new_digraph(graph, style, engine="neato")
+    dot = _PINNED(
+        format="svg",
+        engine="neato",
+        graph_attr=dict(base.graph_attr, bb=layout["_bb"]),
+        node_attr=base.node_attr,
+        edge_attr=base.edge_attr,
+    )
+    return dot
+
+
+# --- the player ------------------------------------------------------------------------------------
+
+_PLAYER_CSS = """
+.tge-player { font-family: Helvetica, Arial, sans-serif; max-width: 100%; outline: none; }
+.tge-player:focus { box-shadow: 0 0 0 2px #9ec5fe; }
+.tge-bar { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; margin: 4px 0; }
+.tge-bar button { font-size: 14px; padding: 3px 10px; cursor: pointer; }
+.tge-bar input[type=range] { flex: 1; min-width: 120px; }
+.tge-caption { font-size: 15px; margin: 6px 0; min-height: 2.4em; }
+.tge-frame svg { max-width: 100%; height: auto; }
+"""
+
+_PLAYER_JS = """
+(function () {
+  var root = document.getElementById("%(id)s");
+  var frames = root.querySelectorAll(".tge-frame");
+  var captions = JSON.parse(root.querySelector(".tge-captions").textContent);
+  var caption = root.querySelector(".tge-caption");
+  var slider = root.querySelector(".tge-slider");
+  var play = root.querySelector(".tge-play");
+  var k = 0, timer = null;
+  function show(i) {
+    k = Math.max(0, Math.min(frames.length - 1, i));
+    for (var j = 0; j < frames.length; j++) { frames[j].style.display = j === k ? "" : "none"; }
+    caption.textContent = captions[k];
+    slider.value = k + 1;
+  }
+  function stop() { clearInterval(timer); timer = null; play.textContent = "\\u25B6 Play"; }
+  root.querySelector(".tge-prev").onclick = function () { stop(); show(k - 1); };
+  root.querySelector(".tge-next").onclick = function () { stop(); show(k + 1); };
+  slider.oninput = function () { stop(); show(parseInt(slider.value, 10) - 1); };
+  play.onclick = function () {
+    if (timer) { stop(); return; }
+    if (k === frames.length - 1) { show(0); }
+    play.textContent = "\\u275A\\u275A Pause";
+    timer = setInterval(function () { if (k >= frames.length - 1) { stop(); } else { show(k + 1); } }, 1500);
+  };
+  function key(e) {
+    if (e.key === "ArrowRight") { stop(); show(k + 1); e.preventDefault(); }
+    else if (e.key === "ArrowLeft") { stop(); show(k - 1); e.preventDefault(); }
+  }
+  root.addEventListener("keydown", key);
+  if (%(page)s) {
+    document.addEventListener("keydown", function (e) { if (!root.contains(e.target)) { key(e); } });
+    root.focus();
+  }
+  show(0);
+})();
+"""
+
+
+def _player(
+    frames: Sequence[Frame], page: bool, show_data: bool = True, rankdir: Optional[str] = None
+) -> str:
+    """The player: buttons, slider, the caption as text, and every frame's SVG (one shown at a time)."""
+    if not frames:
+        raise ValueError("Frames: there are no frames to show (the root is a leaf: it has no op)")
+    for i, frame in enumerate(frames):
+        if not isinstance(frame, Frame):
+            raise TypeError(f"Frames: item {i} is a {type(frame).__name__}, expected a Frame")
+    pid = f"tge-{uuid.uuid4().hex[:12]}"
+    n = len(frames)
+    svgs = [_svg_text(f.draw(show_data=show_data, rankdir=rankdir)) for f in frames]
+    hidden = ' style="display:none"'
+    divs = "\n".join(
+        f'<div class="tge-frame" data-step="{i + 1}"{"" if i == 0 else hidden}>{svg}</div>'
+        for i, svg in enumerate(svgs)
+    )
+    captions = json.dumps([f.caption for f in frames]).replace("</", "<\\/")
+    script = _PLAYER_JS % {"id": pid, "page": "true" if page else "false"}
+    body = f"""<div class="tge-player" id="{pid}" tabindex="0">
+<style>{_PLAYER_CSS}</style>
+<div class="tge-bar">
+<button type="button" class="tge-prev">&#9664; Previous</button>
+<button type="button" class="tge-play">&#9654; Play</button>
+<button type="button" class="tge-next">Next &#9654;</button>
+<input type="range" class="tge-slider" min="1" max="{n}" value="1" step="1" aria-label="step">
+</div>
+<p class="tge-caption" aria-live="polite">{html.escape(frames[0].caption)}</p>
+{divs}
+<script type="application/json" class="tge-captions">{captions}</script>
+<script>{script}</script>
+</div>"""
+    if not page:
+        return body
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        "<title>Back-propagation, step by step</title>\n</head>\n<body>\n" + body + "\n</body>\n</html>\n"
+    )
 
 
 def save_frames(
@@ -503,21 +1173,29 @@ def save_frames(
     directory: Union[str, os.PathLike],
     format: str = "svg",
     show_data: bool = True,
-    rankdir: str = "LR",
+    rankdir: Optional[str] = None,
 ) -> list[str]:
     """Write every frame as ``directory/frame_000.<format>``, ``frame_001`` ...; return the paths.
 
     The directory is created if needed. ``format`` is ``"svg"`` or ``"png"``
-    (any format ``dot`` knows works). Needs Graphviz's ``dot`` program.
+    (any format ``dot`` knows works), or ``"html"``: the player as one page,
+    ``directory/frames.html`` (or ``directory`` itself when it ends in
+    ``.html``). Every frame has the same layout. Needs Graphviz's ``dot`` program.
     """
     if not isinstance(format, str) or not format.isalnum():
-        raise ValueError(f"save_frames: format must be a name such as 'svg' or 'png', got {format!r}")
-    os.makedirs(directory, exist_ok=True)
-    paths = []
+        raise ValueError(f"save_frames: format must be a name such as 'svg', 'png' or 'html', got {format!r}")
     for i, frame in enumerate(frames):
         if not isinstance(frame, Frame):
             raise TypeError(f"save_frames: frame {i} is a {type(frame).__name__}, expected a Frame")
-        path = os.path.join(os.fspath(directory), f"frame_{i:03d}.{format}")
+    directory = os.fspath(directory)
+    if format == "html":
+        path = directory if directory.endswith(".html") else os.path.join(directory, "frames.html")
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        return [Frames(frames).to_html(path, show_data=show_data, rankdir=rankdir)]
+    os.makedirs(directory, exist_ok=True)
+    paths = []
+    for i, frame in enumerate(frames):
+        path = os.path.join(directory, f"frame_{i:03d}.{format}")
         paths.append(render(frame.draw(show_data=show_data, rankdir=rankdir), path, format))
     return paths
 

@@ -177,6 +177,8 @@ def run(args: argparse.Namespace) -> int:
     from tinygrad_edu import viz
 
     check_output_folder(args.out, "--out")  # before the work, not after it
+    if args.html is not None:
+        check_output_folder(os.path.dirname(os.path.abspath(args.html)), "--html")
     model = None
     if args.expression is not None:
         root = build_expression(parse_expression(args.expression), args.values or {}, args.engine or "value")
@@ -188,19 +190,25 @@ def run(args: argparse.Namespace) -> int:
                 "the network's graph is drawn with tensors; drop --engine value or give an expression"
             )
         root, model = _network_loss(args)
-    frames = viz.trace_backward(root) if args.frames else None  # before backward frees a Tensor graph
+    want_frames = args.frames or args.html is not None
+    frames = viz.trace_backward(root, model=model, expand=args.expand) if want_frames else None
     if isinstance(root, Tensor):
         root.backward(retain_graph=True)
     else:
         root.backward()
-    digraph = viz.draw_graph(root, model=model, rankdir=args.rankdir)
+    digraph = viz.draw_graph(root, model=model, rankdir=args.rankdir, expand=args.expand)
     try:
         for fmt in args.formats:
             say(args.quiet, "wrote", viz.render(digraph, os.path.join(args.out, f"{args.name}.{fmt}"), fmt))
-        if frames is not None:
+        if frames is not None and args.frames:
             folder = os.path.join(args.out, f"{args.name}_frames")
             paths = viz.save_frames(frames, folder, format=args.formats[0], rankdir=args.rankdir)
             say(args.quiet, f"wrote {len(paths)} backprop frames to {folder}")
+        if frames is not None and args.html is not None:
+            folder = os.path.dirname(os.path.abspath(args.html))
+            os.makedirs(folder, exist_ok=True)
+            (page,) = viz.save_frames(frames, args.html, format="html", rankdir=args.rankdir)
+            say(args.quiet, f"wrote the backprop player ({len(frames)} steps) to {page}")
     except viz.GraphvizNotFoundError as err:
         print(f"{PROG} graph: {err}", file=sys.stderr)
         return 1
@@ -241,9 +249,22 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--samples", type=int_at_least(1), default=4, help="points in the network's batch (4)")
     p.add_argument("--seed", type=seed_value, default=0, help="seed of the network and its data")
     p.add_argument("--frames", action="store_true", help="also write the backward pass, one picture per op")
+    p.add_argument(
+        "--html",
+        type=output_path,
+        default=None,
+        metavar="FILE",
+        help="also write the backward pass as a step-through player, one self-contained .html file",
+    )
+    p.add_argument("--expand", action="store_true", help="draw each Linear as its matmul and bias add")
     p.add_argument("--out", type=output_path, default=DEFAULT_OUT, help=f"output folder (./{DEFAULT_OUT})")
     p.add_argument("--name", type=file_stem, default="graph", help="file name without suffix (default graph)")
     p.add_argument("--formats", type=_formats, default=["svg", "png"], help="svg,png (default) or pdf")
-    p.add_argument("--rankdir", choices=("LR", "TB"), default="LR", help="left to right or top to bottom")
+    p.add_argument(
+        "--rankdir",
+        choices=("LR", "TB"),
+        default=None,
+        help="left to right or top to bottom (default: top to bottom, left to right for a small expression)",
+    )
     p.add_argument("--quiet", action="store_true", help=QUIET_HELP + " (the value)")
     p.set_defaults(run=run)
