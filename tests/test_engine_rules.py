@@ -218,3 +218,18 @@ def test_trace_backward_frames_come_in_the_order_backward_runs():
     assert x.grad is None  # the trace changes no .grad
     c.backward()
     assert x.grad.item() == 5.0
+
+
+def test_value_backward_reports_each_step_to_its_hook_in_order():
+    from tinygrad_edu import Value
+
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    c = a * b  # dc/da = b = -3, dc/db = a = 2
+    d = c + a  # a is used twice: its gradient adds 1 and -3
+    seen = []
+    d.backward(on_step=lambda node, sent: seen.append((node._op, sent)))
+    assert seen == [("+", [1.0, 1.0]), ("*", [-3.0, 2.0])]
+    assert (a.grad, b.grad) == (-2.0, 2.0)
+    frames = viz.trace_backward(d)
+    assert [f.op for f in frames] == ["+", "*"]
+    assert (a.grad, b.grad) == (-2.0, 2.0)  # the trace changed no .grad

@@ -96,7 +96,7 @@ class Value:
 
     # -- the chain rule over the whole graph -----------------------------------------------------
 
-    def backward(self) -> None:
+    def backward(self, on_step: Optional[Callable[[Value, list[float]], None]] = None) -> None:
         """Set every ancestor's ``.grad`` += d(self)/d(ancestor): the chain rule, outputs first.
 
         Nodes run in reverse topological order, so when a node passes its gradient
@@ -105,6 +105,10 @@ class Value:
         ``zero_grad`` between steps); intermediate nodes are reset first, so
         running backward twice on one graph adds exactly twice to the leaves.
         The graph is kept, so gradients can be inspected or drawn afterwards.
+
+        ``on_step(node, sent)``, if given, is called after each node's ``_backward`` with
+        what it added to each of ``node._prev`` (the step-through pictures watch the walk
+        through it).
         """
         # Pause the cycle collector: the walk makes no cycles, but its allocations
         # would trigger collections that rescan the whole (still alive) graph.
@@ -117,8 +121,12 @@ class Value:
                     node.grad = 0.0
             self.grad = 1.0  # d self / d self
             for node in reversed(topo):
-                if node._backward is not None:
+                if node._backward is None:
+                    continue
+                if on_step is None:
                     node._backward(node)
+                else:
+                    on_step(node, _sent_by(node))
         finally:
             if gc_was_enabled:
                 gc.enable()
@@ -514,3 +522,15 @@ class MLP(Module):
 
     def __repr__(self) -> str:
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
+
+
+def _sent_by(node: Value) -> list[float]:
+    """Run ``node._backward`` and return what it added to each of ``node._prev``, in order.
+
+    A child used twice (``x * x``) receives one sum, shown on both of its edges.
+    """
+    children = list(dict.fromkeys(node._prev))  # each child once, in order
+    before = [c.grad for c in children]
+    node._backward(node)
+    added = {id(c): c.grad - b for c, b in zip(children, before)}
+    return [added[id(c)] for c in node._prev]

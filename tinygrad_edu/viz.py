@@ -860,23 +860,20 @@ def _part_grads(op: _Op, received: np.ndarray, sent: list[Any]) -> tuple[Any, li
 
 
 def _value_steps(graph: _Graph, root: Value) -> list[tuple[_Op, Any, list[Any]]]:
-    """Run each Value's ``_backward`` on zeroed gradients, reading what it added; restore ``.grad`` after."""
+    """``Value.backward``'s own walk, watched step by step through its ``on_step`` hook;
+    every ``.grad`` is restored afterwards."""
     ops = {op.output: op for op in graph.ops}
     nodes = [v.obj for v in graph.values]
     saved = [v.grad for v in nodes]
     steps: list[tuple[_Op, Any, list[Any]]] = []
+
+    def record(node: Value, sent: list[float]) -> None:
+        steps.append((ops[graph.key(node)], node.grad, sent))
+
     try:
         for v in nodes:
-            v.grad = 0.0
-        root.grad = 1.0
-        for v in reversed(nodes):
-            if v._backward is None:
-                continue
-            children = list(dict.fromkeys(v._prev))  # each child once, in order
-            before = [c.grad for c in children]
-            v._backward(v)
-            added = {id(c): c.grad - b for c, b in zip(children, before)}
-            steps.append((ops[graph.key(v)], v.grad, [added[id(c)] for c in v._prev]))
+            v.grad = 0.0  # so the leaves' gradients are this walk's alone
+        root.backward(on_step=record)
     finally:
         for v, g in zip(nodes, saved):
             v.grad = g
