@@ -69,8 +69,6 @@ ATTRIBUTES = {  # instance attributes worth knowing, by class
     },
     "Function": {
         "inputs": "the input Tensors (the graph's edges); inside an ordinary `backward`, their ndarrays",
-        "arrays": "the inputs' ndarrays as the forward used them (what an ordinary backward sees "
-        "as `self.inputs`)",
         "grad_output": "the gradient (an ndarray) that reached the op's output in the last backward",
         "promotes": "class attribute, False by default; True for arithmetic ops: integer inputs beside "
         "a float input take its dtype (PyTorch's rule)",

@@ -124,7 +124,6 @@ class Function:
             for x in inputs:
                 if x.requires_grad:  # record the op: out was made by fn from these inputs
                     fn.inputs = inputs
-                    fn.arrays = arrays  # what an ordinary backward sees as self.inputs
                     fn.needs_input_grad = tuple([x.requires_grad for x in inputs])
                     fn.recorded_at = _CHANGES.last  # see mark_modified
                     out._ctx = fn
@@ -390,7 +389,7 @@ def _call_backward(op: Function, out: "Tensor", grad: Any, create_graph: bool) -
             raise _modified_error(op, x)
     op._out = out if create_graph else out.data
     if not create_graph:
-        op.inputs = op.arrays  # the arrays the forward computed with
+        op.inputs = tuple([x.data for x in tensors])
     try:
         result = op.backward(grad)
     except (AttributeError, TypeError) as exc:
