@@ -138,9 +138,7 @@ def test_a_backward_that_fails_half_way_leaves_every_grad_as_it_was():
     assert tg.is_grad_enabled() is True and gc.isenabled()
 
 
-def test_a_large_walk_pauses_the_cycle_collector_and_switches_it_back_on():
-    from tinygrad_edu import autograd
-
+def test_the_walk_pauses_the_cycle_collector_and_switches_it_back_on():
     seen = []
 
     class Probe(tg.Function):
@@ -152,20 +150,11 @@ def test_a_large_walk_pauses_the_cycle_collector_and_switches_it_back_on():
             return grad
 
     x = leaf([1.0])
-    y = Probe.apply(x)
-    for _ in range(autograd.BIG_GRAPH):
-        y = y + 1.0
-    y.sum().backward()
+    Probe.apply(x).sum().backward()
     assert seen == [False] and gc.isenabled()
-    seen.clear()
-    Probe.apply(x).sum().backward()  # a small graph is quick to scan: the collector stays on
-    assert seen == [True]
     gc.disable()
     try:  # a collector the caller switched off stays off
-        y = Probe.apply(x)
-        for _ in range(autograd.BIG_GRAPH):
-            y = y + 1.0
-        y.sum().backward()
+        Probe.apply(x).sum().backward()
         assert not gc.isenabled()
     finally:
         gc.enable()

@@ -275,10 +275,6 @@ class BackwardStep:
     """What the op sends to each of ``op.inputs``, summed to the input's shape (None: nothing)."""
 
 
-BIG_GRAPH = 1000
-"""Tensors in a graph above which the backward walk pauses the cycle collector."""
-
-
 def run_backward(
     roots: Sequence["Tensor"],
     root_grads: Sequence["Tensor"],
@@ -295,19 +291,18 @@ def run_backward(
 
     While the walk runs, ops are recorded only for ``create_graph``, and under
     ``detect_anomaly`` the ops a backward calls are not checked as forwards: the
-    gradients they add up to are checked once, as that op's backward. On a large graph
-    the cycle collector is paused: the walk makes no reference cycles, yet each object it
-    allocates counts towards collections that scan the whole, still alive, graph (on a
-    100,000-op chain those scans took half the backward's time).
+    gradients they add up to are checked once, as that op's backward. The cycle
+    collector is paused: the sort and the walk make no reference cycles, yet each object
+    they allocate counts towards collections that scan the whole, still alive, graph (on
+    a 100,000-op chain those scans took half the backward's time).
     """
-    order = toposort(roots, _parents)  # every tensor after the tensors it was made from
     grads = _gradients_of_roots(roots, root_grads, create_graph)
     previous = STATE.grad_enabled, STATE.anomaly
     STATE.grad_enabled, STATE.anomaly = create_graph, False
-    pause_collector = len(order) > BIG_GRAPH and gc.isenabled()
-    if pause_collector:
-        gc.disable()
+    pause_collector = gc.isenabled()
+    gc.disable()
     try:
+        order = toposort(roots, _parents)  # every tensor after the tensors it was made from
         found = _walk(order, grads, retain_graph, create_graph, previous[1], wanted, on_step)
     finally:
         STATE.grad_enabled, STATE.anomaly = previous
