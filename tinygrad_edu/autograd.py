@@ -388,7 +388,7 @@ def _call_backward(op: Function, out: "Tensor", grad: Any, create_graph: bool) -
     try:
         result = op.backward(grad)
     except (AttributeError, TypeError) as exc:
-        raise _array_backward_error(op, exc, create_graph) from exc
+        raise _ndarray_misuse_error(op, exc, create_graph) from exc
     finally:
         op._out = None
         op.inputs = tensors
@@ -461,7 +461,7 @@ def _maybe_array(g: Any) -> Optional[np.ndarray]:
     return g.data if isinstance(g, Tensor) else g
 
 
-def _array_backward_error(op: Function, exc: Exception, create_graph: bool) -> Exception:
+def _ndarray_misuse_error(op: Function, exc: Exception, create_graph: bool) -> Exception:
     """A backward treated an ndarray as a Tensor: say so, and what to write instead."""
     name = type(op).__name__
     if not create_graph and isinstance(exc, TypeError) and "memoryview" in str(exc):
