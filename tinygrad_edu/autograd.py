@@ -299,14 +299,14 @@ def run_backward(
     grads = _gradients_of_roots(roots, root_grads, create_graph)
     previous = STATE.grad_enabled, STATE.anomaly
     STATE.grad_enabled, STATE.anomaly = create_graph, False
-    pause_collector = gc.isenabled()
+    collecting = gc.isenabled()  # (the caller may have switched it off already)
     gc.disable()
     try:
         order = toposort(roots, _parents)  # every tensor after the tensors it was made from
         found = _walk(order, grads, retain_graph, create_graph, previous[1], wanted, on_step)
     finally:
         STATE.grad_enabled, STATE.anomaly = previous
-        if pause_collector:
+        if collecting:
             gc.enable()
     if wanted is not None:
         return {t: _as_tensor(g) for t, g in found.items()}
