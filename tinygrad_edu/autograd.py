@@ -109,8 +109,25 @@ class Function:
             if not isinstance(x, Tensor):  # numbers and arrays become constant Tensors
                 inputs = tuple([x if isinstance(x, Tensor) else Tensor(x) for x in inputs])
                 break
-        arrays = [t.data for t in inputs]
-        if cls.promotes and len(set(map(_dtype_of, arrays))) > 1:  # mixed dtypes
+        # The inputs' arrays and which of them need a gradient, spelled out for the one, two or
+        # three inputs of every built-in op: in Python 3.11 a comprehension is a function call,
+        # and these lines as comprehensions made an op's forward a third slower (callgrind).
+        n = len(inputs)
+        if n == 2:
+            a, b = inputs
+            arrays, needs_grad = (a.data, b.data), (a.requires_grad, b.requires_grad)
+            mixed = a.data.dtype != b.data.dtype
+        elif n == 1:
+            arrays, needs_grad, mixed = (inputs[0].data,), (inputs[0].requires_grad,), False
+        elif n == 3:
+            a, b, c = inputs
+            arrays, needs_grad = (a.data, b.data, c.data), (a.requires_grad, b.requires_grad, c.requires_grad)
+            mixed = a.data.dtype != b.data.dtype or b.data.dtype != c.data.dtype
+        else:
+            arrays = tuple([t.data for t in inputs])
+            needs_grad = tuple([t.requires_grad for t in inputs])
+            mixed = len(set(map(_dtype_of, arrays))) > 1
+        if mixed and cls.promotes:
             inputs, arrays = promote(inputs, arrays)
         fn = object.__new__(cls)
         try:
@@ -120,15 +137,9 @@ class Function:
         if type(data) is not np.ndarray or data.dtype.kind not in NUMERIC_KINDS:  # (numpy scalars)
             data = _forward_result(cls.__name__, inputs, data)
         out = Tensor._make(data)
-        if STATE.grad_enabled:
-            for x in inputs:
-                if x.requires_grad:  # record the op: out was made by fn from these inputs
-                    fn.inputs = inputs
-                    fn.needs_input_grad = tuple([x.requires_grad for x in inputs])
-                    fn.recorded_at = _CHANGES.last  # see mark_modified
-                    out._ctx = fn
-                    out.requires_grad = True
-                    break
+        if True in needs_grad and STATE.grad_enabled:  # record: out was made by fn from the inputs
+            fn.inputs, fn.needs_input_grad, fn.recorded_at = inputs, needs_grad, _CHANGES.last
+            out._ctx, out.requires_grad = fn, True
         if STATE.anomaly:
             _check_forward(cls.__name__, inputs, out.data)
             fn._created_at = _user_frame()
@@ -297,18 +308,23 @@ def run_backward(
     a 100,000-op chain those scans took half the backward's time).
     """
     grads = _gradients_of_roots(roots, root_grads, create_graph)
-    previous = STATE.grad_enabled, STATE.anomaly
-    STATE.grad_enabled, STATE.anomaly = create_graph, False
+    grad_was, anomaly = STATE.grad_enabled, STATE.anomaly
+    STATE.grad_enabled = create_graph
+    if anomaly:
+        STATE.anomaly = False
     collecting = gc.isenabled()  # (the caller may have switched it off already)
     gc.disable()
     try:
         order = toposort(roots, _parents)  # every tensor after the tensors it was made from
-        found = _walk(order, grads, retain_graph, create_graph, previous[1], wanted, on_step)
+        found = _walk(order, grads, retain_graph, create_graph, anomaly, wanted, on_step)
     finally:
-        STATE.grad_enabled, STATE.anomaly = previous
+        STATE.grad_enabled = grad_was
+        if anomaly:
+            STATE.anomaly = True
         if collecting:
             gc.enable()
     if wanted is not None:
+        found.update((t, grads[t]) for t in wanted if t in grads)  # the leaves among them
         return {t: _as_tensor(g) for t, g in found.items()}
     _accumulate_into_leaves(grads, root_grads)
     return {}
@@ -326,23 +342,24 @@ def _walk(
     """The backward pass itself: outputs first, each op turns the gradient of its output into
     one gradient per input (its ``backward``, the chain rule), and the gradients reaching a
     tensor along several paths add up. Leaves keep theirs in ``grads``; returns the gradients
-    of the ``wanted`` tensors."""
+    of the ``wanted`` tensors that are not leaves."""
     found = {}
     for t in reversed(order):  # every tensor before the ones it was made from
-        if t not in grads:  # no gradient reaches it (e.g. data that needs none)
-            continue
-        if wanted is not None and t in wanted:
-            found[t] = grads[t]
         op = t._ctx
         if op is None:  # a leaf: its gradient stays in grads
             continue
-        g = grads.pop(t)
+        g = grads.pop(t, None)
+        if g is None:  # no gradient reaches t (e.g. it was made from data that needs none)
+            continue
+        if wanted is not None and t in wanted:
+            found[t] = g
         input_grads = _call_backward(op, t, g, create_graph)  # the chain rule, one op
         if anomaly:
             _check_backward(op, input_grads)
         for x, gx in zip(op.inputs, input_grads):
             if gx is not None:
-                grads[x] = gx if x not in grads else _add(grads[x], gx)  # several paths add up
+                before = grads.get(x)
+                grads[x] = gx if before is None else _add(before, gx)  # several paths add up
         op.grad_output = g.data if create_graph else g  # kept for the pictures
         if on_step is not None:
             on_step(BackwardStep(op, t, op.grad_output, tuple(map(_maybe_array, input_grads))))
@@ -378,10 +395,9 @@ def _call_backward(op: Function, out: "Tensor", grad: Any, create_graph: bool) -
     """
     if op.freed:
         raise _freed_error(out)
+    if op.recorded_at < _CHANGES.last:  # something changed in place since the op was recorded
+        _check_versions(op)
     tensors = op.inputs
-    for x in tensors:
-        if x._version > op.recorded_at:  # changed in place after the forward used it
-            raise _modified_error(op, x)
     op._out = out if create_graph else out.data
     if not create_graph:
         op.inputs = tuple([x.data for x in tensors])
@@ -398,7 +414,7 @@ def _call_backward(op: Function, out: "Tensor", grad: Any, create_graph: bool) -
     for x, need, g in zip(tensors, op.needs_input_grad, result):
         if g is None or not need:
             g = None
-        elif create_graph or type(g) is not np.ndarray or g.shape != x.data.shape or g.dtype != x.data.dtype:
+        elif create_graph or type(g) is not np.ndarray or g.dtype is not x.data.dtype or g.shape != x.data.shape:
             g = _gradient_for(x, g, op, create_graph)  # (an ndarray of x's shape and dtype needs nothing)
         grads.append(g)
     return grads
@@ -480,6 +496,13 @@ def _ndarray_misuse_error(op: Function, exc: Exception, create_graph: bool) -> E
     )
 
 
+def _check_versions(op: Function) -> None:
+    """Raise if an input of the op was changed in place after the op was recorded."""
+    for x in op.inputs:
+        if x._version > op.recorded_at:
+            raise _modified_error(op, x)
+
+
 def _modified_error(op: Function, x: "Tensor") -> RuntimeError:
     """An input changed in place between the forward and this backward (PyTorch refuses too)."""
     i = next(i for i, t in enumerate(op.inputs) if t is x)
@@ -549,13 +572,13 @@ def _root_gradient(root: "Tensor", gradient: Any, where: str) -> "Tensor":
                 "output), or reduce it first (e.g. .sum())."
             )
         return Tensor._make(_ones_like(root.data))
+    if type(gradient) is np.ndarray and gradient.shape == root.shape and gradient.dtype.kind == "f":
+        return Tensor._make(gradient.astype(root.dtype, copy=False))  # (no leaf ever keeps it)
     if not isinstance(gradient, Tensor) and np.asarray(gradient).dtype.kind not in "fiub":
         raise TypeError(
             f"{where}: gradient has dtype {np.asarray(gradient).dtype} ({type(gradient).__name__}); "
             f"expected numbers of the output's shape {root.shape}"
         )
-    if type(gradient) is np.ndarray and gradient.shape == root.shape and gradient.dtype.kind == "f":
-        return Tensor._make(gradient.astype(root.dtype, copy=False))  # (no leaf ever keeps it)
     g = gradient if isinstance(gradient, Tensor) else Tensor(np.asarray(gradient), dtype=root.dtype)
     if g.shape != root.shape:
         raise RuntimeError(
