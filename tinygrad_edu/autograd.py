@@ -414,7 +414,7 @@ def _call_backward(op: Function, out: "Tensor", grad: Any, create_graph: bool) -
     for x, need, g in zip(tensors, op.needs_input_grad, result):
         if g is None or not need:
             g = None
-        elif create_graph or type(g) is not np.ndarray or g.dtype is not x.data.dtype or g.shape != x.data.shape:
+        elif create_graph or type(g) is not np.ndarray or g.shape != x.data.shape or g.dtype != x.data.dtype:
             g = _gradient_for(x, g, op, create_graph)  # (an ndarray of x's shape and dtype needs nothing)
         grads.append(g)
     return grads
