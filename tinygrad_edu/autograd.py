@@ -168,7 +168,8 @@ def mark_modified(*tensors: "Tensor") -> None:
     Each change gets the next number, kept as the tensor's ``_version``; an op keeps the
     number of the latest change when it is recorded (``recorded_at``). An input whose
     ``_version`` is larger was changed after the op used it. One number per op, taken
-    without looking at the inputs, so recording costs nothing extra.
+    without looking at the inputs, so recording costs nothing extra; a backward looks at
+    them only when some change came after the op (``recorded_at < _CHANGES.last``).
     """
     for t in tensors:
         t._version = _CHANGES.last = next(_CHANGES.counter)
