@@ -165,14 +165,15 @@ def mark_modified(*tensors: "Tensor") -> None:
     ``load_state_dict``): a backward through an op recorded before the change then raises
     instead of computing gradients from the new values.
 
-    Each change gets the next number, kept as the tensor's ``_version``; an op keeps the
+    Each call gets the next number, kept as the tensors' ``_version``; an op keeps the
     number of the latest change when it is recorded (``recorded_at``). An input whose
     ``_version`` is larger was changed after the op used it. One number per op, taken
     without looking at the inputs, so recording costs nothing extra; a backward looks at
     them only when some change came after the op (``recorded_at < _CHANGES.last``).
     """
+    number = _CHANGES.last = next(_CHANGES.counter)
     for t in tensors:
-        t._version = _CHANGES.last = next(_CHANGES.counter)
+        t._version = number
 
 
 def promote(inputs: tuple["Tensor", ...], arrays: list[np.ndarray]) -> tuple[tuple["Tensor", ...], list]:
