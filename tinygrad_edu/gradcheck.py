@@ -14,7 +14,7 @@ import numpy as np
 
 from tinygrad_edu.autograd import grad as autograd_grad
 from tinygrad_edu.checkmodel import ModelCheckReport, check_model  # noqa: F401  (part of this module's API)
-from tinygrad_edu.tensor import Tensor
+from tinygrad_edu.tensor import Tensor, _wrap
 
 # Above this many output elements, random cotangents replace the full Jacobian.
 FULL_JACOBIAN_LIMIT = 256
@@ -197,8 +197,8 @@ def _cotangent_products(
 def _weighted(f: Callable[..., Any], args: Sequence[Tensor], v: list[np.ndarray]) -> Tensor:
     total = None
     for o, w in zip(_outputs(f, args), v):
-        s = Tensor._make(np.asarray(np.sum(o.data * w)))
-        total = s if total is None else Tensor._make(total.data + s.data)
+        s = _wrap(np.asarray(np.sum(o.data * w)))
+        total = s if total is None else _wrap(total.data + s.data)
     return total
 
 
@@ -301,7 +301,7 @@ def gradgradcheck(
         live = [(o, v) for o, v in zip(os, vs) if o.requires_grad]
         wrt = [a for a in args if a.requires_grad]
         if not live:
-            return tuple(Tensor._make(np.zeros(a.shape, dtype=a.dtype)) for a in wrt)
+            return tuple(_wrap(np.zeros(a.shape, dtype=a.dtype)) for a in wrt)
         gs = autograd_grad(
             [o for o, _ in live],
             wrt,
@@ -310,7 +310,7 @@ def gradgradcheck(
             allow_unused=True,
         )
         return tuple(
-            g if g is not None else Tensor._make(np.zeros(a.shape, dtype=a.dtype)) for g, a in zip(gs, wrt)
+            g if g is not None else _wrap(np.zeros(a.shape, dtype=a.dtype)) for g, a in zip(gs, wrt)
         )
 
     return _compare(first_derivative, tensors, eps, atol, rtol, raise_exception, "gradgradcheck")

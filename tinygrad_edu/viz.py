@@ -824,7 +824,7 @@ def trace_backward(root: Node, gradient: Any = None, model: Any = None, expand: 
                 f"trace_backward: this tensor (shape {root.shape}) does not require grad and has no graph. "
                 "Create the inputs with requires_grad=True (and not under no_grad())."
             )
-        seed = np.array(autograd._root_gradient(root, gradient, "trace_backward").data)
+        seed = np.array(autograd._maybe_array(autograd._root_gradient(root, gradient, "trace_backward")))
         steps = _tensor_steps(graph, root, seed)
     return _Trace(graph, graph.key(root), seed, steps).frames()
 
@@ -843,7 +843,7 @@ def _tensor_steps(graph: _Graph, root: Tensor, seed: np.ndarray) -> list[tuple[_
             steps.append((op, *_part_grads(op, received, sent)))
 
     leaves = {v.obj for v in graph.values if v.obj is not None and v.obj._ctx is None and v.needs_grad}
-    autograd.run_backward((root,), (Tensor._make(seed),), True, False, wanted=leaves, on_step=on_step)
+    autograd.run_backward((root,), (seed,), True, False, wanted=leaves, on_step=on_step)
     return steps
 
 
