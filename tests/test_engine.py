@@ -478,6 +478,29 @@ def test_grad_of_an_output_without_a_graph_says_why():
     assert tg.grad(y, a, allow_unused=True) == (None,)
 
 
+def test_grad_outputs_that_require_grad_stay_in_the_graph_when_cast():
+    # a float32 weight on a float64 output is cast to float64, and the cast is recorded: the
+    # vector-Jacobian product stays differentiable with respect to the weight
+    x = leaf([1.0, -2.0])
+    v = Tensor(np.array([3.0, 5.0], dtype=np.float32), requires_grad=True)
+    (g,) = tg.grad(x * x, x, grad_outputs=v, create_graph=True)
+    np.testing.assert_array_equal(g.data, [6.0, -20.0])  # 2x * v
+    assert g.dtype == np.float64
+    (gv,) = tg.grad(g.sum(), v)
+    np.testing.assert_array_equal(gv.data, [2.0, -4.0])  # d(sum(2x * v))/dv = 2x
+    assert gv.dtype == np.float32
+
+
+def test_a_list_or_a_number_as_the_gradient_takes_the_output_dtype():
+    x = leaf([1.0, 2.0])
+    (x * 3.0).backward([1, 2])
+    np.testing.assert_array_equal(x.grad.data, [3.0, 6.0])
+    assert x.grad.dtype == np.float64
+    s = leaf([4.0])
+    (s * s).sum().backward(2)
+    np.testing.assert_array_equal(s.grad.data, [16.0])
+
+
 def test_grad_outputs_count_must_match():
     a = leaf([1.0])
     with pytest.raises(ValueError, match="2 outputs but 1 grad_outputs"):

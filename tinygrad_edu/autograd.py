@@ -381,14 +381,17 @@ def _gradients_of_roots(
     roots: Sequence["Tensor"], root_grads: Sequence[Any], create_graph: bool
 ) -> tuple[dict, set[int]]:
     """The starting gradients, ndarrays (Tensors under create_graph), a root given twice adding
-    up; and the ids of the caller's arrays among them, which no leaf may keep as they are."""
+    up; and the ids of the caller's arrays among them, which no leaf may keep as they are.
+    (A root whose graph was freed is caught by the walk, when it reaches the root's op.)"""
     grads: dict[Tensor, Any] = {}
     handed_out = set()
     for r, g in zip(roots, root_grads):
-        if r._ctx is not None and r._ctx.freed:
-            raise _freed_error(r)
-        g = _as_tensor(g) if create_graph else _maybe_array(g)
-        handed_out.add(id(g.data) if create_graph else id(g))
+        if create_graph:
+            g = _as_tensor(g)
+            handed_out.add(id(g.data))
+        else:
+            g = g if type(g) is np.ndarray else g.data
+            handed_out.add(id(g))
         grads[r] = g if r not in grads else _add(grads[r], g)
     return grads, handed_out
 
