@@ -351,3 +351,21 @@ def test_gradgradcheck_names_the_inputs_it_skips():
     b = Tensor(np.random.default_rng(7).standard_normal(3))
     with pytest.warns(gradcheck.SkippedInputsWarning, match="gradgradcheck: input 1"):
         assert gradcheck.gradgradcheck(lambda x, y: x * x * y, [a, b])
+
+
+# --- the step and the tolerances -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("eps", [0, 0.0, -1e-6, float("nan"), float("inf"), "1e-6", True])
+def test_a_step_that_is_not_a_positive_number_is_refused(eps):
+    x = np.array([1.0, 2.0])
+    for check in (gradcheck.gradcheck, gradcheck.gradgradcheck, gradcheck.numerical_grad):
+        with pytest.raises(ValueError, match=rf"{check.__name__}: eps must be a positive finite number, got"):
+            check(lambda t: (t * t).sum(), [x], eps=eps)
+
+
+@pytest.mark.parametrize("arg", ["atol", "rtol"])
+def test_a_negative_tolerance_is_refused(arg):
+    with pytest.raises(ValueError, match=rf"gradcheck: {arg} must be a non-negative finite number, got -0.1"):
+        gradcheck.gradcheck(lambda t: (t * t).sum(), [np.array([1.0])], **{arg: -0.1})
+    assert gradcheck.gradcheck(lambda t: (t * t).sum(), [np.array([1.0])], **{arg: 0.1})  # 0.1 is fine

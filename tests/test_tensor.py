@@ -308,3 +308,12 @@ def test_number_operands_are_shared_constants_that_keep_sign_and_dtype():
         assert np.array_equal((1.0 / (x64 * -0.0)).data, [-np.inf, np.inf])
     (a.sum() + (x32 * 3).sum()).backward()
     assert np.array_equal(x32.grad.data, [5.0, 5.0])
+
+
+@pytest.mark.parametrize("flag", ["yes", 1, 1.0, None, [True]])
+def test_requires_grad_must_be_a_bool(flag):
+    with pytest.raises(TypeError, match=r"Tensor: requires_grad must be True or False, got"):
+        Tensor([1.0], requires_grad=flag)
+    with pytest.raises(TypeError, match=r"requires_grad_: requires_grad must be True or False, got"):
+        Tensor([1.0]).requires_grad_(flag)
+    assert Tensor([1.0], requires_grad=np.bool_(True)).requires_grad is True

@@ -57,6 +57,7 @@ def numerical_grad(
     defaults to ones (for a scalar f, the plain gradient). Inputs are nudged
     in place and restored.
     """
+    _check_settings(eps, 0.0, 0.0, "numerical_grad")
     tensors = _as_inputs(inputs)
     weights = (
         None
@@ -84,6 +85,16 @@ def numerical_grad(
             g.reshape(-1)[k] = (plus - minus) / (2 * eps)
         grads.append(g)
     return grads
+
+
+def _check_settings(eps: Any, atol: Any, rtol: Any, name: str) -> None:
+    """Raise for a step that is not a positive finite number (eps = 0 divides by zero, a negative
+    eps turns the difference around) or a negative tolerance (nothing could ever match)."""
+    for arg, value in (("eps", eps), ("atol", atol), ("rtol", rtol)):
+        number = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
+        if not number or not np.isfinite(value) or value < 0 or (arg == "eps" and value == 0):
+            expected = "a positive" if arg == "eps" else "a non-negative"
+            raise ValueError(f"{name}: {arg} must be {expected} finite number, got {value!r}")
 
 
 class SkippedInputsWarning(UserWarning):
@@ -220,6 +231,7 @@ def gradcheck(
     ValueError when no input requires grad (nothing to check) and warns
     (``SkippedInputsWarning``) naming the inputs it skips.
     """
+    _check_settings(eps, atol, rtol, "gradcheck")
     tensors = _as_inputs(inputs)
     _check_something_to_check(tensors, "gradcheck")
     _check_dtypes(tensors, "gradcheck")
@@ -287,6 +299,7 @@ def gradgradcheck(
     ``v`` (``grad_outputs``) is a fixed random cotangent unless given. Like
     ``gradcheck``, raises when no input requires grad and warns about skipped ones.
     """
+    _check_settings(eps, atol, rtol, "gradgradcheck")
     tensors = _as_inputs(inputs)
     _check_something_to_check(tensors, "gradgradcheck")
     _check_dtypes(tensors, "gradgradcheck")

@@ -118,12 +118,13 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         self.data = _to_array(data, dtype, "Tensor")
+        requires_grad = _flag(requires_grad, "Tensor")
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(
                 f"Tensor: only floating tensors can require grad, got dtype {self.data.dtype} "
                 f"(shape {self.data.shape}); convert with dtype=np.float32 or np.float64"
             )
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = requires_grad
         self.grad: Optional[Tensor] = None
         self._ctx: Optional[autograd.Function] = None
         self.name = name
@@ -180,6 +181,8 @@ class Tensor:
         return _wrap(self.data)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Switch gradient recording for this tensor on (or off), in place; returns the tensor."""
+        requires_grad = _flag(requires_grad, "requires_grad_")
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"requires_grad_: dtype {self.dtype} cannot require grad")
         self.requires_grad = requires_grad
@@ -451,6 +454,13 @@ def _wrap(data: np.ndarray) -> Tensor:
     t.requires_grad = False
     t._version = 0
     return t
+
+
+def _flag(value: Any, where: str) -> bool:
+    """``requires_grad`` as a bool: True, False or a numpy bool, never "yes", 1.0 or None."""
+    if value is True or value is False or isinstance(value, np.bool_):
+        return bool(value)
+    raise TypeError(f"{where}: requires_grad must be True or False, got {type(value).__name__} {value!r}")
 
 
 def _true_division(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
