@@ -130,6 +130,18 @@ def test_import_needs_numpy_alone_and_interop_says_what_to_install():
     assert result.stdout.split() == ["to_torch", "export_onnx", "save_safetensors"]
 
 
+def test_interop_is_there_after_import_tinygrad_edu_as_tg():
+    result = run_python(
+        """
+        import tinygrad_edu as tg
+        print(tg.interop.to_torch.__name__, tg.interop.export_onnx.__name__)
+        """,
+        blocked=OPTIONAL,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["to_torch", "export_onnx"]
+
+
 def test_importing_interop_imports_none_of_the_optional_packages():
     result = run_python(
         """

@@ -35,7 +35,7 @@ from tinygrad_edu.tensor import (
 
 from tinygrad_edu.scalar import Value
 from tinygrad_edu.serialization import load, save
-from tinygrad_edu import data, gradcheck, nn, optim, plot, train, viz
+from tinygrad_edu import data, gradcheck, interop, nn, optim, plot, train, viz
 
 # isort: on
 
@@ -50,6 +50,7 @@ __all__ = [
     "Value",
     "data",
     "gradcheck",
+    "interop",
     "concatenate",
     "detect_anomaly",
     "enable_grad",
