@@ -98,7 +98,6 @@ FALLBACK = {  # names without a docstring of their own
     ),
     "Tensor.numpy": "The data as an ndarray (the Tensor's own array, not a copy).",
     "Tensor.item": "The value of a one-element Tensor as a Python float.",
-    "Tensor.requires_grad_": "Set `requires_grad` in place (leaves only) and return the Tensor.",
     "Tensor.exp": "e**x, elementwise; gradient exp(x).",
     "Tensor.log": "Natural logarithm, elementwise; gradient 1/x.",
     "Tensor.sqrt": "Square root, elementwise; gradient 1/(2 sqrt(x)).",

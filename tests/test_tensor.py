@@ -317,3 +317,13 @@ def test_requires_grad_must_be_a_bool(flag):
     with pytest.raises(TypeError, match=r"requires_grad_: requires_grad must be True or False, got"):
         Tensor([1.0]).requires_grad_(flag)
     assert Tensor([1.0], requires_grad=np.bool_(True)).requires_grad is True
+
+
+def test_only_a_leaf_can_stop_requiring_grad():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2.0
+    expected = r"requires_grad_\(False\): this tensor \(shape \(2,\)\) was made by Mul.*\.detach\(\)"
+    with pytest.raises(RuntimeError, match=expected):
+        y.requires_grad_(False)
+    assert y.requires_grad_(True) is y and y.requires_grad  # (switching it on again changes nothing)
+    assert x.requires_grad_(False) is x and not x.requires_grad

@@ -181,8 +181,14 @@ class Tensor:
         return _wrap(self.data)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        """Switch gradient recording for this tensor on (or off), in place; returns the tensor."""
+        """Set ``requires_grad`` in place (off: leaves only, as in PyTorch) and return the tensor."""
         requires_grad = _flag(requires_grad, "requires_grad_")
+        if not requires_grad and self._ctx is not None:
+            raise RuntimeError(
+                f"requires_grad_(False): this tensor (shape {self.shape}) was made by "
+                f"{type(self._ctx).__name__} and is part of a graph; only a leaf can stop requiring "
+                "grad. For a copy outside the graph, use .detach()"
+            )
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"requires_grad_: dtype {self.dtype} cannot require grad")
         self.requires_grad = requires_grad
