@@ -135,8 +135,10 @@ class Function:
             data = fn.forward(*arrays, **params) if params else fn.forward(*arrays)
         except (ValueError, IndexError, TypeError) as exc:
             raise _op_error(cls.__name__, inputs, exc) from exc
-        if type(data) is not np.ndarray or data.dtype.kind not in NUMERIC_KINDS:  # (numpy scalars)
-            data = _forward_result(cls.__name__, inputs, data)
+        if type(data) is not np.ndarray:  # numpy gives scalars for 0-d arithmetic
+            data = np.asarray(data)
+        if data.dtype.kind not in NUMERIC_KINDS:
+            raise _forward_type_error(cls.__name__, inputs, data)
         out = _wrap(data)
         if True in needs_grad and STATE.grad_enabled:  # record: out was made by fn from the inputs
             fn.inputs, fn.needs_input_grad, fn.recorded_at = inputs, needs_grad, _CHANGES.last
@@ -200,17 +202,13 @@ def _converted(t: "Tensor", dtype: np.dtype) -> "Tensor":
     return copy
 
 
-def _forward_result(name: str, inputs: Sequence["Tensor"], data: Any) -> np.ndarray:
-    """The ndarray a forward returned (numpy gives scalars for 0-d arithmetic); never a string or object."""
-    if type(data) is not np.ndarray:
-        data = np.asarray(data)
-    if data.dtype.kind not in NUMERIC_KINDS:
-        shapes = ", ".join(f"shape {t.shape} {t.dtype}" for t in inputs)
-        raise TypeError(
-            f"{name}.forward returned an array of dtype {data.dtype} for inputs ({shapes}); "
-            "expected a float, integer or bool ndarray"
-        )
-    return data
+def _forward_type_error(name: str, inputs: Sequence["Tensor"], data: np.ndarray) -> TypeError:
+    """A forward returned strings, objects or complex numbers: a Tensor holds none of them."""
+    shapes = ", ".join(f"shape {t.shape} {t.dtype}" for t in inputs)
+    return TypeError(
+        f"{name}.forward returned an array of dtype {data.dtype} for inputs ({shapes}); "
+        "expected a float, integer or bool ndarray"
+    )
 
 
 def run(op: type[Function], *operands: Any, **params: Any) -> Any:
