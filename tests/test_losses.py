@@ -14,6 +14,7 @@ import pytest
 
 from tinygrad_edu import Tensor, nn
 from tinygrad_edu.gradcheck import gradcheck, gradgradcheck
+from tinygrad_edu.graph import toposort
 from tinygrad_edu.nn import functional as F
 
 RNG = np.random.default_rng(0)
@@ -331,3 +332,12 @@ def test_losses_are_modules_with_a_repr() -> None:
     assert repr(nn.CrossEntropyLoss()) == "CrossEntropyLoss()"
     assert repr(nn.BCELoss(reduction="sum")) == "BCELoss(reduction='sum')"
     assert list(nn.BCEWithLogitsLoss().parameters()) == []
+
+
+def test_a_target_cast_to_the_input_dtype_keeps_its_name_for_the_pictures():
+    x = Tensor(np.array([0.5, 2.0]), requires_grad=True)
+    y = Tensor(np.array([1, 2], dtype=np.int64), name="y")
+    loss = nn.MSELoss()(x, y)
+    names = {t.name for t in toposort([loss], lambda t: () if t._ctx is None else t._ctx.inputs)}
+    assert "y" in names
+    np.testing.assert_allclose(loss.data, ((0.5 - 1) ** 2 + (2.0 - 2) ** 2) / 2)

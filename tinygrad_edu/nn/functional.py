@@ -185,7 +185,7 @@ def _same_shape_target(x: Tensor, target: Any, name: str) -> Tensor:
             f"(broadcasting them would silently compare every input with every target){hint}"
         )
     if array.dtype is not x.data.dtype and array.dtype != x.data.dtype:
-        y = y.astype(x.dtype) if y.requires_grad else Tensor(y.data.astype(x.dtype))
+        y = y.astype(x.dtype) if y.requires_grad else Tensor(y.data.astype(x.dtype), name=y.name)
     return y
 
 
