@@ -51,11 +51,12 @@ class Function:
     use ``self.inputs``, ``self.output`` and ``self.saved``.
 
     One backward serves both kinds of backward pass. In an ordinary ``backward()``,
-    ``grad``, ``self.inputs`` and ``self.output`` are ndarrays: plain numpy, nothing
-    recorded. Under ``create_graph=True`` they are Tensors and every operation of the
-    backward is recorded, so the gradient can be differentiated again. A backward is
-    therefore written with what ndarrays and Tensors share: arithmetic, ``@``, ``.T``,
-    ``.sum``, ``.reshape``, indexing, and ``run(Op, ...)`` to call another op.
+    ``grad``, ``self.inputs`` and ``self.output`` are ndarrays (``self.inputs`` the arrays
+    the forward ran on): plain numpy, nothing recorded. Under ``create_graph=True`` they
+    are Tensors and every operation of the backward is recorded, so the gradient can be
+    differentiated again. A backward is therefore written with what ndarrays and Tensors
+    share: arithmetic, ``@``, ``.T``, ``.sum``, ``.reshape``, indexing, and ``run(Op, ...)``
+    to call another op.
     """
 
     promotes = False
@@ -142,6 +143,7 @@ class Function:
         out = _wrap(data)
         if True in needs_grad and STATE.grad_enabled:  # record: out was made by fn from the inputs
             fn.inputs, fn.needs_input_grad, fn.recorded_at = inputs, needs_grad, _CHANGES.last
+            fn._arrays = arrays  # what an ordinary backward sees as self.inputs
             out._ctx, out.requires_grad = fn, True
         if STATE.anomaly:
             _check_forward(cls.__name__, inputs, out.data)
@@ -179,7 +181,9 @@ def mark_modified(*tensors: "Tensor") -> None:
         t._version = number
 
 
-def promote(inputs: tuple["Tensor", ...], arrays: list[np.ndarray]) -> tuple[tuple["Tensor", ...], list]:
+def promote(
+    inputs: tuple["Tensor", ...], arrays: tuple[np.ndarray, ...]
+) -> tuple[tuple["Tensor", ...], tuple[np.ndarray, ...]]:
     """The inputs in a common dtype where numpy's rule is not PyTorch's: integer and bool
     inputs beside a float input take the float's dtype (numpy: int64 with float32 gives
     float64). Floats with floats, and integers with integers, follow numpy, as PyTorch does.
@@ -192,7 +196,7 @@ def promote(inputs: tuple["Tensor", ...], arrays: list[np.ndarray]) -> tuple[tup
         return inputs, arrays
     dtype = np.result_type(*floats)
     converted = tuple(t if t.data.dtype.kind == "f" else _converted(t, dtype) for t in inputs)
-    return converted, [t.data for t in converted]
+    return converted, tuple([t.data for t in converted])
 
 
 def _converted(t: "Tensor", dtype: np.dtype) -> "Tensor":
@@ -383,12 +387,14 @@ def _gradients_of_roots(
     (A root whose graph was freed is caught by the walk, when it reaches the root's op.)"""
     grads: dict[Tensor, Any] = {}
     handed_out = set()
-    for r, g in zip(roots, root_grads):
+    for i, r in enumerate(roots):
+        g = root_grads[i]
         if create_graph:
             g = _as_tensor(g)
             handed_out.add(id(g.data))
         else:
-            g = _maybe_array(g)
+            if type(g) is not np.ndarray:
+                g = _maybe_array(g)
             handed_out.add(id(g))
         grads[r] = g if r not in grads else _add(grads[r], g)
     return grads, handed_out
@@ -408,7 +414,7 @@ def _call_backward(op: Function, out: "Tensor", grad: Any, create_graph: bool) -
     tensors = op.inputs
     op._out = out if create_graph else out.data
     if not create_graph:
-        op.inputs = _arrays_of(tensors)
+        op.inputs = op._arrays  # the arrays its forward ran on
     try:
         result = op.backward(grad)
     except (AttributeError, TypeError) as exc:
@@ -419,23 +425,15 @@ def _call_backward(op: Function, out: "Tensor", grad: Any, create_graph: bool) -
     if type(result) is not tuple or len(result) != len(tensors):
         result = _one_per_input(op, result)
     grads = []
-    for x, need, g in zip(tensors, op.needs_input_grad, result):
-        if g is None or not need:
+    needs_grad = op.needs_input_grad
+    for i, x in enumerate(tensors):
+        g = result[i]
+        if g is None or not needs_grad[i]:
             g = None
         elif create_graph or type(g) is not np.ndarray or g.shape != x.data.shape or g.dtype != x.data.dtype:
             g = _gradient_for(x, g, op, create_graph)  # (an ndarray of x's shape and dtype needs nothing)
         grads.append(g)
     return grads
-
-
-def _arrays_of(tensors: tuple["Tensor", ...]) -> tuple[np.ndarray, ...]:
-    """The tensors' arrays. Spelled out for the one or two inputs of most ops: in Python 3.11 a
-    comprehension is a function call (measured: a (2, 2) mul backward 2,000 instructions less)."""
-    if len(tensors) == 2:
-        return tensors[0].data, tensors[1].data
-    if len(tensors) == 1:
-        return (tensors[0].data,)
-    return tuple([x.data for x in tensors])
 
 
 def _one_per_input(op: Function, result: Any) -> tuple[Any, ...]:
