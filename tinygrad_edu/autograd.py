@@ -51,12 +51,11 @@ class Function:
     use ``self.inputs``, ``self.output`` and ``self.saved``.
 
     One backward serves both kinds of backward pass. In an ordinary ``backward()``,
-    ``grad``, ``self.inputs`` and ``self.output`` are ndarrays (``self.inputs`` the arrays
-    the forward ran on): plain numpy, nothing recorded. Under ``create_graph=True`` they
-    are Tensors and every operation of the backward is recorded, so the gradient can be
-    differentiated again. A backward is therefore written with what ndarrays and Tensors
-    share: arithmetic, ``@``, ``.T``, ``.sum``, ``.reshape``, indexing, and ``run(Op, ...)``
-    to call another op.
+    ``grad``, ``self.inputs`` and ``self.output`` are ndarrays: plain numpy, nothing
+    recorded. Under ``create_graph=True`` they are Tensors and every operation of the
+    backward is recorded, so the gradient can be differentiated again. A backward is
+    therefore written with what ndarrays and Tensors share: arithmetic, ``@``, ``.T``,
+    ``.sum``, ``.reshape``, indexing, and ``run(Op, ...)`` to call another op.
     """
 
     promotes = False
@@ -143,7 +142,6 @@ class Function:
         out = _wrap(data)
         if True in needs_grad and STATE.grad_enabled:  # record: out was made by fn from the inputs
             fn.inputs, fn.needs_input_grad, fn.recorded_at = inputs, needs_grad, _CHANGES.last
-            fn._arrays = arrays  # what an ordinary backward sees as self.inputs
             out._ctx, out.requires_grad = fn, True
         if STATE.anomaly:
             _check_forward(cls.__name__, inputs, out.data)
@@ -414,7 +412,7 @@ def _call_backward(op: Function, out: "Tensor", grad: Any, create_graph: bool) -
     tensors = op.inputs
     op._out = out if create_graph else out.data
     if not create_graph:
-        op.inputs = op._arrays  # the arrays its forward ran on
+        op.inputs = _arrays_of(tensors)
     try:
         result = op.backward(grad)
     except (AttributeError, TypeError) as exc:
@@ -434,6 +432,16 @@ def _call_backward(op: Function, out: "Tensor", grad: Any, create_graph: bool) -
             g = _gradient_for(x, g, op, create_graph)  # (an ndarray of x's shape and dtype needs nothing)
         grads.append(g)
     return grads
+
+
+def _arrays_of(tensors: tuple["Tensor", ...]) -> tuple[np.ndarray, ...]:
+    """The tensors' arrays. Spelled out for the one or two inputs of most ops: in Python 3.11 a
+    comprehension is a function call (measured: a (2, 2) mul backward 2,000 instructions less)."""
+    if len(tensors) == 2:
+        return tensors[0].data, tensors[1].data
+    if len(tensors) == 1:
+        return (tensors[0].data,)
+    return tuple([x.data for x in tensors])
 
 
 def _one_per_input(op: Function, result: Any) -> tuple[Any, ...]:
