@@ -128,6 +128,17 @@ def test_gradcheck_accepts_plain_arrays_and_a_single_tensor():
     assert gradcheck.gradcheck(lambda a: a * a, rand_leaf(3)) is True
 
 
+def test_the_module_can_be_called_as_its_main_function_like_torch_autograd_gradcheck():
+    x = rand_leaf(3, 4)
+    assert tg.gradcheck(lambda a: a.tanh(), [x], 1e-6, atol=1e-5) is True
+    with pytest.raises(GradcheckError, match="input 0"):
+        tg.gradcheck(SinIgnoringGrad.apply, [x])
+    assert tg.gradcheck(SinIgnoringGrad.apply, [x], raise_exception=False) is False
+    with pytest.warns(UserWarning, match="float32") as caught:
+        tg.gradcheck(lambda a: a * 2.0, [rand_leaf(3, dtype=np.float32)], atol=1e-2, rtol=1e-2)
+    assert caught[0].filename == __file__  # the warning names the caller's line, not the library's
+
+
 def test_gradcheck_restores_the_inputs():
     x = rand_leaf(3, 2)
     before = x.data.copy()

@@ -7,6 +7,8 @@ its incoming gradient is caught; checking only ``f(x).sum()`` would miss both.
 
 from __future__ import annotations
 
+import sys
+import types
 import warnings
 from typing import Any, Callable, Optional, Sequence
 
@@ -327,3 +329,13 @@ def gradgradcheck(
         )
 
     return _compare(first_derivative, tensors, eps, atol, rtol, raise_exception, "gradgradcheck")
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable: ``tg.gradcheck(f, inputs)`` runs ``tg.gradcheck.gradcheck(f, inputs)``,
+    so the call a PyTorch user writes (``torch.autograd.gradcheck(f, inputs)``) works too."""
+
+    __call__ = staticmethod(gradcheck)  # no frame of its own: a warning names the caller's line
+
+
+sys.modules[__name__].__class__ = _CallableModule
