@@ -1,0 +1,177 @@
+"""The table "Tensor code: here and in PyTorch" in docs/interop.md, run on both sides: every
+row that states a difference, or a sameness beyond the name, is checked against PyTorch."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from test_interop import need
+
+import tinygrad_edu as tg
+from tinygrad_edu import Tensor, nn
+
+
+@pytest.fixture
+def torch():
+    return need("torch")
+
+
+def _leaf(values):
+    return Tensor(np.array(values, dtype=np.float64), requires_grad=True)
+
+
+def test_a_list_of_ints_becomes_the_default_float_here_and_int64_in_torch(torch):
+    assert Tensor([1, 2]).dtype == np.float32
+    assert torch.tensor([1, 2]).dtype == torch.int64
+    a = np.arange(3, dtype=np.int32)
+    assert Tensor(a).dtype == np.int32 and torch.tensor(a).dtype == torch.int32
+
+
+def test_size_here_is_numel_there(torch):
+    x = np.ones((2, 3))
+    assert Tensor(x).size == torch.tensor(x).numel() == 6
+    assert Tensor(x).shape == tuple(torch.tensor(x).size())
+
+
+def test_indexing_with_none_is_unsqueeze_and_reshape_is_view(torch):
+    v = np.arange(6.0)
+    np.testing.assert_array_equal(Tensor(v)[None].data, torch.tensor(v).unsqueeze(0).numpy())
+    np.testing.assert_array_equal(Tensor(v)[:, None].data, torch.tensor(v).unsqueeze(1).numpy())
+    np.testing.assert_array_equal(Tensor(v).reshape(2, 3).data, torch.tensor(v).view(2, 3).numpy())
+
+
+def test_transpose_takes_the_order_of_the_axes_like_permute(torch):
+    v = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(Tensor(v).transpose(2, 0, 1).data, torch.tensor(v).permute(2, 0, 1).numpy())
+
+
+def test_max_over_an_axis_is_amax_and_ties_share_the_gradient(torch):
+    values = [[1.0, 3.0, 3.0], [2.0, 0.0, 2.0]]
+    x = _leaf(values)
+    x.max(axis=1).sum().backward()
+    t = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    t.amax(dim=1).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, t.grad.numpy())
+    np.testing.assert_array_equal(x.grad.data, [[0.0, 0.5, 0.5], [0.5, 0.0, 0.5]])
+    t.grad = None
+    t.max(dim=1).values.sum().backward()  # PyTorch's max(dim): one index per row gets it all
+    assert sorted(t.grad.numpy()[0].tolist()) == [0.0, 0.0, 1.0]
+
+
+def test_var_divides_by_n_here_and_by_n_minus_1_in_torch(torch):
+    values = [1.0, 3.0, 3.0, 2.0]
+    t = torch.tensor(values, dtype=torch.float64)
+    assert _leaf(values).var().item() == pytest.approx(0.6875, rel=1e-15)
+    assert _leaf(values).var(ddof=1).item() == pytest.approx(t.var().item(), rel=1e-15)
+    assert t.var().item() == pytest.approx(0.6875 * 4 / 3, rel=1e-15)
+
+
+def test_clip_and_clamp_pass_the_gradient_on_the_closed_interval(torch):
+    values = [0.5, 1.0, 2.0, 3.0, 3.5]
+    x = _leaf(values)
+    x.clip(1.0, 3.0).sum().backward()
+    t = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    t.clamp(1.0, 3.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, t.grad.numpy())
+    np.testing.assert_array_equal(x.grad.data, [0.0, 1.0, 1.0, 1.0, 0.0])
+
+
+def test_maximum_splits_the_gradient_of_a_tie_in_both(torch):
+    a, b = _leaf([1.0, 2.0]), _leaf([1.0, 1.0])
+    tg.maximum(a, b).sum().backward()
+    ta = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    tb = torch.tensor([1.0, 1.0], dtype=torch.float64, requires_grad=True)
+    torch.maximum(ta, tb).sum().backward()
+    np.testing.assert_array_equal(a.grad.data, ta.grad.numpy())
+    np.testing.assert_array_equal(b.grad.data, tb.grad.numpy())
+    np.testing.assert_array_equal(a.grad.data, [0.5, 1.0])
+
+
+def test_concatenate_and_stack_are_cat_and_stack(torch):
+    u, v = np.arange(3.0), np.arange(3.0, 6.0)
+    tu, tv = torch.tensor(u), torch.tensor(v)
+    np.testing.assert_array_equal(tg.concatenate([Tensor(u), Tensor(v)]).data, torch.cat([tu, tv]).numpy())
+    stacked = tg.stack([Tensor(u), Tensor(v)], axis=1)
+    np.testing.assert_array_equal(stacked.data, torch.stack([tu, tv], dim=1).numpy())
+
+
+def test_astype_is_a_recorded_copy_like_float_and_clone(torch):
+    x = _leaf([1.5, -2.0])
+    y = x.astype(np.float32)
+    assert y.dtype == np.float32
+    (y * y).sum().backward()
+    t = torch.tensor([1.5, -2.0], dtype=torch.float64, requires_grad=True)
+    (t.float() * t.float()).sum().backward()
+    assert x.grad.dtype == np.float64 and t.grad.dtype == torch.float64
+    np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-6)
+    c = x.astype(x.dtype)
+    assert not np.shares_memory(c.data, x.data) and c.grad_fn is not None
+    assert not np.shares_memory(t.clone().detach().numpy(), t.detach().numpy())
+
+
+def test_softmax_takes_axis_here_and_dim_there(torch):
+    v = np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]])
+    for axis in (-1, 0):
+        theirs = torch.tensor(v).softmax(dim=axis).numpy()
+        np.testing.assert_allclose(Tensor(v).softmax(axis=axis).data, theirs, rtol=1e-14)
+    np.testing.assert_allclose(Tensor(v).softmax().data, torch.tensor(v).softmax(dim=-1).numpy(), rtol=1e-14)
+
+
+def test_numpy_shares_the_memory_in_both(torch):
+    x = Tensor(np.zeros(2))
+    x.numpy()[0] = 1.0
+    t = torch.zeros(2, dtype=torch.float64)
+    t.numpy()[0] = 1.0
+    assert x.data[0] == 1.0 and t[0].item() == 1.0
+    assert x.data.tolist() == t.tolist()
+
+
+def test_no_grad_holds_for_its_own_thread_only_in_both(torch):
+    inside, done = threading.Event(), threading.Event()
+
+    def other_thread(no_grad):
+        with no_grad():
+            inside.set()
+            done.wait(10)
+
+    for no_grad, make in ((tg.no_grad, lambda: _leaf([1.0]) * 2.0),
+                          (torch.no_grad, lambda: torch.ones(1, requires_grad=True) * 2.0)):
+        inside.clear()
+        done.clear()
+        worker = threading.Thread(target=other_thread, args=(no_grad,))
+        worker.start()
+        assert inside.wait(10)
+        assert make().requires_grad  # this thread still records while the other is inside no_grad
+        done.set()
+        worker.join()
+
+
+def test_zero_grad_sets_every_grad_to_none_in_both(torch):
+    model = nn.Linear(2, 1, dtype=np.float64)
+    opt = tg.optim.SGD(model.parameters(), lr=0.1)
+    model(Tensor(np.ones((1, 2)))).sum().backward()
+    opt.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+    tmodel = torch.nn.Linear(2, 1)
+    topt = torch.optim.SGD(tmodel.parameters(), lr=0.1)
+    tmodel(torch.ones(1, 2)).sum().backward()
+    topt.zero_grad()
+    assert all(p.grad is None for p in tmodel.parameters())
+
+
+def test_the_same_seed_gives_other_numbers_in_each_framework(torch):
+    tg.manual_seed(0)
+    ours = tg.randn(4, dtype=np.float64).data
+    torch.manual_seed(0)
+    theirs = torch.randn(4, dtype=torch.float64).numpy()
+    assert not np.allclose(ours, theirs)
+    tg.manual_seed(0)
+    np.testing.assert_array_equal(tg.randn(4, dtype=np.float64).data, ours)  # reproducible here
+
+
+def test_gradcheck_is_called_as_in_torch(torch):
+    x = np.array([0.3, -1.2, 2.0])
+    assert tg.gradcheck(lambda a: a.tanh(), [Tensor(x, requires_grad=True)]) is True
+    assert torch.autograd.gradcheck(torch.tanh, [torch.tensor(x, requires_grad=True)]) is True
