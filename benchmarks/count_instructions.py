@@ -76,10 +76,10 @@ def _run_case(name: str, calls: int) -> None:
     """Warm up, then make ``calls`` calls: what runs under callgrind.
 
     The cycle collector is off while the calls are counted: where its runs fall depends on
-    everything allocated before, so a change that moves them by a few objects moved W1's
-    count by 14,000 instructions, and a full collection falling in one of the
-    two counted runs once added a third of a million per call to the (2, 2) relu. What the
-    collector costs shows in the timed benchmarks (the 100,000-op chain above all).
+    everything allocated before, so a change of one object per op moved W1's count by 14,000
+    instructions, and a full collection falling in one of the two counted runs once added a
+    third of a million per call to the (2, 2) relu. What the collector costs shows in the
+    timed benchmarks (the 100,000-op chain above all).
     """
     call = _case(name)
     for _ in range(50):

@@ -398,8 +398,7 @@ def _gradients_of_roots(
             g = _as_tensor(g)
             handed_out.add(id(g.data))
         else:
-            if type(g) is not np.ndarray:
-                g = _maybe_array(g)
+            g = _maybe_array(g)
             handed_out.add(id(g))
         grads[r] = g if r not in grads else _add(grads[r], g)
     return grads, handed_out
