@@ -233,3 +233,133 @@ def test_value_backward_reports_each_step_to_its_hook_in_order():
     frames = viz.trace_backward(d)
     assert [f.op for f in frames] == ["+", "*"]
     assert (a.grad, b.grad) == (-2.0, 2.0)  # the trace changed no .grad
+
+
+BOOLS = Tensor(np.array([True, False, True]))
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        (lambda: INTS.exp(), np.float32),  # defined on real numbers: the default float dtype
+        (lambda: BOOLS.exp(), np.float32),  # numpy: float16
+        (lambda: INTS.log(), np.float32),
+        (lambda: INTS.sqrt(), np.float32),
+        (lambda: INTS.tanh(), np.float32),
+        (lambda: INTS.sigmoid(), np.float32),
+        (lambda: INTS.logsumexp(), np.float32),
+        (lambda: INTS.reshape(1, 3).softmax(), np.float32),
+        (lambda: INTS.reshape(1, 3).log_softmax(), np.float32),
+        (lambda: INTS.mean(), np.float32),
+        (lambda: INTS.clip(1.5, 2.5), np.float32),  # a float bound: a float result
+        (lambda: INTS.clip(1, 2), np.int64),  # integer bounds: still integers
+        (lambda: BOOLS + 1, np.int64),  # a bool tensor with a Python int: int64
+        (lambda: BOOLS + True, np.bool_),  # with a Python bool: a logical or
+        (lambda: BOOLS * 2.5, np.float32),
+        (lambda: tg.concatenate([Tensor(np.ones(2, np.float32)), INTS]), np.float32),  # as a + b
+        (lambda: tg.stack([Tensor(np.ones(3, np.float32)), INTS]), np.float32),
+        (lambda: INTS.abs(), np.int64),  # an op defined on integers keeps them
+        (lambda: INTS.sum(), np.int64),
+    ],
+)
+def test_more_dtype_rules_are_pytorchs(expression, expected):
+    assert expression().dtype == expected
+
+
+def test_the_values_of_the_converted_integer_ops_are_right():
+    # before, leaky_relu cast its slope to the input's dtype (0.5 became 0) and clip truncated
+    np.testing.assert_array_equal(Tensor(np.array([-4, 2])).leaky_relu(0.5).data, [-2.0, 2.0])
+    np.testing.assert_array_equal(Tensor(np.array([1, 2, 3])).clip(1.5, 2.5).data, [1.5, 2.0, 2.5])
+    np.testing.assert_array_equal((BOOLS + True).data, [True, True, True])
+    np.testing.assert_allclose(INTS.exp().data, np.exp([1.0, 2.0, 3.0]), rtol=1e-6)
+
+
+def test_an_integer_result_is_cut_from_the_graph():
+    x = Tensor(np.array([0.3, 1.7]), requires_grad=True)
+    y = x.astype(np.int64)
+    assert not y.requires_grad and y._ctx is None  # PyTorch: x.long().requires_grad is False
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        (y * 3).sum().backward()  # before: x.grad became [3, 3], a gradient through the rounding
+    z = x.astype(np.float32)  # a float copy stays in the graph
+    z.sum().backward()
+    assert x.grad.dtype == np.float64
+    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
+
+
+def test_an_integer_tensor_made_to_require_grad_by_hand_is_refused():
+    a = Tensor(np.array([1, 2]))
+    a.requires_grad = True  # the constructor and requires_grad_ refuse this; the attribute cannot
+    with pytest.raises(TypeError, match=r"Mul: an input \(shape \(2,\), int64\) has requires_grad=True"):
+        a * 2.0  # before: computed, and backward left a.grad None without a word
+    with pytest.raises(TypeError, match="Exp: an input"):
+        a.exp()
+
+
+def test_mean_and_var_divide_so_a_constant_is_exact():
+    sevens = Tensor(np.full(7, 7.0, np.float32))
+    assert sevens.mean().item() == 7.0  # 7 * (1/7) in float32 is 7.0000005
+    assert sevens.var().item() == 0.0
+    assert Tensor(np.full(49, 7.0)).mean().item() == 7.0
+
+
+def test_an_index_array_changed_after_the_forward_does_not_move_the_gradient():
+    x = Tensor(np.arange(4.0), requires_grad=True)
+    index = np.array([0, 1])
+    y = x[index]
+    index[:] = 3  # the caller reuses their array before backward
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0, 0.0, 0.0])
+
+
+def test_a_where_condition_changed_after_the_forward_does_not_move_the_gradient():
+    a = Tensor(np.ones(3), requires_grad=True)
+    cond = np.array([True, False, True])
+    y = tg.where(cond, a, 0.0)
+    cond[:] = False
+    y.sum().backward()
+    np.testing.assert_array_equal(a.grad.data, [1.0, 0.0, 1.0])
+
+
+def test_a_cross_entropy_target_changed_after_the_forward_does_not_move_the_gradient():
+    z = Tensor(np.zeros((2, 3)), requires_grad=True)
+    target = np.array([0, 1])
+    loss = tg.nn.functional.cross_entropy(z, target)
+    target[:] = 2
+    loss.backward()
+    expected = np.full((2, 3), 1 / 3) - np.eye(3)[[0, 1]]
+    np.testing.assert_allclose(z.grad.data, expected / 2)
+
+
+def test_zero_to_a_negative_power_has_derivative_minus_inf_in_the_exponent():
+    a = Tensor(np.array([0.0, 0.0]), requires_grad=True)
+    b = Tensor(np.array([-1.0, 2.0]), requires_grad=True)
+    with np.errstate(divide="ignore"):
+        (a**b).sum().backward()
+    # PyTorch's values: 0**b * log(0) is inf * -inf for b < 0; 0 for b >= 0 (0**b is constant there)
+    np.testing.assert_array_equal(b.grad.data, [-np.inf, 0.0])
+
+
+@pytest.mark.parametrize(
+    "loss", ["cross_entropy", "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits"]
+)
+def test_an_empty_batch_has_an_empty_gradient(loss):
+    F = tg.nn.functional
+    if loss == "cross_entropy":
+        x, target = Tensor(np.zeros((0, 3)), requires_grad=True), np.zeros(0, np.int64)
+    else:
+        x, target = Tensor(np.full((0, 1), 0.5), requires_grad=True), np.zeros((0, 1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = getattr(F, loss)(x, target)  # the mean of nothing: nan, as in PyTorch
+        value.backward()  # before: ZeroDivisionError
+    assert np.isnan(value.item())
+    assert x.grad.shape == x.shape
+
+
+def test_astype_names_a_dtype_it_does_not_know():
+    with pytest.raises(TypeError, match="astype: 'foo' is not a numpy dtype"):
+        INTS.astype("foo")
+
+
+def test_len_of_a_zero_d_tensor_says_so():
+    with pytest.raises(TypeError, match="0-d tensor"):
+        len(Tensor(1.0))

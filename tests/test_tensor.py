@@ -80,13 +80,35 @@ def test_set_default_dtype_refuses_non_float():
         ([1, 2], np.float64),
         (np.ones(2, dtype=np.float32), np.float64),
         (np.arange(3), np.float32),
-        ([1.7, 2.2], np.int64),
+        ([1.0, -2.0], np.int64),
+        (np.array([3, 200]), np.uint8),
     ],
 )
 def test_dtype_argument_converts(data, dtype):
     t = Tensor(data, dtype=dtype)
     assert t.dtype == dtype
     np.testing.assert_array_equal(t.data, np.asarray(data).astype(dtype))
+
+
+@pytest.mark.parametrize(
+    "data, dtype, error, words",
+    [
+        (2**40, np.int32, OverflowError, ["1099511627776", "int32"]),
+        ([300], np.int8, OverflowError, ["300", "int8", "127"]),
+        ([-1], np.uint8, OverflowError, ["-1", "uint8"]),
+        (np.array([2**40]), np.int32, OverflowError, ["int32"]),
+        ([2.0**63], np.int64, OverflowError, ["int64"]),
+        ([2.7], np.int64, ValueError, ["2.7", "whole number", "np.round"]),
+        (10**40, None, OverflowError, ["41 digits", "float32"]),
+    ],
+)
+def test_a_number_the_dtype_cannot_hold_is_refused(data, dtype, error, words):
+    # numpy would wrap 300 into an int8 as 44, -1 into a uint8 as 255, truncate 2.7 to 2,
+    # and turn 10**40 into inf in float32
+    with pytest.raises(error) as info:
+        Tensor(data, dtype=dtype)
+    for word in words:
+        assert word in str(info.value)
 
 
 @pytest.mark.parametrize("data", [np.arange(3), np.array([True, False]), [1, 2]])

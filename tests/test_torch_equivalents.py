@@ -175,3 +175,37 @@ def test_gradcheck_is_called_as_in_torch(torch):
     x = np.array([0.3, -1.2, 2.0])
     assert tg.gradcheck(lambda a: a.tanh(), [Tensor(x, requires_grad=True)]) is True
     assert torch.autograd.gradcheck(torch.tanh, [torch.tensor(x, requires_grad=True)]) is True
+
+
+def test_bce_gradients_agree_until_p_is_within_1e_12_of_0_or_1(torch):
+    logits = np.array([-5.0, 2.0, 20.0, -30.0])
+    target = np.array([1.0, 0.0, 1.0, 1.0])
+    z = _leaf(logits)
+    nn.BCELoss()(z.sigmoid(), target).backward()
+    tz = torch.tensor(logits, requires_grad=True)
+    torch.nn.BCELoss()(torch.sigmoid(tz), torch.tensor(target)).backward()
+    mild = slice(0, 3)  # p (1 - p) above 1e-12: the same gradient
+    np.testing.assert_allclose(z.grad.data[mild], tz.grad.numpy()[mild], rtol=1e-6)
+    # z = -30: p (1 - p) is about 9e-14. Here the exact derivative, (p - 1) / 4 = -0.25 (the mean
+    # of 4); PyTorch divides by 1e-12 instead of p (1 - p) and gives less than a tenth of it
+    assert z.grad.data[3] == pytest.approx(-0.25, rel=1e-6)
+    assert abs(tz.grad.numpy()[3]) < 0.1 * 0.25
+    # p = 1 exactly with y = 0: the log is clamped, a constant, so 0 here; PyTorch 1 / 1e-12
+    p = _leaf([1.0])
+    nn.BCELoss()(p, np.array([0.0])).backward()
+    tp = torch.tensor([1.0], dtype=torch.float64, requires_grad=True)
+    torch.nn.BCELoss()(tp, torch.tensor([0.0], dtype=torch.float64)).backward()
+    assert p.grad.item() == 0.0 and tp.grad.item() > 1e11
+
+
+def test_an_integer_copy_has_no_gradient_in_both(torch):
+    x = _leaf([0.3, 1.7])
+    tx = torch.tensor([0.3, 1.7], dtype=torch.float64, requires_grad=True)
+    assert x.astype(np.int64).requires_grad is tx.long().requires_grad is False
+
+
+def test_exp_of_an_integer_or_bool_tensor_is_the_default_float_in_both(torch):
+    for values in (np.array([1, 2, 3]), np.array([True, False])):
+        ours, theirs = Tensor(values).exp(), torch.tensor(values).exp()
+        assert ours.dtype == np.float32 and theirs.dtype == torch.float32
+        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)

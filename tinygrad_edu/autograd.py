@@ -68,6 +68,11 @@ class Function:
     """True for arithmetic ops: integer inputs beside a float one take its dtype (``promote``).
     An op that takes integer inputs as indices or labels keeps the default, False."""
 
+    float_inputs = False
+    """True for a one-input op defined on real numbers (exp, log, tanh, softmax, ...): an integer
+    or bool input is converted to the default float dtype first, as PyTorch does
+    (``torch.exp`` of an int64 tensor is float32; numpy's would be float64, or float16 for bool)."""
+
     # Defaults for an op that was run but not recorded; apply and backward set the rest.
     saved: tuple = ()
     freed = False
@@ -125,6 +130,8 @@ class Function:
             arrays, needs_grad = (a.data, b.data), (a.requires_grad, b.requires_grad)
             mixed = a.data.dtype != b.data.dtype
         elif n == 1:
+            if cls.float_inputs:  # exp of an integer is a float
+                inputs = _in_float(inputs, cls.__name__)
             arrays, needs_grad, mixed = (inputs[0].data,), (inputs[0].requires_grad,), False
         elif n == 3:
             a, b, c = inputs
@@ -135,18 +142,17 @@ class Function:
             needs_grad = tuple([t.requires_grad for t in inputs])
             mixed = len(set(map(_dtype_of, arrays))) > 1
         if mixed and cls.promotes:
-            inputs, arrays = promote(inputs, arrays)
+            inputs, arrays = promote(inputs, arrays, cls.__name__)
         fn = object.__new__(cls)
         try:
             data = fn.forward(*arrays, **params) if params else fn.forward(*arrays)
         except (ValueError, IndexError, TypeError) as exc:
             raise _op_error(cls.__name__, inputs, exc) from exc
-        if type(data) is not np.ndarray:  # numpy gives scalars for 0-d arithmetic
-            data = np.asarray(data)
-        if data.dtype.kind not in NUMERIC_KINDS:
-            raise _forward_type_error(cls.__name__, inputs, data)
+        data = np.asarray(data)  # numpy gives scalars for 0-d arithmetic (an ndarray stays itself)
         out = _wrap(data)
-        if True in needs_grad and STATE.grad_enabled:  # record: out was made by fn from the inputs
+        if data.dtype.kind != "f":  # an integer or bool result has no gradient, as in PyTorch
+            _check_numeric(cls.__name__, inputs, data)
+        elif True in needs_grad and STATE.grad_enabled:  # record: out was made by fn from the inputs
             fn.inputs, fn.recorded_at = inputs, _CHANGES.last
             fn.needs_input_grad = _SHARED_FLAGS.get(needs_grad, needs_grad)
             out._ctx, out.requires_grad = fn, True
@@ -187,7 +193,7 @@ def mark_modified(*tensors: "Tensor") -> None:
 
 
 def promote(
-    inputs: tuple["Tensor", ...], arrays: tuple[np.ndarray, ...]
+    inputs: tuple["Tensor", ...], arrays: tuple[np.ndarray, ...], op_name: str = "op"
 ) -> tuple[tuple["Tensor", ...], tuple[np.ndarray, ...]]:
     """The inputs in a common dtype where numpy's rule is not PyTorch's: integer and bool
     inputs beside a float input take the float's dtype (numpy: int64 with float32 gives
@@ -200,21 +206,40 @@ def promote(
     if not floats or len(floats) == len(arrays):
         return inputs, arrays
     dtype = np.result_type(*floats)
-    converted = tuple(t if t.data.dtype.kind == "f" else _converted(t, dtype) for t in inputs)
+    converted = tuple(t if t.data.dtype.kind == "f" else _converted(t, dtype, op_name) for t in inputs)
     return converted, tuple([t.data for t in converted])
 
 
-def _converted(t: "Tensor", dtype: np.dtype) -> "Tensor":
-    """A copy of an integer or bool tensor in a float dtype, with its name (for the pictures)."""
+def _converted(t: "Tensor", dtype: np.dtype, op_name: str) -> "Tensor":
+    """A copy of an integer or bool tensor in a float dtype, with its name (for the pictures).
+
+    The copy is a constant: an integer tensor has no gradient. One whose ``requires_grad`` was
+    set by hand (the constructor and ``requires_grad_`` refuse it) is refused here, instead of
+    silently getting no gradient."""
+    if t.requires_grad:
+        raise TypeError(
+            f"{op_name}: an input (shape {t.shape}, {t.dtype}) has requires_grad=True, but an "
+            f"integer or bool tensor cannot require grad; make it a float tensor first, e.g. "
+            f"Tensor(x.numpy().astype(np.float32), requires_grad=True)"
+        )
     copy = _wrap(t.data.astype(dtype))
     copy.name = t.name
     return copy
 
 
-def _forward_type_error(name: str, inputs: Sequence["Tensor"], data: np.ndarray) -> TypeError:
+def _in_float(inputs: tuple["Tensor"], op_name: str) -> tuple["Tensor"]:
+    """The one input of an op defined on real numbers, in the default float dtype if it is an
+    integer or bool tensor (as PyTorch's ``exp`` does); a float input as it is."""
+    x = inputs[0]
+    return inputs if x.data.dtype.kind == "f" else (_converted(x, STATE.default_dtype, op_name),)
+
+
+def _check_numeric(name: str, inputs: Sequence["Tensor"], data: np.ndarray) -> None:
     """A forward returned strings, objects or complex numbers: a Tensor holds none of them."""
+    if data.dtype.kind in NUMERIC_KINDS:
+        return
     shapes = ", ".join(f"shape {t.shape} {t.dtype}" for t in inputs)
-    return TypeError(
+    raise TypeError(
         f"{name}.forward returned an array of dtype {data.dtype} for inputs ({shapes}); "
         "expected a float, integer or bool ndarray"
     )

@@ -36,7 +36,11 @@ def _big_ints(data: Any, arr: np.ndarray, dtype: Any, where: str) -> np.ndarray:
     """Python ints beyond int64 (numpy gives dtype object): the default float dtype, or a clear error."""
     target = np.dtype(STATE.default_dtype if dtype is None else dtype)
     try:
-        return np.asarray(data, dtype=target)
+        with np.errstate(over="ignore"):  # (an overflow to inf is refused just below)
+            converted = np.asarray(data, dtype=target)
+        if target.kind == "f" and not np.isfinite(converted).all():
+            raise OverflowError
+        return converted
     except OverflowError:
         digits = str(max((v for v in arr.flat), key=abs))
         big = digits if len(digits) <= 40 else f"{digits[:12]}... ({len(digits)} digits)"
@@ -49,11 +53,30 @@ def _check_float_to_int(arr: np.ndarray, dtype: np.dtype, where: str) -> None:
     if not finite.all():
         bad = arr[~finite].flat[0]
         raise ValueError(f"{where}: cannot convert {bad} to {dtype}: it has no integer value")
+    fractional = arr != np.trunc(arr)
+    if fractional.any():
+        bad = arr[fractional].flat[0]
+        raise ValueError(
+            f"{where}: {bad:g} is not a whole number, so {dtype} cannot hold it exactly; "
+            "round it first (np.round, np.floor) if that is what you mean"
+        )
+    _check_int_range(arr, dtype, where)
+
+
+def _check_int_range(arr: np.ndarray, dtype: np.dtype, where: str) -> None:
+    """Numbers into an integer dtype: each must fit (numpy would wrap 300 into int8 as 44)."""
+    if arr.size == 0:
+        return
     info = np.iinfo(dtype)
-    outside = (arr < info.min) | (arr > info.max + 1.0)
-    if outside.any():
-        bad = arr[outside].flat[0]
-        raise OverflowError(f"{where}: {bad:g} does not fit in {dtype} (range [{info.min}, {info.max}])")
+    low, high = arr.min(), arr.max()
+    if arr.dtype.kind == "f":  # compared as floats: int64's largest, 2**63 - 1, rounds to 2**63
+        fits = info.min <= low and high < info.max + 1.0
+    else:
+        fits = info.min <= low and high <= info.max
+    if not fits:
+        bad = low if low < info.min else high
+        shown = f"{bad:g}" if arr.dtype.kind == "f" else str(bad)
+        raise OverflowError(f"{where}: {shown} does not fit in {dtype} (range [{info.min}, {info.max}])")
 
 
 def _to_array(data: Any, dtype: Any, where: str) -> np.ndarray:
@@ -76,6 +99,8 @@ def _to_array(data: Any, dtype: Any, where: str) -> np.ndarray:
     if target is not None:
         if arr.dtype.kind == "f" and target.kind in "iu":
             _check_float_to_int(arr, target, where)
+        elif arr.dtype.kind in "iu" and target.kind in "iu" and arr.dtype != target:
+            _check_int_range(arr, target, where)
         try:
             arr = arr.astype(target, copy=False)
         except (TypeError, ValueError) as exc:
@@ -195,8 +220,13 @@ class Tensor:
         return self
 
     def astype(self, dtype: Any) -> "Tensor":
-        """A copy in another dtype; the gradient flows back in the original dtype."""
-        return ew.Cast.apply(self, dtype=np.dtype(dtype))
+        """A copy in another dtype; the gradient flows back in the original dtype. An integer or
+        bool copy has no gradient (``requires_grad`` False), as in PyTorch."""
+        try:
+            target = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"astype: {dtype!r} is not a numpy dtype (e.g. np.float32, np.int64)") from None
+        return ew.Cast.apply(self, dtype=target)
 
     def backward(self, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``; frees the graph unless retained."""
@@ -219,10 +249,12 @@ class Tensor:
         return self.data if dtype is None else self.data.astype(dtype)
 
     def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor: it has no first dimension (use .item() for its value)")
         return len(self.data)
 
     def __iter__(self) -> Iterator["Tensor"]:
-        for i in range(len(self.data)):
+        for i in range(len(self)):
             yield self[i]
 
     def __bool__(self) -> bool:
@@ -244,10 +276,8 @@ class Tensor:
                 )
             return _wrap(other)
         if isinstance(other, (int, float)):
-            kind = self.data.dtype.kind
-            keeps_dtype = kind == "f" or (kind in "iu" and isinstance(other, int))
-            dtype = self.data.dtype if keeps_dtype else STATE.default_dtype
-            if kind in "iu" and keeps_dtype:
+            dtype = self._scalar_dtype(other)
+            if dtype.kind in "iu":
                 _check_fits(other, dtype)
             key = (other, math.copysign(1.0, other), type(other), dtype)  # copysign: -0.0 is not 0.0
             const = _CONSTANTS.get(key)
@@ -262,6 +292,18 @@ class Tensor:
         if isinstance(other, (list, tuple)):
             return Tensor(other)
         return NotImplemented
+
+    def _scalar_dtype(self, number: Any) -> np.dtype:
+        """The dtype a Python number takes beside this tensor (PyTorch's rule): a float tensor's own;
+        an integer tensor's for an int, the default float for a float; for a bool tensor, bool for a
+        bool, int64 for an int, the default float for a float."""
+        kind = self.data.dtype.kind
+        same_kind = isinstance(number, bool) if kind == "b" else kind == "f" or isinstance(number, int)
+        if same_kind:
+            return self.data.dtype
+        if kind == "b" and isinstance(number, int):
+            return np.dtype(np.int64)
+        return STATE.default_dtype
 
     # --- arithmetic --------------------------------------------------------------------
     def __add__(self, other: Any) -> "Tensor":
@@ -379,8 +421,17 @@ class Tensor:
         return ew.LeakyReLU.apply(self, negative_slope=negative_slope)
 
     def clip(self, lo: Optional[float], hi: Optional[float]) -> "Tensor":
-        """x limited to [lo, hi] (either may be None);  the gradient passes where lo <= x <= hi."""
-        return ew.Clip.apply(self, lo=lo, hi=hi)
+        """x limited to [lo, hi] (either may be None);  the gradient passes where lo <= x <= hi.
+
+        An integer or bool tensor with a float bound gives the default float dtype, as in
+        PyTorch (``clip(1.5, 2.5)`` of ``[1, 2, 3]`` is ``[1.5, 2., 2.5]``, not ints)."""
+        x = self
+        float_bound = isinstance(lo, (float, np.floating)) or isinstance(hi, (float, np.floating))
+        if self.data.dtype.kind in "iub" and float_bound:
+            x = _wrap(self.data.astype(STATE.default_dtype))
+        elif self.data.dtype.kind == "b":
+            x = _wrap(self.data.astype(np.int64))  # bool with int bounds: int64 (PyTorch's promotion)
+        return ew.Clip.apply(x, lo=lo, hi=hi)
 
     # --- reductions ---------------------------------------------------------------------------
     def sum(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
@@ -391,7 +442,8 @@ class Tensor:
         """sum / n, where n is the number of elements reduced (nan for none, as in PyTorch)."""
         total = self.sum(axis, keepdims)  # first: it names a bad axis
         n = red.count(self.shape, axis, "mean")
-        return total * (1.0 / n if n else math.nan)
+        # Divided, not multiplied by 1/n: the mean of seven 7.0s is exactly 7.0 (7 * (1/7) is not).
+        return total / n if n else total * math.nan
 
     def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> "Tensor":
         """mean of squared deviations, sum((x - mean)**2) / (n - ddof); ddof=0 like numpy."""
@@ -399,7 +451,7 @@ class Tensor:
         if n - ddof <= 0:
             raise ValueError(f"var: {n} element(s) reduced with ddof={ddof}; need more than ddof")
         centered = self - self.mean(axis, keepdims=True)
-        return (centered * centered).sum(axis, keepdims) * (1.0 / (n - ddof))
+        return (centered * centered).sum(axis, keepdims) / (n - ddof)
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
         """Largest value over ``axis``; the gradient is split evenly between tied maxima."""
@@ -538,7 +590,8 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 
 def where(cond: Any, a: Any, b: Any) -> Tensor:
     """``a`` where ``cond`` is true, else ``b``; the condition gets no gradient."""
-    c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
+    # A copy: the caller may change their array before backward, which reads it.
+    c = np.array(cond.data if isinstance(cond, Tensor) else cond)
     if c.dtype != np.bool_:
         raise TypeError(f"where: the condition must be a bool array, got dtype {c.dtype}")
     ta = _as_tensor(a)

@@ -244,7 +244,8 @@ def _cross_entropy(logits: Any, target: Any, reduction: str, name: str) -> Tenso
             f"{name}: target[{i}] = {int(t[i])} is not a class index: logits of shape {z.shape} "
             f"have {n_classes} classes, so targets must be in [0, {n_classes})"
         )
-    return fused.CrossEntropy.apply(z, target=t.astype(np.intp, copy=False), reduction=reduction)
+    # A copy, always: the backward reads it, and the caller may reuse their label array meanwhile.
+    return fused.CrossEntropy.apply(z, target=t.astype(np.intp), reduction=reduction)
 
 
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:

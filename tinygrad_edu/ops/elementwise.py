@@ -80,7 +80,8 @@ class Div(Function):
 
 class Pow(Function):
     """a ** b;  d/da = b * a**(b-1) (0 where b == 0, also at a = 0, like PyTorch),
-    d/db = a**b * log(a) (0 where a == 0)."""
+    d/db = a**b * log(a) (0 where a == 0 and b >= 0, like PyTorch: 0**b is then constant;
+    for b < 0 it is inf * -inf = -inf)."""
 
     promotes = True
 
@@ -97,14 +98,17 @@ class Pow(Function):
             exponent = b - 1 if not zero.any() else run(Where, b, 1, cond=~zero) - 1
             grad_a = grad * b * a**exponent
         if need_b:
-            nonzero = np.asarray(a) != 0
-            safe_a = a if nonzero.all() else run(Where, a, 1, cond=nonzero)
-            grad_b = grad * self.output * run(Log, safe_a)
+            keep = (np.asarray(a) != 0) | (np.asarray(b) < 0)  # where log(a) is used as it is
+            safe_a = a if keep.all() else run(Where, a, 1, cond=keep)
+            with np.errstate(divide="ignore"):  # log(0) = -inf, for 0 ** negative
+                grad_b = grad * self.output * run(Log, safe_a)
         return grad_a, grad_b
 
 
 class Exp(Function):
     """exp(x);  d/dx = exp(x)."""
+
+    float_inputs = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.exp(x)
@@ -116,6 +120,8 @@ class Exp(Function):
 class Log(Function):
     """log(x) (natural);  d/dx = 1/x."""
 
+    float_inputs = True
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.log(x)
 
@@ -126,6 +132,8 @@ class Log(Function):
 
 class Sqrt(Function):
     """sqrt(x);  d/dx = 1 / (2 sqrt(x))."""
+
+    float_inputs = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.sqrt(x)
@@ -149,6 +157,8 @@ class Abs(Function):
 class Tanh(Function):
     """tanh(x);  d/dx = 1 - tanh(x)**2."""
 
+    float_inputs = True
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.tanh(x)
 
@@ -162,6 +172,8 @@ class Sigmoid(Function):
 
     Computed as exp(-log(1 + exp(-x))) so that neither tail overflows.
     """
+
+    float_inputs = True
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         # a zero of x's dtype: numpy < 2 would turn a 0-d float32 and a Python 0 into float64
@@ -190,6 +202,8 @@ class ReLU(Function):
 
 class LeakyReLU(Function):
     """x where x > 0, else negative_slope * x;  d/dx = 1 or negative_slope."""
+
+    float_inputs = True
 
     def forward(self, x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
         if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float, np.number)):

@@ -44,7 +44,9 @@ def _ones(n: int, dtype: Any) -> np.ndarray:
 def _per_element(grad: Tensor, reduction: str, size: int) -> Tensor:
     """The gradient reaching each element's loss: a mean shares ``grad`` out as grad / n;
     a sum passes it to every element (it broadcasts), as does "none" (already per element)."""
-    return grad * (1.0 / size) if reduction == "mean" else grad
+    if reduction != "mean":
+        return grad
+    return grad * (1.0 / size) if size else grad  # (an empty batch: an empty gradient, whatever the scale)
 
 
 class Linear(Function):
@@ -147,8 +149,10 @@ class BCE(Function):
 
     d/dp = -y/p + (1 - y)/(1 - p), each term 0 where its log was clamped;
     d/dy = max(log(1 - p), -100) - max(log p, -100).
-    (PyTorch's backward uses (p - y) / max(p (1 - p), 1e-12), the same value except
-    within e^-100 of 0 or 1, where this one is the exact derivative of the clamped loss.)
+    That is (p - y) / (p (1 - p)) where no log is clamped. PyTorch's backward divides by
+    max(p (1 - p), 1e-12) instead, so the two differ wherever p (1 - p) < 1e-12: p within
+    about 1e-12 of 0 or 1, which a sigmoid reaches for logits beyond about +-27.6. There this
+    one stays the exact derivative of the (clamped) loss, and gradcheck agrees with it.
     """
 
     promotes = True
@@ -219,6 +223,8 @@ class CrossEntropy(Function):
     with logsumexp computed as m + log(sum(exp(z - m))), m = max(z_i), so logits
     of +-1e4 give finite values;  d/dz_i = softmax(z_i) - onehot(t_i).
     """
+
+    float_inputs = True
 
     def forward(self, z: np.ndarray, target: Any = None, reduction: str = "none") -> np.ndarray:
         self.save_for_backward(target, reduction)

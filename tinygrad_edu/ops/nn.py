@@ -22,6 +22,8 @@ class Softmax(Function):
     """exp(x) / sum(exp(x)) along axis (shifted by the max first);
     d/dx: y * (grad - sum(grad * y))."""
 
+    float_inputs = True
+
     def forward(self, x: np.ndarray, axis: int = -1) -> np.ndarray:
         self.save_for_backward(axis)
         transposed = classes_first(x, axis)
@@ -41,6 +43,8 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """x - logsumexp(x) along axis;  d/dx: grad - softmax(x) * sum(grad)."""
+
+    float_inputs = True
 
     def forward(self, x: np.ndarray, axis: int = -1) -> np.ndarray:
         self.save_for_backward(axis)

@@ -111,6 +111,8 @@ class LogSumExp(Function):
     """log(sum(exp(x))) over axis, computed as m + log(sum(exp(x - m))) with m = max;
     d/dx = softmax(x) along the axis."""
 
+    float_inputs = True
+
     def forward(self, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
         axes = normalize_axis(axis, x.ndim, "logsumexp")
         ax = axes if x.ndim else None

@@ -56,13 +56,14 @@ class BroadcastTo(Function):
 
 
 def normalize_index(index: Any) -> Any:
-    """Replace Tensors and lists inside an index by ndarrays, so numpy indexes with them."""
+    """Replace Tensors, lists and ndarrays inside an index by ndarrays of its own, so numpy indexes
+    with them and a change to the caller's array before backward (which reads the index) is not seen."""
     if isinstance(index, tuple):
         return tuple(normalize_index(i) for i in index)
     if hasattr(index, "data") and isinstance(index.data, np.ndarray):
-        return index.data
-    if isinstance(index, list):
-        return np.asarray(index)
+        return index.data.copy()
+    if isinstance(index, (list, np.ndarray)):
+        return np.array(index)
     return index
 
 
@@ -106,6 +107,8 @@ class ScatterAdd(Function):
 class Concatenate(Function):
     """Tensors joined along an existing axis;  each input gets its slice of the gradient."""
 
+    promotes = True
+
     def forward(self, *arrays: np.ndarray, axis: int = 0) -> np.ndarray:
         out = np.concatenate(arrays, axis=axis)
         ax = axis % out.ndim
@@ -124,6 +127,8 @@ class Concatenate(Function):
 
 class Stack(Function):
     """Same-shaped tensors joined along a new axis;  input i gets the gradient's slice i."""
+
+    promotes = True
 
     def forward(self, *arrays: np.ndarray, axis: int = 0) -> np.ndarray:
         out = np.stack(arrays, axis=axis)
