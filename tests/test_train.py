@@ -336,6 +336,39 @@ def test_nonfinite_gradient_stops_before_the_update(moons):
     assert states_equal(model.state_dict(), before)
 
 
+def test_a_refused_batch_leaves_batchnorm_running_statistics_as_they_were(moons):
+    X, y = moons
+    tg.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(2, 4, dtype=np.float64), nn.BatchNorm1d(4, dtype=np.float64), nn.ReLU(),
+        nn.Linear(4, 1, dtype=np.float64),
+    )
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    train.fit(model, nn.BCEWithLogitsLoss(), opt, X, y, 2, progress=False)
+    before = model.state_dict()  # the buffers too: running_mean, running_var, num_batches_tracked
+    bad = X[:16].copy()
+    bad[3, 0] = np.inf
+    with pytest.raises(train.NonFiniteLossError, match="the loss is nan"):
+        train.fit(model, nn.BCEWithLogitsLoss(), opt, bad, y[:16], 1, progress=False)
+    # before: running_mean became [inf, inf, -inf, inf] and every later prediction nan
+    assert states_equal(model.state_dict(), before)
+    assert np.isfinite(train.predict(model, X[:3])).all()
+
+
+def test_targets_that_a_hand_written_loss_would_broadcast_are_refused(moons):
+    X, y = moons
+    model = make_mlp()
+
+    def squared_error(output, target):  # no shape check of its own
+        return ((output - target) ** 2).mean()
+
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"output has shape \(\d+, 1\) and the targets have shape \(\d+,\)"):
+        train.fit(model, squared_error, opt, X, y.ravel(), 1, progress=False)
+    history = train.fit(model, squared_error, opt, X, y, 1, progress=False)
+    assert len(history.history["loss"]) == 1
+
+
 # --- Ctrl-C -------------------------------------------------------------------------------
 
 

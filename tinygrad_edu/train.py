@@ -555,6 +555,9 @@ class _Run:
         self.layout: list = []  # where the parameters lie in memory (see _side_by_side)
         self.interrupt: Any = None  # the _DeferredInterrupt, while training runs
         self.record_grad_norms = False  # keep every step's gradient norms in the history
+        # What a forward changes besides the parameters (BatchNorm's running statistics): put back
+        # with them when a step is refused, so the model is never left half-updated.
+        self.buffers = list(model.buffers()) if hasattr(model, "buffers") else []
 
 
 def _attach(callbacks: Sequence[Callback], model: Any, optimizer: Any) -> list[Callback]:
@@ -597,23 +600,52 @@ def _train_one_step(run: _Run, xb: Tensor, yb: Any, epoch: int, step: int) -> tu
     """zero_grad, forward, loss, backward, update; returns the output and the loss's value.
 
     With ``check_finite`` a NaN/Inf loss stops training before backward, and a NaN/Inf
-    gradient or update before anything is kept (``_update_or_roll_back``).
+    gradient or update before anything is kept (``_update_or_roll_back``). A step that
+    raises puts the model's buffers (BatchNorm's running statistics, which the forward
+    updates) back as they were.
     """
     optimizer = run.optimizer
     optimizer.zero_grad()
-    output = run.model(xb)
-    loss = run.loss_fn(output, yb)
-    value = _scalar_loss(loss, "fit")
-    if run.check_finite and not math.isfinite(value):
-        _raise_nonfinite(f"the loss is {value}", epoch, step, run.global_step, run.history)
-    loss.backward()
-    if run.record_grad_norms:
-        run.history._record_grad_norms(run.model)
-    if run.check_finite:
-        _update_or_roll_back(run, epoch, step)
-    else:
-        optimizer.step()
+    buffers_before = [b.data.copy() for b in run.buffers]
+    try:
+        output = run.model(xb)
+        if run.global_step == 0:
+            _check_target_shape(output, yb)
+        loss = run.loss_fn(output, yb)
+        value = _scalar_loss(loss, "fit")
+        if run.check_finite and not math.isfinite(value):
+            _raise_nonfinite(f"the loss is {value}", epoch, step, run.global_step, run.history)
+        loss.backward()
+        if run.record_grad_norms:
+            run.history._record_grad_norms(run.model)
+        if run.check_finite:
+            _update_or_roll_back(run, epoch, step)
+        else:
+            optimizer.step()
+    except BaseException:  # a refused step (or any error) leaves the buffers as they were
+        for b, before in zip(run.buffers, buffers_before):
+            b.data[...] = before  # BatchNorm's running statistics before this batch
+        raise
     return output, value
+
+
+def _check_target_shape(output: Tensor, target: Any) -> None:
+    """Refuse targets that an elementwise loss would broadcast against the output into a bigger
+    array: (n, 1) outputs with (n,) targets compare every output with every target, an (n, n)
+    loss that trains without an error (the built-in losses check this; a hand-written one may not)."""
+    shape = getattr(target, "shape", None)
+    if shape is None or shape == output.shape:
+        return
+    try:
+        both = np.broadcast_shapes(output.shape, shape)
+    except ValueError:
+        return  # not broadcastable: class labels for cross-entropy, say
+    if math.prod(both) > max(output.size, math.prod(shape)):
+        raise ValueError(
+            f"fit: the model's output has shape {output.shape} and the targets have shape {shape}; "
+            f"an elementwise loss would broadcast them to {both} and compare every output with every "
+            f"target. Reshape the targets to {output.shape} (e.g. y.reshape(-1, 1))"
+        )
 
 
 def _update_or_roll_back(run: _Run, epoch: int, step: int) -> None:

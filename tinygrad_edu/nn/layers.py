@@ -276,7 +276,7 @@ class BatchNorm1d(Module):
         return x_hat
 
     def _update_running_stats(self, mean: np.ndarray, var: np.ndarray, n: int) -> None:
-        self.num_batches_tracked.data = self.num_batches_tracked.data + 1
+        self.num_batches_tracked.data += 1  # in place: it stays a 0-d array (a + 1 would be a numpy int)
         m = 1.0 / float(self.num_batches_tracked.data) if self.momentum is None else self.momentum
         unbiased = var * (n / (n - 1))
         rm, rv = self.running_mean.data, self.running_var.data
