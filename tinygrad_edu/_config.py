@@ -4,6 +4,7 @@ one random Generator (per process). The hot path reads one attribute of ``STATE`
 from __future__ import annotations
 
 import functools
+import operator
 import threading
 from typing import Any, Callable, TypeVar
 
@@ -57,9 +58,36 @@ def get_default_dtype() -> np.dtype:
 
 
 def manual_seed(seed: int) -> np.random.Generator:
-    """Reseed the library's one random Generator (used by randn, rand, nn.init, Dropout)."""
-    STATE.rng = np.random.default_rng(seed)
+    """Reseed the library's one random Generator (used by randn, rand, nn.init, Dropout).
+
+    ``seed`` is a non-negative integer: a Python int or a numpy integer, as PyTorch's
+    ``torch.manual_seed`` takes. Unlike PyTorch, a negative seed (which PyTorch maps to
+    2**64 + seed), a float (which PyTorch truncates: 1.5 would seed as 1) and a bool are
+    refused, since each is more likely a mistake than a seed.
+    """
+    STATE.rng = np.random.default_rng(_seed_int(seed))
     return STATE.rng
+
+
+def _seed_int(seed: Any) -> int:
+    """``seed`` as a non-negative int, or a TypeError/ValueError saying what a seed must be."""
+    if isinstance(seed, (bool, np.bool_)):
+        raise TypeError(f"manual_seed: seed must be a non-negative integer, got the bool {seed!r}")
+    if isinstance(seed, (float, np.floating)):
+        hint = f"; use manual_seed({int(seed)})" if float(seed).is_integer() else ""
+        raise TypeError(f"manual_seed: seed must be a non-negative integer, got the float {seed!r}{hint}")
+    try:
+        value = operator.index(seed)  # int, numpy integers: what torch.manual_seed takes
+    except TypeError:
+        raise TypeError(
+            f"manual_seed: seed must be a non-negative integer, got a {type(seed).__name__} ({seed!r:.40})"
+        ) from None
+    if value < 0:
+        raise ValueError(
+            f"manual_seed: seed must be a non-negative integer, got {value} (numpy's Generator takes "
+            "seeds >= 0)"
+        )
+    return value
 
 
 def get_rng() -> np.random.Generator:

@@ -16,6 +16,7 @@ import numpy as np
 
 from tinygrad_edu.autograd import grad as autograd_grad
 from tinygrad_edu.checkmodel import ModelCheckReport, check_model  # noqa: F401  (part of this module's API)
+from tinygrad_edu.graph import toposort
 from tinygrad_edu.tensor import Tensor, _wrap
 
 # Above this many output elements, random cotangents replace the full Jacobian.
@@ -27,12 +28,21 @@ class GradcheckError(AssertionError):
     """Analytic and numerical derivatives disagree."""
 
 
-def _outputs(f: Callable[..., Any], inputs: Sequence[Tensor]) -> list[Tensor]:
+def _outputs(f: Callable[..., Any], inputs: Sequence[Tensor], name: str = "gradcheck") -> list[Tensor]:
+    """f's outputs as a list of floating-point Tensors, or a clear error (a bool or integer output,
+    such as ``v > 0``, has no derivative, and numpy cannot even subtract two bool arrays)."""
     out = f(*inputs)
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
     for i, o in enumerate(outs):
         if not isinstance(o, Tensor):
-            raise TypeError(f"gradcheck: output {i} of f is a {type(o).__name__}, expected a Tensor")
+            raise TypeError(f"{name}: output {i} of f is a {type(o).__name__}, expected a Tensor")
+        if o.dtype.kind != "f":
+            raise TypeError(
+                f"{name}: output {i} of f has dtype {o.dtype} (shape {o.shape}); expected a floating-point "
+                "Tensor (float64): a bool or integer output, such as a comparison v > 0 or an argmax, "
+                "is piecewise constant and has no derivative to check; check the float computation "
+                "it is made from"
+            )
     return outs
 
 
@@ -57,10 +67,20 @@ def numerical_grad(
 
     (f(x + eps) - f(x - eps)) / (2 eps), one element at a time; ``grad_output``
     defaults to ones (for a scalar f, the plain gradient). Inputs are nudged
-    in place and restored.
+    in place and restored. The differences are computed in the inputs' own
+    dtype (what f really computes), so use float64 inputs: it warns for
+    others, as float32 rounds x + eps and the difference can be off by percents.
     """
     _check_settings(eps, 0.0, 0.0, "numerical_grad")
     tensors = _as_inputs(inputs)
+    _check_dtypes(tensors, "numerical_grad", eps, every_input=True)
+    return _numerical_grad(f, tensors, eps, grad_output)
+
+
+def _numerical_grad(
+    f: Callable[..., Any], tensors: list[Tensor], eps: float, grad_output: Optional[Any]
+) -> list[np.ndarray]:
+    """The body of ``numerical_grad``, without its checks (gradcheck has made them already)."""
     weights = (
         None
         if grad_output is None
@@ -69,7 +89,7 @@ def numerical_grad(
 
     def value() -> float:
         total = 0.0
-        for o in _outputs(f, tensors):
+        for o in _outputs(f, tensors, "numerical_grad"):
             total += float(np.sum(o.data if weights is None else o.data * weights))
         return total
 
@@ -120,12 +140,20 @@ def _check_something_to_check(tensors: Sequence[Tensor], name: str) -> None:
         )
 
 
-def _check_dtypes(tensors: Sequence[Tensor], name: str) -> None:
+def _check_dtypes(tensors: Sequence[Tensor], name: str, eps: float = 0.0, every_input: bool = False) -> None:
+    """Warn, naming the caller's line, for each input (each one that requires grad, unless
+    ``every_input``) that is not float64: its finite differences are mostly rounding error."""
     for i, t in enumerate(tensors):
-        if t.requires_grad and t.dtype != np.float64:
+        if (t.requires_grad or every_input) and t.dtype != np.float64:
+            consequence = (
+                f"x + eps is rounded to {t.dtype}, so with eps={eps:g} the differences can be off by "
+                "a few percent (use Tensor(..., dtype=np.float64))"
+                if every_input
+                else "expect false failures"
+            )
             warnings.warn(
                 f"{name}: input {i} is {t.dtype}; finite differences need float64 to be "
-                "meaningful, expect false failures",
+                f"meaningful, {consequence}",
                 stacklevel=3,
             )
 
@@ -183,7 +211,7 @@ def _cotangent_products(
     """For large outputs: v^T J for a few random v, numerically and analytically (rows = v)."""
     outs = _outputs(f, tensors)
     vs = [[rng.standard_normal(o.shape) for o in outs] for _ in range(RANDOM_COTANGENTS)]
-    per_v = [numerical_grad(lambda *a, v=v: _weighted(f, a, v), tensors, eps) for v in vs]
+    per_v = [_numerical_grad(lambda *a, v=v: _weighted(f, a, v), tensors, eps, None) for v in vs]
     numeric = [
         np.stack([grads[i].reshape(-1) if t.requires_grad else np.zeros(t.data.size) for grads in per_v])
         for i, t in enumerate(tensors)
@@ -248,9 +276,13 @@ def _compare(
     rtol: float,
     raise_exception: bool,
     name: str,
+    explain: Optional[Callable[[Optional[int]], str]] = None,
 ) -> bool:
-    """The body of ``gradcheck`` (also run by ``gradgradcheck`` on the first derivative)."""
-    n_out = sum(o.data.size for o in _outputs(f, tensors))
+    """The body of ``gradcheck`` (also run by ``gradgradcheck`` on the first derivative).
+
+    ``explain(output index or None)`` may add the likely cause to a mismatch's message.
+    """
+    n_out = sum(o.data.size for o in _outputs(f, tensors, name))
     if n_out <= FULL_JACOBIAN_LIMIT:
         numeric, analytic, out_shapes = _jacobians(f, tensors, eps)
         what = "Jacobian"
@@ -271,10 +303,18 @@ def _compare(
                 f"numerical {float(num[r, k])!r} ({int(bad.sum())} of {bad.size} entries differ; "
                 f"atol={atol}, rtol={rtol})"
             )
+            if explain is not None:
+                msg += explain(_output_of_row(r, out_shapes) if out_shapes else None)
             if raise_exception:
                 raise GradcheckError(msg)
             return False
     return True
+
+
+def _output_of_row(r: int, out_shapes: list[tuple[int, ...]]) -> int:
+    """Which output a row of the stacked Jacobian belongs to."""
+    ends = np.cumsum([int(np.prod(shape)) for shape in out_shapes])
+    return int(np.searchsorted(ends, r, side="right"))
 
 
 def _row_name(r: int, out_shapes: list[tuple[int, ...]]) -> str:
@@ -305,14 +345,17 @@ def gradgradcheck(
     tensors = _as_inputs(inputs)
     _check_something_to_check(tensors, "gradgradcheck")
     _check_dtypes(tensors, "gradgradcheck")
-    outs = _outputs(f, tensors)
+    outs = _outputs(f, tensors, "gradgradcheck")
     rng = np.random.default_rng(1)
     if grad_outputs is None:
         vs = [rng.standard_normal(o.shape).astype(o.dtype) for o in outs]
     else:
         vs = [np.asarray(v.data if isinstance(v, Tensor) else v) for v in grad_outputs]
+    wrt_index = [i for i, t in enumerate(tensors) if t.requires_grad]
+    detached: set[int] = set()  # first derivatives that came out with no graph behind them
+
     def first_derivative(*args: Tensor) -> tuple[Tensor, ...]:
-        os = _outputs(f, args)
+        os = _outputs(f, args, "gradgradcheck")
         live = [(o, v) for o, v in zip(os, vs) if o.requires_grad]
         wrt = [a for a in args if a.requires_grad]
         if not live:
@@ -324,11 +367,38 @@ def gradgradcheck(
             create_graph=True,
             allow_unused=True,
         )
+        detached.update(j for j, g in enumerate(gs) if g is not None and not g.requires_grad)
         return tuple(
             g if g is not None else _wrap(np.zeros(a.shape, dtype=a.dtype)) for g, a in zip(gs, wrt)
         )
 
-    return _compare(first_derivative, tensors, eps, atol, rtol, raise_exception, "gradgradcheck")
+    def explain(j: Optional[int]) -> str:
+        if not detached or (j is not None and j not in detached):
+            return ""
+        which = f"with respect to input {wrt_index[j]} " if j is not None else ""
+        return _first_order_only(which, outs)
+
+    return _compare(first_derivative, tensors, eps, atol, rtol, raise_exception, "gradgradcheck", explain)
+
+
+def _first_order_only(which: str, outs: list[Tensor]) -> str:
+    """Why a first derivative with no graph behind it gets a second derivative of 0, and the fix."""
+    ops = sorted(
+        {
+            type(t._ctx).__name__
+            for t in toposort(outs, lambda t: () if t._ctx is None else t._ctx.inputs or ())
+            if t._ctx is not None and not type(t._ctx).__module__.startswith("tinygrad_edu.")
+        }
+    )
+    where = f" (in f: {', '.join(ops)})" if ops else ""
+    return (
+        f". The backward is not differentiable (first-order only): the first derivative {which}has "
+        "no graph behind it (requires_grad is False), so its derivative comes out as 0. That happens "
+        f"when a backward{where} returns ndarrays or detached values (computed from .data, saved "
+        "ndarrays or .detach()). To make it differentiable, write the backward with Tensor ops on "
+        "self.inputs and self.output, which are Tensors under create_graph=True (for x**3: "
+        "(x,) = self.inputs; return grad * 3 * x**2); a first-order op has no gradgradcheck"
+    )
 
 
 class _CallableModule(types.ModuleType):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import os
 import sys
@@ -85,20 +86,62 @@ def check_output_folder(folder: str, option: str, create: bool = True) -> None:
         try:
             os.makedirs(folder, exist_ok=True)
         except OSError as err:
-            reason = err.strerror or err
+            reason = _write_failure(_nearest_existing(folder), err, named=True)
             raise UsageError(f"{option}: cannot create the folder {folder!r}: {reason}") from None
     else:
-        existing = os.path.abspath(folder)
-        while not os.path.exists(existing):
-            existing = os.path.dirname(existing)
+        existing = _nearest_existing(folder)
         if not os.path.isdir(existing):
             raise UsageError(f"{option}: cannot create the folder {folder!r}: {existing!r} is a file")
     try:  # the one sure test that files can be made there (permissions, read-only disks, /proc)
         with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as err:
-        reason = err.strerror or err
+        reason = _write_failure(existing, err)
         raise UsageError(f"{option}: cannot write in the folder {existing!r}: {reason}") from None
+
+
+def _nearest_existing(folder: str) -> str:
+    """``folder`` or its nearest parent that exists."""
+    existing = os.path.abspath(folder)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    return existing
+
+
+def _write_failure(folder: str, err: OSError, named: bool = False) -> str:
+    """Why no file can be made in ``folder``, which exists. The system's own words, except for
+    ENOENT ("No such file or directory"), which a virtual file system such as /proc answers for
+    every new file: then the file system is named, since the folder is plainly there."""
+    reason = str(err.strerror or err)
+    if err.errno != errno.ENOENT or not os.path.isdir(folder):
+        return reason
+    fstype = file_system_type(folder)
+    what = f"a {fstype} file system" if fstype else "probably a virtual file system (such as /proc)"
+    subject = repr(folder) if named else "it"
+    return (
+        f"{subject} is on {what}, where nothing can be created (the system answers {reason!r} for "
+        "any new file there); choose another folder"
+    )
+
+
+def file_system_type(path: str, mounts: str = "/proc/self/mounts") -> Optional[str]:
+    """The type (proc, sysfs, ext4, ...) of the file system ``path`` is on, from the mount table
+    (Linux); None when there is no table to read."""
+    try:
+        with open(mounts, encoding="utf-8", errors="replace") as table:
+            entries = [line.split() for line in table]
+    except OSError:
+        return None
+    real = os.path.realpath(path)
+    best, fstype = -1, None
+    for fields in entries:
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ")
+        inside = real == point or real.startswith(point.rstrip("/") + "/")
+        if inside and len(point) > best:
+            best, fstype = len(point), fields[2]
+    return fstype
 
 
 def check_output_file(path: str, option: str) -> None:
@@ -274,6 +317,34 @@ def load_dataset(name: str, samples: int, noise: Optional[float], seed: int, cla
         return data.make_circles(samples, noise=noise, seed=seed)
     per_class = max(samples // classes, 1)
     return data.make_spirals(per_class, classes, noise=noise, seed=seed)
+
+
+SPIRAL_CLASSES = 3
+"""The spirals' number of classes when --classes is not given."""
+
+
+def class_count(args: argparse.Namespace) -> int:
+    """The number of classes of ``args.dataset``: --classes for the spirals; moons and circles have 2,
+    so a --classes given with them is refused rather than ignored."""
+    if args.dataset == "spirals":
+        return SPIRAL_CLASSES if args.classes is None else args.classes
+    if args.classes is not None:
+        raise UsageError(
+            f"--classes is for --dataset spirals: the {args.dataset} data set always has 2 classes; "
+            "leave out --classes or use --dataset spirals"
+        )
+    return 2
+
+
+def check_dropout(dropout: float, sizes: Sequence[int]) -> None:
+    """Refuse a --dropout that would do nothing: dropout goes after each hidden layer, and a network
+    such as 2,1 has none."""
+    if dropout > 0 and len(sizes) == 2:
+        raise UsageError(
+            f"--dropout: the network {'-'.join(map(str, sizes))} has no hidden layer, and dropout goes "
+            f"after each hidden layer; add one (such as --layers {sizes[0]},16,{sizes[1]}) or leave out "
+            "--dropout"
+        )
 
 
 def make_network(

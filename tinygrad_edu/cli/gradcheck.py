@@ -8,6 +8,8 @@ from typing import Any
 from tinygrad_edu.cli.common import (
     ACTIVATIONS,
     QUIET_HELP,
+    check_dropout,
+    class_count,
     data_options,
     int_at_least,
     layer_sizes,
@@ -23,7 +25,8 @@ def run(args: argparse.Namespace) -> int:
     """Check a small float64 network's backprop gradients against central differences."""
     from tinygrad_edu.gradcheck import check_model
 
-    n_classes = args.classes if args.dataset == "spirals" else 2
+    n_classes = class_count(args)
+    check_dropout(args.dropout, args.layers)
     X, y = load_dataset(args.dataset, args.samples, None, args.seed, n_classes)
     loss_fn, Y = loss_and_targets(args.layers, y, n_classes, args.dataset)
     model = make_network(args.layers, args.seed, args.activation, args.dropout)
@@ -51,7 +54,9 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--dropout", type=probability, default=0.0, help="dropout (its masks are replayed)")
     data_options(p, 16, 0)
-    p.add_argument("--classes", type=int_at_least(2), default=3, help="classes of the spirals (default 3)")
+    p.add_argument(
+        "--classes", type=int_at_least(2), default=None, help="classes (spirals only; default 3)"
+    )
     p.add_argument("--eps", type=positive_float, default=1e-7, help="finite-difference step (default 1e-7)")
     p.add_argument("--threshold", type=positive_float, default=1e-7, help="pass below this (default 1e-7)")
     p.add_argument("--quiet", action="store_true", help=QUIET_HELP + " (the PASSED / FAILED line)")

@@ -48,8 +48,23 @@ def _values(text: str) -> dict[str, float]:
             value = math.nan
         if not eq or not name.isidentifier() or not math.isfinite(value):
             raise argparse.ArgumentTypeError(f"expected name=number pairs such as a=2,b=-3; got {item!r}")
+        if name in out:
+            raise argparse.ArgumentTypeError(f"{name} is given twice in {text!r}")
         out[name] = value
     return out
+
+
+class _AddValues(argparse.Action):
+    """``--values a=2 --values b=3`` gives both: each --values adds its variables to the ones
+    before (argparse's default would keep only the last); a variable given twice is refused."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
+        so_far = dict(getattr(namespace, self.dest) or {})
+        twice = sorted(set(so_far) & set(values))
+        if twice:
+            raise argparse.ArgumentError(self, f"{', '.join(twice)} is given twice")
+        so_far.update(values)
+        setattr(namespace, self.dest, so_far)
 
 
 def parse_expression(text: str) -> ast.expr:
@@ -93,50 +108,61 @@ def parse_expression(text: str) -> ast.expr:
     return tree
 
 
-def build_expression(tree: ast.expr, values: dict[str, float], engine: str) -> Union[Value, Tensor]:
-    """Compute the checked expression; its variables become ``Value`` or 0-d float64 ``Tensor`` leaves."""
-    leaves: dict[str, Union[Value, Tensor]] = {}
+class _Builder:
+    """Walks a checked expression tree, making ``Value`` or 0-d float64 ``Tensor`` nodes."""
 
-    def leaf(name: str) -> Union[Value, Tensor]:
-        if name not in leaves:
+    def __init__(self, values: dict[str, float], engine: str) -> None:
+        self.values, self.engine = values, engine
+        self.leaves: dict[str, Union[Value, Tensor]] = {}
+
+    def leaf(self, name: str) -> Union[Value, Tensor]:
+        if name not in self.leaves:
             if name in EXPRESSION_FUNCTIONS:
                 raise UsageError(f"{name} is a function: call it, as in {name}(x)")
-            if name not in values:
+            if name not in self.values:
                 raise UsageError(
                     f"unknown variable {name!r} in the expression; give it with --values {name}=..."
                 )
-            v = values[name]
-            leaves[name] = (
+            v = self.values[name]
+            self.leaves[name] = (
                 Value(v, label=name)
-                if engine == "value"
+                if self.engine == "value"
                 else Tensor(np.float64(v), requires_grad=True, name=name)
             )
-        return leaves[name]
+        return self.leaves[name]
 
-    def node_of(x: Node) -> Union[Value, Tensor]:
-        return x if not isinstance(x, float) else (Value(x) if engine == "value" else Tensor(np.float64(x)))
+    def node_of(self, x: Node) -> Union[Value, Tensor]:
+        if not isinstance(x, float):
+            return x
+        return Value(x) if self.engine == "value" else Tensor(np.float64(x))
 
-    def walk(node: ast.expr) -> Node:
+    def walk(self, node: ast.expr) -> Node:
+        """The node's value; a part that is not finite stops the walk in both engines alike (Value's
+        ops refuse log(-1) or 1/0 themselves, numpy's give nan or inf)."""
+        result = self.compute(node)
+        if not isinstance(result, float) and not np.isfinite(result.data):
+            raise UsageError(_non_finite(node, result, self.leaves))
+        return result
+
+    def compute(self, node: ast.expr) -> Node:
         if isinstance(node, ast.Constant):
             return float(node.value)
         if isinstance(node, ast.Name):
-            return leaf(node.id)
+            return self.leaf(node.id)
         if isinstance(node, ast.UnaryOp):
-            operand = walk(node.operand)
+            operand = self.walk(node.operand)
             return -operand if isinstance(node.op, ast.USub) else operand
         if isinstance(node, ast.Call):
-            return getattr(node_of(walk(node.args[0])), node.func.id)()
+            return getattr(self.node_of(self.walk(node.args[0])), node.func.id)()
         assert isinstance(node, ast.BinOp)
-        a, b = walk(node.left), walk(node.right)
-        op = _BINARY[type(node.op)]
+        return self.binary(_BINARY[type(node.op)], self.walk(node.left), self.walk(node.right))
+
+    def binary(self, op: str, a: Node, b: Node) -> Node:
         if op == "**":
             if isinstance(a, float) and isinstance(b, float):
                 return math.pow(a, b)
-            if engine == "value" and isinstance(b, Value):
-                if isinstance(a, Value):
-                    raise UsageError(
-                        "with --engine value, an exponent must be a number (try --engine tensor)"
-                    )
+            if self.engine == "value" and isinstance(b, Value) and isinstance(a, Value):
+                raise UsageError("with --engine value, an exponent must be a number (try --engine tensor)")
             return a**b
         if op == "+":
             return a + b
@@ -146,27 +172,61 @@ def build_expression(tree: ast.expr, values: dict[str, float], engine: str) -> U
             return a * b
         return a / b
 
+
+def build_expression(tree: ast.expr, values: dict[str, float], engine: str) -> Union[Value, Tensor]:
+    """Compute the checked expression; its variables become ``Value`` or 0-d float64 ``Tensor`` leaves.
+
+    A part whose value is nan or inf (log(-1), 1/0, exp(1000)) is a UsageError in both engines.
+    """
+    builder = _Builder(values, engine)
     try:
-        with np.errstate(all="ignore"):  # NaN/Inf show in red in the picture instead
-            root = walk(tree)
+        with np.errstate(all="ignore"):  # a non-finite value is reported by the walk
+            root = builder.walk(tree)
     except (ArithmeticError, ValueError) as err:
         raise UsageError(f"cannot compute the expression: {err}") from None
     except RecursionError:
         raise UsageError("the expression is nested too deeply") from None
-    if isinstance(root, float) or not leaves:
+    if isinstance(root, float) or not builder.leaves:
         raise UsageError("the expression has no variables, so there is nothing to differentiate")
-    unused = sorted(set(values) - set(leaves))
+    unused = sorted(set(values) - set(builder.leaves))
     if unused:
         raise UsageError(f"--values gives {', '.join(unused)}, which the expression does not use")
     return root
 
 
+def _non_finite(node: ast.expr, result: Union[Value, Tensor], leaves: dict[str, Any]) -> str:
+    """"cannot compute the expression: log(a) is nan with a=-1", for the first part whose value
+    is not finite."""
+    names = sorted({n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in leaves})
+    used = ", ".join(f"{n}={float(leaves[n].data):g}" for n in names)
+    return f"cannot compute the expression: {ast.unparse(node)} is {float(result.data)}" + (
+        f" with {used}" if used else ""
+    )
+
+
+NETWORK_DEFAULTS = {"layers": [2, 3, 1], "samples": 4, "seed": 0}
+"""The network's options when no expression is given (None in the parser, to tell "not given")."""
+
+
+def _refuse_network_options(args: argparse.Namespace) -> None:
+    """With an expression, the network's options would be ignored: say so instead."""
+    given = [f"--{name}" for name in NETWORK_DEFAULTS if getattr(args, name) is not None]
+    given += ["--expand"] if args.expand else []
+    if given:
+        raise UsageError(
+            f"{', '.join(given)} describe{'s' if len(given) == 1 else ''} the network drawn without an "
+            "expression; with an expression, leave them out"
+        )
+
+
 def _network_loss(args: argparse.Namespace) -> tuple[Tensor, nn.Module]:
     """A small network's loss on a few moons points: the graph of one training step."""
-    sizes = args.layers
-    X, y = data.make_moons(args.samples, noise=0.2, seed=args.seed)
+    options = {name: default if getattr(args, name) is None else getattr(args, name)
+               for name, default in NETWORK_DEFAULTS.items()}
+    sizes, seed = options["layers"], options["seed"]
+    X, y = data.make_moons(options["samples"], noise=0.2, seed=seed)
     loss_fn, Y = loss_and_targets(sizes, y, 2, "moons")
-    model = make_network(sizes, args.seed)
+    model = make_network(sizes, seed)
     loss = loss_fn(model(Tensor(X)), Y)
     loss.name = "loss"
     return loss, model
@@ -181,6 +241,7 @@ def run(args: argparse.Namespace) -> int:
         check_output_folder(os.path.dirname(os.path.abspath(args.html)), "--html")
     model = None
     if args.expression is not None:
+        _refuse_network_options(args)
         root = build_expression(parse_expression(args.expression), args.values or {}, args.engine or "value")
     else:
         if args.values:
@@ -238,16 +299,24 @@ def add_parser(sub: Any) -> None:
         f"{', '.join(EXPRESSION_FUNCTIONS)} are allowed.",
     )
     p.add_argument("expression", nargs="?", default=None, help="e.g. 'tanh(a*b + c)'")
-    p.add_argument("--values", type=_values, default=None, help="the variables' values, e.g. a=2,b=-3,c=10")
+    p.add_argument(
+        "--values",
+        type=_values,
+        action=_AddValues,
+        default=None,
+        help="the variables' values, e.g. a=2,b=-3,c=10 (may be repeated: --values a=2 --values b=-3)",
+    )
     p.add_argument(
         "--engine",
         choices=("value", "tensor"),
         default=None,
         help="scalar Value nodes or 0-d Tensors (default value)",
     )
-    p.add_argument("--layers", type=layer_sizes, default=[2, 3, 1], help="the network (2,3,1)")
-    p.add_argument("--samples", type=int_at_least(1), default=4, help="points in the network's batch (4)")
-    p.add_argument("--seed", type=seed_value, default=0, help="seed of the network and its data")
+    p.add_argument("--layers", type=layer_sizes, default=None, help="the network (2,3,1; no expression)")
+    p.add_argument(
+        "--samples", type=int_at_least(1), default=None, help="points in the network's batch (4)"
+    )
+    p.add_argument("--seed", type=seed_value, default=None, help="seed of the network and its data (0)")
     p.add_argument("--frames", action="store_true", help="also write the backward pass, one picture per op")
     p.add_argument(
         "--html",
@@ -256,7 +325,9 @@ def add_parser(sub: Any) -> None:
         metavar="FILE",
         help="also write the backward pass as a step-through player, one self-contained .html file",
     )
-    p.add_argument("--expand", action="store_true", help="draw each Linear as its matmul and bias add")
+    p.add_argument(
+        "--expand", action="store_true", help="draw each Linear as its matmul and bias add (no expression)"
+    )
     p.add_argument("--out", type=output_path, default=DEFAULT_OUT, help=f"output folder (./{DEFAULT_OUT})")
     p.add_argument("--name", type=file_stem, default="graph", help="file name without suffix (default graph)")
     p.add_argument("--formats", type=_formats, default=["svg", "png"], help="svg,png (default) or pdf")

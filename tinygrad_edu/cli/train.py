@@ -12,7 +12,9 @@ from tinygrad_edu.cli.common import (
     OPTIMIZERS,
     PROG,
     QUIET_HELP,
+    check_dropout,
     check_output_file,
+    class_count,
     data_options,
     divergence,
     int_at_least,
@@ -34,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     """Train one network; print the final loss and accuracy; save a checkpoint when asked."""
     if args.checkpoint is not None:
         check_output_file(args.checkpoint, "--checkpoint")  # before the training, not after it
-    n_classes = args.classes if args.dataset == "spirals" else 2
+    n_classes = class_count(args)
+    check_dropout(args.dropout, args.layers)
     sizes = args.layers
     X, y = load_dataset(args.dataset, args.samples, args.noise, args.seed, n_classes)
     loss_fn, Y = loss_and_targets(sizes, y, n_classes, args.dataset)
@@ -124,7 +127,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--batch-size", type=int_at_least(1), default=64, help="mini-batch size (default 64)")
     data_options(p, 300, 0)
     p.add_argument("--noise", type=noise_level, default=None, help="noise of the data (default per data set)")
-    p.add_argument("--classes", type=int_at_least(2), default=3, help="classes of the spirals (default 3)")
+    p.add_argument(
+        "--classes", type=int_at_least(2), default=None, help="classes (spirals only; default 3)"
+    )
     p.add_argument("--dropout", type=probability, default=0.0, help="dropout after each hidden layer")
     p.add_argument(
         "--checkpoint",

@@ -19,6 +19,7 @@ numpy calls.
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any, Callable, Iterable, Optional, Union
 
@@ -40,6 +41,27 @@ class _Required:
 
 
 required: Any = _Required()
+
+
+def _empty_params_message(name: str, params: Any, fresh: bool) -> str:
+    """Why an optimizer got no parameters: most often a ``model.parameters()`` generator that an
+    earlier optimizer (or loop) already went through, since a generator can be iterated only once.
+    ``fresh``: params is a generator that had not started before the optimizer read it."""
+    if iter(params) is not params:  # a list, a tuple: really empty
+        return f"{name}: got an empty parameter list"
+    if fresh:
+        return f"{name}: params is a generator that gave no parameters: the model has none"
+    fix = "call model.parameters() again for each optimizer, or keep params = list(model.parameters())"
+    if inspect.isgenerator(params):
+        return (
+            f"{name}: params is a generator that was already used up, so it gave no parameters: "
+            f"model.parameters() can be iterated only once; {fix}"
+        )
+    return (
+        f"{name}: params is a {type(params).__name__} that gave no parameters: either there are "
+        "none, or it is an iterator that was already used up (model.parameters() can be iterated "
+        f"only once; {fix})"
+    )
 
 
 class Optimizer:
@@ -79,6 +101,7 @@ class Optimizer:
                 f"{name}: params is a set, whose order changes from run to run; pass a list instead, "
                 "for example list(model.parameters())"
             )
+        fresh = inspect.isgenerator(params) and inspect.getgeneratorstate(params) == inspect.GEN_CREATED
         try:
             groups = list(params)
         except TypeError:
@@ -86,7 +109,7 @@ class Optimizer:
                 f"{name}: params must be an iterable of Tensors or of dicts, got {type(params).__name__}"
             ) from None
         if not groups:
-            raise ValueError(f"{name}: got an empty parameter list")
+            raise ValueError(_empty_params_message(name, params, fresh))
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for group in groups:
