@@ -27,7 +27,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from tinygrad_edu import optim
+from tinygrad_edu import _files, optim
 from tinygrad_edu._config import no_grad
 from tinygrad_edu.tensor import Tensor
 
@@ -85,7 +85,10 @@ def _figure_and_axes(
 
 
 def _save(fig: Any, save: Optional[PathLike], where: str) -> None:
-    """Write the figure to ``save`` (format by suffix), creating the folder if needed."""
+    """Write the figure to ``save`` (format by suffix), creating the folder if needed.
+
+    All or nothing: the picture is written to a temporary file that replaces ``save`` at the end.
+    """
     if save is None:
         return
     path = Path(save)
@@ -94,7 +97,8 @@ def _save(fig: Any, save: Optional[PathLike], where: str) -> None:
             f"{where}: save={str(save)!r} must end in .png, .svg or .pdf (the format is the suffix)"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    with _files.atomic_path(path, where=where) as tmp:
+        fig.savefig(tmp, format=path.suffix[1:].lower(), dpi=120, bbox_inches="tight")
 
 
 def _finish(fig: Any, ax: Any, save: Optional[PathLike], where: str) -> Any:

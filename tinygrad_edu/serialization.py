@@ -24,7 +24,8 @@ data; a bare callable cannot be saved. Nothing is ever unpickled, so loading
 a checkpoint cannot run code.
 
 A save goes to a temporary file ``.NAME.PID-RANDOM.tmp`` next to the target that
-is flushed, fsync'd and then renamed over it (``os.replace`` is atomic), so a
+is flushed, fsync'd and then renamed over it (``os.replace`` is atomic; the helper
+``tinygrad_edu._files.atomic_write``, which every writer of the library uses), so a
 crash in the middle of a save leaves the previous checkpoint intact. The
 replacement keeps the old file's permission bits (a ``chmod 600`` checkpoint
 stays private), a symbolic link is followed (the link's target is replaced, the
@@ -45,15 +46,12 @@ import errno
 import json
 import math
 import os
-import re
-import stat
-import time
-import uuid
 import zipfile
 from typing import Any, NoReturn, Optional, Union
 
 import numpy as np
 
+from tinygrad_edu import _files
 from tinygrad_edu.tensor import Tensor
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -65,8 +63,6 @@ MAX_DEPTH = 100
 """How deeply dicts, lists and tuples may nest in a checkpoint (``save`` and ``load``'s default)."""
 MAX_ENTRIES = 1_000_000
 """``load``'s default bound on the arrays in a file and on the nodes of its index."""
-STALE_AFTER = 24 * 3600.0
-"""Seconds after which a temporary file is stale where a process cannot be asked if it is alive."""
 
 
 class CheckpointError(ValueError):
@@ -94,26 +90,9 @@ def save(obj: Any, path: PathLike) -> None:
     entries = [(INDEX_ENTRY, np.frombuffer(index.encode("utf-8"), dtype=np.uint8))]
     entries += [(f"a{i}", a) for i, a in enumerate(arrays)]
 
-    target = os.path.realpath(path)  # through a symlink: replace its target, keep the link
-    _check_target(path, target)
-    directory, name = os.path.split(target)
-    tmp = os.path.join(directory, f".{name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp")
-    fd = _create_temporary(tmp, path)
-    try:
-        _keep_mode(fd, tmp, target)
-        with os.fdopen(fd, "wb") as f:
-            _write_npz(f, entries)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_directory(directory)
-    _remove_stale_temporaries(directory, name)
+    _check_target(path, os.path.realpath(path))  # through a symlink: its target is replaced
+    with _files.atomic_write(path, "wb", where="save") as f:
+        _write_npz(f, entries)
 
 
 def _as_path(path: Any, where: str) -> str:
@@ -137,76 +116,6 @@ def _check_target(path: str, target: str) -> None:
         )
 
 
-def _create_temporary(tmp: str, path: str) -> int:
-    """Open the temporary file (0o666: the umask decides, as a plain open() would).
-
-    An error names the user's ``path`` and its folder, not the hidden temporary name.
-    """
-    try:
-        return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    except OSError as exc:
-        folder = os.path.dirname(os.path.abspath(path)) or "."
-        if exc.errno == errno.ENOENT and not os.path.isdir(folder):
-            reason = f"the folder {folder!r} does not exist"
-        elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-            reason = f"the folder {folder!r} is not writable"
-        elif exc.errno == errno.ENOTDIR:
-            reason = f"{folder!r} is not a folder"
-        else:
-            reason = f"cannot create a file in {folder!r} ({exc.strerror or exc})"
-        raise type(exc)(exc.errno, f"save: cannot write {path!r}: {reason}") from None
-
-
-def _keep_mode(fd: int, tmp: str, target: str) -> None:
-    """Give the new file the permission bits of the checkpoint it replaces (if there is one)."""
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except OSError:
-        return  # a new checkpoint: the umask's mode
-    if hasattr(os, "fchmod"):
-        os.fchmod(fd, mode)
-    else:
-        os.chmod(tmp, mode)
-
-
-def _temporary_pattern(name: str) -> "re.Pattern[str]":
-    """``.NAME.PID-RANDOM.tmp`` (and ``.NAME.RANDOM.tmp`` from before the PID was recorded)."""
-    return re.compile(rf"\.{re.escape(name)}\.(?:(\d+)-)?[0-9a-f]{{12}}\.tmp")
-
-
-def _process_is_gone(pid: int) -> Optional[bool]:
-    """True when no process ``pid`` runs, False when one does, None when we cannot ask (Windows)."""
-    if os.name == "nt":
-        return None  # os.kill(pid, 0) would send CTRL_C_EVENT there
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # PermissionError: it runs, as another user
-        return False
-    return False
-
-
-def _remove_stale_temporaries(directory: str, name: str) -> None:
-    """Remove the temporary files of saves of ``name`` whose process was killed before it could."""
-    pattern = _temporary_pattern(name)
-    try:
-        candidates = [n for n in os.listdir(directory) if pattern.fullmatch(n)]
-    except OSError:
-        return
-    for candidate in candidates:
-        pid_text = pattern.fullmatch(candidate).group(1)
-        full = os.path.join(directory, candidate)
-        gone = True if pid_text is None else _process_is_gone(int(pid_text))
-        try:
-            if gone is None:
-                gone = time.time() - os.stat(full).st_mtime > STALE_AFTER
-            if gone:
-                os.remove(full)
-        except OSError:
-            pass  # removed meanwhile, or not ours to remove: leave it
-
-
 def _write_npz(f: Any, entries: list[tuple[str, np.ndarray]]) -> None:
     """The ``.npz`` layout of ``np.savez``, with ``allow_pickle=False`` on every array.
 
@@ -217,20 +126,6 @@ def _write_npz(f: Any, entries: list[tuple[str, np.ndarray]]) -> None:
         for name, array in entries:
             with zf.open(name + ".npy", mode="w", force_zip64=True) as member:
                 np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make the rename itself durable (POSIX); not possible, and not needed, on Windows."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _encode_array(obj: Any, where: str, arrays: list[np.ndarray]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
 import numpy as np
 
-from tinygrad_edu import autograd
+from tinygrad_edu import _files, autograd
 from tinygrad_edu.graph import toposort
 from tinygrad_edu.ops.fused import Linear, LinearReLU
 from tinygrad_edu.scalar import Value
@@ -553,14 +553,18 @@ def pipe(digraph: graphviz.Digraph, format: str = "svg") -> bytes:
 def render(digraph: graphviz.Digraph, path: Union[str, os.PathLike], format: Optional[str] = None) -> str:
     """Write the picture to ``path``; the format is ``format`` or else the file's suffix (default svg).
 
-    Returns the path written. Only the picture is written (no DOT source file next to it).
+    Returns the path written. Only the picture is written (no DOT source file next to it):
+    ``dot`` draws it in memory (``pipe``) and the bytes go to a temporary file that replaces
+    ``path`` at the end, so a failure leaves a previous picture intact. (A Digraph's own
+    ``.render()``, the graphviz package's, writes the source and the picture directly: use
+    this function for an all-or-nothing write.)
     """
     path = os.fspath(path)
     if format is None:
         suffix = os.path.splitext(path)[1].lstrip(".").lower()
         format = suffix or "svg"
     data = pipe(digraph, format)
-    with open(path, "wb") as f:
+    with _files.atomic_write(path, "wb", where="viz.render") as f:
         f.write(data)
     return path
 
@@ -790,11 +794,12 @@ class Frames(list):
         """Write the player to ``path`` as one HTML file; return the path.
 
         It opens at ``Step 1 of N``; Previous / Next, the slider, Play and the arrow
-        keys move through the steps. Needs Graphviz's ``dot`` program.
+        keys move through the steps. Needs Graphviz's ``dot`` program. The page is made
+        in memory and written all or nothing (a failure leaves a previous file intact).
         """
         page = _player(self, page=True, show_data=show_data, rankdir=rankdir)
         path = os.fspath(path)
-        with open(path, "w", encoding="utf-8") as f:
+        with _files.atomic_write(path, "w", encoding="utf-8", where="to_html") as f:
             f.write(page)
         return path
 

@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from tinygrad_edu import data, nn, optim, train
+from tinygrad_edu import _files, data, nn, optim, train
 from tinygrad_edu.cli.common import (
     DEFAULT_NOISE,
     DEFAULT_OUT,
@@ -130,7 +130,8 @@ def _write_compare_pictures(result: train.Comparison, X: np.ndarray, y: np.ndarr
     for fig, stem in ((curves, "costs"), (boundaries, "decision_boundaries")):
         for suffix in ("png", "svg"):
             path = os.path.join(out, f"{stem}.{suffix}")
-            fig.savefig(path, dpi=120, bbox_inches="tight")
+            with _files.atomic_path(path, where="compare") as tmp:  # all or nothing
+                fig.savefig(tmp, format=suffix, dpi=120, bbox_inches="tight")
             written.append(path)
         plt.close(fig)
     return written

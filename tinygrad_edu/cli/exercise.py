@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tinygrad_edu import _files
 from tinygrad_edu.cli.common import PROG, UsageError, positive_float
 
 
@@ -69,11 +70,16 @@ def _grade(args: argparse.Namespace) -> int:
         print(f"{args.dir}: no student sub-folder holds an exercise file (ID.py)")
     for r in rows:
         print(f"{r['student']}  {r['exercise']}  {r['score']:.2f}  {r['status']}  {r['feedback']}".rstrip())
-    if args.csv:
-        Path(args.csv).write_text(exercises.rows_to_csv(rows))
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+    outputs = [(args.csv, "--csv", exercises.rows_to_csv), (args.json, "--json", _rows_to_json)]
+    for path, option, text in outputs:
+        if path:
+            with _files.atomic_write(path, "w", encoding="utf-8", where=option) as f:  # all or nothing
+                f.write(text(rows))
     return 0
+
+
+def _rows_to_json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, indent=2) + "\n"
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu import nn
+from tinygrad_edu import _files, nn
 from tinygrad_edu.cli.common import (
     ACTIVATIONS,
     OPTIMIZERS,
@@ -117,7 +117,8 @@ def _save_pytorch(model: nn.Module, ckpt: dict[str, Any], args: argparse.Namespa
                     "in the file (interop.scheduler_to_torch makes it a LambdaLR)")
         except (TypeError, ValueError) as err:
             say(args.quiet, f"the optimizer is not included: {err}")
-    torch.save(out, args.output)
+    with _files.atomic_path(args.output, where="export") as tmp:  # all or nothing
+        torch.save(out, tmp)
 
 
 def add_parser(sub: Any) -> None:

@@ -43,6 +43,8 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
+from tinygrad_edu import _files
+
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = 'raise NotImplementedError("not written yet: your code goes here")'
 DEFAULT_TIMEOUT = 60.0
@@ -384,7 +386,8 @@ def run_file(exercise_id: str, path: str, out: str) -> None:
         report = _error_report(exercise, f"does not load: {detail}{_where(exc)}")
     else:
         report = run_checks(exercise, answer)
-    Path(out).write_text(json.dumps(report.to_dict()))
+    with _files.atomic_write(out, "w", encoding="utf-8", where="exercise check") as f:  # never half a report
+        f.write(json.dumps(report.to_dict()))
 
 
 # --- writing the files and grading a class ------------------------------------------------------
@@ -396,7 +399,8 @@ def write(exercise_id: str, folder: Union[str, Path] = "exercises", solution: bo
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{exercise.id}.py"
-    path.write_text(exercise.reference if solution else exercise.skeleton)
+    with _files.atomic_write(path, "w", encoding="utf-8", where="exercises.write") as f:  # all or nothing
+        f.write(exercise.reference if solution else exercise.skeleton)
     return path
 
 

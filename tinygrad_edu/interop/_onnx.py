@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu import nn
+from tinygrad_edu import _files, nn
 from tinygrad_edu._config import no_grad
 from tinygrad_edu.interop._common import float_dtype, model_dtype, require
 from tinygrad_edu.interop._modules import _unsupported
@@ -102,7 +102,8 @@ def export_onnx(model: nn.Module, example_input: Any, path: Any, opset: Any = No
     proto.ir_version = onnx.helper.find_min_ir_version_for(list(proto.opset_import))
     onnx.checker.check_model(proto, full_check=True)
     path = os.fspath(path)
-    onnx.save(proto, path)
+    with _files.atomic_path(path, where="export_onnx") as tmp:  # all or nothing
+        onnx.save(proto, tmp)
     return path
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from typing import Any
 
 import numpy as np
 
-from tinygrad_edu import nn
+from tinygrad_edu import _files, nn
 from tinygrad_edu.interop._common import require
+from tinygrad_edu.serialization import CheckpointError
 from tinygrad_edu.tensor import Tensor
 
 
@@ -44,13 +46,29 @@ def save_safetensors(model_or_state_dict: Any, path: Any) -> str:
             )
         arrays[name] = np.array(array, order="C")  # (not ascontiguousarray, which makes 0-d arrays 1-d)
     path = os.fspath(path)
-    save_file(arrays, path, metadata={"format": "pt", "producer": "tinygrad_edu"})
+    with _files.atomic_path(path, where="save_safetensors") as tmp:  # all or nothing
+        save_file(arrays, tmp, metadata={"format": "pt", "producer": "tinygrad_edu"})
     return path
 
 
 def load_safetensors(path: Any) -> dict[str, np.ndarray]:
-    """The arrays of a .safetensors file by name (ready for ``model.load_state_dict``)."""
-    require("safetensors", "load_safetensors")
+    """The arrays of a .safetensors file by name (ready for ``model.load_state_dict``).
+
+    A file that is empty, truncated or not a .safetensors file raises ``CheckpointError``
+    (as ``tg.load`` does) naming the file; a missing file raises ``FileNotFoundError``.
+    """
+    safetensors = require("safetensors", "load_safetensors")
     from safetensors.numpy import load_file
 
-    return dict(load_file(os.fspath(path)))
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        message = f"load_safetensors: {path!r} is a folder, not a .safetensors file"
+        raise IsADirectoryError(errno.EISDIR, message)
+    try:
+        return dict(load_file(path))
+    except safetensors.SafetensorError as exc:
+        raise CheckpointError(
+            f"load_safetensors: {path!r} is not a readable .safetensors file: expected an 8-byte "
+            "header size, a JSON header and the arrays it lists, as save_safetensors writes "
+            f"({exc})"
+        ) from exc
