@@ -72,6 +72,8 @@ ATTRIBUTES = {  # instance attributes worth knowing, by class
         "grad_output": "the gradient (an ndarray) that reached the op's output in the last backward",
         "promotes": "class attribute, False by default; True for arithmetic ops: integer inputs beside "
         "a float input take its dtype (PyTorch's rule)",
+        "float_inputs": "class attribute, False by default; True for a one-input op defined on real "
+        "numbers (exp, log, tanh, softmax, ...): an integer or bool input becomes the default float dtype",
         "freed": "True once a backward without `retain_graph` has released what the op kept for it",
         "recorded_at": "the number of the latest in-place change when the op was recorded "
         "(see `autograd.mark_modified`)",

@@ -130,9 +130,8 @@ class Function:
             arrays, needs_grad = (a.data, b.data), (a.requires_grad, b.requires_grad)
             mixed = a.data.dtype != b.data.dtype
         elif n == 1:
-            if cls.float_inputs:  # exp of an integer is a float
-                inputs = _in_float(inputs, cls.__name__)
-            arrays, needs_grad, mixed = (inputs[0].data,), (inputs[0].requires_grad,), False
+            arrays, needs_grad = (inputs[0].data,), (inputs[0].requires_grad,)
+            mixed = cls.float_inputs and arrays[0].dtype.kind != "f"  # exp of an integer is a float
         elif n == 3:
             a, b, c = inputs
             arrays, needs_grad = (a.data, b.data, c.data), (a.requires_grad, b.requires_grad, c.requires_grad)
@@ -141,8 +140,8 @@ class Function:
             arrays = tuple([t.data for t in inputs])
             needs_grad = tuple([t.requires_grad for t in inputs])
             mixed = len(set(map(_dtype_of, arrays))) > 1
-        if mixed and cls.promotes:
-            inputs, arrays = promote(inputs, arrays, cls.__name__)
+        if mixed and (cls.promotes or cls.float_inputs):
+            inputs, arrays = promote(inputs, arrays, cls.__name__, cls.float_inputs)
         fn = object.__new__(cls)
         try:
             data = fn.forward(*arrays, **params) if params else fn.forward(*arrays)
@@ -193,19 +192,23 @@ def mark_modified(*tensors: "Tensor") -> None:
 
 
 def promote(
-    inputs: tuple["Tensor", ...], arrays: tuple[np.ndarray, ...], op_name: str = "op"
+    inputs: tuple["Tensor", ...],
+    arrays: tuple[np.ndarray, ...],
+    op_name: str = "op",
+    to_float: bool = False,
 ) -> tuple[tuple["Tensor", ...], tuple[np.ndarray, ...]]:
     """The inputs in a common dtype where numpy's rule is not PyTorch's: integer and bool
     inputs beside a float input take the float's dtype (numpy: int64 with float32 gives
-    float64). Floats with floats, and integers with integers, follow numpy, as PyTorch does.
+    float64). Floats with floats, and integers with integers, follow numpy, as PyTorch does;
+    with ``to_float`` (an op defined on real numbers) integers alone become the default float.
 
     Only inputs that cannot require grad (integers, bools) are ever converted, so no
     gradient is lost: the op simply sees a float copy of them.
     """
     floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
-    if not floats or len(floats) == len(arrays):
+    if len(floats) == len(arrays) or not (floats or to_float):
         return inputs, arrays
-    dtype = np.result_type(*floats)
+    dtype = np.result_type(*floats) if floats else STATE.default_dtype
     converted = tuple(t if t.data.dtype.kind == "f" else _converted(t, dtype, op_name) for t in inputs)
     return converted, tuple([t.data for t in converted])
 
@@ -225,13 +228,6 @@ def _converted(t: "Tensor", dtype: np.dtype, op_name: str) -> "Tensor":
     copy = _wrap(t.data.astype(dtype))
     copy.name = t.name
     return copy
-
-
-def _in_float(inputs: tuple["Tensor"], op_name: str) -> tuple["Tensor"]:
-    """The one input of an op defined on real numbers, in the default float dtype if it is an
-    integer or bool tensor (as PyTorch's ``exp`` does); a float input as it is."""
-    x = inputs[0]
-    return inputs if x.data.dtype.kind == "f" else (_converted(x, STATE.default_dtype, op_name),)
 
 
 def _check_numeric(name: str, inputs: Sequence["Tensor"], data: np.ndarray) -> None:
