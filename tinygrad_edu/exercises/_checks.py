@@ -5,11 +5,12 @@ differences, never from a reference solution.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from tinygrad_edu.exercises.feedback import close, compare, numerical_vjp
+from tinygrad_edu.exercises.feedback import HINTS, as_array, close, compare, numerical_vjp
 
 ArrayFn = Callable[..., np.ndarray]
 
@@ -38,8 +39,7 @@ def backward_on_arrays(
     fn.inputs = tuple(np.array(a) for a in arrays)
     fn.needs_input_grad = (True,) * len(arrays)
     fn._out = out  # what ``self.output`` reads while a backward runs
-    grads = fn.backward(np.array(upstream))
-    return grads if isinstance(grads, tuple) else (grads,) if len(arrays) == 1 else tuple(grads)
+    return _one_per_input(fn.backward(np.array(upstream)), len(arrays))
 
 
 def backward_on_tensors(
@@ -48,23 +48,41 @@ def backward_on_tensors(
     upstream: np.ndarray,
     params: Optional[dict[str, Any]] = None,
     differentiable: Sequence[int] = (),
-) -> list[Optional[np.ndarray]]:
-    """The same backward reached through the engine with create_graph=True (Tensors in, Tensors out)."""
+) -> tuple[Any, ...]:
+    """The student's backward called as the engine calls it under create_graph=True: grad, inputs
+    and output are Tensors, so grad-of-grad can build on what it returns.
+
+    What it returns is what is compared, shape included: after the call the engine sums a
+    gradient down to its input's shape, which would hide a missing broadcast reduction.
+    """
     import tinygrad_edu as tg
 
     tensors = [tg.Tensor(np.array(a), requires_grad=(i in differentiable)) for i, a in enumerate(arrays)]
     out = op.apply(*tensors, **(params or {}))
-    wanted = [tensors[i] for i in differentiable]
-    grads = tg.grad(
-        out, wanted, grad_outputs=tg.Tensor(np.array(upstream)), create_graph=True, allow_unused=True
-    )
-    return [None if g is None else np.asarray(g.data) for g in grads]
+    fn = out._ctx
+    if fn is None:
+        raise TypeError(f"{op.__name__}.forward returned {out.dtype} values, which have no gradient")
+    fn._out = out  # what ``self.output`` reads while a backward runs
+    try:
+        return _one_per_input(fn.backward(tg.Tensor(np.array(upstream))), len(arrays))
+    finally:
+        fn._out = None
+
+
+def _one_per_input(grads: Any, n_inputs: int) -> tuple[Any, ...]:
+    """A backward's result as a tuple: a lone gradient of a one-input op, else the tuple or list."""
+    if isinstance(grads, tuple):
+        return grads
+    return (grads,) if n_inputs == 1 else tuple(grads)
 
 
 def random_upstream(shape: tuple[int, ...], seed: int) -> np.ndarray:
     """An upstream gradient far from all ones, so a forgotten ``grad`` shows."""
     rng = np.random.default_rng(seed)
     return rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+Known = dict[str, Callable[..., Sequence[np.ndarray]]]
 
 
 def op_backward_check(
@@ -76,72 +94,161 @@ def op_backward_check(
     differentiable: Optional[Sequence[int]] = None,
     seed: int = 0,
     on_tensors: bool = False,
+    known: Optional[Known] = None,
 ) -> Callable[[Any], list[str]]:
-    """A check: ``entry``'s backward (on arrays, or through the engine on Tensors) against finite
-    differences of the numpy formula ``f`` at ``make_inputs()``, for every differentiable input."""
+    """A check: ``entry``'s backward (on arrays, or on Tensors as under create_graph=True) against
+    finite differences of the numpy formula ``f`` at ``make_inputs()``, for every differentiable
+    input. ``known`` maps the words for a common mistake to a function(*inputs, grad) giving
+    the gradients that mistake makes (one per input)."""
     params = params or {}
 
     def check(answer: Any) -> list[str]:
         op = getattr(answer, entry)
         arrays = [np.asarray(a) for a in make_inputs()]
         which = list(range(len(arrays))) if differentiable is None else list(differentiable)
-        out_shape = np.shape(f(*arrays))
-        upstream = random_upstream(out_shape, seed)
+        upstream = random_upstream(np.shape(f(*arrays)), seed)
         expected = numerical_vjp(f, arrays, upstream)
-        if on_tensors:
-            got = backward_on_tensors(op, arrays, upstream, params, which)
-            got_by_input = dict(zip(which, got))
-        else:
-            grads = backward_on_arrays(op, arrays, upstream, params)
-            if len(grads) != len(arrays):
-                return [
-                    f"{entry}.backward returned {len(grads)} gradient(s); expected {len(arrays)}, one per "
-                    f"input ({', '.join(names)})"
-                ]
-            got_by_input = {i: grads[i] for i in which}
+        try:
+            if on_tensors:
+                grads = backward_on_tensors(op, arrays, upstream, params, which)
+            else:
+                grads = backward_on_arrays(op, arrays, upstream, params)
+        except ValueError as exc:  # numpy's and the engine's errors for shapes that do not fit
+            lines = _shape_error(entry, names, arrays, upstream, exc)
+            if not lines:
+                raise
+            return lines
+        if len(grads) != len(arrays):
+            return [
+                f"{entry}.backward returned {len(grads)} gradient(s); expected {len(arrays)}, one per "
+                f"input ({', '.join(names)})"
+            ]
         problems = []
         for i in which:
-            if got_by_input[i] is None:
-                problems.append(f"gradient for {names[i]}: you returned None (no gradient)")
-                continue
-            local = (
-                np.divide(expected[i], upstream, out=np.zeros_like(expected[i]), where=upstream != 0)
-                if expected[i].shape == upstream.shape
-                else None
-            )
-            problems += compare(
-                f"gradient for {names[i]} (input {i}, shape {arrays[i].shape})",
-                got_by_input[i],
-                expected[i],
-                upstream=upstream if local is not None else None,
-            )
-            problems += _swapped(names, i, got_by_input[i], expected, which)
-            problems += _wrong_axis(f, arrays, i, got_by_input[i], expected[i], upstream)
+            problems += _gradient_feedback(f, arrays, names, i, grads, expected, upstream, which, known or {})
         return problems
 
     return check
 
 
-def _swapped(
-    names: Sequence[str], i: int, mine: Any, expected: list[np.ndarray], which: list[int]
+def _gradient_feedback(
+    f: ArrayFn,
+    arrays: list[np.ndarray],
+    names: Sequence[str],
+    i: int,
+    grads: Sequence[Any],
+    expected: list[np.ndarray],
+    upstream: np.ndarray,
+    which: list[int],
+    known: Known,
 ) -> list[str]:
-    """A hint when input i's gradient is another input's expected gradient."""
-    from tinygrad_edu.exercises.feedback import HINTS, as_array, close
+    """The lines for input i's gradient: [] when it matches, else where it differs and why."""
+    mine = grads[i]
+    if mine is None:
+        return [f"gradient for {names[i]}: you returned None (no gradient)"]
+    lines = compare(
+        f"gradient for {names[i]} (input {i}, shape {arrays[i].shape})",
+        mine,
+        expected[i],
+        upstream=upstream if expected[i].shape == upstream.shape else None,
+    )
+    if not lines:
+        return []
+    lines += _swapped(f, arrays, names, i, mine, expected, which, upstream)
+    lines += _wrong_axis(f, arrays, i, mine, expected[i], upstream)
+    for words, mistake in known.items():
+        with np.errstate(all="ignore"):
+            try:
+                theirs = mistake(*arrays, upstream)[i]
+            except ValueError:  # the mistake's shapes do not fit these inputs
+                continue
+        if close(as_array(mine), theirs):
+            lines.append(f"  looks like: {words}")
+    return lines
 
+
+def _shape_error(
+    entry: str, names: Sequence[str], arrays: list[np.ndarray], upstream: np.ndarray, exc: ValueError
+) -> list[str]:
+    """The lines for a backward stopped by shapes that do not fit (a matrix product, a broadcast),
+    with the shapes it was given and the likely mistake; [] for any other error."""
+    from tinygrad_edu.exercises._kit import _where
+
+    text = str(exc)
+    given = ", ".join([f"grad {upstream.shape}"] + [f"{n} {a.shape}" for n, a in zip(names, arrays)])
+    if "matmul" in text or "inner dimensions" in text:  # numpy's words, the engine's words
+        what, key = "a matrix product whose shapes do not fit", "missing_T"
+    elif "could not be broadcast" in text:
+        numpy_says = text.split(": ")[-1].strip()  # "operands could not be broadcast ... shapes (3,) (3,5)"
+        shown = _shapes_in(numpy_says)
+        dropped = any(_drops_axes(s, t) for s in shown for t in shown)
+        what, key = numpy_says, "keepdims" if dropped else None
+    else:
+        return []
+    lines = [f"{entry} raised {type(exc).__name__}{_where(exc)}: {what}; the shapes are {given}"]
+    if key:
+        name, hint = HINTS[key]
+        lines.append(f"  looks like: {name}. Hint: {hint}")
+    return lines
+
+
+def _shapes_in(text: str) -> list[tuple[int, ...]]:
+    """The shapes written in an error message: "(3,) (3,5)" -> [(3,), (3, 5)]."""
+    return [tuple(int(n) for n in t.replace(",", " ").split()) for t in re.findall(r"\(([\d, ]*)\)", text)]
+
+
+def _drops_axes(small: tuple[int, ...], big: tuple[int, ...]) -> bool:
+    """True when ``small`` is ``big`` with some axes left out, as a sum without keepdims leaves it."""
+    if len(small) >= len(big):
+        return False
+    rest = list(big)
+    for n in small:
+        if n not in rest:
+            return False
+        rest = rest[rest.index(n) + 1 :]
+    return True
+
+
+def _swapped(
+    f: ArrayFn,
+    arrays: list[np.ndarray],
+    names: Sequence[str],
+    i: int,
+    mine: Any,
+    expected: list[np.ndarray],
+    which: list[int],
+    upstream: np.ndarray,
+) -> list[str]:
+    """A hint when input i's gradient is another input's expected gradient, and swapping makes a
+    difference (in a + b both inputs get grad: a gradient equal to the other's is unreduced)."""
     mine = as_array(mine)
     for j in which:
-        if j != i and mine is not None and close(mine, expected[j]) and not close(mine, expected[i]):
+        if (
+            j != i
+            and mine is not None
+            and close(mine, expected[j])
+            and not close(mine, expected[i])
+            and _swap_matters(f, arrays, i, j, upstream)
+        ):
             name, hint = HINTS["swapped"]
             return [f"  looks like: {name} (this is the gradient of {names[j]}). Hint: {hint}"]
     return []
+
+
+def _swap_matters(f: ArrayFn, arrays: list[np.ndarray], i: int, j: int, upstream: np.ndarray) -> bool:
+    """False when inputs i and j get the same gradient before any broadcast reduction (as in a + b)."""
+    try:  # every input given its own value at every output element
+        stretched = [np.broadcast_to(a, upstream.shape).copy() for a in arrays]
+    except ValueError:  # inputs that do not broadcast to the output (a matrix product): they differ
+        return True
+    full = numerical_vjp(f, stretched, upstream)
+    return not close(full[i], full[j])
 
 
 def _wrong_axis(
     f: ArrayFn, arrays: list[np.ndarray], i: int, mine: Any, expected: np.ndarray, upstream: np.ndarray
 ) -> list[str]:
     """A hint when input i was broadcast and its gradient is the full gradient summed over another axis."""
-    from tinygrad_edu.exercises.feedback import HINTS, as_array, close
-
     mine = as_array(mine)
     if (
         mine is None
@@ -187,8 +294,10 @@ def op_checks(
     names: Sequence[str],
     params: Optional[dict[str, Any]] = None,
     differentiable: Optional[Sequence[int]] = None,
+    known: Optional[Known] = None,
 ) -> list[tuple[str, float, Callable[[Any], list[str]]]]:
-    """The usual checks of a backward exercise: each case on arrays, then the first on Tensors."""
+    """The usual checks of a backward exercise: each case on arrays, then the first on Tensors
+    (``known``: the exercise's own common mistakes, as for ``op_backward_check``)."""
     checks = []
     for k, make in enumerate(cases):
         shapes = ", ".join(str(np.shape(a)) for a in make())
@@ -196,14 +305,16 @@ def op_checks(
             (
                 f"backward on arrays, inputs of shape {shapes}",
                 1.0,
-                op_backward_check(entry, f, make, names, params, differentiable, seed=k),
+                op_backward_check(entry, f, make, names, params, differentiable, seed=k, known=known),
             )
         )
     checks.append(
         (
             "the same backward on Tensors (create_graph=True: grad-of-grad can build on it)",
             1.0,
-            op_backward_check(entry, f, cases[0], names, params, differentiable, seed=7, on_tensors=True),
+            op_backward_check(
+                entry, f, cases[0], names, params, differentiable, seed=7, on_tensors=True, known=known
+            ),
         )
     )
     return checks

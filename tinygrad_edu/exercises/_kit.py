@@ -293,8 +293,15 @@ def run_checks(exercise: Exercise, answer: Any) -> Report:
 
 
 def _where(exc: BaseException) -> str:
-    """' (line N of your file: <code>)' for the innermost frame outside this package, if any."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "tinygrad_edu" not in f.filename]
+    """' (line N of your file: <code>)': the line a SyntaxError names, else the innermost frame
+    outside this package and Python's import machinery ("<frozen importlib._bootstrap>"), if any."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f" (line {exc.lineno} of {os.path.basename(exc.filename)}: {(exc.text or '').strip()})"
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if "tinygrad_edu" not in f.filename and not f.filename.startswith("<frozen")
+    ]
     if not frames:
         return ""
     f = frames[-1]
@@ -377,15 +384,20 @@ def _check_file_in_subprocess(exercise: Exercise, path: Path, timeout: float) ->
 
 
 def run_file(exercise_id: str, path: str, out: str) -> None:
-    """The subprocess's side: load the file, run the checks, write the report as JSON to ``out``."""
-    exercise = get(exercise_id)
+    """The subprocess's side: load the file, run the checks, write the report as JSON to ``out``.
+
+    The checks are taken before the student's code runs, so a file that replaces ``run_checks``
+    when it is loaded does not change what runs here (docs/exercises.md says what this does and
+    does not guard against).
+    """
+    exercise, checks = get(exercise_id), run_checks
     try:
         answer = load_file(path, exercise)
     except BaseException as exc:  # noqa: B036 (a student's file may even call exit())
-        detail = f"{type(exc).__name__}: {exc}"
-        report = _error_report(exercise, f"does not load: {detail}{_where(exc)}")
+        message = exc.msg if isinstance(exc, SyntaxError) else exc  # its file and line: from _where
+        report = _error_report(exercise, f"does not load: {type(exc).__name__}: {message}{_where(exc)}")
     else:
-        report = run_checks(exercise, answer)
+        report = checks(exercise, answer)
     with _files.atomic_write(out, "w", encoding="utf-8", where="exercise check") as f:  # never half a report
         f.write(json.dumps(report.to_dict()))
 

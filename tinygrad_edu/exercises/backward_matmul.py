@@ -3,6 +3,7 @@
 import numpy as np
 
 from tinygrad_edu.exercises._checks import ONE_STYLE, how_to_check, op_checks, randn
+from tinygrad_edu.exercises.feedback import HINTS
 
 ID = "backward_matmul"
 TITLE = "backward of MatMul"
@@ -48,8 +49,27 @@ CASES = [
     lambda: (randn(3, 4, seed=1), randn(4, 2, seed=2)),
     lambda: (randn(3, 3, seed=3), randn(3, 3, seed=4)),
 ]
-CHECKS = op_checks("MatMul", matmul, CASES, names=("a", "b"))
+
+
+def without_transpose(a: np.ndarray, b: np.ndarray, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The gradients with the .T forgotten (their shapes fit only when a and b are square)."""
+    return grad @ b, a @ grad
+
+
+def factors_swapped(a: np.ndarray, b: np.ndarray, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The gradients with the factors in the wrong order (a matrix product does not commute)."""
+    return b.T @ grad, grad @ a.T
+
+
+HINT = HINTS["missing_T"][1]
+KNOWN = {
+    f"a missing transpose (.T): grad @ b for a, a @ grad for b. Hint: {HINT}": without_transpose,
+    f"the factors in the wrong order: b.T @ grad for a, grad @ a.T for b. Hint: {HINT}": factors_swapped,
+}
+CHECKS = op_checks("MatMul", matmul, CASES, names=("a", "b"), known=KNOWN)
 
 MISTAKES = [
     ("return grad @ b.T, a.T @ grad", "return grad @ b.T, (grad.T @ a).T.T", "transposed"),
+    ("return grad @ b.T, a.T @ grad", "return grad @ b, a @ grad", "a missing transpose (.T)"),
+    ("return grad @ b.T, a.T @ grad", "return b.T @ grad, grad @ a.T", "the factors in the wrong order"),
 ]

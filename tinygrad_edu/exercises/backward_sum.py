@@ -56,8 +56,17 @@ def _cases(axis, keepdims, shape, seed):
     return f, [lambda: (randn(*shape, seed=seed),)], {"axis": axis, "keepdims": keepdims}
 
 
+# A non-leading axis summed with keepdims=False is where a forgotten reshape shows: grad (3,)
+# against x (3, 5) does not broadcast, and on a square x it would line up with the wrong axis.
+CASES = [
+    (0, False, (4, 3), 1),
+    (1, True, (3, 5), 2),
+    (None, False, (2, 3), 3),
+    (1, False, (3, 5), 4),
+    (-1, False, (2, 3, 4), 5),
+]
 CHECKS = []
-for axis, keepdims, shape, seed in [(0, False, (4, 3), 1), (1, True, (3, 5), 2), (None, False, (2, 3), 3)]:
+for axis, keepdims, shape, seed in CASES:
     f, cases, params = _cases(axis, keepdims, shape, seed)
     for name, points, check in op_checks("Sum", f, cases, names=("x",), params=params):
         CHECKS.append((f"axis={axis}, keepdims={keepdims}: {name}", points, check))
@@ -67,5 +76,10 @@ MISTAKES = [
         "return grad.reshape(kept) * np.ones(x.shape, dtype=x.dtype)",
         "return grad.reshape(kept) * np.ones(x.shape, dtype=x.dtype) * 2",
         "factor 2",
+    ),
+    (
+        "return grad.reshape(kept) * np.ones(x.shape, dtype=x.dtype)",
+        "return grad * np.ones(x.shape, dtype=x.dtype)",
+        "forgotten keepdims",
     ),
 ]

@@ -6,7 +6,9 @@ where (which input or value, which element), your value and the expected
 
     off by the upstream gradient   yours * upstream == expected    (forgot to multiply by grad)
     transposed                     yours.T == expected
+    a missing transpose (.T)       (named by the checks) a product in the backward whose shapes do not fit
     missing broadcast reduction    yours.sum(broadcast axes) == expected
+    forgotten keepdims             yours has expected's shape without its size-1 axes
     summed over the wrong axis     yours == expected summed/broadcast another way
     sign                           yours == -expected
     factor 2                       yours == 2 * expected or expected / 2
@@ -34,10 +36,20 @@ HINTS: dict[str, tuple[str, str]] = {
         "transposed",
         "a gradient has the shape of its input; check which side of @ each factor goes and which needs .T",
     ),
+    "missing_T": (
+        "a missing transpose (.T), or the factors of @ in the wrong order",
+        "a gradient has the shape of its input: write down the shapes of grad and of each input, then "
+        "choose the order of the factors and the .T that give it (grad_a = grad @ b.T for out = a @ b)",
+    ),
     "broadcast": (
         "missing broadcast reduction",
         "the input was broadcast: sum the gradient over the broadcast axes, .sum(axis=..., keepdims=...), "
         "so it gets the input's shape",
+    ),
+    "keepdims": (
+        "forgotten keepdims",
+        "an axis summed without keepdims=True is gone: put it back with size 1 (keepdims=True, or "
+        ".reshape) so the shapes line up with the input's",
     ),
     "wrong_axis": (
         "summed over the wrong axis",
@@ -153,6 +165,8 @@ def _diagnose_shape(yours: np.ndarray, expected: np.ndarray) -> list[str]:
     """Which mistake gives a gradient of the wrong shape."""
     if yours.ndim >= 2 and yours.shape == expected.shape[::-1]:
         return ["transposed"]
+    if yours.ndim < expected.ndim and yours.shape == tuple(n for n in expected.shape if n != 1):
+        return ["keepdims"]  # (4,) for (4, 1): the size-1 axes are gone
     stretched = yours.ndim == expected.ndim and all(e in (1, y) for e, y in zip(expected.shape, yours.shape))
     if yours.ndim > expected.ndim or stretched:
         return ["broadcast"]
