@@ -721,3 +721,17 @@ def test_tensor_inputs_give_the_same_run_as_ndarrays(moons):
         runs.append((h.steps["loss"], h.history["val_loss"], model.state_dict()))
     assert runs[0][0] == runs[1][0] and runs[0][1] == runs[1][1]
     assert states_equal(runs[0][2], runs[1][2])
+
+
+def test_a_class_where_fit_wants_an_instance_is_named(moons):
+    X, y = moons
+    model = make_mlp()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    loss_class = r"fit: loss_fn is the class BCEWithLogitsLoss.*nn\.BCEWithLogitsLoss\(\)"
+    with pytest.raises(TypeError, match=loss_class):
+        train.fit(model, nn.BCEWithLogitsLoss, opt, X, y, 1, progress=False)
+    optimizer_class = r"fit: optimizer is the class Adam.*optim\.Adam\(model\.parameters\(\)"
+    with pytest.raises(TypeError, match=optimizer_class):
+        train.fit(model, nn.BCEWithLogitsLoss(), optim.Adam, X, y, 1, progress=False)
+    with pytest.raises(TypeError, match="fit: loss_fn is a str"):
+        train.fit(model, "bce", opt, X, y, 1, progress=False)

@@ -49,6 +49,7 @@ from tinygrad_edu.ops.elementwise import Abs, Clip, LeakyReLU, Maximum, Minimum,
 from tinygrad_edu.ops.fused import LinearReLU
 from tinygrad_edu.ops.reduce import Max, Min
 from tinygrad_edu.tensor import Tensor
+from tinygrad_edu.train import _check_model_and_loss
 
 # The built-in ops with kinks. Each saves the pattern that decides its
 # piece of the function (relu: x > 0; abs: sign(x); max: which element won).
@@ -275,7 +276,7 @@ def check_model(
     With ``exclude_kinks`` (default) elements whose nudge crosses a kink
     (relu at 0, ...) are left out of the relative errors and listed instead.
     """
-    _check_model_and_loss(model, loss_fn)
+    _check_model_and_loss(model, loss_fn, "check_model")
     if not (eps > 0 and math.isfinite(eps)):
         raise ValueError(f"check_model: eps must be a small positive number, got {eps!r}")
     named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
@@ -330,37 +331,6 @@ def check_model(
             model.load_state_dict(saved_buffers, strict=False)
         _rewind(random_sources)
     return ModelCheckReport(rows, overall, eps, threshold, exclude_kinks, notes)
-
-
-def _check_model_and_loss(model: Any, loss_fn: Any) -> None:
-    """Refuse a class where an instance is wanted (the missing ``()`` of ``nn.BCEWithLogitsLoss()``)
-    and a loss that cannot be called (a name such as "bce"), before they fail deep inside."""
-    if isinstance(model, type):
-        raise TypeError(
-            f"check_model: model is the class {model.__name__}, not a model; create one first, "
-            f"for example {_qualified(model)}(...) with its sizes"
-        )
-    if not hasattr(model, "named_parameters"):
-        raise TypeError(
-            f"check_model: model is a {type(model).__name__}; expected an nn.Module "
-            "(something with named_parameters())"
-        )
-    if isinstance(loss_fn, type):
-        raise TypeError(
-            f"check_model: loss_fn is the class {loss_fn.__name__}, not a loss; pass an instance: "
-            f"{_qualified(loss_fn)}() (with the parentheses)"
-        )
-    if not callable(loss_fn):
-        raise TypeError(
-            f"check_model: loss_fn is a {type(loss_fn).__name__} ({loss_fn!r:.40}); expected a loss "
-            "to call as loss_fn(model(X), y), such as nn.BCEWithLogitsLoss(), nn.CrossEntropyLoss() "
-            "or a function returning a scalar Tensor"
-        )
-
-
-def _qualified(cls: type) -> str:
-    """``nn.BCEWithLogitsLoss`` for the library's modules, the plain class name for others."""
-    return f"nn.{cls.__name__}" if cls.__module__.startswith("tinygrad_edu.nn") else cls.__name__
 
 
 def _scalar_loss(loss: Any) -> Tensor:

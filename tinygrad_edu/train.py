@@ -375,6 +375,46 @@ def _check_positive_int(value: Any, name: str, where: str, minimum: int = 1) -> 
     return int(value)
 
 
+def _check_model_and_loss(model: Any, loss_fn: Any, where: str) -> None:
+    """Refuse a class where an instance is wanted (the missing ``()`` of ``nn.BCEWithLogitsLoss()``)
+    and a loss that cannot be called (a name such as "bce"), before they fail deep inside."""
+    if isinstance(model, type):
+        raise TypeError(
+            f"{where}: model is the class {model.__name__}, not a model; create one first, "
+            f"for example {_qualified(model)}(...) with its sizes"
+        )
+    if not hasattr(model, "named_parameters"):
+        raise TypeError(
+            f"{where}: model is a {type(model).__name__}; expected an nn.Module "
+            "(something with named_parameters())"
+        )
+    if isinstance(loss_fn, type):
+        raise TypeError(
+            f"{where}: loss_fn is the class {loss_fn.__name__}, not a loss; pass an instance: "
+            f"{_qualified(loss_fn)}() (with the parentheses)"
+        )
+    if not callable(loss_fn):
+        raise TypeError(
+            f"{where}: loss_fn is a {type(loss_fn).__name__} ({loss_fn!r:.40}); expected a loss "
+            "to call as loss_fn(model(X), y), such as nn.BCEWithLogitsLoss(), nn.CrossEntropyLoss() "
+            "or a function returning a scalar Tensor"
+        )
+
+
+def _qualified(cls: type) -> str:
+    """``nn.BCEWithLogitsLoss`` for the library's modules, the plain class name for others."""
+    return f"nn.{cls.__name__}" if cls.__module__.startswith("tinygrad_edu.nn") else cls.__name__
+
+
+def _check_optimizer(optimizer: Any) -> None:
+    """Refuse an optimizer class (``optim.Adam`` for ``optim.Adam(model.parameters())``)."""
+    if isinstance(optimizer, type):
+        raise TypeError(
+            f"fit: optimizer is the class {optimizer.__name__}, not an optimizer; create one for "
+            f"the model first: optim.{optimizer.__name__}(model.parameters(), lr=...)"
+        )
+
+
 def _scalar_loss(loss: Any, where: str) -> float:
     if not isinstance(loss, Tensor):
         raise TypeError(f"{where}: loss_fn returned a {type(loss).__name__}; expected a scalar Tensor")
@@ -485,6 +525,8 @@ def fit(
     previous mode back at the end.
     """
     epochs = _check_positive_int(epochs, "epochs", "fit", minimum=0)
+    _check_model_and_loss(model, loss_fn, "fit")
+    _check_optimizer(optimizer)
     batch_maker = _batch_maker(X, y, batches, batch_size, shuffle, seed)
     run = _Run(model, loss_fn, optimizer, _parameter_names(model, optimizer),
                _make_metrics(metrics, loss_fn, model), check_finite)
