@@ -363,3 +363,22 @@ def test_astype_names_a_dtype_it_does_not_know():
 def test_len_of_a_zero_d_tensor_says_so():
     with pytest.raises(TypeError, match="0-d tensor"):
         len(Tensor(1.0))
+
+
+def test_a_second_backward_adds_into_the_same_grad_as_pytorch_does():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (x * 3).sum().backward()
+    saved = x.grad
+    (x * 3).sum().backward()
+    assert x.grad is saved  # before: a new Tensor, and `saved` kept showing [3, 3]
+    np.testing.assert_array_equal(saved.data, [6.0, 6.0])
+
+
+def test_a_read_only_grad_is_replaced_not_written_into():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    given = np.array([1.0, 1.0])
+    given.flags.writeable = False
+    x.grad = Tensor(given)
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [4.0, 4.0])
+    np.testing.assert_array_equal(given, [1.0, 1.0])

@@ -592,12 +592,22 @@ def _accumulate_into_leaves(grads: dict["Tensor", Any], handed_out: set[int]) ->
             handed_out.add(id(g.data))
             t.grad = g
         elif t.grad is not None:
-            t.grad = _wrap(_add(t.grad.data, g))
+            _add_into(t, g)
         else:
             if g.base is not None or id(g) in handed_out or not g.flags.writeable:
                 g = g.copy()
             handed_out.add(id(g))
             t.grad = _wrap(g)
+
+
+def _add_into(leaf: "Tensor", g: np.ndarray) -> None:
+    """leaf.grad += g, in place as in PyTorch (so ``saved = x.grad`` sees the sum too); a new
+    array when the old one cannot take it (read-only, or of another shape or dtype)."""
+    old = leaf.grad.data
+    if old.flags.writeable and old.shape == g.shape and old.dtype == g.dtype:
+        old += g
+    else:
+        leaf.grad = _wrap(_add(old, g))
 
 
 _ONES: dict[tuple[tuple[int, ...], np.dtype], np.ndarray] = {}
