@@ -209,3 +209,15 @@ def test_exp_of_an_integer_or_bool_tensor_is_the_default_float_in_both(torch):
         ours, theirs = Tensor(values).exp(), torch.tensor(values).exp()
         assert ours.dtype == np.float32 and theirs.dtype == torch.float32
         np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+def test_maximum_and_minimum_send_a_nan_s_gradient_to_both_inputs_as_torch_does(torch, name):
+    a_values, b_values = [np.nan, 1.0, 2.0, 3.0], [1.0, np.nan, 2.0, 1.0]
+    a, b = _leaf(a_values), _leaf(b_values)
+    getattr(tg, name)(a, b).sum().backward()
+    ta = torch.tensor(a_values, dtype=torch.float64, requires_grad=True)
+    tb = torch.tensor(b_values, dtype=torch.float64, requires_grad=True)
+    getattr(torch, name)(ta, tb).sum().backward()
+    np.testing.assert_array_equal(a.grad.data, ta.grad.numpy())
+    np.testing.assert_array_equal(b.grad.data, tb.grad.numpy())

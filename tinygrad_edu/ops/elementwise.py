@@ -239,6 +239,14 @@ class Clip(Function):
         return grad * inside
 
 
+def _shares(a: np.ndarray, b: np.ndarray, a_loses: np.ndarray, b_loses: np.ndarray, dtype: Any):
+    """Each input's share of the gradient of max(a, b) or min(a, b): 1 where it was chosen, 0
+    where the other one was, 1/2 each on a tie; and 1 each where a comparison is false both
+    ways (a NaN), as PyTorch gives them."""
+    half_tie = 0.5 * (a == b)
+    return (1 - a_loses - half_tie).astype(dtype), (1 - b_loses - half_tie).astype(dtype)
+
+
 class Maximum(Function):
     """max(a, b) elementwise;  the gradient goes to the larger input, split evenly on ties."""
 
@@ -246,12 +254,12 @@ class Maximum(Function):
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         out = np.maximum(a, b)
-        self.save_for_backward(((a > b) + 0.5 * (a == b)).astype(out.dtype))
+        self.save_for_backward(*_shares(a, b, a < b, a > b, out.dtype))
         return out
 
     def backward(self, grad):
-        (share_a,) = self.saved
-        return grad * share_a, grad * (1 - share_a)
+        share_a, share_b = self.saved
+        return grad * share_a, grad * share_b
 
 
 class Minimum(Function):
@@ -261,12 +269,12 @@ class Minimum(Function):
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         out = np.minimum(a, b)
-        self.save_for_backward(((a < b) + 0.5 * (a == b)).astype(out.dtype))
+        self.save_for_backward(*_shares(a, b, a > b, a < b, out.dtype))
         return out
 
     def backward(self, grad):
-        (share_a,) = self.saved
-        return grad * share_a, grad * (1 - share_a)
+        share_a, share_b = self.saved
+        return grad * share_a, grad * share_b
 
 
 class Where(Function):
