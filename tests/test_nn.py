@@ -7,6 +7,7 @@ float64 finite differences (``gradcheck``). Losses are in ``test_losses.py``.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Iterator
 
 import numpy as np
@@ -338,6 +339,26 @@ def test_load_state_dict_casts_into_the_model_dtype() -> None:
     model.load_state_dict({"weight": np.ones((2, 2)), "bias": Tensor(np.array([1.0, 2.0]))})
     assert model.weight.dtype == np.float32 and model.bias.dtype == np.float32
     np.testing.assert_array_equal(model.bias.data, [1.0, 2.0])
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "words"),
+    [
+        ("num_batches_tracked", 2.7, "2.7 is not a whole number"),  # numpy's cast: 2
+        ("num_batches_tracked", np.nan, "cannot convert nan to int64"),  # numpy's: -2**63
+        ("running_mean", [1e300, 0.0, 0.0], "1e+300 does not fit in float32"),  # numpy's: inf
+    ],
+)
+def test_load_state_dict_refuses_values_the_model_dtype_would_change(key, value, words) -> None:
+    bn = nn.BatchNorm1d(3)
+    state = bn.state_dict()
+    state[key] = np.asarray(value, dtype=np.float64)
+    before = bn.state_dict()
+    with pytest.raises(RuntimeError, match=re.escape(words)):
+        bn.load_state_dict(state)
+    assert all(np.array_equal(bn.state_dict()[k], before[k]) for k in before)  # nothing changed
+    state[key] = np.zeros_like(state[key])  # whole, finite numbers load
+    bn.load_state_dict(state)
 
 
 def test_load_state_dict_missing_key() -> None:

@@ -79,6 +79,23 @@ def _check_int_range(arr: np.ndarray, dtype: np.dtype, where: str) -> None:
         raise OverflowError(f"{where}: {shown} does not fit in {dtype} (range [{info.min}, {info.max}])")
 
 
+def _check_conversion(arr: np.ndarray, dtype: np.dtype, where: str) -> None:
+    """Raise if ``arr.astype(dtype)`` would change a value beyond rounding: a float that is not a
+    whole number, nan or inf into an integer dtype, a number outside an integer dtype's range
+    (numpy wraps 300 into int8 as 44), a finite float that overflows a narrower float to inf."""
+    if dtype.kind in "iu" and arr.dtype.kind == "f":
+        _check_float_to_int(arr, dtype, where)
+    elif dtype.kind in "iu" and arr.dtype.kind in "iu" and arr.dtype != dtype:
+        _check_int_range(arr, dtype, where)
+    elif dtype.kind == "f" and arr.dtype.kind == "f" and arr.dtype.itemsize > dtype.itemsize and arr.size:
+        finite = np.isfinite(arr)
+        with np.errstate(over="ignore"):
+            overflows = finite & ~np.isfinite(arr.astype(dtype))
+        if overflows.any():
+            bad = arr[overflows].flat[0]
+            raise OverflowError(f"{where}: {bad:g} does not fit in {dtype} (it would become inf)")
+
+
 def _to_array(data: Any, dtype: Any, where: str) -> np.ndarray:
     """Python scalars and lists get the default float dtype; ndarrays keep theirs."""
     is_array = isinstance(data, (np.ndarray, np.generic))
@@ -97,10 +114,7 @@ def _to_array(data: Any, dtype: Any, where: str) -> np.ndarray:
             "expected a number, a (nested) list of numbers or an ndarray"
         ) from None
     if target is not None:
-        if arr.dtype.kind == "f" and target.kind in "iu":
-            _check_float_to_int(arr, target, where)
-        elif arr.dtype.kind in "iu" and target.kind in "iu" and arr.dtype != target:
-            _check_int_range(arr, target, where)
+        _check_conversion(arr, target, where)
         try:
             arr = arr.astype(target, copy=False)
         except (TypeError, ValueError) as exc:

@@ -16,7 +16,7 @@ import numpy as np
 
 from tinygrad_edu._config import get_default_dtype
 from tinygrad_edu.autograd import mark_modified
-from tinygrad_edu.tensor import Tensor
+from tinygrad_edu.tensor import Tensor, _check_conversion
 
 
 class Parameter(Tensor):
@@ -94,6 +94,24 @@ class IncompatibleKeys(NamedTuple):
 
     missing_keys: list[str]
     unexpected_keys: list[str]
+
+
+def _load_problem(key: str, array: np.ndarray, target: Tensor) -> Optional[str]:
+    """Why ``array`` cannot be loaded into ``target`` (None: it can): not numbers, another shape,
+    or values the target's dtype would change beyond rounding (2.7 or nan into an int64 buffer,
+    1e300 into float32)."""
+    if array.dtype.kind not in "fiub":
+        return f"'{key}' has dtype {array.dtype}; expected numbers"
+    if array.shape != target.shape:
+        return (
+            f"size mismatch for '{key}': the state_dict has shape {array.shape}, "
+            f"the model has shape {target.shape}"
+        )
+    try:
+        _check_conversion(array, target.dtype, f"'{key}'")
+    except (ValueError, OverflowError) as exc:
+        return str(exc)
+    return None
 
 
 class Module:
@@ -338,8 +356,11 @@ class Module:
         Every key is checked before anything is copied, so a failed load leaves
         the model untouched. A key the model lacks (unexpected), a parameter or
         buffer the dict lacks (missing) -- both errors with ``strict=True`` --
-        and an array of the wrong shape (always an error) are all reported at
-        once. Returns ``(missing_keys, unexpected_keys)``.
+        and an array of the wrong shape or with values the model's dtype would
+        change beyond rounding (2.7 or nan into an int64 buffer, 1e300 into
+        float32: always errors) are all reported at once. Float64 values go into
+        float32 parameters rounded, as in PyTorch. Returns ``(missing_keys,
+        unexpected_keys)``.
         """
         if not hasattr(state_dict, "items"):
             raise TypeError(
@@ -354,16 +375,11 @@ class Module:
             if key not in targets:
                 continue
             array = value.data if isinstance(value, Tensor) else np.asarray(value)
-            target = targets[key]
-            if array.dtype.kind not in "fiub":
-                problems.append(f"'{key}' has dtype {array.dtype}; expected numbers")
-            elif array.shape != target.shape:
-                problems.append(
-                    f"size mismatch for '{key}': the state_dict has shape {array.shape}, "
-                    f"the model has shape {target.shape}"
-                )
-            else:
+            problem = _load_problem(key, array, targets[key])
+            if problem is None:
                 arrays[key] = array
+            else:
+                problems.append(problem)
         if strict:
             if missing:
                 problems.append("missing keys (in the model, not in the state_dict): " + _names(missing))
