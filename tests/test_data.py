@@ -30,6 +30,21 @@ def test_make_circles_matches_scikit_learn_bit_for_bit(n, noise, factor, seed):
     assert np.array_equal(y, y_ref)
 
 
+@pytest.mark.parametrize("maker", ["make_moons", "make_circles"])
+@pytest.mark.parametrize("n", [5, (3, 7), (0, 4)])
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_counts_pairs_and_shuffle_as_scikit_learn_takes_them(maker, n, shuffle):
+    X, y = getattr(data, maker)(n, noise=0.1, seed=4, shuffle=shuffle)
+    X_ref, y_ref = getattr(sklearn_datasets, maker)(n_samples=n, noise=0.1, random_state=4, shuffle=shuffle)
+    assert X.shape == X_ref.shape and np.array_equal(X, X_ref) and np.array_equal(y, y_ref)
+
+
+def test_make_circles_of_no_points_is_empty_as_in_scikit_learn():
+    X, y = data.make_circles(0, seed=0)
+    X_ref, y_ref = sklearn_datasets.make_circles(0, random_state=0)
+    assert X.shape == X_ref.shape == (0, 2) and y.shape == y_ref.shape == (0,)
+
+
 def test_course_data_set_uses_the_global_stream_like_the_course():
     # The course: np.random.seed(3); sklearn.datasets.make_moons(n_samples=300, noise=.2)
     np.random.seed(3)
@@ -133,6 +148,27 @@ def test_standardizer_zero_mean_unit_std():
     assert np.array_equal(const, np.zeros((5, 2)))
 
 
+@pytest.mark.parametrize("value", [0.1, 0.3, 0.7, 2.675])
+@pytest.mark.parametrize("m", [3, 10, 300])
+def test_a_constant_feature_maps_to_exactly_zero(value, m):
+    # the mean of ten 0.1s is not exactly 0.1, so the computed std is about 1e-17, not 0:
+    # dividing by it used to scale the rounding up to +-1 (and 0.2 to 7e15)
+    X = np.c_[np.arange(m, dtype=float), np.full(m, value)]
+    s = data.Standardizer().fit(X)
+    assert s.std[1] == 1.0
+    assert np.array_equal(s.transform(X)[:, 1], np.zeros(m))
+    assert s.transform(np.array([[0.0, value + 0.1]]))[0, 1] == pytest.approx(0.1)
+
+
+def test_one_sample_of_many_features_warns_about_the_course_layout():
+    X = np.random.default_rng(0).standard_normal((1, 300))  # the course's layout: one row per feature
+    Y = (X > 0) * 1.0
+    with pytest.warns(UserWarning, match=r"pass X\.T and y\.T"):
+        data.random_mini_batches(X, Y, 64, 0)
+    with pytest.warns(UserWarning, match="course's layout"):
+        data.DataLoader(X, Y)
+
+
 @pytest.mark.parametrize(
     "call,message",
     [
@@ -141,7 +177,9 @@ def test_standardizer_zero_mean_unit_std():
         (lambda: data.random_mini_batches(np.zeros((5, 2)), np.zeros(5), 0), "batch size"),
         (lambda: data.DataLoader(np.zeros((5, 2)), np.zeros(6)), "6"),
         (lambda: data.DataLoader(np.zeros((5, 2)), np.zeros(5), batch_size=-1), "batch size"),
-        (lambda: data.make_moons(0), "n_samples"),
+        (lambda: data.make_moons(0), "n_samples"),  # scikit-learn's make_circles takes 0, make_moons not
+        (lambda: data.make_circles(-1), "n_samples"),
+        (lambda: data.make_moons((1, 2, 3)), "n_samples"),
         (lambda: data.make_circles(10, factor=1.5), "factor"),
         (lambda: data.Standardizer().transform(np.zeros((2, 2))), "fit"),
     ],

@@ -6,6 +6,7 @@ uses columns; ``X.T`` translates.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Iterator, Optional, Union
 
 import numpy as np
@@ -56,34 +57,46 @@ def _legacy_rng(seed: Seed, where: str) -> np.random.RandomState:
     )
 
 
-def _split_counts(n_samples: Any, name: str) -> tuple[int, int]:
-    n_out = _check_int(n_samples, "n_samples", name, 1) // 2
+def _split_counts(n_samples: Any, name: str, minimum: int) -> tuple[int, int]:
+    """How many points each shape gets: half each (the outer one the smaller half), or the
+    ``(n_out, n_in)`` pair given, as scikit-learn takes it (its smallest count: 1 for the
+    moons, 0 for the circles)."""
+    if isinstance(n_samples, (tuple, list)):
+        if len(n_samples) != 2:
+            raise ValueError(f"{name}: n_samples as a pair is (n_out, n_in), got {n_samples!r}")
+        return tuple(_check_int(n, "n_samples", name, 0) for n in n_samples)
+    n_out = _check_int(n_samples, "n_samples", name, minimum) // 2
     return n_out, int(n_samples) - n_out
 
 
 def _shuffle_and_noise(
-    X: np.ndarray, y: np.ndarray, noise: Optional[float], rng: np.random.RandomState
+    X: np.ndarray, y: np.ndarray, noise: Optional[float], rng: np.random.RandomState, shuffle: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     # Same draws, in the same order, as scikit-learn: one shuffle of the
     # indices, then one normal draw per coordinate.
-    order = np.arange(len(X))
-    rng.shuffle(order)
-    X, y = X[order], y[order]
+    if shuffle:
+        order = np.arange(len(X))
+        rng.shuffle(order)
+        X, y = X[order], y[order]
     if noise is not None:
         X += rng.normal(scale=noise, size=X.shape)
     return X, y
 
 
 def make_moons(
-    n_samples: int = 100, noise: Optional[float] = None, seed: Seed = None
+    n_samples: Union[int, tuple[int, int]] = 100,
+    noise: Optional[float] = None,
+    seed: Seed = None,
+    shuffle: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles: X (n, 2) float64, y (n,) int64 labels 0/1.
 
     With an int ``seed``, bit for bit the points of scikit-learn's
-    ``make_moons(n_samples, noise=noise, random_state=seed)``; the course's
-    data set is ``make_moons(300, noise=0.2, seed=3)``.
+    ``make_moons(n_samples, noise=noise, random_state=seed, shuffle=shuffle)``;
+    ``n_samples`` may be a pair ``(n_out, n_in)`` as there. The course's data set is
+    ``make_moons(300, noise=0.2, seed=3)``.
     """
-    n_out, n_in = _split_counts(n_samples, "make_moons")
+    n_out, n_in = _split_counts(n_samples, "make_moons", 1)
     noise = _check_noise(noise, "make_moons")
     rng = _legacy_rng(seed, "make_moons")
     t_out = np.linspace(0, np.pi, n_out)
@@ -92,21 +105,26 @@ def make_moons(
     y_coord = np.append(np.sin(t_out), 1 - np.sin(t_in) - 0.5)
     X = np.vstack([x, y_coord]).T
     y = np.hstack([np.zeros(n_out, dtype=np.int64), np.ones(n_in, dtype=np.int64)])
-    return _shuffle_and_noise(X, y, noise, rng)
+    return _shuffle_and_noise(X, y, noise, rng, shuffle)
 
 
 def make_circles(
-    n_samples: int = 100, noise: Optional[float] = None, factor: float = 0.8, seed: Seed = None
+    n_samples: Union[int, tuple[int, int]] = 100,
+    noise: Optional[float] = None,
+    factor: float = 0.8,
+    seed: Seed = None,
+    shuffle: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A large circle (label 0) around a smaller one (label 1, radius ``factor``).
 
-    With an int ``seed``, bit for bit scikit-learn's ``make_circles``.
+    With an int ``seed``, bit for bit scikit-learn's ``make_circles`` (``n_samples`` a
+    count or an ``(n_out, n_in)`` pair, ``shuffle`` as there).
     """
     if not isinstance(factor, (int, float, np.integer, np.floating)) or isinstance(factor, bool):
         raise TypeError(f"make_circles: factor must be a number in [0, 1), got {factor!r}")
     if not 0 <= factor < 1:
         raise ValueError(f"make_circles: factor must be in [0, 1), got {factor}")
-    n_out, n_in = _split_counts(n_samples, "make_circles")
+    n_out, n_in = _split_counts(n_samples, "make_circles", 0)
     noise = _check_noise(noise, "make_circles")
     rng = _legacy_rng(seed, "make_circles")
     t_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)  # no point twice at angle 0 and 2 pi
@@ -115,7 +133,7 @@ def make_circles(
     y_coord = np.append(np.sin(t_out), np.sin(t_in) * factor)
     X = np.vstack([x, y_coord]).T
     y = np.hstack([np.zeros(n_out, dtype=np.int64), np.ones(n_in, dtype=np.int64)])
-    return _shuffle_and_noise(X, y, noise, rng)
+    return _shuffle_and_noise(X, y, noise, rng, shuffle)
 
 
 def make_spirals(
@@ -153,6 +171,12 @@ def _check_xy(X: Any, Y: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(
             f"{where}: X has {len(X)} samples (shape {X.shape}) but y has {len(Y)} (shape {Y.shape}); "
             "samples are rows"
+        )
+    if len(X) == 1 and X.ndim == 2 and Y.ndim == 2 and Y.shape[1] == X.shape[1] > 1:
+        warnings.warn(
+            f"{where}: X {X.shape} and y {Y.shape} hold one sample of {X.shape[1]} features. If they "
+            "are in the course's layout, one column per sample, pass X.T and y.T (samples are rows)",
+            stacklevel=3,
         )
     return X, Y
 
@@ -243,7 +267,8 @@ class Standardizer:
     """Zero mean, unit standard deviation per feature: x' = (x - mean) / std (population std).
 
     Fit on the training data, then apply the same transform to new data.
-    A feature that never varies gets std 1 so it maps to 0, not to NaN.
+    A feature that never varies gets its value as mean and std 1, so it maps to
+    exactly 0, not to NaN (nor, through the mean's rounding, to +-1).
     """
 
     def __init__(self) -> None:
@@ -256,9 +281,11 @@ class Standardizer:
             raise ValueError(
                 f"Standardizer.fit: expected a non-empty (n_samples, n_features) array, got {X.shape}"
             )
-        self.mean = X.mean(axis=0)
-        std = X.std(axis=0)
-        self.std = np.where(std == 0, 1.0, std)
+        # A constant feature is found by its range: its computed std is often not exactly 0
+        # (the mean of ten 0.1s is not exactly 0.1), which would scale the rounding up to +-1.
+        constant = X.max(axis=0) == X.min(axis=0)
+        self.mean = np.where(constant, X[0], X.mean(axis=0))
+        self.std = np.where(constant, 1.0, X.std(axis=0))
         return self
 
     def transform(self, X: Any) -> np.ndarray:
