@@ -8,7 +8,9 @@ tests skip; with CI set they fail instead, because .ci/run installs them.
 from __future__ import annotations
 
 import importlib
+import io
 import os
+import pickle
 import re
 import subprocess
 import sys
@@ -362,6 +364,91 @@ def test_a_module_that_does_not_convert_is_named(torch):
         interop.to_torch(torch.nn.Linear(2, 2))
 
 
+def test_from_torch_refuses_batch_norm_without_bias_naming_it(torch):
+    with pytest.raises(ValueError, match=r"BatchNorm1d at '1' has bias=False.*affine=True.*affine=False"):
+        interop.from_torch(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2, bias=False)))
+
+
+def _shared_network():
+    """Linear(3, 3) used twice (its weights in two places), then a head."""
+    rng = np.random.RandomState(0)
+    lin = nn.Linear(3, 3, rng=rng, dtype=F64)
+    return nn.Sequential(lin, nn.Tanh(), lin, nn.Tanh(), nn.Linear(3, 1, rng=rng, dtype=F64))
+
+
+def _regression_batches():
+    rng = np.random.RandomState(1)
+    X, Y = rng.randn(16, 3), rng.randn(16, 1)
+    return [(X[:8], Y[:8]), (X[8:], Y[8:])]
+
+
+def _mse_steps_here(model, opt, n, batches, offset=0):
+    for k in range(n):
+        X, Y = batches[(offset + k) % len(batches)]
+        opt.zero_grad()
+        nn.MSELoss()(model(Tensor(X)), Y).backward()
+        opt.step()
+
+
+def _mse_steps_torch(torch, model, opt, n, batches, offset=0):
+    for k in range(n):
+        X, Y = batches[(offset + k) % len(batches)]
+        opt.zero_grad()
+        torch.nn.MSELoss()(model(torch.tensor(X)), torch.tensor(Y)).backward()
+        opt.step()
+
+
+def test_a_module_used_twice_stays_one_module_both_ways(torch):
+    model = _shared_network()
+    theirs = interop.to_torch(model)
+    assert theirs[0] is theirs[2]
+    names = ["0.weight", "0.bias", "4.weight", "4.bias"]
+    assert [n for n, _ in theirs.named_parameters()] == [n for n, _ in model.named_parameters()] == names
+    back = interop.from_torch(theirs)
+    assert len(back) == 5 and back[0] is back[2]
+    x = np.random.RandomState(2).randn(4, 3)
+    assert np.array_equal(back(Tensor(x)).data, model(Tensor(x)).data)
+    lin = torch.nn.Linear(3, 3).double()
+    native = interop.from_torch(torch.nn.Sequential(lin, torch.nn.Tanh(), lin))  # torch's own sharing
+    assert len(native) == 3 and native[0] is native[2]
+
+
+def test_training_a_shared_module_continues_identically_in_torch_and_back(torch):
+    batches = _regression_batches()
+    reference = _shared_network()
+    ref_opt = optim.Adam(list(reference.parameters()), lr=0.05)
+    _mse_steps_here(reference, ref_opt, 6, batches)
+    model = _shared_network()
+    opt = optim.Adam(list(model.parameters()), lr=0.05)
+    _mse_steps_here(model, opt, 2, batches)
+    theirs = interop.to_torch(model)
+    torch_opt = interop.optimizer_to_torch(opt, theirs)
+    _mse_steps_torch(torch, theirs, torch_opt, 2, batches, offset=2)
+    back = interop.from_torch(theirs)
+    back_opt = interop.optimizer_from_torch(torch_opt, back)
+    _mse_steps_here(back, back_opt, 2, batches, offset=4)
+    assert back[0] is back[2]
+    _assert_weights(reference, interop.to_torch(back))
+
+
+def test_a_converted_module_pickles_and_torch_saves(torch, tmp_path):
+    model = course_network()
+    theirs = interop.to_torch(model)
+    path = tmp_path / "model.pt"
+    torch.save(theirs, path)
+    copies = [torch.load(path, weights_only=False), pickle.loads(pickle.dumps(theirs))]
+    buffer = io.BytesIO()
+    torch.save(interop.to_torch(_bn_dropout_network(F64)), buffer)  # BatchNorm1d's buffers too
+    buffer.seek(0)
+    assert isinstance(torch.load(buffer, weights_only=False), torch.nn.Sequential)
+    x = torch.tensor(moons()[0][:5])
+    for copy in copies:
+        assert torch.equal(copy(x), theirs(x))
+        _assert_weights(interop.from_torch(copy), theirs, tol=0)
+    opt = optim.Adam(list(model.parameters()), lr=0.01)  # the original still matches by name
+    assert interop.optimizer_to_torch(opt, theirs).param_groups[0]["params"][0] is theirs[0].weight
+
+
 # --- optimizers --------------------------------------------------------------------------------------
 
 OPTIMIZERS = {  # name -> (ours, PyTorch's with the same options)
@@ -537,6 +624,92 @@ def test_a_torch_optimizer_built_from_named_parameters_is_matched_by_name(torch)
                           torch_opt.state[theirs[0].weight]["exp_avg_sq"].numpy())
 
 
+def test_adagrad_initial_accumulator_value_holds_from_the_first_step(torch):
+    def make(model):
+        p = list(model.parameters())
+        groups = [{"params": p[:2], "initial_accumulator_value": 2.0}, {"params": p[2:]}]
+        return optim.Adagrad(groups, lr=0.1, initial_accumulator_value=0.5)
+
+    batches = _moons_batches()
+    reference = course_network()
+    _steps_here(reference, make(reference), 3, batches)
+    model = course_network()
+    theirs = interop.to_torch(model)
+    torch_opt = interop.optimizer_to_torch(make(model), theirs)  # no state yet
+    assert np.all(torch_opt.state[theirs[0].weight]["sum"].numpy() == 2.0)
+    assert np.all(torch_opt.state[theirs[2].weight]["sum"].numpy() == 0.5)
+    _steps_torch(torch, theirs, torch_opt, 3, batches)
+    _assert_weights(reference, theirs)
+    X, Y = moons()
+    fresh = course_network()
+    report = interop.compare_with_torch(fresh, nn.BCELoss(), make(fresh), X, Y, steps=3, verbose=False)
+    assert report.max_diff < 1e-12
+
+
+def _square_network():
+    """Two layers whose parameters have the same shapes, so that position matching cannot notice a swap."""
+    rng = np.random.RandomState(0)
+    return nn.Sequential(nn.Linear(3, 3, rng=rng, dtype=F64), nn.Tanh(), nn.Linear(3, 3, rng=rng, dtype=F64),
+                         nn.Tanh(), nn.Linear(3, 1, rng=rng, dtype=F64))
+
+
+def test_a_round_trip_keeps_groups_whose_order_differs_from_the_model(torch):
+    model = _square_network()
+    p = list(model.parameters())
+    opt = optim.SGD([{"params": p[2:4], "lr": 0.5}, {"params": p[:2] + p[4:], "lr": 0.001}],
+                    lr=0.1, momentum=0.9)
+    _mse_steps_here(model, opt, 1, _regression_batches())
+    theirs = interop.to_torch(model)
+    torch_opt = interop.optimizer_to_torch(opt, theirs)
+    assert torch_opt.param_groups[0]["param_names"] == ["2.weight", "2.bias"]
+    back = interop.from_torch(theirs)
+    fresh = _square_network()  # not made by from_torch: matched by param_names
+    for target in (back, fresh):
+        ours = interop.optimizer_from_torch(torch_opt, target)
+        assert [id(p) for p in ours.param_groups[0]["params"]] == [id(target[2].weight), id(target[2].bias)]
+        assert ours.param_groups[0]["lr"] == 0.5
+        expected = opt.state[model[2].weight]["momentum_buffer"]
+        assert np.array_equal(ours.state[target[2].weight]["momentum_buffer"], expected)
+
+
+def test_an_older_torch_without_named_groups_still_converts(torch, monkeypatch):
+    original = torch.optim.Optimizer.add_param_group
+
+    def tensors_only(self, group):  # what PyTorch before 2.6 does with (name, tensor) pairs
+        if any(isinstance(p, tuple) for p in group["params"]):
+            raise TypeError("optimizer can only optimize Tensors, but one of the params is tuple")
+        return original(self, group)
+
+    monkeypatch.setattr(torch.optim.Optimizer, "add_param_group", tensors_only)
+    model = course_network()
+    theirs = interop.to_torch(model)
+    torch_opt = interop.optimizer_to_torch(optim.Adam(list(model.parameters())), theirs)
+    assert "param_names" not in torch_opt.param_groups[0]
+    assert [id(p) for p in torch_opt.param_groups[0]["params"]] == [id(p) for p in theirs.parameters()]
+
+
+def test_a_round_trip_with_a_frozen_parameter_left_out_of_the_optimizer(torch):
+    def make():
+        model = course_network()
+        model[0].weight.requires_grad = False
+        return model, optim.Adam([q for q in model.parameters() if q.requires_grad], lr=0.01)
+
+    batches = _moons_batches()
+    reference, ref_opt = make()
+    _steps_here(reference, ref_opt, 6, batches)
+    model, opt = make()
+    _steps_here(model, opt, 2, batches)
+    theirs = interop.to_torch(model)
+    torch_opt = interop.optimizer_to_torch(opt, theirs)
+    _steps_torch(torch, theirs, torch_opt, 2, batches, offset=2)
+    back = interop.from_torch(theirs)
+    back_opt = interop.optimizer_from_torch(torch_opt, back)
+    expected = [id(q) for n, q in back.named_parameters() if n != "0.weight"]
+    assert [id(q) for q in back_opt.param_groups[0]["params"]] == expected
+    _steps_here(back, back_opt, 2, _batches_from(batches, 4))
+    _assert_weights(reference, interop.to_torch(back))
+
+
 def test_options_without_a_pytorch_equivalent_say_what_to_use(torch):
     model = course_network()
     theirs = interop.to_torch(model)
@@ -696,6 +869,34 @@ def test_onnx_errors_are_clear(ort, tmp_path):
     with pytest.raises(ValueError, match=r"BatchNorm1d\(2\): input has shape"):
         interop.export_onnx(nn.Sequential(nn.BatchNorm1d(2, dtype=F64)), np.zeros((2, 3)), tmp_path / "a")
     assert not (tmp_path / "a").exists()
+
+
+def test_onnx_names_a_module_list_before_running_it(ort, tmp_path):
+    model = nn.Sequential(nn.Linear(2, 2, dtype=F64), nn.ModuleList([nn.ReLU()]))
+    with pytest.raises(TypeError, match=r"ModuleList at '1'.*Linear.*BatchNorm1d"):
+        interop.export_onnx(model, np.zeros((1, 2)), tmp_path / "a")
+    assert not (tmp_path / "a").exists()
+
+
+def test_onnx_float64_batch_norm_keeps_eps_exactly(ort, tmp_path):
+    bn = nn.BatchNorm1d(3, dtype=F64)
+    bn.running_var.data[...] = [0.0, 1e-7, 1.0]  # with var 0 the output is x / sqrt(eps): eps itself shows
+    bn.running_mean.data[...] = [0.5, -0.5, 0.0]
+    bn.eval()
+    x = np.random.RandomState(0).randn(4, 3)
+    path = interop.export_onnx(bn, x[:1], tmp_path / "bn.onnx")
+    rounding = 4 * np.finfo(F64).eps
+    np.testing.assert_allclose(_onnx_run(ort, path, x), bn(Tensor(x)).data, rtol=rounding, atol=0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_onnx_of_a_model_without_parameters_takes_the_input_dtype(dtype, ort, tmp_path):
+    model = nn.Sequential(nn.ReLU(), nn.Softmax())
+    x = np.random.RandomState(0).randn(5, 4).astype(dtype)
+    path = interop.export_onnx(model, x[:1], tmp_path / "relu.onnx")
+    got = _onnx_run(ort, path, x)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, model(Tensor(x)).data, rtol=_onnx_tol(dtype), atol=_onnx_tol(dtype))
 
 
 # --- safetensors -------------------------------------------------------------------------------------

@@ -33,11 +33,12 @@ def float_dtype(dtype: Any, where: str, what: str) -> np.dtype:
     return dt
 
 
-def model_dtype(model: Module, where: str) -> np.dtype:
-    """The one float dtype of a model's parameters and float buffers (float64 for a model without any)."""
+def model_dtype(model: Module, where: str, default: Any = np.float64) -> np.dtype:
+    """The one float dtype of a model's parameters and float buffers (``default`` for a model
+    without any, which computes in whatever dtype its input has)."""
     dtypes = {t.dtype for t in model.parameters()} | {b.dtype for b in model.buffers() if b.dtype.kind == "f"}
     if not dtypes:
-        return np.dtype(np.float64)
+        return np.dtype(default)
     if len(dtypes) > 1:
         raise TypeError(
             f"{where}: the model mixes dtypes {sorted(str(d) for d in dtypes)}; make them one with "

@@ -17,9 +17,16 @@ SUPPORTED = (
 )
 """The modules that convert, by class name (the same in both frameworks)."""
 
-# The attribute of a converted torch module that remembers which of our models it came from, so
-# that ``optimizer_to_torch`` can match parameters by name (a weak reference: it keeps nothing alive).
-SOURCE_ATTRIBUTE = "_tinygrad_edu_source"
+# What each model made by to_torch or from_torch was made from, so that the optimizer conversions
+# can match parameters by name or identity. Kept beside the modules, not on them, so that a torch
+# module still pickles (torch.save); weak on both sides, so it keeps nothing alive.
+_SOURCES: "weakref.WeakKeyDictionary[Any, weakref.ref]" = weakref.WeakKeyDictionary()
+
+
+def source_of(converted: Any) -> Any:
+    """The model that ``to_torch`` or ``from_torch`` made ``converted`` from, or None."""
+    ref = _SOURCES.get(converted)
+    return ref() if ref is not None else None
 
 
 def _unsupported(where: str, module: Any, path: str) -> TypeError:
@@ -40,25 +47,30 @@ def to_torch(model: nn.Module) -> Any:
     Every parameter and buffer (BatchNorm1d's running statistics and ``num_batches_tracked``)
     is copied bit for bit, keeping its dtype (float32 or float64) and ``requires_grad``, and
     each module keeps its train/eval mode, so ``to_torch(model)(x)`` computes ``model(x)``.
-    The two models share no memory. A Dropout's own ``rng`` does not carry over (PyTorch draws
+    A module used twice (``Sequential(lin, act, lin)``) becomes one torch module used twice,
+    so its weights stay shared. The two models share no memory. The result pickles
+    (``torch.save``). A Dropout's own ``rng`` does not carry over (PyTorch draws
     its masks from ``torch.manual_seed``). A module that does not convert raises a TypeError
     naming it and listing ``SUPPORTED``.
     """
     torch = require("torch", "to_torch")
     if not isinstance(model, nn.Module):
         raise TypeError(f"to_torch: expected a tinygrad_edu nn.Module, got {type(model).__name__}")
-    out = _module_to_torch(model, torch, "")
-    object.__setattr__(out, SOURCE_ATTRIBUTE, weakref.ref(model))
+    out = _module_to_torch(model, torch, "", {})
+    _SOURCES[out] = weakref.ref(model)
     return out
 
 
-def _module_to_torch(m: nn.Module, torch: Any, path: str) -> Any:
+def _module_to_torch(m: nn.Module, torch: Any, path: str, done: dict[int, Any]) -> Any:
+    """``m`` in torch; ``done`` maps id(module) -> its torch module, so a shared module stays one."""
+    if id(m) in done:
+        return done[id(m)]
     tnn = torch.nn
     kind = type(m)
     if kind is nn.Sequential:
         prefix = f"{path}." if path else ""
         children = OrderedDict(
-            (name, _module_to_torch(child, torch, prefix + name)) for name, child in m.named_children()
+            (name, _module_to_torch(child, torch, prefix + name, done)) for name, child in m.named_children()
         )
         out = tnn.Sequential(children)
     elif kind in _SIMPLE_TO_TORCH:
@@ -80,6 +92,7 @@ def _module_to_torch(m: nn.Module, torch: Any, path: str) -> Any:
     else:
         raise _unsupported("to_torch", m, path)
     out.training = m.training
+    done[id(m)] = out
     return out
 
 
@@ -123,22 +136,30 @@ def from_torch(module: Any) -> nn.Module:
     """The same network as a tinygrad_edu ``nn.Module`` (the reverse of ``to_torch``).
 
     Values are copied bit for bit (from any device) with their dtype (float32 or float64),
-    names, ``requires_grad`` and train/eval modes. A module that does not convert raises a
-    TypeError naming it and listing ``SUPPORTED``.
+    names, ``requires_grad`` and train/eval modes; a module used twice stays one module. A
+    module that does not convert raises a TypeError naming it and listing ``SUPPORTED``; an
+    option ours lacks (BatchNorm1d's ``bias=False``) raises a ValueError naming it.
     """
     torch = require("torch", "from_torch")
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"from_torch: expected a torch.nn.Module, got {type(module).__name__}")
-    return _module_from_torch(module, torch, "")
+    out = _module_from_torch(module, torch, "", {})
+    _SOURCES[out] = weakref.ref(module)
+    return out
 
 
-def _module_from_torch(m: Any, torch: Any, path: str) -> nn.Module:
+def _module_from_torch(m: Any, torch: Any, path: str, done: dict[int, nn.Module]) -> nn.Module:
+    """``m`` here; ``done`` maps id(torch module) -> ours, so a shared module stays one."""
+    if id(m) in done:
+        return done[id(m)]
     tnn = torch.nn
     kind = type(m)
     if kind is tnn.Sequential:
         prefix = f"{path}." if path else ""
+        # _modules, not named_children(), which lists a module used twice only once
+        children = m._modules.items()
         out: nn.Module = nn.Sequential(
-            {name: _module_from_torch(child, torch, prefix + name) for name, child in m.named_children()}
+            {name: _module_from_torch(child, torch, prefix + name, done) for name, child in children}
         )
     elif kind in _simple_from_torch(tnn):
         out = _simple_from_torch(tnn)[kind](m, path)
@@ -149,6 +170,7 @@ def _module_from_torch(m: Any, torch: Any, path: str) -> nn.Module:
         )
         _copy_state_from_torch(m, out)
     elif kind is tnn.BatchNorm1d:
+        _check_batch_norm_options(m, path)
         sample = next((t for t in (m.weight, m.running_mean) if t is not None), None)
         dtype = None if sample is None else _numpy_dtype(sample, torch, path)
         out = nn.BatchNorm1d(
@@ -159,7 +181,18 @@ def _module_from_torch(m: Any, torch: Any, path: str) -> nn.Module:
     else:
         raise _unsupported("from_torch", m, path)
     object.__setattr__(out, "training", bool(m.training))  # this module only: children have their own
+    done[id(m)] = out
     return out
+
+
+def _check_batch_norm_options(m: Any, path: str) -> None:
+    """Refuse PyTorch's ``bias=False`` (a learned scale without a shift): ours has both or neither."""
+    if m.affine and m.bias is None:
+        place = f" at '{path}'" if path else ""
+        raise ValueError(
+            f"from_torch: BatchNorm1d{place} has bias=False (a learned scale without a shift); "
+            "nn.BatchNorm1d has both weight and bias (affine=True) or neither (affine=False)"
+        )
 
 
 def _softmax_dim(m: Any, path: str) -> int:

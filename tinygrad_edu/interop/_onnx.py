@@ -18,6 +18,9 @@ MIN_OPSET = 13  # Softmax and LogSoftmax work along one axis from opset 13 on (a
 
 # module -> ONNX op, for the modules that are one node with at most a few attributes
 _ELEMENTWISE = {nn.ReLU: "Relu", nn.Sigmoid: "Sigmoid", nn.Tanh: "Tanh", nn.Identity: "Identity"}
+# every module _emit writes nodes for (Sequential aside)
+_EXPORTED = (*_ELEMENTWISE, nn.LeakyReLU, nn.Softmax, nn.LogSoftmax, nn.Flatten, nn.Dropout, nn.Linear,
+             nn.BatchNorm1d)
 
 
 class _Graph:
@@ -55,18 +58,22 @@ def export_onnx(model: nn.Module, example_input: Any, path: Any, opset: Any = No
     activations ``Relu``/``Sigmoid``/``Tanh``/``LeakyRelu`` (``PRelu`` in float64, whose slope
     is a float64 tensor where LeakyRelu's attribute would be float32)/``Softmax``/``LogSoftmax``,
     Flatten ``Flatten``, BatchNorm1d ``BatchNormalization`` with its running statistics
-    (the eval-mode computation, as inference does), Dropout ``Identity`` (what it is at
-    inference). The parameters are initializers under their names ('0.weight'); the input
-    is "input" and the output "output", with a dynamic batch axis "batch". ``example_input``
-    (an array or Tensor, float32 or float64 like the model) fixes the other axes. ``opset``
-    is the ONNX operator set (default 17, at least 13). The model is checked with
-    ``onnx.checker`` before it is saved.
+    (the eval-mode computation, as inference does; in float64 its variance input is
+    ``running_var + eps`` with ``epsilon=0``, as the float32 attribute would round eps),
+    Dropout ``Identity`` (what it is at inference). The parameters are initializers under
+    their names ('0.weight'); the input is "input" and the output "output", with a dynamic
+    batch axis "batch". ``example_input`` (an array or Tensor, float32 or float64 like the
+    model; either for a model with no parameters or statistics) fixes the other axes.
+    Another module (a ModuleList, a custom Module) raises a TypeError naming it and where it
+    sits, and listing ``SUPPORTED``. ``opset`` is the ONNX operator set (default 17, at least
+    13). The model is checked with ``onnx.checker`` before it is saved.
     """
     onnx = require("onnx", "export_onnx")
     opset = _check_opset(opset)
     x = example_input.data if isinstance(example_input, Tensor) else np.asarray(example_input)
     dtype = float_dtype(x.dtype, "export_onnx", "example_input")
-    if dtype != model_dtype(model, "export_onnx"):
+    # a model with no parameters or statistics (Sequential(ReLU())) takes the input's dtype
+    if dtype != model_dtype(model, "export_onnx", default=dtype):
         raise TypeError(
             f"export_onnx: example_input is {dtype} but the model is {model_dtype(model, 'export_onnx')}; "
             "ONNX needs one dtype throughout: cast one of them (example_input.astype or model.to)"
@@ -124,6 +131,8 @@ def _emit(m: nn.Module, name: str, x: Tensor, graph: _Graph, path: str) -> tuple
         for child_name, child in m.named_children():
             name, x = _emit(child, name, x, graph, f"{path}.{child_name}" if path else child_name)
         return name, x
+    if kind not in _EXPORTED:  # before running it: a ModuleList, say, has no forward to run
+        raise _unsupported("export_onnx", m, path)
     out = m(x)  # our own forward: the shapes, and a check that the input fits
     if kind in _ELEMENTWISE:
         return graph.node(_ELEMENTWISE[kind], [name], path), out
@@ -144,7 +153,7 @@ def _emit(m: nn.Module, name: str, x: Tensor, graph: _Graph, path: str) -> tuple
         return _linear(m, name, x, graph, path), out
     if kind is nn.BatchNorm1d:
         return _batch_norm(m, name, graph, path), out
-    raise _unsupported("export_onnx", m, path)
+    raise _unsupported("export_onnx", m, path)  # not reached while _EXPORTED lists the kinds above
 
 
 def _linear(m: nn.Linear, name: str, x: Tensor, graph: _Graph, path: str) -> str:
@@ -173,5 +182,10 @@ def _batch_norm(m: nn.BatchNorm1d, name: str, graph: _Graph, path: str) -> str:
         scale = graph.constant(prefix + "scale", np.ones(m.num_features, dtype=dtype))
         bias = graph.constant(prefix + "shift", np.zeros(m.num_features, dtype=dtype))
     mean = graph.constant(prefix + "running_mean", m.running_mean.data)
-    var = graph.constant(prefix + "running_var", m.running_var.data)
-    return graph.node("BatchNormalization", [name, scale, bias, mean, var], path, epsilon=float(m.eps))
+    if dtype == np.float32:
+        var = graph.constant(prefix + "running_var", m.running_var.data)
+        return graph.node("BatchNormalization", [name, scale, bias, mean, var], path, epsilon=float(m.eps))
+    # An ONNX attribute is a float32, which would round eps; in float64 the variance initializer
+    # holds running_var + eps (the sum our forward computes) and epsilon is 0
+    var = graph.constant(prefix + "running_var_plus_eps", m.running_var.data + m.eps)
+    return graph.node("BatchNormalization", [name, scale, bias, mean, var], path, epsilon=0.0)

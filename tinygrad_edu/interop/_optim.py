@@ -9,7 +9,7 @@ import numpy as np
 
 from tinygrad_edu import nn, optim
 from tinygrad_edu.interop._common import require
-from tinygrad_edu.interop._modules import SOURCE_ATTRIBUTE
+from tinygrad_edu.interop._modules import source_of
 
 # our class -> (torch class name, the options both have under the same names)
 OPTIONS = {
@@ -61,30 +61,28 @@ def _check_group(optimizer: Any, group: dict[str, Any], i: int, allow_schedule: 
         )
 
 
-def _torch_params(optimizer: Any, torch_module: Any) -> list[list[Any]]:
-    """For each of our groups, the torch parameters that correspond to its parameters."""
+def _torch_names(optimizer: Any, torch_module: Any) -> list[list[str]]:
+    """For each of our groups, the names in ``torch_module`` of the parameters that correspond to its
+    parameters: by name when torch_module came from to_torch, else by position."""
     groups = [g["params"] for g in optimizer.param_groups]
-    source = getattr(torch_module, SOURCE_ATTRIBUTE, None)
-    model = source() if source is not None else None
+    model = source_of(torch_module)
     torch_named = dict(torch_module.named_parameters())
     if model is not None:  # made by to_torch: match by name
         names = {id(p): name for name, p in model.named_parameters()}
         out = []
         for gi, params in enumerate(groups):
-            row = []
             for p in params:
-                if id(p) not in names:
+                if id(p) not in names or names[id(p)] not in torch_named:
                     raise ValueError(
                         f"optimizer_to_torch: a parameter of shape {p.shape} in group {gi} is not a "
                         "parameter of the model that torch_module was converted from"
                     )
-                row.append(torch_named[names[id(p)]])
-            out.append(row)
+            out.append([names[id(p)] for p in params])
         return out
     # otherwise by position: the optimizer must hold the module's parameters in the module's order
     ours = [p for params in groups for p in params]
-    theirs = list(torch_module.parameters())
-    _check_same_layout(ours, theirs, "optimizer_to_torch", "torch_module")
+    _check_same_layout(ours, list(torch_named.values()), "optimizer_to_torch", "torch_module")
+    theirs = list(torch_named)
     out, k = [], 0
     for params in groups:
         out.append(theirs[k : k + len(params)])
@@ -110,10 +108,13 @@ def optimizer_to_torch(optimizer: optim.Optimizer, torch_module: Any, allow_sche
     Adam and AdamW (amsgrad too) become their ``torch.optim`` class with the same options per
     parameter group, and every buffer (``momentum_buffer``, ``sum``, ``square_avg``,
     ``grad_avg``, ``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``) and step count is copied, so
-    the next ``step()`` in PyTorch is the step this optimizer would take. Parameters are matched
-    by name when ``torch_module`` came from ``to_torch``, else by position. The course's
-    ``Momentum``, ``eps_mode="inside"`` or ``"hat"``, and a schedule as ``lr`` (unless
-    ``allow_schedule``; see ``scheduler_to_torch``) raise a ValueError saying what to use instead.
+    the next ``step()`` in PyTorch is the step this optimizer would take (a parameter with no
+    state yet starts from the state ours would give it, as Adagrad's
+    ``initial_accumulator_value``). Parameters are matched by name when ``torch_module`` came
+    from ``to_torch``, else by position; the torch groups record the names as ``param_names``
+    (PyTorch 2.6 and later). The course's ``Momentum``, ``eps_mode="inside"`` or ``"hat"``,
+    and a schedule as ``lr`` (unless ``allow_schedule``; see ``scheduler_to_torch``) raise a
+    ValueError saying what to use instead.
     """
     torch = require("torch", "optimizer_to_torch")
     if not isinstance(optimizer, optim.Optimizer):
@@ -127,19 +128,46 @@ def optimizer_to_torch(optimizer: optim.Optimizer, torch_module: Any, allow_sche
     class_name, keys = _check_convertible(optimizer)
     for i, group in enumerate(optimizer.param_groups):
         _check_group(optimizer, group, i, allow_schedule)
+    torch_named = dict(torch_module.named_parameters())
     torch_groups = []
-    for group, params in zip(optimizer.param_groups, _torch_params(optimizer, torch_module)):
+    for group, names in zip(optimizer.param_groups, _torch_names(optimizer, torch_module)):
         options = {key: group[key] for key in keys}
         if callable(options["lr"]):
             options["lr"] = float(options["lr"](optimizer.step_count))
-        torch_groups.append({"params": params, **options})
-    torch_optimizer = getattr(torch.optim, class_name)(torch_groups)
+        torch_groups.append({"params": [(n, torch_named[n]) for n in names], **options})
+    torch_optimizer = _make_torch_optimizer(getattr(torch.optim, class_name), torch_groups)
     state = optimizer.state_dict()["state"]
+    if class_name == "Adagrad":
+        _add_initial_state(optimizer, state)
     packed = torch_optimizer.state_dict()
     converted = {k: _state_to_torch(entry, class_name, torch) for k, entry in state.items()}
     packed["state"] = {k: entry for k, entry in converted.items() if entry}  # SGD without momentum: none
     torch_optimizer.load_state_dict(packed)
     return torch_optimizer
+
+
+def _make_torch_optimizer(cls: Any, groups: list[dict[str, Any]]) -> Any:
+    """``cls(groups)``, whose params are (name, tensor) pairs: PyTorch 2.6 and later keep the names
+    as ``param_names``, so that ``optimizer_from_torch`` can match by name wherever the groups go."""
+    try:
+        return cls(groups)
+    except TypeError:  # an older PyTorch: its optimizers take tensors only
+        return cls([{**g, "params": [t for _, t in g["params"]]} for g in groups])
+
+
+def _add_initial_state(optimizer: Any, state: dict[int, Any]) -> None:
+    """Give each parameter without state yet the state our Adagrad would start it with.
+
+    PyTorch's Adagrad fills its ``sum`` when it is built, from the constructor's
+    ``initial_accumulator_value`` (not the group's), and the state loaded below replaces that;
+    written out, the first step in PyTorch starts from our group's value.
+    """
+    k = 0
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            if k not in state:
+                state[k] = optimizer._init_state(p.data, group)
+            k += 1
 
 
 def _state_to_torch(entry: dict[str, Any], class_name: str, torch: Any) -> dict[str, Any]:
@@ -225,8 +253,17 @@ def _our_options(group: dict[str, Any], cls: type, i: int) -> dict[str, Any]:
 
 
 def _our_params(torch_optimizer: Any, model: nn.Module) -> list[list[Any]]:
+    """For each torch group, our parameters: by identity, else by name, else by position."""
     named = dict(model.named_parameters())
     groups = torch_optimizer.param_groups
+    source = source_of(model)  # the torch module from_torch made model from
+    if source is not None:
+        names = {id(p): name for name, p in source.named_parameters()}
+        def found(p: Any) -> bool:
+            return id(p) in names and names[id(p)] in named and named[names[id(p)]].shape == tuple(p.shape)
+
+        if all(found(p) for g in groups for p in g["params"]):
+            return [[named[names[id(p)]] for p in g["params"]] for g in groups]
     if all("param_names" in g for g in groups):  # built from named_parameters(): match by name
         out = []
         for gi, g in enumerate(groups):
@@ -252,12 +289,13 @@ def optimizer_from_torch(torch_optimizer: Any, model: nn.Module) -> optim.Optimi
     """Our optimizer for ``model`` (usually ``from_torch(module)``), with the torch optimizer's state.
 
     The reverse of ``optimizer_to_torch``: the same class, options per group, buffers and step
-    counts, so our next ``step()`` is PyTorch's next step. Parameters are matched by name
-    when the torch optimizer was built from ``named_parameters()``, else by position (the
-    model's parameters in order). PyTorch's SGD counts no steps, so an SGD's step counts start
-    at 0 (its update does not use them). ``foreach``, ``fused``, ``capturable`` and
-    ``differentiable`` only choose how PyTorch runs the same arithmetic and are dropped;
-    ``maximize=True`` raises.
+    counts, so our next ``step()`` is PyTorch's next step. Parameters are matched by identity
+    when ``model`` is ``from_torch`` of the module the torch optimizer updates, else by name
+    when its groups have ``param_names`` (built from ``named_parameters()``, or by
+    ``optimizer_to_torch``), else by position (the model's parameters in order). PyTorch's
+    SGD counts no steps, so an SGD's step counts start at 0 (its update does not use them).
+    ``foreach``, ``fused``, ``capturable`` and ``differentiable`` only choose how PyTorch runs
+    the same arithmetic and are dropped; ``maximize=True`` raises.
     """
     torch = require("torch", "optimizer_from_torch")
     if not isinstance(torch_optimizer, torch.optim.Optimizer):
