@@ -51,14 +51,32 @@ _children_of = operator.attrgetter("_prev")  # how toposort finds a node's input
 
 def _constant(other: Any, op: str) -> float:
     """A plain-number operand as a float, or a TypeError naming the op and the operand's type."""
-    if type(other) is float or type(other) is int:  # the common cases, before the slower ABC check
-        return float(other)
+    if type(other) is float:  # the common case, before the slower checks
+        return other
     if isinstance(other, numbers.Real):
-        return float(other)
+        try:
+            return float(other)
+        except OverflowError:  # an int beyond 1.8e308
+            raise OverflowError(
+                f"Value {op}: the integer {_about(other)} is too large for a float (limit about 1.8e308)"
+            ) from None
+    if type(other).__name__ == "Tensor":
+        raise TypeError(
+            f"Value {op}: got a Tensor; a Value works on plain numbers. Pass tensor.tolist() (numbers), "
+            "or use Tensors throughout (tinygrad_edu.nn)"
+        )
     raise TypeError(
         f"Value {op}: unsupported operand of type {type(other).__name__} ({other!r:.40}); "
         "expected a Value or a real number (int or float)"
     )
+
+
+def _about(n: Any) -> str:
+    """A huge int in a few characters (``str`` of a 5000-digit int is refused by Python 3.11)."""
+    try:
+        return f"about 10**{int(n.bit_length() * math.log10(2))}"
+    except AttributeError:
+        return repr(n)[:40]
 
 
 def _label(number: float) -> str:
@@ -104,6 +122,7 @@ class Value:
         both paths). Leaves accumulate across calls, as in PyTorch (use
         ``zero_grad`` between steps); intermediate nodes are reset first, so
         running backward twice on one graph adds exactly twice to the leaves.
+        A leaf root is a leaf too: ``Value(3.0).backward()`` twice leaves grad 2.
         The graph is kept, so gradients can be inspected or drawn afterwards.
 
         ``on_step(node, sent)``, if given, is called after each node's ``_backward`` with
@@ -119,7 +138,8 @@ class Value:
             for node in topo:
                 if node._backward is not None:
                     node.grad = 0.0
-            self.grad = 1.0  # d self / d self
+            # d self / d self = 1; a leaf root accumulates it, as every leaf does
+            self.grad = 1.0 if self._backward is not None else self.grad + 1.0
             for node in reversed(topo):
                 if node._backward is None:
                     continue
@@ -215,9 +235,10 @@ class Value:
             out = Value(_divide(self.data, other.data), (self, other), "/")
 
             def _backward(out: Value) -> None:
-                # d(a/b)/da = 1/b, d(a/b)/db = -a/b**2
+                # d(a/b)/da = 1/b, d(a/b)/db = -a/b**2, written -(a/b)/b: b**2 would overflow
+                # for |b| > 1e154 (or underflow to 0 for a tiny b) where the quotient does not
                 self.grad += out.grad / other.data
-                other.grad -= self.data / other.data**2 * out.grad
+                other.grad -= out.data / other.data * out.grad
 
         else:
             c = _constant(other, "/")
@@ -235,8 +256,8 @@ class Value:
         out = Value(_divide(c, self.data), (self,), _label(c) + "/")
 
         def _backward(out: Value) -> None:
-            # d(c/a)/da = -c/a**2
-            self.grad -= c / self.data**2 * out.grad
+            # d(c/a)/da = -c/a**2, written -(c/a)/a so that a**2 cannot overflow first
+            self.grad -= out.data / self.data * out.grad
 
         out._backward = _backward
         return out
@@ -253,12 +274,7 @@ class Value:
             )
         p = exponent if isinstance(exponent, int) else float(exponent)  # an int keeps (-2)**3 real
         x = self.data
-        try:
-            data = x**p
-        except ZeroDivisionError:
-            raise ZeroDivisionError(f"Value **: {x} ** {p} is a negative power of zero") from None
-        except OverflowError:
-            raise OverflowError(f"Value **: {x} ** {p} is too large for a float") from None
+        data = _power(x, p)
         if isinstance(data, complex):
             raise ValueError(
                 f"Value **: {x} ** {p} is not a real number (a negative base needs an integer exponent)"
@@ -276,7 +292,9 @@ class Value:
         c = _constant(base, "**")
         if c <= 0:
             raise ValueError(f"Value **: number ** Value needs a positive base, got {c}")
-        out = Value(_exp(self.data * math.log(c), "**"), (self,), _label(c) + "**")
+        # c ** x directly: exp(x * ln c) rounds (10 ** 3 would be 1000.0000000000007) and
+        # gives nan for 1 ** inf, which is 1
+        out = Value(_power(c, self.data), (self,), _label(c) + "**")
 
         def _backward(out: Value) -> None:
             # d(c**x)/dx = ln(c) * c**x
@@ -298,8 +316,10 @@ class Value:
     # -- functions -------------------------------------------------------------------------------
 
     def relu(self) -> Value:
-        """max(x, 0); derivative 1 where x > 0, else 0."""
-        out = Value(self.data if self.data > 0.0 else 0.0, (self,), "ReLU")
+        """max(x, 0); derivative 1 where x > 0, else 0. NaN stays NaN (as in PyTorch): a bad
+        value must not turn into a harmless-looking 0."""
+        x = self.data
+        out = Value(0.0 if x <= 0.0 else x, (self,), "ReLU")  # nan <= 0 is False: nan passes
 
         def _backward(out: Value) -> None:
             if out.data > 0.0:
@@ -368,25 +388,21 @@ class Value:
         ``+`` this is 2n nodes, each with its own Python call in backward; here
         it is one node whose backward is one loop over floats, which makes an
         MLP several times faster. ``inputs`` may hold plain numbers (raw
-        data); ``bias`` may be a Value, a number or None.
+        data: a list of floats, numpy scalars, a numpy row), which are constants
+        with no node of their own; ``bias`` may be a Value, a number or None.
         """
-        weights = list(weights)
-        inputs = list(inputs)
+        weights, inputs = _dot_operands(weights, "weights"), _dot_operands(inputs, "inputs")
         if len(weights) != len(inputs):
             raise ValueError(f"Value.dot: {len(weights)} weights but {len(inputs)} inputs; expected as many")
-        try:
-            # The fast path: everything is a Value already. Reading .data once here and keeping
-            # the floats for backward saves attribute look-ups there.
-            w_data = [w.data for w in weights]
-            x_data = [x.data for x in inputs]
-        except AttributeError:
-            # Some entries are plain numbers: wrap them as constants (their gradients go unused).
-            weights = [w if isinstance(w, Value) else Value(_constant(w, "dot")) for w in weights]
-            inputs = [x if isinstance(x, Value) else Value(_constant(x, "dot")) for x in inputs]
-            w_data = [w.data for w in weights]
-            x_data = [x.data for x in inputs]
+        # The floats, read once here and kept for backward (it then needs no attribute look-ups).
+        # A plain number (raw data, numpy scalars too) is a constant: no node, no gradient.
+        w_data = [w.data if isinstance(w, Value) else w for w in weights]
+        x_data = [x.data if isinstance(x, Value) else x for x in inputs]
         data = sum(map(operator.mul, w_data, x_data), 0.0)
-        children = weights + inputs
+        # (node, its factor in the sum): d/dw_i = x_i and d/dx_i = w_i
+        w_terms = [(w, x) for w, x in zip(weights, x_data) if isinstance(w, Value)]
+        x_terms = [(x, w) for x, w in zip(inputs, w_data) if isinstance(x, Value)]
+        children = [w for w, _ in w_terms] + [x for x, _ in x_terms]
         if isinstance(bias, Value):
             data += bias.data
             children.append(bias)
@@ -396,8 +412,9 @@ class Value:
 
         def _backward(out: Value) -> None:
             grad = out.grad
-            for w, x, w_value, x_value in zip(weights, inputs, w_data, x_data):
+            for w, x_value in w_terms:
                 w.grad += x_value * grad  # d/dw_i = x_i
+            for x, w_value in x_terms:
                 x.grad += w_value * grad  # d/dx_i = w_i
             if isinstance(bias, Value):
                 bias.grad += grad  # d/db = 1
@@ -429,6 +446,17 @@ class Value:
         return out
 
 
+def _dot_operands(items: Any, which: str) -> list[Any]:
+    """``Value.dot``'s weights or inputs as a list of Values and floats: a numpy row or numpy
+    scalars are numbers (as in micrograd); a Tensor is refused with a message that says why."""
+    if type(items).__name__ == "Tensor":
+        raise TypeError(
+            f"Value.dot: {which} is a Tensor; the scalar engine takes Values and plain numbers. "
+            "Pass tensor.tolist(), or use Tensors throughout (tinygrad_edu.nn)"
+        )
+    return [v if isinstance(v, Value) or type(v) is float else _constant(v, "dot") for v in items]
+
+
 def _divide(a: float, b: float) -> float:
     """a / b with an error that names the op when b is zero."""
     try:
@@ -445,13 +473,37 @@ def _exp(x: float, op: str) -> float:
         raise OverflowError(f"Value {op}: exp({x}) is too large for a float (limit: exp(709.78))") from None
 
 
+def _power(x: float, p: Number) -> Any:
+    """x ** p with an error that names the op (a negative power of 0, a result beyond a float)."""
+    try:
+        return x**p
+    except ZeroDivisionError:
+        raise ZeroDivisionError(f"Value **: {x} ** {p} is a negative power of zero") from None
+    except OverflowError:
+        shown = _about(p) if isinstance(p, int) and abs(p) > 10**20 else p
+        raise OverflowError(f"Value **: {x} ** {shown} is too large for a float") from None
+
+
 def _power_rule(x: float, p: Number) -> float:
-    """d(x**p)/dx = p * x**(p-1), including the edge x = 0 where x**(p-1) would divide by zero."""
+    """d(x**p)/dx = p * x**(p-1), including the edge x = 0 where x**(p-1) would divide by zero.
+
+    When x**(p-1) alone is beyond a float (x = 1e-200, p = -1), the slope is written
+    p * x**p / x, which float division turns into the inf it truly is."""
     if p == 0:
         return 0.0  # x**0 = 1 is constant
     if x == 0.0 and p < 1:
         return math.inf  # the slope of a root (p = 0.5: sqrt) at 0 is vertical
-    return float(p * x ** (p - 1))
+    try:
+        return float(p * x ** (p - 1))
+    except OverflowError:
+        pass
+    try:
+        return float(p) * (x**p / x)
+    except OverflowError:
+        raise OverflowError(
+            f"Value ** (backward): the slope {_about(p) if isinstance(p, int) else p} * {x} ** (p - 1) "
+            "is too large for a float"
+        ) from None
 
 
 # -- micrograd's tiny neural network, on Value ----------------------------------------------------

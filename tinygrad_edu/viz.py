@@ -29,8 +29,9 @@ import json
 import math
 import os
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence, Union
 
 import numpy as np
 
@@ -94,6 +95,17 @@ WAITING_EDGE = "#b0b0b0"  # no gradient on this edge yet
 
 NO_GRAD_NEEDED = "not needed"
 """What a frame shows as the grad of a value that needs none (data, constants)."""
+
+FROM_ANOTHER_BACKWARD = "from another backward"
+"""What ``draw_graph(root)`` shows for an intermediate whose stored gradient came from a backward
+that did not start at ``root`` (and cannot be worked out again: the graph was freed)."""
+
+UNKNOWN_GRAD = "? (graph freed)"
+"""What ``draw_graph(root)`` shows for an intermediate whose stored gradient may not be root's, when
+the graph was freed so that it cannot be worked out again."""
+
+GRAD_NOTE = "grad: a leaf's .grad (adds up over backward calls); any other box's d output / d value"
+"""The legend's line on what the grads in a picture are."""
 
 INSTALL_GRAPHVIZ = (
     "Graphviz's `dot` program, which turns the graph into a picture, was not found on PATH. "
@@ -175,10 +187,12 @@ class _Graph:
         args = [self.label(k, depth + 1) for k in op.inputs]
         args = [f"({a})" if " " in a and not a.startswith("the ") else a for a in args]
         form = FORMS.get(op.name)
+        constant = None if self.tensor or len(args) != 1 else _constant_op(op.name)
         if form and len(args) == 2:
             text = form.format(*args)
-        elif not self.tensor and len(args) == 1 and op.name[0] in "+-*/" and op.name != "neg":
-            text = args[0] + op.name  # a Value op with a constant: x*2
+        elif constant:  # a Value op with a constant: x*2, 1 - x, -3/x, x - (-2)
+            symbol, c, left = constant
+            text = FORMS[symbol].format(c, args[0]) if left else FORMS[symbol].format(args[0], _paren(c))
         else:
             text = f"{op.name.split()[0].lower()}({', '.join(args)})"
         if depth == 0 and (len(text) > 32 or "…" in text):
@@ -187,6 +201,7 @@ class _Graph:
 
 
 FORMS = {
+    "**": "{0}**{1}",
     "+": "{0} + {1}",
     "-": "{0} - {1}",
     "*": "{0}*{1}",
@@ -199,6 +214,34 @@ FORMS = {
     "MatMul x @ W.T": "{0} @ {1}.T",
     "Add bias": "{0} + {1}",
 }
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _constant_op(op: str) -> Optional[tuple[str, str, bool]]:
+    """A Value op with a constant, as (symbol, constant, constant on the left): ``*2`` -> ("*", "2",
+    False), ``1-`` -> ("-", "1", True), ``-2-`` (-2 - x) -> ("-", "-2", True), ``--2`` (x - (-2))
+    -> ("-", "-2", False); None for any other op. The constant is what parses as a number."""
+    if op.startswith("**") and _is_number(op[2:]):
+        return "**", op[2:], False
+    if op.endswith("**") and _is_number(op[:-2]):
+        return "**", op[:-2], True
+    if len(op) > 1 and op[0] in "+-*/" and _is_number(op[1:]):
+        return op[0], op[1:], False
+    if len(op) > 1 and op[-1] in "+-*/" and _is_number(op[:-1]):
+        return op[-1], op[:-1], True
+    return None
+
+
+def _paren(c: str) -> str:
+    """A negative constant in brackets, so that x - (-2) does not read x - -2."""
+    return f"({c})" if c.startswith("-") else c
 
 
 def _tensor_parents(t: Tensor) -> Sequence[Tensor]:
@@ -228,22 +271,24 @@ def _tensor_role(t: Tensor, root: Tensor, params: dict[int, str]) -> str:
     return "parameter" if id(t) in params or isinstance(t, Parameter) else "leaf"
 
 
-def _build(root: Any, model: Any, where: str, expand: bool = False) -> _Graph:
-    """Walk the graph from ``root`` with the shared ``toposort`` and number its nodes."""
+def _build(root: Any, model: Any, where: str, expand: bool = False, grads: bool = False) -> _Graph:
+    """Walk the graph from ``root`` with the shared ``toposort`` and number its nodes; with
+    ``grads``, each value also gets the gradient ``draw_graph`` shows (see ``_tensor_grads``)."""
     if isinstance(root, Value):
         if model is not None:
             raise TypeError(f"{where}: model= names Tensor parameters; a Value graph uses each Value's label")
-        return _build_values(root)
+        return _build_values(root, grads)
     if not isinstance(root, Tensor):
         raise TypeError(f"{where}: expected a Tensor or a Value, got {type(root).__name__}")
     params = _parameter_names(model, where)
     order = toposort((root,), _tensor_parents)
     keys = {id(t): f"v{i}" for i, t in enumerate(order)}
+    shown = _tensor_grads(root, order) if grads else {}
     graph = _Graph([], keys, [], tensor=True)
     for i, t in enumerate(order):
         key = keys[id(t)]
         ctx = t._ctx
-        grad = t.grad.data if t.grad is not None and ctx is None else getattr(ctx, "grad_output", None)
+        grad = shown.get(id(t))
         name = t.name or params.get(id(t), "")
         graph.values.append(
             _Value(key, name, _tensor_role(t, root, params), t.data, t.requires_grad, t, grad)
@@ -252,18 +297,19 @@ def _build(root: Any, model: Any, where: str, expand: bool = False) -> _Graph:
             continue
         inputs = [keys[id(x)] for x in ctx.inputs]
         if expand and isinstance(ctx, Linear):
-            _expand_linear(graph, i, ctx, inputs)
+            _expand_linear(graph, i, ctx, inputs, grad)
         else:
             graph.ops.append(_Op(f"op{i}", type(ctx).__name__, inputs, key, ctx))
     return graph
 
 
-def _expand_linear(graph: _Graph, i: int, ctx: Linear, inputs: list[str]) -> None:
-    """A Linear as what it computes: z = x @ W.T (matmul), then z + b, then relu for a LinearReLU."""
+def _expand_linear(graph: _Graph, i: int, ctx: Linear, inputs: list[str], grad: Any) -> None:
+    """A Linear as what it computes: z = x @ W.T (matmul), then z + b, then relu for a LinearReLU;
+    ``grad`` is the gradient shown for its output."""
     relu = isinstance(ctx, LinearReLU)
     z = ctx.inputs[0].data @ ctx.inputs[1].data.T
     pre = z + ctx.inputs[2].data if len(inputs) == 3 else z  # before the relu
-    g = _pre_activation_grad(ctx, getattr(ctx, "grad_output", None))
+    g = _pre_activation_grad(ctx, grad)
     out = graph.values.pop()  # the Linear's output: its box comes after the ones made here
     steps = [("matmul", "MatMul x @ W.T", inputs[:2], z)]
     if len(inputs) == 3:
@@ -285,24 +331,133 @@ def _expand_linear(graph: _Graph, i: int, ctx: Linear, inputs: list[str]) -> Non
 
 def _pre_activation_grad(ctx: Linear, g: Any) -> Any:
     """The gradient of a LinearReLU's z = x @ W.T + b from that of its output: g where z > 0, else 0."""
-    if g is None or not isinstance(ctx, LinearReLU):
+    if g is None or isinstance(g, str) or not isinstance(ctx, LinearReLU):
         return g
     x, w = ctx.inputs[0].data, ctx.inputs[1].data
     z = x @ w.T + (ctx.inputs[2].data if len(ctx.inputs) == 3 else 0)
     return g * (z > 0)
 
 
-def _build_values(root: Value) -> _Graph:
+def _build_values(root: Value, grads: bool = False) -> _Graph:
     order = toposort((root,), lambda v: v._prev)
     keys = {id(v): f"v{i}" for i, v in enumerate(order)}
+    shown = _value_grads(root, order) if grads else {}
     graph = _Graph([], keys, [], tensor=False)
     for i, v in enumerate(order):
         role = "output" if v is root else ("intermediate" if v._prev else "leaf")
-        graph.values.append(_Value(keys[id(v)], v.label, role, float(v.data), True, v, v.grad))
+        grad = shown.get(id(v), v.grad)
+        graph.values.append(_Value(keys[id(v)], v.label, role, float(v.data), True, v, grad))
         if v._prev:
             inputs = [keys[id(x)] for x in v._prev]
             graph.ops.append(_Op(f"op{i}", v._op or "?", inputs, keys[id(v)], v))
     return graph
+
+
+# --- which gradient a picture shows ---------------------------------------------------------------
+#
+# draw_graph(root) shows, for a leaf, its .grad: what every backward since the last zero_grad added
+# up (as PyTorch keeps it: two backwards give twice the gradient). For every other box, the
+# root's included, it shows d root / d value: what the last backward from root sent there, not an
+# older gradient that another loss's backward left on a shared op (op.grad_output keeps the
+# last one, whichever root that walk started from). None before any backward has gone through
+# root. While the graph is alive these gradients are worked out again for root, with the
+# engine's own walk (nothing stored changes); once backward has freed it, the stored ones are
+# shown when they can only be root's, else "from another backward".
+
+_OP_STATE = ("grad_output", "grad_walk", "started_walk")  # what an engine walk writes on an op
+
+
+@contextmanager
+def _keeping_op_state(ops: Sequence[Any]) -> Iterator[None]:
+    """Run a walk for a picture without a trace: every op's ``grad_output`` (and the walk numbers,
+    on an engine that records them) is put back afterwards."""
+    missing = object()
+    saved = [[vars(op).get(name, missing) for name in _OP_STATE] for op in ops]
+    try:
+        yield
+    finally:
+        for op, values in zip(ops, saved):
+            for name, value in zip(_OP_STATE, values):
+                if value is missing:
+                    vars(op).pop(name, None)
+                else:
+                    setattr(op, name, value)
+
+
+def _tensor_grads(root: Tensor, order: Sequence[Tensor]) -> dict[int, Any]:
+    """id(tensor) -> the grad its box shows in ``draw_graph(root)`` (the rule above)."""
+    shown: dict[int, Any] = {id(t): t.grad.data for t in order if t._ctx is None and t.grad is not None}
+    inner = [t for t in order if t._ctx is not None]
+    root_op = root._ctx
+    if root_op is None or root_op.grad_output is None:
+        return shown  # no backward has gone through root: intermediates have no gradient yet
+    started = getattr(root_op, "started_walk", None)  # an engine that numbers its walks sets these
+    if started == 0:
+        return shown  # only walks from other roots went through root
+    fresh = _gradients_for(root, inner)
+    for t in inner:
+        op = t._ctx
+        if started is not None and getattr(op, "grad_walk", None) == started:
+            shown[id(t)] = op.grad_output  # written by the last backward from root
+        elif fresh is not None:
+            shown[id(t)] = fresh.get(id(t))
+        elif t is root and root.data.size == 1:
+            shown[id(t)] = np.ones_like(root.data)  # d root / d root
+        elif op.grad_output is not None:
+            shown[id(t)] = _freed_grad(op, root_op, started is not None)
+    return shown
+
+
+def _freed_grad(op: Any, root_op: Any, numbered: bool) -> Any:
+    """What a box shows when its gradient cannot be worked out again (the graph was freed): the
+    stored one when it can only be root's, else a word on where it came from."""
+    if op.freed and not root_op.freed:
+        return FROM_ANOTHER_BACKWARD  # the backward that freed op did not go through root
+    if not numbered and op.freed and _seeded_at(root_op):
+        return op.grad_output  # freed, as root was, by the backward that began at root
+    return UNKNOWN_GRAD
+
+
+def _seeded_at(root_op: Any) -> bool:
+    """Whether the walk that last went through the root's op could have started there: the
+    gradient reaching a one-element root is then the 1 that backward() starts from."""
+    g = np.asarray(root_op.grad_output)
+    return g.size != 1 or bool(np.all(g == 1))
+
+
+def _gradients_for(root: Tensor, inner: Sequence[Tensor]) -> Optional[dict[int, np.ndarray]]:
+    """d root / d t for every non-leaf ``t``, by the engine's walk from root (no ``.grad`` or
+    ``grad_output`` changes); None when the graph was freed or cannot be walked again."""
+    ops = [t._ctx for t in inner]
+    if any(op.freed for op in ops):
+        return None
+    g = root._ctx.grad_output
+    seed = np.ones_like(root.data) if root.data.size == 1 else np.array(np.asarray(g), dtype=root.dtype)
+    try:
+        with _keeping_op_state(ops):
+            found = autograd.run_backward((root,), (seed,), True, False, wanted=set(inner))
+    except Exception:  # noqa: BLE001 (an input changed in place, an anomaly check): not this picture's to raise
+        return None
+    return {id(t): g.data for t, g in found.items()}
+
+
+def _value_grads(root: Value, order: Sequence[Value]) -> dict[int, float]:
+    """id(value) -> the grad a non-leaf box shows in ``draw_graph(root)``: d root / d value, by
+    root's own backward on saved and restored grads; 0 (none yet) while root's grad is 0."""
+    inner = [v for v in order if v._backward is not None]
+    if root._backward is None:
+        return {}
+    if root.grad == 0.0:
+        return {id(v): 0.0 for v in inner}
+    saved = [v.grad for v in order]
+    try:
+        for v in order:
+            v.grad = 0.0
+        root.backward()
+        return {id(v): v.grad for v in inner}
+    finally:
+        for v, g in zip(order, saved):
+            v.grad = g
 
 
 # --- text inside the nodes -----------------------------------------------------------------------
@@ -317,12 +472,32 @@ def _nonfinite(x: Any) -> bool:
     return x.dtype.kind in "fc" and not np.isfinite(x).all()
 
 
+def _digits(x: Any) -> str:
+    """A number in a box: at least 4 significant digits and 4 decimals (0.5000, 0.001341,
+    24.7041), in scientific notation when tiny or huge (1e-05, 1.5e+09), so that a small
+    gradient never looks like 0 and a big one is not a row of digits."""
+    x = float(x)
+    if x == 0.0 or not math.isfinite(x):
+        return f"{x:.4f}"
+    if not 1e-4 <= abs(x) < 1e5:
+        return f"{x:.4g}"
+    decimals = max(4, 3 - math.floor(math.log10(abs(x))))
+    return f"{x:.{decimals}f}"
+
+
+def _array_text(a: np.ndarray, digits: Any) -> str:
+    """A small array as numpy prints it, each float written by ``digits``."""
+    if a.dtype.kind != "f":
+        return np.array2string(a, separator=", ")
+    return np.array2string(a, separator=", ", formatter={"float_kind": digits})
+
+
 def _format_array(a: np.ndarray, max_elements: int) -> str:
-    """A small array in full (4 significant digits), a large one as min / mean / max."""
+    """A small array in full (at least 4 significant digits), a large one as min / mean / max."""
     if a.ndim == 0:
-        return np.format_float_positional(a.item(), precision=4, trim="-") if a.dtype.kind == "f" else str(a)
+        return _digits(a.item()) if a.dtype.kind == "f" else str(a)
     if a.size <= max_elements:
-        return np.array2string(a, precision=4, separator=", ", suppress_small=True)
+        return _array_text(a, _digits)
     if a.dtype.kind not in "fiub":
         return f"{a.size} elements"
     finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
@@ -339,8 +514,10 @@ def _format_array(a: np.ndarray, max_elements: int) -> str:
 def _format_gradient(g: Any, max_elements: int) -> str:
     if g is None:
         return "None"
+    if isinstance(g, str):  # FROM_ANOTHER_BACKWARD
+        return g
     if isinstance(g, float):
-        return f"{g:.4f}"
+        return _digits(g)
     return _format_array(np.asarray(g), max_elements)
 
 
@@ -352,7 +529,7 @@ def _number(x: Any) -> str:
     if a.ndim == 0:
         return f"{a.item():.4g}"
     if a.size <= 6:
-        return np.array2string(a, precision=4, separator=", ", suppress_small=True).replace("\n", "")
+        return _array_text(a, lambda v: f"{v:.4g}").replace("\n", "")
     return f"a {a.shape} array (largest |value| {np.abs(a).max():.4g})"
 
 
@@ -368,7 +545,7 @@ def _value_cells(v: _Value, show_data: bool, grad_text: Optional[str], max_eleme
         if show_data:
             cells.append("data " + _format_array(v.data, max_elements))
     elif show_data:
-        cells.append(f"data {v.data:.4f}")
+        cells.append("data " + _digits(v.data))
     if grad_text is not None:
         cells.append("grad " + grad_text)
     return cells
@@ -388,12 +565,15 @@ def _box(cells: list[str], fill: str, last_cell: str = "") -> str:
     return f"<<table {table}>{rows}</table>>"
 
 
-def _legend(roles: Sequence[str]) -> str:
-    """The graph's label: one coloured cell per role in the picture."""
+def _legend(roles: Sequence[str], note: str = "") -> str:
+    """The graph's label: one coloured cell per role in the picture, and ``note`` under them."""
     cells = "".join(
         f'<td bgcolor="{ROLE_FILL[r]}" border="1">{html.escape(ROLE_TEXT[r])}</td>' for r in roles
     )
-    return f'<<table border="0" cellspacing="4" cellpadding="2"><tr>{cells}</tr></table>>'
+    rows = f"<tr>{cells}</tr>"
+    if note:
+        rows += f'<tr><td colspan="{len(roles)}" border="0" align="left">{html.escape(note)}</td></tr>'
+    return f'<<table border="0" cellspacing="4" cellpadding="2">{rows}</table>>'
 
 
 # --- drawing -------------------------------------------------------------------------------------
@@ -438,12 +618,12 @@ def _style(
     return _Style(show_data, show_grad, rankdir, max_elements, max_width)
 
 
-def _new_digraph(graph: _Graph, style: _Style, engine: str = "dot") -> graphviz.Digraph:
+def _new_digraph(graph: _Graph, style: _Style, engine: str = "dot", note: str = "") -> graphviz.Digraph:
     graphviz = _import_graphviz()
     roles = [r for r in ROLE_FILL if r == "op" and graph.ops or any(v.role == r for v in graph.values)]
     attrs = {
         "rankdir": style.rankdir,
-        "label": _legend(roles),
+        "label": _legend(roles, note),
         "fontsize": "10",
         "labelloc": "b",
         "labeljust": "l",
@@ -510,14 +690,19 @@ def draw_graph(
     bias add (and the ReLU of a fused ``LinearReLU``), so that the gradient of
     the product, ``dW = dZ.T @ x``, has an arrow of its own.
 
-    Works before and after ``backward()``: after it, every box shows its
-    gradient, intermediates too (an op keeps the gradient that reached it,
-    ``op.grad_output``). Nothing is rendered here: display the result in
-    Jupyter, or write it with ``render(dot, "graph.svg")``.
+    Works before and after ``backward()``. A leaf shows its ``.grad``, summed
+    over every backward since it was zeroed (as PyTorch keeps it); every other
+    box shows d root / d value, the gradient of one backward from this root,
+    worked out again from the graph while it is alive, so that another loss's
+    backward through a shared op cannot show up here (``None`` before any
+    backward through root; "from another backward" when the graph was freed
+    and the stored gradient is not root's). Numbers have at least 4 significant
+    digits. Nothing is rendered here: display the result in Jupyter, or write
+    it with ``render(dot, "graph.svg")``.
     """
-    graph = _build(root, model, "draw_graph", expand)
+    graph = _build(root, model, "draw_graph", expand, grads=show_grad)
     style = _style(graph, show_data, show_grad, rankdir, max_elements, max_width, "draw_graph")
-    dot = _new_digraph(graph, style)
+    dot = _new_digraph(graph, style, note=GRAD_NOTE if show_grad and graph.ops else "")
     for v in graph.values:
         grad_text = None
         if show_grad:
@@ -625,30 +810,36 @@ def _value_local(op: str, names: Sequence[str], out: str, i: int) -> str:
         "-": ("1", "−1")[i % 2],
         "*": names[1 - i] if len(names) > 1 else x,
         "/": (f"1/{names[-1]}", f"−{x}/{names[-1]}²")[i % 2],
+        "sum": "1",
+        "dot": "(its coefficient)",  # d/dw_i = x_i, d/dx_i = w_i, d/db = 1
     }
     if op in fixed:
         return fixed[op]
-    if op.startswith("**"):
-        p = op[2:]
-        return f"{p}·{x}^{_number(float(p) - 1)}"
-    if op.endswith("**"):
-        return f"ln({op[:-2]})·{out}"
-    if op[0] in "+-" and len(op) > 1:
+    constant = _constant_op(op)
+    if constant is None:
+        return "the local derivative"
+    return _constant_local(*constant, x, out)
+
+
+def _constant_local(symbol: str, c: str, left: bool, x: str, out: str) -> str:
+    """The local derivative of a Value op with the constant ``c``: x*c, c - x, x**c, c**x ..."""
+    negative = c.startswith("-")
+    if symbol == "**":
+        return f"ln({c})·{out}" if left else f"{c}·{x}^{_number(float(c) - 1)}"
+    if symbol == "+" or (symbol == "-" and not left):
         return "1"
-    if op.endswith("-"):
+    if symbol == "-":
         return "−1"
-    if op.startswith("*"):
-        return op[1:]
-    if op.startswith("/"):
-        return f"1/{op[1:]}"
-    if op.endswith("/"):
-        return f"−{op[:-1]}/{x}²"
-    return "the local derivative"
+    if symbol == "*":
+        return c
+    if not left:
+        return f"1/{_paren(c)}"
+    return f"{c[1:]}/{x}²" if negative else f"−{c}/{x}²"  # d(c/x)/dx = -c/x²
 
 
 def _names(graph: _Graph, op: _Op) -> tuple[list[str], str]:
     """The names a formula uses for an op's inputs and output."""
-    defaults = DEFAULT_NAMES.get(op.part or op.name, ("a", "b", "c", "d"))
+    defaults = DEFAULT_NAMES.get(op.part or op.name)
     names = []
     for i, key in enumerate(op.inputs):
         v = graph.value(key)
@@ -656,8 +847,11 @@ def _names(graph: _Graph, op: _Op) -> tuple[list[str], str]:
             names.append(v.name)
         elif not graph.tensor:
             names.append(_number(v.data))
-        else:
+        elif defaults is not None:  # the usual letters of a loss or a Linear: z, y, x, W, b
             names.append(defaults[i] if i < len(defaults) else f"input {i}")
+        else:  # what the caption calls it too: an expression (x*w), a number, "the input (2,)"
+            label = graph.label(key)
+            names.append(f"({label})" if " " in label else label)
     out = graph.value(op.output).name or "out"
     return names, out
 
@@ -683,13 +877,24 @@ def _sends(
             result.append((how, how, _number(g)))
             continue
         locals_ = [_value_local(op.name, names, out, j) for j, k in enumerate(op.inputs) if k == op.inputs[i]]
-        local = locals_[0] if len(locals_) == 1 else "(" + " + ".join(locals_) + ")"
+        local = locals_[0] if len(locals_) == 1 else _shared_local(op.name, locals_)
         how = f"{up} × {local}"
         number = _number(_local_number(received, g))
-        if len(locals_) == 1 and local != number and number != "nan":
+        same = local.replace("−", "-") == number
+        if (len(locals_) == 1 or op.name == "dot") and not same and number != "nan":
             how += f" = {up} × {number}"
         result.append((how, f"{local} × {up}", _number(g)))
     return result
+
+
+def _shared_local(op: str, locals_: list[str]) -> str:
+    """The local derivative for an input used several times by one Value op: the sum of one term per
+    use (``x * x``: x + x; ``Value.sum([x, x])``: 2)."""
+    if op == "sum":
+        return str(len(locals_))
+    if op == "dot":
+        return "(its coefficients, added)"
+    return "(" + " + ".join(locals_) + ")"
 
 
 def _local_number(received: float, sent: float) -> float:
@@ -723,7 +928,8 @@ def _edge_label(how: str, value: str) -> str:
         value = value[2:].split(" (largest")[0]
     if len(value) > 40:
         value = value[:37] + "..."
-    return f"{how}\n= {value}"
+    # DOT reads a backslash in a label as an escape (\N is the node's name): a name's own is doubled
+    return f"{how}\n= {value}".replace("\\", "\\\\")
 
 
 @dataclass
@@ -848,7 +1054,8 @@ def _tensor_steps(graph: _Graph, root: Tensor, seed: np.ndarray) -> list[tuple[_
             steps.append((op, *_part_grads(op, received, sent)))
 
     leaves = {v.obj for v in graph.values if v.obj is not None and v.obj._ctx is None and v.needs_grad}
-    autograd.run_backward((root,), (seed,), True, False, wanted=leaves, on_step=on_step)
+    with _keeping_op_state([op.source for op in graph.ops if op.source is not None]):
+        autograd.run_backward((root,), (seed,), True, False, wanted=leaves, on_step=on_step)
     return steps
 
 
@@ -1147,7 +1354,7 @@ def _player(
         f'<div class="tge-frame" data-step="{i + 1}"{"" if i == 0 else hidden}>{svg}</div>'
         for i, svg in enumerate(svgs)
     )
-    captions = json.dumps([f.caption for f in frames]).replace("</", "<\\/")
+    captions = _script_json([f.caption for f in frames])
     script = _PLAYER_JS % {"id": pid, "page": "true" if page else "false"}
     body = f"""<div class="tge-player" id="{pid}" tabindex="0">
 <style>{_PLAYER_CSS}</style>
@@ -1168,6 +1375,13 @@ def _player(
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         "<title>Back-propagation, step by step</title>\n</head>\n<body>\n" + body + "\n</body>\n</html>\n"
     )
+
+
+def _script_json(value: Any) -> str:
+    """JSON to put inside a <script> element: every <, > and & written as a \\u escape, so that no
+    text in it (a name such as "<!--<script>" or "</script>") can end or change the element."""
+    text = json.dumps(value)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def save_frames(

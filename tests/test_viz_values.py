@@ -1,0 +1,338 @@
+"""The numbers a picture shows, and the scalar engine's edge cases behind them.
+
+Which gradient a box shows (a leaf its accumulated ``.grad``, any other box d root / d value
+from a backward of this root, never one another loss left behind), numbers with 4 significant
+digits, captions and names of ops with negative constants, and the player's page with names
+that look like HTML. Then ``Value``: NaN through relu, ``c ** x``, numpy inputs to the MLP,
+and backwards that must not overflow where the forward did not.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+from test_player_browser import browser  # noqa: F401 (the headless Chromium fixture)
+from test_viz import box, needs_dot
+
+import tinygrad_edu as tg
+from tinygrad_edu import Tensor, Value, viz
+from tinygrad_edu.scalar import MLP
+
+
+def shared_losses() -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Two losses sharing y = 2x: dl1/dy = 1, dl2/dy = 10."""
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    y = x * 2
+    y.name = "y"
+    l1 = y.sum()
+    l1.name = "l1"
+    l2 = (y * 10).sum()
+    l2.name = "l2"
+    return x, y, l1, l2
+
+
+# --- which gradient a box shows ------------------------------------------------------------------
+
+
+def test_an_intermediate_shows_the_gradient_for_the_root_drawn_not_another_losses() -> None:
+    x, y, l1, l2 = shared_losses()
+    l1.backward(retain_graph=True)
+    l2.backward(retain_graph=True)  # the last walk through y's op: it keeps 10 there
+    source = viz.draw_graph(l1).source
+    assert box(source, "y")[-1] == "grad [1.0000, 1.0000]"  # d l1 / d y, not 10
+    assert box(source, "l1")[-1] == "grad 1.0000"
+    assert box(source, "x")[-1] == "grad [22.0000, 22.0000]"  # a leaf: .grad, both backwards
+    assert box(viz.draw_graph(l2).source, "y")[-1] == "grad [10.0000, 10.0000]"
+    np.testing.assert_array_equal(y._ctx.grad_output, [10.0, 10.0])  # drawing changed nothing
+
+
+def test_a_freed_gradient_from_another_backward_is_not_shown_as_a_number() -> None:
+    x, y, l1, l2 = shared_losses()
+    l1.backward(retain_graph=True)
+    l2.backward()  # frees y's op: its gradient for l1 cannot be worked out again
+    source = viz.draw_graph(l1).source
+    assert box(source, "y")[-1] == "grad " + viz.FROM_ANOTHER_BACKWARD
+    assert box(source, "l1")[-1] == "grad 1.0000"
+
+
+def test_after_an_ordinary_backward_the_stored_gradients_are_shown() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    h = x * x
+    h.name = "h"
+    loss = (h * 3).sum()
+    loss.name = "loss"
+    loss.backward()  # frees the graph: the picture shows what each op kept
+    source = viz.draw_graph(loss).source
+    assert box(source, "h")[-1] == "grad [3.0000, 3.0000]"
+    assert box(source, "x")[-1] == "grad [6.0000, 12.0000]"
+
+
+def test_before_its_own_backward_a_root_shows_no_gradient_left_by_another_loss() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    h = x.tanh()
+    h.name = "h"
+    h.sum().backward(retain_graph=True)  # leaves a gradient on h's op
+    x.grad = None
+    lb = (h * 5).sum()
+    lb.name = "lb"
+    source = viz.draw_graph(lb).source
+    assert box(source, "h")[-1] == "grad None"
+    assert box(source, "lb")[-1] == "grad None"
+
+
+def test_trace_backward_alone_leaves_every_box_without_a_gradient() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    h = x * x
+    h.name = "h"
+    loss = h.sum()
+    loss.name = "loss"
+    viz.trace_backward(loss)
+    assert h._ctx.grad_output is None and loss._ctx.grad_output is None
+    source = viz.draw_graph(loss).source
+    assert [box(source, n)[-1] for n in ("x", "h", "loss")] == ["grad None"] * 3
+
+
+def test_two_backwards_double_the_leaves_not_the_intermediates_as_the_legend_says() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    y = x * 3
+    y.name = "y"
+    z = (y * y).sum()
+    z.name = "z"
+    z.backward(retain_graph=True)
+    z.backward()
+    source = viz.draw_graph(z).source
+    assert box(source, "x")[-1] == "grad [36.0000, 72.0000]"  # 2 * 18x, summed over two backwards
+    assert box(source, "y")[-1] == "grad [6.0000, 12.0000]"  # 2y, one backward's
+    assert html_text(viz.GRAD_NOTE) in source
+
+
+def html_text(text: str) -> str:
+    return text.replace("'", "&#x27;")
+
+
+def test_tg_grad_does_not_change_the_picture_of_another_root() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    h = x * x
+    h.name = "h"
+    loss = (h * 3).sum()
+    loss.backward(retain_graph=True)
+    tg.grad(h.sum(), x, retain_graph=True)  # writes 1 on h's op
+    assert box(viz.draw_graph(loss).source, "h")[-1] == "grad [3.0000, 3.0000]"
+
+
+def test_an_engine_that_numbers_its_walks_is_read_directly() -> None:
+    """Once the engine records, per op, the walk that wrote grad_output (grad_walk) and the walk
+    last started from the op's output (started_walk), a freed graph is read exactly."""
+    x, y, l1, l2 = shared_losses()
+    l1.backward(retain_graph=True)
+    l2.backward()
+    l1._ctx.started_walk = l1._ctx.grad_walk = 1
+    y._ctx.grad_walk = 2  # l2's walk wrote y's gradient
+    assert box(viz.draw_graph(l1).source, "y")[-1] == "grad " + viz.FROM_ANOTHER_BACKWARD
+    y._ctx.grad_walk, y._ctx.grad_output = 1, np.ones(2, np.float32)  # as if l1's walk had
+    assert box(viz.draw_graph(l1).source, "y")[-1] == "grad [1.0000, 1.0000]"
+    l1._ctx.started_walk = 0  # no walk started from l1
+    assert box(viz.draw_graph(l1).source, "y")[-1] == "grad None"
+
+
+def test_a_value_intermediate_shows_the_gradient_for_the_root_drawn() -> None:
+    x = Value(1.0, label="x")
+    y = x * 2
+    y.label = "y"
+    l1 = y * 1.0
+    l1.label = "l1"
+    l2 = y * 10.0
+    l1.backward()
+    l2.backward()  # resets y.grad and leaves 10 in it
+    source = viz.draw_graph(l1).source
+    assert box(source, "y")[-1] == "grad 1.0000"
+    assert box(source, "x")[-1] == "grad 22.0000"  # a leaf: summed over both backwards
+    assert y.grad == 10.0  # drawing changed nothing
+    fresh = y * 3.0
+    assert box(viz.draw_graph(fresh).source, "y")[-1] == "grad 0.0000"  # no backward from it yet
+
+
+def test_a_leaf_value_root_accumulates_like_any_leaf() -> None:
+    v = Value(3.0)
+    v.backward()
+    v.backward()
+    assert v.grad == 2.0  # as PyTorch: a leaf's gradient adds up
+
+
+# --- numbers with 4 significant digits -----------------------------------------------------------
+
+
+def test_small_and_huge_numbers_keep_four_significant_digits() -> None:
+    x = Tensor(np.array([1e-5, 2.5e-6]), requires_grad=True, name="x")
+    loss = (x * 1e-3).sum()
+    loss.backward()
+    cells = box(viz.draw_graph(loss).source, "x")
+    assert cells[2] == "data [1e-05, 2.5e-06]" and cells[3] == "grad [0.001000, 0.001000]"
+    v = Value(1.234e-5, label="v")
+    o = v * 1e-3
+    o.backward()
+    assert box(viz.draw_graph(o).source, "v") == ["v", "data 1.234e-05", "grad 0.001000"]
+    big = Value(1e12, label="big")
+    assert box(viz.draw_graph(big * big).source, "big")[1] == "data 1e+12"
+    t = Tensor(np.array(1.234e-5), requires_grad=True, name="t0")
+    assert box(viz.draw_graph(t * 2).source, "t0")[2] == "data 1.234e-05"  # a 0-d tensor too
+    assert viz._digits(0.5) == "0.5000" and viz._digits(24.7041) == "24.7041"
+
+
+def test_captions_show_small_array_gradients() -> None:
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True, name="x")
+    caption = viz.trace_backward((x * 1e-6).sum())[-1].caption
+    assert "= [1e-06, 1e-06] to x" in caption  # 4 decimals would print [0, 0]
+
+
+# --- ops with a constant: captions and names -----------------------------------------------------
+
+
+def test_negative_constants_on_either_side_are_read_right() -> None:
+    x = Value(0.7, label="x")
+    o = (-2 - x) * (-3 / x)
+    captions = [f.caption for f in viz.trace_backward(o)]
+    assert "to -2 - x and" in captions[0] and "to -3/x" in captions[0]
+    assert "-3/ received -2.7; sends -2.7 × 3/x² = -2.7 × 6.122" in captions[1]
+    assert "-2- received -4.286; sends -4.286 × −1 = 4.286 to x" in captions[2]
+    x = Value(0.7, label="x")
+    names = [f.caption for f in viz.trace_backward((x - -2) * (x + -2) * (x * -2) * (x / -2))]
+    text = " ".join(names)
+    assert "x - (-2)" in text and "x + (-2)" in text and "x*(-2)" in text and "x/(-2)" in text
+    assert "× 1/(-2)" in text
+    x = Value(0.7, label="x")
+    one_minus = [f.caption for f in viz.trace_backward((1 - x) * (2 / x))]
+    assert "to 1 - x and" in one_minus[0] and "to 2/x" in one_minus[0]
+    assert "2/ received 0.3; sends 0.3 × −2/x² = 0.3 × -4.082" in one_minus[1]
+
+
+def test_tensor_captions_name_inputs_that_exist() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    w = Tensor([3.0, 4.0], requires_grad=True)  # no name: no "a" or "b" out of nowhere
+    caption = viz.trace_backward((x * w).sum())[-1].caption
+    assert not re.search(r"\b[ab] ×", caption), caption
+    assert "x × grad" in caption
+
+
+def test_dot_and_sum_captions_say_what_the_derivative_is() -> None:
+    x = Value(0.7, label="x")
+    w = Value(-0.3, label="w")
+    out = Value.dot([w, w], [x, x], x) * Value.sum([x, x, 1])
+    text = " ".join(f.caption for f in viz.trace_backward(out))
+    assert "the local derivative" not in text
+    assert "sum received 0.28; sends 0.28 × 2 = 0.56 to x" in text
+
+
+def test_backslashes_in_names_stay_in_the_edge_labels() -> None:
+    x = Value(2.0, label="a\\N")
+    frames = viz.trace_backward(x * x)  # its edges' labels name it: (a\N + a\N) × 1
+    source = frames[0].draw().source
+    assert "(a\\\\N + a\\\\N) × 1" in source  # doubled in DOT: not the \N escape (the node's name)
+
+
+@needs_dot
+def test_backslashes_in_names_are_drawn_as_written() -> None:
+    x = Value(2.0, label="a\\N")
+    frames = viz.trace_backward(x * x)
+    svg = viz.pipe(frames[0].draw(), "svg").decode()
+    assert svg.count("a\\N") >= 3  # its box and the labels of its two edges
+
+
+# --- the player's page --------------------------------------------------------------------------
+
+TRICKY = "<!--<script>"
+
+
+def tricky_frames() -> viz.Frames:
+    x = Value(2.0, label=TRICKY)
+    w = Value(-3.0, label="w & </script>")
+    o = (x * w + x).tanh()
+    o.label = "o"
+    return viz.trace_backward(o)
+
+
+@needs_dot
+def test_the_captions_json_has_no_html_in_it() -> None:
+    page = viz._player(tricky_frames(), page=True)
+    data = re.search(r'<script type="application/json" class="tge-captions">(.*?)</script>', page, re.S)
+    assert data and not set("<>&") & set(data.group(1))
+    assert TRICKY in " ".join(json.loads(data.group(1)))
+
+
+def test_a_tricky_name_cannot_break_the_player_in_a_browser(browser, tmp_path) -> None:  # noqa: F811
+    from selenium.webdriver.common.by import By
+
+    frames = tricky_frames()
+    browser.get("file://" + frames.to_html(tmp_path / "tricky.html"))
+    caption = browser.find_element(By.CSS_SELECTOR, ".tge-caption")
+    assert caption.text == frames[0].caption
+    browser.find_element(By.CSS_SELECTOR, ".tge-next").click()
+    assert caption.text == frames[1].caption and TRICKY in " ".join(f.caption for f in frames)
+    shown = [f for f in browser.find_elements(By.CSS_SELECTOR, ".tge-frame") if f.is_displayed()]
+    assert len(shown) == 1 and TRICKY in shown[0].text
+
+
+# --- Value's edge cases --------------------------------------------------------------------------
+
+
+def test_relu_of_nan_is_nan() -> None:
+    v = Value(math.nan)
+    out = v.relu()
+    out.backward()
+    assert math.isnan(out.data)
+    assert v.grad == 0.0  # (nan > 0) is False: the same mask as Tensor.relu
+
+
+def test_a_number_to_a_value_power_is_computed_directly() -> None:
+    assert (10 ** Value(3.0)).data == 1000.0
+    x = Value(math.inf)
+    out = 1**x
+    out.backward()
+    assert out.data == 1.0 and x.grad == 0.0
+
+
+def test_the_mlp_takes_a_numpy_row_and_refuses_a_tensor() -> None:
+    net = MLP(2, [3, 1])
+    row = np.array([1.0, 2.0])
+    assert net(row).data == pytest.approx(net([1.0, 2.0]).data)
+    assert isinstance(Value.dot([Value(0.5), Value(-1.0)], np.array([1.0, 2.0]), 0.0).data, float)
+    with pytest.raises(TypeError, match="Tensor"):
+        net(Tensor([1.0, 2.0]))
+
+
+def test_dot_makes_no_node_for_a_constant() -> None:
+    w = Value(0.5, label="w")
+    out = Value.dot([w], [2.0])
+    assert out._prev == (w,)
+    assert viz.draw_graph(out).source.count("class=leaf") == 1
+    out.backward()
+    assert w.grad == 2.0
+
+
+@pytest.mark.parametrize(
+    "make, grads",
+    [
+        (lambda: [Value(1e200), Value(1e200)], lambda a, b: a / b),
+        (lambda: [Value(1e-200)], lambda a: 1 / a),
+        (lambda: [Value(1e-200)], lambda a: a**-1),
+    ],
+    ids=["big/big", "1/tiny", "tiny**-1"],
+)
+def test_backward_does_not_overflow_where_the_forward_did_not(make, grads) -> None:
+    values = make()
+    grads(*values).backward()
+    if len(values) == 2:
+        assert values[0].grad == pytest.approx(1e-200) and values[1].grad == pytest.approx(-1e-200)
+    else:
+        assert values[0].grad == -math.inf  # -1e400: truly beyond a float
+
+
+def test_an_integer_too_large_for_a_float_is_named() -> None:
+    with pytest.raises(OverflowError, match=r"Value \(data\): the integer about 10\*\*400"):
+        Value(10**400)
+    with pytest.raises(OverflowError, match=r"Value \*: the integer"):
+        Value(1.0) * 10**400
