@@ -391,18 +391,33 @@ class Value:
         data: a list of floats, numpy scalars, a numpy row), which are constants
         with no node of their own; ``bias`` may be a Value, a number or None.
         """
-        weights, inputs = _dot_operands(weights, "weights"), _dot_operands(inputs, "inputs")
+        if type(weights).__name__ == "Tensor" or type(inputs).__name__ == "Tensor":
+            raise TypeError(
+                "Value.dot: got a Tensor; the scalar engine takes Values and plain numbers. "
+                "Pass tensor.tolist(), or use Tensors throughout (tinygrad_edu.nn)"
+            )
+        weights, inputs = list(weights), list(inputs)
         if len(weights) != len(inputs):
             raise ValueError(f"Value.dot: {len(weights)} weights but {len(inputs)} inputs; expected as many")
-        # The floats, read once here and kept for backward (it then needs no attribute look-ups).
-        # A plain number (raw data, numpy scalars too) is a constant: no node, no gradient.
-        w_data = [w.data if isinstance(w, Value) else w for w in weights]
-        x_data = [x.data if isinstance(x, Value) else x for x in inputs]
-        data = sum(map(operator.mul, w_data, x_data), 0.0)
-        # (node, its factor in the sum): d/dw_i = x_i and d/dx_i = w_i
-        w_terms = [(w, x) for w, x in zip(weights, x_data) if isinstance(w, Value)]
-        x_terms = [(x, w) for x, w in zip(inputs, w_data) if isinstance(x, Value)]
-        children = [w for w, _ in w_terms] + [x for x, _ in x_terms]
+        # The floats, read once here and kept for backward (it then needs no attribute look-ups),
+        # and each node with its factor in the sum, in parallel lists: no tuple per term, as
+        # the graph keeps them alive and each tracked object makes the cycle collector run sooner.
+        try:  # every entry a Value, as in an MLP's neuron: no test per entry
+            w_data, x_data = [w.data for w in weights], [x.data for x in inputs]
+            data = sum(map(operator.mul, w_data, x_data), 0.0)
+            all_values = type(data) is float  # (a numpy scalar's .data is a memoryview: TypeError)
+        except (AttributeError, TypeError):
+            all_values = False
+        if all_values:
+            w_nodes, w_factors, x_nodes, x_factors = weights, x_data, inputs, w_data
+        else:  # a plain number (raw data, numpy scalars too) is a constant: no node, no gradient
+            weights, inputs = _as_operands(weights), _as_operands(inputs)
+            w_data = [w.data if isinstance(w, Value) else w for w in weights]
+            x_data = [x.data if isinstance(x, Value) else x for x in inputs]
+            data = sum(map(operator.mul, w_data, x_data), 0.0)
+            w_nodes, w_factors = _nodes_with_factors(weights, x_data)
+            x_nodes, x_factors = _nodes_with_factors(inputs, w_data)
+        children = w_nodes + x_nodes
         if isinstance(bias, Value):
             data += bias.data
             children.append(bias)
@@ -412,9 +427,9 @@ class Value:
 
         def _backward(out: Value) -> None:
             grad = out.grad
-            for w, x_value in w_terms:
+            for w, x_value in zip(w_nodes, w_factors):
                 w.grad += x_value * grad  # d/dw_i = x_i
-            for x, w_value in x_terms:
+            for x, w_value in zip(x_nodes, x_factors):
                 x.grad += w_value * grad  # d/dx_i = w_i
             if isinstance(bias, Value):
                 bias.grad += grad  # d/db = 1
@@ -446,14 +461,15 @@ class Value:
         return out
 
 
-def _dot_operands(items: Any, which: str) -> list[Any]:
-    """``Value.dot``'s weights or inputs as a list of Values and floats: a numpy row or numpy
-    scalars are numbers (as in micrograd); a Tensor is refused with a message that says why."""
-    if type(items).__name__ == "Tensor":
-        raise TypeError(
-            f"Value.dot: {which} is a Tensor; the scalar engine takes Values and plain numbers. "
-            "Pass tensor.tolist(), or use Tensors throughout (tinygrad_edu.nn)"
-        )
+def _nodes_with_factors(items: list[Any], factors: list[float]) -> tuple[list[Value], list[float]]:
+    """The Values among ``items`` and, in a parallel list, the factor each one is multiplied by."""
+    pairs = [(v, f) for v, f in zip(items, factors) if isinstance(v, Value)]
+    return [v for v, _ in pairs], [f for _, f in pairs]
+
+
+def _as_operands(items: list[Any]) -> list[Any]:
+    """``Value.dot``'s weights or inputs as Values and floats: numpy scalars (a numpy row's
+    entries) are numbers, as in micrograd; anything else gets an error naming it."""
     return [v if isinstance(v, Value) or type(v) is float else _constant(v, "dot") for v in items]
 
 
