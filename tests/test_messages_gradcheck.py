@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from test_engine import CubeWithArrays  # x**3 with a backward on a saved ndarray
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor, gradcheck, nn, optim
@@ -51,16 +52,6 @@ def test_gradcheck_warns_once_per_input_not_again_from_its_random_cotangents():
 # --- gradgradcheck on a first-order backward -----------------------------------------------------
 
 
-class CubeOnArrays(tg.Function):
-    def forward(self, x):
-        self.save_for_backward(3 * x**2)  # an ndarray: a constant to the engine
-        return x**3
-
-    def backward(self, grad):
-        (slope,) = self.saved
-        return grad * slope
-
-
 class CubeDetached(tg.Function):
     def forward(self, x):
         return x**3
@@ -80,7 +71,7 @@ class Cube(tg.Function):
         return grad * 3 * x**2
 
 
-@pytest.mark.parametrize("op", [CubeOnArrays, CubeDetached], ids=lambda op: op.__name__)
+@pytest.mark.parametrize("op", [CubeWithArrays, CubeDetached], ids=lambda op: op.__name__)
 def test_gradgradcheck_says_a_first_order_backward_is_not_differentiable(op):
     assert gradcheck.gradcheck(op.apply, [leaf(3)])  # the first derivative is right
     with pytest.raises(GradcheckError) as caught:
@@ -94,7 +85,7 @@ def test_gradgradcheck_says_a_first_order_backward_is_not_differentiable(op):
 
 
 def test_gradgradcheck_of_a_first_order_backward_with_raise_exception_false_returns_false():
-    assert gradcheck.gradgradcheck(CubeOnArrays.apply, [leaf(3)], raise_exception=False) is False
+    assert gradcheck.gradgradcheck(CubeWithArrays.apply, [leaf(3)], raise_exception=False) is False
 
 
 def test_gradgradcheck_passes_a_differentiable_backward_and_a_constant_first_derivative():
