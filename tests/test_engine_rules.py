@@ -382,3 +382,33 @@ def test_a_read_only_grad_is_replaced_not_written_into():
     (x * 3).sum().backward()
     np.testing.assert_array_equal(x.grad.data, [4.0, 4.0])
     np.testing.assert_array_equal(given, [1.0, 1.0])
+
+
+def test_no_grad_on_a_generator_function_holds_while_its_body_runs():
+    x = Tensor(np.ones(2), requires_grad=True)
+
+    @tg.no_grad()
+    def doubled():
+        sent = yield (x * 2).requires_grad, tg.is_grad_enabled()
+        yield sent, tg.is_grad_enabled()
+
+    steps = doubled()
+    # before: the mode was set only while the generator object was made, so the body recorded
+    assert next(steps) == (False, False)
+    assert tg.is_grad_enabled()  # the caller's own mode, at every yield
+    assert steps.send("back") == ("back", False)
+    with tg.no_grad():
+
+        @tg.enable_grad()
+        def recording():
+            yield tg.is_grad_enabled()
+
+        assert list(recording()) == [True] and not tg.is_grad_enabled()
+
+
+def test_no_grad_works_as_a_bare_decorator_as_in_pytorch():
+    @tg.no_grad
+    def mode():
+        return tg.is_grad_enabled()
+
+    assert mode() is False and tg.is_grad_enabled()

@@ -4,9 +4,10 @@ one random Generator (per process). The hot path reads one attribute of ``STATE`
 from __future__ import annotations
 
 import functools
+import inspect
 import operator
 import threading
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Optional, TypeVar
 
 import numpy as np
 
@@ -110,6 +111,9 @@ class _GradMode:
         STATE.grad_enabled = self._previous.pop()
 
     def __call__(self, func: F) -> F:
+        if inspect.isgeneratorfunction(func):
+            return _generator_in_mode(func, self.enabled)  # type: ignore[return-value]
+
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             with _GradMode(self.enabled):
@@ -118,14 +122,41 @@ class _GradMode:
         return wrapper  # type: ignore[return-value]
 
 
-def no_grad() -> _GradMode:
-    """Record nothing inside: ``with tg.no_grad(): ...`` or ``@tg.no_grad()``."""
-    return _GradMode(False)
+def _generator_in_mode(func: Callable[..., Any], enabled: bool) -> Callable[..., Any]:
+    """A generator function whose body runs in the mode each time it resumes, while its caller
+    has its own mode back at every ``yield`` (as PyTorch's decorators do; wrapping only the call
+    would set the mode while the generator object is made, and never while its body runs)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        gen = func(*args, **kwargs)
+        send, value = gen.send, None
+        while True:
+            try:
+                with _GradMode(enabled):
+                    response = send(value)
+            except StopIteration as stop:
+                return stop.value
+            try:
+                send, value = gen.send, (yield response)
+            except GeneratorExit:
+                gen.close()
+                raise
+            except BaseException as exc:  # thrown in by the caller: pass it on, in the mode
+                send, value = gen.throw, exc
+
+    return wrapper
 
 
-def enable_grad() -> _GradMode:
-    """Record ops again inside a ``no_grad`` block (used for ``create_graph=True``)."""
-    return _GradMode(True)
+def no_grad(func: Optional[F] = None) -> Any:
+    """Record nothing inside: ``with tg.no_grad(): ...``, ``@tg.no_grad()`` or ``@tg.no_grad``
+    (functions and generator functions)."""
+    return _GradMode(False) if func is None else _GradMode(False)(func)
+
+
+def enable_grad(func: Optional[F] = None) -> Any:
+    """Record ops again inside a ``no_grad`` block (used for ``create_graph=True``); as ``no_grad``."""
+    return _GradMode(True) if func is None else _GradMode(True)(func)
 
 
 def is_grad_enabled() -> bool:
