@@ -735,3 +735,59 @@ def test_a_class_where_fit_wants_an_instance_is_named(moons):
         train.fit(model, nn.BCEWithLogitsLoss(), optim.Adam, X, y, 1, progress=False)
     with pytest.raises(TypeError, match="fit: loss_fn is a str"):
         train.fit(model, "bce", opt, X, y, 1, progress=False)
+
+
+def test_accuracy_of_several_columns_after_a_binary_loss_counts_every_label(moons):
+    # multi-label: each column its own yes/no; before, the argmax of the row was taken as a class
+    logits = np.array([[2.0, 3.0, -1.0], [-1.0, -2.0, 1.0]])
+    targets = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+
+    class Fixed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.unused = nn.Linear(3, 3)
+
+        def forward(self, x):
+            return tg.Tensor(logits) + 0 * self.unused(x)
+
+    scores = train.evaluate(Fixed(), nn.BCEWithLogitsLoss(), np.zeros((2, 3)), targets)
+    assert scores["accuracy"] == 1.0
+    probabilities = 1 / (1 + np.exp(-logits))
+    wrong_one = targets.copy()
+    wrong_one[0, 2] = 1.0
+    assert train._Accuracy("probability", None)(probabilities, wrong_one) == 5 / 6
+
+
+def test_evaluate_predict_and_fit_leave_each_submodule_in_its_own_mode(moons):
+    X, y = moons
+    model = nn.Sequential(nn.Linear(2, 4), nn.Dropout(0.5), nn.Linear(4, 1))
+    model.train()
+    model[1].eval()  # dropout off on purpose
+    modes = [m.training for m in model.modules()]
+    train.evaluate(model, nn.BCEWithLogitsLoss(), X, y)
+    train.predict(model, X, batch_size=16)
+    assert [m.training for m in model.modules()] == modes  # before: the Dropout was back on
+
+    seen = set()
+    bce = nn.BCEWithLogitsLoss()
+
+    def loss_watching_the_modes(output, target):  # called during each training step
+        seen.add((model.training, model[1].training))
+        return bce(output, target)
+
+    train.fit(model, loss_watching_the_modes, optim.SGD(model.parameters(), lr=0.1), X, y, 2,
+              progress=False, validation_data=(X, y))
+    assert (True, False) in seen and (True, True) not in seen  # the Dropout stayed off in training
+    assert [m.training for m in model.modules()] == modes
+
+
+def test_empty_data_and_a_checkpoint_name_without_its_log_are_named(moons, tmp_path):
+    X, y = moons
+    model = make_mlp()
+    with pytest.raises(ValueError, match="evaluate: X has no samples"):
+        train.evaluate(model, nn.BCEWithLogitsLoss(), np.zeros((0, 2)), np.zeros((0, 1)))
+    assert train.predict(model, np.zeros((0, 2)), batch_size=4).shape == (0, 1)
+    checkpoint = train.ModelCheckpoint(str(tmp_path / "m_{val_loss:.3f}.npz"), monitor="loss")
+    with pytest.raises(KeyError, match=r"uses \{val_loss\}.*pass validation_data"):
+        train.fit(model, nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1), X, y, 1,
+                  progress=False, callbacks=[checkpoint])

@@ -38,18 +38,17 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional
 
 import numpy as np
 
-from tinygrad_edu._config import STATE
 from tinygrad_edu.autograd import grad as autograd_grad
 from tinygrad_edu.graph import toposort
 from tinygrad_edu.ops.elementwise import Abs, Clip, LeakyReLU, Maximum, Minimum, ReLU, Where
 from tinygrad_edu.ops.fused import LinearReLU
 from tinygrad_edu.ops.reduce import Max, Min
 from tinygrad_edu.tensor import Tensor
-from tinygrad_edu.train import _check_model_and_loss
+from tinygrad_edu.train import _check_model_and_loss, _random_sources, _rewind
 
 # The built-in ops with kinks. Each saves the pattern that decides its
 # piece of the function (relu: x > 0; abs: sign(x); max: which element won).
@@ -427,36 +426,6 @@ def _worst_elements(
         )
         for k in order
     ]
-
-
-RandomSource = Union[np.random.Generator, np.random.RandomState]
-
-
-def _random_sources(model: Any) -> list[tuple[RandomSource, Any]]:
-    """The library's Generator and any Generator a module holds (``Dropout(rng=...)``), with their states."""
-    sources: list[RandomSource] = [STATE.rng]
-    modules = model.modules() if hasattr(model, "modules") else [model]
-    for m in modules:
-        for value in getattr(m, "__dict__", {}).values():
-            if isinstance(value, (np.random.Generator, np.random.RandomState)):
-                if all(value is not s for s in sources):
-                    sources.append(value)
-    return [(s, _get_state(s)) for s in sources]
-
-
-def _get_state(source: RandomSource) -> Any:
-    if isinstance(source, np.random.RandomState):
-        return source.get_state()
-    return source.bit_generator.state
-
-
-def _rewind(sources: list[tuple[RandomSource, Any]]) -> None:
-    """Put every random source back where it was, so the next forward draws the same numbers."""
-    for source, state in sources:
-        if isinstance(source, np.random.RandomState):
-            source.set_state(state)
-        else:
-            source.bit_generator.state = state
 
 
 def _as_float64(value: Any, what: str) -> Any:

@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from tinygrad_edu import nn
-from tinygrad_edu._config import no_grad
+from tinygrad_edu._config import STATE, no_grad
 from tinygrad_edu.autograd import mark_modified
 from tinygrad_edu.data import DataLoader
 from tinygrad_edu.optim.flat import side_by_side as _find_side_by_side
@@ -259,7 +259,14 @@ class ModelCheckpoint(Callback):
             if not better:
                 return False
             self.best = value
-        path = self.path.format(epoch=epoch + 1, **logs)
+        try:
+            path = self.path.format(epoch=epoch + 1, **logs)
+        except KeyError as exc:
+            raise KeyError(
+                f"ModelCheckpoint: the file name {self.path!r} uses {{{exc.args[0]}}}, which this epoch's "
+                f"logs do not have (they have {', '.join(['epoch', *logs])}); for val_... pass "
+                "validation_data to fit"
+            ) from None
         state = {"model": self.model.state_dict(), "epoch": epoch + 1}
         if self.optimizer is not None:
             state["optimizer"] = self.optimizer.state_dict()
@@ -304,10 +311,12 @@ def _ends_with_sigmoid(model: Any) -> bool:
 class _Accuracy:
     """Fraction of correct predictions, thresholding as the loss dictates.
 
-    Several output columns: argmax. One column: probability > 0.5 after BCELoss (or a
-    model ending in Sigmoid), logit > 0 after BCEWithLogitsLoss (the same decision,
-    since sigmoid(z) > 0.5 exactly when z > 0). For any other loss, the first batch
-    decides: outputs all in [0, 1] are read as probabilities, otherwise as logits.
+    One column: probability > 0.5 after BCELoss (or a model ending in Sigmoid), logit > 0
+    after BCEWithLogitsLoss (the same decision, since sigmoid(z) > 0.5 exactly when z > 0).
+    Several columns: after those two losses, each column is a yes/no label of its own
+    (multi-label) and every element counts, as Keras's binary accuracy; otherwise the
+    argmax is the class. For any other loss, the first batch decides: outputs all in
+    [0, 1] are read as probabilities, otherwise as logits.
     """
 
     __name__ = "accuracy"
@@ -318,6 +327,10 @@ class _Accuracy:
             self.kind = "probability"
 
     def __call__(self, output: np.ndarray, target: np.ndarray) -> float:
+        binary_loss = self.kind in ("logit", "probability")
+        if binary_loss and output.ndim == 2 and output.shape[1] > 1 and target.shape == output.shape:
+            threshold = 0.0 if self.kind == "logit" else 0.5
+            return np.count_nonzero((output > threshold) == target) / output.size  # (multi-label)
         if output.ndim == 2 and output.shape[1] > 1:
             predicted = output.argmax(axis=1)
             labels = target.argmax(axis=1) if target.ndim == 2 and target.shape[1] > 1 else target.reshape(-1)
@@ -532,7 +545,10 @@ def fit(
                _make_metrics(metrics, loss_fn, model), check_finite)
     run.record_grad_norms = record_grad_norms
     callbacks = _attach(callbacks, model, optimizer)
-    was_training = getattr(model, "training", True)
+    modes = _modes(model)
+    if not getattr(model, "training", True):  # a model in eval mode trains in training mode;
+        _set_mode(model, True)  # one in training mode keeps the submodules it has in eval mode
+    run.training_modes = _modes(model)
     bar = _progress_bar(progress, epochs)
     start = time.perf_counter()
     try:
@@ -540,7 +556,7 @@ def fit(
     finally:
         if bar is not None:
             bar.close()
-        _set_mode(model, was_training)
+        _restore_modes(modes)
         run.history.total_time = time.perf_counter() - start
     return run.history
 
@@ -597,6 +613,7 @@ class _Run:
         self.layout: list = []  # where the parameters lie in memory (see _side_by_side)
         self.interrupt: Any = None  # the _DeferredInterrupt, while training runs
         self.record_grad_norms = False  # keep every step's gradient norms in the history
+        self.training_modes: list[tuple[Any, bool]] = []  # each module's flag while training
         # What a forward changes besides the parameters (BatchNorm's running statistics): put back
         # with them when a step is refused, so the model is never left half-updated.
         self.buffers = list(model.buffers()) if hasattr(model, "buffers") else []
@@ -614,7 +631,7 @@ def _attach(callbacks: Sequence[Callback], model: Any, optimizer: Any) -> list[C
 
 def _train_one_epoch(run: _Run, epoch: int, batch_maker: Callable[[int], Iterable[Any]]) -> dict[str, float]:
     """One pass over the epoch's batches, a step for each; its loss and metrics, sample-weighted."""
-    _set_mode(run.model, True)
+    _restore_modes(run.training_modes)  # (validation in the epoch before switched to eval)
     n_seen, loss_sum, last_loss = 0, 0.0, math.nan
     metric_sums = dict.fromkeys(run.metric_fns, 0.0)
     for step, batch in enumerate(batch_maker(epoch)):
@@ -731,6 +748,18 @@ def _end_of_epoch(run: _Run, epoch: int, logs: dict[str, float], bar: Any, callb
 def _set_mode(model: Any, training: bool) -> None:
     if hasattr(model, "train"):
         model.train(training)
+
+
+def _modes(model: Any) -> list[tuple[Any, bool]]:
+    """Every module's own training flag, to put back afterwards: ``model.train(flag)`` would set
+    them all alike, switching a Dropout or BatchNorm left in eval mode on purpose back on."""
+    modules = model.modules() if hasattr(model, "modules") else [model]
+    return [(m, m.training) for m in modules if hasattr(m, "training")]
+
+
+def _restore_modes(modes: list[tuple[Any, bool]]) -> None:
+    for module, training in modes:
+        module.training = training
 
 
 def _batch_maker(
@@ -859,18 +888,18 @@ def predict(model: Any, X: Array, batch_size: Optional[int] = None) -> np.ndarra
 
     Outputs are what the model returns (logits or probabilities), not class labels.
     """
-    was_training = getattr(model, "training", False)
     X = _as_array(X)
+    size = None if batch_size is None else _check_positive_int(batch_size, "batch_size", "predict")
+    modes = _modes(model)
     _set_mode(model, False)
     try:
         with no_grad():
-            if batch_size is None:
+            if size is None or len(X) == 0:  # (no samples: the model's output for none)
                 return _as_array(model(Tensor(X))).copy()
-            size = _check_positive_int(batch_size, "batch_size", "predict")
             parts = [_as_array(model(Tensor(X[k : k + size]))) for k in range(0, len(X), size)]
             return np.concatenate(parts, axis=0)
     finally:
-        _set_mode(model, was_training)
+        _restore_modes(modes)
 
 
 def evaluate(
@@ -889,9 +918,11 @@ def evaluate(
     X, y = _as_array(X), _as_array(y)
     if len(X) != len(y):
         raise ValueError(f"evaluate: X has {len(X)} samples (shape {X.shape}) but y has {len(y)}")
+    if len(X) == 0:
+        raise ValueError(f"evaluate: X has no samples (shape {X.shape}); there is nothing to average")
     metric_fns = _make_metrics(metrics, loss_fn, model)
     size = len(X) if batch_size is None else _check_positive_int(batch_size, "batch_size", "evaluate")
-    was_training = getattr(model, "training", False)
+    modes = _modes(model)
     _set_mode(model, False)
     totals = {"loss": 0.0, **dict.fromkeys(metric_fns, 0.0)}
     try:
@@ -903,8 +934,39 @@ def evaluate(
                 for name, fn in metric_fns.items():
                     totals[name] += fn(output.data, yb) * len(xb)
     finally:
-        _set_mode(model, was_training)
+        _restore_modes(modes)
     return {name: total / len(X) for name, total in totals.items()}
+
+
+RandomSource = Union[np.random.Generator, np.random.RandomState]
+
+
+def _random_sources(model: Any, *more: Any) -> list[tuple[RandomSource, Any]]:
+    """The library's Generator, any Generator a module holds (``Dropout(rng=...)``) and those
+    given (a DataLoader's), with their states: what a run draws from (see ``_rewind``)."""
+    sources: list[RandomSource] = [STATE.rng, *(m for m in more if m is not None)]
+    modules = model.modules() if hasattr(model, "modules") else [model]
+    for m in modules:
+        for value in getattr(m, "__dict__", {}).values():
+            if isinstance(value, (np.random.Generator, np.random.RandomState)):
+                if all(value is not s for s in sources):
+                    sources.append(value)
+    return [(s, _get_state(s)) for s in sources]
+
+
+def _get_state(source: RandomSource) -> Any:
+    if isinstance(source, np.random.RandomState):
+        return source.get_state()
+    return source.bit_generator.state
+
+
+def _rewind(sources: list[tuple[RandomSource, Any]]) -> None:
+    """Put every random source back where it was, so the next forward draws the same numbers."""
+    for source, state in sources:
+        if isinstance(source, np.random.RandomState):
+            source.set_state(state)
+        else:
+            source.bit_generator.state = state
 
 
 # --- comparing optimizers -----------------------------------------------------------
@@ -998,9 +1060,15 @@ def compare_optimizers(
         metrics=metrics,
     )
     result = Comparison()
+    # Every run draws the same random numbers (dropout masks, a DataLoader's shuffles): the
+    # generators are put back where they were before each one.
+    random_sources = None
     for name, make_optimizer in optimizers.items():
         model = make_model()
         model.load_state_dict(initial)
+        if random_sources is None:
+            random_sources = _random_sources(model, getattr(batches, "rng", None))
+        _rewind(random_sources)
         optimizer = make_optimizer(model.parameters())
         row: dict[str, Any] = {"name": name}
         try:
