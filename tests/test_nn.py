@@ -442,6 +442,29 @@ def test_register_buffer() -> None:
     assert "count" in dir(c)
 
 
+def test_buffer_registered_as_none_is_saved_once_assigned() -> None:
+    class Running(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.register_buffer("running", None)
+
+        def forward(self, x: Tensor) -> Tensor:
+            self.running = x.mean(axis=0).data  # the buffer's first value, made on first use
+            return x
+
+    m = Running()
+    assert m.state_dict() == {} and list(m.buffers()) == [] and m.running is None
+    m(Tensor(np.ones((3, 2))))
+    assert isinstance(m.running, Tensor) and [n for n, _ in m.named_buffers()] == ["running"]
+    np.testing.assert_array_equal(m.state_dict()["running"], [1.0, 1.0])
+    fresh = Running()
+    fresh.running = np.zeros(2)
+    fresh.load_state_dict(m.state_dict())
+    np.testing.assert_array_equal(fresh.running.data, [1.0, 1.0])
+    m.running = None  # None again: still a buffer, left out of state_dict until it holds an array
+    assert m.state_dict() == {} and "running" in m._buffers
+
+
 # --- Module: repr -----------------------------------------------------------------------------
 
 

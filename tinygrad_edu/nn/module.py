@@ -174,7 +174,7 @@ class Module:
                 f"{type(self).__name__}: cannot assign a {type(value).__name__} to sub-module '{name}'; "
                 "expected an nn.Module (or None)"
             )
-        elif name in buffers and value is not None:
+        elif name in buffers:  # None too: the name stays a buffer, saved again once it holds an array
             buffers[name] = self.__dict__[name] = _as_buffer(value, type(self).__name__, name)
         else:
             if isinstance(value, (list, tuple)) and any(isinstance(v, (Module, Parameter)) for v in value):
@@ -226,13 +226,11 @@ class Module:
         """State that is saved in ``state_dict`` but not learned (BatchNorm's running statistics).
 
         Stored as a Tensor without grad; assigning to ``self.name`` later replaces it.
-        None makes a plain attribute that is None.
+        None keeps the name as a buffer that is None for now (as in PyTorch): ``state_dict``
+        and ``buffers()`` leave it out until an array is assigned to it.
         """
         self._forget(name)
-        if value is None:
-            object.__setattr__(self, name, None)
-        else:
-            self._registries()[1][name] = self.__dict__[name] = _as_buffer(value, type(self).__name__, name)
+        self._registries()[1][name] = self.__dict__[name] = _as_buffer(value, type(self).__name__, name)
 
     # --- walking the tree ------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
@@ -279,7 +277,7 @@ class Module:
         modules = self.named_modules(prefix) if recurse else iter([(prefix, self)])
         for module_name, module in modules:
             for name, value in module.__dict__[registry].items():
-                if id(value) in seen:
+                if value is None or id(value) in seen:  # a buffer registered as None is not yet there
                     continue
                 seen.add(id(value))
                 yield (f"{module_name}.{name}" if module_name else name), value
@@ -342,7 +340,8 @@ class Module:
             prefix, module = stack.pop()
             params, buffers, modules = module._registries()
             for name, t in list(params.items()) + list(buffers.items()):
-                out[prefix + name] = t
+                if t is not None:  # a buffer that is None (registered so, not yet assigned) is not saved
+                    out[prefix + name] = t
             stack.extend(reversed([(f"{prefix}{k}.", m) for k, m in modules.items()]))
         return out
 
