@@ -796,6 +796,91 @@ def test_a_subclass_of_a_built_in_optimizer_gets_one_parameter_at_a_time():
         np.testing.assert_allclose(p.data, b - g * min(1.0, 0.01 / norm), rtol=1e-12, atol=1e-15)
 
 
+class LazyMomentum(optim.Optimizer):
+    """PyTorch's style: no _init_state; the buffer and a running number are made on the first update."""
+
+    def __init__(self, params: Any, lr: float = 0.1, beta: float = 0.9) -> None:
+        super().__init__(params, dict(lr=lr, beta=beta))
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict, lr: float) -> None:
+        if "v" not in state:
+            state["v"] = np.zeros_like(param)
+            state["gnorm_ema"] = 0.0
+        state["v"] *= group["beta"]
+        state["v"] += grad
+        state["gnorm_ema"] = 0.9 * state["gnorm_ema"] + 0.1 * float(np.linalg.norm(grad))
+        param -= lr * state["v"] / (1.0 + state["gnorm_ema"])
+
+
+class ScalarState(optim.Optimizer):
+    """State made by _init_state that holds numbers besides arrays."""
+
+    def __init__(self, params: Any, lr: float = 0.1) -> None:
+        super().__init__(params, dict(lr=lr))
+
+    def _init_state(self, param: np.ndarray, group: dict) -> dict:
+        numbers = {"ema": 0.0, "peak": np.float32(0), "scale": np.array(1.0), "hits": 0}
+        return {"step": 0, **numbers, "v": np.zeros_like(param)}
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict, lr: float) -> None:
+        norm = float(np.linalg.norm(grad))
+        state["ema"] = 0.9 * state["ema"] + 0.1 * norm
+        state["peak"] = max(state["peak"], np.float32(norm))
+        state["scale"] = state["scale"] * 0.5
+        state["hits"] += 1
+        state["v"] += grad
+        param -= lr * state["scale"] * state["v"] / (state["ema"] + state["peak"] + 1e-8)
+
+
+@pytest.mark.parametrize("cls", [LazyMomentum, ScalarState])
+def test_custom_state_made_on_first_use_or_holding_numbers_loads_and_resumes(cls, tmp_path):
+    params = make_params()
+    opt = cls(params, lr=0.05)
+    run_optimizer(opt, params, steps=3)  # the scalar parameter is skipped on step 1: state of its own step
+    tg.save(opt.state_dict(), tmp_path / "opt.npz")
+    resumed_params = [Tensor(p.data.copy(), requires_grad=True) for p in params]
+    resumed = cls(resumed_params, lr=0.5)
+    resumed.load_state_dict(tg.load(tmp_path / "opt.npz"))
+    for p, q in zip(params, resumed_params):
+        kinds = {k: type(v) for k, v in opt.state[p].items()}
+        assert {k: type(v) for k, v in resumed.state[q].items()} == kinds  # a float stays a float, ...
+    run_optimizer(opt, params, steps=3)
+    run_optimizer(resumed, resumed_params, steps=3)
+    for p, q in zip(params, resumed_params):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_custom_state_that_does_not_match_is_still_a_clear_error():
+    params = make_params()
+    opt = ScalarState(params)
+    run_optimizer(opt, params, steps=1)
+    sd = opt.state_dict()
+    bad = {
+        "'ema' of parameter 0 should be a number like 0.0": dict(sd["state"][0], ema=np.zeros(3)),
+        "'hits' of parameter 0 should be a number like 0": dict(sd["state"][0], hits=2.5),  # int, not float
+        r"'v' of parameter 0 should be a float array of shape \(3,\)": dict(sd["state"][0], v=np.zeros(2)),
+        "'extra' of parameter 0 should hold numbers": dict(sd["state"][0], extra=np.array(["a", "b"])),
+        r"'extra' of parameter 0 should be a float array of shape \(3,\)": dict(
+            sd["state"][0], extra=np.array(["a", "b", "c"])
+        ),
+        r"lacks \['ema'\]": {k: v for k, v in sd["state"][0].items() if k != "ema"},
+    }
+    for message, entry in bad.items():
+        target = ScalarState(make_params())
+        with pytest.raises(ValueError, match=message):
+            target.load_state_dict(dict(sd, state={0: entry}))
+        assert target.state == {}
+
+
+def test_defaults_without_lr_are_a_clear_error():
+    class NoLr(optim.Optimizer):
+        def __init__(self, params: Any, eta: float = 0.1) -> None:
+            super().__init__(params, dict(eta=eta))
+
+    with pytest.raises(ValueError, match=r"NoLr: the defaults .* have no 'lr'"):
+        NoLr(make_params())
+
+
 # --- every in-place change of a parameter's array is marked, so an older graph cannot use it ---------
 
 

@@ -19,6 +19,7 @@ numpy calls.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import math
 from typing import Any, Callable, Iterable, Optional, Union
@@ -91,6 +92,12 @@ class Optimizer:
         self.step_count = 0
         self._flat = flat.FlatGroups() if flat.enabled_for(type(self)) else None
         name = type(self).__name__
+        if "lr" not in self.defaults:
+            raise ValueError(
+                f"{name}: the defaults given to Optimizer.__init__ have no 'lr' (they have "
+                f"{sorted(self.defaults)}); every optimizer needs one, for example "
+                "super().__init__(params, dict(lr=lr, ...)), even if _update does not use it"
+            )
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{name}: params must be an iterable of Tensors (or of dicts), got a single Tensor of "
@@ -434,25 +441,21 @@ class Optimizer:
     def _load_param_state(
         self, p: Tensor, group: dict[str, Any], entry: dict[str, Any], k: int, name: str
     ) -> dict[str, Any]:
+        """The saved ``entry`` checked against what ``_init_state`` makes (every key it makes must be
+        there); keys beyond those are state that ``_update`` makes on first use, taken as saved."""
         state = self._init_state(p.data, group)
-        if set(entry) != set(state):
+        lacking = sorted(set(state) - set(entry))
+        if lacking:
             raise ValueError(
                 f"{name}: the saved state of parameter {k} has {sorted(entry)}, but {type(self).__name__} "
-                f"with these options keeps {sorted(state)}"
+                f"with these options keeps {sorted(state)} (the saved state lacks {lacking})"
             )
         for key, value in entry.items():
             if key == "step":
                 state["step"] = int(np.asarray(value))
-            elif value is None and state[key] is None:
-                continue  # a buffer that is made on first use (SGD's momentum buffer)
             else:
-                arr = np.asarray(value) if value is not None else None
-                if arr is None or arr.shape != p.shape or arr.dtype.kind not in "fiu":
-                    raise ValueError(
-                        f"{name}: {key!r} of parameter {k} should be a float array of shape {p.shape}, got "
-                        f"{_describe(value)}"
-                    )
-                state[key] = arr.astype(p.dtype, copy=True)
+                where = f"{name}: {key!r} of parameter {k}"
+                state[key] = _loaded_entry(value, state.get(key, _LAZY), p.data, where)
         return state
 
     def __repr__(self) -> str:
@@ -464,6 +467,60 @@ class Optimizer:
                     lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+_LAZY: Any = object()  # in place of an initial value: a state key that _update makes, not _init_state
+
+
+def _is_scalar(value: Any) -> bool:
+    """A Python or numpy number (bools too), or a 0-d array."""
+    return isinstance(value, (int, float, np.number, np.bool_)) or (
+        isinstance(value, np.ndarray) and value.ndim == 0
+    )
+
+
+def _loaded_entry(value: Any, initial: Any, param: np.ndarray, where: str) -> Any:
+    """A copy of a saved state entry, checked against its ``initial`` value from ``_init_state``
+    (``_LAZY``: a key made on first use; None: a buffer made on first use, of the parameter's shape)."""
+    if value is None and (initial is None or initial is _LAZY):
+        return None
+    if initial is None or (initial is _LAZY and isinstance(value, np.ndarray) and value.shape == param.shape):
+        return _loaded_array(value, param, where)  # a buffer like the parameter: in its dtype
+    if initial is _LAZY:
+        if isinstance(value, np.ndarray) and value.dtype.kind not in "fiub":
+            raise ValueError(f"{where} should hold numbers, got {_describe(value)}")
+        return copy.deepcopy(value)  # anything else made on first use: as saved
+    if isinstance(initial, np.ndarray) and initial.ndim > 0:
+        return _loaded_array(value, initial, where)
+    if _is_scalar(initial):
+        return _loaded_scalar(value, initial, where)
+    if not isinstance(value, type(initial)):
+        raise ValueError(f"{where} should be a {type(initial).__name__}, got {_describe(value)}")
+    return copy.deepcopy(value)
+
+
+def _loaded_array(value: Any, like: np.ndarray, where: str) -> np.ndarray:
+    """``value`` as an array of ``like``'s shape and dtype (a float buffer takes ints too)."""
+    arr = None if value is None else np.asarray(value)
+    if (
+        arr is None
+        or arr.shape != like.shape
+        or arr.dtype.kind not in "fiub"
+        or not np.can_cast(arr.dtype, like.dtype, casting="same_kind")
+    ):
+        kind = "a float" if like.dtype.kind == "f" else f"a {like.dtype}"
+        raise ValueError(f"{where} should be {kind} array of shape {like.shape}, got {_describe(value)}")
+    return arr.astype(like.dtype, copy=True)
+
+
+def _loaded_scalar(value: Any, initial: Any, where: str) -> Any:
+    """A saved number (Python, numpy or a 0-d array) where ``_init_state`` makes one: kept as saved
+    (``_update`` may have turned 0.0 into a numpy float), if ``initial``'s kind can take it."""
+    if not _is_scalar(value) or not np.can_cast(
+        np.asarray(value).dtype, np.asarray(initial).dtype, casting="same_kind"
+    ):
+        raise ValueError(f"{where} should be a number like {initial!r}, got {_describe(value)}")
+    return value.copy() if isinstance(value, np.ndarray) else value
 
 
 def _describe(value: Any) -> str:
