@@ -59,13 +59,15 @@ def params_in_one_block(seed=0):
     return [nn.Parameter(rng.standard_normal(s)) for s in SHAPES]
 
 
-def train(params, cls, kwargs, steps=STEPS, drop_grad_at=-1, rebind_at=-1, seed=1):
+def train(params, cls, kwargs, steps=STEPS, drop_grad_at=-1, rebind_at=-1, seed=1, change_at=-1, change=None):
     """``steps`` optimizer steps on random gradients (the same for the same seed)."""
     rng = np.random.default_rng(seed)
     opt = cls(params, **kwargs)
     for k in range(steps):
         if k == rebind_at:
             params[2].data = params[2].data.copy()  # a new array assigned to p.data
+        if k == change_at:
+            change(opt, params)  # the user edits optimizer.state
         for i, p in enumerate(params):
             g = rng.standard_normal(p.shape)
             p.grad = None if (k == drop_grad_at and i == 1) else Tensor(g)
@@ -140,6 +142,57 @@ def test_a_new_array_assigned_to_a_parameter_is_laid_out_again_and_stays_exact()
     assert flat.views is not None and flat.datas[2] is params[2].data  # gathered from now on
     ref_opt = train(reference, per_parameter(cls), kwargs, rebind_at=8)
     assert_same(params, reference, opt, ref_opt)
+
+
+def new_buffers(opt, params):
+    state = opt.state[params[0]]
+    for k, v in list(state.items()):
+        if isinstance(v, np.ndarray):
+            state[k] = v * 0.5  # a new array, not the view the flat path handed out
+
+
+def new_dict(opt, params):
+    opt.state = {}
+
+
+def copied_dicts(opt, params):
+    opt.state = {p: dict(st) for p, st in opt.state.items()}  # the same arrays in new dicts
+
+
+def steps_reset(opt, params):
+    for p in params:
+        opt.state[p]["step"] = 0  # Adam's bias correction starts again
+
+
+STATE_CHANGES = {
+    "new_buffers": new_buffers,
+    "steps_reset": steps_reset,
+    "one_step_changed": lambda opt, params: opt.state[params[0]].__setitem__("step", 2),
+    "cleared": lambda opt, params: opt.state.clear(),
+    "new_dict": new_dict,
+    "copied_dicts": copied_dicts,
+}
+
+
+EDITED = ["sgd_momentum_dampening", "adagrad", "rmsprop_centered_momentum", "adam_amsgrad_inside"]
+
+
+@pytest.mark.parametrize("change", sorted(STATE_CHANGES))
+@pytest.mark.parametrize("name", EDITED)
+def test_the_flat_path_uses_what_the_user_put_in_optimizer_state(name, change):
+    cls, kwargs = CASES[name]
+    params, reference = params_in_one_block(), params_in_one_block()
+    edit = dict(steps=20, change_at=10, change=STATE_CHANGES[change])
+    opt = train(params, cls, kwargs, **edit)
+    ref_opt = train(reference, per_parameter(cls), kwargs, **edit)
+    assert_same(params, reference, opt, ref_opt)  # the numbers, and state_dict() saves the same arrays
+    flat = opt._flat.get(opt.param_groups[0])
+    if change == "one_step_changed":
+        assert flat is None  # the step counts differ: per parameter from now on
+        return
+    for p in params:  # laid out again from optimizer.state: it holds views of the buffers in use
+        for k, v in opt.state[p].items():
+            assert np.shares_memory(v, flat.state[k]) if isinstance(v, np.ndarray) else v == flat.state[k]
 
 
 BUILT_IN = [optim.SGD, optim.Momentum, optim.Adagrad, optim.RMSprop, optim.Adam, optim.AdamW]
