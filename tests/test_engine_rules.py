@@ -412,3 +412,46 @@ def test_no_grad_works_as_a_bare_decorator_as_in_pytorch():
         return tg.is_grad_enabled()
 
     assert mode() is False and tg.is_grad_enabled()
+
+
+def test_a_detached_alias_of_a_changed_parameter_is_caught():
+    p = nn.Parameter(np.array([1.0, 2.0, 3.0]))
+    x = Tensor(np.ones(3), requires_grad=True)
+    loss = (p.detach() * x).sum()
+    opt = tg.optim.SGD([p], lr=1.0)
+    p.grad = Tensor(np.ones(3))
+    opt.step()
+    # before: x.grad became [0, 1, 2], the gradient at the new p (PyTorch raises here too)
+    with pytest.raises(RuntimeError, match=r"Mul\.backward needs input 0 \(shape \(3,\)"):
+        loss.backward()
+
+
+def test_an_unrecorded_view_of_a_frozen_weight_changed_by_load_state_dict_is_caught():
+    layer = nn.Linear(3, 2, dtype=np.float64)
+    layer.weight.requires_grad_(False)
+    x = Tensor(np.ones((4, 3)), requires_grad=True)
+    out = (x @ layer.weight.T).sum()  # the transpose is not recorded: a constant on the weight's memory
+    layer.load_state_dict({"weight": np.zeros((2, 3)), "bias": np.zeros(2)})
+    with pytest.raises(RuntimeError, match=r"MatMul\.backward needs input 1 \(shape \(3, 2\)"):
+        out.backward()
+
+
+def test_a_neighbour_in_the_same_memory_block_that_did_not_change_is_no_alias():
+    model = nn.Sequential(nn.Linear(2, 3, dtype=np.float64), nn.Linear(3, 1, dtype=np.float64))
+    first, second = model[0], model[1]
+    first.weight.requires_grad_(False)
+    first.bias.requires_grad_(False)
+    out = second(first(Tensor(np.ones((4, 2))))).sum()
+    opt = tg.optim.SGD(second.parameters(), lr=0.1)  # changes only the second layer's arrays
+    second.weight.grad, second.bias.grad = Tensor(np.ones((1, 3))), Tensor(np.ones(1))
+    before = first.weight.data.copy()
+    opt.step()
+    with pytest.raises(RuntimeError, match="modified in place"):
+        out.backward()  # the second layer's weight was an input: rightly refused
+    x = Tensor(np.ones((4, 2)), requires_grad=True)
+    (first(x)).sum().backward()  # the first layer alone was recorded after the step: fine
+    np.testing.assert_array_equal(first.weight.data, before)
+    out2 = first(x).sum()
+    opt.step()  # the second layer changes again; the first layer's graph does not use it
+    out2.backward()
+    assert x.grad is not None

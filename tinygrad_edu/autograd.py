@@ -13,6 +13,7 @@ its backward runs (the engine hands it over).
 
 from __future__ import annotations
 
+import collections
 import gc
 import itertools
 import os
@@ -167,9 +168,13 @@ class Function:
 class _Changes:
     """Numbers the in-place changes made through the library, 1, 2, 3, ... (see mark_modified)."""
 
+    KEPT = 32
+    """How many of the latest changes keep their tensors, to find other tensors on their memory."""
+
     def __init__(self) -> None:
         self.counter = itertools.count(1)
         self.last = 0  # the number of the latest change
+        self.recent: collections.deque = collections.deque(maxlen=self.KEPT)  # (number, tensors)
 
 
 _CHANGES = _Changes()
@@ -189,6 +194,7 @@ def mark_modified(*tensors: "Tensor") -> None:
     number = _CHANGES.last = next(_CHANGES.counter)
     for t in tensors:
         t._version = number
+    _CHANGES.recent.append((number, tensors))  # for p.detach() and views of p (see _check_versions)
 
 
 def promote(
@@ -548,10 +554,22 @@ def _ndarray_misuse_error(op: Function, exc: Exception, create_graph: bool) -> E
 
 
 def _check_versions(op: Function) -> None:
-    """Raise if an input of the op was changed in place after the op was recorded."""
+    """Raise if an input of the op was changed in place after the op was recorded: the input
+    itself, or a tensor whose memory it shares (``p.detach()``, a view of ``p`` made without
+    recording, such as ``frozen.weight.T``), as PyTorch's shared version counters catch."""
     for x in op.inputs:
-        if x._version > op.recorded_at:
+        if x._version > op.recorded_at or _changed_under(x, op.recorded_at):
             raise _modified_error(op, x)
+
+
+def _changed_under(x: "Tensor", since: int) -> bool:
+    """Whether one of the latest changes after ``since`` wrote into memory that x's array shares."""
+    for number, tensors in reversed(_CHANGES.recent):
+        if number <= since:
+            return False
+        if any(t is not x and np.shares_memory(x.data, t.data) for t in tensors):
+            return True
+    return False
 
 
 def _modified_error(op: Function, x: "Tensor") -> RuntimeError:
