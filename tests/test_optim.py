@@ -926,3 +926,18 @@ def test_module_load_state_dict_marks_the_parameters():
     assert all(p._version > versions[name] for name, p in model.named_parameters())
     with pytest.raises(RuntimeError, match="modified"):
         loss.backward()
+
+
+def test_zero_grad_keeps_pytorchs_set_to_none_choice():
+    p = nn.Parameter(np.ones(2))
+    opt = optim.SGD([p], lr=0.1)
+    p.grad = Tensor(np.array([3.0, 4.0]))
+    kept = p.grad
+    opt.zero_grad(set_to_none=False)  # before: a TypeError
+    assert p.grad is kept and np.array_equal(kept.data, [0.0, 0.0])
+    opt.zero_grad()
+    assert p.grad is None
+    model = nn.Linear(2, 1)
+    (model(Tensor(np.ones((1, 2)))).sum()).backward()
+    model.zero_grad(set_to_none=False)
+    assert all(np.array_equal(q.grad.data, np.zeros(q.shape)) for q in model.parameters())

@@ -528,6 +528,17 @@ def _wrap(data: np.ndarray) -> Tensor:
     return t
 
 
+def _clear_grad(t: Tensor, set_to_none: bool) -> None:
+    """``zero_grad`` for one tensor: ``grad`` None, or its array filled with zeros in place (PyTorch's
+    ``set_to_none=False``; a reference to the old ``grad`` then sees the zeros)."""
+    if set_to_none or t.grad is None:
+        t.grad = None
+    elif t.grad.data.flags.writeable:
+        t.grad.data[...] = 0
+    else:
+        t.grad = _wrap(np.zeros_like(t.grad.data))
+
+
 def _flag(value: Any, where: str) -> bool:
     """``requires_grad`` as a bool: True, False or a numpy bool, never "yes", 1.0 or None."""
     if value is True or value is False or isinstance(value, np.bool_):

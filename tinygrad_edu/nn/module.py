@@ -16,7 +16,7 @@ import numpy as np
 
 from tinygrad_edu._config import get_default_dtype
 from tinygrad_edu.autograd import mark_modified
-from tinygrad_edu.tensor import Tensor, _check_conversion
+from tinygrad_edu.tensor import Tensor, _check_conversion, _clear_grad
 
 
 class Parameter(Tensor):
@@ -287,10 +287,11 @@ class Module:
         return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
 
     # --- training helpers ---------------------------------------------------------------
-    def zero_grad(self) -> None:
-        """Set every parameter's ``.grad`` to None (the next backward starts afresh)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Set every parameter's ``.grad`` to None (the next backward starts afresh), or with
+        ``set_to_none=False`` fill it with zeros in place, as in PyTorch."""
         for p in self.parameters():
-            p.grad = None
+            _clear_grad(p, set_to_none)
 
     def train(self, mode: bool = True) -> "Module":
         """Training mode for this module and every module inside (Dropout drops, BatchNorm uses

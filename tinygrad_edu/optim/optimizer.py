@@ -29,7 +29,7 @@ import numpy as np
 from tinygrad_edu._config import enable_grad
 from tinygrad_edu.autograd import mark_modified
 from tinygrad_edu.optim import flat, schedules
-from tinygrad_edu.tensor import Tensor
+from tinygrad_edu.tensor import Tensor, _clear_grad
 
 LearningRate = Union[float, Callable[[int], float]]
 
@@ -306,11 +306,12 @@ class Optimizer:
             )
         return grad if grad.dtype == param.dtype else grad.astype(param.dtype)
 
-    def zero_grad(self) -> None:
-        """Forget the gradients: every parameter's ``grad`` becomes None (PyTorch's set_to_none)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients: every parameter's ``grad`` becomes None, or with
+        ``set_to_none=False`` zeros, filled in place (PyTorch's two choices)."""
         for group in self.param_groups:
             for p in group["params"]:
-                p.grad = None
+                _clear_grad(p, set_to_none)
 
     # --- state dicts ---------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
