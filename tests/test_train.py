@@ -791,3 +791,12 @@ def test_empty_data_and_a_checkpoint_name_without_its_log_are_named(moons, tmp_p
     with pytest.raises(KeyError, match=r"uses \{val_loss\}.*pass validation_data"):
         train.fit(model, nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1), X, y, 1,
                   progress=False, callbacks=[checkpoint])
+
+
+def test_a_generator_of_batches_used_up_by_the_first_epoch_is_named(moons):
+    X, y = moons
+    model = make_mlp()
+    once = ((X[k : k + 32], y[k : k + 32]) for k in range(0, len(X), 32))
+    with pytest.raises(ValueError, match="epoch 1 produced no batches; if batches returns the same generator"):
+        train.fit(model, nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1), None, None, 2,
+                  progress=False, batches=lambda epoch: once)

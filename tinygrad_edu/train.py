@@ -649,7 +649,13 @@ def _train_one_epoch(run: _Run, epoch: int, batch_maker: Callable[[int], Iterabl
         if run.interrupt.requested:
             raise KeyboardInterrupt
     if n_seen == 0:
-        raise ValueError(f"fit: epoch {epoch} produced no batches")
+        hint = (
+            "; if batches returns the same generator every epoch, it was used up by the first: "
+            "return a new one each time, e.g. batches=lambda epoch: iter(make_batches(epoch))"
+            if epoch > 0
+            else ""
+        )
+        raise ValueError(f"fit: epoch {epoch} produced no batches{hint}")
     logs = {"loss": loss_sum / n_seen, "last_batch_loss": last_loss}
     logs.update({name: s / n_seen for name, s in metric_sums.items()})
     return logs
