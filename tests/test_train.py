@@ -797,6 +797,7 @@ def test_a_generator_of_batches_used_up_by_the_first_epoch_is_named(moons):
     X, y = moons
     model = make_mlp()
     once = ((X[k : k + 32], y[k : k + 32]) for k in range(0, len(X), 32))
-    with pytest.raises(ValueError, match="epoch 1 produced no batches; if batches returns the same generator"):
+    message = "epoch 1 produced no batches; if batches returns the same generator"
+    with pytest.raises(ValueError, match=message):
         train.fit(model, nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1), None, None, 2,
                   progress=False, batches=lambda epoch: once)
