@@ -1100,3 +1100,23 @@ def test_docs_modules_examples_run() -> None:
     result = doctest.testfile(str(path), module_relative=False, optionflags=doctest.ELLIPSIS, report=True)
     assert result.attempted > 30
     assert result.failed == 0, f"{result.failed} example(s) in docs/modules.md fail (see the output above)"
+
+
+@pytest.mark.parametrize(
+    "holder",
+    [
+        lambda: [nn.Linear(2, 2)],
+        lambda: {"first": nn.Linear(2, 2)},  # before: silently not registered
+        lambda: [[nn.Linear(2, 2)]],  # nested: likewise
+        lambda: ({"w": nn.Parameter(np.ones(2))},),
+    ],
+)
+def test_a_plain_container_of_modules_is_refused_with_the_way_out(holder) -> None:
+    class Holder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = holder()
+
+    refused = r"attribute 'blocks' is a (list|dict|tuple) holding modules.*ModuleList"
+    with pytest.raises(TypeError, match=refused):
+        Holder()

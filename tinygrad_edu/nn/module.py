@@ -96,6 +96,15 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
+def _holds_modules(value: Any) -> bool:
+    """Whether a plain list, tuple or dict holds a Module or a Parameter, at any depth."""
+    if isinstance(value, dict):
+        value = list(value.values())
+    if not isinstance(value, (list, tuple)):
+        return False
+    return any(isinstance(v, (Module, Parameter)) or _holds_modules(v) for v in value)
+
+
 def _load_problem(key: str, array: np.ndarray, target: Tensor) -> Optional[str]:
     """Why ``array`` cannot be loaded into ``target`` (None: it can): not numbers, another shape,
     or values the target's dtype would change beyond rounding (2.7 or nan into an int64 buffer,
@@ -177,11 +186,12 @@ class Module:
         elif name in buffers:  # None too: the name stays a buffer, saved again once it holds an array
             buffers[name] = self.__dict__[name] = _as_buffer(value, type(self).__name__, name)
         else:
-            if isinstance(value, (list, tuple)) and any(isinstance(v, (Module, Parameter)) for v in value):
+            if _holds_modules(value):
                 raise TypeError(
-                    f"{type(self).__name__}: attribute '{name}' is a {type(value).__name__} of modules or "
-                    "parameters, which a Module does not look into: their parameters would be missing "
-                    "from parameters() and state_dict(). Use nn.Sequential(*items) or nn.ModuleList(items)"
+                    f"{type(self).__name__}: attribute '{name}' is a {type(value).__name__} holding modules "
+                    "or parameters, which a Module does not look into: their parameters would be missing "
+                    "from parameters() and state_dict(). Use nn.Sequential(*items) or nn.ModuleList(items) "
+                    "(nested as needed), or give each one an attribute of its own"
                 )
             self._forget(name)
             object.__setattr__(self, name, value)
