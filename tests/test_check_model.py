@@ -416,6 +416,11 @@ def test_check_model_gives_the_course_difference_on_the_course_network():
     assert report.verdict == "fine (below the course's 2e-7)"
     # the fourth digit moves with numpy's rounding (1.189e-07 with numpy 2, 1.186e-07 with 1.26)
     assert re.match(r"PASSED: relative error 1\.1[89]\de-07 < threshold 2e-07", str(report).splitlines()[-1])
+    strict = check_model(model, course_cost, x.T, y.reshape(-1, 1).astype(F64))  # the default 1e-7
+    # before: "FAILED: ... >= threshold 1e-07 (fine (below the course's 2e-7))", which read as a contradiction
+    assert str(strict).splitlines()[-1].endswith(
+        "(fine (below the course's 2e-7); the course's own bound is 2e-07: pass threshold=2e-07 to use it)"
+    )
 
 
 def test_the_verdict_is_the_summary_rows_verdict():
