@@ -4,7 +4,7 @@
     python docs/make_pictures.py --quick --out /tmp/pictures   # the same files in a few seconds
 
 Every picture is seeded, so running the script again gives the same numbers. It needs
-matplotlib (``pip install tinygrad_edu[plot]``) and Graphviz's ``dot`` program.
+matplotlib (``pip install -e '.[plot]'``) and Graphviz's ``dot`` program.
 
 Pictures (file names are the ones the documents link to):
 

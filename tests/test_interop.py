@@ -33,7 +33,7 @@ def need(package):
         return importlib.import_module(package)
     except ImportError as err:
         message = (
-            f"{package} is not installed ({err}); pip install 'tinygrad_edu[interop]' "
+            f"{package} is not installed ({err}); bash dev.sh interop installs it "
             "(.ci/run installs it, so in CI this is a failure)"
         )
         if os.environ.get("CI"):
@@ -85,7 +85,7 @@ def test_need_fails_in_ci_and_skips_elsewhere(monkeypatch):
     with pytest.raises(pytest.fail.Exception, match="no_such_package_here"):
         need("no_such_package_here")
     monkeypatch.delenv("CI")
-    with pytest.raises(pytest.skip.Exception, match="tinygrad_edu\\[interop\\]"):
+    with pytest.raises(pytest.skip.Exception, match="bash dev.sh interop"):
         need("no_such_package_here")
 
 

@@ -433,7 +433,7 @@ def test_clear_error_when_matplotlib_is_missing(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
         monkeypatch.delitem(sys.modules, name)
-    with pytest.raises(ImportError, match=r"pip install tinygrad_edu\[plot\]"):
+    with pytest.raises(ImportError, match=r"needs matplotlib.*pip install matplotlib"):
         plot.plot_schedules({"c": lambda s: 0.1}, 5)
     # the numbers need numpy alone
     assert plot.optimizer_trajectory(bowl, functools.partial(optim.SGD, lr=0.5), steps=2).shape == (3, 2)
@@ -442,7 +442,7 @@ def test_clear_error_when_matplotlib_is_missing(monkeypatch: pytest.MonkeyPatch)
 def test_sys_modules_none_gives_the_same_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
-    with pytest.raises(ImportError, match=r"plot_ema needs matplotlib.*pip install tinygrad_edu\[plot\]"):
+    with pytest.raises(ImportError, match=r"plot_ema needs matplotlib.*pip install matplotlib"):
         plot.plot_ema([1.0, 2.0])
 
 

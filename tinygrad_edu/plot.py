@@ -1,6 +1,6 @@
 """Pictures of training: loss curves, decision boundaries, optimizer paths, schedules, moving averages.
 
-matplotlib is an optional extra (``pip install tinygrad_edu[plot]``). It is imported inside
+matplotlib is an optional extra (``pip install matplotlib``, or ``.[plot]``). It is imported inside
 each function, so ``import tinygrad_edu`` never needs it. Every ``plot_*`` function
 
 * returns the matplotlib ``Figure``; in a notebook it shows once, as the cell's result (make
@@ -32,7 +32,7 @@ from tinygrad_edu._config import no_grad
 from tinygrad_edu.tensor import Tensor
 
 PathLike = Union[str, Path]
-INSTALL_HINT = "pip install tinygrad_edu[plot]"
+INSTALL_HINT = "pip install matplotlib, or in a checkout: pip install -e '.[plot]'"
 
 __all__ = [
     "FUNCTIONS",
@@ -62,7 +62,7 @@ def _pyplot(where: str) -> Any:
     except ImportError as error:
         raise ImportError(
             f"tinygrad_edu.plot.{where} needs matplotlib, an optional extra; install it with: "
-            f"{INSTALL_HINT}   (or: pip install matplotlib)"
+            f"{INSTALL_HINT}"
         ) from error
     return plt
 

@@ -16,7 +16,7 @@ from tinygrad_edu import data, nn, optim, train
 
 PROG = "tinygrad-edu"
 DEFAULT_OUT = "tinygrad_edu_out"
-PLOT_HINT = "pip install tinygrad_edu[plot]"
+PLOT_HINT = "pip install matplotlib, or in a checkout: pip install -e '.[plot]'"
 
 
 class UsageError(Exception):

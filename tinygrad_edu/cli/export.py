@@ -129,8 +129,8 @@ def add_parser(sub: Any) -> None:
         description="Rebuild the network of a checkpoint written by 'tinygrad-edu train --checkpoint' and "
         "write it as ONNX (.onnx: onnxruntime runs it, Netron draws it), safetensors (.safetensors: "
         "PyTorch's parameter names) or a PyTorch file (.pt: torch.save of the torch state dicts of the "
-        "model and, when it converts, the optimizer). Needs the interop extra: "
-        "pip install 'tinygrad_edu[interop]'.",
+        "model and, when it converts, the optimizer). Needs the interop packages: "
+        "bash dev.sh interop in a checkout (PyTorch's CPU wheel first).",
     )
     p.add_argument("checkpoint", help="the .npz written by tinygrad-edu train --checkpoint")
     p.add_argument("output", help="the file to write; its suffix chooses the format")

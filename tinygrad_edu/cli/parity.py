@@ -74,7 +74,7 @@ def add_parser(sub: Any) -> None:
         "--checkpoint', train a copy here and one in PyTorch from the same weights on the same "
         "mini-batches of the same data set, and print per step the loss difference and the largest "
         "gradient and parameter differences. Exit status 0 when all are below --tolerance, 1 when not. "
-        "Needs PyTorch: pip install 'tinygrad_edu[interop]'.",
+        "Needs PyTorch: pip install torch --index-url https://download.pytorch.org/whl/cpu.",
     )
     p.add_argument("checkpoint", help="the .npz written by tinygrad-edu train --checkpoint")
     p.add_argument("--steps", type=int_at_least(1), default=5, help="training steps (default 5)")

@@ -8,7 +8,7 @@
     interop.save_safetensors(model, "model.safetensors")        # PyTorch's names
     interop.compare_with_torch(model, loss_fn, opt, X, y)       # the step-by-step proof
 
-torch, onnx and safetensors are optional (``pip install 'tinygrad_edu[interop]'``) and
+torch, onnx and safetensors are optional (``bash dev.sh interop`` in a checkout) and
 imported only inside the functions that need them, so importing this module needs numpy
 alone. docs/interop.md has the table of what maps to what.
 """

@@ -10,7 +10,13 @@ import numpy as np
 from tinygrad_edu.nn.module import Module
 
 # import name -> what pip installs
-PIP_NAMES = {"torch": "torch", "onnx": "onnx", "onnxruntime": "onnxruntime", "safetensors": "safetensors"}
+# PyTorch from its CPU index: from PyPI, pip picks a CUDA build of several GB.
+PIP_NAMES = {
+    "torch": "torch --index-url https://download.pytorch.org/whl/cpu",
+    "onnx": "onnx",
+    "onnxruntime": "onnxruntime",
+    "safetensors": "safetensors",
+}
 
 
 def require(package: str, where: str) -> Any:
@@ -20,8 +26,8 @@ def require(package: str, where: str) -> Any:
     except ImportError as err:
         raise ImportError(
             f"{where} needs the '{package}' package, which is not installed ({err}); install it with "
-            f"pip install {PIP_NAMES.get(package, package)}, or all of interop's packages with "
-            "pip install 'tinygrad_edu[interop]'"
+            f"pip install {PIP_NAMES.get(package, package)}, or all of interop's packages, in a "
+            "checkout of tinygrad_edu, with bash dev.sh interop"
         ) from None
 
 
