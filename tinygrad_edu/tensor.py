@@ -528,12 +528,12 @@ def _wrap(data: np.ndarray) -> Tensor:
     return t
 
 
-def _clear_grad(t: Tensor, set_to_none: bool) -> None:
-    """``zero_grad`` for one tensor: ``grad`` None, or its array filled with zeros in place (PyTorch's
-    ``set_to_none=False``; a reference to the old ``grad`` then sees the zeros)."""
-    if set_to_none or t.grad is None:
-        t.grad = None
-    elif t.grad.data.flags.writeable:
+def _zero_grad_in_place(t: Tensor) -> None:
+    """``zero_grad(set_to_none=False)`` for one tensor: its ``grad`` array filled with zeros in place
+    (a reference to the old ``grad`` then sees the zeros), as PyTorch does."""
+    if t.grad is None:
+        return
+    if t.grad.data.flags.writeable:
         t.grad.data[...] = 0
     else:
         t.grad = _wrap(np.zeros_like(t.grad.data))

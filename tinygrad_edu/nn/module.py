@@ -16,7 +16,7 @@ import numpy as np
 
 from tinygrad_edu._config import get_default_dtype
 from tinygrad_edu.autograd import mark_modified
-from tinygrad_edu.tensor import Tensor, _check_conversion, _clear_grad
+from tinygrad_edu.tensor import Tensor, _check_conversion, _zero_grad_in_place
 
 
 class Parameter(Tensor):
@@ -301,7 +301,10 @@ class Module:
         """Set every parameter's ``.grad`` to None (the next backward starts afresh), or with
         ``set_to_none=False`` fill it with zeros in place, as in PyTorch."""
         for p in self.parameters():
-            _clear_grad(p, set_to_none)
+            if set_to_none:
+                p.grad = None
+            else:
+                _zero_grad_in_place(p)
 
     def train(self, mode: bool = True) -> "Module":
         """Training mode for this module and every module inside (Dropout drops, BatchNorm uses

@@ -29,7 +29,7 @@ import numpy as np
 from tinygrad_edu._config import enable_grad
 from tinygrad_edu.autograd import mark_modified
 from tinygrad_edu.optim import flat, schedules
-from tinygrad_edu.tensor import Tensor, _clear_grad
+from tinygrad_edu.tensor import Tensor, _zero_grad_in_place
 
 LearningRate = Union[float, Callable[[int], float]]
 
@@ -311,7 +311,10 @@ class Optimizer:
         ``set_to_none=False`` zeros, filled in place (PyTorch's two choices)."""
         for group in self.param_groups:
             for p in group["params"]:
-                _clear_grad(p, set_to_none)
+                if set_to_none:
+                    p.grad = None
+                else:
+                    _zero_grad_in_place(p)
 
     # --- state dicts ---------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
