@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from test_engine import CubeWithArrays  # x**3 with a backward on a saved ndarray
+from test_engine import Cube, CubeWithArrays  # x**3: differentiable twice, and first-order only
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor, gradcheck, nn, optim
@@ -59,15 +59,6 @@ class CubeDetached(tg.Function):
     def backward(self, grad):
         (x,) = self.inputs
         x = x.detach() if isinstance(x, Tensor) else x  # detached under create_graph
-        return grad * 3 * x**2
-
-
-class Cube(tg.Function):
-    def forward(self, x):
-        return x**3
-
-    def backward(self, grad):
-        (x,) = self.inputs
         return grad * 3 * x**2
 
 
