@@ -534,21 +534,18 @@ def fit(
 
     Ctrl-C stops training after the step in progress and returns the history so far, with
     ``history.interrupted = True``. Epoch lists hold completed epochs only; ``history.steps``
-    holds every completed step. The model is in training mode while fitting and gets its
-    previous mode back at the end.
+    holds every completed step. The model is in training mode while fitting (a submodule
+    left in eval mode stays so) and every module gets its own mode back at the end.
     """
     epochs = _check_positive_int(epochs, "epochs", "fit", minimum=0)
     _check_model_and_loss(model, loss_fn, "fit")
     _check_optimizer(optimizer)
     batch_maker = _batch_maker(X, y, batches, batch_size, shuffle, seed)
+    modes = _modes(model)  # put back at the end (the run may switch an eval-mode model to training)
     run = _Run(model, loss_fn, optimizer, _parameter_names(model, optimizer),
                _make_metrics(metrics, loss_fn, model), check_finite)
     run.record_grad_norms = record_grad_norms
     callbacks = _attach(callbacks, model, optimizer)
-    modes = _modes(model)
-    if not getattr(model, "training", True):  # a model in eval mode trains in training mode;
-        _set_mode(model, True)  # one in training mode keeps the submodules it has in eval mode
-    run.training_modes = _modes(model)
     bar = _progress_bar(progress, epochs)
     start = time.perf_counter()
     try:
@@ -613,7 +610,11 @@ class _Run:
         self.layout: list = []  # where the parameters lie in memory (see _side_by_side)
         self.interrupt: Any = None  # the _DeferredInterrupt, while training runs
         self.record_grad_norms = False  # keep every step's gradient norms in the history
-        self.training_modes: list[tuple[Any, bool]] = []  # each module's flag while training
+        # Each module's flag while training: a model in eval mode trains in training mode; one in
+        # training mode keeps the submodules it has in eval mode (a frozen BatchNorm, say).
+        if not getattr(model, "training", True):
+            _set_mode(model, True)
+        self.training_modes = _modes(model)
         # What a forward changes besides the parameters (BatchNorm's running statistics): put back
         # with them when a step is refused, so the model is never left half-updated.
         self.buffers = list(model.buffers()) if hasattr(model, "buffers") else []
@@ -1030,6 +1031,17 @@ class Comparison:
         return f"Comparison({[r['name'] for r in self.rows]}, best={self.best!r})"
 
 
+def _final_scores(
+    model: Any, loss_fn: Any, X: Array, y: Array, validation_data: Optional[tuple[Array, Array]], metrics: Any
+) -> dict[str, float]:
+    """A trained model's loss and metrics on the training data, and on validation_data as val_..."""
+    scores = evaluate(model, loss_fn, X, y, metrics=metrics)
+    if validation_data is not None:
+        val = evaluate(model, loss_fn, *validation_data, metrics=metrics)
+        scores.update({f"val_{k}": v for k, v in val.items()})
+    return scores
+
+
 def compare_optimizers(
     make_model: Callable[[], Any],
     loss_fn: Callable[[Tensor, Any], Tensor],
@@ -1057,14 +1069,8 @@ def compare_optimizers(
     if not optimizers:
         raise ValueError("compare_optimizers: give at least one optimizer, e.g. {'adam': lambda p: Adam(p)}")
     initial = make_model().state_dict()
-    options = dict(
-        batch_size=batch_size,
-        seed=seed,
-        batches=batches,
-        validation_data=validation_data,
-        progress=progress,
-        metrics=metrics,
-    )
+    options = dict(batch_size=batch_size, seed=seed, batches=batches, validation_data=validation_data,
+                   progress=progress, metrics=metrics)
     result = Comparison()
     # Every run draws the same random numbers (dropout masks, a DataLoader's shuffles): the
     # generators are put back where they were before each one.
@@ -1082,10 +1088,7 @@ def compare_optimizers(
         except NonFiniteLossError as err:
             history = err.history
             result.errors[name] = err
-        row.update(evaluate(model, loss_fn, X, y, metrics=metrics))
-        if validation_data is not None:
-            scores = evaluate(model, loss_fn, *validation_data, metrics=metrics)
-            row.update({f"val_{k}": v for k, v in scores.items()})
+        row.update(_final_scores(model, loss_fn, X, y, validation_data, metrics))
         row["epochs"] = len(history.epoch)
         row["time"] = history.total_time
         result.rows.append(row)
