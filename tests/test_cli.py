@@ -76,6 +76,22 @@ def test_python_dash_m_help_in_a_subprocess():
     assert "compare" in done.stdout and "gradcheck" in done.stdout
 
 
+def test_a_reader_that_goes_away_stops_the_command_quietly():
+    """`tinygrad-edu exercise list | head -1`: the pipe closes before the output is written; the
+    command stops with status 1 and says nothing (before: a BrokenPipeError at exit)."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tinygrad_edu", "exercise", "list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    child.stdout.close()  # long before the child has imported numpy and written anything
+    err = child.stderr.read()
+    child.stderr.close()
+    assert child.wait(timeout=60) == 1
+    assert err == ""
+
+
 def test_python_dash_m_bad_argument_in_a_subprocess():
     done = subprocess.run(
         [sys.executable, "-m", "tinygrad_edu", "train", "--lr", "-0.5"],

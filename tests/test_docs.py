@@ -223,3 +223,13 @@ def test_code_quoted_in_the_docs_matches_the_source() -> None:
     for doc, match in quotes:
         path, name, quoted = match.groups()
         assert quoted == _function_body(os.path.join(ROOT, path), name), f"{doc} quotes an old {path} {name}"
+
+
+def test_the_readme_asks_for_the_python_that_the_package_requires():
+    """The README's "python3 (3.X or newer ...)" is pyproject's requires-python (it once said 3.9
+    while the package required 3.10)."""
+    with open(os.path.join(ROOT, "pyproject.toml"), encoding="utf-8") as f:
+        required = re.search(r'requires-python = ">=(3\.\d+)"', f.read()).group(1)
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    assert re.findall(r"`python3` \((3\.\d+) or newer", readme) == [required]

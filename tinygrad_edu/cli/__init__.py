@@ -12,6 +12,7 @@ with 1, also with one line; docs/cli.md describes every option.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Optional, Sequence
 
@@ -37,10 +38,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         # Overflow and NaN are reported by the commands themselves (fit stops on a non-finite loss,
         # pictures show NaN in red), so numpy's warnings would only repeat them less clearly.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return args.run(args)
+            status = args.run(args)
+        sys.stdout.flush()  # here, so that a reader gone away is caught below, not at exit
+        return status
     except UsageError as err:
         print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`... | head -1`): stop quietly, as ls or grep do
+        _discard_stdout()
+        return 1
     except OSError as err:  # a disk that filled up, a folder removed while we ran: one line, no traceback
         print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
         return 1
@@ -50,6 +56,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device, so that flushing it at exit raises no second BrokenPipeError."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no file (a test's capture): nothing will flush into the pipe
+        pass
 
 
 if __name__ == "__main__":
