@@ -634,3 +634,12 @@ def test_quiet_prints_only_the_result_in_every_command(tmp_path, capsys):
     for command in COMMANDS + ["export", "parity"]:
         _, help_text, _ = run([command, "--help"], capsys)
         assert "print only the result" in " ".join(help_text.split()), command
+
+
+def test_graph_without_the_graphviz_package_says_what_to_install(tmp_path, monkeypatch, capsys):
+    """The graphviz Python package missing (a --no-deps install): one line and status 1, no traceback."""
+    monkeypatch.setitem(sys.modules, "graphviz", None)  # `import graphviz` now fails
+    status, out, err = run(["graph", "a*b", "--values", "a=2,b=3", "--out", str(tmp_path)], capsys)
+    assert status == 1
+    assert err == "tinygrad-edu graph: viz: graph pictures need the graphviz Python package: pip install graphviz\n"
+    assert list(tmp_path.iterdir()) == []

@@ -583,7 +583,9 @@ def _import_graphviz() -> Any:
     try:
         import graphviz
     except ImportError as exc:  # a dependency of the package, but an environment may lack it
-        raise ImportError("viz: graph pictures need the graphviz package: pip install graphviz") from exc
+        raise ModuleNotFoundError(
+            "viz: graph pictures need the graphviz Python package: pip install graphviz", name="graphviz"
+        ) from exc
     return graphviz
 
 

@@ -257,8 +257,8 @@ def run(args: argparse.Namespace) -> int:
         root.backward(retain_graph=True)
     else:
         root.backward()
-    digraph = viz.draw_graph(root, model=model, rankdir=args.rankdir, expand=args.expand)
     try:
+        digraph = viz.draw_graph(root, model=model, rankdir=args.rankdir, expand=args.expand)
         for fmt in args.formats:
             say(args.quiet, "wrote", viz.render(digraph, os.path.join(args.out, f"{args.name}.{fmt}"), fmt))
         if frames is not None and args.frames:
@@ -270,7 +270,7 @@ def run(args: argparse.Namespace) -> int:
             os.makedirs(folder, exist_ok=True)
             (page,) = viz.save_frames(frames, args.html, format="html", rankdir=args.rankdir)
             say(args.quiet, f"wrote the backprop player ({len(frames)} steps) to {page}")
-    except viz.GraphvizNotFoundError as err:
+    except (viz.GraphvizNotFoundError, ModuleNotFoundError) as err:  # dot, or the graphviz package
         print(f"{PROG} graph: {err}", file=sys.stderr)
         return 1
     value = root.data if isinstance(root, Value) else float(root.data)
