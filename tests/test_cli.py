@@ -641,5 +641,6 @@ def test_graph_without_the_graphviz_package_says_what_to_install(tmp_path, monke
     monkeypatch.setitem(sys.modules, "graphviz", None)  # `import graphviz` now fails
     status, out, err = run(["graph", "a*b", "--values", "a=2,b=3", "--out", str(tmp_path)], capsys)
     assert status == 1
-    assert err == "tinygrad-edu graph: viz: graph pictures need the graphviz Python package: pip install graphviz\n"
+    hint = "viz: graph pictures need the graphviz Python package: pip install graphviz"
+    assert err == f"tinygrad-edu graph: {hint}\n"
     assert list(tmp_path.iterdir()) == []
