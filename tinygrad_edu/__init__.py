@@ -22,15 +22,19 @@ from tinygrad_edu._config import (
 from tinygrad_edu.autograd import OPS, AnomalyError, Function, OpError, detect_anomaly, grad
 from tinygrad_edu.tensor import (
     Tensor,
+    arange,
+    cat,
     concatenate,
     maximum,
     minimum,
     ones,
+    ones_like,
     rand,
     randn,
     stack,
     where,
     zeros,
+    zeros_like,
 )
 
 from tinygrad_edu.scalar import Value
@@ -48,6 +52,8 @@ __all__ = [
     "OpError",
     "Tensor",
     "Value",
+    "arange",
+    "cat",
     "data",
     "gradcheck",
     "interop",
@@ -66,6 +72,7 @@ __all__ = [
     "no_grad",
     "optim",
     "ones",
+    "ones_like",
     "plot",
     "rand",
     "save",
@@ -76,4 +83,5 @@ __all__ = [
     "viz",
     "where",
     "zeros",
+    "zeros_like",
 ]

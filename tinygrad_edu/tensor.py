@@ -7,6 +7,7 @@ forward and backward of each op live together there.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Iterator, Optional, Sequence, Union
 
 import numpy as np
@@ -511,6 +512,86 @@ class Tensor:
     def __getitem__(self, index: Any) -> "Tensor":
         return sh.GetItem.apply(self, index=sh.normalize_index(index))
 
+    # --- PyTorch's spellings ------------------------------------------------------------------
+    # The names a PyTorch user reaches for, each a line or two over the methods above.
+
+    def view(self, *shape: Any) -> "Tensor":
+        """PyTorch's ``view``: ``reshape``, as a numpy array needs no contiguous memory to be reshaped."""
+        try:
+            return self.reshape(*shape)
+        except autograd.OpError as exc:
+            args = ", ".join(map(repr, shape))
+            raise type(exc)(
+                f"view({args}): cannot view a tensor of shape {self.shape} ({self.size} elements) that way: "
+                f"{exc.__cause__ or exc}; expected sizes whose product is {self.size} (one of them may be -1)"
+            ) from None
+
+    def unsqueeze(self, axis: int) -> "Tensor":
+        """PyTorch's ``unsqueeze``: a new size-1 axis at ``axis``, in [-ndim-1, ndim] (0: ``x[None]``)."""
+        a = _axis_arg(self, axis, self.ndim + 1, "unsqueeze")
+        return self.reshape(self.shape[:a] + (1,) + self.shape[a:])
+
+    def squeeze(self, axis: Axis = None) -> "Tensor":
+        """PyTorch's ``squeeze``: size-1 axes (all, or in ``axis``) removed; others kept, not an error."""
+        named = range(self.ndim) if axis is None else axis if isinstance(axis, (tuple, list)) else (axis,)
+        axes = {_axis_arg(self, a, self.ndim, "squeeze") for a in named}
+        return self.reshape(tuple(s for i, s in enumerate(self.shape) if not (i in axes and s == 1)))
+
+    def clamp(self, min: Optional[float] = None, max: Optional[float] = None) -> "Tensor":
+        """PyTorch's ``clamp``: ``clip(min, max)``; with neither bound it raises, as PyTorch does."""
+        if min is None and max is None:
+            raise ValueError(
+                f"clamp: min and max are both None (tensor of shape {self.shape}, {self.dtype}); "
+                "expected at least one bound, e.g. x.clamp(min=0.0)"
+            )
+        return self.clip(min, max)
+
+    def argmax(self, axis: Optional[int] = None, keepdims: bool = False) -> "Tensor":
+        """PyTorch's ``argmax``: int64 index of the (first) largest value over ``axis``, or flat; no grad."""
+        return _arg_reduce(self, np.argmax, axis, keepdims, "argmax")
+
+    def argmin(self, axis: Optional[int] = None, keepdims: bool = False) -> "Tensor":
+        """PyTorch's ``argmin``: int64 index of the (first) smallest value over ``axis``, or flat; no grad."""
+        return _arg_reduce(self, np.argmin, axis, keepdims, "argmin")
+
+    def numel(self) -> int:
+        """PyTorch's ``numel``: the number of elements (``size`` here, as in numpy)."""
+        return int(self.data.size)
+
+    def clone(self) -> "Tensor":
+        """PyTorch's ``clone``: a copy in a new array, recorded: the gradient flows back to the original."""
+        return self.astype(self.dtype)
+
+    def float(self) -> "Tensor":
+        """PyTorch's ``float``: ``astype(np.float32)``, a recorded copy, even of a float32 x (PyTorch: x)."""
+        return self.astype(np.float32)
+
+    def double(self) -> "Tensor":
+        """PyTorch's ``double``: ``astype(np.float64)``, a recorded copy, even of a float64 x (PyTorch: x)."""
+        return self.astype(np.float64)
+
+    def tolist(self) -> Any:
+        """PyTorch's ``tolist``: the values as (nested lists of) Python numbers, as ``x.data.tolist()``."""
+        return self.data.tolist()
+
+    def std(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> "Tensor":
+        """sqrt of ``var`` (numpy's ddof=0); PyTorch's ``std`` defaults to correction=1: ``std(ddof=1)``."""
+        n = red.count(self.shape, axis, "std")  # first: it names a bad axis
+        if n - ddof <= 0:
+            raise ValueError(f"std: {n} element(s) of shape {self.shape} reduced with ddof={ddof}; need more")
+        return self.var(axis, keepdims, ddof).sqrt()
+
+    def pow(self, exponent: Any) -> "Tensor":
+        """PyTorch's ``pow``: ``x ** exponent`` (a number, an ndarray or a Tensor)."""
+        return self ** exponent
+
+    def zero_(self) -> "Tensor":
+        """PyTorch's ``zero_``: ``data`` set to 0 in place (a leaf requiring grad: under ``no_grad()``)."""
+        _check_in_place(self, "zero_")
+        self.data[...] = 0
+        autograd.mark_modified(self)  # a backward through an op recorded before now raises, as in PyTorch
+        return self
+
 
 # --- functions -------------------------------------------------------------------------------
 
@@ -537,6 +618,48 @@ def _zero_grad_in_place(t: Tensor) -> None:
         t.grad.data[...] = 0
     else:
         t.grad = _wrap(np.zeros_like(t.grad.data))
+
+
+def _axis_arg(t: Tensor, axis: Any, places: int, where: str) -> int:
+    """``axis`` as an int in [0, places), from PyTorch's range [-places, places - 1] (one place for a
+    0-d tensor), or a clear error."""
+    places = max(places, 1)
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{where}: axis must be an int, got {axis!r} ({type(axis).__name__})")
+    if not -places <= axis < places:
+        raise red.AxisError(
+            f"{where}: axis {axis} is out of range for a tensor of shape {t.shape}; "
+            f"expected an int from {-places} to {places - 1}"
+        )
+    return int(axis) % places
+
+
+def _arg_reduce(t: Tensor, fn: Any, axis: Any, keepdims: bool, where: str) -> Tensor:
+    """``argmax``/``argmin``: numpy's ``fn`` as an int64 tensor, never recorded (an index has no gradient)."""
+    if axis is not None:
+        axis = _axis_arg(t, axis, t.ndim, where) if t.ndim else None
+    try:
+        index = fn(t.data, axis=axis, keepdims=keepdims)
+    except ValueError as exc:  # an empty tensor, or an empty axis
+        raise ValueError(f"{where}: tensor of shape {t.shape}, axis={axis}: {exc}") from None
+    return _wrap(np.asarray(index, dtype=np.int64))
+
+
+def _check_in_place(t: Tensor, where: str) -> None:
+    """Refuse what PyTorch refuses in place, and what cannot be recorded here (a tensor inside a graph)."""
+    if t._ctx is not None:
+        raise RuntimeError(
+            f"{where}: this tensor (shape {t.shape}, {t.dtype}) was made by {type(t._ctx).__name__} and "
+            "is part of a graph, and this library does not record in-place ops; expected a leaf. "
+            "For zeros of its shape use tg.zeros_like(x)"
+        )
+    if t.requires_grad and STATE.grad_enabled:
+        raise RuntimeError(
+            f"{where}: a leaf Variable that requires grad is being used in an in-place operation "
+            f"(shape {t.shape}, {t.dtype}), as PyTorch says; do it inside `with tg.no_grad():`"
+        )
+    if not t.data.flags.writeable:
+        raise ValueError(f"{where}: the array of this tensor (shape {t.shape}, {t.dtype}) is read-only")
 
 
 def _flag(value: Any, where: str) -> bool:
@@ -611,6 +734,42 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     if len(tensors) == 0:
         raise ValueError("stack: expected at least one tensor, got none")
     return sh.Stack.apply(*[_as_tensor(t) for t in tensors], axis=axis)
+
+
+def cat(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """PyTorch's ``torch.cat``: ``concatenate`` (numpy's name), joining tensors along an existing axis."""
+    return concatenate(tensors, axis)
+
+
+def zeros_like(t: Any) -> Tensor:
+    """PyTorch's ``torch.zeros_like``: zeros of ``t``'s shape and dtype, not requiring grad."""
+    return _wrap(np.zeros_like(_as_tensor(t).data))
+
+
+def ones_like(t: Any) -> Tensor:
+    """PyTorch's ``torch.ones_like``: ones of ``t``'s shape and dtype, not requiring grad."""
+    return _wrap(np.ones_like(_as_tensor(t).data))
+
+
+def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None) -> Tensor:
+    """PyTorch's ``torch.arange``: start, start + step, ... < stop; int64 for ints, else default float."""
+    if stop is None:
+        start, stop = 0, start
+    for value in (start, stop, step):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise TypeError(
+                "arange: start, stop and step must be numbers, "
+                f"got {type(value).__name__} {value!r}"
+            )
+    if step == 0:
+        raise ValueError("arange: step must not be 0")
+    ints = all(isinstance(v, numbers.Integral) for v in (start, stop, step))
+    if dtype is None:
+        dtype = np.int64 if ints else STATE.default_dtype
+    target = _dtype_arg(dtype, "arange")
+    # floats are computed in float64 and then rounded, as PyTorch computes start + i * step in double
+    values = np.arange(start, stop, step, dtype=target if target.kind in "iu" else np.float64)
+    return Tensor(values.astype(target, copy=False))
 
 
 def where(cond: Any, a: Any, b: Any) -> Tensor:

@@ -1,0 +1,639 @@
+"""PyTorch's spellings: Tensor.view, unsqueeze, squeeze, clamp, argmax, argmin, numel, clone, float,
+double, tolist, std, pow, zero_ and tg.cat, zeros_like, ones_like, arange.
+
+The first part runs PyTorch for real (values, dtypes and gradients); it skips without torch and fails
+in CI, as test_interop does. The second part needs numpy alone: its expected values are written by
+hand, and the float64 gradients are checked against central differences with tg.gradcheck.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_interop import need
+
+import tinygrad_edu as tg
+from tinygrad_edu import Tensor
+from tinygrad_edu.gradcheck import gradcheck
+
+F32, F64 = np.float32, np.float64
+
+
+@pytest.fixture
+def torch():
+    return need("torch")
+
+
+def _torch_dtype(torch, dtype):
+    return {F32: torch.float32, F64: torch.float64}[dtype]
+
+
+def _pair(torch, values, dtype=F64, requires_grad=True):
+    """The same values as a leaf here and a leaf in PyTorch."""
+    values = np.asarray(values, dtype=dtype)
+    ours = Tensor(values.copy(), requires_grad=requires_grad)
+    theirs = torch.tensor(values.copy(), requires_grad=requires_grad)
+    return ours, theirs
+
+
+def _same(ours, theirs, exact=True):
+    """Equal values, shape and dtype (a torch tensor's numpy dtype) in both."""
+    expected = theirs.detach().numpy()
+    assert ours.shape == expected.shape and ours.dtype == expected.dtype, (ours, theirs)
+    if exact:
+        np.testing.assert_array_equal(ours.data, expected)
+    else:
+        np.testing.assert_allclose(ours.data, expected, rtol=1e-6 if ours.dtype == F32 else 1e-14)
+
+
+def _backward_both(torch, ours_out, theirs_out, seed=0):
+    """Backward of sum(out * w) in both, w a fixed random array of the output's shape."""
+    w = np.random.default_rng(seed).standard_normal(ours_out.shape).astype(ours_out.dtype)
+    (ours_out * Tensor(w)).sum().backward()
+    (theirs_out * torch.tensor(w)).sum().backward()
+
+
+def _grads_agree(ours, theirs, rtol=1e-14):
+    assert ours.grad.dtype == theirs.grad.numpy().dtype
+    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=rtol, atol=rtol)
+
+
+# --- against PyTorch -----------------------------------------------------------------------------
+
+SHAPE_CASES = [
+    ((2, 3), lambda x: x.view(3, 2)),
+    ((2, 3), lambda x: x.view(-1)),
+    ((2, 3), lambda x: x.view((1, 6))),
+    ((2, 3), lambda x: x.view(3, -1)),
+    *[((2, 3), lambda x, a=a: x.unsqueeze(a)) for a in range(-3, 3)],
+    ((), lambda x: x.unsqueeze(0)),
+    ((), lambda x: x.unsqueeze(-1)),
+    ((1, 3, 1), lambda x: x.squeeze()),
+    *[((1, 3, 1), lambda x, a=a: x.squeeze(a)) for a in range(-3, 3)],  # a=1, -2: size 3, kept
+    ((1, 3, 1), lambda x: x.squeeze((0, 2))),
+    ((1,), lambda x: x.squeeze()),
+    ((), lambda x: x.squeeze(0)),
+]
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+@pytest.mark.parametrize("shape, f", SHAPE_CASES)
+def test_view_unsqueeze_squeeze_give_torch_s_values_shapes_and_gradients(torch, shape, f, dtype):
+    values = np.arange(1.0, 1.0 + np.prod(shape, dtype=int)).reshape(shape)
+    x, t = _pair(torch, values, dtype)
+    y, u = f(x), f(t)
+    _same(y, u)
+    _backward_both(torch, y, u)
+    _grads_agree(x, t)
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+@pytest.mark.parametrize("bounds", [(1.0, 3.0), (1.0, None), (None, 3.0), (2.0, 2.0), (3.0, 1.0)])
+def test_clamp_gives_torch_s_values_and_gradients_on_the_bounds_too(torch, bounds, dtype):
+    x, t = _pair(torch, [0.5, 1.0, 2.0, 3.0, 3.5, -4.0], dtype)
+    lo, hi = bounds
+    y, u = x.clamp(lo, hi), t.clamp(lo, hi)
+    _same(y, u)
+    _backward_both(torch, y, u)
+    _grads_agree(x, t)
+    _same(x.clamp(min=lo, max=hi), t.clamp(min=lo, max=hi))
+
+
+def test_clamp_keeps_torch_s_dtypes_for_integer_tensors(torch):
+    ints = np.array([0, 1, 2, 3])
+    for lo, hi in ((1, 2), (1.5, 2.5), (None, 2.5)):
+        _same(Tensor(ints).clamp(lo, hi), torch.tensor(ints).clamp(lo, hi))
+
+
+def test_clamp_with_no_bound_raises_in_both(torch):
+    with pytest.raises(ValueError, match="clamp"):
+        Tensor([1.0]).clamp()
+    with pytest.raises(RuntimeError, match="min.*max"):
+        torch.tensor([1.0]).clamp()
+
+
+ARG_VALUES = [[3.0, 1.0, 3.0, -2.0], [0.5, 0.5, -1.0, -1.0], [2.0, 7.0, 7.0, 0.0]]  # ties in every row
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+@pytest.mark.parametrize("axis", [None, 0, 1, -1])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_argmax_and_argmin_are_torch_s_int64_indices_first_on_ties(torch, name, axis, keepdims):
+    x, t = _pair(torch, ARG_VALUES)
+    ours = getattr(x, name)(axis=axis, keepdims=keepdims)
+    theirs = getattr(t, name)(dim=axis, keepdim=keepdims)
+    _same(ours, theirs)
+    assert ours.dtype == np.int64 and theirs.dtype == torch.int64
+    assert ours.requires_grad is theirs.requires_grad is False
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+def test_argmax_and_argmin_of_a_0_d_tensor_and_with_nan_as_in_torch(torch, name):
+    x, t = _pair(torch, 4.0, requires_grad=False)
+    _same(getattr(x, name)(), getattr(t, name)())
+    _same(getattr(x, name)(axis=0), getattr(t, name)(dim=0))
+    x, t = _pair(torch, [1.0, np.nan, 5.0, np.nan], requires_grad=False)
+    _same(getattr(x, name)(), getattr(t, name)())
+
+
+def test_numel_and_tolist_as_in_torch(torch):
+    for values in (np.ones((2, 3)), np.array(2.5), np.arange(4, dtype=np.int64), np.zeros((0, 2))):
+        assert Tensor(values).numel() == torch.tensor(values).numel()
+        assert Tensor(values).tolist() == torch.tensor(values).tolist()
+    assert type(Tensor(np.ones((2, 3))).numel()) is type(torch.ones(2, 3).numel()) is int
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_clone_is_a_recorded_copy_in_both(torch, dtype):
+    x, t = _pair(torch, [1.5, -2.0, 0.25], dtype)
+    c, d = x.clone(), t.clone()
+    _same(c, d)
+    assert c.grad_fn is not None and d.grad_fn is not None
+    _backward_both(torch, c * c, d * d)
+    _grads_agree(x, t, rtol=1e-6 if dtype == F32 else 1e-14)
+    ints, tints = Tensor(np.array([1, 2])), torch.tensor([1, 2])
+    _same(ints.clone(), tints.clone())
+
+
+@pytest.mark.parametrize("name", ["float", "double"])
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_float_and_double_convert_and_send_the_gradient_back_in_the_original_dtype(torch, name, dtype):
+    x, t = _pair(torch, [1.5, -2.0, 1e-3], dtype)
+    y, u = getattr(x, name)(), getattr(t, name)()
+    _same(y, u)
+    _backward_both(torch, y * y, u * u)
+    assert x.grad.dtype == dtype
+    _grads_agree(x, t, rtol=1e-6)
+    ints = np.array([1, -3])
+    _same(getattr(Tensor(ints), name)(), getattr(torch.tensor(ints), name)())
+
+
+STD_AXES = [(None, False), (0, False), (1, True), (-1, False), ((0, 1), True)]
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+@pytest.mark.parametrize("axis, keepdims", STD_AXES)
+@pytest.mark.parametrize("ddof", [0, 1])
+def test_std_is_torch_s_std_with_correction_ddof(torch, dtype, axis, keepdims, ddof):
+    values = [[1.0, 3.0, 3.0, 2.0], [0.5, -1.0, 4.0, 2.5], [2.0, 2.5, -3.0, 1.0]]
+    x, t = _pair(torch, values, dtype)
+    y = x.std(axis=axis, keepdims=keepdims, ddof=ddof)
+    u = t.std(dim=axis, keepdim=keepdims, correction=ddof)
+    _same(y, u, exact=False)
+    _backward_both(torch, y, u)
+    _grads_agree(x, t, rtol=1e-5 if dtype == F32 else 1e-13)
+
+
+def test_std_defaults_differ_ddof_0_here_correction_1_in_torch(torch):
+    x, t = _pair(torch, [1.0, 3.0, 3.0, 2.0])
+    assert x.std().item() == pytest.approx(t.std(correction=0).item(), rel=1e-15)
+    assert x.std(ddof=1).item() == pytest.approx(t.std().item(), rel=1e-15)
+    assert x.std().item() != pytest.approx(t.std().item(), rel=1e-3)
+
+
+@pytest.mark.parametrize("exponent", [2.0, 3, 0.5, -1.5])
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_pow_by_a_number_as_in_torch(torch, exponent, dtype):
+    x, t = _pair(torch, [0.5, 1.0, 2.0, 3.0], dtype)
+    y, u = x.pow(exponent), t.pow(exponent)
+    _same(y, u, exact=False)
+    _backward_both(torch, y, u)
+    _grads_agree(x, t, rtol=1e-6 if dtype == F32 else 1e-14)
+
+
+def test_pow_by_a_tensor_sends_gradients_to_both_as_in_torch(torch):
+    x, t = _pair(torch, [0.5, 1.0, 2.0, 3.0])
+    e, f = _pair(torch, [2.0, -1.0, 0.5, 1.5])
+    y, u = x.pow(e), t.pow(f)
+    _same(y, u, exact=False)
+    _backward_both(torch, y, u)
+    _grads_agree(x, t)
+    _grads_agree(e, f)
+
+
+def test_pow_keeps_torch_s_dtypes(torch):
+    ints = np.array([1, 2, 3])
+    for exponent in (2, 0.5, 2.0):
+        _same(Tensor(ints).pow(exponent), torch.tensor(ints).pow(exponent), exact=False)
+    _same(Tensor(np.array([1.0, 2.0], dtype=F32)).pow(2), torch.tensor([1.0, 2.0]).pow(2))
+
+
+def test_zero_refuses_a_leaf_requiring_grad_except_under_no_grad_as_torch_does(torch):
+    x, t = _pair(torch, [1.0, 2.0])
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+        t.zero_()
+    with pytest.raises(RuntimeError, match="zero_: a leaf Variable that requires grad"):
+        x.zero_()
+    np.testing.assert_array_equal(x.data, [1.0, 2.0])  # refused before any change
+    with torch.no_grad():
+        assert t.zero_() is t
+    with tg.no_grad():
+        assert x.zero_() is x
+    _same(x, t)
+    assert x.requires_grad and t.requires_grad
+
+
+def test_zero_then_a_backward_through_an_op_recorded_before_raises_in_both(torch):
+    x, t = _pair(torch, [1.0, 2.0])
+    y, u = (x * x).sum(), (t * t).sum()
+    with tg.no_grad():
+        x.zero_()
+    with torch.no_grad():
+        t.zero_()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        u.backward()
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_cat_is_torch_cat_with_its_gradient(torch, dtype):
+    a, ta = _pair(torch, np.arange(6.0).reshape(2, 3), dtype)
+    b, tb = _pair(torch, np.arange(4.0).reshape(2, 2), dtype)
+    y, u = tg.cat([a, b], axis=1), torch.cat([ta, tb], dim=1)
+    _same(y, u)
+    _backward_both(torch, y, u)
+    _grads_agree(a, ta)
+    _grads_agree(b, tb)
+    _same(tg.cat([a, a]), torch.cat([ta, ta]))
+
+
+LIKE_CASES = [np.ones((2, 3), dtype=F32), np.ones(3), np.arange(3), np.array([True, False])]
+
+
+@pytest.mark.parametrize("values", LIKE_CASES, ids=lambda v: str(v.dtype))
+def test_zeros_like_and_ones_like_keep_shape_and_dtype_without_grad_as_in_torch(torch, values):
+    requires_grad = values.dtype.kind == "f"
+    x, t = Tensor(values, requires_grad=requires_grad), torch.tensor(values, requires_grad=requires_grad)
+    for ours, theirs in ((tg.zeros_like(x), torch.zeros_like(t)), (tg.ones_like(x), torch.ones_like(t))):
+        _same(ours, theirs)
+        assert ours.requires_grad is theirs.requires_grad is False
+
+
+ARANGE_CASES = [
+    (5,), (2, 7), (2, 9, 3), (10, 0, -3), (np.int64(4),), (np.int32(1), 4),  # all ints: int64
+    (5.0,), (0, 1, 0.1), (1, 2.5, 0.5), (0.5, 4), (-1.0, 1.0, 0.25), (3, 0.0, -0.5), (np.float64(2.0),),
+]
+
+
+@pytest.mark.parametrize("args", ARANGE_CASES, ids=repr)
+@pytest.mark.parametrize("default", [F32, F64])
+def test_arange_takes_torch_s_dtype_rule_and_values(torch, args, default):
+    before, torch_before = tg.get_default_dtype(), torch.get_default_dtype()
+    tg.set_default_dtype(default)
+    torch.set_default_dtype(_torch_dtype(torch, default))
+    try:
+        ours, theirs = tg.arange(*args), torch.arange(*args)
+    finally:
+        tg.set_default_dtype(before)
+        torch.set_default_dtype(torch_before)
+    _same(ours, theirs)
+    assert ours.requires_grad is False
+
+
+@pytest.mark.parametrize("dtype, torch_name", [(F64, "float64"), (F32, "float32"), (np.int32, "int32")])
+def test_arange_with_a_dtype_as_in_torch(torch, dtype, torch_name):
+    for args in ((5,), (0, 2, 0.5) if dtype != np.int32 else (0, 9, 2)):
+        _same(tg.arange(*args, dtype=dtype), torch.arange(*args, dtype=getattr(torch, torch_name)))
+
+
+
+# --- the differences that docs/interop.md states ---------------------------------------------------
+
+
+def test_view_takes_a_transposed_tensor_here_and_torch_s_view_refuses_it(torch):
+    values = np.arange(6.0).reshape(2, 3)
+    _same(Tensor(values).T.view(6), torch.tensor(values).T.reshape(6))
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        torch.tensor(values).T.view(6)
+
+
+def test_float_of_a_float32_tensor_is_a_copy_here_and_the_tensor_itself_in_torch(torch):
+    x, t = _pair(torch, [1.0, 2.0], F32, requires_grad=False)
+    assert t.float() is t
+    y = x.float()
+    assert y is not x and not np.shares_memory(y.data, x.data)
+
+
+def test_zero_of_a_tensor_made_by_an_op_is_recorded_in_torch_and_refused_here(torch):
+    x, t = _pair(torch, [1.0, 2.0])
+    u = t * 2.0
+    u.zero_()
+    u.sum().backward()
+    assert t.grad.tolist() == [0.0, 0.0]
+    with pytest.raises(RuntimeError, match="does not record in-place ops"):
+        (x * 2.0).zero_()
+
+
+def test_an_empty_arange_is_empty_here_and_an_error_in_torch(torch):
+    assert tg.arange(5, 0).shape == (0,) and tg.arange(5, 0).dtype == np.int64
+    with pytest.raises(RuntimeError, match="inconsistent with step sign"):
+        torch.arange(5, 0)
+
+# --- by hand: no torch needed ----------------------------------------------------------------------
+
+
+def _leaf(values, dtype=F64):
+    return Tensor(np.array(values, dtype=dtype), requires_grad=True)
+
+
+def test_view_is_reshape_and_its_gradient_comes_back_in_the_original_shape():
+    x = _leaf([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    y = x.view(3, 2)
+    assert y.shape == (3, 2) and y.tolist() == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+    assert x.view((6,)).shape == (6,) and x.view(-1, 2).shape == (3, 2)
+    (y * Tensor(np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]))).sum().backward()
+    assert x.grad.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+
+
+def test_view_with_the_wrong_number_of_elements_names_view_the_shape_and_the_count():
+    x = Tensor(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"view\(4, 2\).*shape \(2, 3\) \(6 elements\).*product is 6"):
+        x.view(4, 2)
+    with pytest.raises(TypeError, match=r"view\('a'\).*shape \(2, 3\)"):
+        x.view("a")
+
+
+def test_unsqueeze_takes_every_axis_from_minus_ndim_minus_1_to_ndim():
+    x = Tensor(np.zeros((2, 3)))
+    expected = {-3: (1, 2, 3), -2: (2, 1, 3), -1: (2, 3, 1), 0: (1, 2, 3), 1: (2, 1, 3), 2: (2, 3, 1)}
+    assert {a: x.unsqueeze(a).shape for a in expected} == expected
+    assert Tensor(1.0).unsqueeze(0).shape == (1,) and Tensor(1.0).unsqueeze(-1).shape == (1,)
+    v = _leaf([1.0, 2.0])
+    (v.unsqueeze(1) * Tensor(np.array([[3.0], [5.0]]))).sum().backward()
+    assert v.grad.tolist() == [3.0, 5.0]
+
+
+@pytest.mark.parametrize("axis", [3, -4, 5])
+def test_unsqueeze_out_of_range_names_the_axis_the_shape_and_the_range(axis):
+    with pytest.raises(IndexError, match=rf"unsqueeze: axis {axis} .*shape \(2, 3\).*from -3 to 2"):
+        Tensor(np.zeros((2, 3))).unsqueeze(axis)
+
+
+def test_unsqueeze_and_squeeze_want_an_int_axis():
+    with pytest.raises(TypeError, match=r"unsqueeze: axis must be an int, got 1.0 \(float\)"):
+        Tensor(np.zeros(2)).unsqueeze(1.0)
+    with pytest.raises(TypeError, match=r"squeeze: axis must be an int, got True \(bool\)"):
+        Tensor(np.zeros((1, 2))).squeeze(True)
+
+
+def test_squeeze_drops_size_1_axes_and_keeps_other_axes_without_an_error():
+    x = Tensor(np.arange(3.0).reshape(1, 3, 1))
+    assert x.squeeze().shape == (3,)
+    assert x.squeeze(0).shape == (3, 1) and x.squeeze(-1).shape == (1, 3)
+    assert x.squeeze(1).shape == (1, 3, 1)  # size 3: left as it is, as PyTorch does (numpy would raise)
+    assert x.squeeze((0, 1)).shape == (3, 1)
+    assert Tensor(np.zeros((1, 1))).squeeze().shape == ()
+    assert x.squeeze().tolist() == [0.0, 1.0, 2.0]
+    with pytest.raises(IndexError, match=r"squeeze: axis 3 .*shape \(1, 3, 1\).*from -3 to 2"):
+        x.squeeze(3)
+
+
+def test_clamp_by_hand_and_its_gradient_on_the_closed_interval():
+    x = _leaf([0.5, 1.0, 2.0, 3.0, 3.5])
+    y = x.clamp(1.0, 3.0)
+    assert y.tolist() == [1.0, 1.0, 2.0, 3.0, 3.0]
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0, 1.0, 1.0, 0.0]
+    assert x.clamp(min=2.0).tolist() == [2.0, 2.0, 2.0, 3.0, 3.5]
+    assert x.clamp(max=1.0).tolist() == [0.5, 1.0, 1.0, 1.0, 1.0]
+    assert x.clamp(max=1.0).dtype == F64 and Tensor(np.arange(3)).clamp(1, 1).dtype == np.int64
+    assert Tensor(np.arange(3)).clamp(0.5).dtype == F32  # an int tensor with a float bound
+
+
+def test_clamp_with_neither_bound_says_so():
+    with pytest.raises(ValueError, match=r"clamp: min and max are both None \(tensor of shape \(2,\)"):
+        Tensor([1.0, 2.0]).clamp()
+
+
+def test_argmax_and_argmin_by_hand():
+    x = Tensor(np.array(ARG_VALUES))
+    assert x.argmax().item() == 9 and x.argmin().item() == 3  # flat indices: 7.0 first at 9, -2.0 at 3
+    assert x.argmax(axis=1).tolist() == [0, 0, 1] and x.argmin(axis=1).tolist() == [3, 2, 3]
+    assert x.argmax(axis=0).tolist() == [0, 2, 2, 2] and x.argmin(axis=-2).tolist() == [1, 1, 1, 0]
+    assert x.argmax(axis=1, keepdims=True).shape == (3, 1) and x.argmax(keepdims=True).shape == (1, 1)
+    assert x.argmax().dtype == x.argmin(axis=0).dtype == np.int64
+    assert Tensor(np.array([1, 5, 5], dtype=np.int32)).argmax().dtype == np.int64
+    leaf = _leaf([1.0, 3.0])
+    assert leaf.argmax().requires_grad is False and leaf.argmax().grad_fn is None
+
+
+def test_argmax_bad_axis_and_empty_tensor_say_what_is_wrong():
+    with pytest.raises(IndexError, match=r"argmax: axis 2 .*shape \(3, 4\).*from -2 to 1"):
+        Tensor(np.zeros((3, 4))).argmax(axis=2)
+    with pytest.raises(TypeError, match="argmin: axis must be an int"):
+        Tensor(np.zeros((3, 4))).argmin(axis=(0, 1))
+    with pytest.raises(ValueError, match=r"argmin: tensor of shape \(0, 3\).*empty"):
+        Tensor(np.zeros((0, 3))).argmin()
+
+
+def test_numel_and_tolist_by_hand():
+    assert Tensor(np.zeros((2, 3, 4))).numel() == 24 and Tensor(3.0).numel() == 1
+    assert Tensor(np.array([[1, 2], [3, 4]])).tolist() == [[1, 2], [3, 4]]
+    assert Tensor(np.array(2.5)).tolist() == 2.5
+    assert type(Tensor(np.array([7])).tolist()[0]) is int and type(Tensor([0.5]).tolist()[0]) is float
+
+
+def test_clone_is_an_independent_copy_whose_gradient_reaches_the_original():
+    x = _leaf([1.0, -2.0, 3.0])
+    c = x.clone()
+    assert c.tolist() == [1.0, -2.0, 3.0] and c.dtype == F64 and c.grad_fn is not None
+    c.data[0] = 99.0  # writing into the clone leaves the original alone
+    assert x.tolist() == [1.0, -2.0, 3.0]
+    assert not np.shares_memory(c.data, x.data)
+    (c * Tensor(np.array([2.0, 3.0, 4.0]))).sum().backward()
+    assert x.grad.tolist() == [2.0, 3.0, 4.0]
+    ints = Tensor(np.array([1, 2]))
+    copy = ints.clone()
+    copy.data[0] = 5
+    assert ints.tolist() == [1, 2] and copy.dtype == np.int64
+
+
+def test_float_and_double_by_hand():
+    x = _leaf([0.5, 2.0], dtype=F32)
+    y = x.double()
+    assert y.dtype == F64 and y.tolist() == [0.5, 2.0] and y.grad_fn is not None
+    (y * y).sum().backward()
+    assert x.grad.dtype == F32 and x.grad.tolist() == [1.0, 4.0]
+    assert Tensor(np.array([1, 2])).float().dtype == F32 and Tensor(np.array([1, 2])).double().dtype == F64
+    z = _leaf([1.0])
+    assert z.float().dtype == F32 and z.float().data is not z.data
+
+
+def test_std_by_hand_with_ddof_0_and_1():
+    x = _leaf([1.0, 3.0, 3.0, 2.0])  # mean 2.25, squared deviations sum to 2.75
+    assert x.std().item() == pytest.approx(np.sqrt(2.75 / 4), rel=1e-15)
+    assert x.std(ddof=1).item() == pytest.approx(np.sqrt(2.75 / 3), rel=1e-15)
+    x.std().backward()  # d std / dx_i = (x_i - mean) / (n std)
+    expected = np.array([-1.25, 0.75, 0.75, -0.25]) / (4 * np.sqrt(2.75 / 4))
+    np.testing.assert_allclose(x.grad.data, expected, rtol=1e-14)
+    m = Tensor(np.array([[1.0, 3.0], [2.0, 2.0]]))
+    assert m.std(axis=1).tolist() == [1.0, 0.0] and m.std(axis=0, keepdims=True).tolist() == [[0.5, 0.5]]
+
+
+def test_std_errors_name_std():
+    with pytest.raises(IndexError, match="std: axis 2"):
+        Tensor(np.zeros((2, 2))).std(axis=2)
+    with pytest.raises(ValueError, match=r"std: 2 element\(s\) of shape \(2,\) reduced with ddof=2"):
+        Tensor(np.zeros(2)).std(ddof=2)
+
+
+def test_pow_is_the_power_operator():
+    x = _leaf([1.0, 2.0, 3.0])
+    y = x.pow(2)
+    assert y.tolist() == [1.0, 4.0, 9.0] and y.dtype == F64
+    y.sum().backward()
+    assert x.grad.tolist() == [2.0, 4.0, 6.0]
+    squares = Tensor(np.array([2, 3])).pow(2)
+    assert squares.tolist() == [4, 9] and squares.dtype == np.int64
+    assert Tensor(np.array([4, 9])).pow(0.5).dtype == F32
+    assert Tensor(np.array([2.0, 3.0])).pow(Tensor(np.array([3.0, 2.0]))).tolist() == [8.0, 9.0]
+
+
+def test_zero_of_a_leaf_requiring_grad_outside_no_grad_is_refused_and_changes_nothing():
+    x = _leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match=r"zero_: a leaf Variable that requires grad .*\(2,\).*no_grad"):
+        x.zero_()
+    assert x.tolist() == [1.0, 2.0]
+    with tg.no_grad():
+        assert x.zero_() is x
+    assert x.tolist() == [0.0, 0.0] and x.requires_grad and x.dtype == F64
+
+
+def test_zero_of_a_tensor_made_by_an_op_is_refused_even_under_no_grad():
+    x = _leaf([1.0, 2.0])
+    y = x.exp()  # exp's backward reads its output: zeroing it would silently change x.grad
+    for grad_mode in (tg.enable_grad, tg.no_grad):
+        with grad_mode():
+            with pytest.raises(RuntimeError, match=r"zero_: this tensor \(shape \(2,\), float64\) .* Exp"):
+                y.zero_()
+    assert y.data[0] == pytest.approx(np.e)
+
+
+def test_zero_of_a_tensor_without_grad_works_anywhere():
+    t = Tensor(np.array([[1.5, 2.0]]))
+    assert t.zero_() is t and t.tolist() == [[0.0, 0.0]] and t.shape == (1, 2)
+    i = Tensor(np.array([3, 4]))
+    assert i.zero_().tolist() == [0, 0] and i.dtype == np.int64
+
+
+def test_zero_then_backward_through_an_earlier_op_raises():
+    w = _leaf([1.0, 2.0])
+    loss = (w * w).sum()
+    with tg.no_grad():
+        w.zero_()
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+    # a constant input changed after the op used it: the same
+    w = _leaf([1.0, 2.0])
+    c = Tensor(np.array([3.0, 4.0]))
+    loss = (w * c).sum()
+    c.zero_()
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+    # and through a detached alias of the parameter, which shares its memory
+    w = _leaf([1.0, 2.0])
+    loss = (w * w).sum()
+    w.detach().zero_()
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+
+
+def test_zero_before_the_forward_is_fine():
+    w = _leaf([1.0, 2.0])
+    with tg.no_grad():
+        w.zero_()
+    ((w + 1.0) * (w + 1.0)).sum().backward()
+    assert w.grad.tolist() == [2.0, 2.0]
+
+
+def test_zero_of_a_read_only_array_says_so():
+    a = np.ones(2)
+    a.flags.writeable = False
+    with pytest.raises(ValueError, match=r"zero_: the array .*\(shape \(2,\), float64\) is read-only"):
+        Tensor(a).zero_()
+
+
+def test_cat_is_concatenate():
+    a, b = _leaf([1.0, 2.0]), _leaf([3.0])
+    y = tg.cat([a, b])
+    assert y.tolist() == [1.0, 2.0, 3.0]
+    (y * Tensor(np.array([4.0, 5.0, 6.0]))).sum().backward()
+    assert a.grad.tolist() == [4.0, 5.0] and b.grad.tolist() == [6.0]
+    m = tg.cat([Tensor(np.zeros((2, 1))), Tensor(np.ones((2, 2)))], axis=1)
+    assert m.tolist() == [[0.0, 1.0, 1.0], [0.0, 1.0, 1.0]]
+
+
+def test_zeros_like_and_ones_like_by_hand():
+    x = _leaf([[1.0, 2.0, 3.0]], dtype=F32)
+    z, o = tg.zeros_like(x), tg.ones_like(x)
+    assert z.tolist() == [[0.0, 0.0, 0.0]] and o.tolist() == [[1.0, 1.0, 1.0]]
+    assert z.dtype == o.dtype == F32 and z.shape == o.shape == (1, 3)
+    assert not z.requires_grad and not o.requires_grad and z.is_leaf
+    assert tg.ones_like(Tensor(np.array([1, 2]))).dtype == np.int64
+    assert tg.zeros_like(np.zeros((2, 2), dtype=F64)).dtype == F64
+    z.data[0, 0] = 5.0  # a new array
+    assert x.data[0, 0] == 1.0
+
+
+def test_arange_by_hand_int64_for_ints_else_the_default_float():
+    assert tg.arange(4).tolist() == [0, 1, 2, 3] and tg.arange(4).dtype == np.int64
+    assert tg.arange(2, 8, 3).tolist() == [2, 5] and tg.arange(5, 0, -2).tolist() == [5, 3, 1]
+    assert tg.arange(np.int32(3)).dtype == np.int64
+    y = tg.arange(1, 2.5, 0.5)
+    assert y.tolist() == [1.0, 1.5, 2.0] and y.dtype == F32
+    assert tg.arange(3.0).dtype == F32 and tg.arange(0, 1, 0.25).tolist() == [0.0, 0.25, 0.5, 0.75]
+    doubles = tg.arange(3, dtype=np.float64)
+    assert doubles.dtype == F64 and doubles.tolist() == [0.0, 1.0, 2.0]
+    assert tg.arange(0).shape == (0,)
+    before = tg.get_default_dtype()
+    tg.set_default_dtype(np.float64)
+    try:
+        assert tg.arange(0, 1, 0.5).dtype == F64 and tg.arange(3).dtype == np.int64
+    finally:
+        tg.set_default_dtype(before)
+
+
+def test_arange_refuses_what_is_not_a_number_and_a_zero_step():
+    with pytest.raises(TypeError, match="arange: start, stop and step must be numbers, got str '5'"):
+        tg.arange("5")
+    with pytest.raises(TypeError, match="arange: .* got NoneType None"):
+        tg.arange(0, 5, None)
+    with pytest.raises(ValueError, match="arange: step must not be 0"):
+        tg.arange(0, 5, 0)
+
+
+def test_the_new_names_are_exported():
+    for name in ("cat", "zeros_like", "ones_like", "arange"):
+        assert name in tg.__all__ and callable(getattr(tg, name))
+
+
+# --- numerical gradients in float64 ----------------------------------------------------------------
+
+_RNG = np.random.default_rng(7)
+_X = _RNG.standard_normal((2, 3))
+
+GRADCHECK_CASES = {
+    "clone": lambda x: x.clone(),
+    "view": lambda x: x.view(3, 2),
+    "view -1": lambda x: x.view(-1, 1),
+    "unsqueeze 0": lambda x: x.unsqueeze(0),
+    "unsqueeze -1": lambda x: x.unsqueeze(-1) * x.unsqueeze(-1),
+    "squeeze": lambda x: x.unsqueeze(1).squeeze(),
+    "squeeze 1": lambda x: x.unsqueeze(1).squeeze(1).exp(),
+    "clamp": lambda x: x.clamp(-0.5, 0.5) * x,
+    "clamp min": lambda x: x.clamp(min=0.1),
+    "std": lambda x: x.std(),
+    "std axis 1 ddof 1": lambda x: x.std(axis=1, ddof=1),
+    "std axis 0 keepdims": lambda x: x.std(axis=0, keepdims=True),
+}
+
+
+@pytest.mark.parametrize("name", list(GRADCHECK_CASES))
+def test_numerical_gradient_check_in_float64(name):
+    x = _X.copy()
+    if name.startswith("clamp"):  # keep every point away from the kinks at the bounds
+        x = np.where(np.abs(np.abs(x) - 0.5) < 1e-3, x + 0.01, x)
+        x = np.where(np.abs(x - 0.1) < 1e-3, x + 0.01, x)
+    assert gradcheck(GRADCHECK_CASES[name], [Tensor(x, requires_grad=True)]) is True
+
