@@ -31,9 +31,11 @@ How timing is done, and why:
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 __all__ = [
@@ -67,6 +69,13 @@ class Result:
     passed: Optional[bool] = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+
+
+def import_path(checkout: Path) -> str:
+    """PYTHONPATH for running ``checkout``'s own tinygrad_edu and benchmarks: its ``src/`` (where the
+    package lives), then the checkout itself; an older checkout kept the package at the top."""
+    src = checkout / "src"
+    return os.pathsep.join([str(src), str(checkout)]) if (src / "tinygrad_edu").is_dir() else str(checkout)
 
 def median(values: list[float]) -> float:
     return statistics.median(values)

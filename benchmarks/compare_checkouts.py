@@ -26,7 +26,9 @@ NEW = HERE.parent
 
 def run_once(checkout: Path, extra: list[str], out: Path) -> dict[tuple[str, str], float]:
     """One harness run in ``checkout``: (group, row) -> ours/numpy, or ours in seconds."""
-    env = dict(os.environ, PYTHONPATH=str(checkout))
+    from benchmarks import import_path  # here: this file also runs with an older checkout's benchmarks
+
+    env = dict(os.environ, PYTHONPATH=import_path(checkout))
     command = [sys.executable, "-m", "benchmarks", "--no-torch", "--json", str(out), *extra]
     subprocess.run(command, cwd=checkout, env=env, check=True, stdout=subprocess.DEVNULL)
     rows = json.loads(out.read_text())["results"]

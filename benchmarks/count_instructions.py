@@ -92,7 +92,9 @@ def _run_case(name: str, calls: int) -> None:
 
 def count(checkout: Path, name: str, calls: int) -> int:
     """Instructions of one call of case ``name`` with ``checkout``'s tinygrad_edu."""
-    env = dict(os.environ, PYTHONPATH=str(checkout), PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1")
+    from benchmarks import import_path  # here: this file also runs with an older checkout's benchmarks
+
+    env = dict(os.environ, PYTHONPATH=import_path(checkout), PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1")
     totals = []
     for n in (0, calls):
         command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",

@@ -301,7 +301,7 @@ def _constant_text(obj: Any) -> str:
 
 def ops_table(lines: list[str]) -> None:
     lines += ["## Built-in ops (`tg.OPS`)", ""]
-    lines.append("Each op is a `Function` subclass in `tinygrad_edu/ops/`; Tensor's methods call them.")
+    lines.append("Each op is a `Function` subclass in `src/tinygrad_edu/ops/`; Tensor's methods call them.")
     lines += ["", "| op | what it computes |", "|---|---|"]
     for name in sorted(tg.OPS):
         lines.append(f"| `{name}` | {first_paragraph(tg.OPS[name]).replace('|', '/')} |")

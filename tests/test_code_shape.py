@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "tinygrad_edu"
+PACKAGE = Path(__file__).resolve().parent.parent / "src" / "tinygrad_edu"
 CORE = [
     PACKAGE / "autograd.py",
     PACKAGE / "tensor.py",
