@@ -318,6 +318,50 @@ def test_bce_input_must_be_probabilities() -> None:
         nn.BCELoss()(np.array([0.5, np.nan]), np.array([1.0, 0.0]))
 
 
+@pytest.mark.parametrize("loss", [nn.BCELoss(), nn.BCEWithLogitsLoss()], ids=["BCELoss", "BCEWithLogitsLoss"])
+@pytest.mark.parametrize(
+    "target, words",
+    [
+        ([[1.0], [-1.0], [1.0]], r"found values in \[-1.0, 1.0\]\. Labels -1/\+1 become 0/1 with \(y \+ 1\)"),
+        ([[0.0], [2.0], [1.0]], r"found values in \[0.0, 2.0\]\. Class indices 0, 1, 2, .* CrossEntropyLoss"),
+        ([[0.0], [np.nan], [1.0]], r"found values in \[0.0, 1.0\] and NaN\.$"),
+    ],
+    ids=["-1/+1 labels", "class indices", "NaN"],
+)
+def test_binary_losses_refuse_targets_outside_0_1(loss: Any, target: list, words: str) -> None:
+    """-1/+1 labels gave BCEWithLogitsLoss a negative loss, and fit trained towards accuracy 0.04
+    with no error (PyTorch computes it too; here it is refused, with what to write instead)."""
+    p = Tensor([[0.7], [0.2], [0.9]], requires_grad=True)
+    name = type(loss).__name__
+    with pytest.raises(ValueError, match=rf"{name}: target \(shape \(3, 1\), float32\) must hold "
+                       rf"probabilities in \[0, 1\], {words}"):
+        loss(p, target)
+
+
+@pytest.mark.parametrize("target", [[[1.0], [0.0], [1.0]], [[0.25], [1.0], [0.0]], [[True], [False], [True]],
+                                    [[1], [0], [1]]], ids=["0/1", "soft labels", "bool", "int"])
+def test_binary_losses_take_labels_and_soft_labels_in_0_1(target: list) -> None:
+    p = np.array([[0.7], [0.2], [0.9]])
+    y = np.asarray(target, dtype=np.float64)
+    expected = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    assert np.isclose(nn.BCELoss()(Tensor(p), target).item(), expected, rtol=1e-12)
+    z = np.log(p / (1 - p))
+    assert np.isclose(nn.BCEWithLogitsLoss()(Tensor(z), target).item(), expected, rtol=1e-12)
+
+
+def test_cross_entropy_on_one_output_says_what_fits_instead() -> None:
+    """Logits of one column: the flatten hint led to a class-index error; both now name the two fixes."""
+    z = Tensor(np.zeros((3, 1)), requires_grad=True)
+    fixes = r"One output per sample is one score, not one per class: .*BCEWithLogitsLoss.*Linear\(\.\.\., 2\)"
+    with pytest.raises(ValueError, match=r"target\[1\] = 1 is not a class index: .* have 1 class, so targets "
+                       r"must be in \[0, 1\)\. " + fixes):
+        nn.CrossEntropyLoss()(z, np.array([0, 1, 1]))
+    one_per_sample = r"expected one class index per sample, shape \(3,\)\. "
+    with pytest.raises(ValueError, match=one_per_sample + fixes) as info:
+        nn.CrossEntropyLoss()(z, np.array([[0], [1], [1]]))
+    assert "flatten" not in str(info.value)
+
+
 @pytest.mark.parametrize("kind", list(LOSSES))
 def test_unknown_reduction(kind: str) -> None:
     cls, fn, _ = LOSSES[kind]

@@ -198,6 +198,20 @@ def test_bce_gradients_agree_until_p_is_within_1e_12_of_0_or_1(torch):
     assert p.grad.item() == 0.0 and tp.grad.item() > 1e11
 
 
+def test_labels_outside_0_1_are_refused_here_and_give_a_negative_loss_in_torch(torch):
+    logits, labels = np.array([[-5.0], [3.0]]), np.array([[-1.0], [1.0]])
+    loss = torch.nn.BCEWithLogitsLoss()(torch.tensor(logits), torch.tensor(labels)).item()
+    # by hand: mean of (0 - (-5)(-1) + log(1 + e^-5)) and (3 - 3 + log(1 + e^-3))
+    assert loss == pytest.approx((-5 + np.log1p(np.exp(-5)) + np.log1p(np.exp(-3))) / 2) and loss < 0
+    with pytest.raises(ValueError, match=r"must hold probabilities in \[0, 1\].*\(y \+ 1\) / 2"):
+        nn.BCEWithLogitsLoss()(logits, labels)
+    np.testing.assert_allclose(  # the fix the message gives: the loss of 0/1 labels, equal in both
+        nn.BCEWithLogitsLoss()(logits, (labels + 1) / 2).item(),
+        torch.nn.BCEWithLogitsLoss()(torch.tensor(logits), torch.tensor((labels + 1) / 2)).item(),
+        rtol=1e-12,
+    )
+
+
 def test_an_integer_copy_has_no_gradient_in_both(torch):
     x = _leaf([0.3, 1.7])
     tx = torch.tensor([0.3, 1.7], dtype=torch.float64, requires_grad=True)

@@ -369,6 +369,18 @@ def test_targets_that_a_hand_written_loss_would_broadcast_are_refused(moons):
     assert len(history.history["loss"]) == 1
 
 
+def test_cross_entropy_on_a_one_output_model_gets_the_loss_own_advice(moons):
+    """fit's broadcast check said "reshape the targets to (64, 1)", then CrossEntropyLoss said "flatten
+    them": a loop. Class labels (N,) are right for cross-entropy; the loss names the real problem."""
+    X, y = moons
+    model = make_mlp()  # one output
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"CrossEntropyLoss: target\[\d+\] = 1 is not a class index: .*"
+                       r"One output per sample is one score, not one per class") as info:
+        train.fit(model, nn.CrossEntropyLoss(), opt, X, y.ravel().astype(np.int64), 1, progress=False)
+    assert "Reshape the targets" not in str(info.value)
+
+
 # --- Ctrl-C -------------------------------------------------------------------------------
 
 

@@ -675,7 +675,7 @@ def _train_one_step(run: _Run, xb: Tensor, yb: Any, epoch: int, step: int) -> tu
     buffers_before = [b.data.copy() for b in run.buffers]
     try:
         output = run.model(xb)
-        if run.global_step == 0:
+        if run.global_step == 0 and _loss_kind(run.loss_fn) != "multiclass":  # (N,) labels are right there
             _check_target_shape(output, yb)
         loss = run.loss_fn(output, yb)
         value = _scalar_loss(loss, "fit")

@@ -200,13 +200,8 @@ def _binary_cross_entropy(p: Any, target: Any, reduction: str, name: str) -> Ten
     check_reduction(reduction, name)
     p = _float_input(p, name)
     y = _same_shape_target(p, target, name)
-    if p.size and not (np.min(p.data) >= 0 and np.max(p.data) <= 1):  # also catches NaN
-        lo, hi = np.nanmin(p.data), np.nanmax(p.data)
-        raise ValueError(
-            f"{name}: input (shape {p.shape}) must hold probabilities in [0, 1], found values in "
-            f"[{lo}, {hi}]{' and NaN' if np.isnan(p.data).any() else ''}. "
-            "For raw scores (logits) use the with-logits version"
-        )
+    _check_in_unit_interval(p.data, "input", name)
+    _check_in_unit_interval(y.data, "target", name)
     return fused.BCE.apply(p, y, reduction=reduction)
 
 
@@ -214,6 +209,7 @@ def _binary_cross_entropy_with_logits(z: Any, target: Any, reduction: str, name:
     check_reduction(reduction, name)
     z = _float_input(z, name)
     y = _same_shape_target(z, target, name)
+    _check_in_unit_interval(y.data, "target", name)
     return fused.BCEWithLogits.apply(z, y, reduction=reduction)
 
 
@@ -232,20 +228,54 @@ def _cross_entropy(logits: Any, target: Any, reduction: str, name: str) -> Tenso
             "(convert labels with y.astype(np.int64))"
         )
     if t.shape != (n,):
-        hint = "; flatten it with y.reshape(-1)" if t.size == n else ""
+        hint = "; flatten it with y.reshape(-1)" if t.size == n and n_classes > 1 else ""
         raise ValueError(
             f"{name}: target has shape {t.shape} but logits have shape {z.shape}; expected one class "
-            f"index per sample, shape ({n},){hint}"
+            f"index per sample, shape ({n},){hint}{_one_class_hint(n_classes)}"
         )
     bad = (t < 0) | (t >= n_classes)
     if bad.any():
         i = int(np.argmax(bad))
+        classes = f"{n_classes} class{'es' if n_classes != 1 else ''}"
         raise ValueError(
             f"{name}: target[{i}] = {int(t[i])} is not a class index: logits of shape {z.shape} "
-            f"have {n_classes} classes, so targets must be in [0, {n_classes})"
+            f"have {classes}, so targets must be in [0, {n_classes}){_one_class_hint(n_classes)}"
         )
     # A copy, always: the backward reads it, and the caller may reuse their label array meanwhile.
     return fused.CrossEntropy.apply(z, target=t.astype(np.intp), reduction=reduction)
+
+
+def _check_in_unit_interval(a: np.ndarray, what: str, name: str) -> None:
+    """Refuse values outside [0, 1] (and NaN): a binary cross-entropy of them is no loss to minimise.
+    For targets this is stricter than PyTorch, which computes it anyway: with -1/+1 labels the loss
+    goes negative and the network trains towards nonsense without any error."""
+    if not a.size or (a.min() >= 0 and a.max() <= 1):  # (False for NaN; the methods: np.min costs 2x)
+        return
+    lo, hi = np.nanmin(a), np.nanmax(a)
+    nan = " and NaN" if np.isnan(a).any() else ""
+    if what == "input":
+        hint = " For raw scores (logits) use the with-logits version"
+    elif lo < 0:
+        hint = " Labels -1/+1 become 0/1 with (y + 1) / 2"
+    elif hi > 1:
+        hint = " Class indices 0, 1, 2, ... need CrossEntropyLoss, with one output per class"
+    else:
+        hint = ""
+    raise ValueError(
+        f"{name}: {what} (shape {a.shape}, {a.dtype}) must hold probabilities in [0, 1], found values "
+        f"in [{lo}, {hi}]{nan}.{hint}"
+    )
+
+
+def _one_class_hint(n_classes: int) -> str:
+    """For logits of one column: cross-entropy needs a score per class, or the binary loss."""
+    if n_classes != 1:
+        return ""
+    return (
+        ". One output per sample is one score, not one per class: for two classes, use "
+        "BCEWithLogitsLoss with 0/1 targets of shape (N, 1), or give the last layer one output "
+        "per class (e.g. Linear(..., 2)) and keep CrossEntropyLoss"
+    )
 
 
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
