@@ -226,6 +226,24 @@ def test_start_check_solution_from_the_command_line(tmp_path, monkeypatch, capsy
     assert "passed, 3 of 3 checks passed, score 1.00" in out
 
 
+def test_start_into_a_folder_names_that_path_and_check_takes_the_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["exercise", "start", "backward_exp", "mydir"]) == 0
+    printed = capsys.readouterr().out
+    skeleton = (tmp_path / "mydir" / "backward_exp.py").read_text()
+    assert "tinygrad-edu exercise check backward_exp mydir/backward_exp.py" in printed
+    assert "Check it:  tinygrad-edu exercise check backward_exp mydir/backward_exp.py" in skeleton
+    assert "exercises/backward_exp.py" not in skeleton
+    assert cli.main(["exercise", "check", "backward_exp", "mydir"]) == 1
+    assert "not written yet" in capsys.readouterr().out
+    (tmp_path / "mydir" / "backward_exp.py").write_text(solution_text("backward_exp"))
+    assert cli.main(["exercise", "check", "backward_exp", "mydir"]) == 0
+    assert "passed, 3 of 3 checks passed" in capsys.readouterr().out
+    (tmp_path / "empty").mkdir()
+    assert cli.main(["exercise", "check", "backward_exp", "empty"]) == 1
+    assert "missing: there is no file empty/backward_exp.py" in capsys.readouterr().out
+
+
 def test_list_shows_every_exercise(capsys):
     assert cli.main(["exercise", "list"]) == 0
     out = capsys.readouterr().out

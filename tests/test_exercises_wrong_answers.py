@@ -4,9 +4,11 @@ mistake affects, with feedback that names the mistake."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import tinygrad_edu as tg
 from tinygrad_edu import exercises
+from tinygrad_edu.exercises._kit import load_file, plant, run_checks
 from tinygrad_edu.exercises.feedback import compare
 
 TENSOR_CHECK = "the same backward on Tensors"
@@ -176,3 +178,186 @@ def test_a_syntax_error_names_the_students_file_and_line(tmp_path):
     assert report.status == "does not load"
     assert "line 4 of backward_tanh.py: def f(:" in report.error, report.error
     assert "frozen" not in report.error
+
+
+# --- one plausible wrong line in the reference: the hint names it, and no hint that does not fit -------
+
+MOMENTUM_STEP = "        v *= beta\n        v += (1 - beta) * grad\n        param -= lr * v\n"
+DERIVATIVE_HINT = "d(x**2)/dx"  # the generic factor-2 hint's explanation: only where a derivative is
+
+# (exercise, the line in the reference, the wrong line, words the feedback must have, words it must not)
+WRONG_LINES = [
+    (
+        "chain_rule",
+        "return f, df_dz * x, df_dz * 1.0",
+        "return f, df_dz * 1.0, df_dz * x",
+        ["swapped between the inputs (df/dw and df/db)"],
+        ["factor 2"],
+    ),
+    (
+        "chain_rule",
+        "return f, df_dz * x, df_dz * 1.0",
+        "return f, df_dz * x * x, df_dz * 1.0",
+        ["dz/dw = x multiplied in twice"],
+        ["factor 2"],
+    ),
+    (
+        "lr_decay",
+        "np.floor(epoch_num / time_interval)",
+        "(np.floor(epoch_num // time_interval) + 1)",
+        ["schedule_lr_decay(0.1, 999, 1.0, time_interval=1000): yours 0.05, expected 0.1"],
+        ["looks like", DERIVATIVE_HINT],
+    ),
+    (
+        "momentum",
+        "v += (1 - beta) * grad",
+        "v += grad",
+        ["off by a constant factor (10)", "off by a constant factor (2)"],
+        [DERIVATIVE_HINT],
+    ),
+    (
+        "momentum",
+        "param -= lr * v",
+        "param = param - lr * v",
+        ["the parameter did not change", "param -= lr * ..."],
+        ["factor (0)"],
+    ),
+    (
+        "momentum",
+        MOMENTUM_STEP,
+        "        param -= lr * v\n        v *= beta\n        v += (1 - beta) * grad\n",
+        ["the parameter did not change", "update the state first"],
+        ["factor (0)"],
+    ),
+    (
+        "rmsprop",
+        "        s *= beta\n        s += (1 - beta) * grad * grad\n",
+        "        s = beta * s + (1 - beta) * grad * grad\n",
+        ['was not kept between steps (state["square_avg"] is still zeros)', "s *= beta; s += "],
+        [],
+    ),
+    (
+        "adam",
+        "        v *= beta1\n        v += (1 - beta1) * grad\n",
+        "        v = beta1 * v + (1 - beta1) * grad\n",
+        ['was not kept between steps (state["v"] is still zeros)', "v *= beta1; v += "],
+        ['state["s"]'],
+    ),
+    (
+        "adam",
+        "        s *= beta2\n        s += (1 - beta2) * grad * grad\n",
+        "        s = beta2 * s + (1 - beta2) * grad * grad\n",
+        ['was not kept between steps (state["s"] is still zeros)', "s *= beta2; s += "],
+        ['state["v"]'],
+    ),
+    (
+        "gradient_check_n",
+        "gradapprox[i] = (J_plus - J_minus) / (2 * epsilon)",
+        "gradapprox[i] = (J_plus - cost(theta)) / epsilon",
+        ["a one-sided difference"],
+        [DERIVATIVE_HINT],
+    ),
+    (
+        "gradient_check_n",
+        "denominator = np.linalg.norm(grad) + np.linalg.norm(gradapprox)",
+        "denominator = np.linalg.norm(grad)",
+        ["the denominator without ||gradapprox||"],
+        [DERIVATIVE_HINT],
+    ),
+    (
+        "gradient_check_n",
+        "thetaplus = np.copy(theta)",
+        "thetaplus = theta",
+        ["changed the theta it was given", "thetaplus = np.copy(theta)"],
+        ["divided by epsilon instead of 2 * epsilon"],
+    ),
+    (
+        "gradient_check_n",
+        "thetaminus = np.copy(theta)",
+        "thetaminus = theta",
+        ["changed the theta it was given"],
+        [],
+    ),
+    (
+        "linear_layer",
+        "grad.T @ x, grad.sum(axis=0)",
+        "grad.T @ x, grad.sum(axis=0, keepdims=True)",
+        [
+            "yours has shape (1, 2), expected shape (2,)",
+            "a summed axis kept (keepdims=True) that the input does not have",
+            "grad.sum(axis=0) for a bias of shape (n,)",
+        ],
+        ["missing broadcast reduction"],
+    ),
+    (
+        "softmax_cross_entropy",
+        "return grad * (p - onehot) / n, None",
+        "return (p - onehot) / n, None",
+        ["off by the upstream gradient"],
+        ["constant factor"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "exercise_id, old, new, present, absent",
+    WRONG_LINES,
+    ids=[f"{w[0]}: {w[2].strip()}" for w in WRONG_LINES],
+)
+def test_a_wrong_line_gets_the_hint_that_names_it(exercise_id, old, new, present, absent, tmp_path):
+    exercise = exercises.get(exercise_id)
+    path = tmp_path / f"{exercise_id}.py"
+    path.write_text(plant(exercise.reference, old, new))
+    text = str(run_checks(exercise, load_file(path, exercise)))
+    assert "FAIL" in text
+    for words in present:
+        assert words in text, (words, text)
+    for words in absent:
+        assert words not in text, (words, text)
+
+
+def test_a_specific_hint_is_not_given_next_to_a_generic_one(tmp_path):
+    # a * a with = for +=: the gradient is half the right one; "overwritten" says why, "factor 2" would not
+    path = exercises.start("bug_accumulate", tmp_path)
+    text = str(run_checks(exercises.get("bug_accumulate"), load_file(path, exercises.get("bug_accumulate"))))
+    assert "overwritten instead of accumulated" in text
+    assert DERIVATIVE_HINT not in text, text
+
+
+def test_compare_names_no_factor_of_0_and_only_the_hints_it_is_given():
+    expected = np.array([[1.0, -2.0], [0.5, 3.0]])
+    assert "looks like" not in "\n".join(compare("x", np.zeros((2, 2)), expected))
+    assert "looks like" not in "\n".join(compare("x", 2 * expected, expected, hints={}))
+    factor = {"factor": ("off by a constant factor", "compare the constants")}
+    assert "off by a constant factor (2)" in "\n".join(compare("x", 2 * expected, expected, hints=factor))
+    kept = compare("gradient for b", np.ones((1, 4)), np.ones(4))
+    assert "a summed axis kept (keepdims=True)" in "\n".join(kept), kept
+
+
+# --- in a notebook: the names an answer lacks, a class passed as an instance ---------------------------
+
+
+class Tanh(tg.Function):
+    def forward(self, x):
+        return np.tanh(x)
+
+    def backward(self, grad):
+        return grad * (1 - self.output**2)
+
+
+def test_a_dict_without_a_name_the_exercise_needs_says_which_and_scores_0():
+    def update_lr(lr0, epoch, rate):
+        return lr0 / (1 + rate * epoch)
+
+    report = exercises.check("lr_decay", {"update_lr": update_lr})
+    assert report.score == 0 and report.status == "does not load", str(report)
+    assert "has no schedule_lr_decay" in str(report)
+    assert "AttributeError" not in str(report)
+
+
+def test_an_instance_instead_of_the_class_is_named_and_scores_0():
+    assert exercises.check("backward_tanh", Tanh).passed
+    report = exercises.check("backward_tanh", Tanh())
+    assert report.score == 0 and report.status == "does not load", str(report)
+    assert "expected the class Tanh, got an instance" in str(report)
+    assert "object.__new__" not in str(report)

@@ -109,9 +109,12 @@ def add_parser(sub: Any) -> None:
     start.add_argument("id", metavar="ID")
     start.add_argument("dir", metavar="DIR", nargs="?", default="exercises")
     start.add_argument("--force", action="store_true", help="overwrite an existing file")
-    check = actions.add_parser("check", help="check PATH (default exercises/ID.py); exit 0 only if all pass")
+    check = actions.add_parser(
+        "check",
+        help="check PATH, a file or a folder holding ID.py (default exercises/ID.py); exit 0 if all pass",
+    )
     check.add_argument("id", metavar="ID")
-    check.add_argument("path", metavar="PATH", nargs="?")
+    check.add_argument("path", metavar="PATH", nargs="?", help="a file, or a folder holding ID.py")
     solution = actions.add_parser("solution", help="write the reference DIR/ID.py (DIR default ./solutions)")
     solution.add_argument("id", metavar="ID")
     solution.add_argument("dir", metavar="DIR", nargs="?", default="solutions")

@@ -142,20 +142,18 @@ def _gradient_feedback(
     which: list[int],
     known: Known,
 ) -> list[str]:
-    """The lines for input i's gradient: [] when it matches, else where it differs and why."""
+    """The lines for input i's gradient: [] when it matches, else where it differs and why (the
+    mistakes this exercise knows of, or else the generic ones that ``compare`` names)."""
     mine = grads[i]
     if mine is None:
         return [f"gradient for {names[i]}: you returned None (no gradient)"]
-    lines = compare(
-        f"gradient for {names[i]} (input {i}, shape {arrays[i].shape})",
-        mine,
-        expected[i],
-        upstream=upstream if expected[i].shape == upstream.shape else None,
-    )
-    if not lines:
+    what = f"gradient for {names[i]} (input {i}, shape {arrays[i].shape})"
+    up = upstream_for(expected[i], upstream)
+    where = compare(what, mine, expected[i], upstream=up, hints={})  # where it differs, no hint yet
+    if not where:
         return []
-    lines += _swapped(f, arrays, names, i, mine, expected, which, upstream)
-    lines += _wrong_axis(f, arrays, i, mine, expected[i], upstream)
+    specific = _swapped(f, arrays, names, i, mine, expected, which, upstream)
+    specific += _wrong_axis(f, arrays, i, mine, expected[i], upstream)
     for words, mistake in known.items():
         with np.errstate(all="ignore"):
             try:
@@ -163,8 +161,14 @@ def _gradient_feedback(
             except ValueError:  # the mistake's shapes do not fit these inputs
                 continue
         if close(as_array(mine), theirs):
-            lines.append(f"  looks like: {words}")
-    return lines
+            specific.append(f"  looks like: {words}")
+    return (where if specific else compare(what, mine, expected[i], upstream=up)) + specific
+
+
+def upstream_for(expected: np.ndarray, upstream: np.ndarray) -> Optional[np.ndarray]:
+    """The upstream gradient to spot a forgotten ``grad`` in a gradient of ``expected``'s shape: the
+    same shape, or a scalar (a loss); None for a broadcast input, whose gradient was reduced."""
+    return upstream if np.shape(upstream) in (expected.shape, ()) else None
 
 
 def _shape_error(
@@ -343,8 +347,11 @@ GRADIENTS = [
 START = np.array([[1.0, -2.0], [0.5, 3.0]])
 
 
-def run_optimizer(optimizer_class: type, options: dict[str, Any], steps: int = 3) -> list[np.ndarray]:
-    """The student's optimizer on one (2, 2) parameter with GRADIENTS; the parameter after each step."""
+def run_optimizer(
+    optimizer_class: type, options: dict[str, Any], steps: int = 3
+) -> tuple[list[np.ndarray], dict[str, Any]]:
+    """The student's optimizer on one (2, 2) parameter with GRADIENTS: the parameter after each
+    step, and the parameter's state after the last."""
     import tinygrad_edu as tg
 
     p = tg.nn.Parameter(START.copy())
@@ -354,7 +361,41 @@ def run_optimizer(optimizer_class: type, options: dict[str, Any], steps: int = 3
         p.grad = tg.Tensor(g.copy())
         opt.step()
         after.append(p.data.copy())
-    return after
+    return after, opt.state.get(p, {})
+
+
+# The mistakes an update (after - before) can show, explained for an optimizer: no derivative here.
+UPDATE_HINTS: dict[str, tuple[str, str]] = {
+    "sign": ("sign", "the step goes the wrong way: gradient descent subtracts it, param -= lr * ..."),
+    "factor": (
+        "off by a constant factor",
+        "compare your formula's constants with the task's (lr, beta, 1 - beta, ...)",
+    ),
+    "step": HINTS["step"],
+    "zero": (
+        "the parameter did not change",
+        "update the state first, then change param in place: param -= lr * ... (param = param - ... "
+        "makes a new array that the optimizer never sees)",
+    ),
+}
+
+# A state entry's name and how to change it in place, for the hint when it was not kept.
+StateNames = dict[str, tuple[str, str]]
+
+
+def _state_not_kept(state: dict[str, Any], names: StateNames) -> list[str]:
+    """A hint for each array of the state that is still all zeros after the steps: the student's
+    code assigned a new array to a local name instead of changing the state's array in place."""
+    lines = []
+    for key, value in state.items():
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f" and not np.any(value):
+            what, in_place = names.get(key, (f'state["{key}"]', "x *= ...; x += ..."))
+            local = in_place.split()[0]
+            lines.append(
+                f'  looks like: {what} was not kept between steps (state["{key}"] is still zeros). '
+                f"Hint: {local} = ... makes a new array; change the state in place: {in_place}"
+            )
+    return lines
 
 
 def trajectory_check(
@@ -362,13 +403,15 @@ def trajectory_check(
     options: dict[str, Any],
     reference: Callable[[int], list[np.ndarray]],
     known: Optional[dict[str, Callable[[], list[np.ndarray]]]] = None,
+    state_names: Optional[StateNames] = None,
 ) -> Callable[[Any], list[str]]:
     """A check: the parameter after each of 3 steps against ``reference(shift)`` (the formula with the
     step count shifted by ``shift``; shift 0 is right, -1 and +1 spot an off-by-one step). ``known``
-    maps the words for other common mistakes to the trajectory each gives."""
+    maps the words for other common mistakes to the trajectory each gives; ``state_names`` maps a
+    key of the state to (its name, how to change it in place), for the hint when it was not kept."""
 
     def check(answer: Any) -> list[str]:
-        got = run_optimizer(getattr(answer, entry), options)
+        got, state = run_optimizer(getattr(answer, entry), options)
         want = reference(0)
         neighbours = [reference(-1), reference(1)]
         before = START
@@ -376,21 +419,27 @@ def trajectory_check(
             if close(mine, right):
                 before = right
                 continue
+            specific = [
+                f"  looks like: {words}"
+                for words, trajectory in (known or {}).items()
+                if close(mine, trajectory()[t - 1])
+            ] + _state_not_kept(state, state_names or {})
             # Compared as updates (after - before), so a sign or a factor in the step shows.
-            lines = [
-                f"parameter after step {t} (options {options}): yours {_short_array(mine)}, expected "
-                f"{_short_array(right)}"
-            ] + compare(
-                f"  the update of step {t} (parameter after - before)",
-                mine - before,
-                right - before,
-                neighbours=[n[t - 1] - before for n in neighbours],
-                expected_name="expected",
+            return (
+                [
+                    f"parameter after step {t} (options {options}): yours {_short_array(mine)}, "
+                    f"expected {_short_array(right)}"
+                ]
+                + compare(
+                    f"  the update of step {t} (parameter after - before)",
+                    mine - before,
+                    right - before,
+                    neighbours=[n[t - 1] - before for n in neighbours],
+                    expected_name="expected",
+                    hints={} if specific else UPDATE_HINTS,
+                )
+                + specific
             )
-            for words, trajectory in (known or {}).items():
-                if close(mine, trajectory()[t - 1]):
-                    lines.append(f"  looks like: {words}")
-            return lines
         return []
 
     return check
@@ -404,8 +453,9 @@ code then runs on ndarrays in an ordinary backward and on Tensors under
 create_graph=True (second derivatives)."""
 
 
-def how_to_check(exercise_id: str) -> str:
-    return f"Check it:  tinygrad-edu exercise check {exercise_id} exercises/{exercise_id}.py"
+def how_to_check(exercise_id: str, path: Optional[str] = None) -> str:
+    """The line of a skeleton's docstring that says how to check it (``path``: where it was written)."""
+    return f"Check it:  tinygrad-edu exercise check {exercise_id} {path or f'exercises/{exercise_id}.py'}"
 
 
 # --- a graph, op by op ----------------------------------------------------------------------------
@@ -445,7 +495,7 @@ def graph_check(build: Callable[[Any], Any]) -> Callable[[Any], list[str]]:
                     f"gradient for its input {i}",
                     grads[i],
                     expected[i],
-                    upstream=upstream if expected[i].shape == upstream.shape else None,
+                    upstream=upstream_for(expected[i], upstream),
                 )
                 problems += lines
         if problems:

@@ -44,6 +44,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 
 from tinygrad_edu import _files
+from tinygrad_edu.exercises._checks import how_to_check
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = 'raise NotImplementedError("not written yet: your code goes here")'
@@ -324,6 +325,24 @@ def answer_from(exercise: Exercise, obj: Any) -> Any:
     )
 
 
+def missing_entries(exercise: Exercise, answer: Any) -> list[str]:
+    """The exercise's entries that ``answer`` lacks."""
+    return [name for name in exercise.entries if not hasattr(answer, name)]
+
+
+def not_a_class(exercise: Exercise, answer: Any) -> Optional[str]:
+    """What is wrong when an entry that the exercise defines as a class (``class Tanh`` in its
+    reference) is something else, such as an instance, Tanh() for Tanh; else None."""
+    for name in exercise.entries:
+        obj = getattr(answer, name)
+        if isinstance(obj, type) or not re.search(rf"^class {re.escape(name)}\b", exercise.solution, re.M):
+            continue
+        if type(obj).__name__ == name:
+            return f"expected the class {name}, got an instance (pass {name}, not {name}())"
+        return f"expected the class {name}, got a {type(obj).__name__}"
+    return None
+
+
 def load_file(path: Union[str, Path], exercise: Exercise) -> Any:
     """Run the student's file as a module of its own and check it defines the exercise's entries."""
     path = Path(path)
@@ -333,25 +352,44 @@ def load_file(path: Union[str, Path], exercise: Exercise) -> Any:
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses and pickling look modules up by name
     spec.loader.exec_module(module)
-    missing = [name for name in exercise.entries if not hasattr(module, name)]
+    missing = missing_entries(exercise, module)
     if missing:
         raise AttributeError(f"{path.name} defines no {', '.join(missing)} (the exercise needs them)")
+    problem = not_a_class(exercise, module)
+    if problem:
+        raise TypeError(f"{path.name}: {problem}")
     return module
 
 
 def check(exercise_id: str, path_or_object: Any = None, timeout: float = DEFAULT_TIMEOUT) -> Report:
     """Run the checks of ``exercise_id`` on a student's file (path) or on objects defined here.
 
-    A path (default ``exercises/ID.py``) is loaded on its own in a subprocess
-    limited to ``timeout`` seconds, so an infinite loop or a crash is reported.
-    A module, class or function (or a dict of them) is checked in this process.
+    A path (default ``exercises/ID.py``; a folder stands for its ``ID.py``) is
+    loaded on its own in a subprocess limited to ``timeout`` seconds, so an
+    infinite loop or a crash is reported. A module, class or function (or a
+    dict of them) is checked in this process.
     """
     exercise = get(exercise_id)
     if path_or_object is None:
         path_or_object = Path("exercises") / f"{exercise.id}.py"
     if isinstance(path_or_object, (str, Path)):
-        return _check_file_in_subprocess(exercise, Path(path_or_object), timeout)
-    return run_checks(exercise, answer_from(exercise, path_or_object))
+        path = Path(path_or_object)
+        if path.is_dir():  # the folder that ``start ID DIR`` wrote DIR/ID.py into
+            path = path / f"{exercise.id}.py"
+        return _check_file_in_subprocess(exercise, path, timeout)
+    answer = answer_from(exercise, path_or_object)
+    missing = missing_entries(exercise, answer)
+    if missing:
+        kind = "dict" if isinstance(path_or_object, dict) else type(path_or_object).__name__
+        return _error_report(
+            exercise,
+            f"does not load: the {kind} you passed has no {', '.join(missing)} (the exercise needs "
+            f"{', '.join(exercise.entries)})",
+        )
+    problem = not_a_class(exercise, answer)
+    if problem:
+        return _error_report(exercise, f"does not load: {problem}")
+    return run_checks(exercise, answer)
 
 
 def _error_report(exercise: Exercise, message: str) -> Report:
@@ -406,13 +444,20 @@ def run_file(exercise_id: str, path: str, out: str) -> None:
 
 
 def write(exercise_id: str, folder: Union[str, Path] = "exercises", solution: bool = False) -> Path:
-    """Write ``folder/ID.py``: the skeleton (or, with ``solution``, the reference); return the path."""
+    """Write ``folder/ID.py``: the skeleton (or, with ``solution``, the reference); return the path.
+
+    The skeleton's "Check it:" line names the path it was written to.
+    """
     exercise = get(exercise_id)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{exercise.id}.py"
+    if solution:
+        text = exercise.reference
+    else:
+        text = exercise.skeleton.replace(how_to_check(exercise.id), how_to_check(exercise.id, str(path)))
     with _files.atomic_write(path, "w", encoding="utf-8", where="exercises.write") as f:  # all or nothing
-        f.write(exercise.reference if solution else exercise.skeleton)
+        f.write(text)
     return path
 
 

@@ -81,7 +81,14 @@ OPTIONS = [
     dict(lr=0.1, beta1=0.8, beta2=0.9, eps=0.5, eps_mode="outside"),
     dict(lr=0.1, beta1=0.8, beta2=0.9, eps=0.5, eps_mode="inside"),
 ]
-CHECKS = [(f"three steps with {o}", 1.0, trajectory_check("CourseAdam", o, reference(**o))) for o in OPTIONS]
+STATE_NAMES = {
+    "v": ("the average of the gradients", "v *= beta1; v += (1 - beta1) * grad"),
+    "s": ("the average of the squared gradients", "s *= beta2; s += (1 - beta2) * grad * grad"),
+}
+CHECKS = [
+    (f"three steps with {o}", 1.0, trajectory_check("CourseAdam", o, reference(**o), state_names=STATE_NAMES))
+    for o in OPTIONS
+]
 
 MISTAKES = [
     ('state["s"], state["step"]', 'state["s"], state["step"] + 1', "off by one step"),
@@ -89,5 +96,10 @@ MISTAKES = [
         "param -= lr * v_corrected / np.sqrt(s_corrected + eps)",
         "param -= lr * v_corrected / np.sqrt(s_corrected) + eps",
         "eps_mode': 'inside'",
+    ),
+    (
+        "        v *= beta1\n        v += (1 - beta1) * grad\n",
+        "        v = beta1 * v + (1 - beta1) * grad\n",
+        "the average of the gradients was not kept between steps",
     ),
 ]

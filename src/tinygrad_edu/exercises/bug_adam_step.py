@@ -52,6 +52,12 @@ BUG = ('t = state["step"]', 't = state["step"] + 1', "off by one step")
 
 OPTIONS = [dict(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8), dict(lr=0.1, beta1=0.8, beta2=0.9, eps=0.5)]
 CHECKS = [
-    (f"three steps with {o}", 1.0, trajectory_check("CourseAdam", o, adam.reference(**o, eps_mode="outside")))
+    (
+        f"three steps with {o}",
+        1.0,
+        trajectory_check(
+            "CourseAdam", o, adam.reference(**o, eps_mode="outside"), state_names=adam.STATE_NAMES
+        ),
+    )
     for o in OPTIONS
 ]

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from tinygrad_edu.exercises._checks import how_to_check
-from tinygrad_edu.exercises.feedback import compare
+from tinygrad_edu.exercises.feedback import as_array, close, compare
 
 ID = "chain_rule"
 TITLE = "the chain rule by hand, on Value"
@@ -57,7 +57,9 @@ def with_value(x, w, b):
     ### END SOLUTION
 '''
 
-POINTS = [(1.0, 0.0, 0.0), (2.0, -0.5, 0.3), (-1.5, 0.8, -0.2)]
+# x = 1 is the seed's point; at x = 3 and x = -1.5 df/dw = x df/db tells the usual mistakes apart
+# (at x = 2 a swap would look like a factor 2).
+POINTS = [(1.0, 0.0, 0.0), (3.0, -0.5, 0.3), (-1.5, 0.8, -0.2)]
 
 
 def _expected(x: float, w: float, b: float) -> tuple[float, float, float, float]:
@@ -72,6 +74,23 @@ def _expected(x: float, w: float, b: float) -> tuple[float, float, float, float]
     return f(w, b), dw, db, f(w, b) * (1 - f(w, b))
 
 
+CHAIN = "dz/dw = x and dz/db = 1, so df/dw = f * (1 - f) * x and df/db = f * (1 - f)"
+
+
+def _chain_mistakes(x: float, got_dw: Any, got_db: Any, dw: float, db: float) -> tuple[list[str], list[str]]:
+    """The chain rule's own mistakes, as (lines after df/dw, lines after df/db)."""
+    mine_dw, mine_db = as_array(got_dw), as_array(got_db)
+    if mine_dw is None or mine_db is None or close(dw, db):  # at x = 1 they cannot be told apart
+        return [], []
+    if close(mine_dw, db) and close(mine_db, dw):
+        return [], [f"  looks like: swapped between the inputs (df/dw and df/db). Hint: {CHAIN}"]
+    if close(mine_dw, dw * x):
+        return [f"  looks like: dz/dw = x multiplied in twice. Hint: {CHAIN}"], []
+    if close(mine_dw, db):
+        return [f"  looks like: the factor dz/dw = x is missing. Hint: {CHAIN}"], []
+    return [], []
+
+
 def _check_function(name: str, points: list[tuple[float, float, float]]) -> Any:
     def check(answer: Any) -> list[str]:
         problems: list[str] = []
@@ -81,9 +100,11 @@ def _check_function(name: str, points: list[tuple[float, float, float]]) -> Any:
                 return [f"{name}({x}, {w}, {b}) returned {got!r}; expected a tuple (f, df_dw, df_db)"]
             value, dw, db, df_dz = _expected(x, w, b)
             where = f"{name}(x={x}, w={w}, b={b})"
+            after_dw, after_db = _chain_mistakes(x, got[1], got[2], dw, db)
+            hints = {} if after_dw or after_db else None  # a generic hint only when none of these fits
             problems += compare(f"{where}: f", got[0], value, expected_name="expected")
-            problems += compare(f"{where}: df/dw", got[1], dw, upstream=df_dz)
-            problems += compare(f"{where}: df/db", got[2], db, upstream=df_dz)
+            problems += compare(f"{where}: df/dw", got[1], dw, upstream=df_dz, hints=hints) + after_dw
+            problems += compare(f"{where}: df/db", got[2], db, upstream=df_dz, hints=hints) + after_db
         return problems
 
     return check
@@ -105,4 +126,6 @@ CHECKS = [
 MISTAKES = [
     ("return f, df_dz * x, df_dz * 1.0", "return f, x, 1.0", "off by the upstream gradient"),
     ("return f, df_dz * x, df_dz * 1.0", "return f, -df_dz * x, df_dz * 1.0", "sign"),
+    ("return f, df_dz * x, df_dz * 1.0", "return f, df_dz * 1.0, df_dz * x", "swapped between the inputs"),
+    ("return f, df_dz * x, df_dz * 1.0", "return f, df_dz * x * x, df_dz * 1.0", "multiplied in twice"),
 ]

@@ -9,14 +9,20 @@ where (which input or value, which element), your value and the expected
     a missing transpose (.T)       (named by the checks) a product in the backward whose shapes do not fit
     missing broadcast reduction    yours.sum(broadcast axes) == expected
     forgotten keepdims             yours has expected's shape without its size-1 axes
+    a kept axis (keepdims=True)    yours has expected's shape with extra size-1 axes
     summed over the wrong axis     yours == expected summed/broadcast another way
     sign                           yours == -expected
     factor 2                       yours == 2 * expected or expected / 2
     overwritten, not accumulated   yours == one use's share of a reused input's gradient
     off by one step                yours == the expected value one step earlier or later
 
-each with a hint. The exercises' checks call it; a teacher adding an
-exercise uses it the same way.
+each with a hint. The value relations (sign, factor 2, a constant factor)
+are named only when no other mistake matches. ``hints`` says which mistakes
+can be the cause in a check and how to explain them: the default, ``HINTS``,
+is for gradients; an optimizer's update or a learning rate passes its own
+(``{}`` for none), so that no hint about derivatives is given where there is
+no derivative. The exercises' checks call it; a teacher adding an exercise
+uses it the same way.
 """
 
 from __future__ import annotations
@@ -45,6 +51,11 @@ HINTS: dict[str, tuple[str, str]] = {
         "missing broadcast reduction",
         "the input was broadcast: sum the gradient over the broadcast axes, .sum(axis=..., keepdims=...), "
         "so it gets the input's shape",
+    ),
+    "kept_axis": (
+        "a summed axis kept (keepdims=True) that the input does not have",
+        "sum without keepdims, grad.sum(axis=0) for a bias of shape (n,), so the gradient has the "
+        "input's shape; the course's db keeps the axis because its b has shape (n, 1)",
     ),
     "keepdims": (
         "forgotten keepdims",
@@ -102,7 +113,8 @@ def diagnose(
     one_use: Sequence[np.ndarray] = (),
     neighbours: Sequence[np.ndarray] = (),
 ) -> list[str]:
-    """The keys of HINTS whose mistake turns ``expected`` into ``yours``.
+    """The keys of HINTS whose mistake turns ``expected`` into ``yours`` ("zero" when
+    yours is all zeros, which HINTS leaves without a hint).
 
     ``upstream`` is the gradient that reached the op's output (to spot a
     forgotten ``grad``); ``one_use`` are the shares of a reused input's
@@ -130,15 +142,15 @@ def diagnose(
         found.append("accumulate")
     if any(close(yours, n) for n in neighbours):
         found.append("step")
-    if np.any(np.abs(expected) > ATOL):
+    if not found and np.any(np.abs(expected) > ATOL):  # only when no other mistake explains it
         if close(yours, -expected):
             found.append("sign")
         elif close(yours, 2 * expected) or close(2 * yours, expected):
             found.append("factor2")
-        elif not found and expected.size > 1:
-            ratio = _constant_ratio(yours, expected)
-            if ratio is not None:
-                found.append("factor")
+        elif not np.any(yours):
+            found.append("zero")
+        elif expected.size > 1 and _constant_ratio(yours, expected) is not None:
+            found.append("factor")
     return found
 
 
@@ -151,12 +163,12 @@ def _broadcasts(a: Any, target: np.ndarray) -> bool:
 
 
 def _constant_ratio(yours: np.ndarray, expected: np.ndarray) -> Optional[float]:
-    """c when yours == c * expected everywhere (c not 1), else None."""
+    """c when yours == c * expected everywhere (c not 0 or 1), else None."""
     big = np.abs(expected) > 1e-6
     if not big.any():
         return None
     c = float(np.median(yours[big] / expected[big]))
-    if np.isfinite(c) and abs(c - 1) > 1e-3 and close(yours, c * expected):
+    if np.isfinite(c) and abs(c - 1) > 1e-3 and c != 0 and close(yours, c * expected):
         return c
     return None
 
@@ -167,12 +179,18 @@ def _diagnose_shape(yours: np.ndarray, expected: np.ndarray) -> list[str]:
         return ["transposed"]
     if yours.ndim < expected.ndim and yours.shape == tuple(n for n in expected.shape if n != 1):
         return ["keepdims"]  # (4,) for (4, 1): the size-1 axes are gone
+    if yours.ndim > expected.ndim and _without_ones(yours.shape) == _without_ones(expected.shape):
+        return ["kept_axis"]  # (1, 4) for (4,): an axis kept that the input does not have
     stretched = yours.ndim == expected.ndim and all(e in (1, y) for e, y in zip(expected.shape, yours.shape))
     if yours.ndim > expected.ndim or stretched:
         return ["broadcast"]
     if yours.ndim == expected.ndim == 1:  # a reduction to a vector of the wrong length
         return ["wrong_axis"]
     return []
+
+
+def _without_ones(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(n for n in shape if n != 1)
 
 
 def compare(
@@ -185,8 +203,13 @@ def compare(
     expected_name: str = "numerical",
     rtol: float = RTOL,
     atol: float = ATOL,
+    hints: Optional[dict[str, tuple[str, str]]] = None,
 ) -> list[str]:
-    """[] when ``yours`` matches ``expected``; else the lines that say where, by how much, and why."""
+    """[] when ``yours`` matches ``expected``; else the lines that say where, by how much, and why.
+
+    ``hints`` maps the mistakes that can be the cause here to (name, hint) (default ``HINTS``,
+    for gradients); a mistake it leaves out is not named.
+    """
     expected = np.asarray(expected, dtype=np.float64)
     mine = as_array(yours)
     if mine is None:
@@ -207,8 +230,22 @@ def compare(
             lines = [f"{what}: {values}"]
         else:
             lines = [f"{what}: element {index}: {values} ({n_bad} of {expected.size} elements differ)"]
-    for key in diagnose(mine, expected, upstream, one_use, neighbours):
-        name, hint = HINTS[key]
+    return lines + _hint_lines(diagnose(mine, expected, upstream, one_use, neighbours), mine, expected, hints)
+
+
+def _hint_lines(
+    keys: list[str], mine: np.ndarray, expected: np.ndarray, hints: Optional[dict[str, tuple[str, str]]]
+) -> list[str]:
+    """A "looks like" line for each key that ``hints`` explains; where they do not explain a factor 2
+    (there is no derivative), it is named as a constant factor if they explain that."""
+    hints = HINTS if hints is None else hints
+    lines = []
+    for key in keys:
+        if key == "factor2" and key not in hints and expected.size > 1:
+            key = "factor"
+        if key not in hints:
+            continue
+        name, hint = hints[key]
         if key == "factor":
             name = f"{name} ({_constant_ratio(mine, expected):.4g})"
         lines.append(f"  looks like: {name}. Hint: {hint}")

@@ -140,10 +140,24 @@ def _variants(cost: Callable[[np.ndarray], float], theta: np.ndarray, grad: np.n
     }
 
 
+SHARED = (
+    "  looks like: your gradient_check_n changed the theta it was given (thetaplus = theta is the "
+    "caller's array, not a copy: each + epsilon stays in it). Hint: thetaplus = np.copy(theta), "
+    "and the same for thetaminus"
+)
+
+
+def _run(answer: Any, cost: Callable[[np.ndarray], float], theta: np.ndarray, grad: np.ndarray) -> tuple:
+    """The student's difference for theta and grad (given copies), and whether it changed its theta."""
+    given = theta.copy()
+    got = answer.gradient_check_n(cost, given, grad.copy(), 1e-7)
+    return got, not np.array_equal(given, theta)
+
+
 def _check_against(buggy: bool, printed: float, words: str) -> Any:
     def check(answer: Any) -> list[str]:
         cost, theta, grad = course_problem(buggy)
-        got = answer.gradient_check_n(cost, theta.copy(), grad.copy(), 1e-7)
+        got, changed = _run(answer, cost, theta, grad)
         lines = compare(
             f"difference on the course's test case ({words})",
             got,
@@ -151,7 +165,10 @@ def _check_against(buggy: bool, printed: float, words: str) -> Any:
             expected_name="the course prints",
             rtol=1e-2,
             atol=0,
+            hints={},  # a difference is no derivative: the gradient hints cannot be the cause
         )
+        if lines and changed:
+            return lines + [SHARED]
         if lines:
             for mistake, value in _variants(cost, theta, grad, 1e-7).items():
                 if np.isclose(float(np.asarray(got)), value, rtol=1e-2):
@@ -168,7 +185,7 @@ def _check_exact(answer: Any) -> list[str]:
     # J = sum(c * theta**2) / 2 has the gradient c * theta, and the central difference is exact for it.
     c = np.array([[1.0], [2.0], [0.5], [3.0]])
     theta = np.array([[0.3], [-1.2], [2.0], [0.7]])
-    got = answer.gradient_check_n(lambda t: float(np.sum(c * t**2) / 2), theta, c * theta, 1e-7)
+    got, changed = _run(answer, lambda t: float(np.sum(c * t**2) / 2), theta, c * theta)
     problems = (
         []
         if float(np.asarray(got)) < 1e-7
@@ -177,12 +194,14 @@ def _check_exact(answer: Any) -> list[str]:
             "expected below 1e-7"
         ]
     )
-    wrong = answer.gradient_check_n(lambda t: float(np.sum(c * t**2) / 2), theta, 2 * c * theta, 1e-7)
+    wrong, changed_too = _run(answer, lambda t: float(np.sum(c * t**2) / 2), theta, 2 * c * theta)
     if not np.isclose(float(np.asarray(wrong)), 1 / 3, rtol=1e-4):
         problems.append(
             f"a gradient twice too large gives difference {float(np.asarray(wrong)):.6g}; expected "
             "1/3 = ||2g - g|| / (||2g|| + ||g||)"
         )
+    if problems and (changed or changed_too):
+        problems.append(SHARED)
     return problems
 
 
@@ -211,4 +230,5 @@ MISTAKES = [
         "denominator = np.linalg.norm(grad)",
         "without ||gradapprox||",
     ),
+    ("thetaplus = np.copy(theta)", "thetaplus = theta", "changed the theta it was given"),
 ]

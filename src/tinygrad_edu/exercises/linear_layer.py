@@ -69,4 +69,9 @@ MISTAKES = [
         "return grad @ W, grad.T @ x, grad.sum(axis=1)",
         "yours is the sum over axis 1",
     ),
+    (
+        "return grad @ W, grad.T @ x, grad.sum(axis=0)",
+        "return grad @ W, grad.T @ x, grad.sum(axis=0, keepdims=True)",
+        "a summed axis kept (keepdims=True)",
+    ),
 ]

@@ -47,17 +47,23 @@ def schedule_lr_decay(learning_rate0, epoch_num, decay_rate, time_interval=1000)
 '''
 
 
+# A learning rate is no derivative: none of the gradient hints (sign, factor 2, ...) can be the cause.
+NO_HINTS: dict = {}
+
+
 def _printed(answer: Any) -> list[str]:
     return compare(
         "update_lr(0.5, 2, 1)",
         answer.update_lr(0.5, 2, 1),
         0.16666666666666666,
         expected_name="the course prints",
+        hints=NO_HINTS,
     ) + compare(
         "schedule_lr_decay(0.5, 100, 0.3, time_interval=100)",
         answer.schedule_lr_decay(0.5, 100, 0.3, time_interval=100),
         0.38461538461538464,
         expected_name="the course prints",
+        hints=NO_HINTS,
     )
 
 
@@ -69,6 +75,7 @@ def _update_lr(answer: Any) -> list[str]:
             answer.update_lr(lr0, epoch, rate),
             lr0 / (1 + rate * epoch),
             expected_name="expected",
+            hints=NO_HINTS,
         )
     return problems
 
@@ -87,6 +94,7 @@ def _schedule(answer: Any) -> list[str]:
             got,
             lr0 / (1 + rate * (epoch // interval)),
             expected_name="expected",
+            hints=NO_HINTS,
         )
         if lines and np.isclose(float(np.asarray(got)), lr0 / (1 + rate * epoch / interval)):
             lines.append(

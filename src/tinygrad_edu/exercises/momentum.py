@@ -50,31 +50,24 @@ class CourseMomentum(Optimizer):
 '''
 
 
-def reference(lr: float, beta: float, keep_state: bool = True) -> Any:
+def reference(lr: float, beta: float) -> Any:
     def steps(shift: int = 0) -> list[np.ndarray]:
         p, v, out = START.copy(), np.zeros_like(START), []
         for g in GRADIENTS:
             v = beta * v + (1 - beta) * g
             p = p - lr * v
             out.append(p)
-            if not keep_state:
-                v = np.zeros_like(START)
         return out
 
     return steps
 
 
-NOT_KEPT = (
-    "the velocity was not kept between steps (v = ... makes a new array; change the state in place: "
-    "v *= beta; v += (1 - beta) * grad)"
-)
+STATE_NAMES = {"velocity": ("the velocity", "v *= beta; v += (1 - beta) * grad")}
 
 
 def _check(lr: float, beta: float) -> Any:
     options = dict(lr=lr, beta=beta)
-    return trajectory_check(
-        "CourseMomentum", options, reference(lr, beta), {NOT_KEPT: reference(lr, beta, keep_state=False)}
-    )
+    return trajectory_check("CourseMomentum", options, reference(lr, beta), state_names=STATE_NAMES)
 
 
 CHECKS = [
@@ -89,4 +82,5 @@ MISTAKES = [
         "the velocity was not kept between steps",
     ),
     ("param -= lr * v", "param += lr * v", "sign"),
+    ("param -= lr * v", "param = param - lr * v", "the parameter did not change"),
 ]

@@ -63,12 +63,22 @@ INSIDE = (
 )
 
 
+STATE_NAMES = {
+    "square_avg": ("the average of the squared gradients", "s *= beta; s += (1 - beta) * grad * grad")
+}
+
 OPTIONS = [dict(lr=0.01, beta=0.9, eps=1e-8), dict(lr=0.1, beta=0.5, eps=0.1)]
 CHECKS = [
     (
         f"three steps with {o}",
         1.0,
-        trajectory_check("CourseRMSprop", o, reference(**o), {INSIDE: reference(**o, eps_inside=True)}),
+        trajectory_check(
+            "CourseRMSprop",
+            o,
+            reference(**o),
+            {INSIDE: reference(**o, eps_inside=True)},
+            state_names=STATE_NAMES,
+        ),
     )
     for o in OPTIONS
 ]
@@ -78,5 +88,10 @@ MISTAKES = [
         "param -= lr * grad / (np.sqrt(s) + eps)",
         "param -= lr * grad / np.sqrt(s + eps)",
         "eps inside the root",
+    ),
+    (
+        "        s *= beta\n        s += (1 - beta) * grad * grad\n",
+        "        s = beta * s + (1 - beta) * grad * grad\n",
+        "the average of the squared gradients was not kept between steps",
     ),
 ]

@@ -102,5 +102,6 @@ CHECKS += op_checks("SoftmaxCrossEntropy", loss, CASES, names=("z", "y"), differ
 MISTAKES = [
     ("return grad * (p - onehot) / n, None", "return grad * (p - onehot), None", "off by a constant factor"),
     ("return grad * (p - onehot) / n, None", "return grad * (onehot - p) / n, None", "sign"),
+    ("return grad * (p - onehot) / n, None", "return (p - onehot) / n, None", "off by the upstream gradient"),
     ("shifted = z - z.max(axis=1, keepdims=True)", "shifted = z", "overflowed"),
 ]
