@@ -198,6 +198,47 @@ def test_a_forward_returning_strings_is_refused_naming_the_op():
         Words.apply(Tensor(np.ones(3), requires_grad=True))
 
 
+class _SumOfSquares(tg.Function):
+    """A student's op whose forward returns a Python float (or, with as_list, a list)."""
+
+    def forward(self, x, as_list=False):
+        return (x * x).tolist() if as_list else float((x * x).sum())
+
+    def backward(self, grad):
+        (x,) = self.inputs
+        return 2 * x * grad
+
+
+@pytest.mark.parametrize("as_list", [False, True], ids=["float", "list"])
+@pytest.mark.parametrize(
+    "values, expected",
+    [(np.array([1.0, 2.0], dtype=np.float32), np.float32), (np.array([1.0, 2.0]), np.float64),
+     (np.array([1, 2]), np.float32)],
+    ids=["float32", "float64", "int64 -> default float"],
+)
+def test_a_forward_returning_python_numbers_keeps_the_inputs_float_dtype(values, expected, as_list):
+    """float(x.sum()) of a float32 x made a float64 result, silently: a Python number beside a
+    tensor takes the tensor's dtype everywhere else."""
+    x = Tensor(values, requires_grad=values.dtype.kind == "f")
+    y = _SumOfSquares.apply(x, as_list=as_list)
+    if as_list and values.dtype.kind == "i":
+        expected = np.int64  # a list of Python ints: an integer result, as int * int is
+    assert y.dtype == expected
+    np.testing.assert_array_equal(y.data, [1.0, 4.0] if as_list else 5.0)
+
+
+def test_a_forward_returning_a_numpy_scalar_keeps_its_dtype():
+    class Total(tg.Function):
+        def forward(self, x):
+            return x.sum()  # an np.float64 scalar for a float64 x, np.int64 for an int64 one
+
+        def backward(self, grad):
+            return grad * np.ones_like(self.inputs[0])
+
+    assert Total.apply(Tensor(np.array([1.0, 2.0]))).dtype == np.float64
+    assert Total.apply(Tensor(np.array([1, 2]))).dtype == np.int64
+
+
 # --- the walk's order, seen by the step-through --------------------------------------------------
 
 

@@ -148,7 +148,8 @@ class Function:
             data = fn.forward(*arrays, **params) if params else fn.forward(*arrays)
         except (ValueError, IndexError, TypeError) as exc:
             raise _op_error(cls.__name__, inputs, exc) from exc
-        data = np.asarray(data)  # numpy gives scalars for 0-d arithmetic (an ndarray stays itself)
+        if type(data) is not np.ndarray:  # numpy's 0-d scalars, or Python numbers and lists
+            data = _result_array(data, arrays)
         out = _wrap(data)
         if data.dtype.kind != "f":  # an integer or bool result has no gradient, as in PyTorch
             _check_numeric(cls.__name__, inputs, data)
@@ -234,6 +235,18 @@ def _converted(t: "Tensor", dtype: np.dtype, op_name: str) -> "Tensor":
     copy = _wrap(t.data.astype(dtype))
     copy.name = t.name
     return copy
+
+
+def _result_array(data: Any, arrays: tuple[np.ndarray, ...]) -> np.ndarray:
+    """What a forward returned, as an ndarray. numpy gives scalars for 0-d arithmetic
+    (``np.float32(2.0)``, its dtype kept); Python numbers or lists of floats take the inputs'
+    float dtype (the default float without one), as a Python number beside a tensor does:
+    ``float(x.sum())`` of a float32 x stays float32 instead of becoming float64."""
+    array = np.asarray(data)
+    if isinstance(data, np.generic) or array.dtype.kind != "f":
+        return array
+    floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
+    return array.astype(np.result_type(*floats) if floats else STATE.default_dtype, copy=False)
 
 
 def _check_numeric(name: str, inputs: Sequence["Tensor"], data: np.ndarray) -> None:
