@@ -242,6 +242,188 @@ def test_backslashes_in_names_are_drawn_as_written() -> None:
     assert svg.count("a\\N") >= 3  # its box and the labels of its two edges
 
 
+# --- the losses' captions: the formula gives the number printed next to it -----------------------
+#
+# Each expected value below is the caption's formula evaluated with numpy, written out by hand.
+
+P = np.array([[1.0], [2.0], [4.0]])  # three elements: n = 3, not the 2 of 2(p − y)
+Y = np.array([[0.0], [1.0], [1.0]])
+PROB = np.array([[0.2], [0.7], [0.9]])
+Z = np.array([[0.5], [-1.0], [2.0]])
+LOGITS = np.array([[1.0, 2.0], [0.5, -1.0], [-2.0, 0.0]])  # 3 samples, 2 classes: n = 3, not 6
+CLASSES = np.array([1, 0, 1])
+UPSTREAM = np.array([[1.0], [2.0], [0.5]])  # reduction="none": a gradient per loss, not all ones
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))
+
+
+def softmax_rows(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+ONEHOT = np.eye(2)[CLASSES]
+
+
+def sends(caption: str) -> dict[str, tuple[str, np.ndarray]]:
+    """{input's name: (formula, printed value)} from "...; sends <formula> = <value> to <name> and ..."."""
+    result = {}
+    for part in caption.split("; sends ", 1)[1].split(" and "):
+        if part.startswith("nothing to "):
+            continue
+        formula, rest = part.split(" = ", 1)
+        value, name = rest.rsplit(" to ", 1)
+        result[name] = (formula, np.array(json.loads(value)))
+    return result
+
+
+def loss_frame(loss_cls: type, reduction: str, x: np.ndarray, target: np.ndarray, target_grad: bool):
+    names = ("z", "y") if loss_cls in (tg.nn.BCEWithLogitsLoss, tg.nn.CrossEntropyLoss) else ("p", "y")
+    inp = Tensor(x, requires_grad=True, name=names[0])
+    tgt = target
+    if loss_cls is not tg.nn.CrossEntropyLoss:
+        tgt = Tensor(target, requires_grad=target_grad, name="y")
+    loss = loss_cls(reduction=reduction)(inp, tgt)
+    gradient = None
+    if reduction == "none":
+        gradient = UPSTREAM[:, 0] if loss_cls is tg.nn.CrossEntropyLoss else UPSTREAM
+    (frame,) = viz.trace_backward(loss, gradient=gradient)
+    return frame
+
+
+# (loss, reduction, input, target, caption's note, {input: (formula, the formula in numpy)})
+LOSS_CASES = [
+    (tg.nn.MSELoss, "mean", P, Y, "(mean over n = 3 elements)", {
+        "p": ("2(p − y)/3 × 1", 2 * (P - Y) / 3 * 1),
+        "y": ("−2(p − y)/3 × 1", -2 * (P - Y) / 3 * 1),
+    }),
+    (tg.nn.MSELoss, "sum", P, Y, "(sum over 3 elements)", {
+        "p": ("2(p − y) × 1", 2 * (P - Y) * 1),
+        "y": ("−2(p − y) × 1", -2 * (P - Y) * 1),
+    }),
+    (tg.nn.MSELoss, "none", P, Y, "", {
+        "p": ("2(p − y) × grad", 2 * (P - Y) * UPSTREAM),
+        "y": ("−2(p − y) × grad", -2 * (P - Y) * UPSTREAM),
+    }),
+    (tg.nn.BCEWithLogitsLoss, "mean", Z, Y, "(mean over n = 3 elements)", {
+        "z": ("(σ(z) − y)/3 × 1", (sigmoid(Z) - Y) / 3 * 1),
+        "y": ("−z/3 × 1", -Z / 3 * 1),
+    }),
+    (tg.nn.BCEWithLogitsLoss, "sum", Z, Y, "(sum over 3 elements)", {
+        "z": ("(σ(z) − y) × 1", (sigmoid(Z) - Y) * 1),
+        "y": ("−z × 1", -Z * 1),
+    }),
+    (tg.nn.BCEWithLogitsLoss, "none", Z, Y, "", {
+        "z": ("(σ(z) − y) × grad", (sigmoid(Z) - Y) * UPSTREAM),
+        "y": ("−z × grad", -Z * UPSTREAM),
+    }),
+    (tg.nn.BCELoss, "mean", PROB, Y, "(mean over n = 3 elements)", {
+        "p": ("((1 − y)/(1 − p) − y/p)/3 × 1", ((1 - Y) / (1 - PROB) - Y / PROB) / 3 * 1),
+        "y": ("(log(1 − p) − log p)/3 × 1", (np.log(1 - PROB) - np.log(PROB)) / 3 * 1),
+    }),
+    (tg.nn.BCELoss, "sum", PROB, Y, "(sum over 3 elements)", {
+        "p": ("((1 − y)/(1 − p) − y/p) × 1", ((1 - Y) / (1 - PROB) - Y / PROB) * 1),
+        "y": ("(log(1 − p) − log p) × 1", (np.log(1 - PROB) - np.log(PROB)) * 1),
+    }),
+    (tg.nn.BCELoss, "none", PROB, Y, "", {
+        "p": ("((1 − y)/(1 − p) − y/p) × grad", ((1 - Y) / (1 - PROB) - Y / PROB) * UPSTREAM),
+        "y": ("(log(1 − p) − log p) × grad", (np.log(1 - PROB) - np.log(PROB)) * UPSTREAM),
+    }),
+    (tg.nn.CrossEntropyLoss, "mean", LOGITS, CLASSES, "(mean over n = 3 samples)", {
+        "z": ("(softmax(z) − onehot(target))/3 × 1", (softmax_rows(LOGITS) - ONEHOT) / 3 * 1),
+    }),
+    (tg.nn.CrossEntropyLoss, "sum", LOGITS, CLASSES, "(sum over 3 samples)", {
+        "z": ("(softmax(z) − onehot(target)) × 1", (softmax_rows(LOGITS) - ONEHOT) * 1),
+    }),
+    (tg.nn.CrossEntropyLoss, "none", LOGITS, CLASSES, "", {
+        "z": ("(softmax(z) − onehot(target)) × grad[:, None]", (softmax_rows(LOGITS) - ONEHOT) * UPSTREAM),
+    }),
+]
+
+
+@pytest.mark.parametrize(
+    "loss_cls, reduction, x, target, note, expected",
+    LOSS_CASES,
+    ids=[f"{case[0].__name__}-{case[1]}" for case in LOSS_CASES],
+)
+def test_a_loss_caption_formula_evaluates_to_the_value_it_prints(
+    loss_cls, reduction, x, target, note, expected
+) -> None:
+    frame = loss_frame(loss_cls, reduction, x, target, target_grad=True)
+    shown = sends(frame.caption)
+    assert set(shown) == set(expected), frame.caption
+    for name, (formula, value) in expected.items():
+        caption_formula, printed = shown[name]
+        assert caption_formula == formula, frame.caption
+        assert ("/3 × " in caption_formula) == (reduction == "mean")  # the mean's division, and only there
+        np.testing.assert_allclose(printed, value, rtol=1e-3, atol=1e-12)  # 4 significant digits
+        i = 0 if name in ("p", "z") else 1
+        np.testing.assert_allclose(frame.edge_grads[i], value, rtol=1e-12)
+    head = frame.caption.split(" received ", 1)[0]
+    assert head == f"Step 1 of 1: {frame.op} {note}".rstrip()
+
+
+def test_the_edge_labels_carry_the_same_formula_as_the_caption() -> None:
+    frame = loss_frame(tg.nn.MSELoss, "mean", P, Y, target_grad=False)
+    label = frame._trace.labels[f"{frame.op_key}:0"]
+    assert label.startswith("2(p − y)/3 × 1\n= [[0.6667], [0.6667], [2]]")  # 2·(1, 1, 3)/3
+
+
+def test_the_first_example_of_a_mean_loss_prints_a_formula_that_gives_its_number() -> None:
+    p = Tensor([[1.0], [2.0]], requires_grad=True, name="p")
+    (frame,) = viz.trace_backward(tg.nn.MSELoss()(p, np.zeros((2, 1))))
+    formula, printed = sends(frame.caption)["p"]
+    assert formula == "2(p − y)/2 × 1"
+    np.testing.assert_allclose(printed, 2 * (np.array([[1.0], [2.0]]) - 0) / 2 * 1)  # [[1], [2]]
+
+
+def test_the_documented_network_s_loss_caption_divides_by_the_batch_size() -> None:
+    from tinygrad_edu import data
+    from tinygrad_edu.cli import common
+
+    X, y = data.make_moons(4, noise=0.2, seed=0)
+    model = common.make_network([2, 3, 1], 0)
+    z = model(Tensor(X, name="X"))
+    labels = y.reshape(-1, 1).astype(np.float32)
+    loss = tg.nn.BCEWithLogitsLoss()(z, Tensor(labels, name="y"))
+    frame = viz.trace_backward(loss, model=model)[0]
+    assert frame.caption.startswith("Step 1 of 4: BCEWithLogits (mean over n = 4 elements) received 1; ")
+    formula, printed = sends(frame.caption)["the output of Linear"]
+    assert formula == "(σ(z) − y)/4 × 1"
+    np.testing.assert_allclose(printed, (sigmoid(z.data.astype(np.float64)) - labels) / 4 * 1, rtol=1e-3)
+
+
+def test_a_mean_loss_times_a_constant_shows_both_factors() -> None:
+    p = Tensor(P, requires_grad=True, name="p")
+    frames = viz.trace_backward(tg.nn.MSELoss()(p, Y) * 5)
+    formula, printed = sends(frames[1].caption)["p"]
+    assert formula == "2(p − y)/3 × 5"
+    np.testing.assert_allclose(printed, 2 * (P - Y) / 3 * 5, rtol=1e-3)
+
+
+def test_a_bce_caption_with_a_clamped_log_says_that_term_is_zero() -> None:
+    prob = np.array([[0.0], [0.5]])  # log 0 is clamped at -100: d/dp of that term is 0, not -y/p
+    target = np.array([[0.0], [1.0]])
+    frame = loss_frame(tg.nn.BCELoss, "mean", prob, target, target_grad=True)
+    shown = sends(frame.caption)
+    formula, printed = shown["p"]
+    assert formula == "((1 − y)/(1 − p)·[log(1 − p) > −100] − y/p·[log p > −100])/2 × 1"
+    # [log(1 − p) > −100] = (1, 1) and [log p > −100] = (0, 1); y/p's term is 0 where its bracket is
+    np.testing.assert_allclose(printed, [[((1 - 0) / (1 - 0) - 0) / 2], [((1 - 1) / 0.5 - 1 / 0.5) / 2]])
+    formula, printed = shown["y"]
+    assert formula == "(max(log(1 − p), −100) − max(log p, −100))/2 × 1"
+    np.testing.assert_allclose(printed, [[(0 - -100) / 2], [(np.log(0.5) - np.log(0.5)) / 2]], atol=1e-12)
+
+
+def test_a_name_with_grad_in_it_is_written_as_it_is() -> None:
+    x = Tensor([2.0], requires_grad=True, name="grad_x")
+    w = Tensor([3.0], requires_grad=True, name="w")
+    frame = viz.trace_backward((x * w).sum())[-1]  # Mul receives [1]
+    assert sends(frame.caption)["w"][0] == "grad_x × [1]"
+
+
 # --- the player's page --------------------------------------------------------------------------
 
 TRICKY = "<!--<script>"

@@ -37,7 +37,7 @@ import numpy as np
 
 from tinygrad_edu import _files, autograd
 from tinygrad_edu.graph import toposort
-from tinygrad_edu.ops.fused import Linear, LinearReLU
+from tinygrad_edu.ops.fused import LOG_CLAMP, Linear, LinearReLU
 from tinygrad_edu.scalar import Value
 from tinygrad_edu.tensor import Tensor
 
@@ -781,14 +781,28 @@ TENSOR_LOCAL: dict[str, tuple[str, ...]] = {
     "Log": ("(1/{a}) × grad",),
     "Linear": ("grad @ {b}", "grad.T @ {a}", "grad summed over the rows"),
     "LinearReLU": ("(grad·(z > 0)) @ {b}", "(grad·(z > 0)).T @ {a}", "grad·(z > 0) summed over the rows"),
-    "BCEWithLogits": ("(σ({a}) − {b}) × grad", "−{a} × grad"),
-    "SquaredError": ("2({a} − {b}) × grad", "−2({a} − {b}) × grad"),
     "matmul": ("grad @ {b}", "grad.T @ {a}"),  # an expanded Linear: z = x @ W.T
     "bias": ("1 × grad", "grad summed over the rows"),
     "relu": ("(z > 0) × grad",),
 }
+# The fused losses (ops.fused): the local derivative of one element's (for CrossEntropy, one
+# sample's) loss. ``_loss_how`` adds the reduction: "/n" for a mean of n losses, nothing for a sum
+# or for "none" (where grad holds one number per loss).
+LOSS_LOCAL: dict[str, tuple[str, ...]] = {
+    "SquaredError": ("2({a} − {b})", "−2({a} − {b})"),
+    "BCEWithLogits": ("(σ({a}) − {b})", "−{a}"),
+    "BCE": ("((1 − {b})/(1 − {a}) − {b}/{a})", "(log(1 − {a}) − log {a})"),
+    "CrossEntropy": ("(softmax({a}) − onehot({b}))",),
+}
+# BCE where a log was clamped at -100 (p = 0 or 1): that term is constant, its derivative 0.
+BCE_CLAMPED = (
+    "((1 − {b})/(1 − {a})·[log(1 − {a}) > −100] − {b}/{a}·[log {a} > −100])",
+    "(max(log(1 − {a}), −100) − max(log {a}, −100))",
+)
+REDUCTIONS = ("mean", "sum", "none")
 DEFAULT_NAMES = {
     "BCEWithLogits": ("z", "y"),
+    "BCE": ("p", "y"),
     "SquaredError": ("p", "y"),
     "CrossEntropy": ("z", "target"),
     "Linear": ("x", "W", "b"),
@@ -873,9 +887,13 @@ def _sends(
             result.append(("", "", ""))
             continue
         if graph.tensor:
-            templates = TENSOR_LOCAL.get(op.part or op.name)
-            how = f"{op.name}.backward(grad)" if templates is None else templates[i]
-            how = how.format(a=names[0], b=names[1] if len(names) > 1 else "", out=out).replace("grad", up, 1)
+            how = _loss_how(op, i, names, up)
+            if how is None:
+                templates = TENSOR_LOCAL.get(op.part or op.name)
+                how = f"{op.name}.backward(grad)" if templates is None else templates[i]
+                # grad first: a name with "grad" in it stays as it is
+                b = names[1] if len(names) > 1 else ""
+                how = how.replace("grad", up, 1).format(a=names[0], b=b, out=out)
             result.append((how, how, _number(g)))
             continue
         locals_ = [_value_local(op.name, names, out, j) for j, k in enumerate(op.inputs) if k == op.inputs[i]]
@@ -887,6 +905,56 @@ def _sends(
             how += f" = {up} × {number}"
         result.append((how, f"{local} × {up}", _number(g)))
     return result
+
+
+def _loss_reduction(op: _Op) -> Optional[tuple[str, int, str]]:
+    """For a fused loss: the reduction it was given, the number n of losses it reduces, and what
+    they are ("elements", or "samples" for CrossEntropy); None for any other op."""
+    source = op.source
+    if op.name not in LOSS_LOCAL or not isinstance(source, autograd.Function):
+        return None
+    # the reduction is the one string the op saved for its backward
+    reduction = next((s for s in source.saved if isinstance(s, str) and s in REDUCTIONS), None)
+    if reduction is None:
+        return None
+    if op.name == "CrossEntropy":
+        return reduction, source.inputs[0].shape[0], "samples"
+    return reduction, math.prod(np.broadcast_shapes(*(x.shape for x in source.inputs))), "elements"
+
+
+def _loss_how(op: _Op, i: int, names: Sequence[str], up: str) -> Optional[str]:
+    """What a fused loss sends to its input ``i``, as a formula that gives the value shown:
+    ``2(p − y)/4 × 1`` for the mean of 4 squared errors, ``2(p − y) × 1`` for their sum."""
+    found = _loss_reduction(op)
+    if found is None:
+        return None
+    reduction, n, _ = found
+    templates = LOSS_LOCAL[op.name]
+    if op.name == "BCE" and _bce_clamped(op.source.inputs[0]):
+        templates = BCE_CLAMPED
+    b = names[1] if len(names) > 1 else DEFAULT_NAMES[op.name][1]  # CrossEntropy: target is no input
+    local = templates[i].format(a=names[0], b=b)
+    if reduction == "mean" and n:
+        local += f"/{n}"  # the mean shares the gradient out: grad / n to each loss
+    if reduction == "none" and op.name == "CrossEntropy" and up == "grad":
+        up = "grad[:, None]"  # one number per sample, times its row
+    return f"{local} × {up}"
+
+
+def _bce_clamped(p: Tensor) -> bool:
+    """Whether BCE clamped log p or log(1 − p) at −100 for some element (p at or next to 0 or 1)."""
+    with np.errstate(divide="ignore"):
+        return bool((np.log(p.data) <= LOG_CLAMP).any() or (np.log1p(-p.data) <= LOG_CLAMP).any())
+
+
+def _reduction_note(graph: _Graph, op: _Op) -> str:
+    """After a fused loss's name in a caption: " (mean over n = 4 elements)", " (sum over 4 elements)";
+    nothing for reduction="none" or any other op."""
+    found = _loss_reduction(op) if graph.tensor else None
+    if found is None or found[0] == "none":
+        return ""
+    reduction, n, what = found
+    return f" (mean over n = {n} {what})" if reduction == "mean" else f" (sum over {n} {what})"
 
 
 def _shared_local(op: str, locals_: list[str]) -> str:
@@ -916,7 +984,8 @@ def _caption(graph: _Graph, op: _Op, received: Any, sent: Sequence[Any], shared:
             parts.append(f"nothing to {target} (it needs no gradient)")
         else:
             parts.append(f"{how} = {value} to {target}")
-    text = f"Step {k} of {n}: {op.name} received {_number(received)}; sends " + " and ".join(parts)
+    name = op.name + _reduction_note(graph, op)
+    text = f"Step {k} of {n}: {name} received {_number(received)}; sends " + " and ".join(parts)
     if np.size(received) > 1:
         text = text.replace(" received ", " received grad = ", 1)
     return text
