@@ -488,3 +488,51 @@ def test_the_course_network_with_the_librarys_sigmoid_and_bce_passes_at_the_cour
     assert report.relative_error < 2e-7
     assert report.passed, str(report)
     assert str(report).splitlines()[-1].startswith("PASSED")
+
+
+# --- zeros compared with zeros ---------------------------------------------------------------
+
+
+class TimesZero(nn.Module):
+    """x * 0: the loss does not depend on what comes before it, so every derivative there is 0."""
+
+    def forward(self, x):
+        return x * 0.0
+
+
+def test_a_check_of_only_zeros_tested_nothing_and_does_not_pass():
+    rng = np.random.default_rng(40)
+    model = nn.Sequential(linear(4, 5, rng), nn.Tanh(), TimesZero())
+    X = rng.standard_normal((6, 4))
+    report = check_model(model, nn.MSELoss(), X, rng.standard_normal((6, 5)))
+    assert [p.verdict for p in report.parameters] == ["only zeros compared", "only zeros compared"]
+    assert report.zero_parameters == ["0.weight", "0.bias"]
+    assert not report.tested and not report.passed
+    assert report.verdict == "nothing tested: only zeros compared"
+    text = str(report)
+    assert "great" not in text
+    assert (
+        "note: every derivative of every parameter is exactly 0, from backprop and from the finite "
+        "differences: the loss does not depend on them here" in text
+    )
+    assert text.splitlines()[-1] == (
+        "NOT TESTED: relative error 0.000e+00, but the check compared zeros with zeros, which a wrong "
+        "backward would pass as well"
+    )
+
+
+def test_parameters_with_only_zeros_are_named_and_not_called_great():
+    rng = np.random.default_rng(41)
+    model = nn.Sequential(linear(4, 5, rng), nn.Tanh(), TimesZero(), linear(5, 3, rng))
+    X, y = data(seed=42, n=6)
+    report = check_model(model, nn.CrossEntropyLoss(), X, y)
+    # 3.weight multiplies the zeros: only 3.bias has a derivative that is not 0.
+    assert report.zero_parameters == ["0.weight", "0.bias", "3.weight"]
+    assert report["3.bias"].verdict == "great" and report.tested and report.passed
+    lines = str(report).splitlines()
+    for name in ("0.weight", "0.bias", "3.weight"):
+        row = next(line for line in lines if line.startswith(name + " "))
+        assert "only zeros compared" in row and "great" not in row and "0.00e+00" not in row
+    assert "note: every derivative of 0.weight, 0.bias, 3.weight is exactly 0" in str(report)
+    assert lines[-1].startswith("PASSED: relative error")
+    assert lines[-1].endswith("(great); only zeros compared for 0.weight, 0.bias, 3.weight (not tested)")

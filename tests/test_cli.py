@@ -22,6 +22,7 @@ needs_dot = pytest.mark.skipif(
 )
 
 COMMANDS = ["compare", "train", "graph", "gradcheck"]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run(argv, capsys):
@@ -454,6 +455,38 @@ def test_gradcheck_exits_1_when_it_does_not_pass(capsys):
     assert out.rstrip().splitlines()[-1].startswith("FAILED")
 
 
+def test_gradcheck_that_compared_only_zeros_says_nothing_was_tested_and_exits_1(capsys):
+    # Dropout 0.99 drops every hidden unit of the 16 samples: every derivative is 0 both ways.
+    status, out, err = run(["gradcheck", "--dropout", "0.99"], capsys)
+    assert status == 1
+    assert "great" not in out and "PASSED" not in out
+    lines = out.rstrip().splitlines()
+    rows = [line for line in lines if line.split()[0] in ("0.weight", "0.bias", "3.weight", "6.bias")]
+    assert len(rows) == 4 and all("only zeros compared" in row for row in rows)
+    assert "note: every derivative of every parameter is exactly 0" in out
+    assert lines[-1] == (
+        "NOT TESTED: relative error 0.000e+00, but the check compared zeros with zeros, which a wrong "
+        "backward would pass as well"
+    )
+    assert err.count("\n") == 1 and "nothing was tested" in err and "use a smaller --dropout" in err
+
+
+def test_gradcheck_names_the_parameters_that_compared_only_zeros(capsys):
+    # With these masks only 3.bias has a derivative that is not 0: it is checked, the others are named.
+    status, out, err = run(["gradcheck", "--dropout", "0.9", "--seed", "1"], capsys)
+    assert status == 0 and err == ""
+    zeros = ["0.weight", "0.bias", "3.weight", "6.weight", "6.bias"]
+    for line in out.splitlines():
+        if line.split() and line.split()[0] in zeros:
+            assert "only zeros compared" in line and "great" not in line, line
+    assert next(ln for ln in out.splitlines() if ln.startswith("3.bias ")).split()[3] == "great"
+    assert out.rstrip().splitlines()[-1].endswith(
+        "(great); only zeros compared for 0.weight, 0.bias, 3.weight, 6.weight, 6.bias (not tested)"
+    )
+    status, out, _ = run(["gradcheck", "--dropout", "0.99", "--quiet"], capsys)
+    assert status == 1 and out.startswith("NOT TESTED") and len(out.splitlines()) == 1
+
+
 @pytest.mark.parametrize(
     "cpus, optimizers, expected",
     [(1, 3, 1), (None, 3, 1), (2, 3, 3), (2, 1, 1), (8, 3, 3), (2, 20, 8)],
@@ -556,6 +589,20 @@ def test_train_that_diverges_to_a_large_loss_exits_1(tmp_path, capsys):
     assert not path.exists()  # a diverged run does not overwrite a checkpoint
 
 
+def test_the_diverging_run_of_cli_md_gives_the_numbers_it_states(capsys):
+    """docs/cli.md's example of a diverged run, with the numbers it prints (the doc once stated another)."""
+    with open(os.path.join(ROOT, "docs", "cli.md"), encoding="utf-8") as f:
+        doc = " ".join(f.read().split())
+    assert (
+        "For example `tinygrad-edu train --lr 1e6 --optimizer gd` ends with a loss of 111287.95 "
+        "against 0.777492 at the start: status 1." in doc
+    )
+    status, out, err = run(["train", "--lr", "1e6", "--optimizer", "gd"], capsys)
+    assert status == 1
+    assert out.splitlines()[-1].startswith("epochs 1000  loss 111287.95")
+    assert "the final loss 111288 is more than 2 times the initial network's loss 0.777492" in err
+
+
 def test_a_run_that_converges_is_not_diverged(capsys):
     status, out, err = run(["train", "--epochs", "20", "--quiet"], capsys)
     assert status == 0 and err == ""
@@ -644,3 +691,127 @@ def test_graph_without_the_graphviz_package_says_what_to_install(tmp_path, monke
     hint = "viz: graph pictures need the graphviz Python package: pip install graphviz"
     assert err == f"tinygrad-edu graph: {hint}\n"
     assert list(tmp_path.iterdir()) == []
+
+
+# --- Ctrl-C ------------------------------------------------------------------------------------
+# A terminal's Ctrl-C sends SIGINT to the whole foreground process group: the command and, for
+# compare, its worker processes. Each test starts the command in a group of its own, waits until
+# it says training started, sends SIGINT to the group and checks the status, stderr and files.
+
+needs_process_groups = pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX process groups")
+TIMEOUT = 180  # seconds: a hang fails the test instead of blocking the suite
+
+
+def ctrl_c(argv, cwd, started, times=1):
+    """Run ``tinygrad-edu argv`` in its own process group; once ``started`` (a line's text) has been
+    printed ``times`` times, send SIGINT to the group. -> (status, stdout, stderr)."""
+    import signal
+    import threading
+    import time
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tinygrad_edu", *argv],
+        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    out, ready = [], threading.Event()
+
+    def read():
+        for line in child.stdout:
+            out.append(line)
+            if sum(started in seen for seen in out) >= times:
+                ready.set()
+        ready.set()  # the end of the output: the command ended before it was interrupted
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert ready.wait(TIMEOUT), f"no {started!r} within {TIMEOUT} s: {''.join(out)}"
+        assert child.poll() is None, f"it ended before Ctrl-C: {''.join(out)}{child.stderr.read()}"
+        time.sleep(0.5)  # the line comes just before the first step: let some steps be done
+        os.killpg(child.pid, signal.SIGINT)
+        status = child.wait(TIMEOUT)
+        reader.join(TIMEOUT)
+        err = child.stderr.read()
+        assert_group_ended(child.pid)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+        child.stdout.close()
+        child.stderr.close()
+    return status, "".join(out), err
+
+
+def assert_group_ended(group):
+    """No process of the group is left (compare's workers have stopped, not been orphaned)."""
+    import signal
+    import time
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.killpg(group, signal.SIGKILL)
+    pytest.fail("a process of the command was still running after it exited")
+
+
+@needs_process_groups
+def test_ctrl_c_in_train_exits_130_and_writes_the_checkpoint_of_the_model_trained_so_far(tmp_path):
+    argv = ["train", "--layers", "2,4,1", "--samples", "64", "--epochs", "10000000", "--checkpoint", "c.npz"]
+    status, out, err = ctrl_c(argv, tmp_path, "moons: 64 points; network 2-4-1; adam")
+    assert status == 130, out + err
+    assert "(interrupted)" not in out
+    epochs = int(out.split("epochs ")[1].split()[0])
+    assert 0 < epochs < 10_000_000
+    assert err.count("\n") == 1 and err.startswith("tinygrad-edu train: interrupted after "), err
+    assert f"({epochs} complete epochs); wrote c.npz with the model trained so far" in err
+    assert "Traceback" not in err
+    state = tg.load(str(tmp_path / "c.npz"))
+    assert int(state["epoch"]) == epochs
+    model = common.make_network([2, 4, 1], seed=0)
+    model.load_state_dict(state["model"])
+
+
+@needs_process_groups
+def test_ctrl_c_in_a_diverging_train_exits_130_and_writes_no_checkpoint(tmp_path):
+    argv = ["train", "--lr", "1e6", "--optimizer", "gd", "--epochs", "10000000", "--checkpoint", "c.npz"]
+    status, out, err = ctrl_c(argv, tmp_path, "moons: 300 points; network 2-16-16-1; gd")
+    assert status == 130, out + err
+    assert err.count("\n") == 1 and "interrupted after " in err and "the run so far diverged" in err
+    assert err.rstrip().endswith("; no checkpoint written")
+    assert not (tmp_path / "c.npz").exists()
+
+
+@needs_process_groups
+def test_ctrl_c_in_compare_prints_the_runs_so_far_and_stops_its_worker_processes(tmp_path):
+    argv = ["compare", "--epochs", "10000000", "--jobs", "3", "--out", "pictures"]
+    status, out, err = ctrl_c(argv, tmp_path, " started", times=3)  # one line from each worker
+    assert status == 130, out + err
+    rows = table_rows(out)
+    assert list(rows) == ["gd", "momentum", "adam"]
+    assert all(0 <= int(cells[2]) < 10_000_000 for cells in rows.values())
+    assert sorted(line.split()[0] for line in out.splitlines() if "stopped: accuracy" in line) == [
+        "adam", "gd", "momentum"
+    ]
+    assert err == (
+        "tinygrad-edu compare: interrupted: the table shows the runs completed or stopped so far; "
+        "no pictures written\n"
+    )
+    assert not any((tmp_path / "pictures").glob("*"))  # (the folder is made, if matplotlib is there)
+
+
+@needs_process_groups
+def test_ctrl_c_in_compare_in_one_process_prints_the_runs_so_far(tmp_path):
+    argv = ["compare", "--epochs", "10000000", "--jobs", "1", "--no-plots"]
+    status, out, err = ctrl_c(argv, tmp_path, "[1/3] gd")
+    assert status == 130, out + err
+    rows = table_rows(out)
+    assert list(rows) == ["gd"] and 0 <= int(rows["gd"][2]) < 10_000_000
+    assert "[2/3]" not in out
+    assert err == (
+        "tinygrad-edu compare: interrupted: the table shows the runs completed or stopped so far; "
+        "no pictures written\n"
+    )

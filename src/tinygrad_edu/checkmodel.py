@@ -28,6 +28,10 @@ Three things break a finite difference, and the check handles them:
 * zeros: a derivative that is zero up to rounding is ~1e-18 from backprop
   and 0 or ~1e-10 from the finite difference, a relative error of 1. Where
   both are below what the finite difference can resolve, both count as 0.
+  A parameter with nothing but zeros to compare (the loss does not depend
+  on it, as when dropout drops every unit it feeds) is reported as "only
+  zeros compared", not as great: a backward that returned zeros would
+  agree too. A check that compared only zeros tested nothing and does not pass.
 
 The check runs in float64 on a copy of the parameters and restores the model
 (parameters, their ``.grad``, buffers, the random Generators) afterwards.
@@ -75,6 +79,11 @@ VERDICTS: tuple[tuple[float, str], ...] = (
 BUG_BOUND = 1e-3
 
 NOT_CHECKED = "not checked (kink)"
+
+# A parameter whose derivatives are all 0 both ways (after reading tiny ones as 0): the two
+# agree, but a backward that returned zeros would agree too, so nothing was tested.
+ZEROS_ONLY = "only zeros compared"
+NOTHING_TESTED = "nothing tested: only zeros compared"
 
 
 def verdict(relative_error: float) -> str:
@@ -126,6 +135,7 @@ class ParameterCheck:
     relative_error: float
     worst: list[ElementCheck]
     exclude_kinks: bool = True
+    zeros_only: bool = False  # every compared derivative is 0 from backprop and from the differences
 
     @property
     def checked(self) -> bool:
@@ -133,9 +143,16 @@ class ParameterCheck:
         return not (self.exclude_kinks and self.kinks.size and self.kinks.all())
 
     @property
+    def tested(self) -> bool:
+        """True when something other than zeros, off the kinks, was compared."""
+        return self.checked and not self.zeros_only
+
+    @property
     def verdict(self) -> str:
-        """The course's words for this parameter's error, or "not checked (kink)"."""
-        return verdict(self.relative_error) if self.checked else NOT_CHECKED
+        """The course's words for this parameter's error, "not checked (kink)" or "only zeros compared"."""
+        if not self.checked:
+            return NOT_CHECKED
+        return ZEROS_ONLY if self.zeros_only else verdict(self.relative_error)
 
     @property
     def n_kinks(self) -> int:
@@ -164,13 +181,27 @@ class ModelCheckReport:
         return [p.name for p in self.parameters if not p.relative_error < BUG_BOUND]
 
     @property
+    def zero_parameters(self) -> list[str]:
+        """Parameters where only zeros were compared (``ZEROS_ONLY``): their backward was not tested."""
+        return [p.name for p in self.parameters if p.checked and p.zeros_only]
+
+    @property
+    def tested(self) -> bool:
+        """False when no parameter had anything but zeros (or kinks) to compare: nothing was tested."""
+        return any(p.tested for p in self.parameters)
+
+    @property
     def passed(self) -> bool:
-        """The course's test: ``relative_error < threshold``, and no parameter alone at 1e-3 or more."""
-        return bool(self.relative_error < self.threshold) and not self.buggy_parameters
+        """The course's test: ``relative_error < threshold``, no parameter alone at 1e-3 or more,
+        and something was tested (not only zeros)."""
+        return bool(self.relative_error < self.threshold) and not self.buggy_parameters and self.tested
 
     @property
     def verdict(self) -> str:
-        """The course's words for ``relative_error``, or "likely a bug in ..." naming a parameter."""
+        """The course's words for ``relative_error``, "likely a bug in ..." naming a parameter, or
+        "nothing tested: only zeros compared"."""
+        if not self.tested:
+            return NOTHING_TESTED if self.zero_parameters else NOT_CHECKED
         if self.relative_error < BUG_BOUND and self.buggy_parameters:
             return f"likely a bug in {', '.join(self.buggy_parameters)}"
         return verdict(self.relative_error)
@@ -202,7 +233,7 @@ class ModelCheckReport:
         for p in self.parameters:
             w = p.worst[0] if p.worst else None
             worst = "-" if w is None else f"{w.index}: {w.analytic:.8g} vs {w.numerical:.8g}"
-            error = f"{p.relative_error:.2e}" if p.checked else "-"
+            error = f"{p.relative_error:.2e}" if p.tested else "-"
             rows.append((p.name, str(p.shape), error, p.verdict, str(p.n_kinks), worst))
         n = sum(int(np.prod(p.shape)) for p in self.parameters)
         overall = f"{self.relative_error:.2e}"
@@ -237,7 +268,13 @@ class ModelCheckReport:
         return "\n".join(out)
 
     def _summary_line(self) -> str:
-        """PASSED or FAILED, with the same number and words as the table's "all" row."""
+        """PASSED, FAILED or NOT TESTED, with the same number and words as the table's "all" row."""
+        if not self.tested:
+            what = "zeros with zeros" if self.zero_parameters else "nothing (every element is on a kink)"
+            return (
+                f"NOT TESTED: relative error {self.relative_error:.3e}, but the check compared {what}, "
+                "which a wrong backward would pass as well"
+            )
         below = bool(self.relative_error < self.threshold)
         words = self.verdict
         bound = VERDICTS[1][0]  # the course's
@@ -250,6 +287,8 @@ class ModelCheckReport:
         if below and self.buggy_parameters:
             worst = max((p for p in self.parameters), key=lambda p: p.relative_error)
             line += f"; {worst.name} alone is {worst.relative_error:.3e}"
+        if self.zero_parameters:
+            line += f"; only zeros compared for {', '.join(self.zero_parameters)} (not tested)"
         return line
 
 
@@ -273,18 +312,13 @@ def check_model(
     stay integer). Costs two forwards per parameter element: use a small
     model and a few samples. Returns a ``ModelCheckReport``: ``.relative_error``
     is the course's ``difference`` over all parameters, ``.passed`` is
-    ``relative_error < threshold`` (with no parameter alone at 1e-3 or more),
-    ``print(report)`` shows the per-parameter table. The course's
-    gradient_check_n uses ``threshold=2e-7``.
+    ``relative_error < threshold`` (with no parameter alone at 1e-3 or more, and
+    not only zeros compared: ``.tested``), ``print(report)`` shows the table.
+    The course's gradient_check_n uses ``threshold=2e-7``.
     With ``exclude_kinks`` (default) elements whose nudge crosses a kink
     (relu at 0, ...) are left out of the relative errors and listed instead.
     """
-    _check_model_and_loss(model, loss_fn, "check_model")
-    if not (eps > 0 and math.isfinite(eps)):
-        raise ValueError(f"check_model: eps must be a small positive number, got {eps!r}")
-    named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
-    if not named:
-        raise ValueError("check_model: the model has no parameters that require grad; nothing to check")
+    named = _parameters_to_check(model, loss_fn, eps)
     X64, y64 = _as_float64(X, "X"), _as_float64(y, "y")
 
     random_sources = _random_sources(model)
@@ -308,25 +342,12 @@ def check_model(
         base = _deterministic_loss(loss, loss_at_current_parameters)
         resolution = NOISE_FLOOR * np.finfo(np.float64).eps * abs(base) / eps
 
-        rows = []
-        for (name, p), g in zip(named, analytic):
-            numerical, kinks = _central_differences(p, eps, loss_at_current_parameters)
-            keep = ~kinks if exclude_kinks else np.ones(p.shape, dtype=bool)
-            g_read, numerical_read = _read_tiny_as_zero(g, numerical, resolution)
-            error = relative_error(g_read[keep], numerical_read[keep])
-            at = _worst_elements(g, numerical, kinks, keep, worst)
-            rows.append(ParameterCheck(name, tuple(p.shape), g, numerical, kinks, error, at, exclude_kinks))
-            if g.size and not g_read.any() and not numerical_read.any() and (g.any() or numerical.any()):
-                notes.append(
-                    f"note: every derivative of {name} is below the finite-difference resolution "
-                    f"({resolution:.1e}) and was read as 0: the loss does not depend on it, up to rounding"
-                )
-        pairs = [_read_tiny_as_zero(r.analytic, r.numerical, resolution) for r in rows]
-        keep_all = [~r.kinks if exclude_kinks else np.ones(r.shape, dtype=bool) for r in rows]
-        overall = relative_error(
-            np.concatenate([a[k] for (a, _), k in zip(pairs, keep_all)]),
-            np.concatenate([n[k] for (_, n), k in zip(pairs, keep_all)]),
-        )
+        rows = [
+            _check_parameter(name, p, g, eps, resolution, loss_at_current_parameters, exclude_kinks, worst)
+            for (name, p), g in zip(named, analytic)
+        ]
+        notes += _zeros_notes(rows, resolution)
+        overall = _overall_error(rows, resolution, exclude_kinks)
     finally:
         for p, data, grad in saved_params:
             p.data, p.grad = data, grad
@@ -334,6 +355,66 @@ def check_model(
             model.load_state_dict(saved_buffers, strict=False)
         _rewind(random_sources)
     return ModelCheckReport(rows, overall, eps, threshold, exclude_kinks, notes)
+
+
+def _parameters_to_check(model: Any, loss_fn: Any, eps: float) -> list[tuple[str, Tensor]]:
+    """The model's (name, parameter) pairs that require grad, after checking the arguments."""
+    _check_model_and_loss(model, loss_fn, "check_model")
+    if not (eps > 0 and math.isfinite(eps)):
+        raise ValueError(f"check_model: eps must be a small positive number, got {eps!r}")
+    named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    if not named:
+        raise ValueError("check_model: the model has no parameters that require grad; nothing to check")
+    return named
+
+
+def _overall_error(rows: list[ParameterCheck], resolution: float, exclude_kinks: bool) -> float:
+    """The course's single number: the relative error over all parameters concatenated."""
+    pairs = [_read_tiny_as_zero(r.analytic, r.numerical, resolution) for r in rows]
+    keep_all = [~r.kinks if exclude_kinks else np.ones(r.shape, dtype=bool) for r in rows]
+    return relative_error(
+        np.concatenate([a[k] for (a, _), k in zip(pairs, keep_all)]),
+        np.concatenate([n[k] for (_, n), k in zip(pairs, keep_all)]),
+    )
+
+
+def _check_parameter(
+    name: str, p: Tensor, g: np.ndarray, eps: float, resolution: float,
+    loss_at: Callable[[], Tensor], exclude_kinks: bool, worst: int,
+) -> ParameterCheck:
+    """One row of the report: ``p``'s central differences against its backprop gradient ``g``."""
+    numerical, kinks = _central_differences(p, eps, loss_at)
+    keep = ~kinks if exclude_kinks else np.ones(p.shape, dtype=bool)
+    g_read, numerical_read = _read_tiny_as_zero(g, numerical, resolution)
+    error = relative_error(g_read[keep], numerical_read[keep])
+    at = _worst_elements(g, numerical, kinks, keep, worst)
+    zeros_only = not (g_read[keep].any() or numerical_read[keep].any())
+    return ParameterCheck(name, tuple(p.shape), g, numerical, kinks, error, at, exclude_kinks, zeros_only)
+
+
+def _zeros_notes(rows: list[ParameterCheck], resolution: float) -> list[str]:
+    """What rows of only zeros mean: the loss does not depend on those parameters here."""
+    notes, exact = [], []
+    for row in rows:
+        keep = ~row.kinks if row.exclude_kinks else np.ones(row.shape, dtype=bool)
+        if not (row.checked and row.zeros_only):
+            continue
+        if row.analytic[keep].any() or row.numerical[keep].any():
+            notes.append(
+                f"note: every derivative of {row.name} is below the finite-difference resolution "
+                f"({resolution:.1e}) and was read as 0: the loss does not depend on it, up to rounding"
+            )
+        else:
+            exact.append(row.name)
+    if exact:
+        which = "every parameter" if len(exact) == len(rows) else ", ".join(exact)
+        it, feeds, its = ("it", "it feeds", "its") if len(exact) == 1 else ("them", "they feed", "their")
+        notes.append(
+            f"note: every derivative of {which} is exactly 0, from backprop and from the finite "
+            f"differences: the loss does not depend on {it} here (as when dropout drops every unit "
+            f"{feeds}), so {its} backward was not tested"
+        )
+    return notes
 
 
 def _scalar_loss(loss: Any) -> Tensor:

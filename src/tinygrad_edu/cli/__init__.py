@@ -7,7 +7,8 @@
 
 Every command has ``--help``. Bad arguments exit with status 2 and one line on
 stderr saying what is wrong; a file that cannot be written or a diverged run exits
-with 1, also with one line; docs/cli.md describes every option.
+with 1, also with one line; Ctrl-C exits with 130, and train and compare keep what
+was trained so far; docs/cli.md describes every option.
 """
 
 from __future__ import annotations

@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import errno
 import math
+import multiprocessing
 import os
+import signal
 import sys
 import tempfile
-from typing import Any, Callable, NoReturn, Optional, Sequence
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, NoReturn, Optional, Sequence
 
 import numpy as np
 
@@ -407,6 +411,51 @@ def pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+# --- Ctrl-C ----------------------------------------------------------------------------------
+# train and compare catch Ctrl-C themselves: it sets a flag, and every run checks the flag between
+# two steps and ends there (fit takes it as Ctrl-C: ``history.interrupted``), so what was trained
+# is kept. The flag is in shared memory, so that compare's worker processes see it too.
+
+
+def stop_flag() -> Any:
+    """A byte in shared memory: how many times Ctrl-C was pressed while training (0, 1, 2)."""
+    return multiprocessing.RawValue("b", 0)
+
+
+@contextmanager
+def ctrl_c_stops(stop: Any) -> Iterator[None]:
+    """While active, the first Ctrl-C sets ``stop`` (the runs end after their step in progress); a
+    second raises KeyboardInterrupt at once. Python runs signal handlers in the main thread only,
+    so in another thread Ctrl-C is left as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        stop.value = min(stop.value + 1, 2)
+        if stop.value > 1:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def stoppable(batches: Callable[[int], Any], stop: Any) -> Callable[[int], Iterator[Any]]:
+    """``batches``, but once ``stop`` is set the next batch raises KeyboardInterrupt, which fit takes
+    as Ctrl-C: the run ends after its last complete step, with ``history.interrupted``."""
+
+    def stoppable_batches(epoch: int) -> Iterator[Any]:
+        for batch in batches(epoch):
+            if stop.value:
+                raise KeyboardInterrupt
+            yield batch
+
+    return stoppable_batches
 
 
 QUIET_HELP = "print only the result (no progress, notes or 'wrote' lines); errors still go to stderr"

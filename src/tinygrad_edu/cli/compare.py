@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from typing import Any, Callable, Optional
@@ -21,6 +22,7 @@ from tinygrad_edu.cli.common import (
     SEED_MAX,
     UsageError,
     check_output_folder,
+    ctrl_c_stops,
     data_options,
     divergence,
     int_at_least,
@@ -33,6 +35,8 @@ from tinygrad_edu.cli.common import (
     probabilities,
     pyplot,
     say,
+    stop_flag,
+    stoppable,
 )
 
 
@@ -54,10 +58,33 @@ def _compare_setup(
     return make_model, nn.BCEWithLogitsLoss(), X, Y, batches
 
 
+# --- Ctrl-C in the worker processes ----------------------------------------------------------
+# The main process catches Ctrl-C (common.ctrl_c_stops) and sets a flag in shared memory; the
+# workers ignore Ctrl-C and their runs stop at that flag, between two steps (common.stoppable).
+
+
+_STOP: Any = None
+"""In a worker process: the main process's stop flag (set by _start_worker)."""
+
+
+def _start_worker(stop: Any) -> None:
+    """A worker process ignores Ctrl-C and stops its run when the main process sets ``stop``."""
+    global _STOP
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _STOP = stop
+
+
 def _compare_one(
     args: argparse.Namespace, name: str
-) -> tuple[dict, train.History, dict, Optional[str], bool]:
-    """Train one optimizer (in a worker process); return plain data that pickles."""
+) -> Optional[tuple[dict, train.History, dict, Optional[str], bool]]:
+    """Train one optimizer (in a worker process); return plain data that pickles, or None when
+    Ctrl-C came before this run started."""
+    stop = _STOP if _STOP is not None else stop_flag()  # (None when called outside a worker)
+    if stop.value:
+        return None
+    if not args.quiet:  # one write, so that the lines of the processes do not mix
+        sys.stdout.write(f"  {name:<12s} started\n")
+        sys.stdout.flush()
     make_model, loss_fn, X, Y, batches = _compare_setup(args)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # as main() does in this process
         result = train.compare_optimizers(
@@ -67,7 +94,7 @@ def _compare_one(
             X,
             Y,
             args.epochs,
-            batches=batches,
+            batches=stoppable(batches, stop),
             progress=False,
         )
     error = str(result.errors[name]) if name in result.errors else None
@@ -84,21 +111,53 @@ def _default_jobs(n_optimizers: int) -> int:
     return 1 if cpus == 1 else min(n_optimizers, 4 * cpus)
 
 
-def _compare_in_processes(args: argparse.Namespace, jobs: int) -> train.Comparison:
+def _compare_in_processes(args: argparse.Namespace, jobs: int, stop: Any) -> train.Comparison:
     """Each optimizer in its own process (the runs are independent); one line as each one ends."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    make_model = _compare_setup(args)[0]
     done: dict[str, Any] = {}
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(_compare_one, args, name): name for name in args.optimizers}
-        for future in as_completed(futures):
-            name = futures[future]
-            done[name] = future.result()
-            row = done[name][0]
-            say(args.quiet, f"  {name:<12s} done: accuracy {row['accuracy']:.4f}, {row['time']:.1f} s")
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(stop,)) as pool:
+        try:
+            futures = _submit_all(pool, args)
+            for future in as_completed(futures):
+                name = futures[future]
+                done[name] = future.result()
+                if done[name] is not None:
+                    row, interrupted = done[name][0], done[name][4]
+                    say(
+                        args.quiet,
+                        f"  {name:<12s} {'stopped' if interrupted else 'done'}: "
+                        f"accuracy {row['accuracy']:.4f}, {row['time']:.1f} s",
+                    )
+        except BaseException:
+            stop.value = 1  # a second Ctrl-C or an error: the runs still going end, and the pool closes
+            raise
+    return _gathered(args, done)
+
+
+def _submit_all(pool: Any, args: argparse.Namespace) -> dict[Any, str]:
+    """Submit every run. The worker processes start now, with Ctrl-C blocked, so that none is
+    interrupted before _start_worker makes it ignore Ctrl-C; one pressed meanwhile waits, and
+    reaches this process's handler once unblocked."""
+    block = getattr(signal, "pthread_sigmask", None)  # not on Windows
+    if block is not None:
+        block(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return {pool.submit(_compare_one, args, name): name for name in args.optimizers}
+    finally:
+        if block is not None:
+            block(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _gathered(args: argparse.Namespace, done: dict[str, Any]) -> train.Comparison:
+    """The workers' results as one Comparison, in the order asked for, without the runs that never
+    started (Ctrl-C came first)."""
+    make_model = _compare_setup(args)[0]
     result = train.Comparison()
-    for name in args.optimizers:  # rows in the order asked for, whatever finished first
+    for name in args.optimizers:
+        if done.get(name) is None:
+            result.interrupted = True
+            continue
         row, history, state, error, interrupted = done[name]
         model = make_model()
         model.load_state_dict(state)
@@ -150,10 +209,10 @@ def _check_args(args: argparse.Namespace, plt: Any) -> None:
         check_output_folder(args.out, "--out", create=plt is not None)
 
 
-def _train_all(args: argparse.Namespace, jobs: int) -> train.Comparison:
+def _train_all(args: argparse.Namespace, jobs: int, stop: Any) -> train.Comparison:
     """Every optimizer from the same initial weights, in ``jobs`` processes or one after the other."""
     if jobs > 1:
-        return _compare_in_processes(args, jobs)
+        return _compare_in_processes(args, jobs, stop)
     make_model, loss_fn, X, Y, batches = _compare_setup(args)
     count = iter(range(1, len(args.optimizers) + 1))
 
@@ -171,7 +230,7 @@ def _train_all(args: argparse.Namespace, jobs: int) -> train.Comparison:
         X,
         Y,
         args.epochs,
-        batches=batches,
+        batches=stoppable(batches, stop),
         progress=not args.quiet,
     )
 
@@ -200,21 +259,23 @@ def run(args: argparse.Namespace) -> int:
     make_model, loss_fn, X, Y, batches = _compare_setup(args)
     initial_loss = train.evaluate(make_model(), loss_fn, X, Y)["loss"]
     jobs = min(args.jobs or _default_jobs(len(args.optimizers)), len(args.optimizers))
-    say(
-        args.quiet,
-        f"{args.dataset}: {args.samples} points (noise {args.noise}, seed {args.seed}); network 2-5-2-1 "
-        f"(ReLU, sigmoid output); lr {args.lr}, batch {args.batch_size}, {args.epochs} epochs "
-        f"= {args.epochs * len(batches(0))} steps per optimizer; {', '.join(args.optimizers)}"
-        + (f" in {jobs} processes" if jobs > 1 else ""),
-    )
     start = time.perf_counter()
-    result = _train_all(args, jobs)
-    say(args.quiet, "")
-    print(result.table())
-    say(args.quiet, f"\nbest (lowest final loss): {result.best}; total {time.perf_counter() - start:.1f} s")
-    if result.interrupted:
-        print("interrupted: the table shows the runs so far", file=sys.stderr)
-    if plt is None and not args.no_plots:
+    stop = stop_flag()
+    with ctrl_c_stops(stop):  # from here on, Ctrl-C ends the runs and the table is still printed
+        say(
+            args.quiet,
+            f"{args.dataset}: {args.samples} points (noise {args.noise}, seed {args.seed}); network "
+            f"2-5-2-1 (ReLU, sigmoid output); lr {args.lr}, batch {args.batch_size}, {args.epochs} "
+            f"epochs = {args.epochs * len(batches(0))} steps per optimizer; {', '.join(args.optimizers)}"
+            + (f" in {jobs} processes" if jobs > 1 else ""),
+        )
+        result = _train_all(args, jobs, stop)
+    interrupted = result.interrupted or bool(stop.value)
+    _print_table(args, result, time.perf_counter() - start)
+    if interrupted:
+        what = "the table shows the runs completed or stopped so far" if result.rows else "no run had started"
+        print(f"{PROG} compare: interrupted: {what}; no pictures written", file=sys.stderr)
+    elif plt is None and not args.no_plots:
         print(f"pictures skipped: they need matplotlib ({PLOT_HINT})", file=sys.stderr)
     elif plt is not None:
         for path in _write_compare_pictures(result, X, Y[:, 0].astype(np.int64), args.out):
@@ -222,7 +283,15 @@ def run(args: argparse.Namespace) -> int:
     diverged = _diverged(result, initial_loss)
     for line in diverged:
         print(line, file=sys.stderr)
-    return 1 if diverged else 0
+    return 130 if interrupted else 1 if diverged else 0
+
+
+def _print_table(args: argparse.Namespace, result: train.Comparison, seconds: float) -> None:
+    """The table and the best run (nothing when Ctrl-C came before any run started)."""
+    say(args.quiet, "")
+    if result.rows:
+        print(result.table())
+        say(args.quiet, f"\nbest (lowest final loss): {result.best}; total {seconds:.1f} s")
 
 
 def add_parser(sub: Any) -> None:

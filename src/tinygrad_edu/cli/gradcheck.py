@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from tinygrad_edu.cli.common import (
     ACTIVATIONS,
+    PROG,
     QUIET_HELP,
     check_dropout,
     class_count,
@@ -31,8 +33,15 @@ def run(args: argparse.Namespace) -> int:
     loss_fn, Y = loss_and_targets(args.layers, y, n_classes, args.dataset)
     model = make_network(args.layers, args.seed, args.activation, args.dropout)
     report = check_model(model, loss_fn, X, Y, eps=args.eps, threshold=args.threshold)
-    text = str(report)  # the table, then a PASSED / FAILED line
+    text = str(report)  # the table, then a PASSED / FAILED / NOT TESTED line
     print(text.splitlines()[-1] if args.quiet else text)
+    if not report.tested:
+        why = (
+            "every derivative is 0 from backprop and from the finite differences, so the loss does not "
+            "depend on the parameters here" if report.zero_parameters else "every element sits on a kink"
+        )
+        hint = "use a smaller --dropout" if args.dropout else "try another --seed or --layers"
+        print(f"{PROG} gradcheck: nothing was tested: {why}; {hint}", file=sys.stderr)
     return 0 if report.passed else 1
 
 
@@ -43,7 +52,8 @@ def add_parser(sub: Any) -> None:
         "gradcheck",
         help="check a network's backprop gradients against finite differences",
         description="Run gradcheck.check_model on a small float64 network: the relative error "
-        "||g - g_num|| / (||g|| + ||g_num||) per parameter. Exit status 0 when it passes, 1 when not.",
+        "||g - g_num|| / (||g|| + ||g_num||) per parameter. Exit status 0 when it passes, 1 when not "
+        "(also when it compared only zeros: then nothing was tested).",
     )
     p.add_argument("--layers", type=layer_sizes, default=[2, 5, 2, 1], help="sizes (default 2,5,2,1)")
     p.add_argument(

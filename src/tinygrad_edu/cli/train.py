@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import Any, Callable, Optional
 
 from tinygrad_edu import train
 from tinygrad_edu.cli.common import (
@@ -15,6 +15,7 @@ from tinygrad_edu.cli.common import (
     check_dropout,
     check_output_file,
     class_count,
+    ctrl_c_stops,
     data_options,
     divergence,
     int_at_least,
@@ -29,7 +30,10 @@ from tinygrad_edu.cli.common import (
     probability,
     say,
     schedule,
+    stop_flag,
+    stoppable,
 )
+from tinygrad_edu.data import DataLoader
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,53 +49,82 @@ def run(args: argparse.Namespace) -> int:
     lr = args.schedule(args.lr) if args.schedule is not None else args.lr
     optimizer = OPTIMIZERS[args.optimizer](model.parameters(), lr)
     initial_loss = train.evaluate(model, loss_fn, X, Y)["loss"]
-    say(
-        args.quiet, f"{args.dataset}: {len(X)} points; network {'-'.join(map(str, sizes))}; {args.optimizer}"
-    )
+    loader = DataLoader(X, Y, batch_size=args.batch_size, seed=args.seed)  # fit's own, given X and Y
+    stop = stop_flag()
     try:
-        history = train.fit(
-            model,
-            loss_fn,
-            optimizer,
-            X,
-            Y,
-            args.epochs,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            progress=not args.quiet,
-        )
+        with ctrl_c_stops(stop):  # from here on, Ctrl-C ends the run after its step in progress
+            say(args.quiet, f"{args.dataset}: {len(X)} points; network {'-'.join(map(str, sizes))}; "
+                f"{args.optimizer}")
+            history = train.fit(
+                model, loss_fn, optimizer, X=None, y=None, epochs=args.epochs,
+                batches=stoppable(lambda epoch: loader, stop), progress=not args.quiet,
+            )
     except train.NonFiniteLossError as err:
         print(f"{PROG} train: {str(err).split('. ')[0]}; try a smaller --lr", file=sys.stderr)
         return 1
     scores = train.evaluate(model, loss_fn, X, Y)
-    epochs_done = len(history.epoch)
     print(
-        f"epochs {epochs_done}  loss {scores['loss']:.6f}  accuracy {scores['accuracy']:.4f}  "
-        f"time {history.total_time:.2f} s" + ("  (interrupted)" if history.interrupted else "")
+        f"epochs {len(history.epoch)}  loss {scores['loss']:.6f}  accuracy {scores['accuracy']:.4f}  "
+        f"time {history.total_time:.2f} s"
     )
     diverged = divergence(initial_loss, scores["loss"])
+    if history.interrupted:
+        def save() -> None:
+            _save(args, model, optimizer, history, n_classes)
+
+        return _interrupted(args, history, diverged, stop.value > 1, save)
     if diverged:
         kept = "; no checkpoint written" if args.checkpoint else ""
         print(f"{PROG} train: the run diverged: {diverged}; try a smaller --lr{kept}", file=sys.stderr)
         return 1
     if args.checkpoint:
-        from tinygrad_edu.serialization import save
-
-        save(
-            {
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epochs_done,
-                # what export and parity need to build the network and its optimizer again
-                "architecture": {"layers": list(sizes), "activation": args.activation,
-                                 "dropout": args.dropout, "dtype": "float64"},
-                "training": {"optimizer": args.optimizer, "lr": args.lr, "dataset": args.dataset,
-                             "samples": args.samples, "noise": args.noise, "seed": args.seed,
-                             "classes": n_classes, "batch_size": args.batch_size},
-            },
-            args.checkpoint,
-        )
+        _save(args, model, optimizer, history, n_classes)
         say(args.quiet, f"wrote {args.checkpoint}")
     return 0
 
+
+def _interrupted(
+    args: argparse.Namespace, history: train.History, diverged: Optional[str], twice: bool,
+    save: Callable[[], None],
+) -> int:
+    """Ctrl-C ended the run after a complete step: keep the model trained so far, unless the run
+    diverged or Ctrl-C came twice (which stops at once, perhaps within a step); say on stderr what
+    was written; return 130."""
+    steps = len(history.steps["loss"])
+    parts = [f"{PROG} train: interrupted after {steps} steps ({len(history.epoch)} complete epochs)"]
+    if diverged:
+        parts.append(f"the run so far diverged: {diverged}")
+    if twice:
+        parts.append("Ctrl-C was pressed twice, which stops at once, perhaps within a step")
+    if not args.checkpoint:
+        parts.append("nothing written (no --checkpoint)")
+    elif diverged or twice or not steps:
+        parts.append("no checkpoint written")
+    else:
+        save()
+        parts.append(f"wrote {args.checkpoint} with the model trained so far")
+    print("; ".join(parts), file=sys.stderr)
+    return 130
+
+
+def _save(
+    args: argparse.Namespace, model: Any, optimizer: Any, history: train.History, n_classes: int
+) -> None:
+    """The checkpoint: the model, the optimizer, the epochs done and what export and parity need."""
+    from tinygrad_edu.serialization import save
+
+    save(
+        {
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": len(history.epoch),
+            # what export and parity need to build the network and its optimizer again
+            "architecture": {"layers": list(args.layers), "activation": args.activation,
+                             "dropout": args.dropout, "dtype": "float64"},
+            "training": {"optimizer": args.optimizer, "lr": args.lr, "dataset": args.dataset,
+                         "samples": args.samples, "noise": args.noise, "seed": args.seed,
+                         "classes": n_classes, "batch_size": args.batch_size},
+        },
+        args.checkpoint,
+    )
 
 
 def add_parser(sub: Any) -> None:
