@@ -1,14 +1,17 @@
-"""Inverted dropout: what it does to numbers, to gradients, and to a network that overfits.
+"""Dropout: what it does to numbers, to gradients, and to a network that overfits.
 
 1. Statistics. In training, ``nn.Dropout(p)`` zeroes each element with
-   probability p and multiplies the survivors by 1 / (1 - p), so the expected
-   output equals the input; in eval mode it is the identity. The course notes'
-   ``Dropout`` class (from "Deep Learning from Scratch") is the older,
-   non-inverted form: training multiplies by the mask only, and test time
-   scales by (1 - p) instead. Both give the same expected value; the inverted
-   form leaves evaluation untouched.
+   probability p and multiplies the survivors by 1 / (1 - p) (inverted
+   dropout), so the expected output equals the input; in eval mode it is the
+   identity. The course notes' ``Dropout`` class (seed 002, from "Deep
+   Learning from Scratch") is the non-inverted form, ``nn.Dropout(p,
+   inverted=False)``: training multiplies by the mask only, and test time
+   scales by (1 - p) instead. With ``rng=np.random.RandomState(seed)`` the
+   library gives that class's numbers after ``np.random.seed(seed)`` exactly,
+   which the example checks against the class itself (exit status 1 if not).
 2. The gradient. Dropout multiplies by a constant mask, so the gradient is
-   masked and scaled the same way: d out / d x = mask / (1 - p).
+   masked and scaled the same way: d out / d x = mask / (1 - p) (inverted),
+   mask (the notes' class, ``backward(dout) = dout * mask``).
 3. A wide network trained on a few noisy moons points, with and without
    dropout, showing training and held-out accuracy.
 
@@ -30,6 +33,23 @@ from tinygrad_edu import Tensor, data, nn, optim
 P = 0.5
 
 
+class NotesDropout:
+    """The course notes' Dropout class (seed 002), as the notes write it: the reference."""
+
+    def __init__(self, dropout_ratio: float = 0.5) -> None:
+        self.dropout_ratio = dropout_ratio
+        self.mask: Optional[np.ndarray] = None
+
+    def forward(self, x: np.ndarray, train_flg: bool = True) -> np.ndarray:
+        if train_flg:
+            self.mask = np.random.rand(*x.shape) > self.dropout_ratio
+            return x * self.mask
+        return x * (1.0 - self.dropout_ratio)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        return dout * self.mask
+
+
 def statistics(n: int = 100_000, p: float = P) -> None:
     """Dropout of a vector of ones: the fraction zeroed, the survivors' value, the mean, in train and eval."""
     print(f"== 1. Dropout(p={p}) on {n:,} ones ==")
@@ -46,12 +66,35 @@ def statistics(n: int = 100_000, p: float = P) -> None:
     print(f"eval: output equals input: {same}")
 
     # The course notes' form: mask in training, x * (1 - p) at test time.
-    rng = np.random.default_rng(0)
-    mask = rng.random(n) > p
-    course_train = x.data * mask
-    course_test = x.data * (1.0 - p)
-    print(f"course notes' form: train mean {course_train.mean():.4f}, test output {course_test[0]:g} "
-          f"(both about 1 - p = {1 - p:g}; the inverted form scales in training instead)")
+    notes = nn.Dropout(p, rng=np.random.default_rng(0), inverted=False)
+    notes_train = notes(x).data
+    notes_test = notes.eval()(x).data
+    print(f"notes' form, Dropout(p, inverted=False): train mean {notes_train.mean():.4f}, "
+          f"test output {notes_test[0]:g} (both about 1 - p = {1 - p:g}; the inverted form scales "
+          "in training instead)")
+
+
+def notes_class(p: float = P, seed: int = 0) -> bool:
+    """Dropout(p, inverted=False) with RandomState(seed) against the notes' class after np.random.seed."""
+    print(f"\n== 1b. The notes' Dropout class and Dropout(p={p}, rng=RandomState({seed}), inverted=False) ==")
+    rng = np.random.default_rng(3)
+    x, dout = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
+    reference = NotesDropout(p)
+    np.random.seed(seed)
+    train_out, train_grad = reference.forward(x), reference.backward(dout)
+    test_out = reference.forward(x, train_flg=False)
+
+    checks = {}
+    drop = nn.Dropout(p, rng=np.random.RandomState(seed), inverted=False)
+    xt = Tensor(x, requires_grad=True)
+    out = drop(xt)
+    out.backward(dout)
+    checks["train forward, x * mask"] = np.array_equal(out.data, train_out)
+    checks["backward, dout * mask"] = np.array_equal(xt.grad.data, train_grad)
+    checks["test forward, x * (1 - p)"] = np.array_equal(drop.eval()(x).data, test_out)
+    for name, ok in checks.items():
+        print(f"{name:28s} equals the notes' class: {ok}")
+    return all(checks.values())
 
 
 def gradient(p: float = P) -> None:
@@ -122,9 +165,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--full", action="store_true", help="train for 1000 epochs instead of 150")
     args = parser.parse_args(argv)
     statistics()
+    agrees = notes_class()
     gradient()
     training(1000 if args.full else 150)
-    return 0
+    return 0 if agrees else 1
 
 
 if __name__ == "__main__":

@@ -135,6 +135,33 @@ def test_data_loader_drop_last_and_no_shuffle():
     assert [by.data.tolist() for _, by in loader] == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
 
 
+def _seed_004_batches(n, batch_size):
+    """Seed 004: N / B batches when B divides N, else N / B + 1 (integer division)."""
+    return n // batch_size if n % batch_size == 0 else n // batch_size + 1
+
+
+@pytest.mark.parametrize("n, batch_size", [(50000, 256), (50000, 250), (300, 64), (1, 1)])
+def test_batches_per_epoch_are_seed_004s_count(n, batch_size):
+    X, y = np.zeros((n, 1)), np.zeros((n, 1))
+    assert len(data.DataLoader(X, y, batch_size=batch_size)) == _seed_004_batches(n, batch_size)
+    assert len(data.random_mini_batches(X, y, mini_batch_size=batch_size)) == _seed_004_batches(n, batch_size)
+    assert len(data.DataLoader(X, y, batch_size=batch_size, drop_last=True)) == n // batch_size
+
+
+def test_seed_004_iterations_in_10_epochs_are_the_optimizers_steps():
+    """50000 samples, batch 256: 196 batches, so 196 iterations per epoch and 1960 in 10 epochs."""
+    from tinygrad_edu import nn, optim, train
+
+    n, batch_size, epochs = 50000, 256, 10
+    assert _seed_004_batches(n, batch_size) == 196 and epochs * 196 == 1960  # the seed's numbers
+    X, y = np.zeros((n, 1)), np.zeros((n, 1))
+    net = nn.Linear(1, 1, dtype=np.float64)
+    opt = optim.SGD(net.parameters(), lr=0.01)
+    history = train.fit(net, nn.MSELoss(), opt, X, y, epochs=epochs, batch_size=batch_size, progress=False)
+    assert len(history.epoch) == 10
+    assert opt.step_count == 1960
+
+
 def test_standardizer_zero_mean_unit_std():
     rng = np.random.default_rng(1)
     X = rng.normal(loc=[3.0, -2.0, 10.0], scale=[0.5, 4.0, 2.0], size=(200, 3))

@@ -939,6 +939,90 @@ def test_dropout_keeps_float32() -> None:
     assert out.dtype == np.float32
 
 
+def test_dropout_default_is_the_inverted_formula_bit_for_bit() -> None:
+    x = np.random.default_rng(2).standard_normal((5, 7))
+    keep = np.random.RandomState(3).rand(5, 7) > 0.3
+    want = x * (keep.astype(np.float64) * (1 / (1 - 0.3)))  # the same products, in the same order
+    for out in (F.dropout(x, 0.3, rng=np.random.RandomState(3)),
+                F.dropout(x, 0.3, rng=np.random.RandomState(3), inverted=True),
+                nn.Dropout(0.3, rng=np.random.RandomState(3))(x)):
+        np.testing.assert_array_equal(out.data, want)
+    np.testing.assert_array_equal(nn.Dropout(0.3).eval()(x).data, x)
+
+
+class SeedDropout:
+    """Seed 002's Dropout class (Deep Learning from Scratch), as the seed writes it."""
+
+    def __init__(self, dropout_ratio: float = 0.5) -> None:
+        self.dropout_ratio = dropout_ratio
+        self.mask = None
+
+    def forward(self, x: np.ndarray, train_flg: bool = True) -> np.ndarray:
+        if train_flg:
+            self.mask = np.random.rand(*x.shape) > self.dropout_ratio
+            return x * self.mask
+        return x * (1.0 - self.dropout_ratio)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        return dout * self.mask
+
+
+@pytest.mark.parametrize("ratio", [0.5, 0.2])
+def test_dropout_not_inverted_is_the_seeds_dropout_class(ratio: float) -> None:
+    """inverted=False: train x * mask, eval x * (1 - p), backward dout * mask (seed 002)."""
+    rng = np.random.default_rng(4)
+    x, dout = rng.standard_normal((6, 5)), rng.standard_normal((6, 5))
+    seed = SeedDropout(ratio)
+    np.random.seed(7)
+    want_train = seed.forward(x)
+    want_grad = seed.backward(dout)
+    drop = nn.Dropout(ratio, rng=np.random.RandomState(7), inverted=False)
+    xt = Tensor(x, requires_grad=True)
+    out = drop(xt)
+    out.backward(dout)
+    np.testing.assert_array_equal(out.data, want_train)
+    np.testing.assert_array_equal(xt.grad.data, want_grad)
+    drop.eval()
+    xt.grad = None
+    out = drop(xt)
+    out.backward(dout)
+    np.testing.assert_array_equal(out.data, seed.forward(x, train_flg=False))
+    np.testing.assert_allclose(xt.grad.data, dout * (1.0 - ratio), rtol=1e-15)
+    ones = F.dropout(np.ones((400, 250)), ratio, rng=np.random.RandomState(0), inverted=False).data
+    assert set(np.unique(ones)) == {0.0, 1.0}  # kept elements are not scaled
+    assert abs(ones.mean() - (1 - ratio)) < 0.01  # the train mean is the eval scale, 1 - p
+
+
+def test_dropout_not_inverted_passes_gradcheck_in_train_and_eval() -> None:
+    rng = np.random.default_rng(5)
+    x = Tensor(rng.standard_normal((4, 6)), requires_grad=True)
+    mask = rng.random((4, 6)) > 0.4
+    assert gradcheck(lambda t: F.dropout(t, 0.4, mask=mask, inverted=False), [x])
+    assert gradcheck(lambda t: F.dropout(t, 0.4, training=False, inverted=False), [x])
+    assert gradgradcheck(lambda t: F.dropout(t, 0.4, mask=mask, inverted=False) ** 2, [x])
+
+
+def test_dropout_not_inverted_keeps_float32_and_the_course_mask() -> None:
+    x32 = np.ones((3, 4), np.float32)
+    drop = nn.Dropout(0.5, inverted=False)
+    assert drop(x32).dtype == np.float32 and drop.eval()(x32).dtype == np.float32
+    out = F.dropout(np.ones((3, 4)), 0.2, rng=np.random.RandomState(4), keep="course", inverted=False)
+    np.testing.assert_array_equal(out.data, (np.random.RandomState(4).rand(4, 3) < 0.8).T * 1.0)
+    np.testing.assert_array_equal(F.dropout(x32, 0.0, inverted=False).data, x32)
+    np.testing.assert_array_equal(F.dropout(x32, 0.0, training=False, inverted=False).data, x32)
+
+
+def test_dropout_inverted_flag_in_repr_and_checked() -> None:
+    assert repr(nn.Dropout(0.5, inverted=False)) == "Dropout(p=0.5, inverted=False)"
+    both = nn.Dropout(0.5, keep="course", inverted=False)
+    assert repr(both) == "Dropout(p=0.5, keep='course', inverted=False)"
+    assert repr(nn.Dropout(0.5)) == "Dropout(p=0.5)"
+    with pytest.raises(TypeError, match="Dropout: inverted must be True or False, got str 'no'"):
+        nn.Dropout(0.5, inverted="no")
+    with pytest.raises(TypeError, match="dropout: inverted must be True or False"):
+        F.dropout(np.ones(2), 0.5, inverted=0)
+
+
 # --- BatchNorm1d -----------------------------------------------------------------------------------
 
 

@@ -91,6 +91,14 @@ def check_dropout_p(p: Any, where: str) -> float:
 DROPOUT_KEEP_RULES = ("above", "course")
 
 
+def check_dropout_inverted(inverted: Any, where: str) -> bool:
+    """``inverted`` as a bool, or a clear error (a string "False" would be true)."""
+    if not isinstance(inverted, (bool, np.bool_)):
+        kind = type(inverted).__name__
+        raise TypeError(f"{where}: inverted must be True or False, got {kind} {inverted!r}")
+    return bool(inverted)
+
+
 def dropout(
     x: Any,
     p: float = 0.5,
@@ -98,28 +106,34 @@ def dropout(
     rng: Optional[RandomSource] = None,
     keep: str = "above",
     mask: Any = None,
+    inverted: bool = True,
 ) -> Tensor:
-    """Inverted dropout: each element is zeroed with probability p, survivors are scaled by 1/(1 - p),
+    """Dropout: each element is zeroed with probability p. Inverted (the default), survivors are
+    scaled by 1/(1 - p) in training and evaluation is the identity:
 
-        out = x * mask / (1 - p)
-        keep="above":   mask = u > p,            u ~ U[0, 1) of x's shape (the seeds' Dropout class)
-        keep="course":  mask = u.T < 1 - p,      u ~ U[0, 1) of x.T's shape (the course's
-                        D = np.random.rand(n, m) < keep_prob, drawn for samples in columns)
-        mask given:     that mask (0/1 or bool, x's shape); nothing is drawn
+        inverted=True:   train  out = x * mask / (1 - p)     eval  out = x
+        inverted=False:  train  out = x * mask               eval  out = x * (1 - p)
+                         (seed 002's Dropout class; its backward is dout * mask)
+        keep="above":    mask = u > p,            u ~ U[0, 1) of x's shape (the seeds' Dropout class)
+        keep="course":   mask = u.T < 1 - p,      u ~ U[0, 1) of x.T's shape (the course's
+                         D = np.random.rand(n, m) < keep_prob, drawn for samples in columns)
+        mask given:      that mask (0/1 or bool, x's shape); nothing is drawn
 
-    so the expected value of each element is unchanged and evaluation needs no
-    rescaling. The gradient is masked and scaled the same way (it is a product
-    with a constant). The mask is drawn from ``rng`` or the library's Generator
-    (``tg.manual_seed``); with ``rng=np.random.RandomState(seed)`` and
-    ``keep="course"`` it is the course's mask after ``np.random.seed(seed)``.
-    With ``training=False`` or p = 0, x is returned as is.
+    Both forms keep train and eval outputs on the same scale in expectation. The
+    gradient is masked and scaled the same way (it is a product with a constant). The
+    mask is drawn from ``rng`` or the library's Generator (``tg.manual_seed``); with
+    ``rng=np.random.RandomState(seed)`` it is the seeds' mask after ``np.random.seed(seed)``
+    (with ``keep="course"``, the course's). For p = 0 x is returned as is.
     """
     p = check_dropout_p(p, "dropout")
     if keep not in DROPOUT_KEEP_RULES:
         raise ValueError(f"dropout: keep must be one of {DROPOUT_KEEP_RULES}, got {keep!r}")
+    inverted = check_dropout_inverted(inverted, "dropout")
     x = _tensor(x)
-    if not training or p == 0:
+    if p == 0 or (not training and inverted):
         return x
+    if not training:
+        return x * (1.0 - p)
     if mask is not None:
         keep_mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
         if keep_mask.shape != x.shape:
@@ -131,6 +145,8 @@ def dropout(
         else:
             keep_mask = source.random(x.shape) > p
     dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+    if not inverted:
+        return x * keep_mask.astype(dtype)
     scale = keep_mask.astype(dtype) * (1 / (1 - p))
     return x * scale
 

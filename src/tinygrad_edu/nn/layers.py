@@ -173,19 +173,27 @@ class Flatten(Module):
 
 
 class Dropout(Module):
-    """Inverted dropout: in training, each element is zeroed with probability p and the
-    survivors are multiplied by 1 / (1 - p), so E[output] = input; in eval, the identity.
+    """Dropout: in training, each element is zeroed with probability p; inverted (the default),
+    survivors are scaled by 1 / (1 - p) and eval is the identity; ``inverted=False``, seed 002's form.
 
-        mask = u > p, u ~ U[0, 1)     out = x * mask / (1 - p)
+        mask = u > p, u ~ U[0, 1)
+        inverted=True (default):  train  x * mask / (1 - p)    eval  x        (E[train] = x)
+        inverted=False:           train  x * mask              eval  x * (1 - p)
 
-    The gradient is masked and scaled the same way. A new mask is drawn on each
-    call, from ``rng`` or the library's Generator (``tg.manual_seed``).
-    ``keep="course"`` draws the course's mask instead (``np.random.rand(n, m)
-    < keep_prob`` for its samples-in-columns matrix; see ``F.dropout``).
+    ``inverted=False`` is seed 002's ``Dropout`` class (*Deep Learning from Scratch*);
+    with ``rng=np.random.RandomState(seed)`` its masks are that class's after
+    ``np.random.seed(seed)``. The gradient is masked and scaled the same way. A new
+    mask is drawn on each call, from ``rng`` or the library's Generator
+    (``tg.manual_seed``). ``keep="course"`` draws the course's mask instead
+    (``np.random.rand(n, m) < keep_prob`` for its samples-in-columns matrix; see ``F.dropout``).
     """
 
     def __init__(
-        self, p: float = 0.5, rng: Optional[nn_init.RandomSource] = None, keep: str = "above"
+        self,
+        p: float = 0.5,
+        rng: Optional[nn_init.RandomSource] = None,
+        keep: str = "above",
+        inverted: bool = True,
     ) -> None:
         super().__init__()
         self.p = F.check_dropout_p(p, "Dropout")
@@ -193,12 +201,14 @@ class Dropout(Module):
             raise ValueError(f"Dropout: keep must be one of {F.DROPOUT_KEEP_RULES}, got {keep!r}")
         self.rng = rng
         self.keep = keep
+        self.inverted = F.check_dropout_inverted(inverted, "Dropout")
 
     def forward(self, x: Any) -> Tensor:
-        return F.dropout(x, self.p, self.training, self.rng, keep=self.keep)
+        return F.dropout(x, self.p, self.training, self.rng, keep=self.keep, inverted=self.inverted)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}" if self.keep == "above" else f"p={self.p}, keep={self.keep!r}"
+        extra = "" if self.keep == "above" else f", keep={self.keep!r}"
+        return f"p={self.p}{extra}" + ("" if self.inverted else ", inverted=False")
 
 
 class BatchNorm1d(Module):
