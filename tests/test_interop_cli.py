@@ -135,3 +135,92 @@ def test_export_needs_a_known_suffix_or_format(checkpoint, tmp_path, capsys):
     assert status == 0, err
     onnx = need("onnx")
     onnx.checker.check_model(onnx.load(str(tmp_path / "x.txt")))
+
+
+def test_parity_with_a_nan_weight_fails(checkpoint, tmp_path, capsys):
+    need("torch")
+    ckpt = tg.load(str(checkpoint))
+    ckpt["model"]["0.weight"][0, 0] = np.nan
+    path = tmp_path / "nan.npz"
+    tg.save(ckpt, str(path))
+    status, out, _ = run(["parity", str(path), "--steps", "2"], capsys)
+    assert status == 1
+    assert "FAILED: the run gave NaN" in out and "PASSED" not in out
+
+
+class _Step:
+    def __init__(self, diff):
+        self.loss_diff = self.grad_diff = self.param_diff = diff
+
+
+class _Report:
+    """A report whose max_diff dropped a NaN step, as Python's max may do."""
+
+    max_diff = 0.0
+    steps = [_Step(float("nan")), _Step(0.0)]
+
+
+def test_parity_verdict_fails_on_nan_whatever_max_diff_says(capsys):
+    from tinygrad_edu.cli import parity
+
+    assert parity._verdict(_Report(), 1e-10) == 1
+    assert "FAILED: the run gave NaN" in capsys.readouterr().out
+    good = _Report()
+    good.steps = [_Step(1e-12), _Step(1e-10)]
+    assert parity._verdict(good, 1e-10) == 0  # at most the tolerance passes
+    good.steps = [_Step(2e-10)]
+    assert parity._verdict(good, 1e-10) == 1
+
+
+def test_parity_lr_replaces_the_checkpoint_optimizers_lr(checkpoint, capsys):
+    need("torch")
+    status, out, err = run(["parity", str(checkpoint), "--steps", "2"], capsys)
+    assert status == 0, err
+    status, out_lr, err = run(["parity", str(checkpoint), "--steps", "2", "--lr", "0.5"], capsys)
+    assert status == 0, err
+    assert "--lr 0.5 replaces the checkpoint's lr and schedule" in out_lr and "PASSED" in out_lr
+
+    def losses(text):
+        return [line.split()[1] for line in text.splitlines() if line.split()[:1] in (["1"], ["2"])]
+
+    first, first_lr = losses(out), losses(out_lr)
+    assert first[0] == first_lr[0] and first[1] != first_lr[1]  # the same start, another step
+
+
+def test_parity_lr_is_set_on_every_group_and_the_state_kept(checkpoint):
+    import argparse
+
+    from tinygrad_edu.cli import export, parity
+
+    ckpt = tg.load(str(checkpoint))
+    model = export.rebuild_model(ckpt)
+    args = argparse.Namespace(optimizer=None, lr=0.5, quiet=True)
+    optimizer = parity._optimizer(ckpt, model, args)
+    assert [g["lr"] for g in optimizer.param_groups] == [0.5]
+    assert optimizer.step_count == 15  # 3 epochs of 5 mini-batches, as saved
+
+
+def test_parity_of_momentum_names_the_command_line_option(tmp_path, capsys):
+    need("torch")
+    path = tmp_path / "momentum.npz"
+    assert run(["train", "--epochs", "1", "--optimizer", "momentum", "--checkpoint", str(path), "--quiet"],
+               capsys)[0] == 0
+    status, _, err = run(["parity", str(path)], capsys)
+    assert status == 2 and "--optimizer nesterov" in err and "--optimizer gd" in err
+    assert "optim.SGD(" not in err and len(err.strip().splitlines()) == 1
+    status, out, err = run(["parity", str(path), "--optimizer", "nesterov", "--steps", "2"], capsys)
+    assert status == 0, err
+    assert "PASSED" in out
+
+
+def test_export_refuses_to_overwrite_its_checkpoint(checkpoint, tmp_path, capsys, monkeypatch):
+    before = checkpoint.read_bytes()
+    link = tmp_path / "link.onnx"
+    link.symlink_to(checkpoint)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    for output in (str(checkpoint), "ckpt.npz", "sub/../ckpt.npz", str(link)):
+        status, out, err = run(["export", str(checkpoint), output, "--format", "onnx"], capsys)
+        assert status == 2 and "is the checkpoint itself" in err, output
+        assert len(err.strip().splitlines()) == 1 and "wrote" not in out
+    assert checkpoint.read_bytes() == before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 from tinygrad_edu import nn
@@ -22,7 +23,7 @@ from tinygrad_edu.cli.export import load_checkpoint, rebuild_model, rebuild_opti
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print compare_with_torch's table; exit 0 when every difference is below --tolerance, else 1."""
+    """Print compare_with_torch's table; exit 0 when every difference is at most --tolerance, else 1."""
     from tinygrad_edu import interop
 
     ckpt = load_checkpoint(args.checkpoint)
@@ -33,12 +34,7 @@ def run(args: argparse.Namespace) -> int:
         for m in dropouts:
             m.eval()  # the identity: each framework would draw its own random masks
         say(args.quiet, f"dropout (p={dropouts[0].p}) is switched off: PyTorch would draw other masks")
-    if args.optimizer is not None:
-        optimizer = OPTIMIZERS[args.optimizer](list(model.parameters()), args.lr or training.get("lr", 0.01))
-    else:
-        optimizer = rebuild_optimizer(ckpt, model)
-        if optimizer is None:
-            raise UsageError("the checkpoint does not say which optimizer trained it; give --optimizer")
+    optimizer = _optimizer(ckpt, model, args)
     dataset = str(training.get("dataset", "moons"))
     classes = int(training.get("classes", 2))
     noise = training.get("noise")
@@ -55,13 +51,54 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as err:
         raise UsageError(str(err)) from None
     except ValueError as err:
-        hint = "; --optimizer adam-pytorch compares a fresh Adam instead" if "eps_mode" in str(err) else ""
-        raise UsageError(f"{err}{hint}") from None
+        raise UsageError(_command_line_advice(str(err))) from None
     print(report)
-    if report.max_diff > args.tolerance:
-        print(f"FAILED: a difference is above the tolerance {args.tolerance:g}")
+    return _verdict(report, args.tolerance)
+
+
+def _optimizer(ckpt: dict[str, Any], model: nn.Module, args: argparse.Namespace) -> Any:
+    """A fresh --optimizer, or the checkpoint's optimizer with its state (and --lr, when given)."""
+    training = dict(ckpt.get("training") or {})
+    if args.optimizer is not None:
+        return OPTIMIZERS[args.optimizer](list(model.parameters()), args.lr or training.get("lr", 0.01))
+    optimizer = rebuild_optimizer(ckpt, model)
+    if optimizer is None:
+        raise UsageError("the checkpoint does not say which optimizer trained it; give --optimizer")
+    if args.lr is not None:
+        scheduled = any(callable(g["lr"]) for g in optimizer.param_groups)
+        for group in optimizer.param_groups:
+            group["lr"] = args.lr
+        what = "lr and schedule" if scheduled else f"lr {training.get('lr', 0.01):g}"
+        say(args.quiet, f"--lr {args.lr:g} replaces the checkpoint's {what}; its optimizer state is kept")
+    return optimizer
+
+
+def _command_line_advice(message: str) -> str:
+    """compare_with_torch's reason, with the command-line option to use instead of Python advice."""
+    if "eps_mode" in message:
+        return f"{message}; --optimizer adam-pytorch compares a fresh Adam instead"
+    if "optim.Momentum" in message:
+        return (
+            "the checkpoint's optimizer momentum (the course's v = beta * v + (1 - beta) * grad) has no "
+            "PyTorch class; --optimizer nesterov (PyTorch's SGD with Nesterov momentum 0.9) or "
+            "--optimizer gd compares a fresh optimizer instead"
+        )
+    return message
+
+
+def _verdict(report: Any, tolerance: float) -> int:
+    """Print PASSED (exit 0) when every difference is at most ``tolerance``, else FAILED (exit 1).
+
+    Written as ``not (diff <= tolerance)`` so that a NaN difference fails: NaN compares False.
+    """
+    diffs = [report.max_diff] + [d for s in report.steps for d in (s.loss_diff, s.grad_diff, s.param_diff)]
+    if any(math.isnan(d) for d in diffs):
+        print("FAILED: the run gave NaN (a loss, gradient or parameter), so the two cannot be shown to agree")
         return 1
-    print(f"PASSED: every difference is below {args.tolerance:g}")
+    if any(not (d <= tolerance) for d in diffs):
+        print(f"FAILED: a difference is above the tolerance {tolerance:g}")
+        return 1
+    print(f"PASSED: every difference is at most {tolerance:g}")
     return 0
 
 
@@ -88,7 +125,13 @@ def add_parser(sub: Any) -> None:
         default=None,
         help="compare a fresh optimizer of this kind instead of the checkpoint's (e.g. adam-pytorch)",
     )
-    p.add_argument("--lr", type=positive_float, default=None, help="its lr (default: the checkpoint's)")
+    p.add_argument(
+        "--lr",
+        type=positive_float,
+        default=None,
+        help="the lr of --optimizer, or without it in place of the checkpoint's lr and schedule "
+        "(default: the checkpoint's)",
+    )
     p.add_argument(
         "--tolerance", type=positive_float, default=1e-10, help="the largest difference that passes (1e-10)"
     )
