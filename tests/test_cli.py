@@ -815,3 +815,21 @@ def test_ctrl_c_in_compare_in_one_process_prints_the_runs_so_far(tmp_path):
         "tinygrad-edu compare: interrupted: the table shows the runs completed or stopped so far; "
         "no pictures written\n"
     )
+
+
+def test_cli_md_names_every_command_of_the_parser():
+    """docs/cli.md's count and list of commands, and its sections, are the parser's commands in order."""
+    import re
+
+    from tinygrad_edu.cli import parser
+
+    names = [command.__name__.rsplit(".", 1)[1] for command in parser.COMMANDS]
+    assert names == ["compare", "train", "graph", "gradcheck", "exercise", "export", "parity"]
+    with open(os.path.join(ROOT, "docs", "cli.md"), encoding="utf-8") as f:
+        text = f.read()
+    words = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+    match = re.search(r"It has (\w+) commands \(([^)]*)\)", text)
+    assert match, "cli.md should say 'It has N commands (a, b, ...)'"
+    assert match.group(1) == words[len(names) - 1]
+    assert [n.strip() for n in " ".join(match.group(2).split()).split(",")] == names
+    assert re.findall(r"^## `(\w+)`", text, flags=re.M) == names
