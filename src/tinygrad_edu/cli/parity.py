@@ -110,7 +110,8 @@ def add_parser(sub: Any) -> None:
         description="Rebuild the network and optimizer of a checkpoint written by 'tinygrad-edu train "
         "--checkpoint', train a copy here and one in PyTorch from the same weights on the same "
         "mini-batches of the same data set, and print per step the loss difference and the largest "
-        "gradient and parameter differences. Exit status 0 when all are below --tolerance, 1 when not. "
+        "gradient and parameter differences. Exit status 0 when all are at most --tolerance, 1 when not "
+        "(a NaN fails). "
         "Needs PyTorch: pip install torch --index-url https://download.pytorch.org/whl/cpu.",
     )
     p.add_argument("checkpoint", help="the .npz written by tinygrad-edu train --checkpoint")
