@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import math
 import os
 import pickle
 import re
@@ -362,6 +363,64 @@ def test_a_module_that_does_not_convert_is_named(torch):
         interop.from_torch(torch.nn.Linear(2, 2).half())
     with pytest.raises(TypeError, match="expected a tinygrad_edu nn.Module"):
         interop.to_torch(torch.nn.Linear(2, 2))
+
+
+def _linear_relu_network(dtype=F64):
+    rng = np.random.RandomState(8)
+    return nn.Sequential(nn.LinearReLU(2, 3, rng=rng, dtype=dtype), nn.Linear(3, 1, rng=rng, dtype=dtype))
+
+
+def _torch_linear_relu_network(torch, model):
+    """The same network written in PyTorch by hand, with the model's weights."""
+    tnn = torch.nn
+    kind = torch.float64 if model[0].weight.dtype == F64 else torch.float32
+    theirs = tnn.Sequential(tnn.Linear(2, 3, dtype=kind), tnn.ReLU(), tnn.Linear(3, 1, dtype=kind))
+    with torch.no_grad():
+        for i, j in ((0, 0), (2, 1)):
+            theirs[i].weight.copy_(torch.tensor(model[j].weight.data))
+            theirs[i].bias.copy_(torch.tensor(model[j].bias.data))
+    return theirs
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_linear_relu_becomes_a_linear_and_a_relu_with_the_same_names(dtype, torch):
+    model = _linear_relu_network(dtype)
+    theirs = interop.to_torch(model)
+    assert [type(m).__name__ for m in theirs.children()] == ["Linear", "ReLU", "Linear"]
+    names = ["0.weight", "0.bias", "1.weight", "1.bias"]
+    assert list(theirs.state_dict()) == names == list(model.state_dict())
+    x = np.random.RandomState(0).randn(6, 2).astype(dtype)
+    x[0] = -10.0  # a row where every unit of the first layer is off
+    by_hand = _torch_linear_relu_network(torch, model)
+    t_out = by_hand(torch.tensor(x))
+    t_out.sum().backward()
+    out = theirs(torch.tensor(x))
+    out.sum().backward()
+    assert torch.equal(out, t_out)
+    for (name, p), q in zip(theirs.named_parameters(), by_hand.parameters()):
+        assert torch.equal(p.grad, q.grad), name
+    mine = model(Tensor(x))
+    mine.sum().backward()
+    close(mine.data, t_out.detach().numpy(), dtype, "output")
+    close(model[0].weight.grad.data, by_hand[0].weight.grad.numpy(), dtype, "gradient of 0.weight")
+    back = interop.from_torch(theirs)  # back as the Linear and the ReLU PyTorch holds
+    assert [type(m).__name__ for m in back.children()] == ["Linear", "ReLU", "Linear"]
+    for name, value in model.state_dict().items():
+        assert np.array_equal(back.state_dict()[name], value), name
+
+
+def test_linear_relu_keeps_its_optimizer_and_is_refused_alone(torch):
+    model = _linear_relu_network()
+    opt = optim.Adam(list(model.parameters()), lr=0.01)
+    theirs = interop.to_torch(model)
+    torch_opt = interop.optimizer_to_torch(opt, theirs)  # matched by name: the names are the same
+    assert torch_opt.param_groups[0]["param_names"] == ["0.weight", "0.bias", "1.weight", "1.bias"]
+    shared = nn.LinearReLU(3, 3, dtype=F64)
+    twice = interop.to_torch(nn.Sequential(shared, nn.Tanh(), shared))
+    assert [type(m).__name__ for m in twice] == ["Linear", "ReLU", "Tanh", "Linear", "ReLU"]
+    assert twice[0] is twice[3]  # one Linear, so the weights stay shared
+    with pytest.raises(TypeError, match=r"to_torch: a LinearReLU on its own.*nn\.Sequential\(model\)"):
+        interop.to_torch(nn.LinearReLU(2, 3))
 
 
 def test_from_torch_refuses_batch_norm_without_bias_naming_it(torch):
@@ -760,6 +819,59 @@ def test_a_schedule_continues_as_a_lambda_lr(schedule, torch):
     _assert_weights(reference, theirs)
 
 
+SCHEDULED = {
+    "adam": lambda p, lr: optim.Adam(p, lr=lr),
+    "sgd_momentum": lambda p, lr: optim.SGD(p, lr=lr, momentum=0.9),  # PyTorch's SGD counts no steps
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULED))
+def test_a_schedule_comes_back_from_torch_with_its_scheduler(name, torch):
+    schedule = schedules.ExponentialDecay(0.05, 3, 0.5)
+    batches = _moons_batches()
+    reference = course_network()
+    ref_opt = SCHEDULED[name](list(reference.parameters()), schedule)
+    _steps_here(reference, ref_opt, 15, batches)
+    model = course_network()
+    opt = SCHEDULED[name](list(model.parameters()), schedule)
+    _steps_here(model, opt, 5, batches)
+    theirs = interop.to_torch(model)
+    torch_opt = interop.optimizer_to_torch(opt, theirs, allow_schedule=True)
+    scheduler = interop.scheduler_to_torch(opt, torch_opt)
+    _steps_torch(torch, theirs, torch_opt, 3, batches, offset=5, scheduler=scheduler)
+    back = interop.from_torch(theirs)
+    back_opt = interop.optimizer_from_torch(torch_opt, back, scheduler=scheduler)
+    assert repr(back_opt.param_groups[0]["lr"]) == repr(schedule) and back_opt.step_count == 8
+    _steps_here(back, back_opt, 7, _batches_from(batches, 8))
+    assert back_opt.last_lr == [schedule(14)]  # the lr of step 14, not a constant from step 8
+    _assert_weights(reference, interop.to_torch(back))
+
+
+def test_a_schedule_left_behind_in_torch_is_said(torch):
+    model = course_network()
+    schedule = schedules.ExponentialDecay(0.05, 3, 0.5)
+    opt = optim.Adam(list(model.parameters()), lr=schedule)
+    _steps_here(model, opt, 5, _moons_batches())
+    theirs = interop.to_torch(model)
+    torch_opt = interop.optimizer_to_torch(opt, theirs, allow_schedule=True)
+    scheduler = interop.scheduler_to_torch(opt, torch_opt)
+    with pytest.warns(UserWarning, match=r"constant lr, without the schedule.*scheduler="):
+        back_opt = interop.optimizer_from_torch(torch_opt, interop.from_torch(theirs))
+    assert back_opt.param_groups[0]["lr"] == torch_opt.param_groups[0]["lr"] == schedule(5)
+    with pytest.warns(UserWarning, match="without the schedule"):  # no scheduler made: still said
+        interop.optimizer_from_torch(
+            interop.optimizer_to_torch(opt, theirs, allow_schedule=True), interop.from_torch(theirs)
+        )
+    plain = theirs.parameters()
+    step_lr = torch.optim.lr_scheduler.StepLR(torch.optim.SGD(plain, lr=0.1), step_size=2)
+    with pytest.warns(UserWarning, match="without the schedule"):  # PyTorch's own scheduler
+        interop.optimizer_from_torch(step_lr.optimizer, interop.from_torch(theirs))
+    with pytest.raises(ValueError, match=r"StepLR that interop\.scheduler_to_torch did not make"):
+        interop.optimizer_from_torch(step_lr.optimizer, interop.from_torch(theirs), scheduler=step_lr)
+    with pytest.raises(ValueError, match="belongs to another torch optimizer"):
+        interop.optimizer_from_torch(step_lr.optimizer, interop.from_torch(theirs), scheduler=scheduler)
+
+
 # --- ONNX --------------------------------------------------------------------------------------------
 
 
@@ -842,6 +954,38 @@ def test_onnx_flatten_leaky_relu_log_softmax_and_linear_on_three_axes(dtype, ort
     np.testing.assert_allclose(
         _onnx_run(ort, path, x), model(Tensor(x)).data, rtol=_onnx_tol(dtype), atol=_onnx_tol(dtype)
     )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_onnx_leaky_relu_runs_in_onnxruntime_at_every_opset(dtype, ort, tmp_path):
+    onnx = need("onnx")
+    model = nn.Sequential(nn.LeakyReLU(0.1))
+    x = np.random.RandomState(0).randn(20, 3).astype(dtype)
+    x[0] = [0.0, -0.0, np.nan]
+    slope = dtype(0.1)  # float32(0.1) in float32: what LeakyRelu's float32 attribute holds
+    expected = np.where(x > 0, x, x * slope)
+    for opset in range(13, onnx.defs.onnx_opset_version() + 1):
+        path = interop.export_onnx(model, x[:1], tmp_path / f"leaky{opset}.onnx", opset=opset)
+        got = _onnx_run(ort, path, x)
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, expected, err_msg=f"opset {opset}")
+
+
+def test_onnx_of_linear_relu_is_gemm_and_relu(ort, tmp_path, torch):
+    model = _linear_relu_network()
+    x = np.random.RandomState(1).randn(9, 2)
+    path = interop.export_onnx(model, x[:1], tmp_path / "lr.onnx")
+    assert _check_onnx_file(path, model) == ["Gemm", "Relu", "Gemm"]
+    expected = _torch_linear_relu_network(torch, model)(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(_onnx_run(ort, path, x), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_onnx_opset_newer_than_onnx_knows_is_refused(ort, tmp_path):
+    onnx = need("onnx")
+    newest = onnx.defs.onnx_opset_version()
+    with pytest.raises(ValueError, match=rf"opset {newest + 1} is newer.*at most {newest}"):
+        interop.export_onnx(course_network(), np.zeros((1, 2)), tmp_path / "a", opset=newest + 1)
+    assert not (tmp_path / "a").exists()
 
 
 def test_onnx_opset_is_recorded(ort, tmp_path):
@@ -992,6 +1136,98 @@ def test_compare_with_torch_refuses_what_cannot_agree(torch):
         interop.compare_with_torch(model, nn.MSELoss(), opt, X, Y, steps=0)
     with pytest.raises(ValueError, match="not parameters of the model"):
         interop.compare_with_torch(course_network(), nn.MSELoss(), opt, X, Y)
+
+
+def test_compare_with_torch_reports_a_nan_as_nan(torch, capsys):
+    X = np.random.RandomState(0).randn(8, 2)
+    X[5, 0] = np.nan  # one bad row, in the second batch
+    Y = np.zeros((8, 1))
+    model = nn.Sequential(nn.Linear(2, 1, dtype=F64))
+    report = interop.compare_with_torch(
+        model, nn.MSELoss(), optim.SGD(list(model.parameters()), lr=0.1), X, Y, steps=3, batch_size=4
+    )
+    assert report.steps[0].loss_diff < 1e-12
+    assert all(math.isnan(s.torch_loss) for s in report.steps[1:])  # PyTorch's loss is nan too
+    for s in report.steps[1:]:
+        assert math.isnan(s.loss_diff) and math.isnan(s.grad_diff) and math.isnan(s.param_diff)
+    assert math.isnan(report.max_diff) and math.isnan(report.max_grad_diff)
+    assert not report.max_diff < 1e-10 and report.passed(1e-10) is False
+    assert "largest difference nan" in capsys.readouterr().out
+
+
+def test_a_parity_report_keeps_a_nan_that_is_not_first():
+    nan = float("nan")
+    steps = [
+        interop.ParityStep(1, 0.5, 0.5, 1e-17, 2e-17, 3e-17),
+        interop.ParityStep(2, nan, nan, nan, 1e-17, nan),
+    ]
+    report = interop.ParityReport(steps=steps)
+    for value in (report.max_loss_diff, report.max_param_diff, report.max_diff):
+        assert math.isnan(value)
+    assert report.max_grad_diff == 2e-17
+    assert report.passed(1.0) is False
+    assert interop.ParityReport(steps=steps[:1]).passed(1e-16) is True
+    assert interop.ParityReport(steps=steps[:1]).passed(1e-17) is False
+
+
+@pytest.mark.parametrize("loss", ["BCEWithLogitsLoss", "BCELoss", "MSELoss"])
+def test_compare_with_torch_takes_integer_labels_for_the_elementwise_losses(loss, torch):
+    X, y = data.make_moons(300, noise=0.2, seed=3)
+    labels = y.reshape(-1, 1)
+    assert labels.dtype.kind == "i"
+    model = course_network(sigmoid=loss == "BCELoss")
+    opt = optim.Adam(list(model.parameters()), lr=0.01)
+    report = interop.compare_with_torch(model, getattr(nn, loss)(), opt, X, labels, steps=3, verbose=False)
+    assert report.max_diff < 1e-12
+    theirs = interop.to_torch(model)
+    expected = getattr(torch.nn, loss)()(theirs(torch.tensor(X)), torch.tensor(labels, dtype=torch.float64))
+    assert abs(report.steps[0].torch_loss - expected.item()) < 1e-15
+
+
+def test_compare_with_torch_refuses_reduction_none_and_names_itself(torch):
+    X, Y = moons()
+    model = nn.Sequential(nn.Linear(2, 3, dtype=F64), nn.Linear(3, 1, dtype=F64))
+    opt = optim.SGD(list(model.parameters()), lr=0.1)
+    with pytest.raises(ValueError, match=r"^compare_with_torch: .*reduction='none'.*'mean'.*'sum'"):
+        interop.compare_with_torch(model, nn.MSELoss(reduction="none"), opt, X, Y)
+    small = optim.SGD(list(model.parameters()), lr=1e-4)  # a sum over 300 rows: a smaller step
+    summed = interop.compare_with_torch(model, nn.MSELoss(reduction="sum"), small, X, Y, verbose=False)
+    assert summed.passed(1e-9)
+    with pytest.raises(TypeError, match=r"^compare_with_torch: cannot convert Doubler at '1'"):
+        doubled = nn.Sequential(nn.Linear(2, 1, dtype=F64), Doubler())
+        interop.compare_with_torch(doubled, nn.MSELoss(), optim.SGD(list(doubled.parameters()), lr=0.1), X, Y)
+    with pytest.raises(ValueError, match=r"^compare_with_torch: optim\.Momentum"):
+        momentum = optim.Momentum(list(model.parameters()), lr=0.1)
+        interop.compare_with_torch(model, nn.MSELoss(), momentum, X, Y)
+    with pytest.raises(ValueError, match=r"^compare_with_torch: Adam group 0 has eps_mode='inside'"):
+        adam = optim.Adam(list(model.parameters()), eps_mode="inside")
+        interop.compare_with_torch(model, nn.MSELoss(), adam, X, Y)
+
+
+def test_compare_with_torch_compares_linear_relu_itself(torch):
+    X, Y = moons()
+    model = _linear_relu_network()
+    opt = optim.Adam(list(model.parameters()), lr=0.05)
+    report = interop.compare_with_torch(model, nn.BCEWithLogitsLoss(), opt, X, Y, steps=4, verbose=False)
+    assert report.passed(1e-12)
+    by_hand = _torch_linear_relu_network(torch, model)
+    expected = torch.nn.BCEWithLogitsLoss()(by_hand(torch.tensor(X)), torch.tensor(Y))
+    assert abs(report.steps[0].loss - expected.item()) < 1e-15
+
+
+def test_tg_save_of_torch_state_dicts_says_how_to_convert(torch, tmp_path):
+    import tinygrad_edu as tg
+
+    theirs = interop.to_torch(course_network())
+    torch_opt = torch.optim.Adam(theirs.parameters())
+    theirs(torch.zeros(2, 2, dtype=torch.float64)).sum().backward()
+    torch_opt.step()
+    for obj, where in ((theirs.state_dict(), "obj['0.weight']"), (torch_opt.state_dict(), "obj['state'][0]")):
+        with pytest.raises(TypeError, match=re.escape(where) + r".* is a torch\.Tensor.*\.numpy\(\)"):
+            tg.save(obj, tmp_path / "t.npz")
+    back = interop.from_torch(theirs)
+    back_opt = interop.optimizer_from_torch(torch_opt, back)
+    tg.save({"model": back.state_dict(), "optimizer": back_opt.state_dict()}, tmp_path / "t.npz")  # the fix
 
 
 # --- the documents -----------------------------------------------------------------------------------

@@ -174,6 +174,34 @@ def test_save_refuses_what_a_checkpoint_cannot_hold(tmp_path, bad, words):
     assert os.listdir(tmp_path) == []  # nothing written, no temporary file left
 
 
+def _fake_torch_class(module, name):
+    """A class that looks like PyTorch's by its module name, as save checks it (torch not needed)."""
+    return type(name, (), {"__module__": module, "__qualname__": name})
+
+
+@pytest.mark.parametrize(
+    "module, name", [("torch", "Tensor"), ("torch.nn.parameter", "Parameter")]
+)
+def test_save_names_a_torch_tensor_and_how_to_convert_it(tmp_path, module, name):
+    tensor = _fake_torch_class(module, name)()
+    for obj, where in (({"0.weight": tensor}, "obj['0.weight']"),  # a torch model's state_dict()
+                       ({"state": {0: {"step": tensor}}}, "obj['state'][0]['step']")):  # an optimizer's
+        with pytest.raises(TypeError) as info:
+            save(obj, tmp_path / "c.npz")
+        message = str(info.value)
+        assert f"save: {where} is a torch.Tensor" in message
+        assert "expected a dict" not in message  # the old message listed Tensor as accepted
+        for fix in (".detach().cpu().numpy()", "interop.from_torch", "interop.optimizer_from_torch"):
+            assert fix in message
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_names_another_torch_object(tmp_path):
+    module = _fake_torch_class("torch.nn.modules.container", "Sequential")()
+    with pytest.raises(TypeError, match=r"obj\['m'\] is a PyTorch torch\.nn\.modules\.container\.Sequential"):
+        save({"m": module}, tmp_path / "c.npz")
+
+
 def test_a_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     path = tmp_path / "c.npz"
     old = {"epoch": 1, "w": np.arange(1000.0)}

@@ -78,10 +78,11 @@ def save(obj: Any, path: PathLike) -> None:
     ``obj`` is built from dicts (str or int keys), lists and tuples, whose
     leaves are ndarrays, Tensors (saved as their ndarray), numpy scalars,
     Python ``int``/``float``/``bool``, ``str`` and ``None``. Anything else (a
-    callable such as a learning-rate schedule, a set, an object array) raises
-    ``TypeError`` naming where in ``obj`` it sits, nesting deeper than
-    ``MAX_DEPTH`` raises ``ValueError``, and nothing is written. A missing or
-    unwritable folder raises the ``OSError`` with ``path`` in its message.
+    callable such as a learning-rate schedule, a set, an object array, a PyTorch
+    tensor, which the error says how to convert) raises ``TypeError`` naming where
+    in ``obj`` it sits, nesting deeper than ``MAX_DEPTH`` raises ``ValueError``,
+    and nothing is written. A missing or unwritable folder raises the ``OSError``
+    with ``path`` in its message.
     """
     path = _as_path(path, "save")
     arrays: list[np.ndarray] = []
@@ -186,6 +187,8 @@ def _encode(obj: Any, where: str, arrays: list[np.ndarray], depth: int) -> Any:
     if isinstance(obj, (list, tuple)):
         kind = "tuple" if isinstance(obj, tuple) else "list"
         return {kind: [_encode(v, f"{where}[{i}]", arrays, depth + 1) for i, v in enumerate(obj)]}
+    if type(obj).__module__.split(".")[0] == "torch":
+        raise _torch_object(obj, where)
     if callable(obj):
         raise TypeError(
             f"save: {where} is a callable ({type(obj).__name__}), which a checkpoint cannot hold: "
@@ -195,6 +198,24 @@ def _encode(obj: Any, where: str, arrays: list[np.ndarray], depth: int) -> Any:
     raise TypeError(
         f"save: {where} is a {type(obj).__name__}; expected a dict, list, tuple, ndarray, Tensor, "
         "number, str or None"
+    )
+
+
+def _torch_object(obj: Any, where: str) -> TypeError:
+    """The error for a PyTorch object (found by its module's name: torch need not be imported)."""
+    kind = f"{type(obj).__module__}.{type(obj).__qualname__}"
+    if type(obj).__name__ in ("Tensor", "Parameter"):
+        also = "" if kind == "torch.Tensor" else f" ({kind})"
+        return TypeError(
+            f"save: {where} is a torch.Tensor{also}, which a checkpoint does not take (it holds numpy "
+            "arrays): convert it with .detach().cpu().numpy(). For a whole torch model, save "
+            "interop.from_torch(torch_model).state_dict(); for a torch optimizer, "
+            "interop.optimizer_from_torch(torch_optimizer, model).state_dict()"
+        )
+    return TypeError(
+        f"save: {where} is a PyTorch {kind}, which a checkpoint does not take; convert it first "
+        "(interop.from_torch for a module, interop.optimizer_from_torch for an optimizer, "
+        ".detach().cpu().numpy() for a tensor), or save it with torch.save"
     )
 
 

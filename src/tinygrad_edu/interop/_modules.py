@@ -12,10 +12,11 @@ from tinygrad_edu import nn
 from tinygrad_edu.interop._common import float_dtype, require
 
 SUPPORTED = (
-    "Sequential", "Linear", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Softmax", "LogSoftmax",
-    "Flatten", "Dropout", "BatchNorm1d", "Identity",
+    "Sequential", "Linear", "LinearReLU", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Softmax",
+    "LogSoftmax", "Flatten", "Dropout", "BatchNorm1d", "Identity",
 )
-"""The modules that convert, by class name (the same in both frameworks)."""
+"""The modules that convert, by class name (the same in both frameworks, except LinearReLU,
+which PyTorch lacks: it becomes a Linear and a ReLU)."""
 
 # What each model made by to_torch or from_torch was made from, so that the optimizer conversions
 # can match parameters by name or identity. Kept beside the modules, not on them, so that a torch
@@ -31,9 +32,10 @@ def source_of(converted: Any) -> Any:
 
 def _unsupported(where: str, module: Any, path: str) -> TypeError:
     place = f" at '{path}'" if path else ""
+    names = [n for n in SUPPORTED if n != "LinearReLU"] if where == "from_torch" else SUPPORTED
     return TypeError(
         f"{where}: cannot convert {type(module).__name__}{place}; the modules that convert are "
-        f"{', '.join(SUPPORTED)} (Sequential nested too). Write the rest of the model in the other "
+        f"{', '.join(names)} (Sequential nested too). Write the rest of the model in the other "
         "framework by hand, or build it from these modules"
     )
 
@@ -48,52 +50,80 @@ def to_torch(model: nn.Module) -> Any:
     is copied bit for bit, keeping its dtype (float32 or float64) and ``requires_grad``, and
     each module keeps its train/eval mode, so ``to_torch(model)(x)`` computes ``model(x)``.
     A module used twice (``Sequential(lin, act, lin)``) becomes one torch module used twice,
-    so its weights stay shared. The two models share no memory. The result pickles
-    (``torch.save``). A Dropout's own ``rng`` does not carry over (PyTorch draws
-    its masks from ``torch.manual_seed``). A module that does not convert raises a TypeError
-    naming it and listing ``SUPPORTED``.
+    so its weights stay shared. An ``nn.LinearReLU`` in a Sequential becomes a torch
+    ``Linear`` under its name and a ``ReLU`` after it named ``'<name>_relu'`` (so the
+    parameter names stay ``'0.weight'``); on its own, outside a Sequential, it raises a
+    TypeError. The two models share no memory. The result pickles (``torch.save``). A
+    Dropout's own ``rng`` does not carry over (PyTorch draws its masks from
+    ``torch.manual_seed``). A module that does not convert raises a TypeError naming it and
+    listing ``SUPPORTED``.
     """
-    torch = require("torch", "to_torch")
+    return convert_to_torch(model, "to_torch")
+
+
+def convert_to_torch(model: nn.Module, where: str) -> Any:
+    """``to_torch(model)``, its errors starting with ``where`` (the function the user called)."""
+    torch = require("torch", where)
     if not isinstance(model, nn.Module):
-        raise TypeError(f"to_torch: expected a tinygrad_edu nn.Module, got {type(model).__name__}")
-    out = _module_to_torch(model, torch, "", {})
+        raise TypeError(f"{where}: expected a tinygrad_edu nn.Module, got {type(model).__name__}")
+    if type(model) is nn.LinearReLU:
+        raise TypeError(
+            f"{where}: a LinearReLU on its own becomes PyTorch's Linear and ReLU, which need a Sequential "
+            "around them; convert nn.Sequential(model) instead (its parameters are then '0.weight', "
+            "'0.bias')"
+        )
+    out = _module_to_torch(model, torch, "", {}, where)
     _SOURCES[out] = weakref.ref(model)
     return out
 
 
-def _module_to_torch(m: nn.Module, torch: Any, path: str, done: dict[int, Any]) -> Any:
+def _module_to_torch(m: nn.Module, torch: Any, path: str, done: dict[int, Any], where: str) -> Any:
     """``m`` in torch; ``done`` maps id(module) -> its torch module, so a shared module stays one."""
     if id(m) in done:
         return done[id(m)]
     tnn = torch.nn
     kind = type(m)
     if kind is nn.Sequential:
-        prefix = f"{path}." if path else ""
-        children = OrderedDict(
-            (name, _module_to_torch(child, torch, prefix + name, done)) for name, child in m.named_children()
-        )
-        out = tnn.Sequential(children)
+        out = tnn.Sequential(_children_to_torch(m, torch, path, done, where))
     elif kind in _SIMPLE_TO_TORCH:
         out = _SIMPLE_TO_TORCH[kind](m, tnn)
-    elif kind is nn.Linear:
-        dtype = _torch_dtype(m.weight.dtype, torch, "to_torch", f"'{path}.weight'")
+    elif kind in (nn.Linear, nn.LinearReLU):  # a LinearReLU's ReLU is added by its Sequential
+        dtype = _torch_dtype(m.weight.dtype, torch, where, f"'{path}.weight'")
         # skip_init: no random initial values (which would use up torch's random numbers)
         out = torch.nn.utils.skip_init(
             tnn.Linear, m.in_features, m.out_features, bias=m.bias is not None, dtype=dtype
         )
         _copy_state_to_torch(m, out, torch)
     elif kind is nn.BatchNorm1d:
-        dtype = _bn_dtype(m, torch, path)
+        dtype = _bn_dtype(m, torch, path, where)
         out = tnn.BatchNorm1d(
             m.num_features, eps=m.eps, momentum=m.momentum, affine=m.affine,
             track_running_stats=m.track_running_stats, dtype=dtype,
         )
         _copy_state_to_torch(m, out, torch)
     else:
-        raise _unsupported("to_torch", m, path)
+        raise _unsupported(where, m, path)
     out.training = m.training
     done[id(m)] = out
     return out
+
+
+def _children_to_torch(m: nn.Sequential, torch: Any, path: str, done: dict[int, Any], where: str) -> Any:
+    """A Sequential's children in torch; a LinearReLU 'k' becomes a Linear 'k' and a ReLU 'k_relu'."""
+    prefix = f"{path}." if path else ""
+    named = list(m.named_children())
+    taken = {name for name, _ in named}
+    children: OrderedDict[str, Any] = OrderedDict()
+    for name, child in named:
+        children[name] = _module_to_torch(child, torch, prefix + name, done, where)
+        if type(child) is nn.LinearReLU:
+            relu_name = f"{name}_relu"
+            while relu_name in taken:
+                relu_name += "_"
+            taken.add(relu_name)
+            children[relu_name] = torch.nn.ReLU()
+            children[relu_name].training = child.training
+    return children
 
 
 _SIMPLE_TO_TORCH: dict[type, Callable[[Any, Any], Any]] = {
@@ -114,11 +144,11 @@ def _torch_dtype(dtype: np.dtype, torch: Any, where: str, what: str) -> Any:
     return torch.float32 if dt == np.float32 else torch.float64
 
 
-def _bn_dtype(m: nn.BatchNorm1d, torch: Any, path: str) -> Any:
+def _bn_dtype(m: nn.BatchNorm1d, torch: Any, path: str, where: str) -> Any:
     arrays = [t for t in (m.weight, m.bias, m.running_mean, m.running_var) if t is not None]
     if not arrays:
         return torch.get_default_dtype()  # no parameters and no statistics: nothing to keep
-    return _torch_dtype(arrays[0].dtype, torch, "to_torch", f"'{path}' (BatchNorm1d)")
+    return _torch_dtype(arrays[0].dtype, torch, where, f"'{path}' (BatchNorm1d)")
 
 
 def _copy_state_to_torch(m: nn.Module, out: Any, torch: Any) -> None:
@@ -137,8 +167,10 @@ def from_torch(module: Any) -> nn.Module:
 
     Values are copied bit for bit (from any device) with their dtype (float32 or float64),
     names, ``requires_grad`` and train/eval modes; a module used twice stays one module. A
-    module that does not convert raises a TypeError naming it and listing ``SUPPORTED``; an
-    option ours lacks (BatchNorm1d's ``bias=False``) raises a ValueError naming it.
+    Linear followed by a ReLU comes back as those two (``to_torch`` of an ``nn.LinearReLU``
+    too: the values and gradients are the same). A module that does not convert raises a
+    TypeError naming it and listing ``SUPPORTED``; an option ours lacks (BatchNorm1d's
+    ``bias=False``) raises a ValueError naming it.
     """
     torch = require("torch", "from_torch")
     if not isinstance(module, torch.nn.Module):

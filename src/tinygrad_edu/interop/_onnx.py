@@ -20,7 +20,7 @@ MIN_OPSET = 13  # Softmax and LogSoftmax work along one axis from opset 13 on (a
 _ELEMENTWISE = {nn.ReLU: "Relu", nn.Sigmoid: "Sigmoid", nn.Tanh: "Tanh", nn.Identity: "Identity"}
 # every module _emit writes nodes for (Sequential aside)
 _EXPORTED = (*_ELEMENTWISE, nn.LeakyReLU, nn.Softmax, nn.LogSoftmax, nn.Flatten, nn.Dropout, nn.Linear,
-             nn.BatchNorm1d)
+             nn.LinearReLU, nn.BatchNorm1d)
 
 
 class _Graph:
@@ -54,22 +54,21 @@ class _Graph:
 def export_onnx(model: nn.Module, example_input: Any, path: Any, opset: Any = None) -> str:
     """Write ``model`` as an ONNX file at ``path`` and return the path (a str).
 
-    Linear becomes ``Gemm`` (``MatMul`` + ``Add`` for input of more than 2 axes), the
-    activations ``Relu``/``Sigmoid``/``Tanh``/``LeakyRelu`` (``PRelu`` in float64, whose slope
-    is a float64 tensor where LeakyRelu's attribute would be float32)/``Softmax``/``LogSoftmax``,
-    Flatten ``Flatten``, BatchNorm1d ``BatchNormalization`` with its running statistics
-    (the eval-mode computation, as inference does; in float64 its variance input is
-    ``running_var + eps`` with ``epsilon=0``, as the float32 attribute would round eps),
-    Dropout ``Identity`` (what it is at inference). The parameters are initializers under
-    their names ('0.weight'); the input is "input" and the output "output", with a dynamic
-    batch axis "batch". ``example_input`` (an array or Tensor, float32 or float64 like the
-    model; either for a model with no parameters or statistics) fixes the other axes.
-    Another module (a ModuleList, a custom Module) raises a TypeError naming it and where it
-    sits, and listing ``SUPPORTED``. ``opset`` is the ONNX operator set (default 17, at least
-    13). The model is checked with ``onnx.checker`` before it is saved.
+    Linear becomes ``Gemm`` (``MatMul`` + ``Add`` for input of more than 2 axes), LinearReLU
+    that and ``Relu``, the activations ``Relu``/``Sigmoid``/``Tanh``/``Softmax``/``LogSoftmax``
+    and ``LeakyRelu`` (in float64 ``Where(x > 0, x, x * slope)``: LeakyRelu's attribute is a
+    float32, and onnxruntime runs float64 LeakyRelu and PRelu at opsets 16-18 only), Flatten
+    ``Flatten``, Dropout ``Identity``, BatchNorm1d ``BatchNormalization`` with its running
+    statistics (the eval-mode computation; in float64 the variance input is
+    ``running_var + eps`` with ``epsilon=0``, as the float32 attribute would round eps).
+    Parameters are initializers under their names ('0.weight'); the input is "input", the
+    output "output", with a dynamic batch axis "batch". ``example_input`` (float32 or float64
+    like the model) fixes the other axes. Another module raises a TypeError naming it and
+    where it sits. ``opset`` is the ONNX operator set (default 17; from 13 to the newest the
+    installed onnx knows). The model passes ``onnx.checker`` before it is saved.
     """
     onnx = require("onnx", "export_onnx")
-    opset = _check_opset(opset)
+    opset = _check_opset(opset, onnx)
     x = example_input.data if isinstance(example_input, Tensor) else np.asarray(example_input)
     dtype = float_dtype(x.dtype, "export_onnx", "example_input")
     # a model with no parameters or statistics (Sequential(ReLU())) takes the input's dtype
@@ -114,12 +113,18 @@ def export_onnx(model: nn.Module, example_input: Any, path: Any, opset: Any = No
     return path
 
 
-def _check_opset(opset: Any) -> int:
+def _check_opset(opset: Any, onnx: Any) -> int:
     if opset is None:
         return DEFAULT_OPSET
     if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) or opset < MIN_OPSET:
         raise ValueError(
             f"export_onnx: opset must be an integer >= {MIN_OPSET} (Softmax along one axis), got {opset!r}"
+        )
+    newest = onnx.defs.onnx_opset_version()
+    if opset > newest:
+        raise ValueError(
+            f"export_onnx: opset {opset} is newer than the installed onnx {onnx.__version__} knows "
+            f"(at most {newest}); give an opset from {MIN_OPSET} to {newest}, or upgrade onnx"
         )
     return int(opset)
 
@@ -137,12 +142,7 @@ def _emit(m: nn.Module, name: str, x: Tensor, graph: _Graph, path: str) -> tuple
     if kind in _ELEMENTWISE:
         return graph.node(_ELEMENTWISE[kind], [name], path), out
     if kind is nn.LeakyReLU:
-        if x.dtype == np.float32:
-            return graph.node("LeakyRelu", [name], path, alpha=float(m.negative_slope)), out
-        # An ONNX attribute is a float32, so in float64 the slope is a tensor input of PRelu instead
-        slope = graph.constant(f"{path}.negative_slope" if path else "negative_slope",
-                               np.array(m.negative_slope, dtype=x.dtype))
-        return graph.node("PRelu", [name, slope], path), out
+        return _leaky_relu(m, name, x, graph, path), out
     if kind in (nn.Softmax, nn.LogSoftmax):
         return graph.node(kind.__name__, [name], path, axis=int(m.axis)), out
     if kind is nn.Flatten:
@@ -151,9 +151,24 @@ def _emit(m: nn.Module, name: str, x: Tensor, graph: _Graph, path: str) -> tuple
         return graph.node("Identity", [name], path), out  # dropout is the identity at inference
     if kind is nn.Linear:
         return _linear(m, name, x, graph, path), out
+    if kind is nn.LinearReLU:
+        return graph.node("Relu", [_linear(m, name, x, graph, path)], path), out
     if kind is nn.BatchNorm1d:
         return _batch_norm(m, name, graph, path), out
     raise _unsupported("export_onnx", m, path)  # not reached while _EXPORTED lists the kinds above
+
+
+def _leaky_relu(m: nn.LeakyReLU, name: str, x: Tensor, graph: _Graph, path: str) -> str:
+    if x.dtype == np.float32:
+        return graph.node("LeakyRelu", [name], path, alpha=float(m.negative_slope))
+    # An ONNX attribute is a float32, which would round the slope, and onnxruntime implements
+    # float64 LeakyRelu and PRelu at opsets 16-18 only; Where(x > 0, x, x * slope) runs at every
+    # opset and computes what our forward does (x * 1 where x > 0, else x * slope)
+    prefix = f"{path}." if path else ""
+    zero = graph.constant(prefix + "zero", np.array(0.0, dtype=x.dtype))
+    slope = graph.constant(prefix + "negative_slope", np.array(m.negative_slope, dtype=x.dtype))
+    positive = graph.node("Greater", [name, zero], path)
+    return graph.node("Where", [positive, name, graph.node("Mul", [name, slope], path)], path)
 
 
 def _linear(m: nn.Linear, name: str, x: Tensor, graph: _Graph, path: str) -> str:

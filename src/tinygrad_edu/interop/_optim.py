@@ -3,7 +3,9 @@ options and state (buffers and step counts), so that the next step is the same s
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+import weakref
+from typing import Any, Optional
 
 import numpy as np
 
@@ -24,36 +26,47 @@ SUPPORTED_OPTIMIZERS = tuple(cls.__name__ for cls in OPTIONS)
 # PyTorch options that only choose how the same arithmetic runs (loops, kernels, graphs).
 IMPLEMENTATION_FLAGS = {"foreach", "fused", "capturable", "differentiable", "param_names", "initial_lr"}
 
+# What our schedules became, so that optimizer_from_torch can carry them back or say they are lost:
+# LambdaLR made by scheduler_to_torch -> (our lr per group, the step count it started at), and
+# torch optimizer made by optimizer_to_torch from a schedule -> our lr per group. Weak: they keep
+# nothing alive, and the torch objects still pickle.
+_SCHEDULERS: "weakref.WeakKeyDictionary[Any, tuple[list[Any], int]]" = weakref.WeakKeyDictionary()
+_FLATTENED: "weakref.WeakKeyDictionary[Any, list[Any]]" = weakref.WeakKeyDictionary()
 
-def _check_convertible(optimizer: Any) -> tuple[str, tuple[str, ...]]:
+
+def check_convertible(optimizer: Any, where: str = "optimizer_to_torch") -> tuple[str, tuple[str, ...]]:
+    """The torch class name and shared options of ``optimizer``'s class, or an error from ``where``."""
     if type(optimizer) is optim.Momentum:
         raise ValueError(
-            "optimizer_to_torch: optim.Momentum (the course's v = beta * v + (1 - beta) * grad) has no "
+            f"{where}: optim.Momentum (the course's v = beta * v + (1 - beta) * grad) has no "
             "PyTorch class. Use optim.SGD(params, lr=lr * (1 - beta), momentum=beta) instead: it takes "
             "the same steps, and PyTorch's torch.optim.SGD is that rule (its buffer is v / (1 - beta))"
         )
     if type(optimizer) not in OPTIONS:
         raise TypeError(
-            f"optimizer_to_torch: cannot convert {type(optimizer).__name__}; the optimizers that convert "
+            f"{where}: cannot convert {type(optimizer).__name__}; the optimizers that convert "
             f"are {', '.join(SUPPORTED_OPTIMIZERS)}"
         )
     return OPTIONS[type(optimizer)]
 
 
-def _check_group(optimizer: Any, group: dict[str, Any], i: int, allow_schedule: bool) -> None:
+def check_group(
+    optimizer: Any, group: dict[str, Any], i: int, allow_schedule: bool, where: str = "optimizer_to_torch"
+) -> None:
+    """Refuse a group PyTorch cannot hold (eps_mode, a schedule unless allowed), naming ``where``."""
     name = type(optimizer).__name__
     mode = group.get("eps_mode", "outside")
     if mode != "outside":
         formula = "m_hat / sqrt(v_hat + eps)" if mode == "inside" else "lr_t * m / (sqrt(v) + eps)"
         raise ValueError(
-            f"optimizer_to_torch: {name} group {i} has eps_mode={mode!r} ({formula}), which PyTorch has no "
+            f"{where}: {name} group {i} has eps_mode={mode!r} ({formula}), which PyTorch has no "
             f"option for: torch.optim.{name} always puts eps outside the square root. Build the optimizer "
             "with eps_mode='outside' (the default) to move it to PyTorch; the steps differ only where "
             "the squared-gradient average is near eps"
         )
     if callable(group["lr"]) and not allow_schedule:
         raise ValueError(
-            f"optimizer_to_torch: {name} group {i} has a schedule as lr ({group['lr']!r}); a PyTorch "
+            f"{where}: {name} group {i} has a schedule as lr ({group['lr']!r}); a PyTorch "
             "optimizer's lr is a number, changed by a separate scheduler object. Pass "
             "allow_schedule=True (lr becomes the schedule's value at the next step) and then make the "
             "scheduler with interop.scheduler_to_torch(optimizer, torch_optimizer), a LambdaLR that "
@@ -125,9 +138,9 @@ def optimizer_to_torch(optimizer: optim.Optimizer, torch_module: Any, allow_sche
         raise TypeError(
             f"optimizer_to_torch: torch_module must be a torch.nn.Module, got {type(torch_module).__name__}"
         )
-    class_name, keys = _check_convertible(optimizer)
+    class_name, keys = check_convertible(optimizer)
     for i, group in enumerate(optimizer.param_groups):
-        _check_group(optimizer, group, i, allow_schedule)
+        check_group(optimizer, group, i, allow_schedule)
     torch_named = dict(torch_module.named_parameters())
     torch_groups = []
     for group, names in zip(optimizer.param_groups, _torch_names(optimizer, torch_module)):
@@ -136,6 +149,8 @@ def optimizer_to_torch(optimizer: optim.Optimizer, torch_module: Any, allow_sche
             options["lr"] = float(options["lr"](optimizer.step_count))
         torch_groups.append({"params": [(n, torch_named[n]) for n in names], **options})
     torch_optimizer = _make_torch_optimizer(getattr(torch.optim, class_name), torch_groups)
+    if any(callable(g["lr"]) for g in optimizer.param_groups):
+        _FLATTENED[torch_optimizer] = [g["lr"] for g in optimizer.param_groups]
     state = optimizer.state_dict()["state"]
     if class_name == "Adagrad":
         _add_initial_state(optimizer, state)
@@ -194,7 +209,9 @@ def scheduler_to_torch(optimizer: optim.Optimizer, torch_optimizer: Any) -> Any:
     usual): any schedule (ExponentialDecay, InverseTimeDecay, CosineDecay,
     PiecewiseConstantDecay, or a function), with the same values bit for bit, because the
     LambdaLR's base lr is set to 1 and the lambda returns the lr itself. A constant lr stays
-    constant. Use after ``optimizer_to_torch(optimizer, module, allow_schedule=True)``.
+    constant. Use after ``optimizer_to_torch(optimizer, module, allow_schedule=True)``; pass
+    the scheduler to ``optimizer_from_torch(..., scheduler=scheduler)`` to bring the schedule
+    back.
     """
     torch = require("torch", "scheduler_to_torch")
     groups = optimizer.param_groups
@@ -209,7 +226,9 @@ def scheduler_to_torch(optimizer: optim.Optimizer, torch_optimizer: Any) -> Any:
         lr = group["lr"]
         lambdas.append((lambda k, s=lr: float(s(start + k))) if callable(lr) else (lambda k, c=float(lr): c))
         torch_group["lr"] = torch_group["initial_lr"] = 1.0  # the base lr the lambdas multiply
-    return torch.optim.lr_scheduler.LambdaLR(torch_optimizer, lr_lambda=lambdas)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(torch_optimizer, lr_lambda=lambdas)
+    _SCHEDULERS[scheduler] = ([g["lr"] for g in groups], start)
+    return scheduler
 
 
 # --- torch -> ours ----------------------------------------------------------------------------------
@@ -285,7 +304,7 @@ def _our_params(torch_optimizer: Any, model: nn.Module) -> list[list[Any]]:
     return out
 
 
-def optimizer_from_torch(torch_optimizer: Any, model: nn.Module) -> optim.Optimizer:
+def optimizer_from_torch(torch_optimizer: Any, model: nn.Module, scheduler: Any = None) -> optim.Optimizer:
     """Our optimizer for ``model`` (usually ``from_torch(module)``), with the torch optimizer's state.
 
     The reverse of ``optimizer_to_torch``: the same class, options per group, buffers and step
@@ -295,7 +314,10 @@ def optimizer_from_torch(torch_optimizer: Any, model: nn.Module) -> optim.Optimi
     ``optimizer_to_torch``), else by position (the model's parameters in order). PyTorch's
     SGD counts no steps, so an SGD's step counts start at 0 (its update does not use them).
     ``foreach``, ``fused``, ``capturable`` and ``differentiable`` only choose how PyTorch runs
-    the same arithmetic and are dropped; ``maximize=True`` raises.
+    the same arithmetic and are dropped; ``maximize=True`` raises. A torch lr is a number:
+    ``scheduler``, the LambdaLR that ``scheduler_to_torch`` made, brings our schedule back
+    (at the step the scheduler has reached); without it, an lr set by a scheduler or made
+    from a schedule comes back as its current number, with a warning saying so.
     """
     torch = require("torch", "optimizer_from_torch")
     if not isinstance(torch_optimizer, torch.optim.Optimizer):
@@ -312,6 +334,9 @@ def optimizer_from_torch(torch_optimizer: Any, model: nn.Module) -> optim.Optimi
         {"params": params, **_our_options(g, cls, i)}
         for i, (g, params) in enumerate(zip(torch_optimizer.param_groups, matched))
     ]
+    lrs, scheduled_steps = _schedules_back(torch_optimizer, scheduler)
+    for group, lr in zip(groups, lrs or []):
+        group["lr"] = lr
     ours = cls(groups)
     ours_packed = ours.state_dict()
     state = {}
@@ -325,7 +350,51 @@ def optimizer_from_torch(torch_optimizer: Any, model: nn.Module) -> optim.Optimi
             converted.setdefault("momentum_buffer", None)
         state[int(k)] = converted
     steps = [entry["step"] for entry in state.values()]
+    step_count = max(steps, default=0) if scheduled_steps is None else scheduled_steps
     ours.load_state_dict(
-        {"state": state, "param_groups": ours_packed["param_groups"], "step_count": max(steps, default=0)}
+        {"state": state, "param_groups": ours_packed["param_groups"], "step_count": step_count}
     )
     return ours
+
+
+def _schedules_back(torch_optimizer: Any, scheduler: Any) -> tuple[Optional[list[Any]], Optional[int]]:
+    """Our lr per group and the step count that continues the schedule, from a scheduler that
+    ``scheduler_to_torch`` made; (None, None) without one, warning if a schedule is dropped."""
+    groups = torch_optimizer.param_groups
+    if scheduler is None:
+        if torch_optimizer in _FLATTENED or any("initial_lr" in g for g in groups):
+            warnings.warn(
+                "optimizer_from_torch: torch_optimizer's lr was a schedule (it has "
+                f"{[g['lr'] for g in groups]} now), and a torch lr is a number: the result keeps that "
+                "number as a constant lr, without the schedule. Pass scheduler=the LambdaLR that "
+                "interop.scheduler_to_torch made to bring the schedule back; for another PyTorch "
+                "scheduler, set the result's param_groups[i]['lr'] to one of optim.schedules",
+                UserWarning,
+                stacklevel=3,
+            )
+        return None, None
+    entry = _SCHEDULERS.get(scheduler) if _weakrefable(scheduler) else None
+    if entry is None:
+        raise ValueError(
+            f"optimizer_from_torch: scheduler is a {type(scheduler).__name__} that "
+            "interop.scheduler_to_torch did not make; only that LambdaLR can bring a schedule back "
+            "(its lambdas hold ours). Leave scheduler out and set the result's param_groups[i]['lr'] "
+            "to one of optim.schedules instead"
+        )
+    if getattr(scheduler, "optimizer", None) is not torch_optimizer:
+        raise ValueError("optimizer_from_torch: scheduler belongs to another torch optimizer")
+    lrs, start = entry
+    if len(lrs) != len(groups):
+        raise ValueError(
+            f"optimizer_from_torch: the scheduler was made for {len(lrs)} param group(s), "
+            f"torch_optimizer has {len(groups)} now"
+        )
+    return list(lrs), start + int(scheduler.last_epoch)
+
+
+def _weakrefable(obj: Any) -> bool:
+    try:
+        weakref.ref(obj)
+    except TypeError:
+        return False
+    return True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import math
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -9,11 +11,17 @@ import numpy as np
 
 from tinygrad_edu import nn, optim
 from tinygrad_edu.interop._common import model_dtype, require
-from tinygrad_edu.interop._modules import from_torch, to_torch
-from tinygrad_edu.interop._optim import optimizer_to_torch, scheduler_to_torch
+from tinygrad_edu.interop._modules import convert_to_torch
+from tinygrad_edu.interop._optim import (
+    check_convertible,
+    check_group,
+    optimizer_to_torch,
+    scheduler_to_torch,
+)
 from tinygrad_edu.tensor import Tensor
 
 LOSSES = ("MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss")
+WHERE = "compare_with_torch"
 
 
 @dataclass
@@ -38,23 +46,27 @@ class ParityReport:
 
     @property
     def max_loss_diff(self) -> float:
-        """The largest loss difference over the steps."""
-        return max((s.loss_diff for s in self.steps), default=0.0)
+        """The largest loss difference over the steps (nan if any step's is nan)."""
+        return _nan_max(s.loss_diff for s in self.steps)
 
     @property
     def max_grad_diff(self) -> float:
-        """The largest gradient difference over the steps."""
-        return max((s.grad_diff for s in self.steps), default=0.0)
+        """The largest gradient difference over the steps (nan if any step's is nan)."""
+        return _nan_max(s.grad_diff for s in self.steps)
 
     @property
     def max_param_diff(self) -> float:
-        """The largest parameter difference over the steps."""
-        return max((s.param_diff for s in self.steps), default=0.0)
+        """The largest parameter difference over the steps (nan if any step's is nan)."""
+        return _nan_max(s.param_diff for s in self.steps)
 
     @property
     def max_diff(self) -> float:
-        """The largest of all the differences."""
-        return max(self.max_loss_diff, self.max_grad_diff, self.max_param_diff)
+        """The largest of all the differences; nan when a step produced a NaN in either framework."""
+        return _nan_max((self.max_loss_diff, self.max_grad_diff, self.max_param_diff))
+
+    def passed(self, tolerance: float) -> bool:
+        """True when every difference is at most ``tolerance``; False when any is larger or nan."""
+        return bool(self.max_diff <= tolerance)  # nan <= tolerance is False
 
     def __str__(self) -> str:
         lines = [
@@ -69,7 +81,19 @@ class ParityReport:
             )
         eps = float(np.finfo(np.dtype(self.dtype)).eps)
         lines.append(f"largest difference {self.max_diff:.3e} (machine epsilon of {self.dtype}: {eps:.3e})")
+        if math.isnan(self.max_diff):
+            lines.append("nan: a loss, gradient or parameter became NaN, so the two cannot be shown to agree")
         return "\n".join(lines)
+
+
+def _nan_max(values: Any) -> float:
+    """The largest value, or nan if any is nan (Python's max keeps whichever of x and nan came first)."""
+    largest = 0.0
+    for v in values:
+        if math.isnan(v):
+            return float("nan")
+        largest = max(largest, float(v))
+    return largest
 
 
 def _loss_to_torch(loss_fn: Any, torch: Any) -> Any:
@@ -79,7 +103,21 @@ def _loss_to_torch(loss_fn: Any, torch: Any) -> Any:
             f"compare_with_torch: cannot convert the loss {name}; the losses that convert are "
             f"{', '.join(LOSSES)}"
         )
+    if loss_fn.reduction not in ("mean", "sum"):
+        raise ValueError(
+            f"compare_with_torch: the loss {name} has reduction={loss_fn.reduction!r}, one loss per "
+            "element; compare_with_torch needs one number per step to call backward() on and compare: "
+            f"use {name}(reduction='mean') (the default) or {name}(reduction='sum')"
+        )
     return getattr(torch.nn, name)(reduction=loss_fn.reduction)
+
+
+def _target_to_torch(yb: np.ndarray, loss_fn: Any, dtype: np.dtype, torch: Any) -> Any:
+    """The targets for PyTorch: class indices as int64 for CrossEntropyLoss, else the model's float
+    dtype (0/1 integer labels for the binary losses, which PyTorch takes as floats only)."""
+    if type(loss_fn) is nn.CrossEntropyLoss and yb.dtype.kind in "iu":
+        return torch.tensor(yb, dtype=torch.long)
+    return torch.tensor(yb.astype(dtype))
 
 
 def _check_deterministic(model: nn.Module) -> None:
@@ -92,10 +130,10 @@ def _check_deterministic(model: nn.Module) -> None:
             )
 
 
-def copy_optimizer(optimizer: optim.Optimizer, model: nn.Module, copy: nn.Module) -> optim.Optimizer:
-    """The same optimizer (class, groups, options, state) for ``copy``, a copy of ``model``."""
+def copy_optimizer(optimizer: optim.Optimizer, model: nn.Module, twin: nn.Module) -> optim.Optimizer:
+    """The same optimizer (class, groups, options, state) for ``twin``, a copy of ``model``."""
     names = {id(p): name for name, p in model.named_parameters()}
-    params = dict(copy.named_parameters())
+    params = dict(twin.named_parameters())
     groups = []
     for i, group in enumerate(optimizer.param_groups):
         missing = [p.shape for p in group["params"] if id(p) not in names]
@@ -138,9 +176,11 @@ def compare_with_torch(
     Both copies start from ``model``'s weights and ``optimizer``'s state (neither is changed)
     and see the same batches: all of ``X``/``y`` each step, or mini-batches of ``batch_size``
     from a permutation drawn with ``seed``. ``X`` is cast to the model's dtype; integer ``y``
-    are class indices (CrossEntropyLoss). Per step the report gives our loss, the loss
-    difference, and the largest absolute gradient and parameter differences; at float64
-    they are at rounding level (about 1e-16 times the values).
+    are class indices for CrossEntropyLoss and 0/1 labels, sent as floats, for the other
+    losses, whose ``reduction`` must be "mean" or "sum". Per step the report gives our loss,
+    the loss difference, and the largest absolute gradient and parameter differences; at
+    float64 they are at rounding level (about 1e-16 times the values). A NaN anywhere makes
+    that difference nan, and ``report.passed(tolerance)`` False.
     """
     torch = require("torch", "compare_with_torch")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
@@ -157,8 +197,7 @@ def compare_with_torch(
     torch_named = dict(theirs.named_parameters())
     for step, rows in enumerate(_batches(len(X), batch_size, steps, seed), start=1):
         xb, yb = X[rows], y[rows]
-        integer = yb.dtype.kind in "iu"  # class indices
-        yb_torch = torch.tensor(yb, dtype=torch.long) if integer else torch.tensor(yb.astype(dtype))
+        yb_torch = _target_to_torch(yb, loss_fn, dtype, torch)
         our_opt.zero_grad()
         loss = loss_fn(ours(Tensor(xb)), yb)
         loss.backward()
@@ -184,9 +223,12 @@ def compare_with_torch(
 
 def _copies(model: nn.Module, optimizer: optim.Optimizer) -> tuple[Any, Any, Any, Any, Any]:
     """A copy of the model and optimizer here, one in PyTorch, and a scheduler when lr is a schedule."""
-    ours = from_torch(to_torch(model))
+    check_convertible(optimizer, WHERE)  # before anything: the errors name compare_with_torch
+    for i, group in enumerate(optimizer.param_groups):
+        check_group(optimizer, group, i, allow_schedule=True, where=WHERE)
+    ours = copy.deepcopy(model)  # the same modules (a LinearReLU stays one), values and modes
+    theirs = convert_to_torch(ours, WHERE)
     our_opt = copy_optimizer(optimizer, model, ours)
-    theirs = to_torch(ours)
     scheduled = any(callable(g["lr"]) for g in our_opt.param_groups)
     their_opt = optimizer_to_torch(our_opt, theirs, allow_schedule=scheduled)
     scheduler = scheduler_to_torch(our_opt, their_opt) if scheduled else None
@@ -205,5 +247,8 @@ def _largest_diff(ours: nn.Module, torch_named: dict[str, Any], grads: bool) -> 
             a, b = p.grad.data, t.grad.detach().numpy()
         else:
             a, b = p.data, t.detach().numpy()
-        largest = max(largest, float(np.max(np.abs(a - b), initial=0.0)))
+        diff = float(np.max(np.abs(a - b), initial=0.0))  # np.max gives nan when any element is nan
+        if math.isnan(diff):
+            return diff
+        largest = max(largest, diff)
     return largest
