@@ -1257,3 +1257,17 @@ def test_the_api_reference_lists_interop():
         api = f.read()
     for name in interop.__all__:
         assert f"`tg.interop.{name}" in api, name
+
+
+def test_unscaled_dropout_is_refused_by_to_torch_and_export_onnx(torch, ort, tmp_path):
+    """Dropout(p, inverted=False) multiplies by 1 - p in eval; converted as PyTorch's (or ONNX's)
+    inverted dropout, the eval output would be 1 / (1 - p) times too large, silently."""
+    model = nn.Sequential(nn.Linear(2, 3), nn.Dropout(0.25, inverted=False), nn.Linear(3, 1))
+    words = r"Dropout\(p=0.25, inverted=False\) at '1' cannot convert: .*Train with nn.Dropout\(0.25\)"
+    with pytest.raises(TypeError, match="to_torch: " + words):
+        interop.to_torch(model)
+    with pytest.raises(TypeError, match="export_onnx: " + words):
+        interop.export_onnx(model, np.zeros((1, 2), dtype=np.float32), tmp_path / "d.onnx")
+    assert not (tmp_path / "d.onnx").exists()
+    model[1] = nn.Dropout(0.25)  # the default, inverted: converts
+    assert isinstance(interop.to_torch(model)[1], torch.nn.Dropout)

@@ -30,6 +30,18 @@ def source_of(converted: Any) -> Any:
     return ref() if ref is not None else None
 
 
+def refuse_unscaled_dropout(m: Any, where: str, path: str) -> None:
+    """``Dropout(p, inverted=False)`` (seed 002's form: eval multiplies by 1 - p) has no PyTorch or
+    ONNX counterpart, whose dropout is inverted: converted as one, its eval output would be wrong."""
+    if type(m) is nn.Dropout and not m.inverted:
+        place = f" at '{path}'" if path else ""
+        raise TypeError(
+            f"{where}: Dropout(p={m.p}, inverted=False){place} cannot convert: PyTorch's and ONNX's "
+            "dropout scale by 1 / (1 - p) in training and are the identity in eval, where this one "
+            f"multiplies by 1 - p. Train with nn.Dropout({m.p}) (inverted, the default) to convert"
+        )
+
+
 def _unsupported(where: str, module: Any, path: str) -> TypeError:
     place = f" at '{path}'" if path else ""
     names = [n for n in SUPPORTED if n != "LinearReLU"] if where == "from_torch" else SUPPORTED
@@ -83,6 +95,7 @@ def _module_to_torch(m: nn.Module, torch: Any, path: str, done: dict[int, Any], 
         return done[id(m)]
     tnn = torch.nn
     kind = type(m)
+    refuse_unscaled_dropout(m, where, path)
     if kind is nn.Sequential:
         out = tnn.Sequential(_children_to_torch(m, torch, path, done, where))
     elif kind in _SIMPLE_TO_TORCH:

@@ -10,7 +10,7 @@ import numpy as np
 from tinygrad_edu import _files, nn
 from tinygrad_edu._config import no_grad
 from tinygrad_edu.interop._common import float_dtype, model_dtype, require
-from tinygrad_edu.interop._modules import _unsupported
+from tinygrad_edu.interop._modules import _unsupported, refuse_unscaled_dropout
 from tinygrad_edu.tensor import Tensor
 
 DEFAULT_OPSET = 17
@@ -138,6 +138,7 @@ def _emit(m: nn.Module, name: str, x: Tensor, graph: _Graph, path: str) -> tuple
         return name, x
     if kind not in _EXPORTED:  # before running it: a ModuleList, say, has no forward to run
         raise _unsupported("export_onnx", m, path)
+    refuse_unscaled_dropout(m, "export_onnx", path)
     out = m(x)  # our own forward: the shapes, and a check that the input fits
     if kind in _ELEMENTWISE:
         return graph.node(_ELEMENTWISE[kind], [name], path), out
