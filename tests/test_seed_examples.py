@@ -47,7 +47,8 @@ KERAS = {
 # Not printed in the notes, which run Keras's Adagrad example without output: its update from
 # s0 = 0.1, var = 1 - lr * g / sqrt(s0 + g**2 + eps) with g = 1, worked out in float32.
 _F = np.float32
-KERAS_ADAGRAD = str(_F(1) - _F(0.1) * _F(1) / np.sqrt(_F(0.1) + _F(1) ** 2 + _F(1e-7)))
+# (every step in float32, also under numpy 1.x, whose scalar arithmetic could widen to float64)
+KERAS_ADAGRAD = str(_F(_F(1) - _F(0.1) * _F(1) / np.sqrt(_F(0.1) + _F(1) * _F(1) + _F(1e-7))))
 
 
 def run(script: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
