@@ -518,3 +518,119 @@ def test_an_integer_too_large_for_a_float_is_named() -> None:
         Value(10**400)
     with pytest.raises(OverflowError, match=r"Value \*: the integer"):
         Value(1.0) * 10**400
+
+
+# --- every op's caption: its derivative as a formula, and the number it gives ----------------------
+
+X_OP = np.array([[1.0, -2.0], [3.0, 0.5]])
+Y_OP = np.array([[0.5, 1.0], [2.0, 4.0]])
+
+
+def _softmax(a: np.ndarray) -> np.ndarray:
+    e = np.exp(a - a.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+# (op, how it is applied to x and y, {input: (formula in the caption, its value for upstream w)})
+OP_CAPTIONS = [
+    ("Abs", lambda x, y: x.abs(), {"x": ("sign(x) × grad", lambda w: np.sign(X_OP) * w)}),
+    ("Sqrt", lambda x, y: y.sqrt(), {"y": ("1/(2·out) × grad", lambda w: w / (2 * np.sqrt(Y_OP)))}),
+    ("Pow", lambda x, y: y**x, {
+        "y": ("x·y^(x − 1) × grad", lambda w: X_OP * Y_OP ** (X_OP - 1) * w),
+        "x": ("out·ln(y) × grad", lambda w: Y_OP**X_OP * np.log(Y_OP) * w),
+    }),
+    ("Clip", lambda x, y: x.clip(0, 2), {
+        "x": ("(x inside [lo, hi]) × grad", lambda w: ((X_OP >= 0) & (X_OP <= 2)) * w),
+    }),
+    ("LeakyReLU", lambda x, y: tg.nn.functional.leaky_relu(x), {
+        "x": ("(1 where x > 0, else the slope) × grad", lambda w: np.where(X_OP > 0, 1, 0.01) * w),
+    }),
+    ("Maximum", lambda x, y: tg.maximum(x, y), {
+        "x": ("(x > y, ½ on a tie) × grad", lambda w: (X_OP > Y_OP) * w),
+        "y": ("(y > x, ½ on a tie) × grad", lambda w: (Y_OP > X_OP) * w),
+    }),
+    ("Minimum", lambda x, y: tg.minimum(x, y), {
+        "x": ("(x < y, ½ on a tie) × grad", lambda w: (X_OP < Y_OP) * w),
+        "y": ("(y < x, ½ on a tie) × grad", lambda w: (Y_OP < X_OP) * w),
+    }),
+    ("Where", lambda x, y: tg.where(X_OP > 0, x, y), {
+        "x": ("cond × grad", lambda w: (X_OP > 0) * w),
+        "y": ("(not cond) × grad", lambda w: (X_OP <= 0) * w),
+    }),
+    ("LogSumExp", lambda x, y: x.logsumexp(axis=1), {
+        "x": ("softmax(x) × grad", lambda w: _softmax(X_OP) * w[:, None]),
+    }),
+    ("Softmax", lambda x, y: x.softmax(axis=1), {
+        "x": ("out·(grad − sum(grad·out)) along the axis",
+              lambda w: _softmax(X_OP) * (w - (w * _softmax(X_OP)).sum(axis=1, keepdims=True))),
+    }),
+    ("LogSoftmax", lambda x, y: x.log_softmax(axis=1), {
+        "x": ("grad − softmax(x)·sum(grad) along the axis",
+              lambda w: w - _softmax(X_OP) * w.sum(axis=1, keepdims=True)),
+    }),
+    ("GetItem", lambda x, y: x[1], {
+        "x": ("grad put back where it was taken from, 0 elsewhere", lambda w: np.array([[0, 0], list(w)])),
+    }),
+    ("Reshape", lambda x, y: x.reshape(4), {"x": ("grad reshaped back", lambda w: w.reshape(2, 2))}),
+    ("Transpose", lambda x, y: x.T, {"x": ("grad with its axes put back", lambda w: w.T)}),
+    ("Concatenate", lambda x, y: tg.cat([x, y]), {
+        "x": ("the input's slice of grad", lambda w: w[:2]),
+        "y": ("the input's slice of grad", lambda w: w[2:]),
+    }),
+    ("Stack", lambda x, y: tg.stack([x, y]), {
+        "x": ("the input's slice of grad", lambda w: w[0]),
+        "y": ("the input's slice of grad", lambda w: w[1]),
+    }),
+    ("Cast", lambda x, y: x.astype(np.float32), {"x": ("1 × grad, in the input's dtype", lambda w: w)}),
+    ("Max", lambda x, y: x.max(), {  # a one-element upstream gradient is written as its number
+        "x": ("1 to the largest element (1/k each for k equal ones), 0 elsewhere", lambda w: X_OP == 3.0),
+    }),
+    ("Min", lambda x, y: x.min(axis=0), {
+        "x": ("grad to the smallest element (1/k each for k equal ones), 0 elsewhere",
+              lambda w: (X_OP == X_OP.min(axis=0)) * w),  # each column's smallest: row 0
+    }),
+]
+
+
+@pytest.mark.parametrize("op, apply, expected", OP_CAPTIONS, ids=[case[0] for case in OP_CAPTIONS])
+def test_every_op_s_caption_writes_its_derivative_and_the_number_it_gives(op, apply, expected) -> None:
+    x = Tensor(X_OP, requires_grad=True, name="x")
+    y = Tensor(Y_OP, requires_grad=True, name="y")
+    out = apply(x, y)
+    w = np.arange(1.0, out.size + 1).reshape(out.shape)  # upstream weights: each element's own
+    frames = viz.trace_backward((out * w).sum())
+    (frame,) = [f for f in frames if f.caption.split(": ", 1)[1].startswith(f"{op} received")]
+    shown = sends(frame.caption)
+    assert set(shown) == set(expected), frame.caption
+    for name, (formula, value) in expected.items():
+        assert shown[name][0] == formula, frame.caption
+        np.testing.assert_allclose(shown[name][1], value(w), rtol=1e-3, atol=1e-12)
+
+
+def test_a_broadcast_s_caption_says_the_gradient_is_summed_back() -> None:
+    row = Tensor(np.array([1.0, 2.0]), requires_grad=True, name="row")
+    w = np.arange(1.0, 7.0).reshape(3, 2)
+    frames = viz.trace_backward((row.broadcast_to((3, 2)) * w).sum())
+    formula, value = sends(frames[-1].caption)["row"]
+    assert formula == "grad summed over the repeated axes", frames[-1].caption
+    np.testing.assert_allclose(value, w.sum(axis=0))  # [9, 12]
+
+
+def test_every_built_in_op_has_a_caption_formula() -> None:
+    missing = set(tg.autograd.OPS) - set(viz.TENSOR_LOCAL) - set(viz.LOSS_LOCAL)
+    assert not missing, f"ops whose step-through caption would only say 'backward(grad)': {sorted(missing)}"
+
+
+def test_a_user_op_shows_its_formula_once_it_is_given_one(monkeypatch) -> None:
+    class Cube(tg.Function):
+        def forward(self, x):
+            return x**3
+
+        def backward(self, grad):
+            (x,) = self.inputs
+            return 3 * x * x * grad
+
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True, name="x")
+    assert "sends Cube.backward(grad) = [3, 12] to x" in viz.trace_backward(Cube.apply(x).sum())[-1].caption
+    monkeypatch.setitem(viz.TENSOR_LOCAL, "Cube", ("3·{a}² × grad",))  # as pictures.md shows
+    assert "sends 3·x² × grad = [3, 12] to x" in viz.trace_backward(Cube.apply(x).sum())[-1].caption

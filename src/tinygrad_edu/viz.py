@@ -784,6 +784,27 @@ TENSOR_LOCAL: dict[str, tuple[str, ...]] = {
     "matmul": ("grad @ {b}", "grad.T @ {a}"),  # an expanded Linear: z = x @ W.T
     "bias": ("1 × grad", "grad summed over the rows"),
     "relu": ("(z > 0) × grad",),
+    "Abs": ("sign({a}) × grad",),
+    "Sqrt": ("1/(2·{out}) × grad",),
+    "Pow": ("{b}·{a}^({b} − 1) × grad", "{out}·ln({a}) × grad"),
+    "Clip": ("({a} inside [lo, hi]) × grad",),
+    "LeakyReLU": ("(1 where {a} > 0, else the slope) × grad",),
+    "Maximum": ("({a} > {b}, ½ on a tie) × grad", "({b} > {a}, ½ on a tie) × grad"),
+    "Minimum": ("({a} < {b}, ½ on a tie) × grad", "({b} < {a}, ½ on a tie) × grad"),
+    "Where": ("cond × grad", "(not cond) × grad"),
+    "Cast": ("1 × grad, in the input's dtype",),
+    "Max": ("grad to the largest element (1/k each for k equal ones), 0 elsewhere",),
+    "Min": ("grad to the smallest element (1/k each for k equal ones), 0 elsewhere",),
+    "LogSumExp": ("softmax({a}) × grad",),
+    "Softmax": ("{out}·(grad − sum(grad·{out})) along the axis",),
+    "LogSoftmax": ("grad − softmax({a})·sum(grad) along the axis",),
+    "GetItem": ("grad put back where it was taken from, 0 elsewhere",),
+    "ScatterAdd": ("grad read where it was added",),
+    "Reshape": ("grad reshaped back",),
+    "Transpose": ("grad with its axes put back",),
+    "BroadcastTo": ("grad summed over the repeated axes",),
+    "Concatenate": ("the input's slice of grad",),  # (one template for any number of inputs)
+    "Stack": ("the input's slice of grad",),
 }
 # The fused losses (ops.fused): the local derivative of one element's (for CrossEntropy, one
 # sample's) loss. ``_loss_how`` adds the reduction: "/n" for a mean of n losses, nothing for a sum
@@ -889,11 +910,11 @@ def _sends(
         if graph.tensor:
             how = _loss_how(op, i, names, up)
             if how is None:
-                templates = TENSOR_LOCAL.get(op.part or op.name)
-                how = f"{op.name}.backward(grad)" if templates is None else templates[i]
+                templates = TENSOR_LOCAL.get(op.part or op.name, (f"{op.name}.backward(grad)",))
+                how = templates[min(i, len(templates) - 1)]  # (Concatenate's one template serves every input)
                 # grad first: a name with "grad" in it stays as it is
                 b = names[1] if len(names) > 1 else ""
-                how = how.replace("grad", up, 1).format(a=names[0], b=b, out=out)
+                how = how.replace("grad", up).format(a=names[0], b=b, out=out)
             result.append((how, how, _number(g)))
             continue
         locals_ = [_value_local(op.name, names, out, j) for j, k in enumerate(op.inputs) if k == op.inputs[i]]
