@@ -191,6 +191,25 @@ def test_std_defaults_differ_ddof_0_here_correction_1_in_torch(torch):
     assert x.std().item() != pytest.approx(t.std().item(), rel=1e-3)
 
 
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_std_where_a_row_is_constant_has_torch_s_zero_gradient_not_nan(torch, dtype):
+    values = [[1.0, 1.0, 1.0], [1.0, 2.0, 4.0]]  # row 0: std 0, where sqrt' × 0 would be NaN
+    weights = np.arange(6.0).reshape(2, 3)
+    x, t = _pair(torch, values, dtype)
+    standardized = (x - x.mean(axis=1, keepdims=True)) / (x.std(axis=1, keepdims=True) + 1e-5)
+    y = (standardized * weights.astype(dtype)).sum()
+    u = ((t - t.mean(1, keepdim=True)) / (t.std(1, keepdim=True, correction=0) + 1e-5)
+         * torch.tensor(weights.astype(dtype))).sum()
+    _backward_both(torch, y, u)
+    assert np.isfinite(x.grad.data).all()
+    _grads_agree(x, t, rtol=1e-5 if dtype == F32 else 1e-12)
+    x2, t2 = _pair(torch, [2.0, 2.0, 2.0], dtype)
+    s, v = x2.std(), t2.std(correction=0)
+    assert s.dtype == dtype and s.item() == 0.0 == v.item()
+    _backward_both(torch, s, v)
+    _grads_agree(x2, t2, rtol=0)  # 0 in both
+
+
 @pytest.mark.parametrize("exponent", [2.0, 3, 0.5, -1.5])
 @pytest.mark.parametrize("dtype", [F32, F64])
 def test_pow_by_a_number_as_in_torch(torch, exponent, dtype):
@@ -469,6 +488,10 @@ def test_std_by_hand_with_ddof_0_and_1():
     np.testing.assert_allclose(x.grad.data, expected, rtol=1e-14)
     m = Tensor(np.array([[1.0, 3.0], [2.0, 2.0]]))
     assert m.std(axis=1).tolist() == [1.0, 0.0] and m.std(axis=0, keepdims=True).tolist() == [[0.5, 0.5]]
+    c = _leaf([[1.0, 3.0], [2.0, 2.0]])
+    (c.std(axis=1) * Tensor(np.array([1.0, 1.0]))).sum().backward()  # row 1 is constant: 0, not NaN
+    np.testing.assert_array_equal(c.grad.data, [[-0.5, 0.5], [0.0, 0.0]])  # (x - mean) / (2 · 1)
+    assert gradcheck(lambda z: z.std(axis=1, ddof=1), [_leaf([[1.0, 3.0, 0.5], [2.0, -1.0, 4.0]])])
 
 
 def test_std_errors_name_std():

@@ -375,6 +375,56 @@ class Tensor:
     def __pos__(self) -> "Tensor":
         return self
 
+    # --- in place: x += y, x -= y, x *= y, x /= y ---------------------------------------------
+    def __iadd__(self, other: Any) -> "Tensor":
+        return self._in_place(self.__add__, other, "+=")
+
+    def __isub__(self, other: Any) -> "Tensor":
+        return self._in_place(self.__sub__, other, "-=")
+
+    def __imul__(self, other: Any) -> "Tensor":
+        return self._in_place(self.__mul__, other, "*=")
+
+    def __itruediv__(self, other: Any) -> "Tensor":
+        return self._in_place(self.__truediv__, other, "/=")
+
+    def _in_place(self, op: Any, other: Any, symbol: str) -> "Tensor":
+        """``x -= y`` as in PyTorch: x's own array takes the result, so every reference to x sees
+        it (``for p in model.parameters(): p -= lr * p.grad`` under ``no_grad()`` updates the
+        model), and a backward through an op recorded before the change raises.
+
+        A leaf that requires grad is refused while gradients are recorded, as PyTorch refuses it.
+        What would have to be recorded (x made by an op, or y requiring grad) is done as
+        ``x = x - y`` instead, a new tensor with its graph, since this library records no
+        in-place op; other references to the old x keep the old value."""
+        if self.requires_grad and self._ctx is None and STATE.grad_enabled:
+            raise RuntimeError(
+                f"x {symbol} y: a leaf Variable that requires grad is being used in an in-place "
+                f"operation (x: shape {self.shape}, {self.dtype}), as PyTorch says. To update a "
+                f"parameter, do it inside `with tg.no_grad():` (p {symbol} lr * p.grad); for a new "
+                f"tensor that is part of the graph, write x = x {symbol[0]} y"
+            )
+        result = op(other)
+        if result is NotImplemented or self._ctx is not None or result.requires_grad:
+            return result
+        if result.shape != self.shape:
+            raise RuntimeError(
+                f"x {symbol} y: the result has shape {result.shape}, but x has shape {self.shape}, and an "
+                f"in-place op cannot change x's shape (y: {_describe(other)}); write x = x {symbol[0]} y "
+                "for a new tensor"
+            )
+        if not np.can_cast(result.dtype, self.dtype, casting="same_kind"):
+            raise TypeError(
+                f"x {symbol} y: the result is {result.dtype}, which x ({self.dtype}, shape {self.shape}) "
+                f"cannot hold (y: {_describe(other)}), as PyTorch refuses too; write x = x {symbol[0]} y "
+                "for a new tensor, or convert x first (x.astype(np.float32))"
+            )
+        if not self.data.flags.writeable:
+            raise ValueError(f"x {symbol} y: the array of x (shape {self.shape}, {self.dtype}) is read-only")
+        self.data[...] = result.data
+        autograd.mark_modified(self)  # a backward through an op recorded before now raises
+        return self
+
     # --- comparisons: bool tensors, never recorded --------------------------------------------
     def _compare(self, other: Any, op: Any) -> "Tensor":
         o = self._operand(other)
@@ -575,11 +625,18 @@ class Tensor:
         return self.data.tolist()
 
     def std(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> "Tensor":
-        """sqrt of ``var`` (numpy's ddof=0); PyTorch's ``std`` defaults to correction=1: ``std(ddof=1)``."""
+        """sqrt of ``var`` (numpy's ddof=0); PyTorch's ``std`` defaults to correction=1: ``std(ddof=1)``.
+
+        d std/dx = (x - mean) / ((n - ddof) std), which is 0/0 where every element equals the
+        mean (std = 0): there the derivative is 0, PyTorch's choice, not the NaN of sqrt'(0) × 0."""
         n = red.count(self.shape, axis, "std")  # first: it names a bad axis
         if n - ddof <= 0:
             raise ValueError(f"std: {n} element(s) of shape {self.shape} reduced with ddof={ddof}; need more")
-        return self.var(axis, keepdims, ddof).sqrt()
+        var = self.var(axis, keepdims, ddof)
+        positive = var.data > 0
+        if positive.all():
+            return var.sqrt()
+        return where(positive, where(positive, var, 1.0).sqrt(), 0.0)  # sqrt never sees a 0
 
     def pow(self, exponent: Any) -> "Tensor":
         """PyTorch's ``pow``: ``x ** exponent`` (a number, an ndarray or a Tensor)."""
@@ -643,6 +700,13 @@ def _arg_reduce(t: Tensor, fn: Any, axis: Any, keepdims: bool, where: str) -> Te
     except ValueError as exc:  # an empty tensor, or an empty axis
         raise ValueError(f"{where}: tensor of shape {t.shape}, axis={axis}: {exc}") from None
     return _wrap(np.asarray(index, dtype=np.int64))
+
+
+def _describe(value: Any) -> str:
+    """'shape (2, 3) float32' for a tensor or an array, the repr of anything else."""
+    if isinstance(value, (Tensor, np.ndarray)):
+        return f"shape {value.shape} {value.dtype}"
+    return repr(value)
 
 
 def _check_in_place(t: Tensor, where: str) -> None:
