@@ -168,6 +168,25 @@ def test_leaf_grad_accumulates_across_two_backward_calls():
     np.testing.assert_array_equal(x.grad.data, [5.0, -1.0])
 
 
+def test_a_grad_set_by_hand_to_a_non_tensor_or_another_shape_is_refused_and_nothing_changes():
+    x, w = leaf([1.0, -2.0, 0.5]), leaf([2.0, 3.0, 4.0])
+    w.grad = Tensor(np.array([10.0, 10.0, 10.0]))  # accumulates: allowed
+    for bad, kind, words in [
+        (np.zeros(3), TypeError, r"\.grad of a leaf \(shape \(3,\), float64\) is of type ndarray"),
+        (Tensor(np.zeros((1, 3))), RuntimeError, r"shape \(3,\) \(float64\) has shape \(1, 3\)"),
+        (Tensor(np.zeros(4)), RuntimeError, r"has shape \(4,\) \(float64\), so the gradient would be"),
+    ]:
+        x.grad = bad
+        with pytest.raises(kind, match=words):
+            (x * w).sum().backward()
+        assert x.grad is bad
+        np.testing.assert_array_equal(w.grad.data, [10.0, 10.0, 10.0])  # the other leaf untouched too
+    x.grad = Tensor(np.zeros(3))
+    (x * w).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 3.0, 4.0])
+    np.testing.assert_array_equal(w.grad.data, [11.0, 8.0, 10.5])
+
+
 def test_backward_on_a_leaf_itself():
     x = leaf(2.0)
     x.backward()

@@ -616,6 +616,9 @@ def _accumulate_into_leaves(grads: dict["Tensor", Any], handed_out: set[int]) ->
     passed in, a view, or one array reaching two leaves (``a + b`` passes its gradient
     to both) is copied first: ``handed_out`` holds the ids of the arrays others can see.
     """
+    for t in grads:  # first, so that a bad .grad leaves every leaf as it was
+        if t.grad is not None and t.requires_grad:
+            _check_grad_attribute(t)
     for t, g in grads.items():
         if not t.requires_grad:
             continue
@@ -634,6 +637,24 @@ def _accumulate_into_leaves(grads: dict["Tensor", Any], handed_out: set[int]) ->
                 g = g.copy()
             handed_out.add(id(g))
             t.grad = _wrap(g)
+
+
+def _check_grad_attribute(leaf: "Tensor") -> None:
+    """A ``.grad`` set by hand must be a Tensor of the leaf's shape, for the gradient to add into
+    (PyTorch refuses anything else when it is assigned; here the next backward says so)."""
+    old = leaf.grad
+    if not isinstance(old, Tensor):
+        raise TypeError(
+            f"backward: the .grad of a leaf (shape {leaf.shape}, {leaf.dtype}) is of type "
+            f"{type(old).__name__}, so the new gradient cannot be added to it; expected a Tensor or None "
+            "(set leaf.grad = None, or Tensor(array))"
+        )
+    if old.shape != leaf.shape:
+        raise RuntimeError(
+            f"backward: the .grad of a leaf of shape {leaf.shape} ({leaf.dtype}) has shape {old.shape} "
+            f"({old.dtype}), so the gradient would be broadcast into the wrong shape; expected .grad "
+            "of the leaf's shape, or None"
+        )
 
 
 def _add_into(leaf: "Tensor", g: np.ndarray) -> None:
