@@ -916,3 +916,12 @@ def test_finite_graphs_pass_under_detect_anomaly():
     # f = sqrt(x) log x; f' = log x / (2 sqrt x) + 1/sqrt x; f'' = -log x / (4 x^1.5)
     np.testing.assert_allclose(g.data, np.log(xv) / (2 * np.sqrt(xv)) + 1 / np.sqrt(xv), rtol=1e-12)
     np.testing.assert_allclose(h.data, -np.log(xv) / (4 * xv**1.5), rtol=1e-12)
+
+
+def test_a_tensor_assigned_to_data_by_hand_is_named_at_the_next_forward():
+    w = leaf([[1.0, 2.0]])
+    x = Tensor(np.array([[3.0, 4.0]]))
+    (x * w).sum().backward()
+    w.data = w.data - 0.5 * w.grad  # an ndarray minus a Tensor is a Tensor
+    with pytest.raises(TypeError, match=r"Mul: input 1 \(shape \(1, 2\)\) has a Tensor as its \.data"):
+        x * w

@@ -149,7 +149,7 @@ class Function:
         except (ValueError, IndexError, TypeError) as exc:
             raise _op_error(cls.__name__, inputs, exc) from exc
         if type(data) is not np.ndarray:  # numpy's 0-d scalars, or Python numbers and lists
-            data = _result_array(data, arrays)
+            data = _result_array(data, arrays, cls.__name__)
         out = _wrap(data)
         if data.dtype.kind != "f":  # an integer or bool result has no gradient, as in PyTorch
             _check_numeric(cls.__name__, inputs, data)
@@ -237,16 +237,31 @@ def _converted(t: "Tensor", dtype: np.dtype, op_name: str) -> "Tensor":
     return copy
 
 
-def _result_array(data: Any, arrays: tuple[np.ndarray, ...]) -> np.ndarray:
+def _result_array(data: Any, arrays: tuple[np.ndarray, ...], op_name: str = "op") -> np.ndarray:
     """What a forward returned, as an ndarray. numpy gives scalars for 0-d arithmetic
     (``np.float32(2.0)``, its dtype kept); Python numbers or lists of floats take the inputs'
     float dtype (the default float without one), as a Python number beside a tensor does:
     ``float(x.sum())`` of a float32 x stays float32 instead of becoming float64."""
+    if isinstance(data, Tensor):  # a forward computing on Tensors: one input's .data was set to one
+        _check_arrays(arrays, op_name)
     array = np.asarray(data)
     if isinstance(data, np.generic) or array.dtype.kind != "f":
         return array
     floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
     return array.astype(np.result_type(*floats) if floats else STATE.default_dtype, copy=False)
+
+
+def _check_arrays(arrays: tuple[Any, ...], op_name: str) -> None:
+    """Every input's ``.data`` must be an ndarray; a Tensor there comes from ``p.data = p.data -
+    lr * p.grad`` (an ndarray minus a Tensor is a Tensor), and would break the graph silently."""
+    for i, a in enumerate(arrays):
+        if not isinstance(a, np.ndarray):
+            raise TypeError(
+                f"{op_name}: input {i} (shape {np.shape(a)}) has a {type(a).__name__} as its .data, "
+                "where an ndarray belongs. Was it set by hand, e.g. p.data = p.data - lr * p.grad? "
+                "Update a parameter with `with tg.no_grad(): p -= lr * p.grad`, or assign an "
+                "array: p.data = p.data - lr * p.grad.data"
+            )
 
 
 def _check_numeric(name: str, inputs: Sequence["Tensor"], data: np.ndarray) -> None:
