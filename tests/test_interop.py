@@ -20,6 +20,7 @@ import textwrap
 import numpy as np
 import pytest
 
+import tinygrad_edu
 from tinygrad_edu import Tensor, data, interop, nn, optim
 from tinygrad_edu.optim import schedules
 
@@ -870,6 +871,54 @@ def test_a_schedule_left_behind_in_torch_is_said(torch):
         interop.optimizer_from_torch(step_lr.optimizer, interop.from_torch(theirs), scheduler=step_lr)
     with pytest.raises(ValueError, match="belongs to another torch optimizer"):
         interop.optimizer_from_torch(step_lr.optimizer, interop.from_torch(theirs), scheduler=scheduler)
+
+
+
+def test_pytorch_s_own_schedulers_have_the_equivalents_interop_md_names():
+    """StepLR, ExponentialLR and CosineAnnealingLR (up to T_max) against the schedules interop.md
+    gives for them, step by step: the rate after k scheduler steps is the schedule at k."""
+    torch = need("torch")
+    from tinygrad_edu.optim.schedules import CosineDecay, ExponentialDecay
+
+    lr0 = 0.1
+    pairs = [
+        (lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5),
+         ExponentialDecay(lr0, 3, 0.5, staircase=True), 12),
+        (lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9), ExponentialDecay(lr0, 1, 0.9), 12),
+        (lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=10, eta_min=0.01),
+         CosineDecay(lr0, 10, alpha=0.01 / lr0), 10),
+    ]
+    for make, ours, steps in pairs:
+        opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr0)
+        scheduler = make(opt)
+        theirs = []
+        for _ in range(steps + 1):
+            theirs.append(opt.param_groups[0]["lr"])
+            opt.step()
+            scheduler.step()
+        np.testing.assert_allclose([float(ours(k)) for k in range(steps + 1)], theirs, rtol=1e-12, atol=0)
+
+
+
+def test_interop_md_s_gradient_clipping_by_hand_is_clip_grad_norm():
+    torch = need("torch")
+    model = nn.Sequential(
+        nn.Linear(3, 4, rng=np.random.default_rng(0), dtype=np.float64), nn.Tanh(),
+        nn.Linear(4, 1, rng=np.random.default_rng(1), dtype=np.float64),
+    )
+    theirs = interop.to_torch(model)
+    X = np.random.default_rng(2).normal(size=(6, 3)) * 10
+    (model(Tensor(X)) ** 2).sum().backward()
+    (theirs(torch.tensor(X)) ** 2).sum().backward()
+    params, max_norm = list(model.parameters()), 0.5
+    with tinygrad_edu.no_grad():  # as interop.md writes it
+        norm = np.sqrt(sum((p.grad.data**2).sum() for p in params))
+        for p in params:
+            p.grad.data *= min(1.0, max_norm / (norm + 1e-6))
+    torch.nn.utils.clip_grad_norm_(theirs.parameters(), max_norm)
+    assert norm > 10 * max_norm  # it did clip
+    for p, q in zip(params, theirs.parameters()):
+        np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=1e-12)
 
 
 # --- ONNX --------------------------------------------------------------------------------------------

@@ -660,3 +660,101 @@ def test_numerical_gradient_check_in_float64(name):
         x = np.where(np.abs(x - 0.1) < 1e-3, x + 0.01, x)
     assert gradcheck(GRADCHECK_CASES[name], [Tensor(x, requires_grad=True)]) is True
 
+
+
+# --- permute, t, dim, expand, flatten(start, end), masked_fill, int(), set_grad_enabled -------------
+
+
+def test_permute_t_and_dim_are_torch_s(torch):
+    values = np.arange(24.0).reshape(2, 3, 4)
+    x, t = _pair(torch, values)
+    y, u = x.permute(2, 0, 1), t.permute(2, 0, 1)
+    _same(y, u)
+    _backward_both(torch, y, u)
+    _grads_agree(x, t)
+    assert x.permute((1, 0, 2)).shape == tuple(t.permute((1, 0, 2)).shape)
+    assert x.dim() == t.dim() == 3
+    m, n = _pair(torch, [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    _same(m.t(), n.t())
+    v, w = _pair(torch, [1.0, 2.0])
+    _same(v.t(), w.t())  # a 1-d tensor as it is, in both
+    with pytest.raises(ValueError, match=r"t: expected a tensor with at most 2 axes, got shape \(2, 3, 4\)"):
+        x.t()
+    with pytest.raises(RuntimeError):
+        t.t()
+    with pytest.raises(ValueError, match=r"permute: got the order \(1, 0\) for a tensor of shape \(2, 3,"):
+        x.permute(1, 0)
+
+
+def test_expand_is_torch_s_with_minus_one_keeping_an_axis(torch):
+    x, t = _pair(torch, [[1.0], [2.0], [3.0]])
+    for sizes in [(3, 4), (-1, 4), (2, 3, 4), (2, -1, 4)]:
+        y, u = x.expand(*sizes), t.expand(*sizes)
+        _same(y, u)
+    y, u = x.expand((2, -1, 5)), t.expand((2, -1, 5))
+    _backward_both(torch, y, u)
+    _grads_agree(x, t)  # summed over the copies, in both
+
+
+def test_flatten_start_and_end_dims_are_torch_s(torch):
+    x, t = _pair(torch, np.arange(24.0).reshape(2, 3, 4))
+    for args in [(), (1,), (0, 1), (1, 2), (-2, -1), (2,)]:
+        _same(x.flatten(*args), t.flatten(*args))
+    y, u = x.flatten(1), t.flatten(1)
+    _backward_both(torch, y, u)
+    _grads_agree(x, t)
+    s, r = _pair(torch, 5.0)
+    _same(s.flatten(), r.flatten())  # a 0-d tensor: one element, in both
+    with pytest.raises(ValueError, match=r"flatten: start_dim=2 comes after end_dim=1"):
+        x.flatten(2, 1)
+
+
+def test_masked_fill_is_torch_s_and_the_gradient_skips_the_filled_places(torch):
+    values = [[1.0, -2.0, 3.0], [-4.0, 5.0, -6.0]]
+    x, t = _pair(torch, values)
+    mask = np.array([[True, False, False], [False, True, True]])
+    y, u = x.masked_fill(mask, -1.5), t.masked_fill(torch.tensor(mask), -1.5)
+    _same(y, u)
+    _backward_both(torch, y, u)
+    _grads_agree(x, t)
+    row = np.array([True, False, True])  # broadcast over the rows, in both
+    _same(x.masked_fill(row, 0.0), t.masked_fill(torch.tensor(row), 0.0))
+    f32, t32 = _pair(torch, [1.0, 2.0], F32)
+    _same(f32.masked_fill(np.array([True, False]), 7.0), t32.masked_fill(torch.tensor([True, False]), 7.0))
+
+
+def test_int_of_a_one_element_tensor_is_torch_s(torch):
+    for value in [3.7, -3.7, 2.0]:
+        assert int(Tensor(value)) == int(torch.tensor(value)) == int(value)
+    assert int(Tensor(np.array([5], dtype=np.int64))) == 5
+    with pytest.raises(ValueError, match=r"item: tensor has shape \(2,\)"):
+        int(Tensor([1.0, 2.0]))
+
+
+def test_set_grad_enabled_switches_at_once_and_as_a_block_as_torch_s(torch):
+    w = Tensor(np.ones(2), requires_grad=True)
+    try:
+        tg.set_grad_enabled(False)
+        torch.set_grad_enabled(False)
+        assert not tg.is_grad_enabled() and not torch.is_grad_enabled()
+        assert not (w * 2).requires_grad
+    finally:
+        tg.set_grad_enabled(True)
+        torch.set_grad_enabled(True)
+    assert tg.is_grad_enabled() and (w * 2).requires_grad
+    with tg.set_grad_enabled(False):
+        assert not (w * 2).requires_grad
+        with tg.set_grad_enabled(True):
+            assert (w * 2).requires_grad
+        assert not (w * 2).requires_grad
+    assert tg.is_grad_enabled()
+
+    @tg.set_grad_enabled(False)
+    def evaluate():
+        return (w * 2).requires_grad
+
+    assert tg.is_grad_enabled()  # decorating does not switch the mode
+    assert evaluate() is False and tg.is_grad_enabled()
+    with pytest.raises(TypeError, match="set_grad_enabled: mode must be True or False, got str 'no'"):
+        tg.set_grad_enabled("no")
+    assert tg.is_grad_enabled()

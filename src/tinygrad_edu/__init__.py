@@ -14,6 +14,7 @@ from tinygrad_edu._config import (
     manual_seed,
     no_grad,
     set_default_dtype,
+    set_grad_enabled,
 )
 
 # isort: off
@@ -78,6 +79,7 @@ __all__ = [
     "save",
     "randn",
     "set_default_dtype",
+    "set_grad_enabled",
     "stack",
     "train",
     "viz",

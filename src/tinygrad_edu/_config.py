@@ -159,6 +159,28 @@ def enable_grad(func: Optional[F] = None) -> Any:
     return _GradMode(True) if func is None else _GradMode(True)(func)
 
 
+class set_grad_enabled(_GradMode):
+    """PyTorch's ``set_grad_enabled(mode)``: called alone it switches recording on or off for this
+    thread at once; ``with tg.set_grad_enabled(False):`` switches back at the end of the block,
+    and as a decorator it sets the mode while the function runs."""
+
+    def __init__(self, mode: bool) -> None:
+        if not (mode is True or mode is False or isinstance(mode, np.bool_)):
+            raise TypeError(
+                f"set_grad_enabled: mode must be True or False, got {type(mode).__name__} {mode!r}"
+            )
+        super().__init__(bool(mode))
+        self._before = STATE.grad_enabled
+        STATE.grad_enabled = self.enabled
+
+    def __enter__(self) -> None:
+        self._previous.append(self._before)
+
+    def __call__(self, func: F) -> F:
+        STATE.grad_enabled = self._before  # the mode applies while the function runs, not from now on
+        return super().__call__(func)
+
+
 def is_grad_enabled() -> bool:
     """Whether ops are being recorded for backward right now."""
     return STATE.grad_enabled

@@ -278,6 +278,9 @@ class Tensor:
     def __float__(self) -> float:
         return float(self.item())
 
+    def __int__(self) -> int:
+        return int(self.item())
+
     # --- operands --------------------------------------------------------------------
     def _operand(self, other: Any) -> "Tensor":
         """Turn the other operand into a Tensor; a Python number takes this tensor's dtype."""
@@ -545,9 +548,20 @@ class Tensor:
             shape = tuple(shape[0])
         return sh.Reshape.apply(self, shape=shape)
 
-    def flatten(self) -> "Tensor":
-        """All elements in one axis."""
-        return self.reshape(-1)
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+        """The axes from ``start_dim`` to ``end_dim`` in one, as PyTorch's ``flatten``: by default
+        all elements in one axis (a 0-d tensor gives one element)."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        start = _axis_arg(self, start_dim, self.ndim, "flatten")
+        end = _axis_arg(self, end_dim, self.ndim, "flatten")
+        if start > end:
+            raise ValueError(
+                f"flatten: start_dim={start_dim} comes after end_dim={end_dim} "
+                f"for a tensor of shape {self.shape}"
+            )
+        shape = self.shape
+        return self.reshape(shape[:start] + (math.prod(shape[start : end + 1]),) + shape[end + 1 :])
 
     def transpose(self, *axes: Any) -> "Tensor":
         """Axes permuted as numpy's transpose; no arguments reverses them."""
@@ -607,6 +621,54 @@ class Tensor:
     def numel(self) -> int:
         """PyTorch's ``numel``: the number of elements (``size`` here, as in numpy)."""
         return int(self.data.size)
+
+    def dim(self) -> int:
+        """PyTorch's ``dim()``: the number of axes (``ndim`` here, as in numpy)."""
+        return self.data.ndim
+
+    def t(self) -> "Tensor":
+        """PyTorch's ``t()``: the transpose of a matrix; a 0-d or 1-d tensor comes back as it is."""
+        if self.ndim > 2:
+            raise ValueError(
+                f"t: expected a tensor with at most 2 axes, got shape {self.shape}; for more axes give "
+                "their order, x.transpose(0, 2, 1) (PyTorch: x.permute(0, 2, 1))"
+            )
+        return self.transpose()
+
+    def permute(self, *dims: Any) -> "Tensor":
+        """PyTorch's ``permute``: ``transpose`` with the order of all the axes, ``x.permute(1, 0)``."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        if len(dims) != self.ndim:
+            raise ValueError(
+                f"permute: got the order {dims} for a tensor of shape {self.shape}; expected an order "
+                f"of all its {self.ndim} axes"
+            )
+        return self.transpose(*dims)
+
+    def expand(self, *sizes: Any) -> "Tensor":
+        """PyTorch's ``expand``: ``broadcast_to(sizes)``, where -1 keeps that axis's size."""
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        new = len(sizes) - self.ndim  # leading axes that are added
+        if new < 0:
+            raise ValueError(
+                f"expand: {len(sizes)} sizes {sizes} for a tensor of shape {self.shape}; "
+                f"expected at least {self.ndim}"
+            )
+        shape = tuple(self.shape[i - new] if n == -1 and i >= new else n for i, n in enumerate(sizes))
+        return self.broadcast_to(shape)
+
+    def masked_fill(self, mask: Any, value: float) -> "Tensor":
+        """PyTorch's ``masked_fill``: ``value`` where the bool ``mask`` is true, else the tensor; the
+        gradient flows to the elements that were kept. ``tg.where(mask, value, x)``."""
+        out = where(mask, value, self)
+        if out.shape != self.shape:
+            raise ValueError(
+                f"masked_fill: a mask of shape {np.shape(mask)} would change the shape {self.shape}; "
+                "expected a mask that broadcasts to the tensor's shape"
+            )
+        return out
 
     def clone(self) -> "Tensor":
         """PyTorch's ``clone``: a copy in a new array, recorded: the gradient flows back to the original."""
