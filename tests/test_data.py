@@ -245,3 +245,35 @@ def test_bad_arguments_name_the_function_and_the_argument(call, kind, words):
         call()
     for word in words:
         assert word in str(info.value)
+
+
+# --- yes/no arguments: True or False, never a string ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda: data.DataLoader(np.zeros((4, 2)), np.zeros(4), shuffle="no"),
+         ["DataLoader", "shuffle", "'no'"]),
+        (lambda: data.DataLoader(np.zeros((4, 2)), np.zeros(4), drop_last="False"),
+         ["DataLoader", "drop_last", "'False'"]),
+        (lambda: data.DataLoader(np.zeros((4, 2)), np.zeros(4), shuffle=None),
+         ["DataLoader", "shuffle", "None"]),
+        (lambda: data.DataLoader(np.zeros((4, 2)), np.zeros(4), drop_last=1),
+         ["DataLoader", "drop_last", "1"]),
+        (lambda: data.make_moons(10, shuffle="False"), ["make_moons", "shuffle", "'False'"]),
+        (lambda: data.make_circles(10, shuffle="no"), ["make_circles", "shuffle", "'no'"]),
+    ],
+)
+def test_a_yes_no_argument_that_is_not_a_bool_is_refused(call, words):
+    # before: any truthy value counted as True, so shuffle="no" shuffled and drop_last="False" dropped
+    with pytest.raises(TypeError) as info:
+        call()
+    for word in [*words, "True or False"]:
+        assert word in str(info.value)
+
+
+def test_data_loader_takes_numpy_bools_as_flags():
+    X = np.arange(10.0).reshape(5, 2)
+    loader = data.DataLoader(X, np.arange(5), batch_size=2, shuffle=np.False_, drop_last=np.True_)
+    assert [by.data.tolist() for _, by in loader] == [[0, 1], [2, 3]]  # in order, the partial batch left out

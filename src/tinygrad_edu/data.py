@@ -27,6 +27,16 @@ def _check_int(value: Any, name: str, where: str, minimum: int, maximum: Optiona
     return int(value)
 
 
+def _check_flag(value: Any, name: str, where: str) -> bool:
+    """A yes/no argument as a bool: True, False or a numpy bool, never "no", "False", 1 or None
+    (a non-empty string is truthy: ``shuffle="False"`` would shuffle). The same rule as
+    ``Tensor(requires_grad=...)``."""
+    if value is True or value is False or isinstance(value, np.bool_):
+        return bool(value)
+    hint = " (a string is not read: any non-empty one would count as True)" if isinstance(value, str) else ""
+    raise TypeError(f"{where}: {name} must be True or False, got {type(value).__name__} {value!r}{hint}")
+
+
 def _check_noise(noise: Any, where: str) -> Optional[float]:
     """The noise's standard deviation: None (no noise) or a finite number >= 0."""
     if noise is None:
@@ -97,6 +107,7 @@ def make_moons(
     ``make_moons(300, noise=0.2, seed=3)``.
     """
     n_out, n_in = _split_counts(n_samples, "make_moons", 1)
+    shuffle = _check_flag(shuffle, "shuffle", "make_moons")
     noise = _check_noise(noise, "make_moons")
     rng = _legacy_rng(seed, "make_moons")
     t_out = np.linspace(0, np.pi, n_out)
@@ -125,6 +136,7 @@ def make_circles(
     if not 0 <= factor < 1:
         raise ValueError(f"make_circles: factor must be in [0, 1), got {factor}")
     n_out, n_in = _split_counts(n_samples, "make_circles", 0)
+    shuffle = _check_flag(shuffle, "shuffle", "make_circles")
     noise = _check_noise(noise, "make_circles")
     rng = _legacy_rng(seed, "make_circles")
     t_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)  # no point twice at angle 0 and 2 pi
@@ -223,7 +235,8 @@ class DataLoader:
 
     ``len(loader)`` is the number of batches per epoch. With ``seed`` the
     shuffles are reproducible; otherwise they come from the library's
-    Generator (``tg.manual_seed``).
+    Generator (``tg.manual_seed``). ``shuffle`` and ``drop_last`` are True or
+    False; a string such as "False" is refused (it would count as True).
     """
 
     def __init__(
@@ -237,12 +250,12 @@ class DataLoader:
     ) -> None:
         self.X, self.y = _check_xy(X, y, "DataLoader")
         self.batch_size = _check_batch_size(batch_size, "DataLoader")
-        self.shuffle = shuffle
-        self.drop_last = drop_last
+        self.shuffle = _check_flag(shuffle, "shuffle", "DataLoader")
+        self.drop_last = _check_flag(drop_last, "drop_last", "DataLoader")
         if seed is not None:
             seed = _check_int(seed, "seed", "DataLoader", 0)
         self.rng = np.random.default_rng(seed) if seed is not None else None
-        if drop_last and len(self.X) < self.batch_size:
+        if self.drop_last and len(self.X) < self.batch_size:
             raise ValueError(
                 f"DataLoader: drop_last with batch size {self.batch_size} > {len(self.X)} samples "
                 "would give no batch"

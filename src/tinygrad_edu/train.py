@@ -39,7 +39,7 @@ import numpy as np
 from tinygrad_edu import nn
 from tinygrad_edu._config import STATE, no_grad
 from tinygrad_edu.autograd import mark_modified
-from tinygrad_edu.data import DataLoader
+from tinygrad_edu.data import DataLoader, _check_flag
 from tinygrad_edu.optim.flat import side_by_side as _find_side_by_side
 from tinygrad_edu.tensor import Tensor
 
@@ -197,7 +197,7 @@ class EarlyStopping(Callback):
         self.patience = patience
         self.min_delta = float(min_delta)
         self.mode = _monitor_mode(monitor, mode, "EarlyStopping")
-        self.restore_best_weights = restore_best_weights
+        self.restore_best_weights = _check_flag(restore_best_weights, "restore_best_weights", "EarlyStopping")
 
     def on_train_begin(self, history: History) -> None:
         self.best = math.inf if self.mode == "min" else -math.inf
@@ -243,7 +243,7 @@ class ModelCheckpoint(Callback):
     ) -> None:
         self.path = str(path)
         self.monitor = monitor
-        self.save_best_only = save_best_only
+        self.save_best_only = _check_flag(save_best_only, "save_best_only", "ModelCheckpoint")
         self.mode = _monitor_mode(monitor, mode, "ModelCheckpoint")
         self.saved: list[str] = []
 
@@ -289,18 +289,30 @@ def _as_tensor(x: Any) -> Tensor:
 _LOGITS_LOSSES = (nn.BCEWithLogitsLoss, nn.functional.binary_cross_entropy_with_logits)
 _PROBABILITY_LOSSES = (nn.BCELoss, nn.functional.binary_cross_entropy)
 _MULTICLASS_LOSSES = (nn.CrossEntropyLoss, nn.functional.cross_entropy, nn.functional.nll_loss)
+_LABEL_LOSSES = (nn.MSELoss, nn.functional.mse_loss)  # the output predicts the label itself
 
 
 def _loss_kind(loss_fn: Any) -> Optional[str]:
-    """What the model's output means for a known loss: "logit", "probability", "multiclass" or None."""
+    """What the model's output means for a known loss: "logit", "probability", "multiclass",
+    "label" (a regression loss: the output is the label itself) or None."""
     for kind, known in (
         ("logit", _LOGITS_LOSSES),
         ("probability", _PROBABILITY_LOSSES),
         ("multiclass", _MULTICLASS_LOSSES),
+        ("label", _LABEL_LOSSES),
     ):
         if any(loss_fn is k or (isinstance(k, type) and isinstance(loss_fn, k)) for k in known):
             return kind
     return None
+
+
+def _loss_name(loss_fn: Any) -> str:
+    """``MSELoss`` for a loss module, ``mse_loss`` for a function: what the user wrote."""
+    if loss_fn is None:
+        return "this loss"
+    if isinstance(loss_fn, nn.Module) or not hasattr(loss_fn, "__name__"):
+        return type(loss_fn).__name__
+    return loss_fn.__name__
 
 
 def _ends_with_sigmoid(model: Any) -> bool:
@@ -308,51 +320,117 @@ def _ends_with_sigmoid(model: Any) -> bool:
     return bool(modules) and isinstance(modules[-1], nn.Sigmoid)
 
 
-class _Accuracy:
-    """Fraction of correct predictions, thresholding as the loss dictates.
+def _listed(values: Sequence[float], most: int = 6) -> str:
+    """``0.5, 1.5, 2.5`` (or the first few and how many there are): label values for a message."""
+    shown = ", ".join(f"{v:g}" for v in list(values)[:most])
+    return shown if len(values) <= most else f"{shown}, ... ({len(values)} values)"
 
-    One column: probability > 0.5 after BCELoss (or a model ending in Sigmoid), logit > 0
-    after BCEWithLogitsLoss (the same decision, since sigmoid(z) > 0.5 exactly when z > 0).
-    Several columns: after those two losses, each column is a yes/no label of its own
-    (multi-label) and every element counts, as Keras's binary accuracy; otherwise the
-    argmax is the class. For any other loss, the first batch decides: outputs all in
-    [0, 1] are read as probabilities, otherwise as logits.
+
+class _Accuracy:
+    """Fraction of correct predictions, read from the outputs as the loss dictates.
+
+    One column: logit > 0 after BCEWithLogitsLoss, probability > 0.5 after BCELoss (the same
+    decision, since sigmoid(z) > 0.5 exactly when z > 0) or for a model ending in Sigmoid.
+    After MSELoss the output predicts the label itself, so the labels decide: 0/1 labels
+    are predicted 1 when the output > 0.5, -1/+1 labels +1 when the output > 0; other labels
+    are refused, and so is a single output column after a loss the library does not know
+    (is it a logit, a probability or the label?).
+    Several columns: after the two binary losses, each column is a yes/no label of its own
+    (multi-label) and every element counts, as Keras's binary accuracy; otherwise the argmax
+    is the class.
+
+    ``labels`` collects the label values seen (MSELoss): ``observe`` is given the whole
+    data set's labels when they are known, so one batch of 1s alone does not have to decide.
     """
 
     __name__ = "accuracy"
 
-    def __init__(self, kind: Optional[str], model: Any) -> None:
+    def __init__(self, kind: Optional[str], model: Any, loss_fn: Any = None, where: str = "fit") -> None:
         self.kind = kind
         if kind is None and _ends_with_sigmoid(model):
             self.kind = "probability"
+        self.loss = _loss_name(loss_fn)
+        self.where = where
+        self.labels: set[float] = set()
+
+    def observe(self, target: Any) -> None:
+        """Add ``target``'s values to the labels seen (MSELoss); refuse labels that are neither
+        0/1 nor -1/+1, naming them."""
+        if self.kind != "label":
+            return
+        target = _as_array(target)
+        seen = self.labels | set(np.unique(target).tolist())
+        if not (seen <= {0, 1} or seen <= {-1, 1}):
+            raise ValueError(
+                f"{self.where}: accuracy with {self.loss}: the model predicts the label itself, so the "
+                "labels must be 0/1 (predicted 1 when the output > 0.5) or -1/+1 (predicted +1 when the "
+                f"output > 0); found the labels {_listed(sorted(seen))} (targets of shape {target.shape}, "
+                f"{target.dtype}). For such targets accuracy means nothing: leave 'accuracy' out of "
+                "metrics, or pass a metric function f(output, target) -> float"
+            )
+        self.labels = seen
 
     def __call__(self, output: np.ndarray, target: np.ndarray) -> float:
-        binary_loss = self.kind in ("logit", "probability")
-        if binary_loss and output.ndim == 2 and output.shape[1] > 1 and target.shape == output.shape:
+        output, target = np.asarray(output), _as_array(target)
+        self.check_output(output)
+        self.observe(target)
+        several = output.ndim == 2 and (output.shape[1] > 1 or self.kind == "multiclass")
+        if several and self.kind in ("logit", "probability") and target.shape == output.shape:
             threshold = 0.0 if self.kind == "logit" else 0.5
             return np.count_nonzero((output > threshold) == target) / output.size  # (multi-label)
-        if output.ndim == 2 and output.shape[1] > 1:
+        if several:
             predicted = output.argmax(axis=1)
             labels = target.argmax(axis=1) if target.ndim == 2 and target.shape[1] > 1 else target.reshape(-1)
         else:
-            if self.kind not in ("logit", "probability"):
-                self.kind = "probability" if output.min() >= 0 and output.max() <= 1 else "logit"
-            threshold = 0.0 if self.kind == "logit" else 0.5
-            predicted = output.reshape(-1) > threshold  # bool: compares equal to labels 1/0
-            labels = target.reshape(-1)
+            predicted, labels = self._one_column(output.reshape(-1), target), target.reshape(-1)
         if labels.shape != predicted.shape:
             raise ValueError(
-                f"accuracy: {predicted.shape[0]} predictions (model output {output.shape}) but targets "
-                f"of shape {target.shape}"
+                f"{self.where}: accuracy: {predicted.shape[0]} predictions (model output {output.shape}) "
+                f"but targets of shape {target.shape}"
             )
         return np.count_nonzero(predicted == labels) / len(labels)
 
+    def check_output(self, output: np.ndarray) -> None:
+        """Refuse one output column when the loss does not say what it is (a loss the library does
+        not know): a logit, a probability or the label itself. fit asks before the first update."""
+        if self.kind is None and not (output.ndim == 2 and output.shape[1] > 1):
+            raise ValueError(
+                f"{self.where}: accuracy with loss_fn {self.loss}: the model has one output column "
+                f"(output of shape {output.shape}, {output.dtype}), and for this loss it is not known "
+                "whether that is a logit (cut at 0), a probability (cut at 0.5) or the label itself. Use "
+                "nn.BCEWithLogitsLoss, nn.BCELoss or nn.MSELoss, end the model in nn.Sigmoid, or pass a "
+                "metric function, e.g. "
+                "metrics={'accuracy': lambda output, y: float(np.mean((output > 0) == y))}"
+            )
 
-def _make_metrics(metrics: Any, loss_fn: Any, model: Any) -> dict[str, Metric]:
+    def _one_column(self, output: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """The predicted labels for one output per sample (bools compare equal to labels 1/0)."""
+        if self.kind in ("logit", "probability"):
+            return output > (0.0 if self.kind == "logit" else 0.5)
+        if 0 in self.labels:  # 0/1 labels
+            return output > 0.5
+        if -1 in self.labels:  # -1/+1 labels
+            return np.where(output > 0, 1, -1)
+        # Every label so far is 1: both readings count the same unless an output lies in (0, 0.5].
+        if not np.array_equal(output > 0.5, output > 0):
+            remedy = "pass a metric function f(output, target) -> float"
+            if self.where == "fit":
+                remedy = f"give fit a DataLoader or validation_data, whose labels it reads whole, or {remedy}"
+            raise ValueError(
+                f"{self.where}: accuracy with {self.loss}: every label is 1, which does not tell 0/1 "
+                "labels (predicted 1 when the output > 0.5) from -1/+1 labels (+1 when the output > 0), "
+                f"and the two disagree on outputs in (0, 0.5] (targets of shape {target.shape}, "
+                f"{target.dtype}); {remedy}"
+            )
+        return output > 0.5
+
+
+def _make_metrics(metrics: Any, loss_fn: Any, model: Any, where: str = "fit") -> dict[str, Metric]:
     """Turn fit's ``metrics`` argument into {name: f(output, target) -> batch mean}."""
     kind = _loss_kind(loss_fn)
     if isinstance(metrics, str) and metrics == "auto":
-        return {"accuracy": _Accuracy(kind, model)} if kind is not None else {}
+        classifier = kind is not None and kind != "label"
+        return {"accuracy": _Accuracy(kind, model, loss_fn, where)} if classifier else {}
     if metrics is None:
         return {}
     if isinstance(metrics, str) or callable(metrics):
@@ -360,15 +438,25 @@ def _make_metrics(metrics: Any, loss_fn: Any, model: Any) -> dict[str, Metric]:
     items = metrics.items() if isinstance(metrics, Mapping) else [(None, m) for m in metrics]
     out: dict[str, Metric] = {}
     for name, metric in items:
-        if metric == "accuracy":
-            out[name or "accuracy"] = _Accuracy(kind, model)
+        if isinstance(metric, str) and metric == "accuracy":
+            out[name or "accuracy"] = _Accuracy(kind, model, loss_fn, where)
         elif callable(metric):
             out[name or getattr(metric, "__name__", f"metric_{len(out)}")] = metric
         else:
             raise ValueError(
-                f"fit: a metric must be 'accuracy' or a callable f(output, target) -> float, got {metric!r}"
+                f"{where}: a metric must be 'accuracy' or a callable f(output, target) -> float, "
+                f"got {metric!r}"
             )
     return out
+
+
+def _observe_labels(metric_fns: Mapping[str, Metric], *targets: Any) -> None:
+    """Show every accuracy metric the labels of whole data sets (see ``_Accuracy.observe``)."""
+    for fn in metric_fns.values():
+        if isinstance(fn, _Accuracy):
+            for target in targets:
+                if target is not None:
+                    fn.observe(target)
 
 
 def _current_lr(optimizer: Any) -> Optional[float]:
@@ -519,13 +607,21 @@ def fit(
         batch_size, shuffle, seed: how the default ``DataLoader(X, y, ...)`` makes batches.
         batches: instead of that, a ``DataLoader`` or a callable ``batches(epoch)`` returning
             an iterable of ``(X_batch, y_batch)`` (ndarrays or Tensors). The course's batches:
-            ``lambda epoch: data.random_mini_batches(X, y, 64, seed=10 + epoch + 1)``.
-        validation_data: ``(X_val, y_val)``, evaluated after every epoch ("val_loss", ...).
-        callbacks: ``Callback`` objects; one returning True from ``on_epoch_end`` stops training.
+            ``lambda epoch: data.random_mini_batches(X, y, 64, seed=10 + epoch + 1)``. With
+            ``batches``, fit trains on those alone: X, y, batch_size, shuffle and seed are not
+            used (passing X and y too is allowed, as in that example and ``compare_optimizers``).
+        validation_data: a pair ``(X_val, y_val)`` (a tuple or a list), evaluated after every
+            epoch ("val_loss", ...); checked before training starts.
+        callbacks: a list of ``Callback`` instances, or one of them on its own (None: none); one
+            returning True from ``on_epoch_end`` stops training.
+        shuffle, progress, check_finite, record_grad_norms: True or False (a numpy bool too);
+            anything else, such as the string "False", is a TypeError.
         progress: show a tqdm bar (epoch, loss, accuracy) if tqdm is installed and stderr is a
             terminal; otherwise nothing is printed.
         metrics: "auto" (accuracy when ``loss_fn`` is a classification loss), None, or a list
-            of "accuracy" and callables ``f(output, target) -> float`` on ndarrays.
+            of "accuracy" and callables ``f(output, target) -> float`` on ndarrays. With
+            ``MSELoss`` "accuracy" reads the labels: 0/1 labels are predicted 1 when the output
+            > 0.5, -1/+1 labels +1 when the output > 0; other labels are refused.
         check_finite: stop with ``NonFiniteLossError`` on a NaN/Inf loss or gradient, before
             the update, or on an update that makes a parameter NaN/Inf (that update is undone),
             so the model keeps the parameters of the last finite step.
@@ -540,12 +636,22 @@ def fit(
     epochs = _check_positive_int(epochs, "epochs", "fit", minimum=0)
     _check_model_and_loss(model, loss_fn, "fit")
     _check_optimizer(optimizer)
+    shuffle, progress, check_finite, record_grad_norms = (
+        _check_flag(value, name, "fit")
+        for name, value in [("shuffle", shuffle), ("progress", progress), ("check_finite", check_finite),
+                            ("record_grad_norms", record_grad_norms)]
+    )
+    validation_data = _validation_pair(validation_data, "fit")
+    callbacks = _attach(_callback_list(callbacks, "fit"), model, optimizer)
     batch_maker = _batch_maker(X, y, batches, batch_size, shuffle, seed)
+    metric_fns = _make_metrics(metrics, loss_fn, model)
+    # The labels of the whole data, where they are known, before the first update: MSELoss's
+    # accuracy reads them (and refuses labels that are neither 0/1 nor -1/+1 here, not later).
+    train_labels = batches.y if isinstance(batches, DataLoader) else y if batches is None else None
+    _observe_labels(metric_fns, train_labels, None if validation_data is None else validation_data[1])
     modes = _modes(model)  # put back at the end (the run may switch an eval-mode model to training)
-    run = _Run(model, loss_fn, optimizer, _parameter_names(model, optimizer),
-               _make_metrics(metrics, loss_fn, model), check_finite)
+    run = _Run(model, loss_fn, optimizer, _parameter_names(model, optimizer), metric_fns, check_finite)
     run.record_grad_norms = record_grad_norms
-    callbacks = _attach(callbacks, model, optimizer)
     bar = _progress_bar(progress, epochs)
     start = time.perf_counter()
     try:
@@ -620,14 +726,84 @@ class _Run:
         self.buffers = list(model.buffers()) if hasattr(model, "buffers") else []
 
 
-def _attach(callbacks: Sequence[Callback], model: Any, optimizer: Any) -> list[Callback]:
-    """The callbacks as a list, each told the model and the optimizer."""
-    callbacks = list(callbacks)
+def _attach(callbacks: list[Callback], model: Any, optimizer: Any) -> list[Callback]:
+    """The callbacks, each told the model and the optimizer."""
     for cb in callbacks:
-        if not isinstance(cb, Callback):
-            raise TypeError(f"fit: callbacks must be Callback instances, got {type(cb).__name__}")
         cb.model, cb.optimizer = model, optimizer
     return callbacks
+
+
+def _callback_list(callbacks: Any, where: str) -> list[Callback]:
+    """``callbacks`` as a list of Callback instances: None is none, and one callback not in a
+    list is a list of one (as PyTorch Lightning's Trainer takes it); anything else is refused."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback):
+        return [callbacks]
+    if isinstance(callbacks, type) and issubclass(callbacks, Callback):
+        raise TypeError(
+            f"{where}: callbacks is the class {callbacks.__name__}, not a train.Callback instance; "
+            f"create one first: {callbacks.__name__}(...)"
+        )
+    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Iterable):
+        raise TypeError(
+            f"{where}: callbacks must be a train.Callback or a list of them, got "
+            f"{type(callbacks).__name__} {callbacks!r:.60}"
+        )
+    listed = list(callbacks)
+    for i, cb in enumerate(listed):
+        if isinstance(cb, type) and issubclass(cb, Callback):
+            raise TypeError(
+                f"{where}: callbacks item {i} is the class {cb.__name__}, not a train.Callback "
+                f"instance; create one first: {cb.__name__}(...)"
+            )
+        if not isinstance(cb, Callback):
+            raise TypeError(
+                f"{where}: callbacks item {i} must be a train.Callback instance, such as "
+                f"train.EarlyStopping(...), got {type(cb).__name__} {cb!r:.40}"
+            )
+    return listed
+
+
+def _validation_pair(validation_data: Any, where: str) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """``validation_data`` as two arrays of as many samples, or None; checked before training,
+    not after the first epoch."""
+    if validation_data is None:
+        return None
+    if isinstance(validation_data, (np.ndarray, Tensor)):
+        raise TypeError(
+            f"{where}: validation_data must be a pair (X_val, y_val), got one "
+            f"{type(validation_data).__name__} of shape {validation_data.shape} ({validation_data.dtype}); "
+            "pass validation_data=(X_val, y_val)"
+        )
+    if not isinstance(validation_data, (tuple, list)):
+        raise TypeError(
+            f"{where}: validation_data must be a pair (X_val, y_val), a tuple or a list, got "
+            f"{type(validation_data).__name__} {validation_data!r:.60}"
+        )
+    if len(validation_data) != 2:
+        n = len(validation_data)
+        raise ValueError(
+            f"{where}: validation_data must be a pair (X_val, y_val), got a {type(validation_data).__name__} "
+            f"of {n} item{'' if n == 1 else 's'}"
+        )
+    X_val, y_val = (_as_array(a) for a in validation_data)
+    if X_val.ndim == 0 or y_val.ndim == 0:
+        raise ValueError(
+            f"{where}: validation_data's X_val and y_val need a sample axis, got shapes {X_val.shape} "
+            f"and {y_val.shape}"
+        )
+    if len(X_val) != len(y_val):
+        raise ValueError(
+            f"{where}: validation_data's X_val has {len(X_val)} samples (shape {X_val.shape}, {X_val.dtype}) "
+            f"but y_val has {len(y_val)} (shape {y_val.shape}, {y_val.dtype}); samples are rows"
+        )
+    if len(X_val) == 0:
+        raise ValueError(
+            f"{where}: validation_data has no samples (X_val has shape {X_val.shape}); leave it out "
+            "or give at least one sample"
+        )
+    return X_val, y_val
 
 
 def _train_one_epoch(run: _Run, epoch: int, batch_maker: Callable[[int], Iterable[Any]]) -> dict[str, float]:
@@ -678,6 +854,10 @@ def _train_one_step(run: _Run, xb: Tensor, yb: Any, epoch: int, step: int) -> tu
         if run.global_step == 0 and _loss_kind(run.loss_fn) != "multiclass":  # (N,) labels are right there
             _check_target_shape(output, yb)
         loss = run.loss_fn(output, yb)
+        if run.global_step == 0:  # (an accuracy that cannot be read is refused before the first update)
+            for fn in run.metric_fns.values():
+                if isinstance(fn, _Accuracy):
+                    fn.check_output(output.data)
         value = _scalar_loss(loss, "fit")
         if run.check_finite and not math.isfinite(value):
             _raise_nonfinite(f"the loss is {value}", epoch, step, run.global_step, run.history)
@@ -927,7 +1107,8 @@ def evaluate(
         raise ValueError(f"evaluate: X has {len(X)} samples (shape {X.shape}) but y has {len(y)}")
     if len(X) == 0:
         raise ValueError(f"evaluate: X has no samples (shape {X.shape}); there is nothing to average")
-    metric_fns = _make_metrics(metrics, loss_fn, model)
+    metric_fns = _make_metrics(metrics, loss_fn, model, "evaluate")
+    _observe_labels(metric_fns, y)  # all of them, before a batch of 1s alone has to tell 0/1 from -1/+1
     size = len(X) if batch_size is None else _check_positive_int(batch_size, "batch_size", "evaluate")
     modes = _modes(model)
     _set_mode(model, False)
@@ -1066,6 +1247,7 @@ def compare_optimizers(
     A run that diverges (NaN loss) is reported, not raised; Ctrl-C stops the comparison
     and returns what is done.
     """
+    progress = _check_flag(progress, "progress", "compare_optimizers")
     if not optimizers:
         raise ValueError("compare_optimizers: give at least one optimizer, e.g. {'adam': lambda p: Adam(p)}")
     initial = make_model().state_dict()
