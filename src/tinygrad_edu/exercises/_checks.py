@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from tinygrad_edu.exercises.feedback import HINTS, as_array, close, compare, numerical_vjp
+from tinygrad_edu.exercises.feedback import HINTS, _constant_ratio, as_array, close, compare, numerical_vjp
 
 ArrayFn = Callable[..., np.ndarray]
 
@@ -95,12 +95,15 @@ def op_backward_check(
     seed: int = 0,
     on_tensors: bool = False,
     known: Optional[Known] = None,
+    hints: Optional[dict[str, tuple[str, str]]] = None,
 ) -> Callable[[Any], list[str]]:
     """A check: ``entry``'s backward (on arrays, or on Tensors as under create_graph=True) against
     finite differences of the numpy formula ``f`` at ``make_inputs()``, for every differentiable
     input. ``known`` maps the words for a common mistake to a function(*inputs, grad) giving
-    the gradients that mistake makes (one per input)."""
+    the gradients that mistake makes (one per input); the first that fits is named. ``hints``
+    replaces some of ``feedback.HINTS`` with the exercise's own words (key: (name, hint))."""
     params = params or {}
+    words = {**HINTS, **(hints or {})}
 
     def check(answer: Any) -> list[str]:
         op = getattr(answer, entry)
@@ -114,7 +117,7 @@ def op_backward_check(
             else:
                 grads = backward_on_arrays(op, arrays, upstream, params)
         except ValueError as exc:  # numpy's and the engine's errors for shapes that do not fit
-            lines = _shape_error(entry, names, arrays, upstream, exc)
+            lines = _shape_error(entry, names, arrays, upstream, exc, words)
             if not lines:
                 raise
             return lines
@@ -125,7 +128,9 @@ def op_backward_check(
             ]
         problems = []
         for i in which:
-            problems += _gradient_feedback(f, arrays, names, i, grads, expected, upstream, which, known or {})
+            problems += _gradient_feedback(
+                f, arrays, names, i, grads, expected, upstream, which, known or {}, words
+            )
         return problems
 
     return check
@@ -141,9 +146,11 @@ def _gradient_feedback(
     upstream: np.ndarray,
     which: list[int],
     known: Known,
+    hints: dict[str, tuple[str, str]] = HINTS,
 ) -> list[str]:
     """The lines for input i's gradient: [] when it matches, else where it differs and why (the
-    mistakes this exercise knows of, or else the generic ones that ``compare`` names)."""
+    first mistake this exercise knows of that fits, or else the generic ones that ``compare``
+    names, in the words of ``hints``)."""
     mine = grads[i]
     if mine is None:
         return [f"gradient for {names[i]}: you returned None (no gradient)"]
@@ -152,8 +159,8 @@ def _gradient_feedback(
     where = compare(what, mine, expected[i], upstream=up, hints={})  # where it differs, no hint yet
     if not where:
         return []
-    specific = _swapped(f, arrays, names, i, mine, expected, which, upstream)
-    specific += _wrong_axis(f, arrays, i, mine, expected[i], upstream)
+    specific = _swapped(f, arrays, names, i, mine, expected, which, upstream, hints)
+    specific += _wrong_axis(f, arrays, i, mine, expected[i], upstream, hints)
     for words, mistake in known.items():
         with np.errstate(all="ignore"):
             try:
@@ -162,7 +169,8 @@ def _gradient_feedback(
                 continue
         if close(as_array(mine), theirs):
             specific.append(f"  looks like: {words}")
-    return (where if specific else compare(what, mine, expected[i], upstream=up)) + specific
+            break
+    return (where if specific else compare(what, mine, expected[i], upstream=up, hints=hints)) + specific
 
 
 def upstream_for(expected: np.ndarray, upstream: np.ndarray) -> Optional[np.ndarray]:
@@ -172,7 +180,12 @@ def upstream_for(expected: np.ndarray, upstream: np.ndarray) -> Optional[np.ndar
 
 
 def _shape_error(
-    entry: str, names: Sequence[str], arrays: list[np.ndarray], upstream: np.ndarray, exc: ValueError
+    entry: str,
+    names: Sequence[str],
+    arrays: list[np.ndarray],
+    upstream: np.ndarray,
+    exc: ValueError,
+    hints: dict[str, tuple[str, str]] = HINTS,
 ) -> list[str]:
     """The lines for a backward stopped by shapes that do not fit (a matrix product, a broadcast),
     with the shapes it was given and the likely mistake; [] for any other error."""
@@ -191,7 +204,7 @@ def _shape_error(
         return []
     lines = [f"{entry} raised {type(exc).__name__}{_where(exc)}: {what}; the shapes are {given}"]
     if key:
-        name, hint = HINTS[key]
+        name, hint = hints[key]
         lines.append(f"  looks like: {name}. Hint: {hint}")
     return lines
 
@@ -222,6 +235,7 @@ def _swapped(
     expected: list[np.ndarray],
     which: list[int],
     upstream: np.ndarray,
+    hints: dict[str, tuple[str, str]] = HINTS,
 ) -> list[str]:
     """A hint when input i's gradient is another input's expected gradient, and swapping makes a
     difference (in a + b both inputs get grad: a gradient equal to the other's is unreduced)."""
@@ -234,7 +248,7 @@ def _swapped(
             and not close(mine, expected[i])
             and _swap_matters(f, arrays, i, j, upstream)
         ):
-            name, hint = HINTS["swapped"]
+            name, hint = hints["swapped"]
             return [f"  looks like: {name} (this is the gradient of {names[j]}). Hint: {hint}"]
     return []
 
@@ -250,7 +264,13 @@ def _swap_matters(f: ArrayFn, arrays: list[np.ndarray], i: int, j: int, upstream
 
 
 def _wrong_axis(
-    f: ArrayFn, arrays: list[np.ndarray], i: int, mine: Any, expected: np.ndarray, upstream: np.ndarray
+    f: ArrayFn,
+    arrays: list[np.ndarray],
+    i: int,
+    mine: Any,
+    expected: np.ndarray,
+    upstream: np.ndarray,
+    hints: dict[str, tuple[str, str]] = HINTS,
 ) -> list[str]:
     """A hint when input i was broadcast and its gradient is the full gradient summed over another axis."""
     mine = as_array(mine)
@@ -270,7 +290,7 @@ def _wrong_axis(
         for keepdims in (False, True):
             candidate = full.sum(axis=axis, keepdims=keepdims)
             if candidate.shape == mine.shape and close(mine, candidate):
-                name, hint = HINTS["wrong_axis"]
+                name, hint = hints["wrong_axis"]
                 return [f"  looks like: {name} (yours is the sum over axis {axis}). Hint: {hint}"]
     return []
 
@@ -299,9 +319,11 @@ def op_checks(
     params: Optional[dict[str, Any]] = None,
     differentiable: Optional[Sequence[int]] = None,
     known: Optional[Known] = None,
+    hints: Optional[dict[str, tuple[str, str]]] = None,
 ) -> list[tuple[str, float, Callable[[Any], list[str]]]]:
     """The usual checks of a backward exercise: each case on arrays, then the first on Tensors
-    (``known``: the exercise's own common mistakes, as for ``op_backward_check``)."""
+    (``known``: the exercise's own common mistakes, ``hints``: its own words for the generic
+    ones, as for ``op_backward_check``)."""
     checks = []
     for k, make in enumerate(cases):
         shapes = ", ".join(str(np.shape(a)) for a in make())
@@ -309,7 +331,9 @@ def op_checks(
             (
                 f"backward on arrays, inputs of shape {shapes}",
                 1.0,
-                op_backward_check(entry, f, make, names, params, differentiable, seed=k, known=known),
+                op_backward_check(
+                    entry, f, make, names, params, differentiable, seed=k, known=known, hints=hints
+                ),
             )
         )
     checks.append(
@@ -317,7 +341,16 @@ def op_checks(
             "the same backward on Tensors (create_graph=True: grad-of-grad can build on it)",
             1.0,
             op_backward_check(
-                entry, f, cases[0], names, params, differentiable, seed=7, on_tensors=True, known=known
+                entry,
+                f,
+                cases[0],
+                names,
+                params,
+                differentiable,
+                seed=7,
+                on_tensors=True,
+                known=known,
+                hints=hints,
             ),
         )
     )
@@ -424,6 +457,7 @@ def trajectory_check(
                 for words, trajectory in (known or {}).items()
                 if close(mine, trajectory()[t - 1])
             ] + _state_not_kept(state, state_names or {})
+            hints, changing = ({}, []) if specific else _factor_hints(got, want)
             # Compared as updates (after - before), so a sign or a factor in the step shows.
             return (
                 [
@@ -436,13 +470,37 @@ def trajectory_check(
                     right - before,
                     neighbours=[n[t - 1] - before for n in neighbours],
                     expected_name="expected",
-                    hints={} if specific else UPDATE_HINTS,
+                    hints=hints,
                 )
                 + specific
+                + changing
             )
         return []
 
     return check
+
+
+def _factor_hints(got: list[np.ndarray], want: list[np.ndarray]) -> tuple[dict, list[str]]:
+    """The hints for an update off by a factor: UPDATE_HINTS when the factor is the same at every
+    step; else, when each step has a factor of its own, no "constant factor" and a line saying so.
+
+    Each step's update is compared with the expected update from the expected parameter before it:
+    the course's optimizers' updates do not depend on the parameter's value."""
+    factors = [
+        _constant_ratio(np.asarray(g) - g0, np.asarray(w) - w0)
+        for g, g0, w, w0 in zip(got, [START, *got[:-1]], want, [START, *want[:-1]])
+    ]
+    if all(f is not None and np.isclose(f, factors[0], rtol=1e-3) for f in factors):
+        return UPDATE_HINTS, []
+    hints = {key: hint for key, hint in UPDATE_HINTS.items() if key != "factor"}
+    if any(f is None for f in factors):
+        return hints, []
+    steps = ", ".join(f"{f:.4g} at step {t}" for t, f in enumerate(factors, start=1))
+    return hints, [
+        f"  looks like: off by a factor that changes from step to step ({steps}). Hint: a constant "
+        "of the formula would give the same factor at every step; look at what changes with the step "
+        "(the state, the step count t)"
+    ]
 
 
 ONE_STYLE = """\

@@ -446,16 +446,14 @@ def run_file(exercise_id: str, path: str, out: str) -> None:
 def write(exercise_id: str, folder: Union[str, Path] = "exercises", solution: bool = False) -> Path:
     """Write ``folder/ID.py``: the skeleton (or, with ``solution``, the reference); return the path.
 
-    The skeleton's "Check it:" line names the path it was written to.
+    The file's "Check it:" line names the path it was written to.
     """
     exercise = get(exercise_id)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{exercise.id}.py"
-    if solution:
-        text = exercise.reference
-    else:
-        text = exercise.skeleton.replace(how_to_check(exercise.id), how_to_check(exercise.id, str(path)))
+    text = exercise.reference if solution else exercise.skeleton
+    text = text.replace(how_to_check(exercise.id), how_to_check(exercise.id, str(path)))
     with _files.atomic_write(path, "w", encoding="utf-8", where="exercises.write") as f:  # all or nothing
         f.write(text)
     return path

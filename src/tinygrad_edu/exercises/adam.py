@@ -60,14 +60,18 @@ class CourseAdam(Optimizer):
 '''
 
 
-def reference(lr: float, beta1: float, beta2: float, eps: float, eps_mode: str) -> Any:
-    def steps(shift: int) -> list[np.ndarray]:
+def reference(
+    lr: float, beta1: float, beta2: float, eps: float, eps_mode: str, corrected: bool = True
+) -> Any:
+    """The course's trajectory (``corrected=False``: without the bias correction, a common mistake)."""
+
+    def steps(shift: int = 0) -> list[np.ndarray]:
         p, v, s, out = START.copy(), np.zeros_like(START), np.zeros_like(START), []
         for t, g in enumerate(GRADIENTS, start=1 + shift):
             v = beta1 * v + (1 - beta1) * g
             s = beta2 * s + (1 - beta2) * g**2
             with np.errstate(divide="ignore", invalid="ignore"):
-                v_c, s_c = v / (1 - beta1**t), s / (1 - beta2**t)
+                v_c, s_c = (v / (1 - beta1**t), s / (1 - beta2**t)) if corrected else (v, s)
                 root = np.sqrt(s_c + eps) if eps_mode == "inside" else np.sqrt(s_c) + eps
                 p = p - lr * v_c / root
             out.append(p)
@@ -85,10 +89,19 @@ STATE_NAMES = {
     "v": ("the average of the gradients", "v *= beta1; v += (1 - beta1) * grad"),
     "s": ("the average of the squared gradients", "s *= beta2; s += (1 - beta2) * grad * grad"),
 }
-CHECKS = [
-    (f"three steps with {o}", 1.0, trajectory_check("CourseAdam", o, reference(**o), state_names=STATE_NAMES))
-    for o in OPTIONS
-]
+NO_CORRECTION = (
+    "no bias correction (yours is the update with v and s as they are). Hint: v and s start at zeros, "
+    "so in the first steps they are too small; the bias correction scales each up by a factor that "
+    "depends on t"
+)
+
+
+def _check(options: dict[str, Any]) -> Any:
+    known = {NO_CORRECTION: reference(**options, corrected=False)}
+    return trajectory_check("CourseAdam", options, reference(**options), known, state_names=STATE_NAMES)
+
+
+CHECKS = [(f"three steps with {o}", 1.0, _check(o)) for o in OPTIONS]
 
 MISTAKES = [
     ('state["s"], state["step"]', 'state["s"], state["step"] + 1', "off by one step"),
@@ -101,5 +114,10 @@ MISTAKES = [
         "        v *= beta1\n        v += (1 - beta1) * grad\n",
         "        v = beta1 * v + (1 - beta1) * grad\n",
         "the average of the gradients was not kept between steps",
+    ),
+    (
+        "        v_corrected = v / (1 - beta1**t)\n        s_corrected = s / (1 - beta2**t)\n",
+        "        v_corrected = v\n        s_corrected = s\n",
+        "no bias correction",
     ),
 ]

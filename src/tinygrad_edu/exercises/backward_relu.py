@@ -1,8 +1,18 @@
 """Exercise: backward of ReLU."""
 
+from typing import Any
+
 import numpy as np
 
-from tinygrad_edu.exercises._checks import ONE_STYLE, how_to_check, op_checks, randn
+from tinygrad_edu.exercises._checks import (
+    ONE_STYLE,
+    backward_on_arrays,
+    how_to_check,
+    op_checks,
+    randn,
+    random_upstream,
+)
+from tinygrad_edu.exercises.feedback import as_array, compare
 
 ID = "backward_relu"
 TITLE = "backward of ReLU"
@@ -44,8 +54,36 @@ def reference(x):
 
 
 CASES = [lambda: (randn(3, 4, seed=1),), lambda: (randn(7, seed=2),)]
-CHECKS = op_checks("ReLU", reference, CASES, names=("x",))
+
+# Where x = 0 a central difference gives the average of the two sides' slopes, 0.5: the value the
+# task chooses there, 0, comes from its formula, grad * (x > 0).
+AT_THE_KINK = np.array([[-1.5, 0.0, 0.7], [0.0, 2.0, -0.2]])
+
+
+def _check_at_the_kink(answer: Any) -> list[str]:
+    x = AT_THE_KINK
+    upstream = random_upstream(x.shape, seed=3)
+    (grad,) = backward_on_arrays(answer.ReLU, (x,), upstream)
+    expected = np.where(x > 0, upstream, 0.0)
+    lines = compare(
+        f"gradient for x = {x.tolist()}", grad, expected, upstream=upstream, expected_name="expected"
+    )
+    mine = as_array(grad)
+    if lines and mine is not None and mine.shape == x.shape:
+        wrong = ~np.isclose(mine, expected)
+        if wrong.any() and (x[wrong] == 0).all():
+            return lines[:1] + [
+                "  looks like: a derivative of 1 at the kink x = 0, where the task takes 0 (as PyTorch "
+                "does). Hint: which of your comparisons is true at x = 0?"
+            ]
+    return lines
+
+
+CHECKS = op_checks("ReLU", reference, CASES, names=("x",)) + [
+    ("backward at the kink: 0 where x = 0, as the task says", 1.0, _check_at_the_kink)
+]
 
 MISTAKES = [
     ("return grad * (x > 0)", "return (x > 0) * 1.0", "off by the upstream gradient"),
+    ("return grad * (x > 0)", "return grad * (x >= 0)", "a derivative of 1 at the kink x = 0"),
 ]

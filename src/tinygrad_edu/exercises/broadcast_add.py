@@ -1,5 +1,7 @@
 """Exercise: the backward of Add with broadcasting (a bias added to every row)."""
 
+from typing import Callable
+
 import numpy as np
 
 from tinygrad_edu.exercises._checks import ONE_STYLE, how_to_check, op_checks, randn
@@ -59,9 +61,37 @@ CASES = [
     lambda: (randn(4, 1, seed=3), randn(1, 5, seed=4)),
     lambda: (randn(2, 3, 4, seed=5), randn(3, 1, seed=6)),
 ]
-CHECKS = op_checks("Add", add, CASES, names=("a", "b"))
+MEAN = (
+    "the mean instead of the sum over the broadcast axes{}. Hint: a broadcast input is used once per "
+    "copy, and each use adds its share of the gradient: add the copies' gradients up (yours is smaller "
+    "by the number of copies)"
+)
+
+
+def _averaged(leading: bool, kept: bool) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
+    """The gradients of a and b when sum_to_shape averages instead of summing (over the leading
+    axes an input did not have, over its size-1 axes, or both)."""
+
+    def to_shape(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        while g.ndim > len(shape):
+            g = g.mean(axis=0) if leading else g.sum(axis=0)
+        for axis, size in enumerate(shape):
+            if size == 1 and g.shape[axis] != 1:
+                g = g.mean(axis=axis, keepdims=True) if kept else g.sum(axis=axis, keepdims=True)
+        return g
+
+    return lambda a, b, grad: (to_shape(grad, a.shape), to_shape(grad, b.shape))
+
+
+KNOWN = {
+    MEAN.format(" (the leading axes the input did not have)"): _averaged(leading=True, kept=False),
+    MEAN.format(" (the axes where the input had size 1)"): _averaged(leading=False, kept=True),
+    MEAN.format(""): _averaged(leading=True, kept=True),
+}
+CHECKS = op_checks("Add", add, CASES, names=("a", "b"), known=KNOWN)
 
 MISTAKES = [
     ("    while g.ndim > len(shape):\n        g = g.sum(axis=0)\n", "", "missing broadcast reduction"),
     ("g = g.sum(axis=axis, keepdims=True)", "g = g", "missing broadcast reduction"),
+    ("g = g.sum(axis=0)", "g = g.mean(axis=0)", "the mean instead of the sum over the broadcast axes"),
 ]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Optional
 
 from tinygrad_edu.exercises._checks import how_to_check
-from tinygrad_edu.exercises.feedback import as_array, close, compare
+from tinygrad_edu.exercises.feedback import HINTS, as_array, close, compare
 
 ID = "chain_rule"
 TITLE = "the chain rule by hand, on Value"
@@ -76,6 +76,36 @@ def _expected(x: float, w: float, b: float) -> tuple[float, float, float, float]
 
 CHAIN = "dz/dw = x and dz/db = 1, so df/dw = f * (1 - f) * x and df/db = f * (1 - f)"
 
+# Incomplete derivatives of sigmoid, as functions of f. At f = 0.5 (the seed's point) df/dz = f is
+# twice f * (1 - f), so only the other points tell one from a factor 2: each is named only when it
+# gives the student's df/dw and df/db at every point.
+SIGMOID_MISTAKES = {
+    "df/dz = f": lambda f: f,
+    "df/dz = 1 - f": lambda f: 1 - f,
+}
+SIGMOID_HINT = "differentiate sigmoid(z) = 1 / (1 + exp(-z)) and write df/dz in terms of f"
+
+
+def _sigmoid_mistake(fn: Any) -> Optional[str]:
+    """The incomplete sigmoid derivative that ``fn`` (by_hand or with_value) uses at every point, if any."""
+    try:
+        results = [(fn(x, w, b), x, _expected(x, w, b)[0]) for x, w, b in POINTS]
+    except Exception:  # the check itself reports what the student's code raised
+        return None
+    for words, df_dz in SIGMOID_MISTAKES.items():
+        if all(
+            isinstance(got, tuple)
+            and len(got) == 3
+            and close(as_array(got[1]), df_dz(f) * x)
+            and close(as_array(got[2]), df_dz(f))
+            for got, x, f in results
+        ):
+            return (
+                f"  looks like: the derivative of sigmoid is incomplete (yours is {words}). "
+                f"Hint: {SIGMOID_HINT}"
+            )
+    return None
+
 
 def _chain_mistakes(x: float, got_dw: Any, got_db: Any, dw: float, db: float) -> tuple[list[str], list[str]]:
     """The chain rule's own mistakes, as (lines after df/dw, lines after df/db)."""
@@ -94,6 +124,7 @@ def _chain_mistakes(x: float, got_dw: Any, got_db: Any, dw: float, db: float) ->
 def _check_function(name: str, points: list[tuple[float, float, float]]) -> Any:
     def check(answer: Any) -> list[str]:
         problems: list[str] = []
+        sigmoid = _sigmoid_mistake(getattr(answer, name))
         for x, w, b in points:
             got = getattr(answer, name)(x, w, b)
             if not (isinstance(got, tuple) and len(got) == 3):
@@ -101,20 +132,47 @@ def _check_function(name: str, points: list[tuple[float, float, float]]) -> Any:
             value, dw, db, df_dz = _expected(x, w, b)
             where = f"{name}(x={x}, w={w}, b={b})"
             after_dw, after_db = _chain_mistakes(x, got[1], got[2], dw, db)
+            if sigmoid:
+                after_dw, after_db = [sigmoid], [sigmoid]
             hints = {} if after_dw or after_db else None  # a generic hint only when none of these fits
             problems += compare(f"{where}: f", got[0], value, expected_name="expected")
-            problems += compare(f"{where}: df/dw", got[1], dw, upstream=df_dz, hints=hints) + after_dw
-            problems += compare(f"{where}: df/db", got[2], db, upstream=df_dz, hints=hints) + after_db
+            dw_lines = compare(f"{where}: df/dw", got[1], dw, upstream=df_dz, hints=hints)
+            db_lines = compare(f"{where}: df/db", got[2], db, upstream=df_dz, hints=hints)
+            problems += dw_lines + (after_dw if dw_lines else [])
+            problems += db_lines + (after_db if db_lines else [])
         return problems
 
     return check
 
 
+def _doubled_everywhere(fn: Any) -> bool:
+    """True when ``fn`` gives twice (or half) the right df/dw at every point: a real factor 2, which
+    at the seed's point alone (f = 0.5) an incomplete sigmoid derivative would look like too."""
+    try:
+        dws = [(as_array(fn(x, w, b)[1]), _expected(x, w, b)[1]) for x, w, b in POINTS]
+    except Exception:  # the check itself reports what the student's code raised
+        return False
+    return all(mine is not None and (close(mine, 2 * dw) or close(2 * mine, dw)) for mine, dw in dws)
+
+
 def _check_the_seed_number(answer: Any) -> list[str]:
     got = answer.by_hand(1.0, 0.0, 0.0)
-    return compare(
-        "by_hand(1, 0, 0): df/dw (the seed's 0.25)", got[1], 0.25, upstream=0.25, expected_name="the seed's"
+    sigmoid = _sigmoid_mistake(answer.by_hand)
+    if sigmoid:
+        hints: dict = {}
+    elif _doubled_everywhere(answer.by_hand):
+        hints = HINTS
+    else:
+        hints = {key: hint for key, hint in HINTS.items() if key != "factor2"}
+    lines = compare(
+        "by_hand(1, 0, 0): df/dw (the seed's 0.25)",
+        got[1],
+        0.25,
+        upstream=0.25,
+        expected_name="the seed's",
+        hints=hints,
     )
+    return lines + [sigmoid] if lines and sigmoid else lines
 
 
 CHECKS = [
@@ -128,4 +186,5 @@ MISTAKES = [
     ("return f, df_dz * x, df_dz * 1.0", "return f, -df_dz * x, df_dz * 1.0", "sign"),
     ("return f, df_dz * x, df_dz * 1.0", "return f, df_dz * 1.0, df_dz * x", "swapped between the inputs"),
     ("return f, df_dz * x, df_dz * 1.0", "return f, df_dz * x * x, df_dz * 1.0", "multiplied in twice"),
+    ("df_dz = f * (1 - f)", "df_dz = f", "the derivative of sigmoid is incomplete (yours is df/dz = f)"),
 ]

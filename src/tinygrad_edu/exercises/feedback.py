@@ -66,7 +66,11 @@ HINTS: dict[str, tuple[str, str]] = {
         "summed over the wrong axis",
         "sum over the axes the forward reduced or broadcast, and keep the input's shape",
     ),
-    "sign": ("sign", "the derivative has the opposite sign: check each minus sign (d/db of a/b is -a/b**2)"),
+    "sign": (
+        "sign",
+        "the derivative has the opposite sign: check each minus sign of your formula, and the order of "
+        "each subtraction",
+    ),
     "factor2": (
         "factor 2",
         "a factor of 2 is missing or doubled: d(x**2)/dx = 2x, the central difference divides by 2 eps",

@@ -1,6 +1,6 @@
 """Exercise: gradient checking itself, the course's gradient_check_n."""
 
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -116,27 +116,53 @@ def course_problem(buggy: bool = False) -> tuple[Callable[[np.ndarray], float], 
     return cost, theta, grad
 
 
-def _variants(cost: Callable[[np.ndarray], float], theta: np.ndarray, grad: np.ndarray, eps: float) -> dict:
-    """The difference that each common mistake gives, computed here, to name the student's."""
+FORMULA = (
+    "gradapprox = (J_plus - J_minus) / (2 * epsilon), "
+    "difference = ||grad - gradapprox|| / (||grad|| + ||gradapprox||)"
+)
+# Dividing by epsilon (gradapprox = 2 g) and a J_minus taken at theta (gradapprox = g / 2) give the
+# same difference, 1/3 = ||g - 2g|| / (||g|| + ||2g||) = ||g - g/2|| / (||g|| + ||g/2||). A second run
+# with 3 * grad tells them apart (1/5 for 2 g, 5/7 for g / 2): a mistake is named only when it fits both.
+MISTAKE_HINTS = {
+    "divided by epsilon instead of 2 * epsilon (factor 2)": FORMULA,
+    "a one-sided difference (J_plus - J) / epsilon instead of the central one": FORMULA,
+    "J_minus was computed at theta, not at theta - epsilon (gradapprox is half the gradient)": (
+        "thetaminus is not a copy of theta of its own: thetaminus = thetaplus gives one array two "
+        "names, so its - epsilon undoes the + epsilon; make thetaminus from theta as thetaplus is made"
+    ),
+    "the denominator without ||gradapprox||": FORMULA,
+    "no denominator (the absolute, not the relative, difference)": FORMULA,
+}
+AGAIN_SCALED_BY = 3.0  # the factor by which the second run scales grad
+
+
+def _variants(cost: Callable[[np.ndarray], float], theta: np.ndarray, eps: float) -> dict:
+    """For each common mistake, the difference it gives as a function of grad (computed here)."""
     plus, minus = np.zeros_like(theta), np.zeros_like(theta)
     base = cost(theta)
     for i in range(theta.shape[0]):
         t = theta.copy()
         t[i, 0] += eps
         plus[i] = cost(t)
-        t[i, 0] -= 2 * eps
+        t = theta.copy()
+        t[i, 0] -= eps
         minus[i] = cost(t)
-
-    def diff(approx: np.ndarray, denominator: float = None) -> float:
-        d = np.linalg.norm(grad) + np.linalg.norm(approx) if denominator is None else denominator
-        return float(np.linalg.norm(grad - approx) / d)
-
     central = (plus - minus) / (2 * eps)
+
+    def diff(approx: np.ndarray, denominator: Optional[Callable] = None) -> Callable[[np.ndarray], float]:
+        def of(grad: np.ndarray) -> float:
+            d = np.linalg.norm(grad) + np.linalg.norm(approx) if denominator is None else denominator(grad)
+            return float(np.linalg.norm(grad - approx) / d)
+
+        return of
+
+    words = list(MISTAKE_HINTS)
     return {
-        "divided by epsilon instead of 2 * epsilon (factor 2)": diff((plus - minus) / eps),
-        "a one-sided difference (J_plus - J) / epsilon instead of the central one": diff((plus - base) / eps),
-        "the denominator without ||gradapprox||": diff(central, float(np.linalg.norm(grad))),
-        "no denominator (the absolute, not the relative, difference)": diff(central, 1.0),
+        words[0]: diff((plus - minus) / eps),
+        words[1]: diff((plus - base) / eps),
+        words[2]: diff((plus - base) / (2 * eps)),
+        words[3]: diff(central, lambda grad: float(np.linalg.norm(grad))),
+        words[4]: diff(central, lambda grad: 1.0),
     }
 
 
@@ -152,6 +178,22 @@ def _run(answer: Any, cost: Callable[[np.ndarray], float], theta: np.ndarray, gr
     given = theta.copy()
     got = answer.gradient_check_n(cost, given, grad.copy(), 1e-7)
     return got, not np.array_equal(given, theta)
+
+
+def _named_mistakes(answer: Any, cost: Callable, theta: np.ndarray, grad: np.ndarray, got: Any) -> list[str]:
+    """The lines naming the mistakes whose difference is the student's, for grad and for 3 * grad."""
+    models = _variants(cost, theta, 1e-7)
+    fits = [
+        words for words, model in models.items() if np.isclose(float(np.asarray(got)), model(grad), rtol=1e-2)
+    ]
+    if not fits:
+        return []
+    again = float(np.asarray(_run(answer, cost, theta, AGAIN_SCALED_BY * grad)[0]))
+    return [
+        f"  looks like: {words}. Hint: {MISTAKE_HINTS[words]}"
+        for words in fits
+        if np.isclose(again, models[words](AGAIN_SCALED_BY * grad), rtol=1e-2)
+    ]
 
 
 def _check_against(buggy: bool, printed: float, words: str) -> Any:
@@ -170,12 +212,7 @@ def _check_against(buggy: bool, printed: float, words: str) -> Any:
         if lines and changed:
             return lines + [SHARED]
         if lines:
-            for mistake, value in _variants(cost, theta, grad, 1e-7).items():
-                if np.isclose(float(np.asarray(got)), value, rtol=1e-2):
-                    lines.append(
-                        f"  looks like: {mistake}. Hint: gradapprox = (J_plus - J_minus) / (2 * epsilon), "
-                        "difference = ||grad - gradapprox|| / (||grad|| + ||gradapprox||)"
-                    )
+            lines += _named_mistakes(answer, cost, theta, grad, got)
         return lines
 
     return check
@@ -185,7 +222,11 @@ def _check_exact(answer: Any) -> list[str]:
     # J = sum(c * theta**2) / 2 has the gradient c * theta, and the central difference is exact for it.
     c = np.array([[1.0], [2.0], [0.5], [3.0]])
     theta = np.array([[0.3], [-1.2], [2.0], [0.7]])
-    got, changed = _run(answer, lambda t: float(np.sum(c * t**2) / 2), theta, c * theta)
+
+    def cost(t: np.ndarray) -> float:
+        return float(np.sum(c * t**2) / 2)
+
+    got, changed = _run(answer, cost, theta, c * theta)
     problems = (
         []
         if float(np.asarray(got)) < 1e-7
@@ -194,7 +235,7 @@ def _check_exact(answer: Any) -> list[str]:
             "expected below 1e-7"
         ]
     )
-    wrong, changed_too = _run(answer, lambda t: float(np.sum(c * t**2) / 2), theta, 2 * c * theta)
+    wrong, changed_too = _run(answer, cost, theta, 2 * c * theta)
     if not np.isclose(float(np.asarray(wrong)), 1 / 3, rtol=1e-4):
         problems.append(
             f"a gradient twice too large gives difference {float(np.asarray(wrong)):.6g}; expected "
@@ -202,6 +243,8 @@ def _check_exact(answer: Any) -> list[str]:
         )
     if problems and (changed or changed_too):
         problems.append(SHARED)
+    elif problems:
+        problems += _named_mistakes(answer, cost, theta, c * theta, got)
     return problems
 
 
@@ -231,4 +274,5 @@ MISTAKES = [
         "without ||gradapprox||",
     ),
     ("thetaplus = np.copy(theta)", "thetaplus = theta", "changed the theta it was given"),
+    ("thetaminus = np.copy(theta)", "thetaminus = thetaplus", "J_minus was computed at theta"),
 ]

@@ -63,9 +63,15 @@ def _check_forward(answer: Any) -> list[str]:
         answer.InvertedDropout, (x,), {"keep_prob": 0.7, "rng": np.random.RandomState(1)}
     )
     mask = np.random.RandomState(1).rand(*x.shape) < 0.7
-    return compare(
+    lines = compare(
         "forward with keep_prob=0.7, rng=RandomState(1)", out, x * mask / 0.7, expected_name="expected"
     )
+    if lines and np.shape(out) == mask.shape and np.array_equal(np.asarray(out) != 0, ~mask):
+        lines.append(
+            "  looks like: the mask keeps the units it should drop and drops the others. Hint: keep a "
+            "unit where its random number, uniform in [0, 1), falls below keep_prob"
+        )
+    return lines
 
 
 def _course_test_case() -> tuple[np.ndarray, list[np.ndarray]]:
@@ -130,6 +136,13 @@ def _check_mean(answer: Any) -> list[str]:
     _, out = forward_on_arrays(
         answer.InvertedDropout, (x,), {"keep_prob": 0.8, "rng": np.random.RandomState(0)}
     )
+    kept = float(np.mean(out != 0))
+    if abs(kept - 0.8) > 0.02:  # the mask, not the scale, is wrong: dividing by keep_prob cannot fix it
+        return [
+            f"the mask keeps {kept:.1%} of the units, expected keep_prob = 80% (the mean of dropout(ones) "
+            f"is {out.mean():.4f}, expected about 1). Hint: a unit is kept with probability keep_prob, "
+            "when its random number, uniform in [0, 1), falls below keep_prob"
+        ]
     if abs(out.mean() - 1.0) > 0.02:
         return [
             f"the mean of dropout(ones) is {out.mean():.4f}, expected about 1: inverted dropout divides "
@@ -150,4 +163,9 @@ MISTAKES = [
     ("return grad * mask / keep_prob", "return mask / keep_prob", "off by the upstream gradient"),
     ("return grad * mask / keep_prob", "return grad * mask", "off by a constant factor"),
     ("mask = rng.rand(*x.shape) < keep_prob", "mask = rng.rand(*x.shape) > keep_prob", "the course prints"),
+    (
+        "mask = rng.rand(*x.shape) < keep_prob",
+        "mask = rng.rand(*x.shape) > keep_prob",
+        "the mask keeps 19.9%",
+    ),
 ]

@@ -51,7 +51,27 @@ CASES = [
     lambda: (randn(5, 3, seed=1), randn(2, 3, seed=2), randn(2, seed=3)),
     lambda: (randn(4, 4, seed=4), randn(4, 4, seed=5), randn(4, seed=6)),
 ]
-CHECKS = op_checks("Linear", linear, CASES, names=("x", "W", "b"))
+# The generic hint quotes grad_a = grad @ b.T for out = a @ b, which with b = W leads back to
+# grad @ W.T; this layer multiplies by W.T, and its hint says so.
+LAYER_HINT = (
+    "a gradient has the shape of its input: write down the shapes of grad (N, out), x (N, in) and "
+    "W (out, in); for out = a @ b the gradient for a is grad @ b.T, and this layer computes "
+    "out = x @ W.T, so its b is W.T, not W"
+)
+HINTS = {
+    "missing_T": ("a missing or extra transpose (.T), or the factors of @ in the wrong order", LAYER_HINT)
+}
+
+
+def extra_transpose(x: np.ndarray, W: np.ndarray, b: np.ndarray, grad: np.ndarray) -> tuple:
+    """The gradients with grad @ W.T for x (their shapes fit only when W is square)."""
+    return grad @ W.T, grad.T @ x, grad.sum(axis=0)
+
+
+KNOWN = {
+    f"an extra transpose in the gradient for x (yours is grad @ W.T). Hint: {LAYER_HINT}": extra_transpose
+}
+CHECKS = op_checks("Linear", linear, CASES, names=("x", "W", "b"), known=KNOWN, hints=HINTS)
 
 MISTAKES = [
     (
@@ -74,4 +94,5 @@ MISTAKES = [
         "return grad @ W, grad.T @ x, grad.sum(axis=0, keepdims=True)",
         "a summed axis kept (keepdims=True)",
     ),
+    ("return grad @ W, grad.T @ x", "return grad @ W.T, grad.T @ x", "out = x @ W.T, so its b is W.T"),
 ]
