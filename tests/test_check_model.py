@@ -355,6 +355,31 @@ def test_a_loss_that_casts_down_to_float32_is_flagged():
     assert "float32, not float64" in str(report)
 
 
+class Cast32(nn.Module):
+    def forward(self, x):
+        return x.astype(np.float32)
+
+
+def test_a_float32_cast_in_the_middle_of_the_model_is_flagged():
+    # the loss comes out float64 (float32 @ a float64 weight), yet 0.* look like bugs on a correct model
+    rng = np.random.default_rng(21)
+    model = nn.Sequential(linear(3, 4, rng), Cast32(), nn.Tanh(), linear(4, 2, rng))
+    X, y = rng.standard_normal((5, 3)), np.array([0, 1, 1, 0, 1])
+    with pytest.warns(RuntimeWarning, match="a float32 value inside the model or loss"):
+        report = check_model(model, nn.CrossEntropyLoss(), X, y)
+    text = str(report)
+    assert "the output of Cast (shape (5, 4)) is the first that is float32, not float64" in text, text
+    assert "the parameters before it (0.weight, 0.bias) are mostly rounding error" in text, text
+
+
+def test_no_float32_note_for_a_float64_model():
+    rng = np.random.default_rng(21)
+    model = nn.Sequential(linear(3, 4, rng), nn.Tanh(), linear(4, 2, rng))
+    X, y = rng.standard_normal((5, 3)), np.array([0, 1, 1, 0, 1])
+    report = check_model(model, nn.CrossEntropyLoss(), X, y)
+    assert report.passed and "float32" not in str(report), str(report)
+
+
 def test_the_printed_table():
     rng = np.random.default_rng(20)
     model = nn.Sequential(linear(2, 3, rng), nn.Tanh(), linear(3, 1, rng))

@@ -380,3 +380,67 @@ def test_a_negative_tolerance_is_refused(arg):
     with pytest.raises(ValueError, match=rf"gradcheck: {arg} must be a non-negative finite number, got -0.1"):
         gradcheck.gradcheck(lambda t: (t * t).sum(), [np.array([1.0])], **{arg: -0.1})
     assert gradcheck.gradcheck(lambda t: (t * t).sum(), [np.array([1.0])], **{arg: 0.1})  # 0.1 is fine
+
+
+# --- a kink: the verdict stays, the message says where the kink is ------------------------------
+
+
+RELU_POINTS = [-1.0, -0.5, -0.2, 0.0, 0.1, 0.3, 0.7, 1.2, 2.0]
+
+
+def test_a_correct_relu_at_0_still_fails_and_the_message_names_the_kink():
+    x = Tensor(np.array(RELU_POINTS), requires_grad=True)
+    with pytest.raises(GradcheckError) as caught:
+        tg.gradcheck(lambda a: a.relu(), [x])
+    message = str(caught.value)
+    assert "analytic 0.0, numerical 0.5" in message
+    assert "Input element (3,) sits at a kink of ReLU" in message, message
+    assert "(0 from the left, 1 from the right)" in message, message
+    assert gradcheck.gradcheck(lambda a: a.relu(), [x], raise_exception=False) is False
+
+
+class ReluTakingTheRightSide(tg.Function):
+    """A relu of one's own (not a built-in kink op) whose backward takes 1 at 0."""
+
+    def forward(self, x):
+        return np.maximum(x, 0)
+
+    def backward(self, grad):
+        (x,) = self.inputs
+        return grad * (x >= 0)
+
+
+def test_a_kink_of_an_op_of_ones_own_is_seen_from_its_one_sided_slopes():
+    x = Tensor(np.array([-1.0, 0.0, 2.0]), requires_grad=True)
+    with pytest.raises(GradcheckError) as caught:
+        tg.gradcheck(ReluTakingTheRightSide.apply, [x])
+    message = str(caught.value)
+    assert "The first differing entry sits at a kink of f" in message, message
+    assert "(0 from the left, 1 from the right)" in message, message
+
+
+def test_a_wrong_backward_away_from_any_kink_gets_no_kink_note():
+    class WrongTanh(tg.Function):
+        def forward(self, x):
+            return np.tanh(x)
+
+        def backward(self, grad):
+            return grad * (1 - self.output)
+
+    with pytest.raises(GradcheckError) as caught:
+        tg.gradcheck(WrongTanh.apply, [rand_leaf(4, seed=3)])
+    assert "kink" not in str(caught.value)
+
+
+# --- docs/gradient_checking.md's float32 number is what numerical_grad prints -------------------
+
+
+def test_the_float32_number_in_the_docs_is_what_numerical_grad_gives():
+    import pathlib
+
+    doc = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "gradient_checking.md").read_text()
+    stated = re.search(r"d/dx of sum\(x²\) at x = 1 comes out as ([\d.]+), not 2", doc)
+    assert stated, "gradient_checking.md no longer states the float32 number"
+    with pytest.warns(UserWarning, match="float32"):
+        (g,) = gradcheck.numerical_grad(lambda x: (x**2).sum(), [np.ones(1, dtype=np.float32)])
+    assert f"{g[0]:.8f}" == stated.group(1)

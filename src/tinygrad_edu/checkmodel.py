@@ -333,7 +333,7 @@ def check_model(
             return _scalar_loss(loss_fn(model(X64), y64))
 
         loss = loss_at_current_parameters()
-        notes = _dtype_notes(loss)
+        notes = _dtype_notes(loss, named)
         grads = autograd_grad(loss, [p for _, p in named], allow_unused=True)  # the one backward
         analytic = [
             np.zeros(p.shape) if g is None else np.asarray(g.data, dtype=np.float64)
@@ -535,12 +535,39 @@ def _buffers(model: Any, parameter_names: set[str]) -> Optional[dict[str, np.nda
     return state or None
 
 
-def _dtype_notes(loss: Tensor) -> list[str]:
-    if loss.dtype == np.float64:
+def _dtype_notes(loss: Tensor, named: list[tuple[str, Tensor]]) -> list[str]:
+    """A warning and a note when the loss, or any value it is computed from that depends on the
+    parameters, is not float64: something casts down, and finite differences through it are mostly
+    rounding error (the parameters before the cast look like bugs on a correct model)."""
+    low = [
+        t
+        for t in toposort([loss], _parents)
+        if t._ctx is not None and t.requires_grad and t.dtype.kind == "f" and t.dtype != np.float64
+    ]
+    if not low:
         return []
-    message = (
-        f"the loss came out as {loss.dtype}, not float64: something in the model or loss casts "
-        "down, and finite differences in low precision give large errors on a correct model"
-    )
+    first = low[0]  # inputs first: the value where the cast happened
+    made_by = f"the output of {type(first._ctx).__name__} (shape {first.shape}) is the first"
+    before = _parameters_before(low, named)
+    where = f" ({', '.join(before)})" if before else ""
+    if loss.dtype != np.float64:
+        message = (
+            f"the loss came out as {loss.dtype}, not float64 ({made_by} {first.dtype} value): something "
+            "in the model or loss casts down, and finite differences in low precision give large errors "
+            "on a correct model"
+        )
+    else:
+        message = (
+            f"a {first.dtype} value inside the model or loss: {made_by} that is {first.dtype}, not "
+            f"float64. Something casts down (astype(np.{first.dtype}), a {first.dtype} buffer, ...), so "
+            f"the finite differences of the parameters before it{where} are mostly rounding error, and a "
+            "correct backward looks like a bug there; remove the cast to check the model"
+        )
     warnings.warn(f"check_model: {message}", RuntimeWarning, stacklevel=3)
     return [f"note: {message}"]
+
+
+def _parameters_before(values: list[Tensor], named: list[tuple[str, Tensor]]) -> list[str]:
+    """The names of the parameters that any of ``values`` is computed from, in the model's order."""
+    behind = {id(t) for t in toposort(values, _parents)}
+    return [name for name, p in named if id(p) in behind]

@@ -303,12 +303,131 @@ def _compare(
                 f"numerical {float(num[r, k])!r} ({int(bad.sum())} of {bad.size} entries differ; "
                 f"atol={atol}, rtol={rtol})"
             )
+            msg += _kink_note(f, tensors, i, bad, eps, (r, k) if out_shapes else None, float(ana[r, k]))
             if explain is not None:
                 msg += explain(_output_of_row(r, out_shapes) if out_shapes else None)
             if raise_exception:
                 raise GradcheckError(msg)
             return False
     return True
+
+
+# How many differing input elements are nudged again to see whether they sit at a kink.
+KINK_SCAN_LIMIT = 32
+
+
+def _kink_note(
+    f: Callable[..., Any],
+    tensors: list[Tensor],
+    i: int,
+    bad: np.ndarray,
+    eps: float,
+    entry: Optional[tuple[int, int]],
+    analytic: float,
+) -> str:
+    """Why a mismatch may be no bug: the differing entries sit at a kink, where the central
+    difference is the average of two one-sided slopes and measures neither. Named by the built-in
+    ops with a kink (relu, abs, max, ...) whose saved pattern differs between x + eps and x - eps,
+    or, for the first differing entry ``entry`` = (output row, input element) of a full Jacobian,
+    by its one-sided slopes when they differ and the analytic value is one of them. "" otherwise;
+    the verdict does not change."""
+    flat = tensors[i].data.reshape(-1)
+    columns = np.flatnonzero(bad.any(axis=0))
+    crossed = {
+        int(k): _ops_whose_kink_is_crossed(f, tensors, flat, int(k), eps) for k in columns[:KINK_SCAN_LIMIT]
+    }
+    at_kinks = [k for k, ops in crossed.items() if ops]
+    sides = "" if entry is None else _one_sided_slopes(f, tensors, flat, entry, eps, analytic)
+    if at_kinks:
+        what = _where_the_kinks_are(tensors[i].shape, at_kinks, len(columns), crossed)
+    elif sides:
+        what = "The first differing entry sits at a kink of f"
+    else:
+        return ""
+    return (
+        f". {what}, so the central difference is the average of the two one-sided slopes{sides}, not a "
+        "derivative, and a backward takes one side (relu's takes 0 at 0, as PyTorch does). Not "
+        "necessarily a bug: check at points away from the kink"
+    )
+
+
+def _where_the_kinks_are(
+    shape: tuple[int, ...], at_kinks: list[int], n_differ: int, crossed: dict[int, set[str]]
+) -> str:
+    """ "Input element (3,) sits at a kink of ReLU: ..." or "2 of 5 input elements whose ..."."""
+    names = ", ".join(sorted(set().union(*crossed.values())))
+    where = ", ".join(str(tuple(int(j) for j in np.unravel_index(k, shape))) for k in at_kinks[:4])
+    if n_differ == 1:
+        return f"Input element {where} sits at a kink of {names}: x + eps and x - eps fall on its two sides"
+    scanned = f"the first {KINK_SCAN_LIMIT} of {n_differ}" if n_differ > KINK_SCAN_LIMIT else str(n_differ)
+    more = ", ..." if len(at_kinks) > 4 else ""
+    return (
+        f"{len(at_kinks)} of {scanned} input elements whose entries differ sit at a kink of {names} "
+        f"({where}{more}): x + eps and x - eps fall on its two sides"
+    )
+
+
+def _ops_whose_kink_is_crossed(
+    f: Callable[..., Any], tensors: list[Tensor], flat: np.ndarray, k: int, eps: float
+) -> set[str]:
+    """The built-in kink ops whose saved pattern (relu's mask, abs's sign, ...) differs between
+    element k nudged by +eps and by -eps."""
+    from tinygrad_edu.checkmodel import KINK_OPS
+
+    def patterns() -> list[tuple[str, list[np.ndarray]]]:
+        outs = _outputs(f, tensors)
+        nodes = toposort(outs, lambda t: () if t._ctx is None else t._ctx.inputs or ())
+        return [
+            (type(t._ctx).__name__, [a for a in t._ctx.saved if isinstance(a, np.ndarray)])
+            for t in nodes
+            if isinstance(t._ctx, KINK_OPS)
+        ]
+
+    original = flat[k]
+    try:
+        flat[k] = original + eps
+        plus = patterns()
+        flat[k] = original - eps
+        minus = patterns()
+    finally:
+        flat[k] = original
+    if len(plus) != len(minus):
+        return set()
+    return {
+        name
+        for (name, a), (_, b) in zip(plus, minus)
+        if len(a) != len(b) or not all(np.array_equal(x, y) for x, y in zip(a, b))
+    }
+
+
+def _one_sided_slopes(
+    f: Callable[..., Any],
+    tensors: list[Tensor],
+    flat: np.ndarray,
+    entry: tuple[int, int],
+    eps: float,
+    analytic: float,
+) -> str:
+    """' (left and right here)' when the one-sided slopes of output row r in element k differ
+    (a kink) and the analytic value is one of them; else ""."""
+    r, k = entry
+
+    def row() -> float:
+        return float(np.concatenate([o.data.reshape(-1) for o in _outputs(f, tensors)])[r])
+
+    original = flat[k]
+    try:
+        base = row()
+        flat[k] = original + eps
+        right = (row() - base) / eps
+        flat[k] = original - eps
+        left = (base - row()) / eps
+    finally:
+        flat[k] = original
+    tol = 1e-3 * max(abs(left), abs(right), 1.0)
+    if abs(left - right) <= tol or min(abs(analytic - left), abs(analytic - right)) > tol:
+        return ""
+    return f" ({left:.6g} from the left, {right:.6g} from the right)"
 
 
 def _output_of_row(r: int, out_shapes: list[tuple[int, ...]]) -> int:
