@@ -156,7 +156,7 @@ def test_a_tensor_of_a_tensor_shares_its_data():
 def test_basic_attributes():
     a = np.arange(24, dtype=np.float64).reshape(2, 3, 4)
     t = Tensor(a, requires_grad=True, name="x")
-    assert t.data is a
+    assert t.data is not a and np.array_equal(t.data, a)  # a tensor to be trained has its own array
     assert t.grad is None
     assert t.requires_grad is True
     assert t.shape == (2, 3, 4)
@@ -349,3 +349,16 @@ def test_only_a_leaf_can_stop_requiring_grad():
         y.requires_grad_(False)
     assert y.requires_grad_(True) is y and y.requires_grad  # (switching it on again changes nothing)
     assert x.requires_grad_(False) is x and not x.requires_grad
+
+
+def test_a_tensor_that_requires_grad_copies_the_array_so_a_step_leaves_the_caller_s_alone():
+    w0 = np.ones(3)
+    w = Tensor(w0, requires_grad=True)
+    (w * w).sum().backward()
+    tg.optim.SGD([w], lr=0.5).step()  # in place: w = 1 - 0.5 * 2
+    np.testing.assert_array_equal(w.data, [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(w0, [1.0, 1.0, 1.0])  # as torch.tensor(w0) would leave it
+    x0 = np.ones(3)
+    assert Tensor(x0).data is x0  # data that is not trained is not copied
+    float32 = np.ones(2, dtype=np.float32)
+    assert Tensor(float32, requires_grad=True, dtype=np.float64).dtype == np.float64  # (converted: new)

@@ -136,9 +136,11 @@ class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     ``Tensor(data, requires_grad=False, dtype=None, name=None)``. An ndarray
-    keeps its dtype and is not copied; Python numbers and lists become the
-    default float dtype (float32 unless ``set_default_dtype`` says otherwise).
-    Only floating tensors can require grad.
+    keeps its dtype; it is shared, not copied, unless the tensor requires grad
+    (an optimizer then updates the tensor's own copy, never the caller's array,
+    as with ``torch.tensor``). Python numbers and lists become the default float
+    dtype (float32 unless ``set_default_dtype`` says otherwise). Only floating
+    tensors can require grad.
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "_version", "__weakref__")
@@ -164,6 +166,10 @@ class Tensor:
                 f"Tensor: only floating tensors can require grad, got dtype {self.data.dtype} "
                 f"(shape {self.data.shape}); convert with dtype=np.float32 or np.float64"
             )
+        if requires_grad and self.data is data:
+            # A tensor to be trained gets an array of its own, as torch.tensor copies: an
+            # optimizer step writes into it in place, and must not overwrite the caller's array.
+            self.data = data.copy()
         self.requires_grad = requires_grad
         self.grad: Optional[Tensor] = None
         self._ctx: Optional[autograd.Function] = None

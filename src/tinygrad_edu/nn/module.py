@@ -16,7 +16,7 @@ import numpy as np
 
 from tinygrad_edu._config import get_default_dtype
 from tinygrad_edu.autograd import mark_modified
-from tinygrad_edu.tensor import Tensor, _check_conversion, _zero_grad_in_place
+from tinygrad_edu.tensor import Tensor, _check_conversion, _flag, _zero_grad_in_place
 
 
 class Parameter(Tensor):
@@ -46,7 +46,8 @@ class Parameter(Tensor):
             raise TypeError(f"Parameter: dtype must be floating, got {values.dtype}")
         array = _BLOCKS.take(values.shape, values.dtype)
         array[...] = values  # the copy: the caller's array is never written into
-        super().__init__(array, requires_grad=requires_grad, name=name)
+        super().__init__(array, name=name)  # (without requires_grad, which would copy it again)
+        self.requires_grad = _flag(requires_grad, "Parameter")
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="Parameter(")
