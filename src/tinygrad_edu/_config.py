@@ -43,6 +43,15 @@ _NEW_THREADS: dict[str, Any] = {"default_dtype": np.dtype(np.float32), "rng": np
 STATE = _Settings()
 
 
+def _check_flag(value: Any, name: str, where: str) -> bool:
+    """A yes/no argument as a bool: True, False or a numpy bool, never "no", "False", 1 or None
+    (a non-empty string is truthy: ``shuffle="False"`` would shuffle)."""
+    if value is True or value is False or isinstance(value, np.bool_):
+        return bool(value)
+    hint = " (a string is not read: any non-empty one would count as True)" if isinstance(value, str) else ""
+    raise TypeError(f"{where}: {name} must be True or False, got {type(value).__name__} {value!r}{hint}")
+
+
 def set_default_dtype(dtype: Any) -> None:
     """Set the float dtype that Python scalars, lists and new parameters get (float32 or float64),
     in this thread and in threads started after the call."""
@@ -165,11 +174,7 @@ class set_grad_enabled(_GradMode):
     and as a decorator it sets the mode while the function runs."""
 
     def __init__(self, mode: bool) -> None:
-        if not (mode is True or mode is False or isinstance(mode, np.bool_)):
-            raise TypeError(
-                f"set_grad_enabled: mode must be True or False, got {type(mode).__name__} {mode!r}"
-            )
-        super().__init__(bool(mode))
+        super().__init__(_check_flag(mode, "mode", "set_grad_enabled"))
         self._before = STATE.grad_enabled
         STATE.grad_enabled = self.enabled
 

@@ -11,7 +11,7 @@ from typing import Any, Iterator, Optional, Union
 
 import numpy as np
 
-from tinygrad_edu._config import STATE
+from tinygrad_edu._config import STATE, _check_flag
 from tinygrad_edu.tensor import Tensor
 
 Seed = Union[None, int, np.random.RandomState]
@@ -25,16 +25,6 @@ def _check_int(value: Any, name: str, where: str, minimum: int, maximum: Optiona
         wanted = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
         raise ValueError(f"{where}: {name} must be an int {wanted}, got {value!r}")
     return int(value)
-
-
-def _check_flag(value: Any, name: str, where: str) -> bool:
-    """A yes/no argument as a bool: True, False or a numpy bool, never "no", "False", 1 or None
-    (a non-empty string is truthy: ``shuffle="False"`` would shuffle). The same rule as
-    ``Tensor(requires_grad=...)``."""
-    if value is True or value is False or isinstance(value, np.bool_):
-        return bool(value)
-    hint = " (a string is not read: any non-empty one would count as True)" if isinstance(value, str) else ""
-    raise TypeError(f"{where}: {name} must be True or False, got {type(value).__name__} {value!r}{hint}")
 
 
 def _check_noise(noise: Any, where: str) -> Optional[float]:

@@ -13,7 +13,7 @@ from typing import Any, Iterator, Optional, Sequence, Union
 import numpy as np
 
 from tinygrad_edu import autograd
-from tinygrad_edu._config import STATE
+from tinygrad_edu._config import STATE, _check_flag
 from tinygrad_edu.ops import elementwise as ew
 from tinygrad_edu.ops import linalg
 from tinygrad_edu.ops import nn as nnops
@@ -160,7 +160,7 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         self.data = _to_array(data, dtype, "Tensor")
-        requires_grad = _flag(requires_grad, "Tensor")
+        requires_grad = _check_flag(requires_grad, "requires_grad", "Tensor")
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(
                 f"Tensor: only floating tensors can require grad, got dtype {self.data.dtype} "
@@ -228,7 +228,7 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Set ``requires_grad`` in place (off: leaves only, as in PyTorch) and return the tensor."""
-        requires_grad = _flag(requires_grad, "requires_grad_")
+        requires_grad = _check_flag(requires_grad, "requires_grad", "requires_grad_")
         if not requires_grad and self._ctx is not None:
             raise RuntimeError(
                 f"requires_grad_(False): this tensor (shape {self.shape}) was made by "
@@ -792,13 +792,6 @@ def _check_in_place(t: Tensor, where: str) -> None:
         )
     if not t.data.flags.writeable:
         raise ValueError(f"{where}: the array of this tensor (shape {t.shape}, {t.dtype}) is read-only")
-
-
-def _flag(value: Any, where: str) -> bool:
-    """``requires_grad`` as a bool: True, False or a numpy bool, never "yes", 1.0 or None."""
-    if value is True or value is False or isinstance(value, np.bool_):
-        return bool(value)
-    raise TypeError(f"{where}: requires_grad must be True or False, got {type(value).__name__} {value!r}")
 
 
 def _true_division(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:

@@ -37,9 +37,9 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from tinygrad_edu import nn
-from tinygrad_edu._config import STATE, no_grad
+from tinygrad_edu._config import STATE, _check_flag, no_grad
 from tinygrad_edu.autograd import mark_modified
-from tinygrad_edu.data import DataLoader, _check_flag
+from tinygrad_edu.data import DataLoader
 from tinygrad_edu.optim.flat import side_by_side as _find_side_by_side
 from tinygrad_edu.tensor import Tensor
 

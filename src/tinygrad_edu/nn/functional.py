@@ -11,7 +11,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from tinygrad_edu._config import get_rng
+from tinygrad_edu._config import _check_flag, get_rng
 from tinygrad_edu.ops import elementwise as ew
 from tinygrad_edu.ops import fused
 from tinygrad_edu.ops import nn as nnops
@@ -93,10 +93,7 @@ DROPOUT_KEEP_RULES = ("above", "course")
 
 def check_dropout_inverted(inverted: Any, where: str) -> bool:
     """``inverted`` as a bool, or a clear error (a string "False" would be true)."""
-    if not isinstance(inverted, (bool, np.bool_)):
-        kind = type(inverted).__name__
-        raise TypeError(f"{where}: inverted must be True or False, got {kind} {inverted!r}")
-    return bool(inverted)
+    return _check_flag(inverted, "inverted", where)
 
 
 def dropout(

@@ -14,9 +14,9 @@ from typing import Any, Callable, Iterator, NamedTuple, Optional, Union
 
 import numpy as np
 
-from tinygrad_edu._config import get_default_dtype
+from tinygrad_edu._config import _check_flag, get_default_dtype
 from tinygrad_edu.autograd import mark_modified
-from tinygrad_edu.tensor import Tensor, _check_conversion, _flag, _zero_grad_in_place
+from tinygrad_edu.tensor import Tensor, _check_conversion, _zero_grad_in_place
 
 
 class Parameter(Tensor):
@@ -47,7 +47,7 @@ class Parameter(Tensor):
         array = _BLOCKS.take(values.shape, values.dtype)
         array[...] = values  # the copy: the caller's array is never written into
         super().__init__(array, name=name)  # (without requires_grad, which would copy it again)
-        self.requires_grad = _flag(requires_grad, "Parameter")
+        self.requires_grad = _check_flag(requires_grad, "requires_grad", "Parameter")
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="Parameter(")
@@ -310,8 +310,7 @@ class Module:
     def train(self, mode: bool = True) -> "Module":
         """Training mode for this module and every module inside (Dropout drops, BatchNorm uses
         batch statistics); returns self."""
-        if not isinstance(mode, bool):
-            raise TypeError(f"{type(self).__name__}.train: mode must be True or False, got {mode!r}")
+        mode = _check_flag(mode, "mode", f"{type(self).__name__}.train")
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self
