@@ -1204,3 +1204,24 @@ def test_a_plain_container_of_modules_is_refused_with_the_way_out(holder) -> Non
     refused = r"attribute 'blocks' is a (list|dict|tuple) holding modules.*ModuleList"
     with pytest.raises(TypeError, match=refused):
         Holder()
+
+
+
+def test_a_tensor_requiring_grad_kept_as_an_attribute_is_refused_for_a_parameter() -> None:
+    class Scale(nn.Module):
+        def __init__(self, as_parameter: bool):
+            super().__init__()
+            values = np.array([2.0, 3.0])
+            self.w = nn.Parameter(values) if as_parameter else Tensor(values, requires_grad=True)
+
+        def forward(self, x):
+            return x * self.w
+
+    with pytest.raises(TypeError, match=r"Scale: attribute .w. is a Tensor that requires grad .*Parameter"):
+        Scale(as_parameter=False)  # before: no error, and parameters() was empty
+    model = Scale(as_parameter=True)
+    assert [name for name, _ in model.named_parameters()] == ["w"]
+    holder = nn.Module()
+    holder.constant = Tensor(np.ones(2))  # a tensor without a gradient, and one made by an op, stay allowed
+    holder.last_output = model(Tensor(np.ones(2)))
+    assert list(holder.parameters()) == []

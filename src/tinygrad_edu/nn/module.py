@@ -187,6 +187,13 @@ class Module:
         elif name in buffers:  # None too: the name stays a buffer, saved again once it holds an array
             buffers[name] = self.__dict__[name] = _as_buffer(value, type(self).__name__, name)
         else:
+            if isinstance(value, Tensor) and value.requires_grad and value._ctx is None:
+                raise TypeError(
+                    f"{type(self).__name__}: attribute '{name}' is a Tensor that requires grad (shape "
+                    f"{value.shape}, {value.dtype}) but not an nn.Parameter, so parameters() and "
+                    "state_dict() would leave it out and no optimizer would update it (PyTorch ignores "
+                    f"it the same way). Write self.{name} = nn.Parameter(values)"
+                )
             if _holds_modules(value):
                 raise TypeError(
                     f"{type(self).__name__}: attribute '{name}' is a {type(value).__name__} holding modules "
