@@ -386,3 +386,20 @@ def test_a_target_cast_to_the_input_dtype_keeps_its_name_for_the_pictures():
     names = {t.name for t in toposort([loss], _parents)}
     assert "y" in names
     np.testing.assert_allclose(loss.data, ((0.5 - 1) ** 2 + (2.0 - 2) ** 2) / 2)
+
+
+def test_a_with_logits_loss_warns_at_the_caller_s_line_when_its_input_was_squashed_already():
+    X = Tensor(np.array([[0.5, -1.0], [2.0, 0.3], [-0.7, 1.1]]))
+    softmax_net = nn.Sequential(nn.Linear(2, 3), nn.Softmax(axis=1))
+    with pytest.warns(UserWarning, match=r"CrossEntropyLoss: its input was made by Softmax.*twice") as seen:
+        nn.CrossEntropyLoss()(softmax_net(X), np.array([0, 2, 1]))
+    assert seen[0].filename == __file__  # the line that called the loss, not the library's
+    sigmoid_net = nn.Sequential(nn.Linear(2, 1), nn.Sigmoid())
+    with pytest.warns(UserWarning, match=r"binary_cross_entropy_with_logits: .*Sigmoid.*use BCELoss"):
+        F.binary_cross_entropy_with_logits(sigmoid_net(X), np.ones((3, 1)))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # raw scores, and probabilities into BCELoss: no warning
+        nn.CrossEntropyLoss()(softmax_net[0](X), np.array([0, 2, 1]))
+        nn.BCELoss()(sigmoid_net(X), np.ones((3, 1)))

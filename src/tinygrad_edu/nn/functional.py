@@ -7,11 +7,15 @@ Inputs may be Tensors or ndarrays. The loss functions check their arguments
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from typing import Any, Optional, Union
 
 import numpy as np
 
 from tinygrad_edu._config import _check_flag, get_rng
+from tinygrad_edu.autograd import _PACKAGE_DIR
 from tinygrad_edu.ops import elementwise as ew
 from tinygrad_edu.ops import fused
 from tinygrad_edu.ops import nn as nnops
@@ -218,17 +222,36 @@ def _binary_cross_entropy(p: Any, target: Any, reduction: str, name: str) -> Ten
     return fused.BCE.apply(p, y, reduction=reduction)
 
 
+def _warn_squashed_twice(name: str, layer: str, applies: str, otherwise: str) -> None:
+    """A loss that applies its own sigmoid or softmax was given scores that went through one
+    already: they are squashed twice, and the network trains slowly towards other numbers
+    without any error. Warned at the first line outside the library (the user's loss call)."""
+    frame, level = sys._getframe(0), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(
+        f"{name}: its input was made by {layer}, but {name} applies {applies} itself, so the scores "
+        f"are squashed twice; drop the last {layer} layer{otherwise}",
+        UserWarning,
+        stacklevel=level,
+    )
+
+
 def _binary_cross_entropy_with_logits(z: Any, target: Any, reduction: str, name: str) -> Tensor:
     check_reduction(reduction, name)
     z = _float_input(z, name)
     y = _same_shape_target(z, target, name)
     _check_in_unit_interval(y.data, "target", name)
+    if type(z._ctx) is ew.Sigmoid:
+        _warn_squashed_twice(name, "Sigmoid", "sigmoid", ", or keep it and use BCELoss (for probabilities)")
     return fused.BCEWithLogits.apply(z, y, reduction=reduction)
 
 
 def _cross_entropy(logits: Any, target: Any, reduction: str, name: str) -> Tensor:
     check_reduction(reduction, name)
     z = _float_input(logits, name)
+    if type(z._ctx) is nnops.Softmax:
+        _warn_squashed_twice(name, "Softmax", "log-softmax", ": it takes the raw scores, the logits")
     if z.ndim != 2:
         raise ValueError(
             f"{name}: logits have shape {z.shape}; expected (N, C): one row of C class scores per sample"
