@@ -941,3 +941,28 @@ def test_zero_grad_keeps_pytorchs_set_to_none_choice():
     (model(Tensor(np.ones((1, 2)))).sum()).backward()
     model.zero_grad(set_to_none=False)
     assert all(np.array_equal(q.grad.data, np.zeros(q.shape)) for q in model.parameters())
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "Adagrad"])
+def test_an_lr_changed_in_param_groups_to_a_bad_value_is_refused_at_the_step(name):
+    w = Tensor(np.ones(2), requires_grad=True)
+    opt = getattr(optim, name)([w], lr=0.1)
+    (w * w).sum().backward()
+    for bad, kind in [(-1.0, ValueError), ("fast", TypeError), (math.nan, ValueError), (None, TypeError)]:
+        opt.param_groups[0]["lr"] = bad
+        with pytest.raises(kind, match=rf"{name}: a group's lr is .* \(was param_groups\[i\]"):
+            opt.step()
+        np.testing.assert_array_equal(w.data, [1.0, 1.0])  # not stepped uphill, nor at all
+    opt.param_groups[0]["lr"] = np.float32(0.25)  # any finite number >= 0 is taken
+    opt.step()
+    assert (w.data < 1.0).all()
+
+
+def test_a_schedule_that_cannot_take_the_step_is_refused_when_the_optimizer_is_made():
+    w = Tensor(np.ones(2), requires_grad=True)
+    with pytest.raises(TypeError, match=r"SGD: lr of group 0 is a callable that cannot be called with one "):
+        optim.SGD([w], lr=lambda: 0.1)
+    with pytest.raises(TypeError, match="lr of group 1 is a callable"):
+        other = Tensor(np.ones(1), requires_grad=True)
+        optim.SGD([{"params": [w]}, {"params": [other], "lr": lambda a, b: 1}], lr=0.1)
+    optim.SGD([w], lr=lambda step, scale=1.0: 0.1 * scale)  # one argument is enough

@@ -65,6 +65,19 @@ def _empty_params_message(name: str, params: Any, fresh: bool) -> str:
     )
 
 
+def _check_takes_a_step(schedule: Callable[..., Any], where: str) -> None:
+    """A schedule is called with the step count, ``lr(step)``: say so now, not at the first step."""
+    try:
+        inspect.signature(schedule).bind(0)
+    except TypeError:
+        raise TypeError(
+            f"{where} is a callable that cannot be called with one argument; a schedule is called "
+            "with the step number, lr(step) -> learning rate (e.g. lambda step: 0.1 * 0.95 ** step)"
+        ) from None
+    except ValueError:  # no signature to read (some builtins): it is called as it is
+        pass
+
+
 class Optimizer:
     """Base class of every optimizer.
 
@@ -191,6 +204,7 @@ class Optimizer:
 
     def _check_lr(self, lr: Any, index: int) -> None:
         if callable(lr):
+            _check_takes_a_step(lr, f"{type(self).__name__}: lr of group {index}")
             return
         if isinstance(lr, bool) or not isinstance(lr, (int, float, np.number)):
             raise TypeError(
@@ -240,24 +254,20 @@ class Optimizer:
         raise NotImplementedError(f"{type(self).__name__} must define _update")
 
     def _lr_at(self, group: dict[str, Any], step: int) -> float:
-        """The group's learning rate at a step count: the number itself, or the schedule's value."""
+        """The group's learning rate at a step count: the number itself, or the schedule's value,
+        checked each time (``param_groups[i]["lr"]`` may have been changed since the start)."""
         lr = group["lr"]
-        if not callable(lr):
-            return float(lr)
-        value = lr(step)
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"{type(self).__name__}: the learning-rate schedule returned {value!r} at step {step}; "
-                "expected a number"
-            ) from None
+        value = lr(step) if callable(lr) else lr
+        if type(value) is float and 0 <= value < math.inf:  # the usual case, at once
+            return value
+        where = f"the learning-rate schedule returned {value!r} at step {step}" if callable(lr) else (
+            f"a group's lr is {value!r} (was param_groups[i]['lr'] changed?)"
+        )
+        if isinstance(value, (bool, str)) or not isinstance(value, (int, float, np.number)):
+            raise TypeError(f"{type(self).__name__}: {where}; expected a number")
         if not (math.isfinite(value) and value >= 0):
-            raise ValueError(
-                f"{type(self).__name__}: the learning-rate schedule returned {value} at step {step}; "
-                "expected a finite number >= 0"
-            )
-        return value
+            raise ValueError(f"{type(self).__name__}: {where}; expected a finite number >= 0")
+        return float(value)
 
     def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         """Update every parameter that has a gradient, in place; return ``closure()`` if given.
