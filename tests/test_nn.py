@@ -1225,3 +1225,22 @@ def test_a_tensor_requiring_grad_kept_as_an_attribute_is_refused_for_a_parameter
     holder.constant = Tensor(np.ones(2))  # a tensor without a gradient, and one made by an op, stay allowed
     holder.last_output = model(Tensor(np.ones(2)))
     assert list(holder.parameters()) == []
+
+
+def test_data_given_to_a_module_s_constructor_says_to_make_it_first_then_call_it() -> None:
+    x = Tensor(np.ones((2, 3)))
+    with pytest.raises(TypeError, match=r"ReLU\(\.\.\.\) was given a Tensor of shape \(2, 3\).*ReLU\(\)\(x"):
+        nn.ReLU(x)
+    with pytest.raises(TypeError, match=r"MSELoss\(\.\.\.\) was given a Tensor .*MSELoss\(\)\(input, targ"):
+        nn.MSELoss(x, np.ones((2, 3)))
+    with pytest.raises(TypeError, match=r"MSELoss: reduction must be .* got a Tensor of shape \(2, 3\)"):
+        nn.MSELoss(x)
+    with pytest.raises(TypeError, match=r"Sigmoid\(\.\.\.\) was given an ndarray of shape \(2, 3\)"):
+        nn.Sigmoid(np.ones((2, 3)))
+
+    class Scaled(nn.Module):  # an __init__ that takes an array is left alone
+        def __init__(self, w):
+            super().__init__()
+            self.w = nn.Parameter(w)
+
+    assert Scaled(np.ones(3)).w.shape == (3,)

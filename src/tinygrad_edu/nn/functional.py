@@ -156,6 +156,12 @@ def dropout(
 
 
 def check_reduction(reduction: Any, where: str) -> str:
+    if isinstance(reduction, (Tensor, np.ndarray)):  # nn.MSELoss(pred): the data went to the constructor
+        raise TypeError(
+            f"{where}: reduction must be 'mean', 'sum' or 'none', got a {type(reduction).__name__} of "
+            f"shape {reduction.shape}; a loss is made first, then called on the data: "
+            f"{where}()(input, target)"
+        )
     if reduction not in REDUCTIONS:
         raise ValueError(f"{where}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     return reduction

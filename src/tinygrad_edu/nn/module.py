@@ -8,6 +8,7 @@ inside without the model listing it a second time.
 
 from __future__ import annotations
 
+import inspect
 import math
 import threading
 from typing import Any, Callable, Iterator, NamedTuple, Optional, Union
@@ -124,6 +125,22 @@ def _load_problem(key: str, array: np.ndarray, target: Tensor) -> Optional[str]:
     return None
 
 
+def _check_constructor_arguments(cls: type, args: tuple, kwargs: dict) -> None:
+    """Arrays or tensors that the module's ``__init__`` cannot take were meant for the module
+    itself: say to make it first, then call it (Python's own error names ``__init__``'s arguments)."""
+    try:
+        inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+    except TypeError:
+        data = next(a for a in args if isinstance(a, (Tensor, np.ndarray)))
+        inputs = ", ".join(list(inspect.signature(cls.forward).parameters)[1:]) or "x"
+        kind = "an ndarray" if isinstance(data, np.ndarray) else f"a {type(data).__name__}"
+        raise TypeError(
+            f"{cls.__name__}(...) was given {kind} of shape {data.shape}, which its "
+            f"__init__ does not take: make the module first, then call it on the data, "
+            f"{cls.__name__}()({inputs})"
+        ) from None
+
+
 class Module:
     """Base class of layers, losses and models: write ``__init__`` (call ``super().__init__()``
     first) and ``forward``; call the module like a function.
@@ -138,6 +155,12 @@ class Module:
     """
 
     training: bool
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Module":
+        # nn.ReLU(x) or nn.MSELoss(pred, y): data given to the constructor, not to the module
+        if any(isinstance(a, (Tensor, np.ndarray)) for a in args):
+            _check_constructor_arguments(cls, args, kwargs)
+        return super().__new__(cls)
 
     def __init__(self) -> None:
         # object.__setattr__: the registries must exist before our __setattr__ can use them.
