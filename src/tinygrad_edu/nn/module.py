@@ -582,6 +582,10 @@ class Sequential(Module):
         return self
 
 
+# inspect.signature(nn.ReLU) reads __new__ before an inherited __init__: show __init__'s arguments
+Module.__new__.__signature__ = inspect.signature(Module.__init__)  # type: ignore[attr-defined]
+
+
 class ModuleList(Module):
     """A list of modules that registers them (a plain list would hide their parameters).
 
