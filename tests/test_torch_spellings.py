@@ -758,3 +758,10 @@ def test_set_grad_enabled_switches_at_once_and_as_a_block_as_torch_s(torch):
     with pytest.raises(TypeError, match="set_grad_enabled: mode must be True or False, got str 'no'"):
         tg.set_grad_enabled("no")
     assert tg.is_grad_enabled()
+
+
+@pytest.mark.parametrize("a, b", [(1, 0), (1.0, 0), (True, False), (1, True), (2.5, -1.5)])
+def test_where_of_two_python_numbers_has_torch_s_dtype(torch, a, b):
+    cond = np.array([True, False, True])
+    ours, theirs = tg.where(cond, a, b), torch.where(torch.tensor(cond), a, b)
+    assert ours.dtype == theirs.numpy().dtype and ours.tolist() == theirs.tolist()

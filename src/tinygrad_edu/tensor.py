@@ -903,11 +903,25 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
     c = np.array(cond.data if isinstance(cond, Tensor) else cond)
     if c.dtype != np.bool_:
         raise TypeError(f"where: the condition must be a bool array, got dtype {c.dtype}")
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor) and _both_numbers(a, b):
+        a, b = _number_pair(a, b)  # where(c, 1, 0) is int64, as in PyTorch
     ta = _as_tensor(a)
     tb = ta._operand(b) if not isinstance(b, Tensor) else b
     if not isinstance(a, Tensor):
         ta = tb._operand(a)
     return ew.Where.apply(ta, tb, cond=c)
+
+
+def _both_numbers(a: Any, b: Any) -> bool:
+    return all(type(v) in (bool, int, float) for v in (a, b))
+
+
+def _number_pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """Two Python numbers as tensors of PyTorch's dtype for them: bool for two bools, int64 for
+    ints (and bools), else the default float dtype."""
+    kinds = {type(a), type(b)}
+    dtype = np.bool_ if kinds == {bool} else np.int64 if float not in kinds else STATE.default_dtype
+    return Tensor(np.asarray(a, dtype=dtype)), Tensor(np.asarray(b, dtype=dtype))
 
 
 def maximum(a: Any, b: Any) -> Tensor:
