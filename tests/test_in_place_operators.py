@@ -147,3 +147,18 @@ def test_a_read_only_array_is_refused():
     x = Tensor(array)
     with pytest.raises(ValueError, match=r"x \*= y: the array of x \(shape \(2,\), float64\) is read-only"):
         x *= 2.0
+
+
+def test_the_recorded_path_checks_shape_and_dtype_too():
+    torch = need("torch")
+    w = Tensor(np.ones(3), requires_grad=True)
+    h = w * 2.0
+    with pytest.raises(RuntimeError, match=r"the result has shape \(2, 3\), but x has shape \(3,\)"):
+        h += Tensor(np.ones((2, 3)))
+    counts = Tensor(np.zeros(3, dtype=np.int64))
+    with pytest.raises(TypeError, match=r"the result is float64, which x \(int64, shape \(3,\)\)"):
+        counts += w
+    tw = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        t = torch.zeros(3, dtype=torch.int64)
+        t += tw

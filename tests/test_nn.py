@@ -1207,7 +1207,7 @@ def test_a_plain_container_of_modules_is_refused_with_the_way_out(holder) -> Non
 
 
 
-def test_a_tensor_requiring_grad_kept_as_an_attribute_is_refused_for_a_parameter() -> None:
+def test_a_tensor_requiring_grad_kept_as_an_attribute_is_warned_about() -> None:
     class Scale(nn.Module):
         def __init__(self, as_parameter: bool):
             super().__init__()
@@ -1217,8 +1217,8 @@ def test_a_tensor_requiring_grad_kept_as_an_attribute_is_refused_for_a_parameter
         def forward(self, x):
             return x * self.w
 
-    with pytest.raises(TypeError, match=r"Scale: attribute .w. is a Tensor that requires grad .*Parameter"):
-        Scale(as_parameter=False)  # before: no error, and parameters() was empty
+    with pytest.warns(UserWarning, match=r"Scale: attribute .w. is a Tensor that requires grad .*Parameter"):
+        Scale(as_parameter=False)  # before: no word, and parameters() was empty
     model = Scale(as_parameter=True)
     assert [name for name, _ in model.named_parameters()] == ["w"]
     holder = nn.Module()
@@ -1237,6 +1237,9 @@ def test_data_given_to_a_module_s_constructor_says_to_make_it_first_then_call_it
         nn.MSELoss(x)
     with pytest.raises(TypeError, match=r"Sigmoid\(\.\.\.\) was given an ndarray of shape \(2, 3\)"):
         nn.Sigmoid(np.ones((2, 3)))
+
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'out_features'"):
+        nn.Linear(x)  # a missing argument: Python's own words, not the hint
 
     class Scaled(nn.Module):  # an __init__ that takes an array is left alone
         def __init__(self, w):

@@ -966,3 +966,13 @@ def test_a_schedule_that_cannot_take_the_step_is_refused_when_the_optimizer_is_m
         other = Tensor(np.ones(1), requires_grad=True)
         optim.SGD([{"params": [w]}, {"params": [other], "lr": lambda a, b: 1}], lr=0.1)
     optim.SGD([w], lr=lambda step, scale=1.0: 0.1 * scale)  # one argument is enough
+
+
+def test_a_schedule_may_return_a_0_d_array_or_a_one_element_tensor():
+    w = Tensor(np.ones(2), requires_grad=True)
+    (w * w).sum().backward()
+    optim.SGD([w], lr=lambda step: np.array(0.25)).step()  # grad 2: 1 - 0.5
+    optim.SGD([w], lr=lambda step: Tensor(0.25)).step()  # 0.5 - 0.5
+    np.testing.assert_array_equal(w.data, [0.0, 0.0])
+    with pytest.raises(TypeError, match=r"the learning-rate schedule returned array\(\[0.1, 0.2\]\)"):
+        optim.SGD([w], lr=lambda step: np.array([0.1, 0.2])).step()

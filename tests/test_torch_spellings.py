@@ -765,3 +765,19 @@ def test_where_of_two_python_numbers_has_torch_s_dtype(torch, a, b):
     cond = np.array([True, False, True])
     ours, theirs = tg.where(cond, a, b), torch.where(torch.tensor(cond), a, b)
     assert ours.dtype == theirs.numpy().dtype and ours.tolist() == theirs.tolist()
+
+
+def test_masked_fill_keeps_the_tensor_s_dtype_as_torch_does(torch):
+    mask = np.array([True, False, True])
+    ours = Tensor(np.arange(3)).masked_fill(mask, 1.5)
+    theirs = torch.arange(3).masked_fill(torch.tensor(mask), 1.5)
+    assert ours.dtype == theirs.numpy().dtype == np.int64 and ours.tolist() == theirs.tolist() == [1, 1, 1]
+
+
+def test_a_set_grad_enabled_made_earlier_sets_its_mode_when_entered_as_torch_s(torch):
+    ours, theirs = tg.set_grad_enabled(False), torch.set_grad_enabled(False)
+    tg.set_grad_enabled(True)
+    torch.set_grad_enabled(True)
+    with ours, theirs:
+        assert tg.is_grad_enabled() is False and torch.is_grad_enabled() is False
+    assert tg.is_grad_enabled() is True and torch.is_grad_enabled() is True

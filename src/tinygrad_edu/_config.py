@@ -179,7 +179,8 @@ class set_grad_enabled(_GradMode):
         STATE.grad_enabled = self.enabled
 
     def __enter__(self) -> None:
-        self._previous.append(self._before)
+        self._previous.append(self._before)  # (the mode before the call, as PyTorch restores)
+        STATE.grad_enabled = self.enabled
 
     def __call__(self, func: F) -> F:
         STATE.grad_enabled = self._before  # the mode applies while the function runs, not from now on

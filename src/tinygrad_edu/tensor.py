@@ -414,7 +414,7 @@ class Tensor:
                 f"tensor that is part of the graph, write x = x {symbol[0]} y"
             )
         result = op(other)
-        if result is NotImplemented or self._ctx is not None or result.requires_grad:
+        if result is NotImplemented:
             return result
         if result.shape != self.shape:
             raise RuntimeError(
@@ -428,6 +428,8 @@ class Tensor:
                 f"cannot hold (y: {_describe(other)}), as PyTorch refuses too; write x = x {symbol[0]} y "
                 "for a new tensor, or convert x first (x.astype(np.float32))"
             )
+        if self._ctx is not None or result.requires_grad:
+            return result  # recorded: x = x - y, the new tensor with its graph
         if not self.data.flags.writeable:
             raise ValueError(f"x {symbol} y: the array of x (shape {self.shape}, {self.dtype}) is read-only")
         self.data[...] = result.data
@@ -668,7 +670,8 @@ class Tensor:
     def masked_fill(self, mask: Any, value: float) -> "Tensor":
         """PyTorch's ``masked_fill``: ``value`` where the bool ``mask`` is true, else the tensor; the
         gradient flows to the elements that were kept. ``tg.where(mask, value, x)``."""
-        out = where(mask, value, self)
+        fill = Tensor(np.asarray(value).astype(self.dtype))  # x's dtype, as in PyTorch (1.5 into int: 1)
+        out = where(mask, fill, self)
         if out.shape != self.shape:
             raise ValueError(
                 f"masked_fill: a mask of shape {np.shape(mask)} would change the shape {self.shape}; "

@@ -157,10 +157,11 @@ def dropout(
 
 def check_reduction(reduction: Any, where: str) -> str:
     if isinstance(reduction, (Tensor, np.ndarray)):  # nn.MSELoss(pred): the data went to the constructor
+        kind = "an ndarray" if isinstance(reduction, np.ndarray) else "a Tensor"
+        hint = f"; a loss is made first, then called on the data: {where}()(input, target)"
         raise TypeError(
-            f"{where}: reduction must be 'mean', 'sum' or 'none', got a {type(reduction).__name__} of "
-            f"shape {reduction.shape}; a loss is made first, then called on the data: "
-            f"{where}()(input, target)"
+            f"{where}: reduction must be 'mean', 'sum' or 'none', got {kind} of shape {reduction.shape} "
+            f"(class weights are not supported){hint if where[:1].isupper() else ''}"
         )
     if reduction not in REDUCTIONS:
         raise ValueError(f"{where}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import math
 import threading
+import warnings
 from typing import Any, Callable, Iterator, NamedTuple, Optional, Union
 
 import numpy as np
@@ -130,7 +131,9 @@ def _check_constructor_arguments(cls: type, args: tuple, kwargs: dict) -> None:
     itself: say to make it first, then call it (Python's own error names ``__init__``'s arguments)."""
     try:
         inspect.signature(cls.__init__).bind(None, *args, **kwargs)
-    except TypeError:
+    except TypeError as exc:
+        if "too many positional arguments" not in str(exc):
+            return  # a missing or a wrong keyword argument: Python's own error says it best
         data = next(a for a in args if isinstance(a, (Tensor, np.ndarray)))
         inputs = ", ".join(list(inspect.signature(cls.forward).parameters)[1:]) or "x"
         kind = "an ndarray" if isinstance(data, np.ndarray) else f"a {type(data).__name__}"
@@ -211,11 +214,13 @@ class Module:
             buffers[name] = self.__dict__[name] = _as_buffer(value, type(self).__name__, name)
         else:
             if isinstance(value, Tensor) and value.requires_grad and value._ctx is None:
-                raise TypeError(
+                warnings.warn(
                     f"{type(self).__name__}: attribute '{name}' is a Tensor that requires grad (shape "
                     f"{value.shape}, {value.dtype}) but not an nn.Parameter, so parameters() and "
-                    "state_dict() would leave it out and no optimizer would update it (PyTorch ignores "
-                    f"it the same way). Write self.{name} = nn.Parameter(values)"
+                    "state_dict() leave it out and no optimizer updates it (PyTorch ignores it the same "
+                    f"way). For a weight, write self.{name} = nn.Parameter(values)",
+                    UserWarning,
+                    stacklevel=2,
                 )
             if _holds_modules(value):
                 raise TypeError(

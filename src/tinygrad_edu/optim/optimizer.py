@@ -263,6 +263,8 @@ class Optimizer:
         where = f"the learning-rate schedule returned {value!r} at step {step}" if callable(lr) else (
             f"a group's lr is {value!r} (was param_groups[i]['lr'] changed?)"
         )
+        if isinstance(value, (np.ndarray, Tensor)) and value.size == 1 and value.dtype.kind in "iuf":
+            value = value.item()  # a schedule computed with numpy or tensors
         if isinstance(value, (bool, str)) or not isinstance(value, (int, float, np.number)):
             raise TypeError(f"{type(self).__name__}: {where}; expected a number")
         if not (math.isfinite(value) and value >= 0):
