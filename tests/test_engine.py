@@ -925,3 +925,18 @@ def test_a_tensor_assigned_to_data_by_hand_is_named_at_the_next_forward():
     w.data = w.data - 0.5 * w.grad  # an ndarray minus a Tensor is a Tensor
     with pytest.raises(TypeError, match=r"Mul: input 1 \(shape \(1, 2\)\) has a Tensor as its \.data"):
         x * w
+
+
+def test_a_saved_output_changed_through_a_detached_alias_raises_as_in_pytorch():
+    w = leaf([0.5, 1.0])
+    y = w.exp()
+    alias = y.detach()
+    alias += 1.0  # Exp's backward multiplies by its output: it would give exp(w) + 1
+    with pytest.raises(RuntimeError, match=r"Exp\.backward may need its output \(shape \(2,\), float64\)"):
+        y.sum().backward()
+    w2 = leaf([0.5, 1.0])
+    y2 = w2.exp()
+    copy = y2.detach().clone()
+    copy += 1.0  # a copy: the graph is untouched
+    y2.sum().backward()
+    np.testing.assert_allclose(w2.grad.data, np.exp([0.5, 1.0]), rtol=1e-15)

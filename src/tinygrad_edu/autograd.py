@@ -469,7 +469,7 @@ def _call_backward(op: Function, out: "Tensor", grad: Any, create_graph: bool) -
     if op.freed:
         raise _freed_error(out)
     if op.recorded_at < _CHANGES.last:  # something changed in place since the op was recorded
-        _check_versions(op)
+        _check_versions(op, out)
     tensors = op.inputs
     op._out = out if create_graph else out.data
     if not create_graph:
@@ -586,13 +586,20 @@ def _ndarray_misuse_error(op: Function, exc: Exception, create_graph: bool) -> E
     )
 
 
-def _check_versions(op: Function) -> None:
+def _check_versions(op: Function, out: "Tensor") -> None:
     """Raise if an input of the op was changed in place after the op was recorded: the input
     itself, or a tensor whose memory it shares (``p.detach()``, a view of ``p`` made without
-    recording, such as ``frozen.weight.T``), as PyTorch's shared version counters catch."""
+    recording, such as ``frozen.weight.T``), as PyTorch's shared version counters catch. The
+    output too, which a backward may use (exp's is its derivative): through ``y.detach()``."""
     for x in op.inputs:
         if x._version > op.recorded_at or _changed_under(x, op.recorded_at):
             raise _modified_error(op, x)
+    if _changed_under(out, op.recorded_at):
+        raise RuntimeError(
+            f"{type(op).__name__}.backward may need its output (shape {out.shape}, {out.dtype}) as the "
+            "forward made it, but a tensor sharing its memory (e.g. y.detach()) was modified in place "
+            "since. Change a copy instead (y.detach().clone()), or call backward() first."
+        )
 
 
 def _changed_under(x: "Tensor", since: int) -> bool:
