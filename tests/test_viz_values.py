@@ -634,3 +634,40 @@ def test_a_user_op_shows_its_formula_once_it_is_given_one(monkeypatch) -> None:
     assert "sends Cube.backward(grad) = [3, 12] to x" in viz.trace_backward(Cube.apply(x).sum())[-1].caption
     monkeypatch.setitem(viz.TENSOR_LOCAL, "Cube", ("3·{a}² × grad",))  # as pictures.md shows
     assert "sends 3·x² × grad = [3, 12] to x" in viz.trace_backward(Cube.apply(x).sum())[-1].caption
+
+
+def test_a_broadcast_input_s_formula_includes_the_sum_the_engine_applies() -> None:
+    X = Tensor(np.ones((3, 1)), name="X")
+    b = Tensor(np.array([0.5]), requires_grad=True, name="b")
+    formula, value = sends(viz.trace_backward((X + b).sum())[-1].caption)["b"]
+    assert formula == "(1 × grad) summed to shape (1,)"
+    np.testing.assert_array_equal(value, [3.0])  # 1 × [[1], [1], [1]] summed
+    B = Tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True, name="B")
+    W = Tensor(np.arange(20.0).reshape(4, 5) / 10, requires_grad=True, name="W")
+    caption = viz.trace_backward((B @ W).sum())[-1].caption
+    assert "grad @ W.swapaxes(-1, -2) = " in caption  # 3-d: .T would reverse every axis
+    assert "(B.swapaxes(-1, -2) @ grad) summed to shape (4, 5) = " in caption
+
+
+def test_an_unnamed_expression_or_a_negative_number_is_bracketed_in_a_formula() -> None:
+    a = Tensor(2.0, requires_grad=True, name="a")
+    b = Tensor(3.0, requires_grad=True, name="b")
+    caption = viz.trace_backward((a * b) ** 3)[0].caption
+    assert "sends 3·(a*b)^(3 − 1) × 1 = 108 to a*b" in caption  # 3 · 6² = 108
+    value_caption = viz.trace_backward((Value(-0.5) * 1.0) ** 3)[0].caption
+    assert "1 × 3·(-0.5)^2 = 1 × 0.75" in value_caption
+
+
+def test_negative_zero_is_written_as_zero() -> None:
+    x = Tensor(np.array([-1.0, 2.0]), requires_grad=True, name="x")
+    caption = viz.trace_backward((x.relu() * -1.0).sum())[-1].caption
+    assert "= [0, -1] to x" in caption
+    assert viz._digits(-0.0) == "0.0000"
+
+
+def test_tracing_after_backward_says_to_trace_first() -> None:
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    loss = (x * x).sum()
+    loss.backward()
+    with pytest.raises(RuntimeError, match=r"trace_backward: .*call trace_backward\(loss\) before loss"):
+        viz.trace_backward(loss)

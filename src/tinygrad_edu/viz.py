@@ -476,7 +476,7 @@ def _digits(x: Any) -> str:
     """A number in a box: at least 4 significant digits and 4 decimals (0.5000, 0.001341,
     24.7041), in scientific notation when tiny or huge (1e-05, 1.5e+09), so that a small
     gradient never looks like 0 and a big one is not a row of digits."""
-    x = float(x)
+    x = float(x) + 0.0  # (+ 0.0: -0.0 is written 0.0000)
     if x == 0.0 or not math.isfinite(x):
         return f"{x:.4f}"
     if not 1e-4 <= abs(x) < 1e5:
@@ -524,8 +524,10 @@ def _format_gradient(g: Any, max_elements: int) -> str:
 def _number(x: Any) -> str:
     """A number or a small array for a caption: 4 significant digits; a big array by its shape."""
     if isinstance(x, (float, int)):
-        return f"{x:.4g}"
+        return f"{x + 0:.4g}"  # (+ 0: -0.0 is written 0)
     a = np.asarray(x)
+    if a.dtype.kind == "f":
+        a = a + 0.0  # -0.0 becomes 0.0
     if a.ndim == 0:
         return f"{a.item():.4g}"
     if a.size <= 6:
@@ -805,7 +807,12 @@ TENSOR_LOCAL: dict[str, tuple[str, ...]] = {
     "BroadcastTo": ("grad summed over the repeated axes",),
     "Concatenate": ("the input's slice of grad",),  # (one template for any number of inputs)
     "Stack": ("the input's slice of grad",),
+    # (for 3-d and more: .T would reverse every axis, swapaxes turns the last two)
+    "batched MatMul": ("grad @ {b}.swapaxes(-1, -2)", "{a}.swapaxes(-1, -2) @ grad"),
 }
+# Ops that broadcast their inputs: the engine sums an input's gradient back to its shape, and the
+# caption's formula says so (``(1 × grad) summed to shape (1,)``).
+BROADCASTING = {"Add", "Sub", "Mul", "Div", "Pow", "Maximum", "Minimum", "Where", "MatMul"}
 # The fused losses (ops.fused): the local derivative of one element's (for CrossEntropy, one
 # sample's) loss. ``_loss_how`` adds the reduction: "/n" for a mean of n losses, nothing for a sum
 # or for "none" (where grad holds one number per loss).
@@ -874,6 +881,11 @@ def _constant_local(symbol: str, c: str, left: bool, x: str, out: str) -> str:
     return f"{c[1:]}/{x}²" if negative else f"−{c}/{x}²"  # d(c/x)/dx = -c/x²
 
 
+def _needs_brackets(label: str) -> bool:
+    """Whether a label put into a formula needs brackets: an expression (a*b) or a negative number."""
+    return any(c in label for c in " +-*/@^·×")
+
+
 def _names(graph: _Graph, op: _Op) -> tuple[list[str], str]:
     """The names a formula uses for an op's inputs and output."""
     defaults = DEFAULT_NAMES.get(op.part or op.name)
@@ -883,12 +895,13 @@ def _names(graph: _Graph, op: _Op) -> tuple[list[str], str]:
         if v.name:
             names.append(v.name)
         elif not graph.tensor:
-            names.append(_number(v.data))
+            number = _number(v.data)
+            names.append(f"({number})" if number.startswith("-") else number)  # 3·(-0.5)^2, not 3·-0.5^2
         elif defaults is not None:  # the usual letters of a loss or a Linear: z, y, x, W, b
             names.append(defaults[i] if i < len(defaults) else f"input {i}")
         else:  # what the caption calls it too: an expression (x*w), a number, "the input (2,)"
             label = graph.label(key)
-            names.append(f"({label})" if " " in label else label)
+            names.append(f"({label})" if _needs_brackets(label) else label)
     out = graph.value(op.output).name or "out"
     return names, out
 
@@ -910,11 +923,11 @@ def _sends(
         if graph.tensor:
             how = _loss_how(op, i, names, up)
             if how is None:
-                templates = TENSOR_LOCAL.get(op.part or op.name, (f"{op.name}.backward(grad)",))
+                templates = TENSOR_LOCAL.get(_template_key(graph, op), (f"{op.name}.backward(grad)",))
                 how = templates[min(i, len(templates) - 1)]  # (Concatenate's one template serves every input)
                 # grad first: a name with "grad" in it stays as it is
                 b = names[1] if len(names) > 1 else ""
-                how = how.replace("grad", up).format(a=names[0], b=b, out=out)
+                how = _summed(graph, op, i, how.replace("grad", up).format(a=names[0], b=b, out=out))
             result.append((how, how, _number(g)))
             continue
         locals_ = [_value_local(op.name, names, out, j) for j, k in enumerate(op.inputs) if k == op.inputs[i]]
@@ -926,6 +939,27 @@ def _sends(
             how += f" = {up} × {number}"
         result.append((how, f"{local} × {up}", _number(g)))
     return result
+
+
+def _template_key(graph: _Graph, op: _Op) -> str:
+    """Which TENSOR_LOCAL entry writes the op's derivatives (a batched matmul has its own)."""
+    if op.name == "MatMul" and not op.part and any(np.ndim(graph.value(k).data) > 2 for k in op.inputs):
+        return "batched MatMul"
+    return op.part or op.name
+
+
+def _summed(graph: _Graph, op: _Op, i: int, how: str) -> str:
+    """The formula for input ``i``, with the sum the engine applies where broadcasting repeated the
+    input (a bias added to a batch; a matrix multiplied with every matrix of a batch)."""
+    if op.part or op.name not in BROADCASTING:
+        return how
+    shape = np.shape(graph.value(op.inputs[i]).data)
+    out_shape = np.shape(graph.value(op.output).data)
+    if op.name == "MatMul":  # only the batch axes broadcast (a 1-d operand is a vector, not a batch)
+        repeated = len(shape) >= 2 and len(out_shape) > 2 and shape[:-2] != out_shape[:-2]
+    else:
+        repeated = shape != out_shape
+    return f"({how}) summed to shape {shape}" if repeated else how
 
 
 def _loss_reduction(op: _Op) -> Optional[tuple[str, int, str]]:
@@ -1147,7 +1181,15 @@ def _tensor_steps(graph: _Graph, root: Tensor, seed: np.ndarray) -> list[tuple[_
 
     leaves = {v.obj for v in graph.values if v.obj is not None and v.obj._ctx is None and v.needs_grad}
     with _keeping_op_state([op.source for op in graph.ops if op.source is not None]):
-        autograd.run_backward((root,), (seed,), True, False, wanted=leaves, on_step=on_step)
+        try:
+            autograd.run_backward((root,), (seed,), True, False, wanted=leaves, on_step=on_step)
+        except RuntimeError as exc:
+            if "was freed by the first backward" not in str(exc):
+                raise
+            raise RuntimeError(
+                f"trace_backward: {str(exc).rstrip('.')}. To step through a backward, call "
+                "trace_backward(loss) before loss.backward(), or give that backward retain_graph=True"
+            ) from None
     return steps
 
 
