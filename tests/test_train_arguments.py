@@ -45,15 +45,21 @@ def test_fit_refuses_a_flag_that_is_not_true_or_false(moons, name, value):
     assert f"fit: {name} must be True or False" in message and repr(value) in message
 
 
-def test_fit_takes_numpy_bools_and_shuffle_false_keeps_the_order(moons):
-    X, y = moons
-    seen = []
+def recording_bce(seen):
+    """BCEWithLogitsLoss that appends each batch's targets to ``seen``."""
     bce = nn.BCEWithLogitsLoss()
 
     def loss(output, target):
         seen.append(np.asarray(target).copy())
         return bce(output, target)
 
+    return loss
+
+
+def test_fit_takes_numpy_bools_and_shuffle_false_keeps_the_order(moons):
+    X, y = moons
+    seen = []
+    loss = recording_bce(seen)
     model = make_mlp()
     train.fit(model, loss, optim.SGD(model.parameters(), lr=0.1), X, y, 1, batch_size=20,
               shuffle=np.False_, progress=np.False_)
@@ -176,12 +182,7 @@ def test_with_batches_fit_trains_on_them_and_leaves_x_and_y_alone(moons):
     # documented: compare_optimizers (and `tinygrad-edu compare`) pass X, y for the final scores
     X, y = moons
     seen = []
-    bce = nn.BCEWithLogitsLoss()
-
-    def loss(output, target):
-        seen.append(np.asarray(target).copy())
-        return bce(output, target)
-
+    loss = recording_bce(seen)
     model = make_mlp()
     pairs = [(X[:25], y[:25])]
     train.fit(model, loss, optim.SGD(model.parameters(), lr=0.1), np.zeros((7, 2)), np.zeros((7, 1)), 2,
