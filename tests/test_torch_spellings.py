@@ -691,6 +691,10 @@ def test_expand_is_torch_s_with_minus_one_keeping_an_axis(torch):
     for sizes in [(3, 4), (-1, 4), (2, 3, 4), (2, -1, 4)]:
         y, u = x.expand(*sizes), t.expand(*sizes)
         _same(y, u)
+    with pytest.raises(ValueError, match=r"expand: sizes \(-1, 3, 1\) .* a new leading axis needs its size"):
+        x.expand(-1, 3, 1)
+    with pytest.raises(RuntimeError):
+        t.expand(-1, 3, 1)
     y, u = x.expand((2, -1, 5)), t.expand((2, -1, 5))
     _backward_both(torch, y, u)
     _grads_agree(x, t)  # summed over the copies, in both
@@ -707,6 +711,10 @@ def test_flatten_start_and_end_dims_are_torch_s(torch):
     _same(s.flatten(), r.flatten())  # a 0-d tensor: one element, in both
     with pytest.raises(ValueError, match=r"flatten: start_dim=2 comes after end_dim=1"):
         x.flatten(2, 1)
+    with pytest.raises(IndexError, match=r"flatten: axis 5 is out of range for a tensor of shape \(\)"):
+        s.flatten(5, 7)
+    with pytest.raises(IndexError):
+        r.flatten(5, 7)
 
 
 def test_masked_fill_is_torch_s_and_the_gradient_skips_the_filled_places(torch):

@@ -559,10 +559,10 @@ class Tensor:
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
         """The axes from ``start_dim`` to ``end_dim`` in one, as PyTorch's ``flatten``: by default
         all elements in one axis (a 0-d tensor gives one element)."""
+        start = _axis_arg(self, start_dim, self.ndim, "flatten")  # (a 0-d tensor has the one place 0)
+        end = _axis_arg(self, end_dim, self.ndim, "flatten")
         if self.ndim == 0:
             return self.reshape(1)
-        start = _axis_arg(self, start_dim, self.ndim, "flatten")
-        end = _axis_arg(self, end_dim, self.ndim, "flatten")
         if start > end:
             raise ValueError(
                 f"flatten: start_dim={start_dim} comes after end_dim={end_dim} "
@@ -665,6 +665,11 @@ class Tensor:
                 f"expected at least {self.ndim}"
             )
         shape = tuple(self.shape[i - new] if n == -1 and i >= new else n for i, n in enumerate(sizes))
+        if any(not isinstance(n, (int, np.integer)) or n < 0 for n in shape):
+            raise ValueError(
+                f"expand: sizes {sizes} for a tensor of shape {self.shape}: -1 keeps an existing axis, "
+                "so a new leading axis needs its size"
+            )
         return self.broadcast_to(shape)
 
     def masked_fill(self, mask: Any, value: float) -> "Tensor":
