@@ -147,6 +147,13 @@ def test_a_wrong_transpose_in_the_linear_layer_gets_a_hint_about_x_at_W_T(tmp_pa
 def test_relu_with_a_derivative_of_1_at_the_kink_fails(tmp_path):
     text = feedback("backward_relu", "return grad * (x > 0)", "return grad * (x >= 0)", tmp_path)
     assert "x = 0" in text, text
+    assert "looks like: a derivative of 1 at the kink" in text, text
+
+
+def test_relu_with_a_half_at_the_kink_is_not_said_to_take_1(tmp_path):
+    text = feedback("backward_relu", "return grad * (x > 0)", "return grad * np.heaviside(x, 0.5)", tmp_path)
+    assert "a derivative of 1" not in text, text
+    assert "looks like: a derivative other than 0 at the kink x = 0" in text, text
 
 
 # --- sign hints: generic, never the fix itself ---------------------------------------------------
