@@ -590,7 +590,7 @@ def fit(
     shuffle: bool = True,
     seed: Optional[int] = None,
     validation_data: Optional[tuple[Array, Array]] = None,
-    callbacks: Sequence[Callback] = (),
+    callbacks: Union[Callback, Sequence[Callback], None] = (),
     progress: bool = True,
     batches: Optional[Batches] = None,
     metrics: Any = "auto",
