@@ -813,3 +813,12 @@ def test_a_generator_of_batches_used_up_by_the_first_epoch_is_named(moons):
     with pytest.raises(ValueError, match=message):
         train.fit(model, nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1), None, None, 2,
                   progress=False, batches=lambda epoch: once)
+
+
+def test_evaluate_returns_python_floats():
+    X = np.array([[1.0], [-1.0], [2.0], [-3.0]])
+    y = np.array([[1.0], [1.0], [0.0], [0.0]])
+    model = nn.Sequential(nn.Identity())  # the logits are X itself
+    result = train.evaluate(model, nn.BCEWithLogitsLoss(), X, y)
+    assert {type(v) for v in result.values()} == {float}
+    assert result["accuracy"] == 0.5  # logits > 0: 1, 0, 1, 0 against 1, 1, 0, 0

@@ -1123,7 +1123,7 @@ def evaluate(
                     totals[name] += fn(output.data, yb) * len(xb)
     finally:
         _restore_modes(modes)
-    return {name: total / len(X) for name, total in totals.items()}
+    return {name: float(total / len(X)) for name, total in totals.items()}
 
 
 RandomSource = Union[np.random.Generator, np.random.RandomState]
