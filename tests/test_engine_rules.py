@@ -496,3 +496,31 @@ def test_a_neighbour_in_the_same_memory_block_that_did_not_change_is_no_alias():
     opt.step()  # the second layer changes again; the first layer's graph does not use it
     out2.backward()
     assert x.grad is not None
+
+
+def test_a_change_through_a_view_is_still_caught_after_many_later_changes():
+    w = Tensor(np.ones((2, 2)), requires_grad=True)
+    base = Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    out = (w * base.T).sum()  # base.T is not recorded: a constant on base's memory
+    with tg.no_grad():
+        base += 100.0
+    counter = Tensor(np.zeros(()))
+    for _ in range(100):  # before: only the latest 32 changes were remembered
+        counter += 1.0
+    with pytest.raises(RuntimeError, match=r"Mul\.backward needs input 1 \(shape \(2, 2\)"):
+        out.backward()
+
+
+def test_only_the_latest_changes_keep_their_tensors_alive():
+    import gc
+    import weakref
+
+    t = Tensor(np.ones(1000))
+    t += 1.0
+    ref = weakref.ref(t)
+    del t
+    counter = Tensor(np.zeros(()))
+    for _ in range(tg.autograd._Changes.ALIVE):
+        counter += 1.0
+    gc.collect()
+    assert ref() is None  # remembered by weak reference only, once 32 later changes were made

@@ -18,6 +18,7 @@ import gc
 import itertools
 import os
 import sys
+import weakref
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, Union
@@ -169,13 +170,19 @@ class Function:
 class _Changes:
     """Numbers the in-place changes made through the library, 1, 2, 3, ... (see mark_modified)."""
 
-    KEPT = 32
-    """How many of the latest changes keep their tensors, to find other tensors on their memory."""
+    KEPT = 4096
+    """How many of the latest changes remember their tensors (by weak reference), to find other
+    tensors on their memory."""
+
+    ALIVE = 32
+    """How many of the latest changes keep their tensors alive: ``w.detach().zero_()`` changes a
+    tensor that is gone at once, yet its change must still be found."""
 
     def __init__(self) -> None:
         self.counter = itertools.count(1)
         self.last = 0  # the number of the latest change
-        self.recent: collections.deque = collections.deque(maxlen=self.KEPT)  # (number, tensors)
+        self.recent: collections.deque = collections.deque(maxlen=self.KEPT)  # (number, weak refs)
+        self.alive: collections.deque = collections.deque(maxlen=self.ALIVE)  # the tensors themselves
 
 
 _CHANGES = _Changes()
@@ -195,7 +202,8 @@ def mark_modified(*tensors: "Tensor") -> None:
     number = _CHANGES.last = next(_CHANGES.counter)
     for t in tensors:
         t._version = number
-    _CHANGES.recent.append((number, tensors))  # for p.detach() and views of p (see _check_versions)
+    _CHANGES.recent.append((number, tuple(map(weakref.ref, tensors))))  # for p.detach(), views of p
+    _CHANGES.alive.append(tensors)
 
 
 def promote(
@@ -604,11 +612,13 @@ def _check_versions(op: Function, out: "Tensor") -> None:
 
 def _changed_under(x: "Tensor", since: int) -> bool:
     """Whether one of the latest changes after ``since`` wrote into memory that x's array shares."""
-    for number, tensors in reversed(_CHANGES.recent):
+    for number, refs in reversed(_CHANGES.recent):
         if number <= since:
             return False
-        if any(t is not x and np.shares_memory(x.data, t.data) for t in tensors):
-            return True
+        for ref in refs:
+            t = ref()  # (None once that tensor is gone)
+            if t is not None and t is not x and np.shares_memory(x.data, t.data):
+                return True
     return False
 
 
