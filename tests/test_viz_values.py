@@ -242,6 +242,14 @@ def test_backslashes_in_names_are_drawn_as_written() -> None:
     assert svg.count("a\\N") >= 3  # its box and the labels of its two edges
 
 
+@needs_dot
+def test_backslashes_in_a_tensor_s_box_are_drawn_as_written() -> None:
+    x = Tensor(np.array([1.0]), requires_grad=True, name="x\\N")
+    w = Tensor(np.array([2.0]), requires_grad=True, name="\\Gamma")
+    svg = viz.pipe(viz.draw_graph((x * w).sum()), "svg").decode()
+    assert ">x\\N<" in svg and ">\\Gamma<" in svg  # before: graphviz drew "xv0" and "%3amma"
+
+
 # --- the losses' captions: the formula gives the number printed next to it -----------------------
 #
 # Each expected value below is the caption's formula evaluated with numpy, written out by hand.

@@ -536,7 +536,9 @@ def _number(x: Any) -> str:
 
 
 def _html_lines(text: str) -> str:
-    return "<br/>".join(html.escape(line) for line in text.split("\n"))
+    """Text for a box: HTML-escaped, backslashes doubled (graphviz expands \\N and the like even in
+    an HTML label), one line per line."""
+    return "<br/>".join(html.escape(line).replace("\\", "\\\\") for line in text.split("\n"))
 
 
 def _value_cells(v: _Value, show_data: bool, grad_text: Optional[str], max_elements: int) -> list[str]:
