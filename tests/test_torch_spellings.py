@@ -775,6 +775,11 @@ def test_where_of_two_python_numbers_has_torch_s_dtype(torch, a, b):
     assert ours.dtype == theirs.numpy().dtype and ours.tolist() == theirs.tolist()
 
 
+def test_masked_fill_names_itself_for_a_mask_that_is_not_bool():
+    with pytest.raises(TypeError, match=r"masked_fill: the mask must be a bool array, got dtype int64"):
+        Tensor(np.ones(3)).masked_fill(np.array([1, 0, 1]), 0.0)
+
+
 def test_masked_fill_keeps_the_tensor_s_dtype_as_torch_does(torch):
     mask = np.array([True, False, True])
     ours = Tensor(np.arange(3)).masked_fill(mask, 1.5)

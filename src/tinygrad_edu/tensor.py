@@ -675,6 +675,9 @@ class Tensor:
     def masked_fill(self, mask: Any, value: float) -> "Tensor":
         """PyTorch's ``masked_fill``: ``value`` where the bool ``mask`` is true, else the tensor; the
         gradient flows to the elements that were kept. ``tg.where(mask, value, x)``."""
+        mask_dtype = np.asarray(mask.data if isinstance(mask, Tensor) else mask).dtype
+        if mask_dtype != np.bool_:
+            raise TypeError(f"masked_fill: the mask must be a bool array, got dtype {mask_dtype} (mask > 0?)")
         fill = Tensor(np.asarray(value).astype(self.dtype))  # x's dtype, as in PyTorch (1.5 into int: 1)
         out = where(mask, fill, self)
         if out.shape != self.shape:
