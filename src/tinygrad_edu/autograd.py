@@ -843,11 +843,18 @@ class detect_anomaly:
         STATE.anomaly = self._previous.pop()
 
 
+def _outside_package(frame: Any) -> tuple[Any, int]:
+    """The first frame, from ``frame`` outwards, that is not this package's code, and how many
+    frames out it is (0: ``frame`` itself); None when every frame is the package's."""
+    steps = 0
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame, steps = frame.f_back, steps + 1
+    return frame, steps
+
+
 def _user_frame() -> Optional[str]:
     """'file:line in function: source' of the innermost caller outside this package."""
-    frame = sys._getframe(1)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
-        frame = frame.f_back
+    frame, _ = _outside_package(sys._getframe(1))
     if frame is None:
         return None
     import linecache

@@ -914,7 +914,7 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
     c = np.array(cond.data if isinstance(cond, Tensor) else cond)
     if c.dtype != np.bool_:
         raise TypeError(f"where: the condition must be a bool array, got dtype {c.dtype}")
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor) and _both_numbers(a, b):
+    if type(a) in _NUMBERS and type(b) in _NUMBERS:
         a, b = _number_pair(a, b)  # where(c, 1, 0) is int64, as in PyTorch
     ta = _as_tensor(a)
     tb = ta._operand(b) if not isinstance(b, Tensor) else b
@@ -923,8 +923,7 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
     return ew.Where.apply(ta, tb, cond=c)
 
 
-def _both_numbers(a: Any, b: Any) -> bool:
-    return all(type(v) in (bool, int, float) for v in (a, b))
+_NUMBERS = (bool, int, float)
 
 
 def _number_pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:

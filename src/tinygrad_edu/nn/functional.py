@@ -7,7 +7,6 @@ Inputs may be Tensors or ndarrays. The loss functions check their arguments
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
 from typing import Any, Optional, Union
@@ -15,7 +14,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from tinygrad_edu._config import _check_flag, get_rng
-from tinygrad_edu.autograd import _PACKAGE_DIR
+from tinygrad_edu.autograd import _outside_package
 from tinygrad_edu.ops import elementwise as ew
 from tinygrad_edu.ops import fused
 from tinygrad_edu.ops import nn as nnops
@@ -233,14 +232,12 @@ def _warn_squashed_twice(name: str, layer: str, applies: str, otherwise: str) ->
     """A loss that applies its own sigmoid or softmax was given scores that went through one
     already: they are squashed twice, and the network trains slowly towards other numbers
     without any error. Warned at the first line outside the library (the user's loss call)."""
-    frame, level = sys._getframe(0), 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
-        frame, level = frame.f_back, level + 1
+    _, steps = _outside_package(sys._getframe(0))
     warnings.warn(
         f"{name}: its input was made by {layer}, but {name} applies {applies} itself, so the scores "
         f"are squashed twice; drop the last {layer} layer{otherwise}",
         UserWarning,
-        stacklevel=level,
+        stacklevel=steps + 1,  # (1 is this function)
     )
 
 
