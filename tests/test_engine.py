@@ -927,6 +927,23 @@ def test_a_tensor_assigned_to_data_by_hand_is_named_at_the_next_forward():
         x * w
 
 
+@pytest.mark.parametrize(
+    "op, name, index",
+    [
+        (lambda w: w.exp(), "Exp", 0),
+        (lambda w: w.relu(), "ReLU", 0),
+        (lambda w: np.ones((2, 1)) @ w, "MatMul", 1),
+        (lambda w: w.tanh(), "Tanh", 0),
+    ],
+)
+def test_a_tensor_assigned_to_data_is_named_by_ops_that_numpy_refuses_it_in(op, name, index):
+    w = leaf([[1.0, 2.0]])
+    w.grad = Tensor(np.array([[1.0, 1.0]]))
+    w.data = w.data - 0.5 * w.grad  # numpy's own error ("does not support ufuncs") says nothing useful
+    with pytest.raises(TypeError, match=rf"{name}: input {index} \(shape \(1, 2\)\) has a Tensor as its \.data"):
+        op(w)
+
+
 def test_a_saved_output_changed_through_a_detached_alias_raises_as_in_pytorch():
     w = leaf([0.5, 1.0])
     y = w.exp()

@@ -145,9 +145,15 @@ def test_strings_objects_and_ragged_lists_are_refused_clearly(bad, dtype_word):
         Tensor(bad)
 
 
-def test_a_tensor_of_a_tensor_shares_its_data():
-    a = Tensor(np.ones(3))
-    assert Tensor(a).data is a.data
+def test_a_tensor_of_a_tensor_is_a_detached_copy_as_torch_tensor_makes():
+    w = Tensor(np.ones(3), requires_grad=True)
+    start = Tensor(w)  # keeping the starting weights, as a student would
+    with tg.no_grad():
+        w -= 0.5  # an optimizer step writes into w's array
+    assert start.data.tolist() == [1.0, 1.0, 1.0]
+    assert not start.requires_grad and start._ctx is None
+    assert Tensor(w, dtype=np.float32).data.tolist() == [0.5, 0.5, 0.5]
+    assert not np.shares_memory(Tensor(w, requires_grad=True).data, w.data)
 
 
 # --- attributes ----------------------------------------------------------------------------

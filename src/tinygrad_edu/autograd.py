@@ -311,6 +311,7 @@ def _op_error(name: str, tensors: Sequence["Tensor"], exc: Exception) -> Excepti
     is an ``OpError`` of the kind numpy raised (an index error stays an ``IndexError``)."""
     if isinstance(exc, OpError):
         return exc
+    _check_arrays(tuple([t.data for t in tensors]), name)  # numpy's reason for a Tensor there is no help
     shapes = ", ".join(f"shape {t.shape} {t.dtype}" for t in tensors)
     kind = OpIndexError if isinstance(exc, IndexError) else OpError
     kind = OpTypeError if isinstance(exc, TypeError) else kind

@@ -138,7 +138,7 @@ class Tensor:
     ``Tensor(data, requires_grad=False, dtype=None, name=None)``. An ndarray
     keeps its dtype; it is shared, not copied, unless the tensor requires grad
     (an optimizer then updates the tensor's own copy, never the caller's array,
-    as with ``torch.tensor``). Python numbers and lists become the default float
+    as with ``torch.tensor``). A Tensor is copied and detached. Python numbers and lists become the default float
     dtype (float32 unless ``set_default_dtype`` says otherwise). Only floating
     tensors can require grad.
     """
@@ -157,8 +157,9 @@ class Tensor:
         dtype: Any = None,
         name: Optional[str] = None,
     ) -> None:
-        if isinstance(data, Tensor):
-            data = data.data
+        given = data
+        if isinstance(data, Tensor):  # a detached copy, as torch.tensor(t) makes: never an alias of t
+            data = data.data.copy()
         self.data = _to_array(data, dtype, "Tensor")
         requires_grad = _check_flag(requires_grad, "requires_grad", "Tensor")
         if requires_grad and self.data.dtype.kind != "f":
@@ -166,7 +167,7 @@ class Tensor:
                 f"Tensor: only floating tensors can require grad, got dtype {self.data.dtype} "
                 f"(shape {self.data.shape}); convert with dtype=np.float32 or np.float64"
             )
-        if requires_grad and self.data is data:
+        if requires_grad and self.data is given:
             # A tensor to be trained gets an array of its own, as torch.tensor copies: an
             # optimizer step writes into it in place, and must not overwrite the caller's array.
             self.data = data.copy()
