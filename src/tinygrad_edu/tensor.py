@@ -138,9 +138,9 @@ class Tensor:
     ``Tensor(data, requires_grad=False, dtype=None, name=None)``. An ndarray
     keeps its dtype; it is shared, not copied, unless the tensor requires grad
     (an optimizer then updates the tensor's own copy, never the caller's array,
-    as with ``torch.tensor``). A Tensor is copied and detached. Python numbers and lists become the default float
-    dtype (float32 unless ``set_default_dtype`` says otherwise). Only floating
-    tensors can require grad.
+    as with ``torch.tensor``). A Tensor is copied and detached. Python numbers and
+    lists become the default float dtype (float32 unless ``set_default_dtype`` says
+    otherwise). Only floating tensors can require grad.
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "_version", "__weakref__")
