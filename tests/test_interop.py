@@ -410,7 +410,7 @@ def test_linear_relu_becomes_a_linear_and_a_relu_with_the_same_names(dtype, torc
         assert np.array_equal(back.state_dict()[name], value), name
 
 
-def test_linear_relu_keeps_its_optimizer_and_is_refused_alone(torch):
+def test_linear_relu_keeps_its_optimizer_and_its_sharing(torch):
     model = _linear_relu_network()
     opt = optim.Adam(list(model.parameters()), lr=0.01)
     theirs = interop.to_torch(model)
@@ -420,8 +420,110 @@ def test_linear_relu_keeps_its_optimizer_and_is_refused_alone(torch):
     twice = interop.to_torch(nn.Sequential(shared, nn.Tanh(), shared))
     assert [type(m).__name__ for m in twice] == ["Linear", "ReLU", "Tanh", "Linear", "ReLU"]
     assert twice[0] is twice[3]  # one Linear, so the weights stay shared
-    with pytest.raises(TypeError, match=r"to_torch: a LinearReLU on its own.*nn\.Sequential\(model\)"):
-        interop.to_torch(nn.LinearReLU(2, 3))
+
+
+def _lone_linear_relu(dtype=F64, bias=True):
+    """A LinearReLU(3, 4) on its own, with a bias that is not zeros."""
+    model = nn.LinearReLU(3, 4, bias=bias, rng=np.random.RandomState(6), dtype=dtype)
+    if bias:
+        model.bias.data[...] = np.random.RandomState(7).randn(4)
+    return model
+
+
+def _torch_linear_then_relu(torch, model):
+    """torch.nn.Sequential(Linear, ReLU) written by hand, with the LinearReLU's weights."""
+    kind = torch.float64 if model.weight.dtype == F64 else torch.float32
+    linear = torch.nn.Linear(model.in_features, model.out_features, bias=model.bias is not None, dtype=kind)
+    with torch.no_grad():
+        linear.weight.copy_(torch.tensor(model.weight.data))
+        if model.bias is not None:
+            linear.bias.copy_(torch.tensor(model.bias.data))
+    return torch.nn.Sequential(linear, torch.nn.ReLU())
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_linear_relu_alone_becomes_linear_then_relu_with_the_same_values_and_gradients(dtype, bias, torch):
+    model = _lone_linear_relu(dtype, bias)
+    theirs = interop.to_torch(model)
+    assert type(theirs) is torch.nn.Sequential
+    assert [type(m) for m in theirs] == [torch.nn.Linear, torch.nn.ReLU]
+    assert list(theirs.state_dict()) == ["0.weight", "0.bias"][: 1 + bias]
+    rng = np.random.RandomState(0)
+    x, upstream = rng.randn(8, 3).astype(dtype), rng.randn(8, 4).astype(dtype)
+    by_hand = _torch_linear_then_relu(torch, model)
+    tx = torch.tensor(x, requires_grad=True)
+    t_out = by_hand(tx)
+    (t_out * torch.tensor(upstream)).sum().backward()
+    expected = t_out.detach().numpy()
+    assert (expected == 0).any() and (expected > 0).any()  # the ReLU cuts some units and passes others
+    cx = torch.tensor(x, requires_grad=True)
+    out = theirs(cx)
+    (out * torch.tensor(upstream)).sum().backward()
+    assert torch.equal(out, t_out) and torch.equal(cx.grad, tx.grad)
+    for (name, p), q in zip(theirs.named_parameters(), by_hand.parameters()):
+        assert torch.equal(p.grad, q.grad), name
+    ours_x = Tensor(x, requires_grad=True)
+    mine = model(ours_x)
+    (mine * Tensor(upstream)).sum().backward()
+    close(mine.data, expected, dtype, "output")
+    close(ours_x.grad.data, tx.grad.numpy(), dtype, "gradient of x")
+    for name, p in model.named_parameters():
+        close(p.grad.data, getattr(by_hand[0], name).grad.numpy(), dtype, f"gradient of {name}")
+
+
+def test_a_linear_relu_alone_comes_back_and_its_state_dict_maps_to_the_linear(torch):
+    model = _lone_linear_relu()
+    model.eval()
+    theirs = interop.to_torch(model)
+    assert not any(m.training for m in theirs.modules())
+    back = interop.from_torch(theirs)  # what PyTorch holds: a Sequential of a Linear and a ReLU
+    assert [type(m) for m in back] == [nn.Linear, nn.ReLU] and not back.training
+    assert list(back.state_dict()) == list(theirs.state_dict()) == ["0.weight", "0.bias"]
+    x = np.random.RandomState(1).randn(5, 3)
+    expected = _torch_linear_then_relu(torch, model)(torch.tensor(x)).detach().numpy()
+    assert np.array_equal(back(Tensor(x)).data, expected)
+    # the LinearReLU's own names are those of the torch Linear, theirs[0]
+    other = _lone_linear_relu()
+    other.weight.data[...] = 0.0
+    other.load_state_dict({name: t.numpy() for name, t in theirs[0].state_dict().items()})
+    assert np.array_equal(other.weight.data, model.weight.data)
+    fresh = interop.to_torch(nn.LinearReLU(3, 4, dtype=F64))
+    fresh[0].load_state_dict({name: torch.tensor(a) for name, a in model.state_dict().items()})
+    assert torch.equal(fresh[0].bias, theirs[0].bias)
+
+
+def _linear_relu_batches():
+    rng = np.random.RandomState(3)
+    X, Y = rng.randn(16, 3), np.abs(rng.randn(16, 4))
+    return [(X[:8], Y[:8]), (X[8:], Y[8:])]
+
+
+def test_a_linear_relu_alone_keeps_its_optimizer_there_and_back(torch):
+    batches = _linear_relu_batches()
+    reference = _lone_linear_relu()
+    _mse_steps_here(reference, optim.Adam(list(reference.parameters()), lr=0.05), 6, batches)
+    model = _lone_linear_relu()
+    opt = optim.Adam(list(model.parameters()), lr=0.05)
+    _mse_steps_here(model, opt, 2, batches)
+    theirs = interop.to_torch(model)
+    torch_opt = interop.optimizer_to_torch(opt, theirs)
+    assert torch_opt.param_groups[0]["param_names"] == ["0.weight", "0.bias"]
+    assert torch_opt.param_groups[0]["params"][0] is theirs[0].weight
+    _mse_steps_torch(torch, theirs, torch_opt, 2, batches, offset=2)
+    back = interop.from_torch(theirs)
+    _mse_steps_here(back, interop.optimizer_from_torch(torch_opt, back), 2, batches, offset=4)
+    for name in ("weight", "bias"):
+        np.testing.assert_allclose(
+            getattr(back[0], name).data, getattr(reference, name).data, rtol=1e-10, atol=1e-10
+        )
+    X = np.concatenate([b[0] for b in batches])
+    Y = np.concatenate([b[1] for b in batches])
+    fresh = _lone_linear_relu()
+    report = interop.compare_with_torch(
+        fresh, nn.MSELoss(), optim.Adam(list(fresh.parameters()), lr=0.05), X, Y, steps=3, verbose=False
+    )
+    assert report.passed(1e-12)
 
 
 def test_from_torch_refuses_batch_norm_without_bias_naming_it(torch):
@@ -489,6 +591,112 @@ def test_training_a_shared_module_continues_identically_in_torch_and_back(torch)
     _mse_steps_here(back, back_opt, 2, batches, offset=4)
     assert back[0] is back[2]
     _assert_weights(reference, interop.to_torch(back))
+
+
+TIES = ["module", "weight"]  # the same Linear twice, or two Linears whose weight is one Parameter
+
+
+def _tied_network(tie, seed=4):
+    """Linear(4, 4) applied twice with one weight, tied by ``tie``, then a head; biases not zeros."""
+    rng = np.random.RandomState(seed)
+    first = nn.Linear(4, 4, rng=rng, dtype=F64)
+    first.bias.data[...] = rng.randn(4)
+    second = first
+    if tie == "weight":
+        second = nn.Linear(4, 4, rng=rng, dtype=F64)
+        second.bias.data[...] = rng.randn(4)
+        second.weight = first.weight
+    return nn.Sequential(first, nn.ReLU(), second, nn.Tanh(), nn.Linear(4, 1, rng=rng, dtype=F64))
+
+
+def _torch_tied_network(torch, model, tie):
+    """The same network written in PyTorch by hand, tied as PyTorch ties, with the model's weights."""
+
+    def linear(ours):
+        t = torch.nn.Linear(ours.in_features, ours.out_features, dtype=torch.float64)
+        with torch.no_grad():
+            t.weight.copy_(torch.tensor(ours.weight.data))
+            t.bias.copy_(torch.tensor(ours.bias.data))
+        return t
+
+    first = linear(model[0])
+    second = first
+    if tie == "weight":
+        second = linear(model[2])
+        second.weight = first.weight
+    return torch.nn.Sequential(first, torch.nn.ReLU(), second, torch.nn.Tanh(), linear(model[4]))
+
+
+def _tied_batches():
+    rng = np.random.RandomState(5)
+    X, Y = rng.randn(16, 4), rng.randn(16, 1)
+    return [(X[:8], Y[:8]), (X[8:], Y[8:])]
+
+
+@pytest.mark.parametrize("tie", TIES)
+def test_tied_weights_stay_one_torch_parameter_and_train_as_in_pytorch(tie, torch):
+    model = _tied_network(tie)
+    theirs = interop.to_torch(model)
+    by_hand = _torch_tied_network(torch, model, tie)
+    assert theirs[0].weight is theirs[2].weight
+    assert (theirs[0].bias is theirs[2].bias) == (tie == "module")
+    assert len(list(theirs.parameters())) == len(list(by_hand.parameters())) == (4 if tie == "module" else 5)
+    names = [name for name, _ in by_hand.named_parameters()]  # PyTorch lists a tied parameter once
+    assert [n for n, _ in theirs.named_parameters()] == names == [n for n, _ in model.named_parameters()]
+    assert list(theirs.state_dict()) == list(by_hand.state_dict()) == list(model.state_dict())
+    batches = _tied_batches()
+    before = model[0].weight.data.copy()
+    _mse_steps_here(model, optim.SGD(list(model.parameters()), lr=0.1, momentum=0.9), 4, batches)
+    for torch_model in (theirs, by_hand):
+        torch_opt = torch.optim.SGD(torch_model.parameters(), lr=0.1, momentum=0.9)
+        _mse_steps_torch(torch, torch_model, torch_opt, 4, batches)
+    assert not np.allclose(model[0].weight.data, before)  # the steps moved the tied weight
+    assert theirs[0].weight is theirs[2].weight
+    _assert_weights(model, by_hand, tol=1e-12)
+    _assert_weights(interop.from_torch(theirs), by_hand, tol=1e-12)
+
+
+@pytest.mark.parametrize("tie", TIES)
+def test_from_torch_keeps_weights_tied_in_pytorch(tie, torch):
+    by_hand = _torch_tied_network(torch, _tied_network(tie), tie)
+    back = interop.from_torch(by_hand)
+    assert back[0].weight is back[2].weight
+    assert (back[0].bias is back[2].bias) == (tie == "module")
+    assert [n for n, _ in back.named_parameters()] == [n for n, _ in by_hand.named_parameters()]
+    again = interop.from_torch(interop.to_torch(_tied_network(tie)))
+    assert again[0].weight is again[2].weight
+    batches = _tied_batches()
+    _mse_steps_here(back, optim.SGD(list(back.parameters()), lr=0.1), 3, batches)
+    _mse_steps_torch(torch, by_hand, torch.optim.SGD(by_hand.parameters(), lr=0.1), 3, batches)
+    _assert_weights(back, by_hand, tol=1e-12)
+
+
+def test_an_optimizer_of_tied_weights_continues_in_torch_and_back(torch):
+    batches = _tied_batches()
+    reference = _tied_network("weight")
+    _mse_steps_here(reference, optim.Adam(list(reference.parameters()), lr=0.05), 6, batches)
+    model = _tied_network("weight")
+    opt = optim.Adam(list(model.parameters()), lr=0.05)
+    _mse_steps_here(model, opt, 2, batches)
+    theirs = interop.to_torch(model)
+    torch_opt = interop.optimizer_to_torch(opt, theirs)
+    params = torch_opt.param_groups[0]["params"]
+    assert len(params) == 5 and params[0] is theirs[2].weight
+    _mse_steps_torch(torch, theirs, torch_opt, 2, batches, offset=2)
+    back = interop.from_torch(theirs)
+    _mse_steps_here(back, interop.optimizer_from_torch(torch_opt, back), 2, batches, offset=4)
+    assert back[0].weight is back[2].weight
+    _assert_weights(reference, interop.to_torch(back))
+
+
+def test_from_torch_refuses_a_buffer_that_two_modules_hold(torch):
+    first, second = torch.nn.BatchNorm1d(2), torch.nn.BatchNorm1d(2)
+    second.running_mean = first.running_mean
+    with pytest.raises(ValueError, match=r"buffer '1\.running_mean' is the same tensor as '0\.running_mean'"):
+        interop.from_torch(torch.nn.Sequential(first, second))
+    once = torch.nn.BatchNorm1d(2).double()
+    back = interop.from_torch(torch.nn.Sequential(once, once))  # one module used twice converts
+    assert back[0] is back[1]
 
 
 def test_a_converted_module_pickles_and_torch_saves(torch, tmp_path):
@@ -1030,6 +1238,32 @@ def test_onnx_of_linear_relu_is_gemm_and_relu(ort, tmp_path, torch):
     np.testing.assert_allclose(_onnx_run(ort, path, x), expected, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_onnx_of_a_linear_relu_alone_runs_in_onnxruntime(dtype, ort, tmp_path, torch):
+    model = _lone_linear_relu(dtype)
+    x = np.random.RandomState(2).randn(9, 3).astype(dtype)
+    path = interop.export_onnx(model, x[:1], tmp_path / "alone.onnx")
+    assert _check_onnx_file(path, model) == ["Gemm", "Relu"]
+    expected = _torch_linear_then_relu(torch, model)(torch.tensor(x)).detach().numpy()
+    assert (expected == 0).any()
+    got = _onnx_run(ort, path, x)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, expected, rtol=_onnx_tol(dtype), atol=_onnx_tol(dtype))
+
+
+@pytest.mark.parametrize("tie", TIES)
+def test_onnx_of_tied_weights_runs_in_onnxruntime(tie, ort, tmp_path, torch):
+    onnx = need("onnx")
+    model = _tied_network(tie)
+    x = np.random.RandomState(3).randn(9, 4)
+    path = interop.export_onnx(model, x[:1], tmp_path / "tied.onnx")
+    assert _check_onnx_file(path, model) == ["Gemm", "Relu", "Gemm", "Tanh", "Gemm"]
+    initializers = {init.name for init in onnx.load(path).graph.initializer}
+    assert initializers == set(model.state_dict())  # the tied weight under each of its names
+    expected = _torch_tied_network(torch, model, tie)(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(_onnx_run(ort, path, x), expected, rtol=1e-12, atol=1e-12)
+
+
 def test_onnx_opset_newer_than_onnx_knows_is_refused(ort, tmp_path):
     onnx = need("onnx")
     newest = onnx.defs.onnx_opset_version()
@@ -1113,6 +1347,32 @@ def test_safetensors_load_into_the_torch_model(dtype, torch, tmp_path):
     other.load_state_dict(loaded)
     for name, value in model.state_dict().items():
         assert np.array_equal(other.state_dict()[name], value), name
+
+
+@pytest.mark.parametrize("tie", TIES)
+def test_safetensors_of_tied_weights_load_into_pytorch_keeping_the_tie(tie, torch, tmp_path):
+    safetensors_torch = importlib.import_module(need("safetensors").__name__ + ".torch")
+    model = _tied_network(tie)
+    path = interop.save_safetensors(model, tmp_path / "tied.safetensors")
+    by_hand = _torch_tied_network(torch, _tied_network(tie, seed=9), tie)  # other weights
+    assert set(interop.load_safetensors(path)) == set(by_hand.state_dict())  # every name, as PyTorch lists
+    by_hand.load_state_dict(safetensors_torch.load_file(path))  # strict: nothing missing
+    assert by_hand[0].weight is by_hand[2].weight
+    _assert_weights(model, by_hand, tol=0)
+    ours = _tied_network(tie, seed=9)
+    ours.load_state_dict(interop.load_safetensors(path))
+    assert ours[0].weight is ours[2].weight
+    _assert_weights(ours, by_hand, tol=0)
+    # safetensors' save_model keeps one name of a tied tensor: strict=False loads it, as the tie
+    # makes the dropped name the same parameter
+    safetensors_torch.save_model(by_hand, tmp_path / "once.safetensors")
+    once = interop.load_safetensors(tmp_path / "once.safetensors")
+    dropped = sorted(set(by_hand.state_dict()) - set(once))
+    assert dropped == (["2.bias", "2.weight"] if tie == "module" else ["2.weight"])
+    fresh = _tied_network(tie, seed=9)
+    missing, unexpected = fresh.load_state_dict(once, strict=False)
+    assert sorted(missing) == dropped and unexpected == []
+    _assert_weights(fresh, by_hand, tol=0)
 
 
 def test_safetensors_from_a_state_dict_and_bad_input(tmp_path):

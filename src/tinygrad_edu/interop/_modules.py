@@ -62,10 +62,12 @@ def to_torch(model: nn.Module) -> Any:
     is copied bit for bit, keeping its dtype (float32 or float64) and ``requires_grad``, and
     each module keeps its train/eval mode, so ``to_torch(model)(x)`` computes ``model(x)``.
     A module used twice (``Sequential(lin, act, lin)``) becomes one torch module used twice,
-    so its weights stay shared. An ``nn.LinearReLU`` in a Sequential becomes a torch
-    ``Linear`` under its name and a ``ReLU`` after it named ``'<name>_relu'`` (so the
-    parameter names stay ``'0.weight'``); on its own, outside a Sequential, it raises a
-    TypeError. The two models share no memory. The result pickles (``torch.save``). A
+    and a parameter shared by two modules (``b.weight = a.weight``) one torch Parameter, so
+    the weights stay tied as they are here. An ``nn.LinearReLU`` in a Sequential becomes a
+    torch ``Linear`` under its name and a ``ReLU`` after it named ``'<name>_relu'`` (so the
+    parameter names stay ``'0.weight'``); on its own it becomes
+    ``torch.nn.Sequential(Linear, ReLU)``, whose parameters are ``'0.weight'`` and
+    ``'0.bias'``. The two models share no memory. The result pickles (``torch.save``). A
     Dropout's own ``rng`` does not carry over (PyTorch draws its masks from
     ``torch.manual_seed``). A module that does not convert raises a TypeError naming it and
     listing ``SUPPORTED``.
@@ -79,18 +81,32 @@ def convert_to_torch(model: nn.Module, where: str) -> Any:
     if not isinstance(model, nn.Module):
         raise TypeError(f"{where}: expected a tinygrad_edu nn.Module, got {type(model).__name__}")
     if type(model) is nn.LinearReLU:
-        raise TypeError(
-            f"{where}: a LinearReLU on its own becomes PyTorch's Linear and ReLU, which need a Sequential "
-            "around them; convert nn.Sequential(model) instead (its parameters are then '0.weight', "
-            "'0.bias')"
-        )
-    out = _module_to_torch(model, torch, "", {}, where)
+        out = _lone_linear_relu_to_torch(model, torch, where)
+    else:
+        out = _module_to_torch(model, torch, "", {}, where)
     _SOURCES[out] = weakref.ref(model)
     return out
 
 
+def torch_name(model: nn.Module, name: str) -> str:
+    """The name in ``to_torch(model)`` of ``model``'s parameter or buffer ``name``: the same name,
+    except for a LinearReLU on its own, whose Linear is child '0' there ('weight' -> '0.weight')."""
+    return f"0.{name}" if type(model) is nn.LinearReLU else name
+
+
+def _lone_linear_relu_to_torch(m: nn.LinearReLU, torch: Any, where: str) -> Any:
+    """A LinearReLU outside a Sequential: ``torch.nn.Sequential(Linear, ReLU)``, which is what it
+    computes; PyTorch has no single module for it, and a Linear alone would drop the ReLU."""
+    relu = torch.nn.ReLU()
+    relu.training = m.training
+    out = torch.nn.Sequential(_module_to_torch(m, torch, "", {}, where), relu)
+    out.training = m.training
+    return out
+
+
 def _module_to_torch(m: nn.Module, torch: Any, path: str, done: dict[int, Any], where: str) -> Any:
-    """``m`` in torch; ``done`` maps id(module) -> its torch module, so a shared module stays one."""
+    """``m`` in torch. ``done`` maps the id of each module and parameter converted so far to its
+    torch counterpart, so that one used in two places stays one (ids of live objects never clash)."""
     if id(m) in done:
         return done[id(m)]
     tnn = torch.nn
@@ -101,19 +117,19 @@ def _module_to_torch(m: nn.Module, torch: Any, path: str, done: dict[int, Any], 
     elif kind in _SIMPLE_TO_TORCH:
         out = _SIMPLE_TO_TORCH[kind](m, tnn)
     elif kind in (nn.Linear, nn.LinearReLU):  # a LinearReLU's ReLU is added by its Sequential
-        dtype = _torch_dtype(m.weight.dtype, torch, where, f"'{path}.weight'")
+        dtype = _torch_dtype(m.weight.dtype, torch, where, _quoted(path, "weight"))
         # skip_init: no random initial values (which would use up torch's random numbers)
         out = torch.nn.utils.skip_init(
             tnn.Linear, m.in_features, m.out_features, bias=m.bias is not None, dtype=dtype
         )
-        _copy_state_to_torch(m, out, torch)
+        _copy_state_to_torch(m, out, torch, done)
     elif kind is nn.BatchNorm1d:
         dtype = _bn_dtype(m, torch, path, where)
         out = tnn.BatchNorm1d(
             m.num_features, eps=m.eps, momentum=m.momentum, affine=m.affine,
             track_running_stats=m.track_running_stats, dtype=dtype,
         )
-        _copy_state_to_torch(m, out, torch)
+        _copy_state_to_torch(m, out, torch, done)
     else:
         raise _unsupported(where, m, path)
     out.training = m.training
@@ -164,12 +180,25 @@ def _bn_dtype(m: nn.BatchNorm1d, torch: Any, path: str, where: str) -> Any:
     return _torch_dtype(arrays[0].dtype, torch, where, f"'{path}' (BatchNorm1d)")
 
 
-def _copy_state_to_torch(m: nn.Module, out: Any, torch: Any) -> None:
-    """Our leaf module's parameters and buffers into the torch module's, bit for bit."""
-    state = {name: torch.tensor(np.array(t.data)) for name, t in m._state_tensors().items()}
-    out.load_state_dict(state, strict=True)
-    for name, p in m.named_parameters():
-        getattr(out, name).requires_grad_(p.requires_grad)
+def _quoted(path: str, name: str) -> str:
+    """``'0.weight'`` for parameter ``weight`` of the module at ``path`` (``'weight'`` at the top)."""
+    return f"'{path}.{name}'" if path else f"'{name}'"
+
+
+def _copy_state_to_torch(m: nn.Module, out: Any, torch: Any, done: dict[int, Any]) -> None:
+    """Our leaf module's parameters and buffers into the torch module's, bit for bit. A parameter
+    already converted (tied: another module holds it too) becomes that same torch Parameter, so
+    that training updates one tensor, as here; ``done`` records the new ones."""
+    state = m._state_tensors()
+    out.load_state_dict({name: torch.tensor(np.array(t.data)) for name, t in state.items()}, strict=True)
+    for name, p in state.items():
+        if not isinstance(p, nn.Parameter):
+            continue  # a buffer: assigning one to a module copies it here, so buffers are never shared
+        if id(p) in done:
+            setattr(out, name, done[id(p)])
+        else:
+            getattr(out, name).requires_grad_(p.requires_grad)
+            done[id(p)] = getattr(out, name)
 
 
 # --- torch -> ours ----------------------------------------------------------------------------------
@@ -179,22 +208,44 @@ def from_torch(module: Any) -> nn.Module:
     """The same network as a tinygrad_edu ``nn.Module`` (the reverse of ``to_torch``).
 
     Values are copied bit for bit (from any device) with their dtype (float32 or float64),
-    names, ``requires_grad`` and train/eval modes; a module used twice stays one module. A
-    Linear followed by a ReLU comes back as those two (``to_torch`` of an ``nn.LinearReLU``
-    too: the values and gradients are the same). A module that does not convert raises a
-    TypeError naming it and listing ``SUPPORTED``; an option ours lacks (BatchNorm1d's
-    ``bias=False``) raises a ValueError naming it.
+    names, ``requires_grad`` and train/eval modes; a module used twice stays one module, and
+    a parameter shared by two modules one Parameter. A Linear followed by a ReLU comes back
+    as those two (``to_torch`` of an ``nn.LinearReLU`` too: the values and gradients are the
+    same). A module that does not convert raises a TypeError naming it and listing
+    ``SUPPORTED``; an option ours lacks (BatchNorm1d's ``bias=False``) and a buffer that two
+    modules hold (assigning a buffer here copies it) raise a ValueError naming them.
     """
     torch = require("torch", "from_torch")
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"from_torch: expected a torch.nn.Module, got {type(module).__name__}")
+    _refuse_shared_buffers(module)
     out = _module_from_torch(module, torch, "", {})
     _SOURCES[out] = weakref.ref(module)
     return out
 
 
-def _module_from_torch(m: Any, torch: Any, path: str, done: dict[int, nn.Module]) -> nn.Module:
-    """``m`` here; ``done`` maps id(torch module) -> ours, so a shared module stays one."""
+def _refuse_shared_buffers(module: Any) -> None:
+    """A buffer that two torch modules hold (``bn2.running_mean = bn1.running_mean``) has no
+    counterpart here, where assigning a buffer copies it: converted, the two copies would drift
+    apart in training while PyTorch's one tensor takes both updates."""
+    seen: dict[int, str] = {}
+    for path, m in module.named_modules():  # each module once: a module used twice is fine
+        for name, b in m._buffers.items():
+            if b is None:
+                continue
+            where = f"{path}.{name}" if path else name
+            if id(b) in seen:
+                raise ValueError(
+                    f"from_torch: buffer '{where}' is the same tensor as '{seen[id(b)]}'; a buffer "
+                    "here belongs to one module. Give each module its own (a clone) or use the same "
+                    "module in both places"
+                )
+            seen[id(b)] = where
+
+
+def _module_from_torch(m: Any, torch: Any, path: str, done: dict[int, Any]) -> nn.Module:
+    """``m`` here. ``done`` maps the id of each torch module and parameter converted so far to
+    ours, so that one used in two places stays one."""
     if id(m) in done:
         return done[id(m)]
     tnn = torch.nn
@@ -213,7 +264,7 @@ def _module_from_torch(m: Any, torch: Any, path: str, done: dict[int, nn.Module]
         out = nn.Linear(
             m.in_features, m.out_features, bias=m.bias is not None, init=_no_init, dtype=dtype
         )
-        _copy_state_from_torch(m, out)
+        _copy_state_from_torch(m, out, done)
     elif kind is tnn.BatchNorm1d:
         _check_batch_norm_options(m, path)
         sample = next((t for t in (m.weight, m.running_mean) if t is not None), None)
@@ -222,7 +273,7 @@ def _module_from_torch(m: Any, torch: Any, path: str, done: dict[int, nn.Module]
             m.num_features, eps=m.eps, momentum=m.momentum, affine=m.affine,
             track_running_stats=m.track_running_stats, dtype=dtype,
         )
-        _copy_state_from_torch(m, out)
+        _copy_state_from_torch(m, out, done)
     else:
         raise _unsupported("from_torch", m, path)
     object.__setattr__(out, "training", bool(m.training))  # this module only: children have their own
@@ -286,8 +337,16 @@ def _numpy_dtype(t: Any, torch: Any, path: str) -> np.dtype:
     return np.dtype(np.float32 if t.dtype == torch.float32 else np.float64)
 
 
-def _copy_state_from_torch(m: Any, out: nn.Module) -> None:
+def _copy_state_from_torch(m: Any, out: nn.Module, done: dict[int, Any]) -> None:
+    """The torch leaf module's parameters and buffers into ours, bit for bit; a parameter already
+    converted (tied: another module holds it too) becomes that same Parameter of ours."""
     state = {name: t.detach().cpu().numpy().copy() for name, t in m.state_dict().items()}
     out.load_state_dict(state, strict=True)
-    for name, p in m.named_parameters():
-        getattr(out, name).requires_grad = p.requires_grad
+    for name, p in m._parameters.items():  # _parameters: named_parameters() lists a tied one once
+        if p is None:
+            continue
+        if id(p) in done:
+            setattr(out, name, done[id(p)])
+        else:
+            getattr(out, name).requires_grad = p.requires_grad
+            done[id(p)] = getattr(out, name)

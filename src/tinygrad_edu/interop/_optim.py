@@ -11,7 +11,7 @@ import numpy as np
 
 from tinygrad_edu import nn, optim
 from tinygrad_edu.interop._common import require
-from tinygrad_edu.interop._modules import source_of
+from tinygrad_edu.interop._modules import source_of, torch_name
 
 # our class -> (torch class name, the options both have under the same names)
 OPTIONS = {
@@ -81,7 +81,7 @@ def _torch_names(optimizer: Any, torch_module: Any) -> list[list[str]]:
     model = source_of(torch_module)
     torch_named = dict(torch_module.named_parameters())
     if model is not None:  # made by to_torch: match by name
-        names = {id(p): name for name, p in model.named_parameters()}
+        names = {id(p): torch_name(model, name) for name, p in model.named_parameters()}
         out = []
         for gi, params in enumerate(groups):
             for p in params:

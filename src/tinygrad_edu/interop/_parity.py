@@ -11,7 +11,7 @@ import numpy as np
 
 from tinygrad_edu import nn, optim
 from tinygrad_edu.interop._common import model_dtype, require
-from tinygrad_edu.interop._modules import convert_to_torch
+from tinygrad_edu.interop._modules import convert_to_torch, torch_name
 from tinygrad_edu.interop._optim import (
     check_convertible,
     check_group,
@@ -238,7 +238,7 @@ def _copies(model: nn.Module, optimizer: optim.Optimizer) -> tuple[Any, Any, Any
 def _largest_diff(ours: nn.Module, torch_named: dict[str, Any], grads: bool) -> float:
     largest = 0.0
     for name, p in ours.named_parameters():
-        t = torch_named[name]
+        t = torch_named[torch_name(ours, name)]
         if grads:
             if p.grad is None and t.grad is None:
                 continue
