@@ -14,6 +14,7 @@ import math
 import os
 import re
 import shutil
+import warnings
 
 import numpy as np
 import pytest
@@ -243,10 +244,73 @@ def test_nan_and_inf_are_filled_red() -> None:
     assert sum(viz.NONFINITE_FILL in a for a in statements(source).values()) == 1
 
 
+def legend(source: str) -> str:
+    """The legend: the HTML label of the graph (the picture's own attributes)."""
+    return re.search(r"graph \[.*label=<(.*)> labeljust", source).group(1)
+
+
+RED_CELL = '<td bgcolor="#ff9c9c" border="1">NaN or Inf</td>'  # NONFINITE_FILL, with its words
+
+
+def overflowing_grad() -> tuple[Value, Value]:
+    """L = (w * v) * u with w = 1e300, v = 1e-10, u = 1e10: every value is finite, but
+    dL/dv = w * u = 1e310 overflows to inf (in the second backward step)."""
+    w, v, u = Value(1e300, label="w"), Value(1e-10, label="v"), Value(1e10, label="u")
+    s = w * v
+    s.label = "s"
+    out = s * u
+    out.label = "L"
+    return out, v
+
+
+def test_the_legend_says_what_red_means_only_when_a_box_is_red() -> None:
+    x = Tensor([1.0, math.nan], requires_grad=True, name="x")
+    y = Tensor([1.0, 2.0], requires_grad=True, name="y")
+    source = viz.draw_graph(x + y).source
+    assert cells(legend(source)) == ["leaf (needs grad)", "output / loss", "op", "NaN or Inf", viz.GRAD_NOTE]
+    assert RED_CELL in legend(source) and 'colspan="4"' in legend(source)  # the note spans the red cell too
+    clean = viz.draw_graph(y + y).source
+    assert cells(legend(clean)) == ["leaf (needs grad)", "output / loss", "op", viz.GRAD_NOTE]
+    assert "#ff9c9c" not in clean
+
+    out, v = overflowing_grad()  # a Value graph: red only once its gradient is inf
+    assert "NaN or Inf" not in viz.draw_graph(out).source
+    out.backward()
+    assert v.grad == math.inf
+    source = viz.draw_graph(out).source
+    assert RED_CELL in legend(source)
+    assert cells(legend(source)) == [
+        "leaf (needs grad)",
+        "intermediate",
+        "output / loss",
+        "op",
+        "NaN or Inf",
+    ] + [viz.GRAD_NOTE]
+    assert "NaN or Inf" not in viz.draw_graph(out, show_grad=False).source  # the inf is not drawn: no red
+
+
+def test_every_frame_s_legend_says_what_red_means_when_a_frame_has_a_red_box() -> None:
+    out, _ = overflowing_grad()
+    frames = viz.trace_backward(out)
+    assert [f.grads for f in frames][-1]["v1"] == math.inf  # v is v1: inf from step 2 on
+    red = [[k for k, a in statements(f.draw().source).items() if "#ff9c9c" in a] for f in frames]
+    assert red == [[], ["v1"]]  # the box turns red in the second frame ...
+    assert all(RED_CELL in legend(f.draw().source) for f in frames)  # ... the legend says it in both
+    o, _ = value_neuron()
+    assert not any("NaN or Inf" in f.draw().source for f in viz.trace_backward(o))
+    x = Tensor([1.0, math.nan], requires_grad=True, name="x")
+    assert all(RED_CELL in legend(f.draw().source) for f in viz.trace_backward((x * 2).sum()))
+
+
 def test_large_tensors_show_a_summary() -> None:
     x = Tensor(np.arange(100, dtype=np.float64), requires_grad=True, name="x")
     source = viz.draw_graph(x * 2).source
-    assert box(source, "x") == ["x", "(100,) float64", "data min 0  mean 49.5  max 99", "grad None"]
+    assert box(source, "x") == [
+        "x",
+        "(100,) float64",
+        "data min 0.0000  mean 49.5000  max 99.0000",
+        "grad None",
+    ]
     small = viz.draw_graph(x * 2, max_elements=1000).source
     assert "97.0000, 98.0000, 99.0000]" in box(small, "x")[2]
 
@@ -443,6 +507,86 @@ def test_frame_and_frames_show_themselves_in_a_notebook(tmp_path) -> None:
     page = open(frames.to_html(tmp_path / "p.html"), encoding="utf-8").read()
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page
     assert "<script src" not in page and "https://" not in page and "<link" not in page
+
+
+@needs_dot
+def test_the_red_legend_cell_is_drawn_by_dot() -> None:
+    x = Tensor([1.0, math.inf], requires_grad=True, name="x")
+    svg = viz.pipe(viz.draw_graph(x * 2)).decode()
+    assert ">NaN or Inf</text>" in svg and svg.count('fill="#ff9c9c"') == 3  # x, x * 2 and the legend
+    out, _ = overflowing_grad()
+    svgs = [viz.pipe(f.draw()).decode() for f in viz.trace_backward(out)]  # pinned, by neato -n2
+    assert all(">NaN or Inf</text>" in svg for svg in svgs)
+    assert [svg.count('fill="#ff9c9c"') for svg in svgs] == [1, 2]  # the legend; then v's box too
+    assert _node_boxes(svgs[0]) == _node_boxes(svgs[1])
+
+
+WAY_OUT = (
+    "For a smaller player, draw a smaller graph (fewer samples or hidden units), the same network "
+    "with Tensors (one step per layer, not one per number), or fewer steps: viz.Frames(frames[:20]) "
+    "plays the first 20"
+)
+
+
+def micrograd_mlp_loss() -> Value:
+    """The squared error of a 2-8-1 MLP of Values on 4 samples, each neuron written as micrograd
+    writes it, sum(w*x) + b: per sample 8 * 5 hidden steps (2 *, 2 +, relu), 16 for the output
+    neuron and 3 for the loss (-, **2, +): 4 * 59 = 236 backward steps."""
+    weights = np.random.default_rng(0).uniform(-1.0, 1.0, 8 * 3 + 9).tolist()
+    w1 = [[Value(weights.pop()), Value(weights.pop())] for _ in range(8)]
+    b1 = [Value(weights.pop()) for _ in range(8)]
+    w2, b2 = [Value(weights.pop()) for _ in range(8)], Value(weights.pop())
+    loss = Value(0.0)
+    for x, y in [([0.5, -1.0], 0.0), ([1.5, 0.2], 1.0), ([-0.3, 0.8], 0.0), ([1.0, 1.0], 1.0)]:
+        hidden = [sum((wi * xi for wi, xi in zip(w, x)), b).relu() for w, b in zip(w1, b1)]
+        out = sum((wi * hi for wi, hi in zip(w2, hidden)), b2)
+        loss = loss + (out - y) ** 2
+    return loss
+
+
+@needs_dot
+def test_a_player_too_big_for_a_notebook_warns_before_it_is_made(tmp_path) -> None:
+    frames = viz.trace_backward(micrograd_mlp_loss())
+    assert len(frames) == 236
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # stop at the warning: the frames are not all drawn
+        with pytest.raises(UserWarning) as info:
+            frames.to_html(tmp_path / "big.html")
+    message = str(info.value)
+    assert message.startswith("Frames: the player of 236 steps will be about ")
+    megabytes = float(re.search(r"about ([\d.]+) MB of HTML", message).group(1))
+    assert 100 < megabytes < 200  # 1.4 kB a box, 506 boxes and ovals, 236 pictures: about 135 MB
+    assert "more than viz.MAX_PLAYER_BYTES = 20 MB" in message and message.endswith(WAY_OUT)
+    assert not (tmp_path / "big.html").exists()
+
+
+@needs_dot
+def test_the_size_warning_says_the_size_and_still_makes_the_whole_player(tmp_path, monkeypatch) -> None:
+    o, _ = value_neuron()
+    frames = viz.trace_backward(o)
+    monkeypatch.setattr(viz, "MAX_PLAYER_BYTES", 50_000)  # the neuron's 5 pictures are about 90 kB
+    with pytest.warns(UserWarning, match="the player of 5 steps will be about") as record:
+        path = frames.to_html(tmp_path / "neuron.html")
+    assert len(record) == 1 and record[0].filename == __file__  # the line that asked for the player
+    message = str(record[0].message)
+    megabytes = float(re.search(r"about ([\d.]+) MB of HTML", message).group(1))
+    assert abs(megabytes * 1e6 - os.path.getsize(path)) < 0.1 * os.path.getsize(path)
+    assert "more than viz.MAX_PLAYER_BYTES = 0.05 MB" in message
+    assert open(path, encoding="utf-8").read().count('class="tge-frame"') == 5  # made in full
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the way out the warning gives: fewer steps, a smaller page
+        assert viz.Frames(frames[:2])._repr_html_().count('class="tge-frame"') == 2  # about 35 kB
+
+
+@needs_dot
+def test_the_players_of_the_documents_are_far_below_the_size_limit(tmp_path) -> None:
+    o, _ = value_neuron()
+    loss, model, *_ = linear_net()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning at the real limit
+        neuron = viz.trace_backward(o).to_html(tmp_path / "neuron.html")
+        network = viz.trace_backward(loss, model=model, expand=True).to_html(tmp_path / "network.html")
+    assert os.path.getsize(neuron) < 200_000 and os.path.getsize(network) < 200_000  # 20 MB is 100 times more
 
 
 @needs_dot

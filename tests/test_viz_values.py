@@ -183,6 +183,22 @@ def test_small_and_huge_numbers_keep_four_significant_digits() -> None:
     assert viz._digits(0.5) == "0.5000" and viz._digits(24.7041) == "24.7041"
 
 
+def test_a_large_array_s_summary_writes_its_numbers_as_every_other_number() -> None:
+    # 20 finite numbers and a NaN: min 0.5, max 24.70412, mean (0.5 + 24.70412 + 18 * 3) / 20 = 3.960206
+    a = np.array([0.5, 24.70412] + [3.0] * 18 + [math.nan])
+    x = Tensor(a, requires_grad=True, name="x")
+    loss = (x * 2).sum()
+    loss.backward()
+    cells = box(viz.draw_graph(loss).source, "x")
+    assert cells[2] == "data min 0.5000  mean 3.9602  max 24.7041\n1 NaN, 0 Inf"  # not 0.5, 3.96, 24.7
+    assert cells[3] == "grad min 2.0000  mean 2.0000  max 2.0000"
+    tiny = Tensor(np.full(20, 1.234e-5), requires_grad=True, name="tiny")
+    assert (
+        box(viz.draw_graph(tiny * 2).source, "tiny")[2] == "data min 1.234e-05  mean 1.234e-05  max 1.234e-05"
+    )
+    assert viz._format_array(np.arange(100), 16) == "min 0  mean 49.5000  max 99"  # integers stay integers
+
+
 def test_captions_show_small_array_gradients() -> None:
     x = Tensor(np.array([1.0, 2.0]), requires_grad=True, name="x")
     caption = viz.trace_backward((x * 1e-6).sum())[-1].caption

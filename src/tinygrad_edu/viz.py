@@ -28,7 +28,9 @@ import html
 import json
 import math
 import os
+import sys
 import uuid
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence, Union
@@ -63,6 +65,12 @@ MAX_ELEMENTS = 16
 MAX_WIDTH = 1000
 """The widest a picture is drawn, in pixels at 96 per inch: a larger graph is scaled down to fit."""
 
+MAX_PLAYER_BYTES = 20_000_000
+"""The player (``Frames`` in a notebook, ``to_html``, ``save_frames(..., format="html")``) warns
+when its page would be larger than this. It holds one picture per step, so it grows as steps x
+boxes: 0.1 MB for the neuron, 22 MB for a 2-8-1 ``scalar.MLP`` on 4 samples, 135 MB when its
+neurons are written as sums of products, which a notebook may hang on."""
+
 SMALL_VALUE_GRAPH = 30
 """A Value graph with at most this many values is drawn left to right (micrograd's look), a larger one
 top to bottom."""
@@ -87,6 +95,8 @@ ROLE_TEXT = {
     "op": "op",
 }
 NONFINITE_FILL = "#ff9c9c"  # a value or gradient holding NaN or Inf
+NONFINITE_TEXT = "NaN or Inf"
+"""The legend's words for the red of ``NONFINITE_FILL`` (in the legend only when a box is red)."""
 CURRENT_OP_FILL = "#ffd966"  # the op a backprop frame is processing
 NEW_GRAD_FILL = "#fff2b3"  # a grad that changed in this frame
 CURRENT_EDGE = "#d62728"  # gradients that op is sending right now
@@ -493,7 +503,8 @@ def _array_text(a: np.ndarray, digits: Any) -> str:
 
 
 def _format_array(a: np.ndarray, max_elements: int) -> str:
-    """A small array in full (at least 4 significant digits), a large one as min / mean / max."""
+    """A small array in full, a large one as min / mean / max: floats written by ``_digits``, as
+    every other number in a box (an integer array's min and max stay integers)."""
     if a.ndim == 0:
         return _digits(a.item()) if a.dtype.kind == "f" else str(a)
     if a.size <= max_elements:
@@ -502,7 +513,8 @@ def _format_array(a: np.ndarray, max_elements: int) -> str:
         return f"{a.size} elements"
     finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
     if finite.size:
-        text = f"min {finite.min():.4g}  mean {finite.mean():.4g}  max {finite.max():.4g}"
+        ends = _digits if a.dtype.kind == "f" else str
+        text = f"min {ends(finite.min())}  mean {_digits(finite.mean())}  max {ends(finite.max())}"
     else:
         text = "no finite values"
     bad = a.size - finite.size
@@ -569,14 +581,16 @@ def _box(cells: list[str], fill: str, last_cell: str = "") -> str:
     return f"<<table {table}>{rows}</table>>"
 
 
-def _legend(roles: Sequence[str], note: str = "") -> str:
-    """The graph's label: one coloured cell per role in the picture, and ``note`` under them."""
-    cells = "".join(
-        f'<td bgcolor="{ROLE_FILL[r]}" border="1">{html.escape(ROLE_TEXT[r])}</td>' for r in roles
-    )
+def _legend(roles: Sequence[str], note: str = "", nonfinite: bool = False) -> str:
+    """The graph's label: one coloured cell per role in the picture, a red one when a box is red
+    (``nonfinite``: so that the red is explained where it is seen), and ``note`` under them."""
+    colours = [(ROLE_FILL[r], ROLE_TEXT[r]) for r in roles]
+    if nonfinite:
+        colours.append((NONFINITE_FILL, NONFINITE_TEXT))
+    cells = "".join(f'<td bgcolor="{fill}" border="1">{html.escape(text)}</td>' for fill, text in colours)
     rows = f"<tr>{cells}</tr>"
     if note:
-        rows += f'<tr><td colspan="{len(roles)}" border="0" align="left">{html.escape(note)}</td></tr>'
+        rows += f'<tr><td colspan="{len(colours)}" border="0" align="left">{html.escape(note)}</td></tr>'
     return f'<<table border="0" cellspacing="4" cellpadding="2">{rows}</table>>'
 
 
@@ -624,12 +638,16 @@ def _style(
     return _Style(show_data, show_grad, rankdir, max_elements, max_width)
 
 
-def _new_digraph(graph: _Graph, style: _Style, engine: str = "dot", note: str = "") -> graphviz.Digraph:
+def _new_digraph(
+    graph: _Graph, style: _Style, engine: str = "dot", note: str = "", nonfinite: bool = False
+) -> graphviz.Digraph:
+    """An empty Digraph with the picture's settings; its legend names the roles present (and the
+    red of NaN / Inf when ``nonfinite``: some box is filled red)."""
     graphviz = _import_graphviz()
     roles = [r for r in ROLE_FILL if r == "op" and graph.ops or any(v.role == r for v in graph.values)]
     attrs = {
         "rankdir": style.rankdir,
-        "label": _legend(roles, note),
+        "label": _legend(roles, note, nonfinite),
         "fontsize": "10",
         "labelloc": "b",
         "labeljust": "l",
@@ -688,7 +706,8 @@ def draw_graph(
     role (input data, parameter, other leaf, intermediate, output), explained
     by the legend at the bottom. One oval per op (the Function's class name,
     or the Value's ``_op``), with one arrow per input, so ``x * x`` has two
-    arrows from ``x``. Values or gradients holding NaN or Inf are filled red.
+    arrows from ``x``. Values or gradients holding NaN or Inf are filled red,
+    and the legend then says what the red means.
 
     ``rankdir=None`` draws Tensor graphs top to bottom and small Value graphs
     left to right; ``max_width`` (pixels) scales a bigger picture down to fit.
@@ -708,14 +727,14 @@ def draw_graph(
     """
     graph = _build(root, model, "draw_graph", expand, grads=show_grad)
     style = _style(graph, show_data, show_grad, rankdir, max_elements, max_width, "draw_graph")
-    dot = _new_digraph(graph, style, note=GRAD_NOTE if show_grad and graph.ops else "")
+    red = {v.key for v in graph.values if _nonfinite(v.data) or (show_grad and _nonfinite(v.grad))}
+    note = GRAD_NOTE if show_grad and graph.ops else ""
+    dot = _new_digraph(graph, style, note=note, nonfinite=bool(red))
     for v in graph.values:
         grad_text = None
         if show_grad:
             grad_text = _format_gradient(v.grad, max_elements) if v.needs_grad else NO_GRAD_NEEDED
-        fill = (
-            NONFINITE_FILL if _nonfinite(v.data) or (show_grad and _nonfinite(v.grad)) else ROLE_FILL[v.role]
-        )
+        fill = NONFINITE_FILL if v.key in red else ROLE_FILL[v.role]
         cells = _value_cells(v, show_data, grad_text, max_elements)
         dot.node(v.key, _box(cells, fill), id=f"node_{v.key}", **{"class": v.role})
     for op in graph.ops:
@@ -1116,7 +1135,9 @@ class Frames(list):
     """The frames of ``trace_backward``: a list of ``Frame`` that a notebook shows as a player.
 
     ``frames.to_html(path)`` writes the same player as one self-contained page
-    (the pictures inline, no network access, no external script).
+    (the pictures inline, no network access, no external script). It holds one
+    picture per step, so a big graph makes a big page: above ``MAX_PLAYER_BYTES``
+    (20 MB) the player warns, and says how to make it smaller.
     """
 
     def _repr_html_(self) -> str:
@@ -1259,6 +1280,10 @@ class _Trace:
                 grads[key] = g if key not in grads else grads[key] + g
             self.grads.append(dict(grads))
             self.changed.append({k for k, g in zip(op.inputs, sent) if g is not None})
+        # a box red in any frame puts NaN / Inf in every frame's legend: one legend, so one layout
+        self.nonfinite = any(_nonfinite(v.data) for v in graph.values) or any(
+            _nonfinite(g) for known in self.grads for g in known.values()
+        )
 
     def frames(self) -> Frames:
         result = Frames()
@@ -1338,9 +1363,10 @@ class _Trace:
     def _digraph(self, k: int, style: _Style, layout: Optional[dict[str, Any]]) -> graphviz.Digraph:
         """Frame ``k`` (with ``layout``: pinned where the layout put everything); without a layout,
         the graph the layout is computed from, each box with its widest text of all frames."""
-        dot = (
-            _new_digraph(self.graph, style) if layout is None else _pinned_digraph(self.graph, style, layout)
-        )
+        if layout is None:
+            dot = _new_digraph(self.graph, style, nonfinite=self.nonfinite)
+        else:
+            dot = _pinned_digraph(self.graph, style, layout, self.nonfinite)
         where = (lambda key: {}) if layout is None else (lambda key: layout[key])
         for v in self.graph.values:
             label = self._node_label(v, k, style)
@@ -1391,7 +1417,9 @@ def _positions(laid_out: dict[str, Any]) -> dict[str, Any]:
 _PINNED: Any = None
 
 
-def _pinned_digraph(graph: _Graph, style: _Style, layout: dict[str, Any]) -> graphviz.Digraph:
+def _pinned_digraph(
+    graph: _Graph, style: _Style, layout: dict[str, Any], nonfinite: bool = False
+) -> graphviz.Digraph:
     """A Digraph whose nodes and edges carry their positions: rendered by ``neato -n2``, which keeps them."""
     global _PINNED
     graphviz = _import_graphviz()
@@ -1411,7 +1439,7 @@ def _pinned_digraph(graph: _Graph, style: _Style, layout: dict[str, Any]) -> gra
                 return super().render(*args, **kwargs)
 
         _PINNED = PinnedDigraph
-    base = _new_digraph(graph, style, engine="neato")
+    base = _new_digraph(graph, style, engine="neato", nonfinite=nonfinite)
     dot = _PINNED(
         format="svg",
         engine="neato",
@@ -1484,7 +1512,9 @@ def _player(
             raise TypeError(f"Frames: item {i} is a {type(frame).__name__}, expected a Frame")
     pid = f"tge-{uuid.uuid4().hex[:12]}"
     n = len(frames)
-    svgs = [_svg_text(f.draw(show_data=show_data, rankdir=rankdir)) for f in frames]
+    svgs = [_svg_text(frames[0].draw(show_data=show_data, rankdir=rankdir))]
+    _warn_if_large(n, len(svgs[0].encode("utf-8")))  # before the wait for the other frames
+    svgs += [_svg_text(f.draw(show_data=show_data, rankdir=rankdir)) for f in frames[1:]]
     hidden = ' style="display:none"'
     divs = "\n".join(
         f'<div class="tge-frame" data-step="{i + 1}"{"" if i == 0 else hidden}>{svg}</div>'
@@ -1510,6 +1540,25 @@ def _player(
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         "<title>Back-propagation, step by step</title>\n</head>\n<body>\n" + body + "\n</body>\n</html>\n"
+    )
+
+
+def _warn_if_large(n: int, frame_bytes: int) -> None:
+    """Warn when ``n`` pictures of ``frame_bytes`` each (every frame has the same layout, so about
+    the size of the first) make a player larger than ``MAX_PLAYER_BYTES``. The player is still
+    made in full; the warning says how to make a smaller one."""
+    size, limit = n * frame_bytes, MAX_PLAYER_BYTES
+    if size <= limit:
+        return
+    _, steps = autograd._outside_package(sys._getframe(0))
+    warnings.warn(
+        f"Frames: the player of {n} steps will be about {size / 1e6:.3g} MB of HTML (a picture of "
+        f"{frame_bytes / 1e3:.0f} kB per step), more than viz.MAX_PLAYER_BYTES = {limit / 1e6:g} MB: "
+        "a notebook may hang while it shows it. It is made in full all the same. For a smaller player, "
+        "draw a smaller graph (fewer samples or hidden units), the same network with Tensors (one step "
+        "per layer, not one per number), or fewer steps: viz.Frames(frames[:20]) plays the first 20",
+        UserWarning,
+        stacklevel=steps + 1,  # (1 is this function)
     )
 
 
