@@ -958,3 +958,37 @@ def test_a_saved_output_changed_through_a_detached_alias_raises_as_in_pytorch():
     copy += 1.0  # a copy: the graph is untouched
     y2.sum().backward()
     np.testing.assert_allclose(w2.grad.data, np.exp([0.5, 1.0]), rtol=1e-15)
+
+
+class _ReLUInPlace(tg.Function):
+    """A ReLU whose backward writes into the gradient it receives (a numpy habit)."""
+
+    def forward(self, x):
+        return np.maximum(x, 0)
+
+    def backward(self, grad):
+        grad[self.inputs[0] <= 0] = 0
+        return grad
+
+
+def test_detect_anomaly_names_a_backward_that_changes_its_grad_in_place():
+    a = leaf([-1.0, 2.0])
+    b = a * 1.0
+    d = _ReLUInPlace.apply(b) + b  # Add hands one gradient array to both of its inputs
+    with tg.detect_anomaly():
+        with pytest.raises(RuntimeError, match=r"_ReLUInPlace\.backward changed its grad, an input or its "
+                           r"output in place \(assignment destination is read-only\)"):
+            d.sum().backward(retain_graph=True)
+    assert a.grad is None  # nothing accumulated
+    assert a.data.flags.writeable and b.data.flags.writeable and d.data.flags.writeable
+    d.sum().backward()  # outside detect_anomaly the write happens, and the result is wrong
+    assert a.grad.data.tolist() == [0.0, 2.0]  # (the right gradient is [1, 2])
+
+
+def test_detect_anomaly_leaves_views_and_their_bases_writeable_after_the_backward():
+    x = leaf([[1.0, -2.0], [3.0, 4.0]])
+    with tg.detect_anomaly():
+        y = x.reshape(4)  # y's array is a view of x's
+        (y * y).sum().backward()
+    assert x.data.flags.writeable and y.data.flags.writeable
+    np.testing.assert_array_equal(x.grad.data, 2 * x.data)

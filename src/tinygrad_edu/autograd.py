@@ -419,6 +419,7 @@ def _walk(
     tensor along several paths add up. Leaves keep theirs in ``grads``; returns the gradients
     of the ``wanted`` tensors that are not leaves."""
     found = {}
+    call_backward = _call_backward_checked if anomaly else _call_backward
     for t in reversed(order):  # every tensor before the ones it was made from
         op = t._ctx
         if op is None:  # a leaf: its gradient stays in grads
@@ -428,9 +429,7 @@ def _walk(
             continue
         if wanted is not None and t in wanted:
             found[t] = g
-        input_grads = _call_backward(op, t, g, create_graph)  # the chain rule, one op
-        if anomaly:
-            _check_backward(op, input_grads)
+        input_grads = call_backward(op, t, g, create_graph)  # the chain rule, one op
         for x, gx in zip(op.inputs, input_grads):
             if gx is not None:
                 before = grads.get(x)
@@ -503,6 +502,51 @@ def _call_backward(op: Function, out: "Tensor", grad: Any, create_graph: bool) -
             g = _gradient_for(x, g, op, create_graph)  # (an ndarray of x's shape and dtype needs nothing)
         grads.append(g)
     return grads
+
+
+def _call_backward_checked(op: Function, out: "Tensor", grad: Any, create_graph: bool) -> list[Any]:
+    """``_call_backward`` under detect_anomaly: the gradients it returns are checked for NaN and
+    Inf, and the op's grad, inputs and output are read-only during the call, so that a backward
+    changing one of them in place is named. Such a change is a silent wrong gradient elsewhere:
+    ``x + x`` hands one gradient array to both inputs, a reshape passes a view of it on, and the
+    picture of the op before shows it as its output's gradient."""
+    arrays = [_maybe_array(grad), out.data] + [x.data for x in op.inputs]
+    frozen = [a for a in arrays if a.flags.writeable]
+    for a in frozen:
+        a.flags.writeable = False
+    try:
+        input_grads = _call_backward(op, out, grad, create_graph)
+        _check_backward(op, input_grads)
+        return input_grads
+    except ValueError as exc:
+        if "read-only" not in str(exc):
+            raise
+        raise _changed_in_place_error(type(op).__name__, exc) from exc
+    finally:
+        _writeable_again(frozen)
+
+
+def _changed_in_place_error(op_name: str, exc: Exception) -> RuntimeError:
+    """A backward wrote into its grad, an input or its output, which numpy refused as read-only."""
+    return RuntimeError(
+        f"{op_name}.backward changed its grad, an input or its output in place ({exc}). The "
+        "gradient an op receives may be the one another input gets too (x + x hands one array to "
+        "both), so changing it changes theirs: compute a new array instead, e.g. grad * (x > 0) "
+        "rather than grad[x <= 0] = 0"
+    )
+
+
+def _writeable_again(arrays: list[np.ndarray]) -> None:
+    """Make the arrays writeable again. A view can only be once its base is: a view refused in
+    the first pass waits for its base to be done."""
+    refused = []
+    for a in reversed(arrays):  # (made read-only in this order: bases usually come later)
+        try:
+            a.flags.writeable = True
+        except ValueError:
+            refused.append(a)
+    for a in refused:
+        a.flags.writeable = True
 
 
 def _arrays_of(tensors: tuple["Tensor", ...]) -> tuple[np.ndarray, ...]:

@@ -10,6 +10,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
+from tinygrad_edu.autograd import _changed_in_place_error
 from tinygrad_edu.exercises.feedback import HINTS, _constant_ratio, as_array, close, compare, numerical_vjp
 
 ArrayFn = Callable[..., np.ndarray]
@@ -34,12 +35,26 @@ def forward_on_arrays(
 def backward_on_arrays(
     op: type, arrays: Sequence[np.ndarray], upstream: np.ndarray, params: Optional[dict[str, Any]] = None
 ) -> tuple[Any, ...]:
-    """The student's backward in an ordinary (first-order) backward: grad, inputs and output are ndarrays."""
+    """The student's backward in an ordinary (first-order) backward: grad, inputs and output are
+    ndarrays, read-only: in a graph the gradient an op receives may be another input's too."""
     fn, out = forward_on_arrays(op, arrays, params or {})
-    fn.inputs = tuple(np.array(a) for a in arrays)
+    fn.inputs = tuple(_read_only(a) for a in arrays)
     fn.needs_input_grad = (True,) * len(arrays)
-    fn._out = out  # what ``self.output`` reads while a backward runs
-    return _one_per_input(fn.backward(np.array(upstream)), len(arrays))
+    fn._out = _read_only(out) if isinstance(out, np.ndarray) else out  # what ``self.output`` reads
+    try:
+        grads = fn.backward(_read_only(upstream))
+    except ValueError as exc:
+        if "read-only" not in str(exc):
+            raise
+        raise _changed_in_place_error(op.__name__, exc) from exc
+    return _one_per_input(grads, len(arrays))
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    """A read-only copy of ``a``."""
+    copy = np.array(a)
+    copy.flags.writeable = False
+    return copy
 
 
 def backward_on_tensors(

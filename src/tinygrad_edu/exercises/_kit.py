@@ -295,12 +295,15 @@ def run_checks(exercise: Exercise, answer: Any) -> Report:
 
 def _where(exc: BaseException) -> str:
     """' (line N of your file: <code>)': the line a SyntaxError names, else the innermost frame
-    outside this package and Python's import machinery ("<frozen importlib._bootstrap>"), if any."""
+    outside this package and Python's import machinery ("<frozen importlib._bootstrap>"), if any,
+    in the error or in the one it was raised from (a check explaining numpy's error)."""
     if isinstance(exc, SyntaxError) and exc.filename:
         return f" (line {exc.lineno} of {os.path.basename(exc.filename)}: {(exc.text or '').strip()})"
     frames = [
         f
-        for f in traceback.extract_tb(exc.__traceback__)
+        for e in (exc, exc.__cause__)
+        if e is not None
+        for f in traceback.extract_tb(e.__traceback__)
         if "tinygrad_edu" not in f.filename and not f.filename.startswith("<frozen")
     ]
     if not frames:

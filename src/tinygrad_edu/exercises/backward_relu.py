@@ -88,4 +88,9 @@ CHECKS = op_checks("ReLU", reference, CASES, names=("x",)) + [
 MISTAKES = [
     ("return grad * (x > 0)", "return (x > 0) * 1.0", "off by the upstream gradient"),
     ("return grad * (x > 0)", "return grad * (x >= 0)", "a derivative of 1 at the kink x = 0"),
+    (
+        "return grad * (x > 0)",
+        "grad[x <= 0] = 0\n        return grad",
+        "ReLU.backward changed its grad, an input or its output in place",
+    ),
 ]
