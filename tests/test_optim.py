@@ -573,7 +573,7 @@ def test_state_dict_shape():
     params[2].grad = Tensor(np.array(1.0))
     opt.step()
     sd = opt.state_dict()
-    assert set(sd) == {"state", "param_groups", "step_count"}
+    assert set(sd) == {"state", "param_groups", "step_count", "optimizer"} and sd["optimizer"] == "Adam"
     assert sd["param_groups"][0]["params"] == [0, 1] and sd["param_groups"][1]["params"] == [2]
     assert sd["param_groups"][0]["betas"] == [0.9, 0.999] and sd["param_groups"][1]["lr"] == 0.2
     assert sorted(sd["state"]) == [0, 2]  # parameter 1 had no grad yet
@@ -709,8 +709,10 @@ def test_load_state_dict_mismatches_are_clear_errors():
         optim.Adam(two_groups(make_params(), 0.1, 0.1)).load_state_dict(sd)
     with pytest.raises(ValueError, match="3 parameter"):
         optim.Adam(make_params()[:2]).load_state_dict(sd)
-    with pytest.raises(ValueError, match="another optimizer"):
+    with pytest.raises(ValueError, match="saved by Adam, whose steps differ"):
         optim.SGD(make_params(), lr=0.1).load_state_dict(sd)
+    with pytest.raises(ValueError, match="another optimizer"):  # a state dict without the class name
+        optim.SGD(make_params(), lr=0.1).load_state_dict({k: v for k, v in sd.items() if k != "optimizer"})
     inconsistent = dict(sd, param_groups=[dict(sd["param_groups"][0], amsgrad=True)])
     with pytest.raises(ValueError, match="max_exp_avg_sq"):  # amsgrad keeps a buffer the state lacks
         optim.Adam(make_params()).load_state_dict(inconsistent)
@@ -976,3 +978,38 @@ def test_a_schedule_may_return_a_0_d_array_or_a_one_element_tensor():
     np.testing.assert_array_equal(w.data, [0.0, 0.0])
     with pytest.raises(TypeError, match=r"the learning-rate schedule returned array\(\[0.1, 0.2\]\)"):
         optim.SGD([w], lr=lambda step: np.array([0.1, 0.2])).step()
+
+
+@pytest.mark.parametrize("saved_by, loaded_by", [(optim.AdamW, optim.Adam), (optim.Adam, optim.AdamW)])
+def test_a_state_saved_by_another_optimizer_with_the_same_options_is_refused(saved_by, loaded_by, tmp_path):
+    # Adam and AdamW have the same options: only the class name tells their states apart
+    w = Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    opt = saved_by([w], lr=0.1, weight_decay=0.5)
+    w.grad = Tensor(np.array([0.5, 0.5]))
+    opt.step()
+    tg.save({"optimizer": opt.state_dict()}, tmp_path / "ck.npz")
+    saved = tg.load(tmp_path / "ck.npz")["optimizer"]
+    other = loaded_by([w], lr=0.1, weight_decay=0.5)
+    with pytest.raises(ValueError, match=rf"{loaded_by.__name__}\.load_state_dict: the state was saved by "
+                       rf"{saved_by.__name__}, whose steps differ; to resume it, build {saved_by.__name__}"):
+        other.load_state_dict(saved)
+    assert other.step_count == 0 and not other.state
+    same = saved_by([w], lr=0.1, weight_decay=0.5)
+    same.load_state_dict(saved)
+    assert same.step_count == 1
+    del saved["optimizer"]  # a file written before the class name was saved
+    other.load_state_dict(saved)
+    assert other.step_count == 1
+
+
+def test_add_param_group_adds_the_groups_learning_rate_to_last_lr():
+    w, b = Tensor(np.ones(2), requires_grad=True), Tensor(np.ones(1), requires_grad=True)
+    opt = optim.SGD([w], lr=0.1)
+    for _ in range(3):
+        w.grad = Tensor(np.ones(2))
+        opt.step()
+    opt.add_param_group({"params": [b], "lr": lambda step: 1.0 / (1 + step)})
+    assert opt.last_lr == [0.1, 0.25]  # the new group's first step is step 3: 1 / (1 + 3)
+    w.grad, b.grad = Tensor(np.ones(2)), Tensor(np.ones(1))
+    opt.step()
+    assert opt.last_lr == [0.1, 0.25] and b.data.tolist() == [0.75]

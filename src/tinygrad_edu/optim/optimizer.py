@@ -103,6 +103,7 @@ class Optimizer:
         self.state: dict[Tensor, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
         self.step_count = 0
+        self.last_lr: list[float] = []  # (add_param_group adds one per group)
         self._flat = flat.FlatGroups() if flat.enabled_for(type(self)) else None
         name = type(self).__name__
         if "lr" not in self.defaults:
@@ -134,7 +135,6 @@ class Optimizer:
             groups = [{"params": groups}]
         for group in groups:
             self.add_param_group(group)
-        self.last_lr = [self._lr_at(group, 0) for group in self.param_groups]
 
     # --- building groups -----------------------------------------------------------------
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -177,6 +177,7 @@ class Optimizer:
         self._check_lr(group["lr"], index)
         self._check_options(group, index)
         self.param_groups.append(group)
+        self.last_lr.append(self._lr_at(group, self.step_count))  # what its first step will use
 
     def _check_params(self, params: list[Any], index: int) -> None:
         """Each entry of group ``index`` is a leaf Tensor that requires grad, and no tensor is given twice."""
@@ -335,10 +336,13 @@ class Optimizer:
         Parameters are replaced by their position (counting across groups in order), arrays are
         copies, and only ndarrays, numbers, bools, strings, None, lists and dicts appear, so
         ``tg.save`` can write it to .npz without pickle. ``"step_count"`` is the optimizer's own
-        step count. A schedule ``lr`` is stored as ``{"schedule": name, "config": {...}}``
+        step count, and ``"optimizer"`` its class name (Adam and AdamW keep the same options, so
+        without it one would load the other's state and silently change algorithm). A schedule
+        ``lr`` is stored as ``{"schedule": name, "config": {...}}``
         (a custom callable as ``{"schedule": "custom", ...}``, which needs an optimizer built
         with that callable to load into).
         """
+        name = type(self).__name__
         index: dict[int, int] = {}
         groups = []
         for group in self.param_groups:
@@ -352,7 +356,7 @@ class Optimizer:
                     state[index[id(p)]] = {
                         k: v.copy() if isinstance(v, np.ndarray) else v for k, v in self.state[p].items()
                     }
-        return {"state": state, "param_groups": groups, "step_count": self.step_count}
+        return {"state": state, "param_groups": groups, "step_count": self.step_count, "optimizer": name}
 
     @staticmethod
     def _pack_option(value: Any) -> Any:
@@ -400,10 +404,7 @@ class Optimizer:
         options replace the current ones. Nothing changes if anything does not match.
         """
         name = f"{type(self).__name__}.load_state_dict"
-        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
-            raise ValueError(
-                f"{name}: expected a dict with 'state' and 'param_groups', got {_describe(state_dict)}"
-            )
+        self._check_saved_by(state_dict, name)
         saved_groups = list(state_dict["param_groups"])
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
@@ -453,6 +454,19 @@ class Optimizer:
         if self._flat is not None:
             self._flat.clear()  # rebuilt from the loaded per-parameter state at the next step
         self.last_lr = [self._lr_at(g, max(step_count - 1, 0)) for g in new_groups]
+
+    def _check_saved_by(self, state_dict: Any, name: str) -> None:
+        """A state dict, saved by this class of optimizer (when it says: older ones do not)."""
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
+            raise ValueError(
+                f"{name}: expected a dict with 'state' and 'param_groups', got {_describe(state_dict)}"
+            )
+        saved_by = str(np.asarray(state_dict.get("optimizer", type(self).__name__)))
+        if saved_by != type(self).__name__:
+            raise ValueError(
+                f"{name}: the state was saved by {saved_by}, whose steps differ; to resume it, build "
+                f"{saved_by}(params, ...) instead of {type(self).__name__}"
+            )
 
     def _load_param_state(
         self, p: Tensor, group: dict[str, Any], entry: dict[str, Any], k: int, name: str
