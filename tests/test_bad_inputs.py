@@ -274,6 +274,10 @@ OPS = [
       OverflowError, "Tensor", "int32", "1099511627776", "does not fit"),
     r("int8 * 300", lambda t: Tensor(np.array([1], dtype=np.int8)) * 300,
       OverflowError, "Tensor", "int8", "300", "does not fit"),
+    r("int 70000 as float16", lambda t: Tensor(np.array([3, 70000]), dtype=np.float16),
+      OverflowError, "Tensor", "float16", "70000", "would become inf"),  # numpy: inf, with a warning
+    r("a list of ints as float16", lambda t: Tensor([-70000], dtype=np.float16),
+      OverflowError, "Tensor", "float16", "-70000", "would become inf"),
     r("reshape to another size", lambda t: ones(2, 3).reshape(4, 2), OpError, "Reshape", "(2, 3)", "(4,2)"),
     r("reshape two unknowns", lambda t: ones(2, 3).reshape(-1, -1), OpError, "Reshape", "(2, 3)", "unknown"),
     r("reshape to a str", lambda t: ones(2, 3).reshape("a"), OpError, "Reshape", "(2, 3)", "str"),

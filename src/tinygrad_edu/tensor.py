@@ -88,13 +88,22 @@ def _check_conversion(arr: np.ndarray, dtype: np.dtype, where: str) -> None:
         _check_float_to_int(arr, dtype, where)
     elif dtype.kind in "iu" and arr.dtype.kind in "iu" and arr.dtype != dtype:
         _check_int_range(arr, dtype, where)
-    elif dtype.kind == "f" and arr.dtype.kind == "f" and arr.dtype.itemsize > dtype.itemsize and arr.size:
+    elif dtype.kind == "f" and arr.size and _may_overflow(arr.dtype, dtype):
         finite = np.isfinite(arr)
         with np.errstate(over="ignore"):
             overflows = finite & ~np.isfinite(arr.astype(dtype))
         if overflows.any():
             bad = arr[overflows].flat[0]
             raise OverflowError(f"{where}: {bad:g} does not fit in {dtype} (it would become inf)")
+
+
+def _may_overflow(source: np.dtype, target: np.dtype) -> bool:
+    """Whether some finite number of dtype ``source`` becomes inf in the float dtype ``target``: a
+    wider float into a narrower one, or an integer of 32 bits or more into float16 (its largest is
+    65504)."""
+    if source.kind == "f":
+        return source.itemsize > target.itemsize
+    return source.kind in "iu" and target.itemsize == 2 and source.itemsize >= 4
 
 
 def _to_array(data: Any, dtype: Any, where: str) -> np.ndarray:
