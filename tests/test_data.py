@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pytest
 import sklearn.datasets as sklearn_datasets  # the reference the generators must match
+from sklearn.preprocessing import StandardScaler
 
 from tinygrad_edu import Tensor, data
 
@@ -173,6 +174,22 @@ def test_standardizer_zero_mean_unit_std():
     assert np.allclose(s.inverse_transform(Z), X)
     const = data.Standardizer().fit_transform(np.ones((5, 2)))
     assert np.array_equal(const, np.zeros((5, 2)))
+
+
+def test_standardizer_keeps_float32_data_float32_as_scikit_learn_does():
+    X64 = np.random.default_rng(2).normal(loc=5.0, scale=3.0, size=(50, 2))
+    X32 = X64.astype(np.float32)
+    s = data.Standardizer().fit(X32)
+    assert s.mean.dtype == np.float64  # the statistics are computed in float64
+    Z = s.transform(X32)
+    assert Z.dtype == np.float32  # a float32 model fed Z stays float32
+    theirs = StandardScaler().fit(X32).transform(X32)
+    assert theirs.dtype == np.float32
+    np.testing.assert_allclose(Z, theirs, rtol=1e-6, atol=1e-6)
+    assert s.inverse_transform(Z).dtype == np.float32
+    assert s.transform(Tensor(X32)).dtype == np.float32
+    assert s.transform(X32.astype(np.int64)).dtype == np.float64
+    assert s.transform(X64).dtype == np.float64
 
 
 @pytest.mark.parametrize("value", [0.1, 0.3, 0.7, 2.675])

@@ -197,6 +197,12 @@ def _numeric(X: Any, where: str) -> np.ndarray:
     return array.astype(np.float64, copy=False)
 
 
+def _float_dtype_of(X: Any) -> np.dtype:
+    """The dtype a transform of ``X`` returns: float32 and float16 stay, anything else is float64."""
+    dtype = (X.data if isinstance(X, Tensor) else np.asarray(X)).dtype
+    return dtype if dtype.kind == "f" and dtype.itemsize <= 4 else np.dtype(np.float64)
+
+
 _BATCH_RNG = np.random.RandomState(0)  # private: numpy's global random state is left alone
 
 
@@ -271,7 +277,10 @@ class Standardizer:
 
     Fit on the training data, then apply the same transform to new data.
     A feature that never varies gets its value as mean and std 1, so it maps to
-    exactly 0, not to NaN (nor, through the mean's rounding, to +-1).
+    exactly 0, not to NaN (nor, through the mean's rounding, to +-1). The mean
+    and std are computed in float64; ``transform`` returns float32 data as
+    float32 (as scikit-learn's StandardScaler does: a float32 model stays
+    float32) and anything else as float64.
     """
 
     def __init__(self) -> None:
@@ -294,12 +303,13 @@ class Standardizer:
     def transform(self, X: Any) -> np.ndarray:
         if self.mean is None or self.std is None:
             raise RuntimeError("Standardizer.transform: call fit(X) first")
+        dtype = _float_dtype_of(X)
         X = _numeric(X, "Standardizer.transform")
         if X.ndim != 2 or X.shape[1] != self.mean.shape[0]:
             raise ValueError(
                 f"Standardizer.transform: expected shape (n, {self.mean.shape[0]}), got {X.shape}"
             )
-        return (X - self.mean) / self.std
+        return ((X - self.mean) / self.std).astype(dtype, copy=False)
 
     def fit_transform(self, X: Any) -> np.ndarray:
         return self.fit(X).transform(X)
@@ -307,4 +317,6 @@ class Standardizer:
     def inverse_transform(self, X: Any) -> np.ndarray:
         if self.mean is None or self.std is None:
             raise RuntimeError("Standardizer.inverse_transform: call fit(X) first")
-        return np.asarray(X) * self.std + self.mean
+        dtype = _float_dtype_of(X)
+        X = _numeric(X, "Standardizer.inverse_transform")
+        return (X * self.std + self.mean).astype(dtype, copy=False)
