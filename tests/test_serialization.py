@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_interop import need
 
 from tinygrad_edu import Tensor
 from tinygrad_edu.serialization import MAX_DEPTH, CheckpointError, load, save
@@ -162,7 +163,7 @@ def test_save_overwrites_an_existing_checkpoint(tmp_path):
         ({(0, 1): 2}, ["key (0, 1)", "str or int"]),
         ({True: 2}, ["key True", "str or int"]),
         ({"x": object()}, ["obj['x']", "object"]),
-        ({"b": b"raw"}, ["obj['b']", "bytes"]),
+        ({"b": b"raw"}, ["obj['b'] is a bytes object"]),
     ],
 )
 def test_save_refuses_what_a_checkpoint_cannot_hold(tmp_path, bad, words):
@@ -172,6 +173,72 @@ def test_save_refuses_what_a_checkpoint_cannot_hold(tmp_path, bad, words):
     for word in words:
         assert word in str(info.value)
     assert os.listdir(tmp_path) == []  # nothing written, no temporary file left
+
+
+def test_save_refuses_a_dtype_a_npz_loads_back_as_raw_bytes(tmp_path):
+    ml_dtypes = need("ml_dtypes")  # installed with onnx
+    path = tmp_path / "c.npz"
+    save({"w": np.ones(2)}, path)
+    before = path.read_bytes()
+    for dtype in (ml_dtypes.bfloat16, ml_dtypes.float8_e4m3fn):
+        for bad in (np.ones(3, dtype=dtype), dtype(1.0), Tensor(np.ones(2)).data.astype(dtype)):
+            with pytest.raises(TypeError) as info:
+                save({"model": {"0.weight": bad}}, path)
+            message = str(info.value)
+            start = f"save: obj['model']['0.weight'] is an array of dtype {np.dtype(dtype)},"
+            assert message.startswith(start)
+            assert "raw bytes" in message and ".astype(np.float32)" in message
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["c.npz"]
+    save({"w": np.ones(3, dtype=ml_dtypes.bfloat16).astype(np.float32)}, path)  # the fix it names works
+    assert load(path)["w"].dtype == np.float32
+
+
+def test_save_refuses_raw_void_and_masked_arrays(tmp_path):
+    raw = r"obj\['w'\] is an array of raw bytes \(dtype \|V4\).*view\(np.uint8\)"
+    with pytest.raises(TypeError, match=raw):
+        save({"w": np.zeros(2, dtype="V4")}, tmp_path / "c.npz")
+    masked = np.ma.masked_array([1.0, 2.0], mask=[False, True])
+    with pytest.raises(TypeError) as info:
+        save({"w": masked}, tmp_path / "c.npz")
+    message = str(info.value)
+    assert message.startswith("save: obj['w'] is a masked array (np.ma.MaskedArray)")
+    assert "drop its mask" in message and "np.ma.getmaskarray(obj['w'])" in message
+    assert os.listdir(tmp_path) == []
+    save({"data": masked.data, "mask": np.ma.getmaskarray(masked)}, tmp_path / "c.npz")  # as it says
+    back = load(tmp_path / "c.npz")
+    again = np.ma.masked_array(back["data"], mask=back["mask"])
+    assert again.mask.tolist() == [False, True] and again[0] == 1.0
+
+
+def test_save_keeps_every_standard_dtype(tmp_path):
+    dtypes = ("f2", "f4", "f8", np.longdouble, "c8", "c16", "i1", "u8", "?", "S3", "U3", "M8[s]", "m8[ms]")
+    arrays = {np.dtype(d).str: np.zeros(2, dtype=d) for d in dtypes + (">f8",)}
+    save(arrays, tmp_path / "c.npz")
+    back = load(tmp_path / "c.npz")
+    assert {k: v.dtype for k, v in back.items()} == {k: v.dtype for k, v in arrays.items()}
+
+
+def test_saving_a_model_or_an_optimizer_says_which_state_dict_to_save(tmp_path):
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    resume = 'tg.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()}, path)'
+    for obj, start in ((model, "save: obj is a Sequential model;"),
+                       ({"model": model}, "save: obj['model'] is a Sequential model;")):
+        with pytest.raises(TypeError) as info:
+            save(obj, tmp_path / "c.npz")
+        message = str(info.value)
+        assert message.startswith(start) and "tg.save(model.state_dict(), path)" in message
+        assert resume in message and "callable" not in message and "schedule" not in message
+    params = list(model.parameters())
+    for optimizer, start in ((optim.Adam(params, lr=0.1), "save: obj is an Adam optimizer;"),
+                             (optim.SGD(params, lr=0.1), "save: obj is an SGD optimizer;"),
+                             (optim.Momentum(params, lr=0.1), "save: obj is a Momentum optimizer;")):
+        with pytest.raises(TypeError) as info:
+            save(optimizer, tmp_path / "c.npz")
+        message = str(info.value)
+        assert message.startswith(start) and resume in message and "optimizer.state_dict()" in message
+    assert os.listdir(tmp_path) == []
+    save({"model": model.state_dict(), "optimizer": optimizer.state_dict()}, tmp_path / "c.npz")  # as it says
+    assert set(load(tmp_path / "c.npz")) == {"model", "optimizer"}
 
 
 def _fake_torch_class(module, name):

@@ -79,7 +79,8 @@ def save(obj: Any, path: PathLike) -> None:
     leaves are ndarrays, Tensors (saved as their ndarray), numpy scalars,
     Python ``int``/``float``/``bool``, ``str`` and ``None``. Anything else (a
     callable such as a learning-rate schedule, a set, an object array, a PyTorch
-    tensor, which the error says how to convert) raises ``TypeError`` naming where
+    tensor, an array of a dtype a ``.npz`` cannot name such as ml_dtypes' bfloat16,
+    a masked array, which the error says how to convert) raises ``TypeError`` naming where
     in ``obj`` it sits, nesting deeper than ``MAX_DEPTH`` raises ``ValueError``,
     and nothing is written. A missing or unwritable folder raises the ``OSError``
     with ``path`` in its message.
@@ -130,6 +131,12 @@ def _write_npz(f: Any, entries: list[tuple[str, np.ndarray]]) -> None:
 
 
 def _encode_array(obj: Any, where: str, arrays: list[np.ndarray]) -> dict[str, Any]:
+    if isinstance(obj, np.ma.MaskedArray):
+        raise TypeError(
+            f"save: {where} is a masked array (np.ma.MaskedArray); a checkpoint would keep its data and "
+            f"drop its mask. Save the two as plain arrays, {where}.data and np.ma.getmaskarray({where}) "
+            "(under two keys), and rebuild it after loading with np.ma.masked_array(data, mask=mask)"
+        )
     array = np.asarray(obj)
     if array.dtype.hasobject:
         raise TypeError(
@@ -141,11 +148,39 @@ def _encode_array(obj: Any, where: str, arrays: list[np.ndarray]) -> dict[str, A
             f"save: {where} is a structured array (dtype {array.dtype}); checkpoints hold plain "
             "numeric, bool and string arrays: save each field as its own array"
         )
+    _check_dtype_round_trips(array.dtype, where)
     arrays.append(array)
     node: dict[str, Any] = {"array": f"a{len(arrays) - 1}"}
     if isinstance(obj, np.generic):
         node["scalar"] = True  # np.float64(3.0) comes back as a numpy scalar, not a 0-d array
     return node
+
+
+def _check_dtype_round_trips(dtype: np.dtype, where: str) -> None:
+    """A dtype the .npy header cannot name (bfloat16, float8 from ml_dtypes; raw void) is refused.
+
+    numpy writes such a dtype as raw bytes (``|V2``), so it would load back as bytes, not numbers.
+    """
+    fmt = np.lib.format
+    try:
+        back = fmt.descr_to_dtype(fmt.dtype_to_descr(dtype))
+    except (TypeError, ValueError):
+        back = None
+    if dtype.kind != "V" and back == dtype:
+        return
+    if dtype.kind == "V" and back == dtype:  # plain np.void: bytes with no numeric meaning
+        raise TypeError(
+            f"save: {where} is an array of raw bytes (dtype {dtype.str}); checkpoints hold numeric, "
+            f"bool and string arrays: save it as bytes with {where}.view(np.uint8)"
+        )
+    if back is not None:
+        comes_back = f"it would load back as raw bytes, dtype {back.str}"
+    else:
+        comes_back = "a .npy header cannot name it"
+    raise TypeError(
+        f"save: {where} is an array of dtype {dtype}, which a .npz checkpoint cannot store ({comes_back}; "
+        f"a .npz keeps numpy's own dtypes only). Convert it first, e.g. {where}.astype(np.float32)"
+    )
 
 
 def _encode_key(key: Any, where: str) -> Union[str, int]:
@@ -189,16 +224,50 @@ def _encode(obj: Any, where: str, arrays: list[np.ndarray], depth: int) -> Any:
         return {kind: [_encode(v, f"{where}[{i}]", arrays, depth + 1) for i, v in enumerate(obj)]}
     if type(obj).__module__.split(".")[0] == "torch":
         raise _torch_object(obj, where)
+    stateful = _model_or_optimizer(obj, where)
+    if stateful is not None:
+        raise stateful
     if callable(obj):
         raise TypeError(
             f"save: {where} is a callable ({type(obj).__name__}), which a checkpoint cannot hold: "
             "it stores data, never code. For an optimizer, save optimizer.state_dict(), which "
             "stores a learning-rate schedule as data (its class name and settings)."
         )
+    what = _a(type(obj).__name__) + (" object" if isinstance(obj, (bytes, bytearray)) else "")
     raise TypeError(
-        f"save: {where} is a {type(obj).__name__}; expected a dict, list, tuple, ndarray, Tensor, "
+        f"save: {where} is {what}; expected a dict, list, tuple, ndarray, Tensor, "
         "number, str or None"
     )
+
+
+def _a(name: str) -> str:
+    """``name`` with its article: "an Adam", "a Sequential", "an SGD" (an acronym by its letters)."""
+    acronym = name[:2].isupper()
+    return f"{'an' if name[:1] in ('AEFHILMNORSX' if acronym else 'AEIOUaeiou') else 'a'} {name}"
+
+
+_RESUME = 'tg.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()}, path)'
+
+
+def _model_or_optimizer(obj: Any, where: str) -> Optional[TypeError]:
+    """The error for a Module or an Optimizer itself, saying which ``state_dict()`` to save."""
+    from tinygrad_edu import nn, optim
+
+    name = type(obj).__name__
+    if isinstance(obj, nn.Module):
+        return TypeError(
+            f"save: {where} is {_a(name)} model; a checkpoint holds its weights, not the model itself: "
+            "tg.save(model.state_dict(), path), and later model.load_state_dict(tg.load(path)) into a "
+            f"model built the same way. With the optimizer, to resume training: {_RESUME}"
+        )
+    if isinstance(obj, optim.Optimizer):
+        return TypeError(
+            f"save: {where} is {_a(name)} optimizer; a checkpoint holds its state, not the optimizer "
+            "itself: save optimizer.state_dict() (which also stores a learning-rate schedule as data), "
+            f"usually with the model's: {_RESUME}, and later "
+            'optimizer.load_state_dict(tg.load(path)["optimizer"])'
+        )
+    return None
 
 
 def _torch_object(obj: Any, where: str) -> TypeError:
