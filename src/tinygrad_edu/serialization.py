@@ -11,13 +11,25 @@ written as an ordinary ``.npz`` (a zip of ``.npy`` files) holding
   keys (an optimizer's ``state`` is keyed by parameter index) stay integers
   and the order is kept; an array leaf is ``{"array": "a0"}``.
 
-Resuming training exactly needs everything that decides the next steps:
+Resuming training exactly needs everything that decides the next steps: the
+parameters, the optimizer's state (moments, step count, schedule) and the random
+numbers still to come:
 
     tg.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
-             "rng": tinygrad_edu._config.get_rng().bit_generator.state}, "ckpt.npz")
+             "rng": tg.get_rng().bit_generator.state}, "ckpt.npz")
     ckpt = tg.load("ckpt.npz")
     model.load_state_dict(ckpt["model"]); opt.load_state_dict(ckpt["optimizer"])
-    tinygrad_edu._config.get_rng().bit_generator.state = ckpt["rng"]   # only if dropout etc.
+    tg.get_rng().bit_generator.state = ckpt["rng"]
+
+``epoch`` is the number of epochs completed. The library's Generator draws the
+dropout masks and the shuffles of a DataLoader made without a seed (so of
+``train.fit(..., seed=None)``); a DataLoader made with a seed shuffles with a
+Generator of its own, ``loader.rng``, and so does a module given ``rng=``: save
+and put back their ``bit_generator.state`` the same way. With ``train.fit``,
+``train.ModelCheckpoint`` writes this dict (and the epoch's logs), and
+``fit(..., epochs=total, initial_epoch=ckpt["epoch"])`` goes on from there; for
+``fit(..., seed=N)`` it first draws the shuffles of the epochs already trained,
+so the seed's loader needs nothing saved.
 
 An optimizer's ``state_dict()`` already stores a learning-rate schedule as
 data; a bare callable cannot be saved. Nothing is ever unpickled, so loading

@@ -10,11 +10,12 @@ done right::
             loss.backward()
             optimizer.step()
 
-It returns a ``History`` shaped like Keras's: ``history.epoch`` (0, 1, ...)
-and ``history.history``, a dict of per-epoch lists ("loss", "accuracy" for
-classifiers, "lr", "time", "val_loss", ...). A non-finite loss stops
-training with ``NonFiniteLossError`` before the bad update, and Ctrl-C stops
-it between two steps, so the model is never left half-updated.
+It returns a ``History`` shaped like Keras's: ``history.epoch`` (0, 1, ...;
+from ``initial_epoch`` on when a run is resumed) and ``history.history``, a
+dict of per-epoch lists ("loss", "accuracy" for classifiers, "lr", "time",
+"val_loss", ...). A non-finite loss stops training with ``NonFiniteLossError``
+before the bad update, and Ctrl-C stops it between two steps, so the model is
+never left half-updated.
 
 In this file the loop reads from the top down: ``fit`` checks its arguments and
 calls ``_train_epochs`` (the callbacks, Ctrl-C), which runs ``_train_one_epoch``
@@ -27,10 +28,13 @@ calls ``_train_epochs`` (the callbacks, Ctrl-C), which runs ``_train_one_epoch``
 from __future__ import annotations
 
 import math
+import os
 import signal
+import string
 import sys
 import threading
 import time
+import warnings
 from contextlib import nullcontext
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
@@ -68,7 +72,8 @@ class History:
     """What ``fit`` recorded, as Keras's ``History``.
 
     Attributes:
-        epoch: the indices of the completed epochs, ``[0, 1, ...]``.
+        epoch: the indices of the completed epochs, ``[0, 1, ...]``, counted from 0 (so epoch
+            number n is index n - 1); a resumed run's go on from ``fit``'s ``initial_epoch``.
         history: per-epoch lists: "loss" (mean over the epoch's samples, i.e. batch losses
             weighted by batch size), "last_batch_loss" (the loss of the epoch's last batch,
             what the course prints), "accuracy" (classifiers), "lr" (the learning rate of
@@ -122,8 +127,9 @@ class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN or infinite loss (or gradient).
 
     Raised before the bad update, so the parameters are those after the last finite step.
-    ``epoch`` and ``step`` (within the epoch) count from 0, ``global_step`` counts every
-    update, and ``history`` holds what was recorded up to there.
+    ``epoch`` (as in ``history.epoch``) and ``step`` (within the epoch) count from 0,
+    ``global_step`` counts every update of this ``fit`` call, and ``history`` holds what was
+    recorded up to there.
     """
 
     def __init__(self, message: str, epoch: int, step: int, global_step: int, history: History) -> None:
@@ -178,7 +184,9 @@ class EarlyStopping(Callback):
 
     "Improved" means lower for losses and higher for accuracies (``mode="auto"``). With
     ``restore_best_weights`` the model gets back the weights of its best epoch when
-    training ends.
+    training ends. Each ``fit`` starts it afresh, as in Keras: a resumed run's patience counts
+    from its own first epoch; ``best_epoch`` and ``stopped_epoch`` are epoch indices, as
+    ``history.epoch`` holds them.
     """
 
     def __init__(
@@ -230,33 +238,81 @@ class EarlyStopping(Callback):
 
 
 class ModelCheckpoint(Callback):
-    """Save ``{"model": state_dict, "optimizer": state_dict, "epoch": n}`` with ``tg.save`` after epochs.
+    """Save the model, the optimizer and where training is with ``tg.save`` after epochs.
 
-    ``n`` is the number of completed epochs (resume with ``range(n, epochs)``). ``path`` may
-    hold ``{epoch}`` (counted from 1, as Keras does) and log keys, e.g.
-    ``"ckpt_{epoch:03d}_{val_loss:.3f}.npz"``. With ``save_best_only`` a file is written only
-    when ``monitor`` improves.
+    The file holds ``{"model": state_dict, "optimizer": state_dict, "epoch": n, "logs": logs,
+    "rng": state}``: ``n`` is the number of the epoch just completed, counted from 1 (resume
+    with ``fit(..., initial_epoch=n)``), ``logs`` that epoch's logs ("loss", "val_loss", ...)
+    and ``rng`` the state of the library's Generator (``tg.get_rng().bit_generator.state``),
+    which a resumed run puts back to draw the same shuffles and dropout masks. ``path`` may
+    hold ``{epoch}`` (the same ``n``, as Keras counts) and log keys, e.g.
+    ``"ckpt_{epoch:03d}_{val_loss:.3f}.npz"``.
+
+    With ``save_best_only`` a file is written only when ``monitor`` improves on the best so
+    far. At the start of each ``fit`` the best so far is ``initial_value_threshold`` (None:
+    none yet) and, when ``path`` names one file (no ``{...}``) that already exists, the
+    ``monitor`` value that file records, whichever is better: a resumed run replaces
+    ``best.npz`` only with a better model. An existing file that records no such value (not
+    written by ModelCheckpoint, or monitoring something else) is replaced by the first epoch,
+    with a warning, unless ``initial_value_threshold`` is given.
     """
 
     def __init__(
-        self, path: str, monitor: str = "val_loss", save_best_only: bool = False, mode: str = "auto"
+        self,
+        path: str,
+        monitor: str = "val_loss",
+        save_best_only: bool = False,
+        mode: str = "auto",
+        initial_value_threshold: Optional[float] = None,
     ) -> None:
         self.path = str(path)
         self.monitor = monitor
         self.save_best_only = _check_flag(save_best_only, "save_best_only", "ModelCheckpoint")
         self.mode = _monitor_mode(monitor, mode, "ModelCheckpoint")
+        self.initial_value_threshold = _check_threshold(initial_value_threshold)
         self.saved: list[str] = []
 
     def on_train_begin(self, history: History) -> None:
-        self.best = math.inf if self.mode == "min" else -math.inf
+        worst = math.inf if self.mode == "min" else -math.inf
+        self.best = worst if self.initial_value_threshold is None else self.initial_value_threshold
+        if self.save_best_only and not _has_fields(self.path) and os.path.exists(self.path.format()):
+            recorded = self._recorded_value(self.path.format())
+            if recorded is not None and self._better(recorded, self.best):
+                self.best = recorded
+
+    def _better(self, value: float, than: float) -> bool:
+        return value < than if self.mode == "min" else value > than
+
+    def _recorded_value(self, path: str) -> Optional[float]:
+        """The ``monitor`` value that the checkpoint at ``path`` records, or None (with a warning
+        that the file will be replaced, unless ``initial_value_threshold`` guards it)."""
+        from tinygrad_edu.serialization import load
+
+        try:
+            state = load(path)
+        except (OSError, ValueError) as exc:
+            why = f"cannot be read as a checkpoint ({exc})"
+        else:
+            logs = state.get("logs") if isinstance(state, dict) else None
+            value = logs.get(self.monitor) if isinstance(logs, dict) else None
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                return float(value)
+            why = f"records no finite {self.monitor!r}"
+        if self.initial_value_threshold is None:
+            warnings.warn(
+                f"ModelCheckpoint: {path!r} already exists and {why}; the first epoch of this run will "
+                f"replace it, whatever its {self.monitor}. To keep it unless a model beats it, pass "
+                f"initial_value_threshold=<its {self.monitor}>, or choose another file name",
+                stacklevel=5,  # (the fit call)
+            )
+        return None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> Optional[bool]:
         from tinygrad_edu.serialization import save
 
         if self.save_best_only:
             value = _monitored(logs, self.monitor, "ModelCheckpoint")
-            better = value < self.best if self.mode == "min" else value > self.best
-            if not better:
+            if not self._better(value, self.best):
                 return False
             self.best = value
         try:
@@ -267,12 +323,32 @@ class ModelCheckpoint(Callback):
                 f"logs do not have (they have {', '.join(['epoch', *logs])}); for val_... pass "
                 "validation_data to fit"
             ) from None
-        state = {"model": self.model.state_dict(), "epoch": epoch + 1}
+        state = {"model": self.model.state_dict(), "epoch": epoch + 1, "logs": dict(logs)}
         if self.optimizer is not None:
             state["optimizer"] = self.optimizer.state_dict()
+        state["rng"] = STATE.rng.bit_generator.state
         save(state, path)
         self.saved.append(path)
         return False
+
+
+def _check_threshold(value: Any) -> Optional[float]:
+    """ModelCheckpoint's ``initial_value_threshold``: None or a finite number."""
+    if value is None:
+        return None
+    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"ModelCheckpoint: initial_value_threshold must be a number or None, got "
+            f"{type(value).__name__} {value!r:.40}"
+        )
+    if not math.isfinite(value):
+        raise ValueError(f"ModelCheckpoint: initial_value_threshold must be finite, got {value!r}")
+    return float(value)
+
+
+def _has_fields(path: str) -> bool:
+    """True when ``path`` has ``{...}`` fields to fill in (``{{`` is a plain brace)."""
+    return any(field is not None for _, field, _, _ in string.Formatter().parse(path))
 
 
 # --- helpers ----------------------------------------------------------------------
@@ -554,8 +630,9 @@ class _DeferredInterrupt:
             signal.signal(signal.SIGINT, self._previous)
 
 
-def _progress_bar(progress: bool, epochs: int) -> Any:
-    """A tqdm bar over epochs, or None when off, when tqdm is missing or output is not a terminal.
+def _progress_bar(progress: bool, epochs: int, initial_epoch: int = 0) -> Any:
+    """A tqdm bar over epochs (from ``initial_epoch`` to ``epochs`` when resuming), or None when
+    off, when tqdm is missing or output is not a terminal.
 
     A Jupyter kernel counts as a terminal: ``tqdm.auto`` draws its notebook widget there.
     """
@@ -568,7 +645,7 @@ def _progress_bar(progress: bool, epochs: int) -> Any:
         from tqdm.auto import tqdm
     except ImportError:
         return None
-    return tqdm(total=epochs, desc="fit", unit="epoch", leave=True)
+    return tqdm(total=epochs, initial=initial_epoch, desc="fit", unit="epoch", leave=True)
 
 
 def _postfix(logs: Mapping[str, float]) -> dict[str, str]:
@@ -596,17 +673,30 @@ def fit(
     metrics: Any = "auto",
     check_finite: bool = True,
     record_grad_norms: bool = False,
+    initial_epoch: int = 0,
 ) -> History:
-    """Train ``model`` for ``epochs`` passes over the data; return the ``History``.
+    """Train ``model`` up to epoch number ``epochs``; return the ``History``.
 
     Each step: ``optimizer.zero_grad()``, ``output = model(X_batch)``,
     ``loss = loss_fn(output, y_batch)``, ``loss.backward()``, ``optimizer.step()``.
 
     Args:
         X, y: ndarrays or Tensors, samples as rows (may be None when ``batches`` is given).
+        epochs: the number of the last epoch to train, counted from 1, as Keras's ``fit``: fit
+            trains epochs ``initial_epoch + 1`` .. ``epochs``, that is ``epochs - initial_epoch``
+            passes (``epochs`` passes from the start).
+        initial_epoch: the number of epochs already trained (0: none), to continue a run, e.g.
+            after loading a checkpoint: ``fit(..., epochs=35, initial_epoch=30)`` trains 5 more
+            epochs, numbered 31 .. 35 (in the history and the callbacks counted from 0: 30 ..
+            34). With an int ``seed`` the default DataLoader first draws the shuffles of the
+            ``initial_epoch`` epochs before, so the resumed epochs get the batches of a run that
+            never stopped; with ``seed=None`` the shuffles come from the library's Generator,
+            whose state a resumed run must put back itself (``ModelCheckpoint`` saves it as
+            "rng"). A DataLoader given as ``batches`` is used as it is.
         batch_size, shuffle, seed: how the default ``DataLoader(X, y, ...)`` makes batches.
         batches: instead of that, a ``DataLoader`` or a callable ``batches(epoch)`` returning
-            an iterable of ``(X_batch, y_batch)`` (ndarrays or Tensors). The course's batches:
+            an iterable of ``(X_batch, y_batch)`` (ndarrays or Tensors); ``epoch`` counts from 0
+            and goes on from ``initial_epoch`` when resuming. The course's batches:
             ``lambda epoch: data.random_mini_batches(X, y, 64, seed=10 + epoch + 1)``. With
             ``batches``, fit trains on those alone: X, y, batch_size, shuffle and seed are not
             used (passing X and y too is allowed, as in that example and ``compare_optimizers``).
@@ -630,10 +720,12 @@ def fit(
 
     Ctrl-C stops training after the step in progress and returns the history so far, with
     ``history.interrupted = True``. Epoch lists hold completed epochs only; ``history.steps``
-    holds every completed step. The model is in training mode while fitting (a submodule
-    left in eval mode stays so) and every module gets its own mode back at the end.
+    holds every completed step; both number the epochs from ``initial_epoch``. The model is in
+    training mode while fitting (a submodule left in eval mode stays so) and every module gets
+    its own mode back at the end.
     """
     epochs = _check_positive_int(epochs, "epochs", "fit", minimum=0)
+    initial_epoch = _check_initial_epoch(initial_epoch, epochs)
     _check_model_and_loss(model, loss_fn, "fit")
     _check_optimizer(optimizer)
     shuffle, progress, check_finite, record_grad_norms = (
@@ -643,7 +735,7 @@ def fit(
     )
     validation_data = _validation_pair(validation_data, "fit")
     callbacks = _attach(_callback_list(callbacks, "fit"), model, optimizer)
-    batch_maker = _batch_maker(X, y, batches, batch_size, shuffle, seed)
+    batch_maker = _batch_maker(X, y, batches, batch_size, shuffle, seed, initial_epoch)
     metric_fns = _make_metrics(metrics, loss_fn, model)
     # The labels of the whole data, where they are known, before the first update: MSELoss's
     # accuracy reads them (and refuses labels that are neither 0/1 nor -1/+1 here, not later).
@@ -651,11 +743,11 @@ def fit(
     _observe_labels(metric_fns, train_labels, None if validation_data is None else validation_data[1])
     modes = _modes(model)  # put back at the end (the run may switch an eval-mode model to training)
     run = _Run(model, loss_fn, optimizer, _parameter_names(model, optimizer), metric_fns, check_finite)
-    run.record_grad_norms = record_grad_norms
-    bar = _progress_bar(progress, epochs)
+    run.record_grad_norms, run.initial_epoch = record_grad_norms, initial_epoch
+    bar = _progress_bar(progress, epochs, initial_epoch)
     start = time.perf_counter()
     try:
-        _train_epochs(run, epochs, batch_maker, validation_data, callbacks, bar)
+        _train_epochs(run, range(initial_epoch, epochs), batch_maker, validation_data, callbacks, bar)
     finally:
         if bar is not None:
             bar.close()
@@ -666,13 +758,14 @@ def fit(
 
 def _train_epochs(
     run: "_Run",
-    epochs: int,
+    epochs: range,
     batch_maker: Callable[[int], Iterable[Any]],
     validation_data: Optional[tuple[Array, Array]],
     callbacks: list[Callback],
     bar: Any,
 ) -> None:
-    """The epochs, between the callbacks' ``on_train_begin`` and ``on_train_end``.
+    """The ``epochs`` (their indices, counted from 0), between the callbacks' ``on_train_begin``
+    and ``on_train_end``.
 
     Ctrl-C is held back until the step in progress is complete, then ends training.
     """
@@ -683,7 +776,7 @@ def _train_epochs(
         for cb in callbacks:
             cb.on_train_begin(run.history)
         try:
-            for epoch in range(epochs):
+            for epoch in epochs:
                 epoch_start = time.perf_counter()
                 logs = _train_one_epoch(run, epoch, batch_maker)
                 logs.update(_epoch_logs(run, validation_data, epoch_start))
@@ -716,6 +809,7 @@ class _Run:
         self.layout: list = []  # where the parameters lie in memory (see _side_by_side)
         self.interrupt: Any = None  # the _DeferredInterrupt, while training runs
         self.record_grad_norms = False  # keep every step's gradient norms in the history
+        self.initial_epoch = 0  # the index of this call's first epoch (fit's initial_epoch)
         # Each module's flag while training: a model in eval mode trains in training mode; one in
         # training mode keeps the submodules it has in eval mode (a frozen BatchNorm, say).
         if not getattr(model, "training", True):
@@ -829,7 +923,7 @@ def _train_one_epoch(run: _Run, epoch: int, batch_maker: Callable[[int], Iterabl
         hint = (
             "; if batches returns the same generator every epoch, it was used up by the first: "
             "return a new one each time, e.g. batches=lambda epoch: iter(make_batches(epoch))"
-            if epoch > 0
+            if epoch > run.initial_epoch
             else ""
         )
         raise ValueError(f"fit: epoch {epoch} produced no batches{hint}")
@@ -950,12 +1044,15 @@ def _restore_modes(modes: list[tuple[Any, bool]]) -> None:
 
 
 def _batch_maker(
-    X: Any, y: Any, batches: Any, batch_size: int, shuffle: bool, seed: Optional[int]
+    X: Any, y: Any, batches: Any, batch_size: int, shuffle: bool, seed: Optional[int], initial_epoch: int = 0
 ) -> Callable[[int], Iterable[Any]]:
+    """``batches`` as a callable epoch -> batches; without it, the default DataLoader's."""
     if batches is None:
         if X is None or y is None:
             raise ValueError("fit: give X and y, or batches=")
         loader = DataLoader(X, y, batch_size=batch_size, shuffle=shuffle, seed=seed)
+        if shuffle and seed is not None:
+            _skip_shuffles(loader, initial_epoch)
         return lambda epoch: loader
     if isinstance(batches, DataLoader):
         return lambda epoch: batches
@@ -965,6 +1062,32 @@ def _batch_maker(
         f"fit: batches must be a DataLoader or a callable epoch -> iterable of (X, y), "
         f"got {type(batches).__name__}"
     )
+
+
+def _skip_shuffles(loader: DataLoader, epochs: int) -> None:
+    """Draw the shuffles of ``epochs`` passes over a new ``loader`` without training on them:
+    each pass over a DataLoader starts with one shuffle, so the next pass gets the batches of
+    epoch ``epochs`` of a run that trained from the first (a resumed run's, ``initial_epoch``)."""
+    for _ in range(epochs):
+        next(iter(loader))
+
+
+def _check_initial_epoch(initial_epoch: Any, epochs: int) -> int:
+    """fit's ``initial_epoch``: an int in [0, epochs), or 0 when there are no epochs at all."""
+    if not isinstance(initial_epoch, (int, np.integer)) or isinstance(initial_epoch, (bool, np.bool_)):
+        raise TypeError(
+            f"fit: initial_epoch must be an int (the number of epochs already trained), got "
+            f"{type(initial_epoch).__name__} {initial_epoch!r:.40}"
+        )
+    if initial_epoch < 0:
+        raise ValueError(f"fit: initial_epoch must be >= 0 (epochs already trained), got {initial_epoch}")
+    if initial_epoch and initial_epoch >= epochs:
+        raise ValueError(
+            f"fit: initial_epoch={initial_epoch} but epochs={epochs}: epochs is the number of the last "
+            f"epoch to train, not how many more (as in Keras), so it must be > initial_epoch; to train "
+            f"{max(epochs, 1)} more after epoch {initial_epoch}, pass epochs={initial_epoch + max(epochs, 1)}"
+        )
+    return int(initial_epoch)
 
 
 def _unpack_batch(batch: Any, epoch: int, step: int) -> tuple[Tensor, Any]:
