@@ -426,3 +426,106 @@ def test_grade_outputs_are_complete(tmp_path, monkeypatch, capsys):
     assert csv_path.read_text(encoding="utf-8") == exercises.rows_to_csv(ROWS)
     assert json.loads(json_path.read_text(encoding="utf-8")) == ROWS
     assert sorted(os.listdir(tmp_path)) == ["class", "g.csv", "g.json"]
+
+
+# --- a full disk on the command line: one line naming the file and saying what is left -------------
+
+
+def assert_one_line_naming(err, path, left):
+    assert err.count("\n") == 1 and "Traceback" not in err and "[Errno" not in err, err
+    assert f"cannot write {str(path)!r}" in err and left in err, err
+
+
+@pytest.mark.parametrize("existed", [True, False])
+def test_export_pytorch_on_a_full_disk_is_one_line_naming_the_file(tmp_path, monkeypatch, checkpoint, capsys,
+                                                                   existed):
+    torch = need("torch")
+
+    def torch_save_on_a_full_disk(obj, f, *args, **kwargs):  # what torch.save raises: no errno
+        with open(f, "wb") as out:
+            out.write(b"PK\x03\x04")
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 3200 vs 3088")
+
+    monkeypatch.setattr(torch, "save", torch_save_on_a_full_disk)
+    path = old_file(tmp_path, "m.pt") if existed else tmp_path / "m.pt"
+    assert cli.main(["export", str(checkpoint), str(path), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"tinygrad-edu export: error: cannot write {str(path)!r}: torch.save failed: ")
+    assert_one_line_naming(err, path, "the previous file is kept" if existed else "no file was written")
+    if existed:
+        assert_kept(path)
+    else:
+        assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("existed", [True, False])
+def test_export_safetensors_on_a_full_disk_is_one_line_naming_the_file(tmp_path, monkeypatch, checkpoint,
+                                                                       capsys, existed):
+    library = need("safetensors")
+    import safetensors.numpy
+
+    def save_file_on_a_full_disk(arrays, f, **kwargs):  # what safetensors raises
+        with open(f, "wb") as out:
+            out.write(b"\x10\x00")
+        raise library.SafetensorError(
+            "Error while serializing: I/O error: No space left on device (os error 28)"
+        )
+
+    monkeypatch.setattr(safetensors.numpy, "save_file", save_file_on_a_full_disk)
+    path = old_file(tmp_path, "m.safetensors") if existed else tmp_path / "m.safetensors"
+    assert cli.main(["export", str(checkpoint), str(path), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "No space left on device" in err
+    assert_one_line_naming(err, path, "the previous file is kept" if existed else "no file was written")
+    if existed:
+        assert_kept(path)
+    else:
+        assert os.listdir(tmp_path) == []
+    library_error = r"^\[Errno 28\] save_safetensors: cannot write .*No space left on device"
+    with pytest.raises(OSError, match=library_error) as info:
+        tg.interop.save_safetensors(small_model(), path)
+    assert info.value.errno == errno.ENOSPC
+
+
+def test_export_safetensors_another_library_error_is_one_line(tmp_path, monkeypatch, checkpoint, capsys):
+    library = need("safetensors")
+    import safetensors.numpy
+
+    def save_file_fails(arrays, f, **kwargs):
+        raise library.SafetensorError("Error while serializing: something else")
+
+    monkeypatch.setattr(safetensors.numpy, "save_file", save_file_fails)
+    path = old_file(tmp_path, "m.safetensors")
+    assert cli.main(["export", str(checkpoint), str(path), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "safetensors failed: Error while serializing: something else" in err
+    assert_one_line_naming(err, path, "the previous file is kept")
+    assert_kept(path)
+
+
+def test_train_on_a_full_disk_names_the_checkpoint(tmp_path, capsys, full_disk):
+    path = old_file(tmp_path, "c.npz")
+    argv = ["train", "--layers", "2,3,1", "--epochs", "1", "--checkpoint", str(path), "--quiet"]
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"tinygrad-edu train: error: save: cannot write {str(path)!r}: No space left on")
+    assert_one_line_naming(err, path, "the previous file is kept")
+    assert_kept(path)
+
+
+def test_a_failed_write_names_the_file_in_the_library_too(tmp_path, full_disk):
+    path = tmp_path / "c.npz"
+    with pytest.raises(OSError) as info:
+        tg.save({"w": np.ones(10)}, path)
+    assert str(info.value) == (
+        f"[Errno 28] save: cannot write {str(path)!r}: No space left on device; no file was written"
+    )
+    assert info.value.errno == errno.ENOSPC and os.listdir(tmp_path) == []
+    with pytest.raises(OSError, match=r"notes.txt'.*the previous file is kept"):
+        with _files.atomic_write(old_file(tmp_path, "notes.txt"), "w", where="notes"):
+            raise no_space()
+    other = OSError(errno.ENOENT, "No such file or directory", str(tmp_path / "elsewhere"))
+    with pytest.raises(OSError) as info:  # an error about another file is left as it is
+        with _files.atomic_write(tmp_path / "notes.txt", "w"):
+            raise other
+    assert info.value is other

@@ -4,7 +4,9 @@ Every file the library writes (checkpoints, exports, pictures, the HTML player, 
 exercises' reports) goes to a temporary file ``.NAME.PID-RANDOM.tmp`` next to the
 target, which is flushed, fsync'd and then renamed over it (``os.replace`` is atomic).
 So an error, a Ctrl-C or a full disk in the middle of a write leaves the previous file
-intact and removes the temporary file; a reader never sees a half-written file.
+intact and removes the temporary file; a reader never sees a half-written file. An
+``OSError`` of the write (a full disk) is raised again naming the file and what is left:
+``save: cannot write 'c.npz': No space left on device; the previous file is kept``.
 
 Also: the new file keeps the permission bits of the file it replaces (a ``chmod 600``
 file stays private); a symbolic link is followed (its target is replaced, the link
@@ -103,9 +105,14 @@ def _temporary(path: PathLike, where: str, reopened: bool = False) -> Iterator[t
     tmp = os.path.join(directory, f".{name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp")
     fd = _create_temporary(tmp, path, where)
     try:
-        _keep_mode(fd, tmp, target, stat.S_IWUSR if reopened else 0)
-        yield fd, tmp
-        os.replace(tmp, target)
+        try:
+            _keep_mode(fd, tmp, target, stat.S_IWUSR if reopened else 0)
+            yield fd, tmp
+            os.replace(tmp, target)
+        except OSError as exc:
+            if exc.filename not in (None, tmp):
+                raise  # about another file, which it names
+            raise _write_error(exc, path, where) from None
     except BaseException:
         try:
             os.remove(tmp)
@@ -114,6 +121,19 @@ def _temporary(path: PathLike, where: str, reopened: bool = False) -> Iterator[t
         raise
     _fsync_directory(directory)
     _remove_stale_temporaries(directory, name)
+
+
+def _write_error(exc: OSError, path: str, where: str) -> OSError:
+    """``exc`` of a write of ``path`` that failed (a full disk) as an OSError naming ``path``.
+
+    Raised while the write is in progress, so the previous file, if any, is still in place.
+    """
+    kept = "the previous file is kept" if os.path.lexists(path) else "no file was written"
+    message = f"{where}: cannot write {path!r}: {exc.strerror or exc}; {kept}"
+    try:
+        return type(exc)(exc.errno, message)
+    except TypeError:  # an OSError subclass that takes other arguments
+        return OSError(exc.errno, message)
 
 
 def _create_temporary(tmp: str, path: str, where: str) -> int:

@@ -49,7 +49,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _discard_stdout()
         return 1
     except OSError as err:  # a disk that filled up, a folder removed while we ran: one line, no traceback
-        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+        print(f"{PROG} {args.command}: error: {_os_error_text(err, args.command)}", file=sys.stderr)
         return 1
     except MemoryError:
         print(f"{PROG} {args.command}: error: out of memory (try smaller --layers)", file=sys.stderr)
@@ -57,6 +57,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _os_error_text(err: OSError, command: str) -> str:
+    """The system's words and the file, without the ``[Errno 28]`` of ``str(err)``.
+
+    The library's writers put the file in the message (``save: cannot write 'c.npz': No space
+    left on device; the previous file is kept``); an error of the system names it as ``filename``.
+    """
+    if not err.strerror:
+        return str(err)
+    names = [repr(os.fsdecode(n) if isinstance(n, (bytes, os.PathLike)) else n)
+             for n in (err.filename, err.filename2) if n is not None]
+    text = err.strerror + (f": {' -> '.join(names)}" if names else "")
+    return text[len(command) + 2:] if text.startswith(f"{command}: ") else text
 
 
 def _discard_stdout() -> None:

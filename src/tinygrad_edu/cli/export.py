@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import shutil
 from typing import Any
 
 import numpy as np
@@ -92,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
             example = np.zeros((1, int(layers[0])), dtype=str(ckpt["architecture"]["dtype"]))
             interop.export_onnx(model, example, args.output, opset=args.opset)
         elif fmt == "safetensors":
-            interop.save_safetensors(model, args.output)
+            _save_safetensors(model, args.output)
         else:
             _save_pytorch(model, ckpt, args)
     except ImportError as err:
@@ -109,6 +111,19 @@ def _same_file(a: str, b: str) -> bool:
         return os.path.samefile(a, b)
     except OSError:  # OUTPUT does not exist yet
         return False
+
+
+def _save_safetensors(model: nn.Module, output: str) -> None:
+    """save_safetensors; an error of the safetensors library that is not an OSError, as one line."""
+    from tinygrad_edu import interop
+
+    safetensors = interop._common.require("safetensors", "tinygrad-edu export")
+    try:
+        interop.save_safetensors(model, output)
+    except safetensors.SafetensorError as exc:  # save_safetensors makes its I/O errors OSErrors
+        kept = "the previous file is kept" if os.path.lexists(output) else "no file was written"
+        message = f"export: cannot write {output!r}: safetensors failed: {exc}; {kept}"
+        raise OSError(errno.EIO, message) from None
 
 
 def _save_pytorch(model: nn.Module, ckpt: dict[str, Any], args: argparse.Namespace) -> None:
@@ -130,7 +145,22 @@ def _save_pytorch(model: nn.Module, ckpt: dict[str, Any], args: argparse.Namespa
         except (TypeError, ValueError) as err:
             say(args.quiet, f"the optimizer is not included: {err}")
     with _files.atomic_path(args.output, where="export") as tmp:  # all or nothing
-        torch.save(out, tmp)
+        try:
+            torch.save(out, tmp)
+        except RuntimeError as exc:  # torch's zip writer reports a full disk so, without an errno
+            raise _torch_save_failed(exc, tmp) from None  # atomic_path names the file and what is left
+
+
+def _torch_save_failed(exc: RuntimeError, tmp: str) -> OSError:
+    """The OSError for a RuntimeError of torch.save: a full disk when the disk has (nearly) no room."""
+    try:
+        full = shutil.disk_usage(os.path.dirname(os.path.abspath(tmp))).free < 1 << 20
+    except OSError:
+        full = False
+    if full:
+        return OSError(errno.ENOSPC, f"torch.save failed: {os.strerror(errno.ENOSPC)}")
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return OSError(errno.EIO, f"torch.save failed: {type(exc).__name__}: {first}")
 
 
 def add_parser(sub: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ def save_safetensors(model_or_state_dict: Any, path: Any) -> str:
 
     loads the same values. safetensors stores raw arrays and a JSON header, nothing that runs.
     """
-    require("safetensors", "save_safetensors")
+    safetensors = require("safetensors", "save_safetensors")
     from safetensors.numpy import save_file
 
     if isinstance(model_or_state_dict, nn.Module):
@@ -47,8 +48,26 @@ def save_safetensors(model_or_state_dict: Any, path: Any) -> str:
         arrays[name] = np.array(array, order="C")  # (not ascontiguousarray, which makes 0-d arrays 1-d)
     path = os.fspath(path)
     with _files.atomic_path(path, where="save_safetensors") as tmp:  # all or nothing
-        save_file(arrays, tmp, metadata={"format": "pt", "producer": "tinygrad_edu"})
+        try:
+            save_file(arrays, tmp, metadata={"format": "pt", "producer": "tinygrad_edu"})
+        except safetensors.SafetensorError as exc:
+            io_error = _as_os_error(exc)
+            if io_error is None:
+                raise
+            raise io_error from None  # atomic_path names the file and says what is left
     return path
+
+
+def _as_os_error(exc: Exception) -> Any:
+    """The OSError inside a SafetensorError of a failed write ("I/O error: No space left on
+    device (os error 28)"), or None when it is no I/O error."""
+    text = str(exc)
+    number = re.search(r"\(os error (\d+)\)", text)
+    if number:
+        return OSError(int(number.group(1)), os.strerror(int(number.group(1))))
+    if "I/O error" in text:
+        return OSError(errno.EIO, text)
+    return None
 
 
 def load_safetensors(path: Any) -> dict[str, np.ndarray]:
