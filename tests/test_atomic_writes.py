@@ -140,6 +140,61 @@ def test_atomic_path_keeps_the_permissions_and_follows_a_symlink(tmp_path):
     assert os.listdir(tmp_path / "runs") == ["model.bin"]
 
 
+@pytest.fixture
+def umask():
+    """Set the process's umask for the test (``umask(0o027)``); the old one is put back after it."""
+    old = os.umask(0o022)
+    yield os.umask
+    os.umask(old)
+
+
+@pytest.mark.skipif(not hasattr(os, "fchmod"), reason="POSIX permission bits")
+@pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
+def test_atomic_path_gives_a_new_file_the_umask_mode_when_the_library_makes_it_anew(tmp_path, umask, mask,
+                                                                                  mode):
+    umask(mask)
+    path = tmp_path / "new.bin"
+    with _files.atomic_path(path) as tmp:
+        os.remove(tmp)  # a library that makes the file anew, private, as safetensors does
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.write(fd, b"new")
+        os.close(fd)
+    assert path.read_bytes() == b"new" and stat.S_IMODE(os.stat(path).st_mode) == mode
+    with open(tmp_path / "plain.bin", "wb"):  # what a plain open() gives
+        pass
+    assert stat.S_IMODE(os.stat(tmp_path / "plain.bin").st_mode) == mode
+
+
+@pytest.mark.skipif(not hasattr(os, "fchmod"), reason="POSIX permission bits")
+def test_save_safetensors_gives_the_umask_mode_or_keeps_the_old_mode(tmp_path, umask):
+    need("safetensors")
+    path = tmp_path / "m.safetensors"
+    tg.interop.save_safetensors(small_model(), path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644  # as tg.save's file
+    tg.save({"w": np.ones(2)}, tmp_path / "c.npz")
+    assert stat.S_IMODE(os.stat(tmp_path / "c.npz").st_mode) == 0o644
+    os.chmod(path, 0o640)
+    tg.interop.save_safetensors(small_model(), path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    umask(0o077)
+    tg.interop.save_safetensors(small_model(), tmp_path / "private.safetensors")
+    assert stat.S_IMODE(os.stat(tmp_path / "private.safetensors").st_mode) == 0o600
+
+
+@pytest.mark.skipif(not hasattr(os, "fchmod"), reason="POSIX permission bits")
+@pytest.mark.parametrize("suffix, package", [(".safetensors", "safetensors"), (".pt", "torch"),
+                                             (".onnx", "onnx")])
+def test_export_gives_the_umask_mode_or_keeps_the_old_mode(tmp_path, umask, checkpoint, capsys, suffix,
+                                                           package):
+    need(package)
+    path = tmp_path / f"m{suffix}"
+    assert cli.main(["export", str(checkpoint), str(path), "--quiet"]) == 0, capsys.readouterr().err
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+    os.chmod(path, 0o600)
+    assert cli.main(["export", str(checkpoint), str(path), "--quiet"]) == 0, capsys.readouterr().err
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
 @pytest.mark.skipif(not hasattr(os, "fchmod"), reason="POSIX permission bits")
 def test_atomic_path_replaces_a_read_only_file_and_keeps_it_read_only(tmp_path):
     path = old_file(tmp_path, "frozen.bin")

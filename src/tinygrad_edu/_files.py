@@ -9,7 +9,9 @@ intact and removes the temporary file; a reader never sees a half-written file. 
 ``save: cannot write 'c.npz': No space left on device; the previous file is kept``.
 
 Also: the new file keeps the permission bits of the file it replaces (a ``chmod 600``
-file stays private); a symbolic link is followed (its target is replaced, the link
+file stays private), and a file that did not exist gets the umask's mode, as ``open`` gives
+it (0o644 under umask 022), also when a library makes the file itself with other bits
+(safetensors makes its files 0o600); a symbolic link is followed (its target is replaced, the link
 stays); a temporary file left by a write that was killed (its process is gone) is
 removed by the next successful write of the same file. A target that exists and is not
 a regular file (a pipe, ``/dev/stdout``) cannot be replaced by renaming: it is written
@@ -76,11 +78,15 @@ def atomic_path(path: PathLike, *, where: str = "write") -> Iterator[str]:
         if tmp is None:  # a pipe or a device: the library writes straight to it
             yield os.fspath(path)
             return
+        # The mode a new file gets (the umask's, 0o644 under umask 022), before the library writes:
+        # a library may make the file anew with other bits (safetensors writes its own, 0o600, file).
+        new_file_mode = stat.S_IMODE(os.fstat(fd).st_mode)
         os.close(fd)
         yield tmp
         fd = os.open(tmp, os.O_RDWR | getattr(os, "O_BINARY", 0))
         try:
-            _keep_mode(fd, tmp, os.path.realpath(path))  # the exact bits, also if the library made it anew
+            # the exact bits of the file it replaces, or a new file's, also if the library made it anew
+            _keep_mode(fd, tmp, os.path.realpath(path), new_file_mode=new_file_mode)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -156,12 +162,17 @@ def _create_temporary(tmp: str, path: str, where: str) -> int:
         raise type(exc)(exc.errno, f"{where}: cannot write {path!r}: {reason}") from None
 
 
-def _keep_mode(fd: int, tmp: str, target: str, extra: int = 0) -> None:
-    """Give the new file the permission bits of the file it replaces (if there is one), plus ``extra``."""
+def _keep_mode(fd: int, tmp: str, target: str, extra: int = 0, new_file_mode: Optional[int] = None) -> None:
+    """Give the new file the permission bits of the file it replaces (if there is one), plus ``extra``.
+
+    Without a file to replace: ``new_file_mode`` when given, else the bits stay (the umask's mode).
+    """
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode) | extra
     except OSError:
-        return  # a new file: the umask's mode
+        if new_file_mode is None:
+            return  # a new file: the umask's mode
+        mode = new_file_mode
     if hasattr(os, "fchmod"):
         os.fchmod(fd, mode)
     else:
