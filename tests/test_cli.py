@@ -545,6 +545,41 @@ def test_output_paths_and_seeds_are_checked_before_any_training(argv, words, tmp
         assert word in err
 
 
+@pytest.mark.parametrize("name, words", [
+    ("model.pt", ["ends in .pt", "torch.load cannot read", "--checkpoint {d}/model.npz",
+                  "tinygrad-edu export {d}/model.npz {d}/model.pt"]),
+    ("model.pth", ["ends in .pth", "torch.load", "export {d}/model.npz {d}/model.pth"]),
+    ("model.onnx", ["ends in .onnx", "Netron", "export {d}/model.npz {d}/model.onnx"]),
+    ("model.safetensors", ["ends in .safetensors", "export {d}/model.npz {d}/model.safetensors"]),
+    ("model.ckpt", ["ends in .ckpt", "such as {d}/model.npz"]),
+    ("model", ["has no suffix", "such as {d}/model.npz"]),
+    ("model.npz.bak", ["ends in .bak", "such as {d}/model.npz "]),
+    ("sub/model.pt", ["ends in .pt"]),
+])
+def test_train_refuses_a_checkpoint_name_of_another_format_before_training(tmp_path, capsys, monkeypatch,
+                                                                          name, words):
+    from tinygrad_edu import train as train_module
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before refusing the checkpoint name")
+
+    monkeypatch.setattr(train_module, "fit", no_training)
+    status, out, err = run(["train", "--checkpoint", str(tmp_path / name)], capsys)
+    assert status == 2 and out == ""
+    assert err.startswith(f"tinygrad-edu train: error: --checkpoint: {str(tmp_path / name)!r} ")
+    assert err.count("\n") == 1 and "Traceback" not in err
+    for word in words:
+        assert word.format(d=tmp_path) in err, err
+    assert os.listdir(tmp_path) == []  # nothing written, no folder made
+
+
+@pytest.mark.parametrize("name", ["model.npz", "MODEL.NPZ", "run.v2.npz"])
+def test_train_takes_a_checkpoint_name_ending_in_npz(tmp_path, capsys, name):
+    status, _, err = run(["train", "--epochs", "1", "--checkpoint", str(tmp_path / name), "--quiet"], capsys)
+    assert status == 0, err
+    assert os.listdir(tmp_path) == [name]
+
+
 def test_a_save_that_fails_after_training_is_one_line_and_status_1(tmp_path, capsys, monkeypatch):
     from tinygrad_edu import serialization
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any, Callable, Optional
 
@@ -12,6 +13,7 @@ from tinygrad_edu.cli.common import (
     OPTIMIZERS,
     PROG,
     QUIET_HELP,
+    UsageError,
     check_dropout,
     check_output_file,
     class_count,
@@ -38,8 +40,9 @@ from tinygrad_edu.data import DataLoader
 
 def run(args: argparse.Namespace) -> int:
     """Train one network; print the final loss and accuracy; save a checkpoint when asked."""
-    if args.checkpoint is not None:
-        check_output_file(args.checkpoint, "--checkpoint")  # before the training, not after it
+    if args.checkpoint is not None:  # before the training, not after it
+        check_checkpoint_name(args.checkpoint)
+        check_output_file(args.checkpoint, "--checkpoint")
     n_classes = class_count(args)
     check_dropout(args.dropout, args.layers)
     sizes = args.layers
@@ -81,6 +84,31 @@ def run(args: argparse.Namespace) -> int:
         _save(args, model, optimizer, history, n_classes)
         say(args.quiet, f"wrote {args.checkpoint}")
     return 0
+
+
+# what reads a file of export's formats, which a .npz checkpoint under such a name would fail in
+_READERS = {".onnx": "onnxruntime and Netron", ".safetensors": "safetensors", ".pt": "torch.load",
+            ".pth": "torch.load"}
+
+
+def check_checkpoint_name(path: str) -> None:
+    """A checkpoint is a .npz (tg.save): a name for another format (model.pt) would hold a .npz that
+    torch.load or Netron cannot read, so it is refused; ``tinygrad-edu export`` writes those."""
+    stem, suffix = os.path.splitext(path)
+    if suffix.lower() == ".npz" or os.path.isdir(path) or (os.path.exists(path) and not os.path.isfile(path)):
+        return  # a folder or a pipe: check_output_file says what is wrong with it
+    if suffix.lower() in _READERS:
+        raise UsageError(
+            f"--checkpoint: {path!r} ends in {suffix}, but train writes a .npz checkpoint (tg.save), which "
+            f"{_READERS[suffix.lower()]} cannot read; use --checkpoint {stem}.npz, then "
+            f"{PROG} export {stem}.npz {path}"
+        )
+    what = f"ends in {suffix}" if suffix else "has no suffix"
+    name = stem if stem.lower().endswith(".npz") else f"{stem if suffix else path}.npz"
+    raise UsageError(
+        f"--checkpoint: {path!r} {what}; train writes a .npz checkpoint (tg.save): give a name ending in "
+        f".npz, such as {name} ({PROG} export turns it into .onnx, .safetensors or .pt)"
+    )
 
 
 def _interrupted(
@@ -169,7 +197,8 @@ def add_parser(sub: Any) -> None:
         type=output_path,
         default=None,
         metavar="PATH",
-        help="save {model, optimizer, epoch, architecture} to PATH (.npz) after training",
+        help="save {model, optimizer, epoch, architecture} to PATH, a .npz, after training "
+        "(tinygrad-edu export turns it into .onnx, .safetensors or .pt)",
     )
     p.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     p.set_defaults(run=run)
