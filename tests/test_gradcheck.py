@@ -161,7 +161,14 @@ def test_gradcheck_catches_a_backward_that_ignores_its_incoming_gradient():
 def test_the_trap_a_sum_alone_cannot_see_an_ignored_gradient():
     # The gradient of sum() is all ones, and cos(x) * 1 == cos(x): this is why
     # gradcheck compares whole Jacobians (or random cotangents), never just sum().
-    assert gradcheck.gradcheck(lambda a: SinIgnoringGrad.apply(a).sum(), [rand_leaf(3, 4)]) is True
+    x = rand_leaf(3, 4)
+    f = lambda a: SinIgnoringGrad.apply(a).sum()  # noqa: E731
+    (analytic,) = tg.grad(f(x), [x])
+    (numerical,) = gradcheck.numerical_grad(f, [x])
+    np.testing.assert_allclose(analytic.data, numerical, rtol=1e-6)  # the trap: they agree
+    # gradcheck's one random upstream gradient (here a random number times the sum's) tells
+    with pytest.raises(GradcheckError, match=r"not linear in the gradient it receives, for input 0 "):
+        gradcheck.gradcheck(f, [x])
 
 
 def test_gradcheck_catches_an_ignored_gradient_with_random_cotangents_on_big_outputs():
@@ -444,3 +451,93 @@ def test_the_float32_number_in_the_docs_is_what_numerical_grad_gives():
     with pytest.warns(UserWarning, match="float32"):
         (g,) = gradcheck.numerical_grad(lambda x: (x**2).sum(), [np.ones(1, dtype=np.float32)])
     assert f"{g[0]:.8f}" == stated.group(1)
+
+
+# --- what a student or teacher gets wrong when calling the checks -------------------------------
+
+
+def test_numerical_grad_takes_one_grad_output_per_output_and_refuses_one_that_would_broadcast():
+    x = np.array([1.0, 2.0, 3.0])
+    v1, v2 = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    (g,) = gradcheck.numerical_grad(lambda t: (t * 1, t * 2), [x.copy()], grad_output=[v1, v2])
+    np.testing.assert_allclose(g, v1 + 2 * v2, atol=1e-8)  # d/dx sum(v1 x + v2 2x)
+    with pytest.raises(ValueError, match=r"numerical_grad: grad_output\[0\] has shape \(2, 3\) but output 0 "
+                       r"of f has shape \(3,\)"):
+        gradcheck.numerical_grad(lambda t: t * t, [x.copy()], grad_output=np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"grad_output\[0\] has shape \(3, 1\)"):
+        gradcheck.numerical_grad(lambda t: t * t, [x.copy()], grad_output=np.ones((3, 1)))
+    with pytest.raises(ValueError, match="f returns 2 outputs, so grad_output must be a list of 2"):
+        gradcheck.numerical_grad(lambda t: (t * 1, t * 2), [x.copy()], grad_output=v1)
+    with pytest.raises(ValueError, match=r"grad_output has 3 entries for the 2 output\(s\) of f"):
+        gradcheck.numerical_grad(lambda t: (t * 1, t * 2), [x.copy()], grad_output=[v1, v2, v1])
+
+
+@pytest.mark.parametrize("check", [gradcheck.gradcheck, gradcheck.numerical_grad])
+def test_an_input_is_put_back_when_f_raises_half_way(check):
+    x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+
+    def f(t):
+        if t.data[1] > 2.0:  # raises only while element 1 is nudged up
+            raise ValueError("boom")
+        return t * 2
+
+    with pytest.raises(ValueError, match="boom"):
+        check(f, [x])
+    assert x.data.tolist() == [1.0, 2.0, 3.0]
+
+
+class TanhSquaringGrad(tg.Function):
+    """Broken: tanh whose backward squares the incoming gradient (right for every 0/1 upstream)."""
+
+    def forward(self, x):
+        return np.tanh(x)
+
+    def backward(self, grad):
+        return grad**2 * (1 - self.output**2)
+
+
+class TanhAbsGrad(tg.Function):
+    """Broken: the same with abs(grad)."""
+
+    def forward(self, x):
+        return np.tanh(x)
+
+    def backward(self, grad):
+        return abs(grad) * (1 - self.output**2)
+
+
+@pytest.mark.parametrize("op", [TanhSquaringGrad, TanhAbsGrad])
+def test_a_backward_that_is_not_linear_in_grad_is_caught(op):
+    x = rand_leaf(2, 3)
+    with pytest.raises(GradcheckError, match=r"gradcheck: the backward is not linear in the gradient it "
+                       r"receives, for input 0 \(shape \(2, 3\)\)"):
+        gradcheck.gradcheck(op.apply, [x])
+    assert gradcheck.gradcheck(lambda a: a.tanh(), [x])  # the right tanh passes the extra check
+    assert gradcheck.gradcheck(lambda a, b: (a.tanh() * b, a @ b.T), [x, rand_leaf(2, 3, seed=4)])
+
+
+def test_a_random_f_is_refused_with_its_reason():
+    x = rand_leaf(4, 5)
+    for check in (gradcheck.gradcheck, gradcheck.numerical_grad, gradcheck.gradgradcheck):
+        with pytest.raises(ValueError, match=r"f gave different values for output 0 \(shape \(4, 5\)\) "
+                           r"in two calls at the same point.*training=False"):
+            check(lambda a: tg.nn.functional.dropout(a, 0.5, training=True), [x])
+    assert gradcheck.gradcheck(lambda a: tg.nn.functional.dropout(a, 0.5, training=False), [x])
+
+
+def test_a_float32_mismatch_says_it_may_be_rounding_instead_of_a_kink():
+    t = Tensor(np.array([0.8689635], dtype=np.float32), requires_grad=True)
+    with pytest.warns(UserWarning, match="float32"):
+        with pytest.raises(GradcheckError) as caught:
+            gradcheck.gradcheck(lambda x: x * x * x, [t])
+    assert "Input 0 is float32: x + eps is rounded to it" in str(caught.value)
+    assert "kink" not in str(caught.value)
+
+
+def test_gradgradcheck_takes_a_lone_cotangent_for_one_output_and_refuses_a_wrong_count():
+    x = rand_leaf(3)
+    assert gradcheck.gradgradcheck(lambda a: a**3, [x], grad_outputs=np.array([1.0, -2.0, 0.5]))
+    with pytest.raises(ValueError, match=r"gradgradcheck: grad_outputs has 2 entries for the 1 output"):
+        gradcheck.gradgradcheck(lambda a: a**3, [x], grad_outputs=[np.ones(3), np.ones(3)])
+    with pytest.raises(ValueError, match=r"grad_outputs\[0\] has shape \(\) but output 0 of f has shape"):
+        gradcheck.gradgradcheck(lambda a: a**3, [x], grad_outputs=[np.array(1.0)])

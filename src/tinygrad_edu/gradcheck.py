@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import types
 import warnings
+from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
@@ -66,47 +67,95 @@ def numerical_grad(
     """Central differences: d/dx of sum(f(*inputs) * grad_output), one ndarray per input.
 
     (f(x + eps) - f(x - eps)) / (2 eps), one element at a time; ``grad_output``
-    defaults to ones (for a scalar f, the plain gradient). Inputs are nudged
-    in place and restored. The differences are computed in the inputs' own
-    dtype (what f really computes), so use float64 inputs: it warns for
-    others, as float32 rounds x + eps and the difference can be off by percents.
+    defaults to ones (for a scalar f, the plain gradient): an array of the
+    output's shape, or for an f returning several outputs a list with one per
+    output. Inputs are nudged in place and restored, also when f raises. The
+    differences are computed in the inputs' own dtype (what f really computes),
+    so use float64 inputs: it warns for others, as float32 rounds x + eps and
+    the difference can be off by percents.
     """
     _check_settings(eps, 0.0, 0.0, "numerical_grad")
     tensors = _as_inputs(inputs)
     _check_dtypes(tensors, "numerical_grad", eps, every_input=True)
-    return _numerical_grad(f, tensors, eps, grad_output)
+    outs = _repeatable_outputs(f, tensors, "numerical_grad")
+    weights = None if grad_output is None else _cotangents(grad_output, outs, "numerical_grad", "grad_output")
+    return _numerical_grad(f, tensors, eps, weights)
 
 
 def _numerical_grad(
-    f: Callable[..., Any], tensors: list[Tensor], eps: float, grad_output: Optional[Any]
+    f: Callable[..., Any], tensors: list[Tensor], eps: float, weights: Optional[list[np.ndarray]]
 ) -> list[np.ndarray]:
-    """The body of ``numerical_grad``, without its checks (gradcheck has made them already)."""
-    weights = (
-        None
-        if grad_output is None
-        else np.asarray(grad_output.data if isinstance(grad_output, Tensor) else grad_output)
-    )
+    """The body of ``numerical_grad``, without its checks: ``weights`` holds one array per output,
+    of its shape (None: ones)."""
 
     def value() -> float:
-        total = 0.0
-        for o in _outputs(f, tensors, "numerical_grad"):
-            total += float(np.sum(o.data if weights is None else o.data * weights))
-        return total
+        outs = _outputs(f, tensors, "numerical_grad")
+        if weights is None:
+            return sum(float(np.sum(o.data)) for o in outs)
+        return sum(float(np.sum(o.data * w)) for o, w in zip(outs, weights))
 
     grads = []
     for t in tensors:
         g = np.zeros(t.shape, dtype=np.float64)
         flat = t.data.reshape(-1)  # a view: writing to it nudges the input
         for k in range(flat.size):
-            original = flat[k]
-            flat[k] = original + eps
-            plus = value()
-            flat[k] = original - eps
-            minus = value()
-            flat[k] = original
+            plus, minus = _at_both_sides(flat, k, eps, value)
             g.reshape(-1)[k] = (plus - minus) / (2 * eps)
         grads.append(g)
     return grads
+
+
+def _at_both_sides(flat: np.ndarray, k: int, eps: float, evaluate: Callable[[], Any]) -> tuple[Any, Any]:
+    """``evaluate()`` with input element k nudged to x + eps, then to x - eps; the element is put
+    back even when evaluate raises, so a failing f never leaves the input changed."""
+    original = flat[k]
+    try:
+        flat[k] = original + eps
+        plus = evaluate()
+        flat[k] = original - eps
+        minus = evaluate()
+    finally:
+        flat[k] = original
+    return plus, minus
+
+
+def _cotangents(given: Any, outs: list[Tensor], name: str, arg: str) -> list[np.ndarray]:
+    """One array per output, each of its output's shape (a lone array for a single output), or a
+    clear error: broadcasting one into the outputs would weight them silently wrong."""
+    if isinstance(given, (list, tuple)):
+        arrays = list(given)
+    elif len(outs) == 1:
+        arrays = [given]
+    else:
+        raise ValueError(f"{name}: f returns {len(outs)} outputs, so {arg} must be a list of {len(outs)}")
+    if len(arrays) != len(outs):
+        raise ValueError(f"{name}: {arg} has {len(arrays)} entries for the {len(outs)} output(s) of f")
+    result = []
+    for i, (a, o) in enumerate(zip(arrays, outs)):
+        a = np.asarray(a.data if isinstance(a, Tensor) else a)
+        if a.shape != o.shape:
+            raise ValueError(
+                f"{name}: {arg}[{i}] has shape {a.shape} but output {i} of f has shape {o.shape}; "
+                "they must match (nothing is broadcast)"
+            )
+        result.append(a)
+    return result
+
+
+def _repeatable_outputs(f: Callable[..., Any], tensors: list[Tensor], name: str) -> list[Tensor]:
+    """f's outputs, after checking that a second call at the same point gives the same values: a
+    random f (dropout in training mode, np.random) makes every finite difference noise."""
+    first = _outputs(f, tensors, name)
+    second = _outputs(f, tensors, name)
+    for i, (a, b) in enumerate(zip(first, second)):
+        if a.shape != b.shape or not np.array_equal(a.data, b.data, equal_nan=True):
+            raise ValueError(
+                f"{name}: f gave different values for output {i} (shape {a.shape}) in two calls at "
+                "the same point, so finite differences would measure its randomness, not its "
+                "derivative; make f deterministic (dropout with training=False or model.eval(), no "
+                "np.random inside f, or tg.manual_seed(0) at its start)"
+            )
+    return first
 
 
 def _check_settings(eps: Any, atol: Any, rtol: Any, name: str) -> None:
@@ -163,6 +212,10 @@ def _jacobians(
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[tuple[int, ...]]]:
     """Numerical and analytic Jacobians, each (outputs' total size, input size), per input."""
     outs = _outputs(f, tensors)
+
+    def stacked() -> np.ndarray:
+        return np.concatenate([o.data.reshape(-1) for o in _outputs(f, tensors)])
+
     out_shapes = [o.shape for o in outs]
     n_out = sum(int(np.prod(s)) for s in out_shapes)
     diff = [i for i, t in enumerate(tensors) if t.requires_grad]
@@ -173,12 +226,7 @@ def _jacobians(
         if t.requires_grad:
             flat = t.data.reshape(-1)
             for k in range(flat.size):
-                original = flat[k]
-                flat[k] = original + eps
-                plus = np.concatenate([o.data.reshape(-1) for o in _outputs(f, tensors)])
-                flat[k] = original - eps
-                minus = np.concatenate([o.data.reshape(-1) for o in _outputs(f, tensors)])
-                flat[k] = original
+                plus, minus = _at_both_sides(flat, k, eps, stacked)
                 J[:, k] = (plus - minus) / (2 * eps)
         numeric.append(J)
 
@@ -211,7 +259,7 @@ def _cotangent_products(
     """For large outputs: v^T J for a few random v, numerically and analytically (rows = v)."""
     outs = _outputs(f, tensors)
     vs = [[rng.standard_normal(o.shape) for o in outs] for _ in range(RANDOM_COTANGENTS)]
-    per_v = [_numerical_grad(lambda *a, v=v: _weighted(f, a, v), tensors, eps, None) for v in vs]
+    per_v = [_numerical_grad(f, tensors, eps, v) for v in vs]
     numeric = [
         np.stack([grads[i].reshape(-1) if t.requires_grad else np.zeros(t.data.size) for grads in per_v])
         for i, t in enumerate(tensors)
@@ -233,14 +281,6 @@ def _cotangent_products(
             if g is not None:
                 analytic[i][r] = np.asarray(g.data, dtype=np.float64).reshape(-1)
     return numeric, analytic
-
-
-def _weighted(f: Callable[..., Any], args: Sequence[Tensor], v: list[np.ndarray]) -> Tensor:
-    total = None
-    for o, w in zip(_outputs(f, args), v):
-        s = _wrap(np.asarray(np.sum(o.data * w)))
-        total = s if total is None else _wrap(total.data + s.data)
-    return total
 
 
 def gradcheck(
@@ -282,7 +322,7 @@ def _compare(
 
     ``explain(output index or None)`` may add the likely cause to a mismatch's message.
     """
-    n_out = sum(o.data.size for o in _outputs(f, tensors, name))
+    n_out = sum(o.data.size for o in _repeatable_outputs(f, tensors, name))
     if n_out <= FULL_JACOBIAN_LIMIT:
         numeric, analytic, out_shapes = _jacobians(f, tensors, eps)
         what = "Jacobian"
@@ -291,25 +331,102 @@ def _compare(
         numeric, analytic = _cotangent_products(f, tensors, eps, rng)
         out_shapes = []
         what = "vector-Jacobian product (random cotangent)"
+    check = _Check(f, tensors, eps, atol, rtol, name)
+    msg = _first_mismatch(check, numeric, analytic, out_shapes, what, explain)
+    if msg is None and out_shapes:  # (random cotangents test linearity already)
+        msg = _not_linear_in_grad(check, analytic)
+    if msg is None:
+        return True
+    if raise_exception:
+        raise GradcheckError(msg)
+    return False
+
+
+@dataclass
+class _Check:
+    """What a gradient check compares, and with which tolerances."""
+
+    f: Callable[..., Any]
+    tensors: list[Tensor]
+    eps: float
+    atol: float
+    rtol: float
+    name: str
+
+
+def _first_mismatch(
+    check: _Check,
+    numeric: list[np.ndarray],
+    analytic: list[np.ndarray],
+    out_shapes: list[tuple[int, ...]],
+    what: str,
+    explain: Optional[Callable[[Optional[int]], str]],
+) -> Optional[str]:
+    """The message for the first entry where analytic and numerical derivatives differ, or None."""
+    tensors = check.tensors
     for i, (num, ana) in enumerate(zip(numeric, analytic)):
-        bad = ~np.isclose(ana, num, atol=atol, rtol=rtol, equal_nan=True)
-        if bad.any():
-            r, k = np.argwhere(bad)[0]
-            where_in = np.unravel_index(k, tensors[i].shape) if tensors[i].ndim else ()
-            row = f"output element {_row_name(r, out_shapes)}" if out_shapes else f"cotangent {r}"
-            msg = (
-                f"{name}: {what} mismatch for input {i} (shape {tensors[i].shape}) at input "
-                f"element {tuple(int(j) for j in where_in)}, {row}: analytic {float(ana[r, k])!r}, "
-                f"numerical {float(num[r, k])!r} ({int(bad.sum())} of {bad.size} entries differ; "
-                f"atol={atol}, rtol={rtol})"
+        bad = ~np.isclose(ana, num, atol=check.atol, rtol=check.rtol, equal_nan=True)
+        if not bad.any():
+            continue
+        r, k = np.argwhere(bad)[0]
+        where_in = np.unravel_index(k, tensors[i].shape) if tensors[i].ndim else ()
+        row = f"output element {_row_name(r, out_shapes)}" if out_shapes else f"cotangent {r}"
+        msg = (
+            f"{check.name}: {what} mismatch for input {i} (shape {tensors[i].shape}) at input "
+            f"element {tuple(int(j) for j in where_in)}, {row}: analytic {float(ana[r, k])!r}, "
+            f"numerical {float(num[r, k])!r} ({int(bad.sum())} of {bad.size} entries differ; "
+            f"atol={check.atol}, rtol={check.rtol})"
+        )
+        low = [j for j, t in enumerate(tensors) if t.requires_grad and t.dtype != np.float64]
+        if low:  # its differences are mostly rounding: no kink or cause can be told from them
+            msg += (
+                f". Input {low[0]} is {tensors[low[0]].dtype}: x + eps is rounded to it, so the numerical "
+                "derivative is mostly rounding error and this may be no bug; check with float64 inputs"
             )
-            msg += _kink_note(f, tensors, i, bad, eps, (r, k) if out_shapes else None, float(ana[r, k]))
-            if explain is not None:
-                msg += explain(_output_of_row(r, out_shapes) if out_shapes else None)
-            if raise_exception:
-                raise GradcheckError(msg)
-            return False
-    return True
+        else:
+            entry = (r, k) if out_shapes else None
+            msg += _kink_note(check.f, tensors, i, bad, check.eps, entry, float(ana[r, k]))
+        if explain is not None:
+            msg += explain(_output_of_row(r, out_shapes) if out_shapes else None)
+        return msg
+    return None
+
+
+def _not_linear_in_grad(check: _Check, analytic: list[np.ndarray]) -> Optional[str]:
+    """A backward multiplies the gradient it receives in (the chain rule), so its result is linear in
+    it. The Jacobian's rows use one-hot upstream gradients (0s and a 1), which ``grad ** 2`` or
+    ``abs(grad)`` pass; one random upstream gradient, against the rows it combines, catches them."""
+    outs = _outputs(check.f, check.tensors)
+    diff = [i for i, t in enumerate(check.tensors) if t.requires_grad]
+    live = [o for o in outs if o.requires_grad]
+    if not live or not diff:
+        return None
+    rng = np.random.default_rng(2)
+    vs = [rng.standard_normal(o.shape).astype(o.dtype) for o in outs]
+    v = np.concatenate([x.reshape(-1).astype(np.float64) for x in vs])
+    gs = autograd_grad(
+        live,
+        [check.tensors[i] for i in diff],
+        grad_outputs=[x for o, x in zip(outs, vs) if o.requires_grad],
+        retain_graph=True,
+        allow_unused=True,
+    )
+    for i, g in zip(diff, gs):
+        combined = v @ analytic[i]  # what the backward gives for v if it is linear in its grad
+        got = np.zeros_like(combined) if g is None else np.asarray(g.data, dtype=np.float64).reshape(-1)
+        bad = ~np.isclose(got, combined, atol=check.atol, rtol=check.rtol, equal_nan=True)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            where = tuple(int(j) for j in np.unravel_index(k, check.tensors[i].shape))
+            return (
+                f"{check.name}: the backward is not linear in the gradient it receives, for input {i} "
+                f"(shape {check.tensors[i].shape}) at input element {where}: with a random upstream "
+                f"gradient it gives {float(got[k])!r}, but the Jacobian's rows (each right, checked with "
+                f"upstream gradients of 0s and a 1) combine to {float(combined[k])!r}. The chain rule "
+                "multiplies the upstream gradient in: grad ** 2, abs(grad) or a branch on the sign of "
+                "grad pass one-hot checks and are wrong for every other upstream gradient"
+            )
+    return None
 
 
 # How many differing input elements are nudged again to see whether they sit at a kink.
@@ -383,14 +500,7 @@ def _ops_whose_kink_is_crossed(
             if isinstance(t._ctx, KINK_OPS)
         ]
 
-    original = flat[k]
-    try:
-        flat[k] = original + eps
-        plus = patterns()
-        flat[k] = original - eps
-        minus = patterns()
-    finally:
-        flat[k] = original
+    plus, minus = _at_both_sides(flat, k, eps, patterns)
     if len(plus) != len(minus):
         return set()
     return {
@@ -469,7 +579,7 @@ def gradgradcheck(
     if grad_outputs is None:
         vs = [rng.standard_normal(o.shape).astype(o.dtype) for o in outs]
     else:
-        vs = [np.asarray(v.data if isinstance(v, Tensor) else v) for v in grad_outputs]
+        vs = _cotangents(grad_outputs, outs, "gradgradcheck", "grad_outputs")
     wrt_index = [i for i, t in enumerate(tensors) if t.requires_grad]
     detached: set[int] = set()  # first derivatives that came out with no graph behind them
 
