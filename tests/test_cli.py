@@ -868,3 +868,67 @@ def test_cli_md_names_every_command_of_the_parser():
     assert match.group(1) == words[len(names) - 1]
     assert [n.strip() for n in " ".join(match.group(2).split()).split(",")] == names
     assert re.findall(r"^## `(\w+)`", text, flags=re.M) == names
+
+
+# --- exercise grade: where the tables go is checked before anyone is graded -----------------------
+
+
+@pytest.fixture
+def a_class(tmp_path, monkeypatch):
+    """class/alice/lr_decay.py and class/bob/; grading anyone fails the test."""
+    from tinygrad_edu import exercises
+
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    (tmp_path / "class" / "bob").mkdir()
+    (tmp_path / "class" / "alice" / "lr_decay.py").write_text("alice's work\n")
+    (tmp_path / "mine.py").write_text("my work\n")
+    (tmp_path / "out").mkdir()
+
+    def no_grading(*args, **kwargs):
+        raise AssertionError("graded before checking the output paths")
+
+    monkeypatch.setattr(exercises, "grade", no_grading)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("options, words", [
+    (["--csv", "class/alice/lr_decay.py"],
+     ["--csv: 'class/alice/lr_decay.py' would replace a file in 'class/alice', a student's folder",
+      "outside the student folders"]),
+    (["--csv", "class/alice/lr_decay.py", "--force"], ["would replace a file in 'class/alice'"]),
+    (["--json", "class/alice/grades.json"], ["--json: 'class/alice/grades.json' is in 'class/alice'"]),
+    (["--csv", "class/dave/g.csv"],
+     ["would make a folder 'class/dave', which grade would take for a student's"]),
+    (["--csv", "class/../class/bob/g.csv"], ["is in 'class/bob', a student's folder"]),
+    (["--csv", "g.csv", "--json", "g.csv"], ["--csv 'g.csv' and --json 'g.csv' are the same file",
+                                             "one table would be lost"]),
+    (["--csv", "g.csv", "--json", "./out/../g.csv"], ["are the same file"]),
+    (["--csv", "out"], ["--csv: 'out' is a folder", "out/grades.csv"]),
+    (["--json", "out"], ["--json: 'out' is a folder", "out/grades.json"]),
+    (["--json", "mine.py"], ["--json: 'mine.py' exists and is a Python file", "--force"]),
+])
+def test_grade_refuses_an_output_before_grading_anyone(a_class, capsys, options, words):
+    status, out, err = run(["exercise", "grade", "class", *options], capsys)
+    assert status == 2, err
+    assert out == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("tinygrad-edu exercise: error: ")
+    for word in words:
+        assert word in err, err
+    assert (a_class / "class" / "alice" / "lr_decay.py").read_text() == "alice's work\n"
+    assert (a_class / "mine.py").read_text() == "my work\n"
+    assert sorted(os.listdir(a_class / "class")) == ["alice", "bob"]
+    assert os.listdir(a_class / "out") == [] and not (a_class / "g.csv").exists()
+
+
+def test_grade_writes_over_a_py_file_with_force_and_beside_the_class(a_class, capsys, monkeypatch):
+    from tinygrad_edu import exercises
+
+    rows = [{"student": "alice", "exercise": "lr_decay", "score": 1.0, "passed": True, "checks_passed": 3,
+             "checks": 3, "status": "passed", "feedback": ""}]
+    monkeypatch.setattr(exercises, "grade", lambda *args, **kwargs: rows)
+    argv = ["exercise", "grade", "class", "--json", "mine.py", "--csv", "class/grades.csv", "--force"]
+    status, _, err = run(argv, capsys)
+    assert status == 0, err
+    assert (a_class / "mine.py").read_text().startswith("[")
+    assert (a_class / "class" / "grades.csv").read_text() == exercises.rows_to_csv(rows)

@@ -148,13 +148,16 @@ def file_system_type(path: str, mounts: str = "/proc/self/mounts") -> Optional[s
     return fstype
 
 
-def check_output_file(path: str, option: str) -> None:
-    """Check, before any work, that ``path`` can be written: not a folder, its folder writable."""
+def check_output_file(path: str, option: str, example: str = "model.npz") -> None:
+    """Check, before any work, that ``path`` can be written: not a folder, its folder writable.
+
+    ``example`` is the file name the message suggests.
+    """
     if os.path.isdir(path):
-        example = os.path.join(path, "model.npz")
-        raise UsageError(f"{option}: {path!r} is a folder; give a file name such as {example!r}")
+        inside = os.path.join(path, example)
+        raise UsageError(f"{option}: {path!r} is a folder; give a file name such as {inside!r}")
     if os.path.exists(path) and not os.path.isfile(os.path.realpath(path)):
-        raise UsageError(f"{option}: {path!r} is not a regular file; give a file name such as model.npz")
+        raise UsageError(f"{option}: {path!r} is not a regular file; give a file name such as {example}")
     if os.path.exists(path) and not os.access(path, os.W_OK):
         raise UsageError(f"{option}: {path!r} is not writable")
     check_output_folder(os.path.dirname(os.path.abspath(path)), option)
@@ -177,6 +180,16 @@ OPTIMIZERS: dict[str, Callable[[Any, Any], optim.Optimizer]] = {
 DATASETS = ("moons", "circles", "spirals")
 DEFAULT_NOISE = {"moons": 0.2, "circles": 0.05, "spirals": 0.2}
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+
+
+def same_file(a: str, b: str) -> bool:
+    """True when the paths name one file: the same resolved path (symlinks, '..') or a hard link."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one does not exist yet
+        return False
 
 
 def positive_float(text: str) -> float:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from tinygrad_edu import _files
-from tinygrad_edu.cli.common import PROG, UsageError, positive_float
+from tinygrad_edu.cli.common import PROG, UsageError, check_output_file, positive_float, same_file
 
 
 def _exercise(exercise_id: str) -> Any:
@@ -65,6 +66,7 @@ def _grade(args: argparse.Namespace) -> int:
             f"{args.dir} is not a folder; expected one sub-folder per student holding ID.py files"
         )
     ids = None if args.exercises is None else [_exercise(i).id for i in args.exercises.split(",")]
+    _check_grade_outputs(args)  # before grading everyone, not after
     rows = exercises.grade(args.dir, ids, timeout=args.timeout)
     if not rows:
         print(f"{args.dir}: no student sub-folder holds an exercise file (ID.py)")
@@ -76,6 +78,40 @@ def _grade(args: argparse.Namespace) -> int:
             with _files.atomic_write(path, "w", encoding="utf-8", where=option) as f:  # all or nothing
                 f.write(text(rows))
     return 0
+
+
+def _check_grade_outputs(args: argparse.Namespace) -> None:
+    """--csv and --json: two different files, neither in a student's folder nor a student's .py
+    (without --force), each a file that can be written; or a UsageError."""
+    outputs = [(path, option) for path, option in ((args.csv, "--csv"), (args.json, "--json")) if path]
+    if len(outputs) == 2 and same_file(args.csv, args.json):
+        raise UsageError(
+            f"--csv {args.csv!r} and --json {args.json!r} are the same file, so one table would be lost; "
+            "give two file names, such as grades.csv and grades.json"
+        )
+    root = os.path.realpath(args.dir)
+    for path, option in outputs:
+        try:
+            parts = Path(os.path.relpath(os.path.realpath(path), root)).parts
+        except ValueError:  # another drive (Windows): not in DIR
+            parts = ()
+        example = "grades.csv" if option == "--csv" else "grades.json"
+        if len(parts) >= 2 and parts[0] != ".." and not parts[0].startswith("."):
+            student = os.path.join(args.dir, parts[0])
+            if not os.path.isdir(student):
+                where = f"would make a folder {student!r}, which grade would take for a student's"
+            elif os.path.exists(path):
+                where = f"would replace a file in {student!r}, a student's folder"
+            else:
+                where = f"is in {student!r}, a student's folder"
+            raise UsageError(
+                f"{option}: {path!r} {where}; write the table outside the student folders of "
+                f"{args.dir}, such as {example}"
+            )
+        if path.lower().endswith(".py") and os.path.isfile(path) and not args.force:
+            raise UsageError(f"{option}: {path!r} exists and is a Python file (someone's work?); "
+                             "pass --force to overwrite it")
+        check_output_file(path, option, example)
 
 
 def _rows_to_json(rows: list[dict[str, Any]]) -> str:
@@ -124,6 +160,9 @@ def add_parser(sub: Any) -> None:
     grade.add_argument("--csv", metavar="FILE", help="write the table as CSV")
     grade.add_argument("--json", metavar="FILE", help="write the table as JSON")
     grade.add_argument("--exercises", metavar="IDS", help="comma-separated ids (default: those handed in)")
+    grade.add_argument(
+        "--force", action="store_true", help="let --csv or --json overwrite an existing .py file"
+    )
     for action in (check, grade):
         action.add_argument(
             "--timeout",

@@ -19,6 +19,7 @@ from tinygrad_edu.cli.common import (
     check_output_file,
     int_at_least,
     make_network,
+    same_file,
     say,
 )
 
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
             f"cannot tell the format of {args.output!r}; end it in {', '.join(FORMATS)} or give --format"
         )
     check_output_file(args.output, "OUTPUT")
-    if _same_file(args.checkpoint, args.output):
+    if same_file(args.checkpoint, args.output):
         raise UsageError(f"OUTPUT {args.output!r} is the checkpoint itself; give another file name")
     model = rebuild_model(ckpt)
     try:
@@ -101,16 +102,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(err)) from None
     say(args.quiet, f"wrote {args.output} ({fmt})")
     return 0
-
-
-def _same_file(a: str, b: str) -> bool:
-    """True when the paths name one file: the same resolved path (symlinks, '..') or a hard link."""
-    if os.path.realpath(a) == os.path.realpath(b):
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # OUTPUT does not exist yet
-        return False
 
 
 def _save_safetensors(model: nn.Module, output: str) -> None:
