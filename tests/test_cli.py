@@ -932,3 +932,34 @@ def test_grade_writes_over_a_py_file_with_force_and_beside_the_class(a_class, ca
     assert status == 0, err
     assert (a_class / "mine.py").read_text().startswith("[")
     assert (a_class / "class" / "grades.csv").read_text() == exercises.rows_to_csv(rows)
+
+
+def test_what_cli_md_says_of_loading_a_float64_checkpoint_into_a_model_built_by_hand(tmp_path, capsys):
+    """The checkpoint is float64; a model built with the default dtype rounds it to float32, one
+    built after tg.set_default_dtype(np.float64) keeps it exactly (docs/cli.md, docs/modules.md)."""
+    from tinygrad_edu import nn
+
+    path = tmp_path / "c.npz"
+    assert run(["train", "--layers", "2,4,1", "--epochs", "2", "--checkpoint", str(path), "--quiet"],
+               capsys)[0] == 0
+    weights = tg.load(path)["model"]
+    assert weights["0.weight"].dtype == np.float64
+
+    def by_hand():
+        return nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1))
+
+    rounded = by_hand()
+    rounded.load_state_dict(weights)
+    assert rounded[0].weight.dtype == np.float32
+    assert not np.array_equal(rounded[0].weight.data, weights["0.weight"])
+    before = tg.get_default_dtype()
+    tg.set_default_dtype(np.float64)
+    try:
+        kept = by_hand()
+    finally:
+        tg.set_default_dtype(before)
+    kept.load_state_dict(weights)
+    assert kept[0].weight.dtype == np.float64 and np.array_equal(kept[0].weight.data, weights["0.weight"])
+    with open(os.path.join(ROOT, "docs", "cli.md"), encoding="utf-8") as f:
+        text = " ".join(f.read().split())
+    assert "The checkpoint is float64" in text and "tg.set_default_dtype(np.float64)` before building" in text
