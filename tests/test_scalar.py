@@ -349,6 +349,102 @@ def test_backward_on_a_leaf():
     assert x.grad == 1.0
 
 
+# --- micrograd's manual walk: o.grad = 1.0; o._backward(); ... ------------------------------------
+
+
+def lecture_neuron():
+    """The micrograd lecture's neuron o = tanh(x1*w1 + x2*w2 + b), every node kept by name."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    x1w1, x2w2 = x1 * w1, x2 * w2
+    x1w1x2w2 = x1w1 + x2w2
+    n = x1w1x2w2 + b
+    o = n.tanh()
+    return dict(x1=x1, x2=x2, w1=w1, w2=w2, b=b, x1w1=x1w1, x2w2=x2w2, x1w1x2w2=x1w1x2w2, n=n, o=o)
+
+
+# The lecture's numbers: n = 0.8813735870195432 = atanh(1/sqrt(2)), so do/dn = 1 - tanh(n)**2 = 0.5
+LECTURE_GRADS = {"x1": -1.5, "w1": 1.0, "x2": 0.5, "w2": 0.0, "b": 0.5, "n": 0.5}
+
+
+def test_the_micrograd_lectures_manual_backward_node_by_node():
+    v = lecture_neuron()
+    assert v["o"].data == pytest.approx(1 / math.sqrt(2), abs=1e-6)
+    v["o"].grad = 1.0
+    # the lecture's order, b (a leaf) included: its _backward does nothing
+    for name in ("o", "n", "b", "x1w1x2w2", "x2w2", "x1w1"):
+        v[name]._backward()
+    for name, expected in LECTURE_GRADS.items():
+        assert v[name].grad == pytest.approx(expected, abs=1e-6), name
+
+
+def test_the_lectures_neuron_gives_the_same_gradients_with_backward():
+    v = lecture_neuron()
+    v["o"].backward()
+    for name, expected in LECTURE_GRADS.items():
+        assert v[name].grad == pytest.approx(expected, abs=1e-6), name
+
+
+def test_a_leafs_backward_is_a_no_op():
+    x = Value(3.0)
+    x.grad = 2.5
+    assert x._backward() is None
+    assert x.grad == 2.5 and x._prev == ()
+
+
+@pytest.mark.parametrize("op, forward, derivative, x", list(_unary_cases()))
+def test_every_unary_op_runs_its_own_step_by_hand(op, forward, derivative, x):
+    v = Value(x)
+    out = op(v)
+    out.grad = 2.0
+    out._backward()
+    assert v.grad == pytest.approx(2.0 * derivative(x), rel=1e-12, abs=1e-15)
+    out._backward()  # a step adds, as micrograd's +=
+    assert v.grad == pytest.approx(4.0 * derivative(x), rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("op, forward, grad_a, grad_b, a, b", list(_binary_cases()))
+def test_every_binary_op_runs_its_own_step_by_hand(op, forward, grad_a, grad_b, a, b):
+    va, vb = Value(a), Value(b)
+    out = op(va, vb)
+    out.grad = -0.5
+    out._backward()
+    assert va.grad == pytest.approx(-0.5 * grad_a(a, b), rel=1e-12)
+    assert vb.grad == pytest.approx(-0.5 * grad_b(a, b), rel=1e-12)
+
+
+def test_dot_and_sum_run_their_own_step_by_hand():
+    w, xs, b = [Value(0.5), Value(-1.5)], [Value(1.0), Value(2.0)], Value(0.25)
+    out = Value.dot(w, xs, b)
+    out.grad = 2.0
+    out._backward()
+    assert [v.grad for v in w] == [2.0, 4.0]  # 2 * x_i
+    assert [v.grad for v in xs] == [1.0, -3.0]  # 2 * w_i
+    assert b.grad == 2.0
+    terms = [Value(1.0), Value(-4.0), Value(2.0)]
+    total = Value.sum([*terms, 3])
+    total.grad = 1.5
+    total._backward()
+    assert [v.grad for v in terms] == [1.5, 1.5, 1.5]
+
+
+def test_a_manual_walk_makes_no_reference_cycles():
+    gc.collect()
+    gc.disable()
+    try:
+        v = lecture_neuron()
+        v["o"].grad = 1.0
+        for name in ("o", "n", "b", "x1w1x2w2", "x2w2", "x1w1"):
+            v[name]._backward()
+        refs = [weakref.ref(v[name]) for name in ("x1w1", "x2w2", "x1w1x2w2", "n", "o")]
+        for name in ("x1w1", "x2w2", "x1w1x2w2", "n", "o"):
+            del v[name]
+        assert [r() for r in refs] == [None] * 5  # freed by reference counting alone
+    finally:
+        gc.enable()
+
+
 def test_no_reference_cycles():
     gc.collect()
     gc.disable()

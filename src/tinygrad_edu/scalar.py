@@ -9,14 +9,18 @@ local derivatives, each multiplied by the gradient arriving from the output::
     def _backward(out):
         self.grad += other.data * out.grad     # d(a*b)/da = b
         other.grad += self.data * out.grad     # d(a*b)/db = a
-    out._backward = _backward
+    out._backward_fn = _backward
+
+``out._backward()`` runs that step by hand, as in micrograd's lecture
+(``o.grad = 1.0; o._backward(); n._backward(); ...``); on a leaf it does nothing.
 
 Two differences from micrograd matter:
 
-* ``_backward`` receives its output node as the argument ``out`` (the engine
-  passes it in) instead of capturing it in a closure. A node therefore never
-  refers to itself, so there are no reference cycles and an unused graph is
-  freed at once by reference counting.
+* The op's function receives its output node as the argument ``out`` instead
+  of capturing it in a closure: ``Value._backward()`` is a method that calls
+  ``self._backward_fn(self)``, and the engine makes that call itself. A node
+  therefore never refers to itself, so there are no reference cycles and an
+  unused graph is freed at once by reference counting.
 * ``backward()`` walks the graph in the order of the iterative ``graph.toposort``
   (shared with the pictures), so a 100,000-op chain does not hit the recursion limit.
 
@@ -92,7 +96,7 @@ class Value:
     optional name for printing and pictures.
     """
 
-    __slots__ = ("data", "grad", "_prev", "_op", "_backward", "label", "__weakref__")
+    __slots__ = ("data", "grad", "_prev", "_op", "_backward_fn", "label", "__weakref__")
 
     def __init__(self, data: Number, _children: Iterable[Value] = (), _op: str = "", label: str = "") -> None:
         if type(data) is not float:  # the common case (every op's output) skips the checks below
@@ -103,10 +107,22 @@ class Value:
         self.grad = 0.0
         self._prev = tuple(_children)
         self._op = _op
-        # Set by the op that made this node: adds this node's gradient into its children's.
-        # None for a leaf (an input or a parameter).
-        self._backward: Optional[Callable[[Value], None]] = None
+        # Set by the op that made this node: _backward_fn(node) adds node's gradient into its
+        # children's. It takes the node as an argument rather than capturing it, so that a node
+        # never refers to itself (no reference cycles). None for a leaf (an input or a parameter).
+        self._backward_fn: Optional[Callable[[Value], None]] = None
         self.label = label
+
+    def _backward(self) -> None:
+        """micrograd's ``v._backward()``: one step of the chain rule, by hand.
+
+        Adds this node's local derivatives times ``self.grad`` into its children's
+        ``.grad`` (``o.grad = 1.0; o._backward()`` then the nodes below, outputs
+        first, as the micrograd lecture does). Does nothing on a leaf.
+        ``backward()`` makes the same calls in topological order.
+        """
+        if self._backward_fn is not None:
+            self._backward_fn(self)
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -125,7 +141,7 @@ class Value:
         A leaf root is a leaf too: ``Value(3.0).backward()`` twice leaves grad 2.
         The graph is kept, so gradients can be inspected or drawn afterwards.
 
-        ``on_step(node, sent)``, if given, is called after each node's ``_backward`` with
+        ``on_step(node, sent)``, if given, is called after each node's ``_backward()`` with
         what it added to each of ``node._prev`` (the step-through pictures watch the walk
         through it).
         """
@@ -136,15 +152,15 @@ class Value:
         try:
             topo = toposort((self,), _children_of)
             for node in topo:
-                if node._backward is not None:
+                if node._backward_fn is not None:
                     node.grad = 0.0
             # d self / d self = 1; a leaf root accumulates it, as every leaf does
-            self.grad = 1.0 if self._backward is not None else self.grad + 1.0
+            self.grad = 1.0 if self._backward_fn is not None else self.grad + 1.0
             for node in reversed(topo):
-                if node._backward is None:
+                if node._backward_fn is None:
                     continue
                 if on_step is None:
-                    node._backward(node)
+                    node._backward_fn(node)
                 else:
                     on_step(node, _sent_by(node))
         finally:
@@ -171,7 +187,7 @@ class Value:
             def _backward(out: Value) -> None:
                 self.grad += out.grad
 
-        out._backward = _backward
+        out._backward_fn = _backward
         return out
 
     def __radd__(self, other: Number) -> Value:  # other + self
@@ -193,7 +209,7 @@ class Value:
             def _backward(out: Value) -> None:
                 self.grad += out.grad
 
-        out._backward = _backward
+        out._backward_fn = _backward
         return out
 
     def __rsub__(self, other: Number) -> Value:  # other - self, other a number
@@ -204,7 +220,7 @@ class Value:
             # d(c-a)/da = -1
             self.grad -= out.grad
 
-        out._backward = _backward
+        out._backward_fn = _backward
         return out
 
     def __mul__(self, other: Union[Value, Number]) -> Value:
@@ -224,7 +240,7 @@ class Value:
                 # d(a*c)/da = c
                 self.grad += c * out.grad
 
-        out._backward = _backward
+        out._backward_fn = _backward
         return out
 
     def __rmul__(self, other: Number) -> Value:  # other * self
@@ -248,7 +264,7 @@ class Value:
                 # d(a/c)/da = 1/c
                 self.grad += out.grad / c
 
-        out._backward = _backward
+        out._backward_fn = _backward
         return out
 
     def __rtruediv__(self, other: Number) -> Value:  # other / self, other a number
@@ -259,7 +275,7 @@ class Value:
             # d(c/a)/da = -c/a**2, written -(c/a)/a so that a**2 cannot overflow first
             self.grad -= out.data / self.data * out.grad
 
-        out._backward = _backward
+        out._backward_fn = _backward
         return out
 
     def __pow__(self, exponent: Number) -> Value:
@@ -285,7 +301,7 @@ class Value:
             # d(x**p)/dx = p * x**(p-1)
             self.grad += _power_rule(self.data, p) * out.grad
 
-        out._backward = _backward
+        out._backward_fn = _backward
         return out
 
     def __rpow__(self, base: Number) -> Value:  # base ** self, base a positive number
@@ -300,7 +316,7 @@ class Value:
             # d(c**x)/dx = ln(c) * c**x
             self.grad += math.log(c) * out.data * out.grad
 
-        out._backward = _backward
+        out._backward_fn = _backward
         return out
 
     def __neg__(self) -> Value:
@@ -310,7 +326,7 @@ class Value:
             # d(-a)/da = -1
             self.grad -= out.grad
 
-        out._backward = _backward
+        out._backward_fn = _backward
         return out
 
     # -- functions -------------------------------------------------------------------------------
@@ -325,7 +341,7 @@ class Value:
             if out.data > 0.0:
                 self.grad += out.grad
 
-        out._backward = _backward
+        out._backward_fn = _backward
         return out
 
     def tanh(self) -> Value:
@@ -335,7 +351,7 @@ class Value:
         def _backward(out: Value) -> None:
             self.grad += (1.0 - out.data**2) * out.grad
 
-        out._backward = _backward
+        out._backward_fn = _backward
         return out
 
     def sigmoid(self) -> Value:
@@ -352,7 +368,7 @@ class Value:
         def _backward(out: Value) -> None:
             self.grad += out.data * (1.0 - out.data) * out.grad
 
-        out._backward = _backward
+        out._backward_fn = _backward
         return out
 
     def exp(self) -> Value:
@@ -362,7 +378,7 @@ class Value:
         def _backward(out: Value) -> None:
             self.grad += out.data * out.grad
 
-        out._backward = _backward
+        out._backward_fn = _backward
         return out
 
     def log(self) -> Value:
@@ -375,7 +391,7 @@ class Value:
         def _backward(out: Value) -> None:
             self.grad += out.grad / self.data
 
-        out._backward = _backward
+        out._backward_fn = _backward
         return out
 
     # -- fused ops: one node instead of many -----------------------------------------------------
@@ -434,7 +450,7 @@ class Value:
             if isinstance(bias, Value):
                 bias.grad += grad  # d/db = 1
 
-        out._backward = _backward
+        out._backward_fn = _backward
         return out
 
     @staticmethod
@@ -457,7 +473,7 @@ class Value:
             for v in terms:
                 v.grad += grad
 
-        out._backward = _backward
+        out._backward_fn = _backward
         return out
 
 
@@ -593,12 +609,12 @@ class MLP(Module):
 
 
 def _sent_by(node: Value) -> list[float]:
-    """Run ``node._backward`` and return what it added to each of ``node._prev``, in order.
+    """Run ``node._backward()`` and return what it added to each of ``node._prev``, in order.
 
     A child used twice (``x * x``) receives one sum, shown on both of its edges.
     """
     children = list(dict.fromkeys(node._prev))  # each child once, in order
     before = [c.grad for c in children]
-    node._backward(node)
+    node._backward_fn(node)
     added = {id(c): c.grad - b for c, b in zip(children, before)}
     return [added[id(c)] for c in node._prev]

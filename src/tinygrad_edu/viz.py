@@ -454,8 +454,8 @@ def _gradients_for(root: Tensor, inner: Sequence[Tensor]) -> Optional[dict[int, 
 def _value_grads(root: Value, order: Sequence[Value]) -> dict[int, float]:
     """id(value) -> the grad a non-leaf box shows in ``draw_graph(root)``: d root / d value, by
     root's own backward on saved and restored grads; 0 (none yet) while root's grad is 0."""
-    inner = [v for v in order if v._backward is not None]
-    if root._backward is None:
+    inner = [v for v in order if v._backward_fn is not None]
+    if root._backward_fn is None:
         return {}
     if root.grad == 0.0:
         return {id(v): 0.0 for v in inner}
