@@ -561,3 +561,261 @@ def test_parameters_with_only_zeros_are_named_and_not_called_great():
     assert "note: every derivative of 0.weight, 0.bias, 3.weight is exactly 0" in str(report)
     assert lines[-1].startswith("PASSED: relative error")
     assert lines[-1].endswith("(great); only zeros compared for 0.weight, 0.bias, 3.weight (not tested)")
+
+
+# --- tensors outside the model, frozen parameters ---------------------------------------------
+
+
+class ScaleBad(tg.Function):
+    """x * s whose gradient for s has the wrong sign (s has shape (1,))."""
+
+    def forward(self, x, s):
+        return x * s
+
+    def backward(self, g):
+        x, s = self.inputs
+        return g * s, -(g * x).sum(keepdims=True).reshape(1)
+
+
+class ScaledByOutside(nn.Module):
+    """op(lin(x)), op a function that multiplies by a tensor no module of the model holds (as a
+    module-level ``S = nn.Parameter(...)`` used in forward)."""
+
+    def __init__(self, op):
+        super().__init__()
+        self.lin = linear(3, 1, np.random.default_rng(50))
+        self.op = op
+
+    def forward(self, x):
+        return self.op(self.lin(x))
+
+
+def scaled_data():
+    rng = np.random.default_rng(51)
+    return rng.standard_normal((5, 3)), rng.standard_normal((5, 1))
+
+
+def scaled_closed_form(model, s, X, y):
+    """J = mean((z s - y)^2), z = X W^T + b: dJ/ds = mean(2 r z), dJ/dW = 2/N s r^T X, r = z s - y."""
+    z = X @ model.lin.weight.data.T + model.lin.bias.data
+    r = z * s - y
+    n = r.size
+    return {"s": np.array([np.sum(2 * r * z) / n]), "W": 2 / n * s * r.T @ X, "b": 2 / n * s * r.sum(axis=0)}
+
+
+def test_a_tensor_outside_the_model_is_checked_as_an_extra_row_and_reported():
+    s = nn.Parameter(np.array([1.5]))  # requires grad, but no module of the model holds it
+    model = ScaledByOutside(lambda z: ScaleBad.apply(z, s))
+    X, y = scaled_data()
+    truth = scaled_closed_form(model, 1.5, X, y)
+    s_data = s.data
+
+    report = check_model(model, nn.MSELoss(), X, y)
+
+    name = "(not a parameter) shape (1,)"
+    assert [p.name for p in report.parameters] == ["lin.weight", "lin.bias", name]
+    assert report.not_parameters == [name]
+    np.testing.assert_allclose(report[name].numerical, truth["s"], rtol=1e-6)
+    np.testing.assert_allclose(report[name].analytic, -truth["s"], rtol=1e-12)  # the sign bug
+    np.testing.assert_allclose(report["lin.weight"].numerical, truth["W"], rtol=1e-6)
+    assert report["lin.weight"].verdict == "great" and report["lin.bias"].verdict == "great"
+    assert report[name].verdict == "likely a bug" and not report[name].is_parameter
+    assert not report.passed
+    text = str(report)
+    assert (
+        "note: the loss depends on 1 tensor that requires grad and is not a parameter of the model "
+        "(shape (1,), float64): model.parameters() (so an optimizer) leaves it out." in text
+    ), text
+    assert 'Checked above as the row "(not a parameter) shape (1,)"' in text
+    last = text.splitlines()[-1]
+    assert last.startswith("FAILED")
+    assert "the loss also depends on 1 tensor that requires grad and is not a parameter" in last
+    assert s.data is s_data and s.grad is None  # put back
+
+
+def test_a_correct_gradient_of_a_tensor_outside_the_model_passes_but_not_cleanly():
+    s = nn.Parameter(np.array([1.5]))
+    model = ScaledByOutside(lambda z: z * s)  # the library's own multiply
+    X, y = scaled_data()
+    truth = scaled_closed_form(model, 1.5, X, y)
+    report = check_model(model, nn.MSELoss(), X, y)
+    np.testing.assert_allclose(report["(not a parameter) shape (1,)"].analytic, truth["s"], rtol=1e-12)
+    assert report.passed  # the gradients are right ...
+    last = str(report).splitlines()[-1]
+    assert last.startswith("PASSED")  # ... but the line says what an optimizer would miss
+    assert last.endswith(
+        "; the loss also depends on 1 tensor that requires grad and is not a parameter of the model "
+        "(no optimizer given model.parameters() updates it)"
+    ), last
+
+
+def test_a_plain_tensor_attribute_is_named_by_its_attribute():
+    class PlainScale(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = linear(3, 1, np.random.default_rng(50))
+            self.scale = Tensor(np.array([1.5]), requires_grad=True)  # not an nn.Parameter
+
+        def forward(self, x):
+            return self.lin(x) * self.scale
+
+    with pytest.warns(UserWarning, match="not an nn.Parameter"):
+        model = PlainScale()
+    X, y = scaled_data()
+    truth = scaled_closed_form(model, 1.5, X, y)
+    report = check_model(model, nn.MSELoss(), X, y)
+    row = report["(not a parameter) scale"]
+    np.testing.assert_allclose(row.numerical, truth["s"], rtol=1e-6)
+    assert row.verdict == "great" and report.passed
+    assert "(scale: shape (1,), float64)" in str(report)
+
+
+def test_tensors_outside_the_model_of_the_same_shape_are_numbered():
+    s, t = nn.Parameter(np.array([1.5])), nn.Parameter(np.array([-0.5]))
+    model = ScaledByOutside(lambda z: z * s + z * t)
+    report = check_model(model, nn.MSELoss(), *scaled_data())
+    assert report.not_parameters == ["(not a parameter) shape (1,) #1", "(not a parameter) shape (1,) #2"]
+    assert "the loss depends on 2 tensors that require grad and are not" in str(report)
+
+
+def test_a_tensor_made_anew_by_every_forward_is_reported_as_not_checked():
+    class Fresh(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = linear(3, 1, np.random.default_rng(50))
+
+        def forward(self, x):
+            return self.lin(x) * Tensor(np.array([1.5]), requires_grad=True)
+
+    report = check_model(Fresh(), nn.MSELoss(), *scaled_data())
+    assert report.unchecked == ["shape (1,), float64"]
+    assert [p.name for p in report.parameters] == ["lin.weight", "lin.bias"]
+    text = str(report)
+    assert "(shape (1,), float64, made anew by every forward)" in text
+    assert "Not checked: the one made anew by every forward" in text
+    assert text.splitlines()[-1].endswith("updates it; it was not checked)")
+
+
+def test_frozen_parameters_are_listed_as_not_checked():
+    rng = np.random.default_rng(52)
+    model = nn.Sequential(linear(3, 4, rng), nn.Tanh(), linear(4, 1, rng))
+    model[0].requires_grad_(False)
+    X, y = rng.standard_normal((5, 3)), rng.standard_normal((5, 1))
+    report = check_model(model, nn.MSELoss(), X, y)
+    assert [p.name for p in report.parameters] == ["2.weight", "2.bias"]
+    assert report.frozen == ["0.weight", "0.bias"]
+    assert "frozen, not checked: 0.weight, 0.bias" in str(report).splitlines()
+    assert report.passed and report.not_parameters == [] and "not a parameter" not in str(report)
+
+
+def test_no_frozen_line_and_no_outside_tensors_for_an_ordinary_model():
+    rng = np.random.default_rng(52)
+    model = nn.Sequential(linear(3, 4, rng), nn.Tanh(), linear(4, 1, rng))
+    report = check_model(model, nn.MSELoss(), rng.standard_normal((5, 3)), rng.standard_normal((5, 1)))
+    assert report.frozen == [] and report.unchecked == [] and report.not_parameters == []
+    assert "frozen" not in str(report) and "not a parameter" not in str(report)
+
+
+# --- a large loss: the finite-difference resolution ---------------------------------------------
+
+
+class Doubled(tg.Function):
+    """The identity, whose backward doubles the gradient when ``factor`` is 2 (a bug)."""
+
+    def forward(self, x, factor=2.0):
+        self.save_for_backward(factor)
+        return x.copy()
+
+    def backward(self, grad):
+        (factor,) = self.saved
+        return grad * factor
+
+
+B_SCALE = 3e-5
+
+
+class LargeLoss(nn.Module):
+    """a(x) + 3e-5 * b(x) (+ 1e-9 * c(x)) against targets of 1000: a loss of about 6e6 whose
+    derivatives for b are 0.14 to 0.36 (doubled by the bug: below 100 rounding steps of J over
+    eps, 1.3, which was read as 0) and for c about 1e-6."""
+
+    def __init__(self, factor, tiny=False):
+        super().__init__()
+        rng = np.random.default_rng(60)
+        self.a, self.b = linear(3, 1, rng), linear(3, 1, rng)
+        self.c = linear(3, 1, rng) if tiny else None
+        self.factor = factor
+
+    def forward(self, x):
+        out = self.a(x) + Doubled.apply(self.b(x), factor=self.factor) * B_SCALE
+        return out if self.c is None else out + self.c(x) * 1e-9
+
+
+def large_loss_truth(model, X, Y):
+    """J = sum(r^2), r = out - Y: dJ/dW = 2 k r^T X and dJ/db = 2 k sum(r) for a layer scaled by k."""
+    layers = [(model.a, 1.0), (model.b, B_SCALE)] + ([(model.c, 1e-9)] if model.c is not None else [])
+    out = sum(k * (X @ layer.weight.data.T + layer.bias.data) for layer, k in layers)
+    r = out - Y
+    grads = {}
+    for name, (_, k) in zip("abc", layers):
+        grads[f"{name}.weight"], grads[f"{name}.bias"] = 2 * k * r.T @ X, 2 * k * r.sum(axis=0)
+    return float(np.sum(r**2)), grads
+
+
+def large_loss_data():
+    return np.random.default_rng(61).standard_normal((6, 3)), np.full((6, 1), 1000.0)
+
+
+def test_a_factor_two_bug_on_small_derivatives_of_a_large_loss_is_found():
+    model = LargeLoss(factor=2.0)
+    X, Y = large_loss_data()
+    J, truth = large_loss_truth(model, X, Y)
+    assert 5e6 < J < 7e6
+    rounding = np.finfo(F64).eps * J / 1e-7  # one rounding step of J over eps: ~0.013
+
+    report = check_model(model, nn.MSELoss(reduction="sum"), X, Y)
+
+    for name in ("b.weight", "b.bias"):
+        assert np.all(np.abs(truth[name]) > 0.1)  # real derivatives, far above the rounding
+        np.testing.assert_allclose(report[name].numerical, truth[name], rtol=0, atol=2 * rounding)
+        np.testing.assert_allclose(report[name].analytic, 2 * truth[name], rtol=1e-9)
+        assert report[name].verdict == "likely a bug"
+    assert report.buggy_parameters == ["b.weight", "b.bias"] and not report.passed
+    text = str(report)
+    assert "only zeros compared" not in text and "does not depend" not in text, text
+
+
+def test_the_same_large_loss_with_a_correct_backward_is_not_called_a_bug():
+    model = LargeLoss(factor=1.0)
+    X, Y = large_loss_data()
+    J, truth = large_loss_truth(model, X, Y)
+    report = check_model(model, nn.MSELoss(reduction="sum"), X, Y)
+    resolution = tg.checkmodel.NOISE_FLOOR * np.finfo(F64).eps * J / 1e-7
+    for name in ("a.weight", "a.bias", "b.weight", "b.bias"):
+        # the finite differences' rounding error stays below the resolution the check assumes
+        assert np.max(np.abs(report[name].numerical - truth[name])) < resolution
+        np.testing.assert_allclose(report[name].analytic, truth[name], rtol=1e-9)
+    assert report.buggy_parameters == []
+    # b's derivatives (0.14 to 0.36) are a few resolutions: rounding alone makes relative errors of 1e-2
+    for name in ("b.weight", "b.bias"):
+        row = report[name]
+        expected = "within rounding" if row.relative_error >= 1e-3 else verdict(row.relative_error)
+        assert row.verdict == expected
+    assert "likely a bug" not in str(report)
+
+
+def test_derivatives_below_the_resolution_are_too_small_to_resolve_not_independent():
+    model = LargeLoss(factor=1.0, tiny=True)
+    X, Y = large_loss_data()
+    J, truth = large_loss_truth(model, X, Y)
+    resolution = tg.checkmodel.NOISE_FLOOR * np.finfo(F64).eps * J / 1e-7
+    assert np.all(np.abs(truth["c.weight"]) > 1e-7) and np.all(np.abs(truth["c.weight"]) < resolution / 100)
+    report = check_model(model, nn.MSELoss(reduction="sum"), X, Y)
+    assert report["c.weight"].verdict == "only zeros compared"
+    text = str(report)
+    assert (
+        "note: every derivative of c.weight is below the finite-difference resolution "
+        f"({resolution:.1e}, 4 * eps_float64 * |loss| / eps with |loss| = {J:.3g}) and was read as 0: "
+        "too small to resolve at this loss scale" in text
+    ), text
+    assert "does not depend on it" not in text
