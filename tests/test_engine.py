@@ -990,5 +990,12 @@ def test_detect_anomaly_leaves_views_and_their_bases_writeable_after_the_backwar
     with tg.detect_anomaly():
         y = x.reshape(4)  # y's array is a view of x's
         (y * y).sum().backward()
-    assert x.data.flags.writeable and y.data.flags.writeable
+        z = x * x.T  # Mul's inputs: x's array and a view of it, frozen view first
+        (g,) = tg.grad((z * 1.0).sum(), [x])
+        (h,) = tg.grad((x.T * 2).sum(), [x])  # Transpose's backward returns a view of its grad
+    assert x.data.flags.writeable and y.data.flags.writeable and z.data.flags.writeable
     np.testing.assert_array_equal(x.grad.data, 2 * x.data)
+    np.testing.assert_array_equal(g.data, 2 * x.data.T)  # d/dx_ij of sum(x_ij x_ji) = 2 x_ji
+    assert g.data.flags.writeable and h.data.flags.writeable
+    h.data *= 0.5  # as outside detect_anomaly
+    assert h.data.tolist() == [[1.0, 1.0], [1.0, 1.0]]

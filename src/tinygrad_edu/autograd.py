@@ -514,6 +514,7 @@ def _call_backward_checked(op: Function, out: "Tensor", grad: Any, create_graph:
     frozen = [a for a in arrays if a.flags.writeable]
     for a in frozen:
         a.flags.writeable = False
+    input_grads: list[Any] = []
     try:
         input_grads = _call_backward(op, out, grad, create_graph)
         _check_backward(op, input_grads)
@@ -524,6 +525,21 @@ def _call_backward_checked(op: Function, out: "Tensor", grad: Any, create_graph:
         raise _changed_in_place_error(type(op).__name__, exc) from exc
     finally:
         _writeable_again(frozen)
+        _views_writeable_again(input_grads, frozen)
+
+
+def _views_writeable_again(grads: list[Any], frozen: list[np.ndarray]) -> None:
+    """Gradients that are views of a frozen array (``grad.reshape(...)``, ``grad.T``) were made
+    read-only with it: writeable again, as they are outside detect_anomaly."""
+    for g in grads:
+        a = _maybe_array(g)
+        if a is None or a.flags.writeable or a.base is None:
+            continue
+        if any(np.may_share_memory(a, f) for f in frozen):
+            try:
+                a.flags.writeable = True
+            except ValueError:  # its own base is read-only (a constant): it stays so
+                pass
 
 
 def _changed_in_place_error(op_name: str, exc: Exception) -> RuntimeError:
