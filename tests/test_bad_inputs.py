@@ -532,6 +532,9 @@ DATA = [
       TypeError, "Standardizer.fit", "<U1"),
     r("Standardizer width", lambda t: data.Standardizer().fit(np.ones((3, 2))).transform(np.ones((3, 3))),
       ValueError, "Standardizer.transform", "(n, 2)", "(3, 3)"),
+    r("Standardizer inverse width",
+      lambda t: data.Standardizer().fit(np.ones((3, 2))).inverse_transform(np.ones((3, 3))),
+      ValueError, "Standardizer.inverse_transform", "(n, 2)", "(3, 3)"),
     r("Standardizer before fit", lambda t: data.Standardizer().transform(np.ones((3, 3))),
       RuntimeError, "Standardizer.transform", "fit"),
 ]

@@ -553,6 +553,7 @@ def test_output_paths_and_seeds_are_checked_before_any_training(argv, words, tmp
     ("model.safetensors", ["ends in .safetensors", "export {d}/model.npz {d}/model.safetensors"]),
     ("model.ckpt", ["ends in .ckpt", "such as {d}/model.npz"]),
     ("model", ["has no suffix", "such as {d}/model.npz"]),
+    (".npz", ["is a suffix with no name before it", "such as {d}/model.npz "]),
     ("model.npz.bak", ["ends in .bak", "such as {d}/model.npz "]),
     ("sub/model.pt", ["ends in .pt"]),
 ])

@@ -54,6 +54,16 @@ def test_load_safetensors_lists_the_tensors_of_float8_and_bfloat16(tmp_path):
         tg.interop.load_safetensors(path)
 
 
+def test_a_float8_file_is_not_told_about_bfloat16(tmp_path):
+    need("safetensors")
+    path = write_safetensors(tmp_path / "f8.safetensors", {"scale": ("F8_E5M2", [1], b"\x3c")})
+    with pytest.raises(CheckpointError) as info:
+        tg.interop.load_safetensors(path)
+    message = str(info.value)
+    assert "'scale' (F8_E5M2)" in message and "v.float()" in message
+    assert "bfloat16" not in message and "ml_dtypes" not in message  # that way reads bfloat16 only
+
+
 def test_the_conversion_the_error_gives_makes_a_file_that_loads(tmp_path, monkeypatch):
     need("safetensors")
     torch = need("torch")

@@ -651,3 +651,18 @@ def test_mlp_trains_on_a_small_problem():
     assert all(b <= a + 1e-12 for a, b in zip(losses[:5], losses[1:6]))  # small steps: monotone at first
     accuracy = sum((model(x).data > 0) == (yi > 0) for x, yi in zip(X, y)) / len(X)
     assert accuracy >= 0.9
+
+
+def test_assigning_a_micrograd_style_backward_says_where_an_op_stores_its_step():
+    x = Value(0.5)
+    out = Value(x.data * 3, (x,), "*3")
+    with pytest.raises(AttributeError, match=r"an op stores that step as out\._backward_fn = step"):
+        out._backward = lambda: None  # micrograd's closure over out
+
+    def step(node):
+        x.grad += 3 * node.grad
+
+    out._backward_fn = step
+    out.grad = 2.0
+    out._backward()
+    assert x.grad == 6.0

@@ -304,12 +304,15 @@ class Standardizer:
         if self.mean is None or self.std is None:
             raise RuntimeError("Standardizer.transform: call fit(X) first")
         dtype = _float_dtype_of(X)
-        X = _numeric(X, "Standardizer.transform")
-        if X.ndim != 2 or X.shape[1] != self.mean.shape[0]:
-            raise ValueError(
-                f"Standardizer.transform: expected shape (n, {self.mean.shape[0]}), got {X.shape}"
-            )
+        X = self._features(X, "Standardizer.transform")
         return ((X - self.mean) / self.std).astype(dtype, copy=False)
+
+    def _features(self, X: Any, where: str) -> np.ndarray:
+        """X as float64 of shape (n, the number of features fitted), or a clear error."""
+        X = _numeric(X, where)
+        if X.ndim != 2 or X.shape[1] != self.mean.shape[0]:
+            raise ValueError(f"{where}: expected shape (n, {self.mean.shape[0]}), got {X.shape}")
+        return X
 
     def fit_transform(self, X: Any) -> np.ndarray:
         return self.fit(X).transform(X)
@@ -318,5 +321,5 @@ class Standardizer:
         if self.mean is None or self.std is None:
             raise RuntimeError("Standardizer.inverse_transform: call fit(X) first")
         dtype = _float_dtype_of(X)
-        X = _numeric(X, "Standardizer.inverse_transform")
+        X = self._features(X, "Standardizer.inverse_transform")
         return (X * self.std + self.mean).astype(dtype, copy=False)

@@ -122,8 +122,8 @@ def _at_both_sides(flat: np.ndarray, k: int, eps: float, evaluate: Callable[[], 
 def _cotangents(given: Any, outs: list[Tensor], name: str, arg: str) -> list[np.ndarray]:
     """One array per output, each of its output's shape (a lone array for a single output), or a
     clear error: broadcasting one into the outputs would weight them silently wrong."""
-    if isinstance(given, (list, tuple)):
-        arrays = list(given)
+    if isinstance(given, (list, tuple)) and not (len(outs) == 1 and np.shape(given) == outs[0].shape):
+        arrays = list(given)  # one per output (a nested list of one output's shape is that array)
     elif len(outs) == 1:
         arrays = [given]
     else:
@@ -378,10 +378,11 @@ def _first_mismatch(
             f"atol={check.atol}, rtol={check.rtol})"
         )
         low = [j for j, t in enumerate(tensors) if t.requires_grad and t.dtype != np.float64]
-        if low:  # its differences are mostly rounding: no kink or cause can be told from them
+        if low:  # then f computes in low precision: its differences are mostly rounding
+            j = i if i in low else low[0]
             msg += (
-                f". Input {low[0]} is {tensors[low[0]].dtype}: x + eps is rounded to it, so the numerical "
-                "derivative is mostly rounding error and this may be no bug; check with float64 inputs"
+                f". Input {j} is {tensors[j].dtype}: f computes in it, so the numerical derivative is "
+                "mostly rounding error and this may be no bug; check with float64 inputs"
             )
         else:
             entry = (r, k) if out_shapes else None

@@ -113,16 +113,26 @@ class Value:
         self._backward_fn: Optional[Callable[[Value], None]] = None
         self.label = label
 
-    def _backward(self) -> None:
-        """micrograd's ``v._backward()``: one step of the chain rule, by hand.
-
-        Adds this node's local derivatives times ``self.grad`` into its children's
-        ``.grad`` (``o.grad = 1.0; o._backward()`` then the nodes below, outputs
-        first, as the micrograd lecture does). Does nothing on a leaf.
-        ``backward()`` makes the same calls in topological order.
-        """
+    def _backward_step(self) -> None:
+        """One step of the chain rule, by hand: this node's local derivatives times
+        ``self.grad``, added into its children's ``.grad``. Nothing on a leaf."""
         if self._backward_fn is not None:
             self._backward_fn(self)
+
+    @property
+    def _backward(self) -> Callable[[], None]:
+        """micrograd's ``v._backward()``: ``o.grad = 1.0; o._backward()``, then the nodes below,
+        outputs first, as the micrograd lecture does; ``backward()`` makes the same calls in
+        topological order."""
+        return self._backward_step
+
+    @_backward.setter
+    def _backward(self, fn: Any) -> None:
+        raise AttributeError(
+            "Value._backward runs the node's step of the chain rule; an op stores that step as "
+            "out._backward_fn = step, where step(out) adds out.grad times the local derivative into "
+            "each child's .grad (taking out as an argument, not capturing it): see Value.tanh"
+        )
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""

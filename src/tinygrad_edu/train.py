@@ -682,17 +682,11 @@ def fit(
 
     Args:
         X, y: ndarrays or Tensors, samples as rows (may be None when ``batches`` is given).
-        epochs: the number of the last epoch to train, counted from 1, as Keras's ``fit``: fit
-            trains epochs ``initial_epoch + 1`` .. ``epochs``, that is ``epochs - initial_epoch``
-            passes (``epochs`` passes from the start).
-        initial_epoch: the number of epochs already trained (0: none), to continue a run, e.g.
-            after loading a checkpoint: ``fit(..., epochs=35, initial_epoch=30)`` trains 5 more
-            epochs, numbered 31 .. 35 (in the history and the callbacks counted from 0: 30 ..
-            34). With an int ``seed`` the default DataLoader first draws the shuffles of the
-            ``initial_epoch`` epochs before, so the resumed epochs get the batches of a run that
-            never stopped; with ``seed=None`` the shuffles come from the library's Generator,
-            whose state a resumed run must put back itself (``ModelCheckpoint`` saves it as
-            "rng"). A DataLoader given as ``batches`` is used as it is.
+        epochs: the number of the last epoch to train, counted from 1, as in Keras: fit trains
+            epochs ``initial_epoch + 1`` .. ``epochs``.
+        initial_epoch: the epochs already trained, to continue a run from a checkpoint:
+            ``fit(..., epochs=35, initial_epoch=30)`` trains epochs 31 .. 35, with the batches of
+            a run that never stopped (docs/training.md, "Continuing a run", says what to restore).
         batch_size, shuffle, seed: how the default ``DataLoader(X, y, ...)`` makes batches.
         batches: instead of that, a ``DataLoader`` or a callable ``batches(epoch)`` returning
             an iterable of ``(X_batch, y_batch)`` (ndarrays or Tensors); ``epoch`` counts from 0

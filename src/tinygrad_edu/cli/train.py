@@ -105,6 +105,8 @@ def check_checkpoint_name(path: str) -> None:
         )
     what = f"ends in {suffix}" if suffix else "has no suffix"
     name = stem if stem.lower().endswith(".npz") else f"{stem if suffix else path}.npz"
+    if os.path.basename(stem).lower() == ".npz":  # '.npz' alone: a suffix with no name before it
+        what, name = "is a suffix with no name before it", os.path.join(os.path.dirname(stem), "model.npz")
     raise UsageError(
         f"--checkpoint: {path!r} {what}; train writes a .npz checkpoint (tg.save): give a name ending in "
         f".npz, such as {name} ({PROG} export turns it into .onnx, .safetensors or .pt)"

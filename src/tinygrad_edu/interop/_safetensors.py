@@ -148,11 +148,16 @@ def _check_dtypes(path: str) -> None:
         return
     listed = ", ".join(f"{name!r} ({dtype})" for name, dtype in found[:3])
     more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+    bf16 = "BF16 is bfloat16; " if any(dtype == "BF16" for _, dtype in found) else ""
+    only_bf16 = all(dtype == "BF16" for _, dtype in found)
+    also = (
+        "; or read it with ml_dtypes imported (safetensors.numpy.load_file then knows bfloat16) and "
+        ".astype(np.float32) each array" if only_bf16 else ""
+    )
     raise CheckpointError(
         f"load_safetensors: {path!r} holds {'tensors' if len(found) > 1 else 'tensor'} {listed}{more} "
-        "of a dtype numpy has no type for (BF16 is bfloat16; this library computes in float32 and "
-        "float64). Convert the file to float32 first, in PyTorch: from safetensors.torch import "
-        f"load_file, save_file; save_file({{k: v.float() if v.is_floating_point() else v for k, v in "
-        f"load_file({path!r}).items()}}, 'float32.safetensors'); or read it with ml_dtypes imported "
-        "(safetensors.numpy.load_file then knows bfloat16) and .astype(np.float32) each array"
+        f"of a dtype numpy has no type for ({bf16}this library computes in float32 and float64). "
+        "Convert the file to float32 first, in PyTorch: from safetensors.torch import load_file, "
+        f"save_file; save_file({{k: v.float() if v.is_floating_point() else v for k, v in "
+        f"load_file({path!r}).items()}}, 'float32.safetensors'){also}"
     )
