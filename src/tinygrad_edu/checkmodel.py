@@ -105,9 +105,9 @@ ZEROS_ONLY = "only zeros compared"
 NOTHING_TESTED = "nothing tested: only zeros compared"
 
 # A parameter whose relative error is BUG_BOUND or more, yet every |analytic - numerical| of which is
-# below the finite-difference resolution: its derivatives are so small at this loss scale that
-# rounding alone gives that error, so it is no evidence of a bug.
-ROUNDING = "within rounding"
+# below the finite-difference resolution: its derivatives are too small at this loss scale for the
+# differences to tell a bug from rounding, so its backward was not tested (as with zeros only).
+ROUNDING = "below the resolution (not tested)"
 
 
 def verdict(relative_error: float) -> str:
@@ -176,7 +176,7 @@ class ParameterCheck:
     @property
     def verdict(self) -> str:
         """The course's words for this parameter's error, "not checked (kink)", "only zeros compared" or
-        "within rounding"."""
+        "below the resolution (not tested)"."""
         if not self.checked:
             return NOT_CHECKED
         if self.zeros_only:
@@ -216,8 +216,14 @@ class ModelCheckReport:
     @property
     def buggy_parameters(self) -> list[str]:
         """Parameters whose own relative error is ``BUG_BOUND`` (1e-3) or more: a bug, whatever the total
-        (unless every difference is below the resolution: ``ROUNDING``)."""
+        (unless every difference is below the resolution: ``unresolved_parameters``)."""
         return [p.name for p in self.parameters if not p.relative_error < BUG_BOUND and not p.rounding_only]
+
+    @property
+    def unresolved_parameters(self) -> list[str]:
+        """Parameters with a large relative error whose every difference is below the resolution
+        (``ROUNDING``): a bug and rounding look alike there, so their backward was not tested."""
+        return [p.name for p in self.parameters if p.rounding_only]
 
     @property
     def zero_parameters(self) -> list[str]:
@@ -233,7 +239,7 @@ class ModelCheckReport:
     @property
     def tested(self) -> bool:
         """False when no parameter had anything but zeros (or kinks) to compare: nothing was tested."""
-        return any(p.tested for p in self.parameters)
+        return any(p.tested and not p.rounding_only for p in self.parameters)
 
     @property
     def passed(self) -> bool:
@@ -336,6 +342,11 @@ class ModelCheckReport:
             line += f"; {worst.name} alone is {worst.relative_error:.3e}"
         if self.zero_parameters:
             line += f"; only zeros compared for {', '.join(self.zero_parameters)} (not tested)"
+        if self.unresolved_parameters:
+            line += (
+                f"; differences below the resolution for {', '.join(self.unresolved_parameters)} "
+                "(not tested: a bug would look the same)"
+            )
         return line + self._outside_summary()
 
     def _outside_summary(self) -> str:
@@ -549,9 +560,10 @@ def _rounding_notes(rows: list[ParameterCheck], resolution: float, loss: float) 
     its = "its" if len(names) == 1 else "their"
     return [
         f"note: every |analytic - numerical| of {', '.join(names)} is below the finite-difference "
-        f"resolution ({_resolution(resolution, loss)}): {its} derivatives are so small at this loss "
-        "scale that rounding alone gives this relative error, which is no evidence of a bug. A larger "
-        "eps resolves smaller derivatives"
+        f"resolution ({_resolution(resolution, loss)}): {its} derivatives are too small at this loss "
+        "scale for the differences to tell a wrong backward (a factor 2, a sign) from rounding, so "
+        f"{its} backward was not tested. Check at a smaller loss scale (a mean instead of a sum, "
+        "fewer or scaled inputs), with a larger eps, or check the op alone with gradcheck"
     ]
 
 
