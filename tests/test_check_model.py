@@ -678,6 +678,15 @@ def test_tensors_outside_the_model_of_the_same_shape_are_numbered():
     assert "the loss depends on 2 tensors that require grad and are not" in str(report)
 
 
+def test_only_the_rows_kept_are_numbered():
+    s = nn.Parameter(np.array([1.5]))  # checked; a second tensor of its shape is made anew every time
+    model = ScaledByOutside(lambda z: z * s * Tensor(np.array([1.0]), requires_grad=True))
+    report = check_model(model, nn.MSELoss(), *scaled_data())
+    assert report.not_parameters == ["(not a parameter) shape (1,)"]
+    assert report.unchecked == ["shape (1,), float64"]
+    assert "#1" not in str(report)
+
+
 def test_a_tensor_made_anew_by_every_forward_is_reported_as_not_checked():
     class Fresh(nn.Module):
         def __init__(self):
@@ -799,7 +808,7 @@ def test_the_same_large_loss_with_a_correct_backward_is_not_called_a_bug():
     # b's derivatives (0.14 to 0.36) are a few resolutions: rounding alone makes relative errors of 1e-2
     for name in ("b.weight", "b.bias"):
         row = report[name]
-        expected = tg.checkmodel.ROUNDING if row.relative_error >= 1e-3 else verdict(row.relative_error)
+        expected = tg.checkmodel.UNRESOLVED if row.relative_error >= 1e-3 else verdict(row.relative_error)
         assert row.verdict == expected
     assert "likely a bug" not in str(report)
 
@@ -821,39 +830,98 @@ def test_derivatives_below_the_resolution_are_too_small_to_resolve_not_independe
     assert "does not depend on it" not in text
 
 
-class _ScaledTwice(tg.Function):
-    """s * 6e-6 whose backward gives twice its derivative (12e-6): at a loss of about 6e6 the
-    difference, about 0.03, is a few times the rounding of the finite differences."""
+class _Scaled(tg.Function):
+    """s * 6e-6, whose backward multiplies by ``factor`` * 6e-6 (a factor-2 bug when factor is 2): at
+    a loss of about 6e6 the derivative, about 0.03, is below the finite-difference resolution."""
 
-    def forward(self, s):
+    def forward(self, s, factor=1.0):
+        self.save_for_backward(factor)
         return s * 6e-6
 
     def backward(self, grad):
-        return grad * 12e-6
+        (factor,) = self.saved
+        return grad * (factor * 6e-6)
 
 
 class _SmallShift(nn.Module):
-    def __init__(self):
+    """lin(x) + 6e-6 * s (without lin: x + 6e-6 * s), against targets of 2500."""
+
+    def __init__(self, factor, with_linear=True):
         super().__init__()
-        self.lin = nn.Linear(1, 1, dtype=F64)
+        self.lin = nn.Linear(1, 1, rng=np.random.default_rng(70), dtype=F64) if with_linear else None
         self.s = nn.Parameter(np.ones((1,)))
+        self.factor = factor
 
     def forward(self, x):
-        return self.lin(x) + _ScaledTwice.apply(self.s)
+        out = x if self.lin is None else self.lin(x)
+        return out + _Scaled.apply(self.s, factor=self.factor)
+
+
+def _small_shift_truth(model, X, y):
+    """J = mean(r^2) with r = out - y, and dJ/ds = 6e-6 * mean(2 r), in closed form."""
+    out = X if model.lin is None else X @ model.lin.weight.data.T + model.lin.bias.data
+    r = out + 6e-6 * model.s.data - y
+    return float(np.mean(r**2)), 6e-6 * np.mean(2 * r)
+
+
+def _small_shift_data():
+    return np.random.default_rng(0).standard_normal((4, 1)), np.full((4, 1), 2500.0)
 
 
 def test_a_wrong_backward_hidden_by_the_loss_scale_is_named_as_not_tested():
-    tg.manual_seed(0)
-    X = np.random.default_rng(0).standard_normal((4, 1))
-    y = np.full((4, 1), 2500.0)  # a loss of about 6e6
-    model = _SmallShift()
+    X, y = _small_shift_data()
+    model = _SmallShift(factor=2.0)  # the backward gives twice the derivative
+    J, true = _small_shift_truth(model, X, y)
+    resolution = tg.checkmodel.NOISE_FLOOR * np.finfo(F64).eps * J / 1e-7
+    assert 6e6 < J < 6.5e6 and abs(true) < resolution < abs(2 * true) + resolution
+
+    report = check_model(model, nn.MSELoss(), X, y, threshold=1e-5)
+
+    row = report["s"]
+    np.testing.assert_allclose(row.analytic, [2 * true], rtol=1e-9)
+    assert abs(row.numerical[0] - true) < resolution  # the finite difference is right, to its resolution
+    assert abs(row.analytic[0] - row.numerical[0]) < resolution  # ... and so cannot see the bug
+    assert row.relative_error >= 1e-3
+    assert row.verdict == "below the resolution (not tested)" and not row.verdict.startswith("fine")
+    assert report.unresolved_parameters == ["s"] and report.buggy_parameters == []
+    assert report.tested and report["lin.weight"].verdict != tg.checkmodel.UNRESOLVED
+    # as a row with only zeros compared: the rest decides `passed`, and the summary names s
+    assert report.passed == (report.relative_error < 1e-5)
+    text = str(report)
+    summary = text.splitlines()[-1]
+    assert (
+        "; differences below the resolution for s (not tested: a wrong backward would look the same at "
+        "this loss scale)" in summary
+    ), summary
+    assert (
+        "note: every |analytic - numerical| of s is below the finite-difference resolution "
+        f"({resolution:.1e}, 4 * eps_float64 * |loss| / eps with |loss| = {J:.3g}): at this loss scale "
+        "the rounding of the loss hides the comparison" in text
+    ), text
+    assert "reduction='mean' instead of 'sum'" in text and "check the op alone with gradcheck" in text
+    assert "no evidence" not in text and "within rounding" not in text
+
+
+def test_the_same_loss_scale_with_a_correct_backward_is_not_called_a_bug():
+    X, y = _small_shift_data()
+    model = _SmallShift(factor=1.0)
+    J, true = _small_shift_truth(model, X, y)
     report = check_model(model, nn.MSELoss(), X, y, threshold=1e-5)
     row = report["s"]
-    out = X @ model.lin.weight.data.T + model.lin.bias.data + 6e-6 * model.s.data
-    true = 6e-6 * np.mean(2 * (out - y))  # d loss / d s; the backward gives twice that
-    np.testing.assert_allclose(row.analytic, [2 * true], rtol=1e-9)
-    assert row.verdict == "below the resolution (not tested)"
+    np.testing.assert_allclose(row.analytic, [true], rtol=1e-9)
+    assert report.buggy_parameters == [] and "likely a bug" not in str(report)
+    # not tested either way: its derivative is below the resolution
+    assert "s" in report.zero_parameters + report.unresolved_parameters
+    assert " for s (not tested" in str(report).splitlines()[-1]
+
+
+def test_a_model_whose_only_parameter_is_unresolved_is_not_tested():
+    X, y = _small_shift_data()
+    model = _SmallShift(factor=2.0, with_linear=False)
+    report = check_model(model, nn.MSELoss(), X, y, threshold=1.0)
     assert report.unresolved_parameters == ["s"] and report.buggy_parameters == []
+    assert not report.tested and not report.passed
+    assert report.verdict == "nothing tested: differences below the resolution"
     summary = str(report).splitlines()[-1]
-    assert "differences below the resolution for s (not tested: a bug would look the same)" in summary
-    assert "no evidence of a bug" not in str(report)
+    assert summary.startswith("NOT TESTED: relative error "), summary
+    assert "but the check compared differences below the finite-difference resolution" in summary, summary

@@ -33,7 +33,11 @@ Three things break a finite difference, and the check handles them:
   every unit it feeds, or its derivatives are too small to resolve at this
   loss scale) is reported as "only zeros compared", not as great: a backward
   that returned zeros would agree too. A check that compared only zeros
-  tested nothing and does not pass.
+  tested nothing and does not pass. Likewise a parameter whose relative
+  error is 1e-3 or more but whose every |analytic - numerical| is below the
+  resolution is reported as "below the resolution (not tested)", not as a
+  bug and not as fine: at that loss scale a wrong backward gives the same
+  differences as rounding.
 
 It also checks the tensors that the loss depends on, that require grad and
 that are not the model's parameters (a module-level ``nn.Parameter``, a plain
@@ -106,8 +110,11 @@ NOTHING_TESTED = "nothing tested: only zeros compared"
 
 # A parameter whose relative error is BUG_BOUND or more, yet every |analytic - numerical| of which is
 # below the finite-difference resolution: its derivatives are too small at this loss scale for the
-# differences to tell a bug from rounding, so its backward was not tested (as with zeros only).
-ROUNDING = "below the resolution (not tested)"
+# differences to tell a bug from rounding (a factor-2 bug on a derivative of 0.03 at a loss of 6e6
+# differs by about 2 rounding steps), so its backward was not tested (as with zeros only). Rounding
+# does not make such a row fine: no difference below the resolution tells a bug from noise.
+UNRESOLVED = "below the resolution (not tested)"
+NOTHING_RESOLVED = "nothing tested: differences below the resolution"
 
 
 def verdict(relative_error: float) -> str:
@@ -161,7 +168,7 @@ class ParameterCheck:
     exclude_kinks: bool = True
     zeros_only: bool = False  # every compared derivative is 0 from backprop and from the differences
     is_parameter: bool = True  # False for a tensor the loss depends on that is not the model's parameter
-    within_rounding: bool = False  # every compared |analytic - numerical| is below the resolution
+    within_resolution: bool = False  # every compared |analytic - numerical| is below the resolution
 
     @property
     def checked(self) -> bool:
@@ -181,12 +188,13 @@ class ParameterCheck:
             return NOT_CHECKED
         if self.zeros_only:
             return ZEROS_ONLY
-        return ROUNDING if self.rounding_only else verdict(self.relative_error)
+        return UNRESOLVED if self.unresolved else verdict(self.relative_error)
 
     @property
-    def rounding_only(self) -> bool:
-        """A relative error of ``BUG_BOUND`` or more that rounding alone explains (``ROUNDING``)."""
-        return self.tested and self.within_rounding and not self.relative_error < BUG_BOUND
+    def unresolved(self) -> bool:
+        """A relative error of ``BUG_BOUND`` or more with every difference below the resolution
+        (``UNRESOLVED``): a wrong backward and rounding look alike, so it was not tested."""
+        return self.tested and self.within_resolution and not self.relative_error < BUG_BOUND
 
     @property
     def n_kinks(self) -> int:
@@ -217,13 +225,13 @@ class ModelCheckReport:
     def buggy_parameters(self) -> list[str]:
         """Parameters whose own relative error is ``BUG_BOUND`` (1e-3) or more: a bug, whatever the total
         (unless every difference is below the resolution: ``unresolved_parameters``)."""
-        return [p.name for p in self.parameters if not p.relative_error < BUG_BOUND and not p.rounding_only]
+        return [p.name for p in self.parameters if not p.relative_error < BUG_BOUND and not p.unresolved]
 
     @property
     def unresolved_parameters(self) -> list[str]:
         """Parameters with a large relative error whose every difference is below the resolution
-        (``ROUNDING``): a bug and rounding look alike there, so their backward was not tested."""
-        return [p.name for p in self.parameters if p.rounding_only]
+        (``UNRESOLVED``): a bug and rounding look alike there, so their backward was not tested."""
+        return [p.name for p in self.parameters if p.unresolved]
 
     @property
     def zero_parameters(self) -> list[str]:
@@ -238,21 +246,24 @@ class ModelCheckReport:
 
     @property
     def tested(self) -> bool:
-        """False when no parameter had anything but zeros (or kinks) to compare: nothing was tested."""
-        return any(p.tested and not p.rounding_only for p in self.parameters)
+        """False when no parameter had anything to compare but zeros, kinks or differences below the
+        resolution (``unresolved_parameters``): nothing was tested."""
+        return any(p.tested and not p.unresolved for p in self.parameters)
 
     @property
     def passed(self) -> bool:
-        """The course's test: ``relative_error < threshold``, no parameter alone at 1e-3 or more (that
-        rounding does not explain), and something was tested (not only zeros)."""
+        """The course's test: ``relative_error < threshold``, no parameter alone at 1e-3 or more (other
+        than the unresolved ones, below the resolution), and something was tested (``.tested``)."""
         return bool(self.relative_error < self.threshold) and not self.buggy_parameters and self.tested
 
     @property
     def verdict(self) -> str:
         """The course's words for ``relative_error``, "likely a bug in ..." naming a parameter, or
-        "nothing tested: only zeros compared"."""
+        "nothing tested: only zeros compared" (or "... differences below the resolution")."""
         if not self.tested:
-            return NOTHING_TESTED if self.zero_parameters else NOT_CHECKED
+            if self.zero_parameters:
+                return NOTHING_TESTED
+            return NOTHING_RESOLVED if self.unresolved_parameters else NOT_CHECKED
         if self.relative_error < BUG_BOUND and self.buggy_parameters:
             return f"likely a bug in {', '.join(self.buggy_parameters)}"
         return verdict(self.relative_error)
@@ -323,7 +334,10 @@ class ModelCheckReport:
     def _summary_line(self) -> str:
         """PASSED, FAILED or NOT TESTED, with the same number and words as the table's "all" row."""
         if not self.tested:
-            what = "zeros with zeros" if self.zero_parameters else "nothing (every element is on a kink)"
+            what = " and ".join(
+                ["zeros with zeros"] * bool(self.zero_parameters)
+                + ["differences below the finite-difference resolution"] * bool(self.unresolved_parameters)
+            ) or "nothing (every element is on a kink)"
             return (
                 f"NOT TESTED: relative error {self.relative_error:.3e}, but the check compared {what}, "
                 "which a wrong backward would pass as well"
@@ -345,7 +359,7 @@ class ModelCheckReport:
         if self.unresolved_parameters:
             line += (
                 f"; differences below the resolution for {', '.join(self.unresolved_parameters)} "
-                "(not tested: a bug would look the same)"
+                "(not tested: a wrong backward would look the same at this loss scale)"
             )
         return line + self._outside_summary()
 
@@ -464,10 +478,11 @@ def _outside_tensors(
     _to_float64(found)
     loss = loss_at()  # the loss from the float64 copies, and a second forward to compare with
     again = {id(t) for t in _leaves_outside(loss, model)}
-    names = [f"{NOT_A_PARAMETER} {paths.get(id(t), f'shape {t.shape}')}" for t in found]
-    repeated = {name for name in names if names.count(name) > 1}
+    kept_found = [t for t in found if id(t) in again]
+    names = [f"{NOT_A_PARAMETER} {paths.get(id(t), f'shape {t.shape}')}" for t in kept_found]
+    repeated = {name for name in names if names.count(name) > 1}  # numbered among the rows kept
     names = [f"{n} #{names[:i].count(n) + 1}" if n in repeated else n for i, n in enumerate(names)]
-    kept = [(name, t) for name, t in zip(names, found) if id(t) in again]
+    kept = list(zip(names, kept_found))
     unchecked = [what for what, t in zip(described, found) if id(t) not in again]
     checked = [what for what, t in zip(described, found) if id(t) in again]
     return kept, unchecked, _outside_note(kept, checked, unchecked), loss
@@ -544,7 +559,7 @@ def _check_parameter(
     at = _worst_elements(g, numerical, kinks, keep, worst)
     zeros_only = not (g_read[keep].any() or numerical_read[keep].any())
     row = ParameterCheck(name, tuple(p.shape), g, numerical, kinks, error, at, exclude_kinks, zeros_only)
-    row.within_rounding = bool(np.all(np.abs(g_read - numerical_read)[keep] < resolution))
+    row.within_resolution = bool(np.all(np.abs(g_read - numerical_read)[keep] < resolution))
     return row
 
 
@@ -553,17 +568,18 @@ def _resolution(resolution: float, loss: float) -> str:
 
 
 def _rounding_notes(rows: list[ParameterCheck], resolution: float, loss: float) -> list[str]:
-    """What a large relative error that rounding alone explains means."""
-    names = [row.name for row in rows if row.rounding_only]
+    """What a large relative error whose every difference is below the resolution means."""
+    names = [row.name for row in rows if row.unresolved]
     if not names:
         return []
     its = "its" if len(names) == 1 else "their"
     return [
         f"note: every |analytic - numerical| of {', '.join(names)} is below the finite-difference "
-        f"resolution ({_resolution(resolution, loss)}): {its} derivatives are too small at this loss "
-        "scale for the differences to tell a wrong backward (a factor 2, a sign) from rounding, so "
-        f"{its} backward was not tested. Check at a smaller loss scale (a mean instead of a sum, "
-        "fewer or scaled inputs), with a larger eps, or check the op alone with gradcheck"
+        f"resolution ({_resolution(resolution, loss)}): at this loss scale the rounding of the loss hides "
+        f"the comparison, and a wrong backward (a factor 2, a sign) would give the same differences, so "
+        f"{its} backward was not tested. To test it, check at a smaller loss scale (a loss with "
+        "reduction='mean' instead of 'sum', fewer or normalised inputs and targets), with a larger eps, "
+        "or check the op alone with gradcheck"
     ]
 
 
@@ -579,7 +595,9 @@ def _zeros_notes(rows: list[ParameterCheck], resolution: float, loss: float) -> 
             notes.append(
                 f"note: every derivative of {row.name} is below the finite-difference resolution "
                 f"({_resolution(resolution, loss)}) and was read as 0: too small to resolve at this loss "
-                "scale, so its backward was not tested. A larger eps resolves smaller derivatives"
+                "scale, so its backward was not tested. To test it, check at a smaller loss scale (a loss "
+                "with reduction='mean' instead of 'sum', fewer or normalised inputs and targets), with a "
+                "larger eps (it resolves smaller derivatives), or check the op alone with gradcheck"
             )
         else:
             exact.append(row.name)
