@@ -36,10 +36,13 @@ def run(args: argparse.Namespace) -> int:
     text = str(report)  # the table, then a PASSED / FAILED / NOT TESTED line
     print(text.splitlines()[-1] if args.quiet else text)
     if not report.tested:
-        why = (
-            "every derivative is 0 from backprop and from the finite differences, so the loss does not "
-            "depend on the parameters here" if report.zero_parameters else "every element sits on a kink"
-        )
+        if report.zero_parameters:
+            why = ("every derivative is 0 from backprop and from the finite differences, so the loss does "
+                   "not depend on the parameters here")
+        elif report.unresolved_parameters:
+            why = "every difference is below the finite-difference resolution at this loss scale"
+        else:
+            why = "every element sits on a kink"
         hint = "use a smaller --dropout" if args.dropout else "try another --seed or --layers"
         print(f"{PROG} gradcheck: nothing was tested: {why}; {hint}", file=sys.stderr)
     return 0 if report.passed else 1
