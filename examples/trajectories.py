@@ -1,13 +1,15 @@
 """Optimizer paths on f(x, y) = x**2 / 20 + y**2: seed 002's comparison of SGD, Momentum, AdaGrad and Adam.
 
-30 steps from (-7, 2) with the seed's settings (those of "Deep Learning from Scratch", chapter 6):
+30 steps from (-7, 2) with the learning rates of "Deep Learning from Scratch", chapter 6, whose
+optimizer classes the seed prints (the seed gives only the classes' defaults, lr=0.01):
 
     SGD       lr 0.95                 -> optim.SGD(lr=0.95)
     Momentum  lr 0.1, momentum 0.9    -> optim.SGD(lr=0.1, momentum=0.9)
     AdaGrad   lr 1.5                  -> optim.Adagrad(lr=1.5, eps=1e-7)
     Adam      lr 0.3                  -> optim.Adam(lr=0.3, eps=1e-7, eps_mode="hat")
 
-The seed's Momentum is v = 0.9 * v - 0.1 * g; p += v. PyTorch's SGD(lr=0.1, momentum=0.9)
+The book's Momentum is v = 0.9 * v - 0.1 * g; p += v. (The seed prints `v += lr * g`, which
+drops the momentum and climbs the loss: a misprint of that line.) PyTorch's SGD(lr=0.1, momentum=0.9)
 keeps b = 0.9 * b + g and steps p -= 0.1 * b, which is the same path (b = -v / 0.1). The
 course's Momentum(lr, beta) averages instead, v = beta * v + (1 - beta) * g, so it needs
 lr = 0.1 / (1 - 0.9) = 1.0 for the same path; the example prints both to show they agree.
