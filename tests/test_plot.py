@@ -487,3 +487,57 @@ def test_example_runs_and_writes_its_pictures(tmp_path: Path, name: str, files: 
     for file in files:
         assert (out / file).exists() and (out / file).stat().st_size > 0, file
     assert result.stdout.strip()
+
+
+# --- how a decision plot reads a model's output ------------------------------------------
+
+
+def _logit_line(weight: float = 0.1, bias: float = 0.5) -> nn.Linear:
+    """z = weight * x1 + bias: sigmoid(z) = 0.5 exactly at x1 = -bias / weight."""
+    lin = nn.Linear(2, 1, dtype=np.float64)
+    lin.weight.data[...] = [[weight, 0.0]]
+    lin.bias.data[...] = bias
+    return lin
+
+
+def test_a_module_ending_in_linear_is_read_as_logits_whatever_the_margin() -> None:
+    X = np.array([[-3.0, 0.0], [3.0, 0.0], [-1.0, 1.0], [1.0, -1.0]])
+    model = _logit_line()  # the true boundary is x1 = -5, outside the data
+    for margin in (1.0, 8.0):
+        xx, _, classes, prob = plot.decision_grid(model, X, resolution=101, margin=margin)
+        np.testing.assert_allclose(prob, 1 / (1 + np.exp(-(0.1 * xx + 0.5))))
+        np.testing.assert_array_equal(classes, (xx > -5.0).astype(int))
+    # wrapped in nested Sequentials, still the Linear's logits
+    wrapped = nn.Sequential(nn.Sequential(model), nn.Identity())
+    xx, _, classes, _ = plot.decision_grid(wrapped, X, resolution=101, margin=1.0)
+    np.testing.assert_array_equal(classes, np.ones_like(classes))  # x1 >= -4 > -5 everywhere
+    # ending in a Sigmoid (inside a nested Sequential): a probability, used as it is
+    sig = nn.Sequential(nn.Sequential(_logit_line(1.0, -0.2), nn.Sigmoid()))
+    xx, _, classes, prob = plot.decision_grid(sig, X, resolution=101, margin=1.0)
+    np.testing.assert_allclose(prob, 1 / (1 + np.exp(-(xx - 0.2))))
+    np.testing.assert_array_equal(classes, (xx > 0.2).astype(int))
+
+
+def test_output_says_how_a_function_s_column_is_read() -> None:
+    X = np.array([[-1.0, 0.0], [1.0, 0.0]])
+
+    def half(P: np.ndarray) -> np.ndarray:
+        return 0.5 + 0.25 * np.tanh(P[:, 0])  # in [0.25, 0.75]: a probability, or a logit
+
+    xx, _, classes, prob = plot.decision_grid(half, X, resolution=21)
+    np.testing.assert_allclose(prob, 0.5 + 0.25 * np.tanh(xx))
+    xx, _, classes, prob = plot.decision_grid(half, X, resolution=21, output="logit")
+    np.testing.assert_allclose(prob, 1 / (1 + np.exp(-(0.5 + 0.25 * np.tanh(xx)))))
+    np.testing.assert_array_equal(classes, np.ones_like(classes))  # every logit > 0
+    fig = plot.plot_decision_boundary(half, X, [0, 1], output="logit", fill="probability")
+    shading, line = fig.axes[0].collections[:2]
+    bands = [len(path.vertices) > 0 for path in shading.get_paths()]  # [0, 0.1), [0.1, 0.2), ...
+    assert bands == [False] * 5 + [True, True] + [False] * 3  # sigmoid of [0.25, 0.75]: 0.56 to 0.68
+    assert all(len(path.vertices) == 0 for path in line.get_paths())  # no 0.5 boundary anywhere
+    outside = r"decision_grid: output='probability'.* from -1 to 1, outside \[0, 1\]"
+    with pytest.raises(ValueError, match=outside):
+        plot.decision_grid(lambda P: P[:, 0] * 0.5, X, output="probability")  # the grid's x1: -2 to 2
+    with pytest.raises(ValueError, match=r"output must be 'auto', 'probability' or 'logit', got 'logits'"):
+        plot.decision_grid(half, X, output="logits")
+    with pytest.raises(ValueError, match=r"plot_decision_boundary: output must be"):
+        plot.plot_decision_boundary(half, X, [0, 1], output=None)

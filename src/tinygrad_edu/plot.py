@@ -370,11 +370,40 @@ def _predict(model: Any, points: np.ndarray, where: str) -> np.ndarray:
     return np.asarray(out.data if isinstance(out, Tensor) else out)
 
 
-def _classes_and_probability(out: np.ndarray, n: int, threshold: float, where: str) -> tuple[np.ndarray, Any]:
+OUTPUTS = ("auto", "probability", "logit")
+"""How ``decision_grid`` reads one float output column (its ``output=`` argument)."""
+
+
+def _check_output(output: Any, where: str) -> str:
+    if not isinstance(output, str) or output not in OUTPUTS:
+        raise ValueError(f"{where}: output must be 'auto', 'probability' or 'logit', got {output!r}")
+    return output
+
+
+def _ends_in_probability(module: Any) -> bool:
+    """Whether a module's output is a probability: its last module (inside nested Sequentials, past
+    an Identity or a Dropout, which pass values on in eval mode) is a Sigmoid or a Softmax."""
+    from tinygrad_edu import nn
+
+    if isinstance(module, nn.Sequential):
+        inner = [m for m in module if not isinstance(m, (nn.Identity, nn.Dropout))]
+        return bool(inner) and _ends_in_probability(inner[-1])
+    return isinstance(module, (nn.Sigmoid, nn.Softmax))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-z)), written with tanh so that a large |z| does not overflow."""
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _classes_and_probability(
+    out: np.ndarray, n: int, threshold: float, where: str, output: str = "auto"
+) -> tuple[np.ndarray, Any]:
     """Turn a model output into predicted classes and (binary models only) the probability of class 1.
 
-    Integers/bools are classes; one float column in [0, 1] is a probability, outside it a logit
-    (passed through the sigmoid); several columns are per-class scores (the class is the argmax).
+    Several columns are per-class scores (the class is the argmax). One column is read as
+    ``output`` says: ``"probability"``, ``"logit"`` (passed through the sigmoid), or ``"auto"``:
+    integers/bools are classes, floats all in [0, 1] probabilities, other floats logits.
     """
     if out.ndim == 2 and out.shape[1] == 1:
         out = out[:, 0]
@@ -385,16 +414,27 @@ def _classes_and_probability(out: np.ndarray, n: int, threshold: float, where: s
         )
     if out.ndim == 2:
         return np.argmax(out, axis=1), None
-    if out.dtype.kind in "biu":
+    if output == "auto" and out.dtype.kind in "biu":
         return out.astype(np.int64), None
     prob = out.astype(np.float64)
-    if np.nanmin(prob) < 0 or np.nanmax(prob) > 1:
-        prob = 1.0 / (1.0 + np.exp(-prob))
+    outside = bool(np.nanmin(prob) < 0 or np.nanmax(prob) > 1)
+    if output == "probability" and outside:
+        raise ValueError(
+            f"{where}: output='probability' but the model returned values from {np.nanmin(prob):.4g} to "
+            f"{np.nanmax(prob):.4g}, outside [0, 1]; if they are logits, pass output='logit'"
+        )
+    if output == "logit" or (output == "auto" and outside):
+        prob = _sigmoid(prob)
     return (prob > threshold).astype(np.int64), prob
 
 
 def decision_grid(
-    model: Any, X: Any, resolution: int = 200, margin: float = 1.0, threshold: float = 0.5
+    model: Any,
+    X: Any,
+    resolution: int = 200,
+    margin: float = 1.0,
+    threshold: float = 0.5,
+    output: str = "auto",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray]]:
     """Evaluate a 2-D classifier on a grid covering the data: ``(xx, yy, classes, probability)``.
 
@@ -402,15 +442,27 @@ def decision_grid(
     ``resolution`` points per axis; ``classes`` has the grid's shape, ``probability`` too for a
     binary model with one output column (else None). ``model`` is an ``nn.Module`` or a function
     of an ``(n, 2)`` ndarray.
+
+    ``output`` says what one float output column is: ``"probability"``, ``"logit"``, or
+    ``"auto"``: for a Module, a probability when it ends in a Sigmoid (or Softmax), else a logit
+    (the course's BCEWithLogits networks end in Linear); for a function, a probability when every
+    grid value is in [0, 1], else a logit, so a function returning logits should say
+    ``output="logit"`` (its logits may all fall in [0, 1] on a grid).
     """
+    from tinygrad_edu import nn
+
     where = "decision_grid"
+    output = _check_output(output, where)
     X = _points(X, where)
     if not isinstance(resolution, (int, np.integer)) or resolution < 2:
         raise ValueError(f"{where}: resolution must be an int >= 2, got {resolution!r}")
     (x_min, y_min), (x_max, y_max) = X.min(axis=0) - margin, X.max(axis=0) + margin
     xx, yy = np.meshgrid(np.linspace(x_min, x_max, resolution), np.linspace(y_min, y_max, resolution))
     grid = np.column_stack([xx.ravel(), yy.ravel()])
-    classes, prob = _classes_and_probability(_predict(model, grid, where), len(grid), threshold, where)
+    out = _predict(model, grid, where)
+    if output == "auto" and isinstance(model, nn.Module) and out.dtype.kind == "f":
+        output = "probability" if _ends_in_probability(model) else "logit"
+    classes, prob = _classes_and_probability(out, len(grid), threshold, where, output)
     return xx, yy, classes.reshape(xx.shape), None if prob is None else prob.reshape(xx.shape)
 
 
@@ -431,6 +483,7 @@ def plot_decision_boundary(
     resolution: int = 200,
     margin: float = 1.0,
     threshold: float = 0.5,
+    output: str = "auto",
     cmap: str = "Spectral",
     title: Optional[str] = None,
     ax: Any = None,
@@ -447,15 +500,18 @@ def plot_decision_boundary(
         predict_fn_or_model: an ``nn.Module`` (run in eval mode, without grad) or a function
             ``(n, 2) ndarray -> classes, probabilities, logits or (n, C) scores``.
         X: ``(n, 2)`` points; y: ``n`` integer labels (any shape with n entries).
+        output: how one float output column is read, ``"auto"``, ``"probability"`` or
+            ``"logit"`` (see ``decision_grid``); a function returning logits should say ``"logit"``.
     """
     where = "plot_decision_boundary"
     if fill not in ("class", "probability"):
         raise ValueError(f"{where}: fill must be 'class' or 'probability', got {fill!r}")
+    output = _check_output(output, where)
     X = _points(X, where)
     y = np.asarray(y.data if isinstance(y, Tensor) else y).ravel()
     if len(y) != len(X):
         raise ValueError(f"{where}: X has {len(X)} points but y has {len(y)} labels")
-    xx, yy, classes, prob = decision_grid(predict_fn_or_model, X, resolution, margin, threshold)
+    xx, yy, classes, prob = decision_grid(predict_fn_or_model, X, resolution, margin, threshold, output)
     fig, (panel,) = _figure_and_axes(where, ax, figsize=(5.5, 4.5))
     n_classes = int(max(classes.max(), y.max())) + 1
     color = {"cmap": cmap, "vmin": 0, "vmax": max(n_classes - 1, 1)}
