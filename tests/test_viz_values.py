@@ -9,6 +9,7 @@ and backwards that must not overflow where the forward did not.
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -59,16 +60,46 @@ def test_a_freed_gradient_from_another_backward_is_not_shown_as_a_number() -> No
     assert box(source, "l1")[-1] == "grad 1.0000"
 
 
-def test_after_an_ordinary_backward_the_stored_gradients_are_shown() -> None:
+def svg_texts(dot) -> list[str]:
+    """The lines of text in the SVG that the real ``dot`` draws."""
+    svg = viz.pipe(dot, "svg").decode()
+    return [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+
+
+@needs_dot
+def test_a_freed_gradient_that_a_loss_built_on_the_root_sent_is_not_shown_as_the_root_s() -> None:
+    x, y, l1, _ = shared_losses()
+    l2 = l1 + (y * 10).sum()  # reaches l1 with a 1, and y with 10 more on the way
+    l2.backward()  # frees every op: y's op keeps [11, 11], d l2 / d y
+    source = viz.draw_graph(l1).source
+    assert box(source, "y")[-1] == "grad " + viz.UNKNOWN_GRAD  # d l1 / d y is [1, 1]: not 11
+    assert box(source, "l1")[-1] == "grad 1.0000"  # d l1 / d l1, whatever the walk
+    assert box(source, "x")[-1] == "grad [22.0000, 22.0000]"  # a leaf: its .grad
+    texts = svg_texts(viz.draw_graph(l1))
+    assert "grad [11.0000, 11.0000]" not in texts and "grad ? (graph freed)" in texts
+    assert viz.FREED_NOTE in texts  # the legend says what the ? means and how to see the number
+    x, y, l1, _ = shared_losses()
+    l2 = l1 + (y * 10).sum()
+    l2.backward(retain_graph=True)  # the graph is alive: worked out again for l1
+    assert box(viz.draw_graph(l1).source, "y")[-1] == "grad [1.0000, 1.0000]"
+
+
+def test_after_an_ordinary_backward_intermediates_say_the_graph_was_freed() -> None:
     x = Tensor([1.0, 2.0], requires_grad=True, name="x")
     h = x * x
     h.name = "h"
     loss = (h * 3).sum()
     loss.name = "loss"
-    loss.backward()  # frees the graph: the picture shows what each op kept
+    loss.backward()  # frees the graph: what h's op kept cannot be told from another loss's
     source = viz.draw_graph(loss).source
-    assert box(source, "h")[-1] == "grad [3.0000, 3.0000]"
+    assert box(source, "h")[-1] == "grad " + viz.UNKNOWN_GRAD
+    assert box(source, "loss")[-1] == "grad 1.0000"
     assert box(source, "x")[-1] == "grad [6.0000, 12.0000]"
+    h = x * x
+    h.name = "h"
+    loss = (h * 3).sum()
+    loss.backward(retain_graph=True)  # kept: d loss / d h = 3 is worked out again
+    assert box(viz.draw_graph(loss).source, "h")[-1] == "grad [3.0000, 3.0000]"
 
 
 def test_before_its_own_backward_a_root_shows_no_gradient_left_by_another_loss() -> None:
@@ -103,7 +134,7 @@ def test_two_backwards_double_the_leaves_not_the_intermediates_as_the_legend_say
     z = (y * y).sum()
     z.name = "z"
     z.backward(retain_graph=True)
-    z.backward()
+    z.backward(retain_graph=True)
     source = viz.draw_graph(z).source
     assert box(source, "x")[-1] == "grad [36.0000, 72.0000]"  # 2 * 18x, summed over two backwards
     assert box(source, "y")[-1] == "grad [6.0000, 12.0000]"  # 2y, one backward's

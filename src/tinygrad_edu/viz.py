@@ -114,6 +114,12 @@ UNKNOWN_GRAD = "? (graph freed)"
 """What ``draw_graph(root)`` shows for an intermediate whose stored gradient may not be root's, when
 the graph was freed so that it cannot be worked out again."""
 
+FREED_NOTE = (
+    "? (graph freed): backward() freed the graph, so d output / d value cannot be worked out again "
+    "(the stored one may be another backward's); backward(retain_graph=True) keeps it"
+)
+"""The legend's line under ``GRAD_NOTE`` when a box shows ``UNKNOWN_GRAD``."""
+
 GRAD_NOTE = "grad: a leaf's .grad (adds up over backward calls); any other box's d output / d value"
 """The legend's line on what the grads in a picture are."""
 
@@ -371,8 +377,10 @@ def _build_values(root: Value, grads: bool = False) -> _Graph:
 # older gradient that another loss's backward left on a shared op (op.grad_output keeps the
 # last one, whichever root that walk started from). None before any backward has gone through
 # root. While the graph is alive these gradients are worked out again for root, with the
-# engine's own walk (nothing stored changes); once backward has freed it, the stored ones are
-# shown when they can only be root's, else "from another backward".
+# engine's own walk (nothing stored changes). Once backward has freed it, a stored one is shown
+# only when the engine numbers its walks and says the last walk from root wrote it; otherwise the
+# box says "from another backward" or "? (graph freed)": a loss built on root passes through it
+# with the same 1 that root's own backward starts from, so the stored gradient may be that loss's.
 
 _OP_STATE = ("grad_output", "grad_walk", "started_walk")  # what an engine walk writes on an op
 
@@ -419,20 +427,14 @@ def _tensor_grads(root: Tensor, order: Sequence[Tensor]) -> dict[int, Any]:
 
 
 def _freed_grad(op: Any, root_op: Any, numbered: bool) -> Any:
-    """What a box shows when its gradient cannot be worked out again (the graph was freed): the
-    stored one when it can only be root's, else a word on where it came from."""
-    if op.freed and not root_op.freed:
-        return FROM_ANOTHER_BACKWARD  # the backward that freed op did not go through root
-    if not numbered and op.freed and _seeded_at(root_op):
-        return op.grad_output  # freed, as root was, by the backward that began at root
+    """What a box shows when its gradient cannot be worked out again (the graph was freed): a word
+    on why, never the stored one. That one may be what another backward sent there: a loss built
+    on root (``l2 = l1 + (10 * y).sum()``) passes through root with the same 1 that root's own
+    backward starts from, and adds its own gradient on the way, so nothing left on the graph tells
+    the two apart (an engine that numbers its walks does: see ``_tensor_grads``)."""
+    if (op.freed and not root_op.freed) or (numbered and getattr(op, "grad_walk", None) is not None):
+        return FROM_ANOTHER_BACKWARD  # the walk that wrote it did not start at root
     return UNKNOWN_GRAD
-
-
-def _seeded_at(root_op: Any) -> bool:
-    """Whether the walk that last went through the root's op could have started there: the
-    gradient reaching a one-element root is then the 1 that backward() starts from."""
-    g = np.asarray(root_op.grad_output)
-    return g.size != 1 or bool(np.all(g == 1))
 
 
 def _gradients_for(root: Tensor, inner: Sequence[Tensor]) -> Optional[dict[int, np.ndarray]]:
@@ -583,14 +585,15 @@ def _box(cells: list[str], fill: str, last_cell: str = "") -> str:
 
 def _legend(roles: Sequence[str], note: str = "", nonfinite: bool = False) -> str:
     """The graph's label: one coloured cell per role in the picture, a red one when a box is red
-    (``nonfinite``: so that the red is explained where it is seen), and ``note`` under them."""
+    (``nonfinite``: so that the red is explained where it is seen), and ``note`` under them (a
+    row per line)."""
     colours = [(ROLE_FILL[r], ROLE_TEXT[r]) for r in roles]
     if nonfinite:
         colours.append((NONFINITE_FILL, NONFINITE_TEXT))
     cells = "".join(f'<td bgcolor="{fill}" border="1">{html.escape(text)}</td>' for fill, text in colours)
     rows = f"<tr>{cells}</tr>"
-    if note:
-        rows += f'<tr><td colspan="{len(colours)}" border="0" align="left">{html.escape(note)}</td></tr>'
+    for line in note.split("\n") if note else []:
+        rows += f'<tr><td colspan="{len(colours)}" border="0" align="left">{html.escape(line)}</td></tr>'
     return f'<<table border="0" cellspacing="4" cellpadding="2">{rows}</table>>'
 
 
@@ -720,15 +723,19 @@ def draw_graph(
     box shows d root / d value, the gradient of one backward from this root,
     worked out again from the graph while it is alive, so that another loss's
     backward through a shared op cannot show up here (``None`` before any
-    backward through root; "from another backward" when the graph was freed
-    and the stored gradient is not root's). Numbers have at least 4 significant
-    digits. Nothing is rendered here: display the result in Jupyter, or write
+    backward through root). Once backward has freed the graph these cannot be
+    worked out again, and the box says "? (graph freed)" (or "from another
+    backward"), never a stored gradient that may be another loss's: draw after
+    ``backward(retain_graph=True)`` to see them. Numbers have at least 4
+    significant digits. Nothing is rendered here: display the result in Jupyter, or write
     it with ``render(dot, "graph.svg")``.
     """
     graph = _build(root, model, "draw_graph", expand, grads=show_grad)
     style = _style(graph, show_data, show_grad, rankdir, max_elements, max_width, "draw_graph")
     red = {v.key for v in graph.values if _nonfinite(v.data) or (show_grad and _nonfinite(v.grad))}
     note = GRAD_NOTE if show_grad and graph.ops else ""
+    if show_grad and any(isinstance(v.grad, str) and v.grad == UNKNOWN_GRAD for v in graph.values):
+        note += "\n" + FREED_NOTE
     dot = _new_digraph(graph, style, note=note, nonfinite=bool(red))
     for v in graph.values:
         grad_text = None
