@@ -541,3 +541,16 @@ def test_output_says_how_a_function_s_column_is_read() -> None:
         plot.decision_grid(half, X, output="logits")
     with pytest.raises(ValueError, match=r"plot_decision_boundary: output must be"):
         plot.plot_decision_boundary(half, X, [0, 1], output=None)
+
+
+def test_a_decision_plot_gives_each_submodule_its_own_mode_back() -> None:
+    model = nn.Sequential(nn.Linear(2, 4), nn.Dropout(0.5), nn.ReLU(), nn.Linear(4, 1))
+    model[1].eval()  # dropout switched off on purpose, the rest training
+    before = [m.training for m in model.modules()]
+    assert before == [True, True, False, True, True]
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    plot.plot_decision_boundary(model, X, (X[:, 0] > 0).astype(int), resolution=10)
+    assert [m.training for m in model.modules()] == before
+    model.eval()
+    plot.decision_grid(model, X, resolution=10)
+    assert not any(m.training for m in model.modules())

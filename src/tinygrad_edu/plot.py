@@ -348,19 +348,21 @@ def gradient_flow(
 
 
 def _predict(model: Any, points: np.ndarray, where: str) -> np.ndarray:
-    """The model's output on ``points`` (n, 2) as an ndarray; a Module runs in eval mode, without grad."""
+    """The model's output on ``points`` (n, 2) as an ndarray; a Module runs in eval mode, without grad,
+    and every module inside gets its own training flag back."""
     from tinygrad_edu import nn
+    from tinygrad_edu.train import _modes, _restore_modes
 
     if isinstance(model, nn.Module):
         params = list(model.parameters())
         dtype = params[0].dtype if params else points.dtype
-        was_training = model.training
+        modes = _modes(model)  # each module's own flag: a Dropout left in eval mode stays so
         model.eval()
         try:
             with no_grad():
                 out = model(Tensor(points.astype(dtype)))
         finally:
-            model.train(was_training)
+            _restore_modes(modes)
     elif callable(model):
         out = model(points)
     else:
