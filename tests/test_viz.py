@@ -285,7 +285,7 @@ def test_the_legend_says_what_red_means_only_when_a_box_is_red() -> None:
         "output / loss",
         "op",
         "NaN or Inf",
-    ] + [viz.GRAD_NOTE]
+    ] + [viz.VALUE_GRAD_NOTE]
     assert "NaN or Inf" not in viz.draw_graph(out, show_grad=False).source  # the inf is not drawn: no red
 
 

@@ -17,7 +17,7 @@ import re
 import numpy as np
 import pytest
 from test_player_browser import browser  # noqa: F401 (the headless Chromium fixture)
-from test_viz import box, needs_dot
+from test_viz import B, box, needs_dot
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor, Value, viz
@@ -170,7 +170,7 @@ def test_an_engine_that_numbers_its_walks_is_read_directly() -> None:
     assert box(viz.draw_graph(l1).source, "y")[-1] == "grad None"
 
 
-def test_a_value_intermediate_shows_the_gradient_for_the_root_drawn() -> None:
+def test_a_value_box_shows_its_grad_marked_when_another_backward_left_it() -> None:
     x = Value(1.0, label="x")
     y = x * 2
     y.label = "y"
@@ -178,13 +178,44 @@ def test_a_value_intermediate_shows_the_gradient_for_the_root_drawn() -> None:
     l1.label = "l1"
     l2 = y * 10.0
     l1.backward()
+    assert box(viz.draw_graph(l1).source, "y")[-1] == "grad 1.0000"  # d l1 / d y: no mark
     l2.backward()  # resets y.grad and leaves 10 in it
     source = viz.draw_graph(l1).source
-    assert box(source, "y")[-1] == "grad 1.0000"
+    assert box(source, "y")[-1] == "grad 10.0000 " + viz.NOT_THIS_ROOT  # y.grad, marked
+    assert box(source, "l1")[-1] == "grad 1.0000"
     assert box(source, "x")[-1] == "grad 22.0000"  # a leaf: summed over both backwards
+    assert html_text(viz.NOT_THIS_ROOT_NOTE) in source  # the legend says what the mark means
     assert y.grad == 10.0  # drawing changed nothing
     fresh = y * 3.0
-    assert box(viz.draw_graph(fresh).source, "y")[-1] == "grad 0.0000"  # no backward from it yet
+    source = viz.draw_graph(fresh).source  # no backward from it yet: y.grad is l2's 10
+    assert box(source, "y")[-1] == "grad 10.0000 " + viz.NOT_THIS_ROOT
+
+
+@needs_dot
+def test_a_value_graph_walked_by_hand_shows_each_grad_as_it_is_set() -> None:
+    """The micrograd lecture: set o.grad = 1 by hand, then call each node's _backward() in turn."""
+    x1, w1, b = Value(2.0, label="x1"), Value(-3.0, label="w1"), Value(B, label="b")
+    x1w1 = x1 * w1
+    x1w1.label = "x1w1"
+    n = x1w1 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    o.grad = 1.0
+    texts = svg_texts(viz.draw_graph(o))
+    assert texts.count("grad 0.0000") == 5 and "grad 1.0000" in texts  # n.grad is still 0.0
+    assert box(viz.draw_graph(o).source, "n")[-1] == "grad 0.0000"
+    o._backward()
+    assert n.grad == pytest.approx(1 - o.data**2)
+    assert box(viz.draw_graph(o).source, "n")[-1] == f"grad {n.grad:.4f}"
+    assert box(viz.draw_graph(o).source, "x1w1")[-1] == "grad 0.0000"  # not reached yet
+    n._backward()
+    x1w1._backward()
+    source = viz.draw_graph(o).source
+    assert box(source, "w1")[-1] == f"grad {x1.data * n.grad:.4f}"
+    assert box(source, "b")[-1] == f"grad {n.grad:.4f}"
+    assert html_text(viz.NOT_THIS_ROOT) not in source and html_text(viz.VALUE_GRAD_NOTE) in source
+    assert (x1.grad, w1.grad, b.grad) == (w1.data * n.grad, x1.data * n.grad, n.grad)  # unchanged
 
 
 def test_a_leaf_value_root_accumulates_like_any_leaf() -> None:

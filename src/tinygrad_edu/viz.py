@@ -121,7 +121,21 @@ FREED_NOTE = (
 """The legend's line under ``GRAD_NOTE`` when a box shows ``UNKNOWN_GRAD``."""
 
 GRAD_NOTE = "grad: a leaf's .grad (adds up over backward calls); any other box's d output / d value"
-"""The legend's line on what the grads in a picture are."""
+"""The legend's line on what the grads in a picture of Tensors are."""
+
+VALUE_GRAD_NOTE = (
+    "grad: each value's .grad (backward() sets the others to d output / d value; a leaf's adds up)"
+)
+"""The legend's line on what the grads in a picture of Values are."""
+
+NOT_THIS_ROOT = "(another backward's)"
+"""The mark after a Value's grad that is not d output / d value (nor 0): another backward left it."""
+
+NOT_THIS_ROOT_NOTE = (
+    "(another backward's): not d output / d value but the .grad that a backward from another "
+    "output, through a shared value, left there"
+)
+"""The legend's line when a box has the ``NOT_THIS_ROOT`` mark."""
 
 INSTALL_GRAPHVIZ = (
     "Graphviz's `dot` program, which turns the graph into a picture, was not found on PATH. "
@@ -151,6 +165,7 @@ class _Value:
     needs_grad: bool
     obj: Any = None
     grad: Any = None  # the gradient after the last backward (None when there is none)
+    marked: bool = False  # a Value's .grad that is not d root / d value (NOT_THIS_ROOT)
 
 
 @dataclass
@@ -355,14 +370,16 @@ def _pre_activation_grad(ctx: Linear, g: Any) -> Any:
 
 
 def _build_values(root: Value, grads: bool = False) -> _Graph:
+    """A Value graph: every box shows the Value's own ``.grad`` (marked where another backward left it)."""
     order = toposort((root,), lambda v: v._prev)
     keys = {id(v): f"v{i}" for i, v in enumerate(order)}
-    shown = _value_grads(root, order) if grads else {}
+    marked = _not_this_root(root, order) if grads else set()
     graph = _Graph([], keys, [], tensor=False)
     for i, v in enumerate(order):
         role = "output" if v is root else ("intermediate" if v._prev else "leaf")
-        grad = shown.get(id(v), v.grad)
-        graph.values.append(_Value(keys[id(v)], v.label, role, float(v.data), True, v, grad))
+        graph.values.append(
+            _Value(keys[id(v)], v.label, role, float(v.data), True, v, v.grad, id(v) in marked)
+        )
         if v._prev:
             inputs = [keys[id(x)] for x in v._prev]
             graph.ops.append(_Op(f"op{i}", v._op or "?", inputs, keys[id(v)], v))
@@ -453,23 +470,30 @@ def _gradients_for(root: Tensor, inner: Sequence[Tensor]) -> Optional[dict[int, 
     return {id(t): g.data for t, g in found.items()}
 
 
-def _value_grads(root: Value, order: Sequence[Value]) -> dict[int, float]:
-    """id(value) -> the grad a non-leaf box shows in ``draw_graph(root)``: d root / d value, by
-    root's own backward on saved and restored grads; 0 (none yet) while root's grad is 0."""
-    inner = [v for v in order if v._backward_fn is not None]
-    if root._backward_fn is None:
-        return {}
-    if root.grad == 0.0:
-        return {id(v): 0.0 for v in inner}
+def _not_this_root(root: Value, order: Sequence[Value]) -> set[int]:
+    """The ids of the intermediates whose ``.grad`` is not root's: neither 0 (not reached yet, in a
+    walk by hand: ``o.grad = 1.0``, then ``o._backward()`` ...) nor ``root.grad`` times d root /
+    d value. Another root's backward through a shared value leaves such a grad. d root / d value
+    comes from root's own backward on saved and restored grads (nothing stored changes)."""
+    inner = [v for v in order if v._backward_fn is not None and v is not root]
+    if not inner or all(v.grad == 0.0 for v in inner):
+        return set()
     saved = [v.grad for v in order]
     try:
         for v in order:
             v.grad = 0.0
         root.backward()
-        return {id(v): v.grad for v in inner}
+        exact = {id(v): v.grad for v in inner}
     finally:
         for v, g in zip(order, saved):
             v.grad = g
+    scale = root.grad
+    return {id(v) for v in inner if v.grad != 0.0 and not _same_number(v.grad, scale * exact[id(v)])}
+
+
+def _same_number(a: float, b: float) -> bool:
+    """Equal up to rounding (a walk by hand may add the paths in another order); NaN equals NaN."""
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-300) or (math.isnan(a) and math.isnan(b))
 
 
 # --- text inside the nodes -----------------------------------------------------------------------
@@ -726,21 +750,23 @@ def draw_graph(
     backward through root). Once backward has freed the graph these cannot be
     worked out again, and the box says "? (graph freed)" (or "from another
     backward"), never a stored gradient that may be another loss's: draw after
-    ``backward(retain_graph=True)`` to see them. Numbers have at least 4
+    ``backward(retain_graph=True)`` to see them. A Value graph shows each
+    Value's own ``.grad`` (also in a walk by hand: ``o.grad = 1.0``, then
+    ``o._backward()`` ...); one that another output's backward left on a shared
+    value is marked "(another backward's)". Numbers have at least 4
     significant digits. Nothing is rendered here: display the result in Jupyter, or write
     it with ``render(dot, "graph.svg")``.
     """
     graph = _build(root, model, "draw_graph", expand, grads=show_grad)
     style = _style(graph, show_data, show_grad, rankdir, max_elements, max_width, "draw_graph")
     red = {v.key for v in graph.values if _nonfinite(v.data) or (show_grad and _nonfinite(v.grad))}
-    note = GRAD_NOTE if show_grad and graph.ops else ""
-    if show_grad and any(isinstance(v.grad, str) and v.grad == UNKNOWN_GRAD for v in graph.values):
-        note += "\n" + FREED_NOTE
+    note = _grad_note(graph) if show_grad else ""
     dot = _new_digraph(graph, style, note=note, nonfinite=bool(red))
     for v in graph.values:
         grad_text = None
         if show_grad:
             grad_text = _format_gradient(v.grad, max_elements) if v.needs_grad else NO_GRAD_NEEDED
+            grad_text += f" {NOT_THIS_ROOT}" if v.marked else ""
         fill = NONFINITE_FILL if v.key in red else ROLE_FILL[v.role]
         cells = _value_cells(v, show_data, grad_text, max_elements)
         dot.node(v.key, _box(cells, fill), id=f"node_{v.key}", **{"class": v.role})
@@ -750,6 +776,18 @@ def draw_graph(
             dot.edge(inp, op.key)
         dot.edge(op.key, op.output)
     return dot
+
+
+def _grad_note(graph: _Graph) -> str:
+    """The legend's lines on the grads shown: what they are, and what a ``?`` or a mark means."""
+    if not graph.ops:
+        return ""
+    lines = [GRAD_NOTE if graph.tensor else VALUE_GRAD_NOTE]
+    if any(isinstance(v.grad, str) and v.grad == UNKNOWN_GRAD for v in graph.values):
+        lines.append(FREED_NOTE)
+    if any(v.marked for v in graph.values):
+        lines.append(NOT_THIS_ROOT_NOTE)
+    return "\n".join(lines)
 
 
 # --- running dot ---------------------------------------------------------------------------------
