@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -554,3 +555,39 @@ def test_a_decision_plot_gives_each_submodule_its_own_mode_back() -> None:
     model.eval()
     plot.decision_grid(model, X, resolution=10)
     assert not any(m.training for m in model.modules())
+
+
+def _bands_and_points(fig: Figure) -> tuple[list[tuple], list[Any], np.ndarray]:
+    """The filled contours' colour per band, the x range each band covers (None for no area; the
+    regions here are split at x1 = 1), and each point's colour."""
+    panel = fig.axes[0]
+    filled = panel.collections[0]
+    colours = [tuple(np.round(filled.cmap(filled.norm(layer)), 6)) for layer in filled.layers]
+    drawn = [
+        (round(p.vertices[:, 0].min(), 1), round(p.vertices[:, 0].max(), 1)) if len(p.vertices) else None
+        for p in filled.get_paths()
+    ]
+    (points,) = [c for c in panel.collections if isinstance(c, PathCollection)]
+    return colours, drawn, np.round(points.to_rgba(points.get_array()), 6)
+
+
+def test_decision_regions_and_points_of_a_class_share_one_colour_whatever_the_labels() -> None:
+    X = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.0], [0.5, 2.0]])
+    y = np.array([-1, -1, 1, -1])
+    fig = plot.plot_decision_boundary(lambda P: np.where(P[:, 0] > 1, 1, -1), X, y, resolution=30)
+    colours, drawn, points = _bands_and_points(fig)
+    assert drawn == [(-1.0, 1.0), (1.0, 3.0)]  # both classes' regions are filled (-1 was left white)
+    assert colours[0] != colours[1]
+    assert [tuple(p) for p in points] == [colours[0], colours[0], colours[1], colours[0]]
+    # a class only among the labels (2) and one only among the predictions (0) get colours too
+    y3 = np.array([1, 2, 1, 2])
+    fig = plot.plot_decision_boundary(lambda P: (P[:, 0] > 1).astype(int), X, y3, resolution=30)
+    colours, drawn, points = _bands_and_points(fig)
+    assert drawn == [(-1.0, 1.0), (1.0, 3.0), None] and len(set(colours)) == 3  # classes 0, 1, 2
+    assert [tuple(p) for p in points] == [colours[1], colours[2], colours[1], colours[2]]
+    # over a probability, labels -1/+1 take the colours of probability 0 and 1
+    fig = plot.plot_decision_boundary(lambda P: P[:, 0] / 2, X, y, fill="probability", resolution=30)
+    filled = fig.axes[0].collections[0]
+    (points,) = [c for c in fig.axes[0].collections if isinstance(c, PathCollection)]
+    ends = np.round(filled.cmap([0.0, 1.0]), 6)
+    np.testing.assert_array_equal(np.round(points.to_rgba(points.get_array()), 6), ends[[0, 0, 1, 0]])

@@ -514,22 +514,47 @@ def plot_decision_boundary(
     if len(y) != len(X):
         raise ValueError(f"{where}: X has {len(X)} points but y has {len(y)} labels")
     xx, yy, classes, prob = decision_grid(predict_fn_or_model, X, resolution, margin, threshold, output)
+    if fill == "probability" and prob is None:
+        raise ValueError(f"{where}: fill='probability' needs a binary model with one output column")
+    shown = classes if fill == "class" else None
+    present = _places(shown, y)
     fig, (panel,) = _figure_and_axes(where, ax, figsize=(5.5, 4.5))
-    n_classes = int(max(classes.max(), y.max())) + 1
-    color = {"cmap": cmap, "vmin": 0, "vmax": max(n_classes - 1, 1)}
-    if fill == "probability":
-        if prob is None:
-            raise ValueError(f"{where}: fill='probability' needs a binary model with one output column")
-        panel.contourf(xx, yy, prob, levels=np.linspace(0, 1, 11), cmap=cmap, vmin=0, vmax=1, alpha=0.8)
-        panel.contour(xx, yy, prob, levels=[threshold], colors="k", linewidths=1.0)
-    else:
-        panel.contourf(xx, yy, classes, levels=np.arange(n_classes + 1) - 0.5, **color)
-    panel.scatter(X[:, 0], X[:, 1], c=y, edgecolors="k", linewidths=0.4, s=18, **color)
+    _draw_regions(panel, (xx, yy, shown, prob), present, threshold, cmap)
+    _draw_points(panel, X, y, present, cmap)
     panel.set_xlabel("x1")
     panel.set_ylabel("x2")
     if title is not None:
         panel.set_title(title)
     return _finish(fig, ax, save, where)
+
+
+def _places(classes: Optional[np.ndarray], y: np.ndarray) -> np.ndarray:
+    """The classes that get a colour, sorted: every class present, predicted or a label, takes a
+    place 0..k-1, so that its region and its points share one colour whatever the labels are
+    (-1/+1, 1..3, a class never predicted). Over a probability (``classes`` None), the labels'
+    own: two labels take the colours of probability 0 and 1."""
+    return np.unique(y) if classes is None else np.union1d(np.unique(classes), np.unique(y))
+
+
+def _draw_regions(panel: Any, grid: tuple, present: np.ndarray, threshold: float, cmap: str) -> None:
+    """``grid`` is ``(xx, yy, classes, prob)``: the classes as filled contours, one band per place in
+    ``present``; or, with ``classes`` None, the probability of class 1 shaded, the ``threshold``
+    contour in black."""
+    xx, yy, classes, prob = grid
+    if classes is None:
+        panel.contourf(xx, yy, prob, levels=np.linspace(0, 1, 11), cmap=cmap, vmin=0, vmax=1, alpha=0.8)
+        panel.contour(xx, yy, prob, levels=[threshold], colors="k", linewidths=1.0)
+        return
+    levels = np.arange(len(present) + 1) - 0.5
+    vmax = max(len(present) - 1, 1)
+    panel.contourf(xx, yy, np.searchsorted(present, classes), levels=levels, cmap=cmap, vmin=0, vmax=vmax)
+
+
+def _draw_points(panel: Any, X: np.ndarray, y: np.ndarray, present: np.ndarray, cmap: str) -> None:
+    """The data points, each in the colour of its label's place (that of its class's region)."""
+    colour = {"cmap": cmap, "vmin": 0, "vmax": max(len(present) - 1, 1)}
+    labels = np.searchsorted(present, y)
+    panel.scatter(X[:, 0], X[:, 1], c=labels, edgecolors="k", linewidths=0.4, s=18, **colour)
 
 
 # --- optimizer trajectories on a 2-D function --------------------------------------------
