@@ -11,6 +11,7 @@ import functools
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -591,3 +592,40 @@ def test_decision_regions_and_points_of_a_class_share_one_colour_whatever_the_la
     (points,) = [c for c in fig.axes[0].collections if isinstance(c, PathCollection)]
     ends = np.round(filled.cmap([0.0, 1.0]), 6)
     np.testing.assert_array_equal(np.round(points.to_rgba(points.get_array()), 6), ends[[0, 0, 1, 0]])
+
+
+def test_gradient_flow_keeps_its_log_axis_and_shows_zero_norms_at_the_bottom_edge() -> None:
+    norms = {"0.weight": [1e-3, 0.0, 1e-4], "0.bias": [1e-2, 1e-3, 1e-3], "1.weight": [0.0, 0.0, 0.0]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a parameter not shown says nothing
+        fig = plot.gradient_flow(norms, parameters=["0.bias"])
+    assert fig.axes[0].get_yscale() == "log"
+    said = r"gradient_flow: the gradient norm of 0\.weight is 0 at epoch 1; .*bottom edge.*log=False"
+    with pytest.warns(UserWarning, match=said):
+        fig = plot.gradient_flow(norms, parameters=["0.weight", "0.bias"])
+    (panel,) = fig.axes
+    assert panel.get_yscale() == "log"  # not switched to linear
+    lines = {line.get_label(): line for line in panel.get_lines()}
+    np.testing.assert_array_equal(lines["0.weight"].get_ydata(), [1e-3, np.nan, 1e-4])  # a gap at the 0
+    zeros = lines["0 (not on a log axis)"]
+    np.testing.assert_array_equal(zeros.get_xdata(), [1])
+    np.testing.assert_array_equal(zeros.get_ydata(), [0])  # axes coordinates: the bottom edge
+    assert zeros.get_marker() == "v" and zeros.get_color() == lines["0.weight"].get_color()
+    assert "0 (not on a log axis)" in [t.get_text() for t in panel.get_legend().get_texts()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        linear = plot.gradient_flow(norms, log=False)  # asked for linear: zeros are plain points
+    assert linear.axes[0].get_yscale() == "linear"
+    np.testing.assert_array_equal(linear.axes[0].get_lines()[0].get_ydata(), [1e-3, 0.0, 1e-4])
+
+
+def test_gradient_flow_uses_the_epoch_numbers_of_a_resumed_history() -> None:
+    from tinygrad_edu import train
+
+    history = train.History()
+    history.epoch = [3, 4, 5]
+    history.grad_norms = {"weight": [0.5, 0.25, 0.125]}
+    (panel,) = plot.gradient_flow(history).axes
+    np.testing.assert_array_equal(panel.get_lines()[0].get_xdata(), [3, 4, 5])
+    (panel,) = plot.gradient_flow({"weight": [0.5, 0.25]}).axes  # a dict: epochs 0, 1, ...
+    np.testing.assert_array_equal(panel.get_lines()[0].get_xdata(), [0, 1])

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
@@ -267,6 +268,12 @@ def plot_history(
     return _finish(fig, ax, save, where)
 
 
+def _x_values(epochs: Any, n: int) -> np.ndarray:
+    """A curve's x values: the history's epoch numbers (a resumed run's start at its
+    ``initial_epoch``) when there is one per value, else 0..n-1."""
+    return np.asarray(epochs, dtype=np.float64) if epochs is not None and len(epochs) == n else np.arange(n)
+
+
 def _history_panel(panel: Any, runs: list, metric: str, validation: bool) -> None:
     """One metric of every run: its own colour and marker, a legend note on a curve hiding another."""
     drawn: list[tuple[str, np.ndarray]] = []  # (legend name, values) of the curves so far
@@ -277,7 +284,7 @@ def _history_panel(panel: Any, runs: list, metric: str, validation: bool) -> Non
             if key not in curves:
                 continue
             values = curves[key]
-            x = epochs if epochs is not None and len(epochs) == len(values) else np.arange(len(values))
+            x = _x_values(epochs, len(values))
             name = key if label is None else (label if key == metric else f"{label} ({key})")
             under = [other for other, v in drawn if _coincide(v, values, span)]
             drawn.append((name, values))
@@ -315,6 +322,10 @@ def gradient_flow(
     One line per parameter (weights solid, biases dashed, one colour per layer), on a log
     scale by default: gradients that shrink by a factor at every layer towards the input
     (vanishing) lie in evenly spaced bands far below the last layer's; exploding ones grow.
+    A norm of 0 (a dead layer) has no place on a log axis: it is a gap in its line and a
+    marker at the bottom edge ("0 (not on a log axis)" in the legend), with a warning naming
+    the parameter and the epochs; ``log=False`` draws a linear axis. The x values are the
+    history's epoch numbers (a resumed run's go on from its ``initial_epoch``).
 
     Args:
         history_or_records: the ``History`` of ``fit(..., record_grad_norms=True)`` (its
@@ -327,14 +338,21 @@ def gradient_flow(
     missing = [n for n in names if n not in norms]
     if missing:
         raise ValueError(f"{where}: no gradient norms for {missing}; recorded: {list(norms)}")
+    epochs = getattr(history_or_records, "epoch", None)  # a resumed run's go on from initial_epoch
     fig, (panel,) = _figure_and_axes(where, ax, figsize=(6.5, 4.0))
     layers = list(dict.fromkeys(n.rsplit(".", 1)[0] for n in names))
+    zeros_labelled = False
     for name in names:
-        layer = name.rsplit(".", 1)[0]
         values = norms[name]
+        x = _x_values(epochs, len(values))
         style = "--" if name.endswith("bias") else "-"
-        panel.plot(np.arange(len(values)), values, style, color=f"C{layers.index(layer) % 10}", label=name)
-    if log and all((v[np.isfinite(v)] > 0).all() for v in norms.values()):
+        color = f"C{layers.index(name.rsplit('.', 1)[0]) % 10}"
+        zero = np.isfinite(values) & (values <= 0) if log else np.zeros(len(values), bool)
+        panel.plot(x, np.where(zero, np.nan, values), style, color=color, label=name)
+        if zero.any():
+            _mark_zero_norms(panel, name, x[zero], color, label=not zeros_labelled)
+            zeros_labelled = True
+    if log:
         panel.set_yscale("log")
     panel.set_xlabel("epoch")
     panel.set_ylabel("gradient norm (mean over the epoch's steps)")
@@ -342,6 +360,34 @@ def gradient_flow(
     panel.grid(True, alpha=0.3)
     panel.legend(fontsize="small", ncol=2 if len(names) > 6 else 1)
     return _finish(fig, ax, save, where)
+
+
+ZERO_NORMS = "0 (not on a log axis)"
+"""The legend's words for the markers of gradient norms of 0 on ``gradient_flow``'s log axis."""
+
+
+def _mark_zero_norms(panel: Any, name: str, epochs: np.ndarray, color: str, label: bool) -> None:
+    """Norms of 0 (or less) have no place on a log axis: a marker at its bottom edge for each, in the
+    curve's colour, and a warning naming the parameter and the epochs."""
+    panel.plot(
+        epochs,
+        np.zeros(len(epochs)),
+        "v",
+        color=color,
+        transform=panel.get_xaxis_transform(),  # x in epochs, y in axes units: 0 is the bottom edge
+        clip_on=False,
+        label=ZERO_NORMS if label else "_nolegend_",
+    )
+    shown = ", ".join(str(int(e)) if float(e).is_integer() else str(e) for e in epochs[:10])
+    shown = ("epoch " if len(epochs) == 1 else "epochs ") + shown
+    shown += f" and {len(epochs) - 10} more" if len(epochs) > 10 else ""
+    warnings.warn(
+        f"gradient_flow: the gradient norm of {name} is 0 at {shown}; a log axis has no 0, "
+        f"so it is drawn as a marker at the bottom edge ('{ZERO_NORMS}' in the legend); log=False "
+        "draws a linear axis",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 # --- decision boundaries -----------------------------------------------------------------
