@@ -629,3 +629,24 @@ def test_gradient_flow_uses_the_epoch_numbers_of_a_resumed_history() -> None:
     np.testing.assert_array_equal(panel.get_lines()[0].get_xdata(), [3, 4, 5])
     (panel,) = plot.gradient_flow({"weight": [0.5, 0.25]}).axes  # a dict: epochs 0, 1, ...
     np.testing.assert_array_equal(panel.get_lines()[0].get_xdata(), [0, 1])
+
+
+def _rgb_distance(a: Any, b: Any) -> float:
+    return float(np.linalg.norm(np.subtract(matplotlib.colors.to_rgb(a), matplotlib.colors.to_rgb(b))))
+
+
+@pytest.mark.parametrize("betas", [(0.8, 0.9, 0.98), (0.1, 0.2, 0.3, 0.4, 0.5), (0.95, 0.99, 0.9)])
+def test_plot_ema_gives_every_beta_a_colour_far_from_the_others_and_the_data(betas: tuple) -> None:
+    fig = plot.plot_ema(np.linspace(10.0, 20.0, 30), betas, bias_correction="both")
+    (panel,) = fig.axes
+    data = panel.collections[0].get_facecolor()[0]
+    lines = panel.get_lines()
+    colour = {}
+    for line in lines:  # "beta = 0.8, bias-corrected" and "beta = 0.8, no correction": one colour
+        beta = line.get_label().split(",")[0]
+        assert colour.setdefault(beta, line.get_color()) == line.get_color()
+    assert len(colour) == len(betas)
+    used = [data, *colour.values()]
+    gaps = [_rgb_distance(a, b) for i, a in enumerate(used) for b in used[i + 1 :]]
+    assert min(gaps) > 0.3, dict(zip(colour, map(matplotlib.colors.to_hex, colour.values())))
+    assert colour.get("beta = 0.9", "red") == "red"  # seed 001's colours stay

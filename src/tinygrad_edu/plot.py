@@ -895,6 +895,15 @@ def ema_curves(
 
 # The colours of seed 001's figure: red beta=0.9, green 0.98, yellow 0.5.
 _EMA_COLORS = {0.9: "red", 0.98: "green", 0.5: "gold"}
+# For any other beta, in turn: each far (in RGB) from those, from the data's blue and from each other.
+_EMA_SPARE_COLORS = ("purple", "black", "deeppink", "saddlebrown", "gray", "lime", "navy")
+
+
+def _ema_colors(betas: Sequence[float]) -> dict[float, str]:
+    """beta -> its colour: seed 001's for 0.5, 0.9 and 0.98, the next spare colour for any other
+    (after seven others, the spare colours come round again)."""
+    spare = iter(_EMA_SPARE_COLORS * (1 + len(betas) // len(_EMA_SPARE_COLORS)))
+    return {float(b): _EMA_COLORS.get(float(b)) or next(spare) for b in dict.fromkeys(map(float, betas))}
 
 
 def plot_ema(
@@ -929,9 +938,10 @@ def plot_ema(
         raise ValueError(f"{where}: x has shape {x.shape} but the series has shape {values.shape}")
     fig, (panel,) = _figure_and_axes(where, ax, figsize=(8.0, 4.5))
     panel.scatter(x, values, s=6, color="tab:blue", alpha=0.6, label="data")
+    colors = _ema_colors(betas)
     for corr, style, smoothed in curves:
-        for i, (beta, curve) in enumerate(smoothed.items()):
-            color = _EMA_COLORS.get(float(beta), f"C{i + 3}")
+        for beta, curve in smoothed.items():
+            color = colors[float(beta)]
             label = f"beta = {beta}"
             if bias_correction == "both":
                 label += ", bias-corrected" if corr else ", no correction"
