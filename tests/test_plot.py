@@ -650,3 +650,16 @@ def test_plot_ema_gives_every_beta_a_colour_far_from_the_others_and_the_data(bet
     gaps = [_rgb_distance(a, b) for i, a in enumerate(used) for b in used[i + 1 :]]
     assert min(gaps) > 0.3, dict(zip(colour, map(matplotlib.colors.to_hex, colour.values())))
     assert colour.get("beta = 0.9", "red") == "red"  # seed 001's colours stay
+
+
+def test_a_curve_is_on_top_of_another_only_with_the_same_nans() -> None:
+    nan = float("nan")
+    diverged = {"a": {"loss": [1.0, 0.5, nan, nan]}, "b": {"loss": [1.0, 0.5, 0.3, 0.2]}}
+    (panel,) = plot.plot_history(diverged, metrics="loss").axes
+    assert [line.get_label() for line in panel.get_lines()] == ["a", "b"]  # b goes on where a stopped
+    both = {"a": {"loss": [1.0, 0.5, nan]}, "b": {"loss": [1.0, 0.5, nan]}}
+    (panel,) = plot.plot_history(both, metrics="loss").axes
+    assert [line.get_label() for line in panel.get_lines()] == ["a", "b (on top of a)"]
+    inf = float("inf")
+    (panel,) = plot.plot_history({"a": {"loss": [1.0, inf]}, "b": {"loss": [1.0, -inf]}}, metrics="loss").axes
+    assert [line.get_label() for line in panel.get_lines()] == ["a", "b"]

@@ -200,14 +200,17 @@ def _span(curves: Sequence[np.ndarray]) -> float:
 
 
 def _coincide(a: np.ndarray, b: np.ndarray, span: float) -> bool:
-    """Two curves a reader cannot tell apart: the same length, and everywhere within 0.5% of the
-    panel's height ``span`` of each other."""
+    """Two curves a reader cannot tell apart: the same length, NaN (and inf) in the same places,
+    and everywhere else within 0.5% of the panel's height ``span`` of each other. (A run that
+    diverged to NaN is not hidden by one that goes on.)"""
     if len(a) != len(b) or len(a) == 0:
         return False
-    gaps = np.abs(a - b)
-    if not np.isfinite(gaps).any():
+    odd = ~np.isfinite(a) | ~np.isfinite(b)
+    if not np.all((a[odd] == b[odd]) | (np.isnan(a[odd]) & np.isnan(b[odd]))):
         return False
-    gap = float(np.nanmax(gaps))
+    if odd.all():
+        return False
+    gap = float(np.max(np.abs(a[~odd] - b[~odd])))
     return gap == 0.0 or gap <= 0.005 * span
 
 
