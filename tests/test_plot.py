@@ -663,3 +663,17 @@ def test_a_curve_is_on_top_of_another_only_with_the_same_nans() -> None:
     inf = float("inf")
     (panel,) = plot.plot_history({"a": {"loss": [1.0, inf]}, "b": {"loss": [1.0, -inf]}}, metrics="loss").axes
     assert [line.get_label() for line in panel.get_lines()] == ["a", "b"]
+
+
+def test_one_history_takes_its_label_and_a_list_of_labels_must_match() -> None:
+    (panel,) = plot.plot_history({"loss": [1.0, 0.5]}, labels="adam").axes
+    assert [line.get_label() for line in panel.get_lines()] == ["adam"]
+    assert [t.get_text() for t in panel.get_legend().get_texts()] == ["adam"]
+    (panel,) = plot.plot_history({"loss": [1.0, 0.5]}, labels=["adam"]).axes
+    assert [t.get_text() for t in panel.get_legend().get_texts()] == ["adam"]
+    (panel,) = plot.plot_history({"loss": [1.0, 0.5]}).axes
+    assert panel.get_legend() is None  # one unnamed curve: no legend, as before
+    with pytest.raises(ValueError, match=r"plot_history: 1 history but 2 labels \['adam', 'gd'\]"):
+        plot.plot_history({"loss": [1.0, 0.5]}, labels=["adam", "gd"])
+    with pytest.raises(ValueError, match=r"plot_history: 2 histories but 1 labels"):
+        plot.plot_history([{"loss": [1.0]}, {"loss": [2.0]}], labels=["adam"])

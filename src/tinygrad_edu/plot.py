@@ -151,11 +151,12 @@ def _as_curves(history: Any, where: str, per: str) -> tuple[dict[str, np.ndarray
 def _histories(history_or_histories: Any, labels: Any, where: str) -> list[tuple[Optional[str], Any]]:
     """(label, history) pairs from one history, a list of them, or a dict name -> history."""
     h = history_or_histories
+    if labels is not None:
+        labels = [labels] if isinstance(labels, str) else list(labels)
     if hasattr(h, "history") or (isinstance(h, Mapping) and all(_is_series(v) for v in h.values())):
-        pairs: list[tuple[Optional[str], Any]] = [(None, h)]
-        if labels is not None:
-            pairs = [(labels if isinstance(labels, str) else list(labels)[0], h)]
-        return pairs
+        if labels is not None and len(labels) != 1:
+            raise ValueError(f"{where}: 1 history but {len(labels)} labels {labels}; give one label")
+        return [(None if labels is None else str(labels[0]), h)]
     if isinstance(h, Mapping):
         names, items = [str(k) for k in h], list(h.values())
     elif isinstance(h, (list, tuple)):
@@ -168,9 +169,8 @@ def _histories(history_or_histories: Any, labels: Any, where: str) -> list[tuple
     if not items:
         raise ValueError(f"{where}: got no histories")
     if labels is not None:
-        labels = [labels] if isinstance(labels, str) else list(labels)
         if len(labels) != len(items):
-            raise ValueError(f"{where}: {len(items)} histories but {len(labels)} labels")
+            raise ValueError(f"{where}: {len(items)} histories but {len(labels)} labels {labels}")
         names = [str(label) for label in labels]
     return list(zip(names, items))
 
@@ -233,7 +233,8 @@ def plot_history(
             ``{"adam": history, "momentum": history}`` (the keys become the labels).
         metrics: the panels; default ``("loss", "accuracy")``, keeping those that some history has.
             A named metric that no history has is an error.
-        labels: names for the histories (a list, or one string for a single history).
+        labels: names for the histories, one per history (a list, or one string for a single
+            history, which then has a legend with its name).
         per: ``"epoch"`` (the ``.history`` lists) or ``"step"`` (``History.steps``: loss and lr per update).
         validation: also draw ``"val_<metric>"`` (dashed, same colour) where present.
 
@@ -266,7 +267,7 @@ def plot_history(
         panel.set_ylabel(metric)
         panel.set_title(metric if title is None else f"{title}: {metric}")
         panel.grid(True, alpha=0.3)
-        if len(panel.get_lines()) > 1:
+        if len(panel.get_lines()) > 1 or runs[0][0] is not None:  # (one labelled history: its name)
             panel.legend()
     return _finish(fig, ax, save, where)
 
