@@ -84,6 +84,29 @@ def test_a_freed_gradient_that_a_loss_built_on_the_root_sent_is_not_shown_as_the
     assert box(viz.draw_graph(l1).source, "y")[-1] == "grad [1.0000, 1.0000]"
 
 
+@needs_dot
+def test_after_a_step_an_intermediate_says_its_inputs_changed_in_place_not_that_the_graph_was_freed() -> None:
+    from tinygrad_edu import nn, optim
+
+    w = nn.Parameter(np.array([1.0, 2.0]))
+    w.name = "w"
+    x = Tensor(np.array([3.0, 4.0]), name="x")
+    y = w * x
+    y.name = "y"
+    loss = y.sum()
+    loss.name = "loss"
+    loss.backward(retain_graph=True)
+    assert box(viz.draw_graph(loss).source, "y")[-1] == "grad [1.0000, 1.0000]"
+    optim.SGD([w], lr=0.1).step()  # changes w in place: the graph's backward would now refuse
+    source = viz.draw_graph(loss).source
+    assert box(source, "y")[-1] == "grad " + viz.CHANGED_GRAD
+    assert box(source, "loss")[-1] == "grad 1.0000"  # d loss / d loss needs no walk
+    assert box(source, "w")[-1] == "grad [3.0000, 4.0000]"  # a leaf: its .grad
+    texts = svg_texts(viz.draw_graph(loss))
+    assert "grad ? (changed in place since)" in texts and viz.CHANGED_NOTE in texts
+    assert "grad " + viz.UNKNOWN_GRAD not in texts and viz.FREED_NOTE not in texts
+
+
 def test_after_an_ordinary_backward_intermediates_say_the_graph_was_freed() -> None:
     x = Tensor([1.0, 2.0], requires_grad=True, name="x")
     h = x * x

@@ -120,6 +120,25 @@ FREED_NOTE = (
 )
 """The legend's line under ``GRAD_NOTE`` when a box shows ``UNKNOWN_GRAD``."""
 
+CHANGED_GRAD = "? (changed in place since)"
+"""What ``draw_graph(root)`` shows for an intermediate whose gradient cannot be worked out again
+because a tensor the graph was computed from changed in place since (an ``optimizer.step()``)."""
+
+CHANGED_NOTE = (
+    "? (changed in place since): a tensor the graph was computed from changed in place (e.g. "
+    "optimizer.step()) after the forward, so d output / d value cannot be worked out again; draw before"
+)
+"""The legend's line when a box shows ``CHANGED_GRAD``."""
+
+UNREPEATABLE_GRAD = "? (cannot be worked out again)"
+"""What ``draw_graph(root)`` shows for an intermediate when the walk that works its gradient out
+again fails for any other reason (an op's backward raised)."""
+
+UNREPEATABLE_NOTE = "? (cannot be worked out again): a backward through this graph raises now"
+"""The legend's line when a box shows ``UNREPEATABLE_GRAD``."""
+
+_UNKNOWN_NOTES = {UNKNOWN_GRAD: FREED_NOTE, CHANGED_GRAD: CHANGED_NOTE, UNREPEATABLE_GRAD: UNREPEATABLE_NOTE}
+
 GRAD_NOTE = "grad: a leaf's .grad (adds up over backward calls); any other box's d output / d value"
 """The legend's line on what the grads in a picture of Tensors are."""
 
@@ -429,7 +448,7 @@ def _tensor_grads(root: Tensor, order: Sequence[Tensor]) -> dict[int, Any]:
     started = getattr(root_op, "started_walk", None)  # an engine that numbers its walks sets these
     if started == 0:
         return shown  # only walks from other roots went through root
-    fresh = _gradients_for(root, inner)
+    fresh, why = _gradients_for(root, inner)
     for t in inner:
         op = t._ctx
         if started is not None and getattr(op, "grad_walk", None) == started:
@@ -439,35 +458,53 @@ def _tensor_grads(root: Tensor, order: Sequence[Tensor]) -> dict[int, Any]:
         elif t is root and root.data.size == 1:
             shown[id(t)] = np.ones_like(root.data)  # d root / d root
         elif op.grad_output is not None:
-            shown[id(t)] = _freed_grad(op, root_op, started is not None)
+            shown[id(t)] = _unknown_grad(op, root_op, started is not None, why)
     return shown
 
 
-def _freed_grad(op: Any, root_op: Any, numbered: bool) -> Any:
-    """What a box shows when its gradient cannot be worked out again (the graph was freed): a word
-    on why, never the stored one. That one may be what another backward sent there: a loss built
-    on root (``l2 = l1 + (10 * y).sum()``) passes through root with the same 1 that root's own
-    backward starts from, and adds its own gradient on the way, so nothing left on the graph tells
-    the two apart (an engine that numbers its walks does: see ``_tensor_grads``)."""
+def _unknown_grad(op: Any, root_op: Any, numbered: bool, why: str) -> str:
+    """What a box shows when its gradient cannot be worked out again (``why``: the graph was freed,
+    or changed in place since): a word on it, never the stored one. That one may be what another
+    backward sent there: a loss built on root (``l2 = l1 + (10 * y).sum()``) passes through root
+    with the same 1 that root's own backward starts from, and adds its own gradient on the way, so
+    nothing left on the graph tells the two apart (an engine that numbers its walks does: see
+    ``_tensor_grads``)."""
     if (op.freed and not root_op.freed) or (numbered and getattr(op, "grad_walk", None) is not None):
         return FROM_ANOTHER_BACKWARD  # the walk that wrote it did not start at root
-    return UNKNOWN_GRAD
+    return why
 
 
-def _gradients_for(root: Tensor, inner: Sequence[Tensor]) -> Optional[dict[int, np.ndarray]]:
+def _gradients_for(root: Tensor, inner: Sequence[Tensor]) -> tuple[Optional[dict[int, np.ndarray]], str]:
     """d root / d t for every non-leaf ``t``, by the engine's walk from root (no ``.grad`` or
-    ``grad_output`` changes); None when the graph was freed or cannot be walked again."""
+    ``grad_output`` changes), and ""; or None and what a box says instead: the graph was freed,
+    changed in place since (an optimizer step), or cannot be walked again."""
     ops = [t._ctx for t in inner]
     if any(op.freed for op in ops):
-        return None
+        return None, UNKNOWN_GRAD
+    if _changed_in_place(inner):
+        return None, CHANGED_GRAD
     g = root._ctx.grad_output
     seed = np.ones_like(root.data) if root.data.size == 1 else np.array(np.asarray(g), dtype=root.dtype)
     try:
         with _keeping_op_state(ops):
             found = autograd.run_backward((root,), (seed,), True, False, wanted=set(inner))
-    except Exception:  # noqa: BLE001 (an input changed in place, an anomaly check): not this picture's to raise
-        return None
-    return {id(t): g.data for t, g in found.items()}
+    except Exception:  # noqa: BLE001 (an op's backward raising, an anomaly check): not this picture's to raise
+        return None, UNREPEATABLE_GRAD
+    return {id(t): g.data for t, g in found.items()}, ""
+
+
+def _changed_in_place(inner: Sequence[Tensor]) -> bool:
+    """Whether a tensor some op of the graph was computed from changed in place after the op was
+    recorded (the engine's own check, which a backward through it would raise)."""
+    last = autograd._CHANGES.last
+    for t in inner:
+        if t._ctx.recorded_at >= last:  # nothing changed since this op (as the engine skips it)
+            continue
+        try:
+            autograd._check_versions(t._ctx, t)
+        except RuntimeError:
+            return True
+    return False
 
 
 def _not_this_root(root: Value, order: Sequence[Value]) -> set[int]:
@@ -783,8 +820,8 @@ def _grad_note(graph: _Graph) -> str:
     if not graph.ops:
         return ""
     lines = [GRAD_NOTE if graph.tensor else VALUE_GRAD_NOTE]
-    if any(isinstance(v.grad, str) and v.grad == UNKNOWN_GRAD for v in graph.values):
-        lines.append(FREED_NOTE)
+    texts = {v.grad for v in graph.values if isinstance(v.grad, str)}
+    lines += [note for text, note in _UNKNOWN_NOTES.items() if text in texts]
     if any(v.marked for v in graph.values):
         lines.append(NOT_THIS_ROOT_NOTE)
     return "\n".join(lines)
