@@ -677,3 +677,13 @@ def test_one_history_takes_its_label_and_a_list_of_labels_must_match() -> None:
         plot.plot_history({"loss": [1.0, 0.5]}, labels=["adam", "gd"])
     with pytest.raises(ValueError, match=r"plot_history: 2 histories but 1 labels"):
         plot.plot_history([{"loss": [1.0]}, {"loss": [2.0]}], labels=["adam"])
+
+
+def test_nan_or_inf_in_the_points_is_refused_with_the_rows() -> None:
+    X = np.array([[0.0, 0.0], [1.0, np.nan], [2.0, 1.0], [np.inf, 0.0]])
+    said = r"plot_decision_boundary: X has 2 rows with NaN or inf, the first row 1: \[1\.0, nan\]"
+    with pytest.raises(ValueError, match=said):
+        plot.plot_decision_boundary(lambda P: P[:, 0] > 1, X, [0, 1, 0, 1])
+    with pytest.raises(ValueError, match=r"decision_grid: X has 2 rows with NaN or inf"):
+        plot.decision_grid(lambda P: P[:, 0] > 1, X)
+    assert plt.get_fignums() == []  # refused before a figure was made

@@ -519,10 +519,18 @@ def decision_grid(
 
 
 def _points(X: Any, where: str) -> np.ndarray:
+    """``X`` as an ``(n, 2)`` float64 array of finite points (a NaN would make the grid, and so
+    the picture, empty)."""
     X = np.asarray(X.data if isinstance(X, Tensor) else X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != 2 or len(X) == 0:
         hint = " (samples are rows: pass X.T)" if X.ndim == 2 and X.shape[0] == 2 else ""
         raise ValueError(f"{where}: X must have shape (n_samples, 2), got {X.shape}{hint}")
+    bad = np.flatnonzero(~np.isfinite(X).all(axis=1))
+    if bad.size:
+        raise ValueError(
+            f"{where}: X has {bad.size} rows with NaN or inf, the first row {bad[0]}: {X[bad[0]].tolist()}; "
+            "drop or fill them first (e.g. X[np.isfinite(X).all(axis=1)])"
+        )
     return X
 
 
