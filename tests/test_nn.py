@@ -280,7 +280,7 @@ def test_apply_and_to() -> None:
     model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
     seen = []
     model.apply(lambda m: seen.append(type(m).__name__))
-    assert seen == ["BatchNorm1d", "Linear", "Sequential"]  # children first
+    assert seen == ["Linear", "BatchNorm1d", "Sequential"]  # children in order, then the module itself
     model.apply(lambda m: m.weight.data.fill(0.5) if isinstance(m, nn.Linear) else None)
     assert np.all(model[0].weight.data == 0.5)
     model.to(np.float64)
@@ -289,6 +289,43 @@ def test_apply_and_to() -> None:
     assert model[1].num_batches_tracked.dtype == np.int64  # integer buffers stay integer
     with pytest.raises(TypeError, match="float dtype"):
         model.to(np.int32)
+
+
+def test_apply_visits_children_in_order_then_the_module_as_pytorch_does() -> None:
+    """torch.nn.Sequential(Linear(2, 3), Linear(3, 1)).apply(fn) calls fn on the 3-output layer,
+    the 1-output one, then the Sequential; nested modules are visited depth first, post-order."""
+    flat = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1))
+    seen: list[Any] = []
+    flat.apply(lambda m: seen.append(getattr(m, "out_features", "Seq")))
+    assert seen == [3, 1, "Seq"]
+    first, second = nn.Sequential(nn.Linear(2, 3), nn.ReLU()), nn.Sequential(nn.Linear(3, 3))
+    nested = nn.Sequential(first, second, nn.Linear(3, 4))
+    names: list[str] = []
+    nested.apply(lambda m: names.append(type(m).__name__ + str(getattr(m, "out_features", ""))))
+    # torch's order for the same model:
+    assert names == ["Linear3", "ReLU", "Sequential", "Linear3", "Sequential", "Linear4", "Sequential"]
+    shared = nn.Linear(1, 1)
+    twice = nn.Sequential(nn.Sequential(shared), nn.Sequential(shared))
+    visits: list[nn.Module] = []
+    twice.apply(visits.append)
+    assert visits == [shared, twice[0], twice[1], twice]  # once, where torch visits it under each parent
+    assert nested.apply(lambda m: None) is nested
+
+
+def test_apply_gives_a_custom_init_its_draws_in_layer_order() -> None:
+    """An init drawing from one rng: the first layer gets the first numbers, as the course's
+    initialize_parameters draws W1 before W2."""
+    model = nn.Sequential(nn.Linear(2, 4, dtype=np.float64), nn.ReLU(), nn.Linear(4, 1, dtype=np.float64))
+    rng = np.random.default_rng(3)
+
+    def redraw(m: nn.Module) -> None:
+        if isinstance(m, nn.Linear):
+            m.weight.data[...] = rng.standard_normal(m.weight.shape) * 0.01
+
+    model.apply(redraw)
+    course = np.random.default_rng(3)
+    np.testing.assert_array_equal(model[0].weight.data, course.standard_normal((4, 2)) * 0.01)
+    np.testing.assert_array_equal(model[2].weight.data, course.standard_normal((1, 4)) * 0.01)
 
 
 # --- Module: state dicts --------------------------------------------------------------------

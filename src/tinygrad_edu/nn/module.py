@@ -361,9 +361,24 @@ class Module:
         return self
 
     def apply(self, fn: Callable[["Module"], Any]) -> "Module":
-        """Call ``fn(m)`` on every module inside, children first, then this one (custom init)."""
-        for m in reversed(list(self.modules())):
-            fn(m)
+        """Call ``fn(m)`` on every module inside, as PyTorch does: each child in registration order,
+        recursively (its own children first), then this module last; returns self.
+
+        The order matters for a custom init drawing from one rng: the layers get their draws
+        in the order they were written, first layer first. A module shared by two parents is
+        visited once (PyTorch visits it under each).
+        """
+        seen: set[int] = set()
+
+        def visit(module: Module) -> None:
+            if id(module) in seen:
+                return
+            seen.add(id(module))
+            for child in module.children():
+                visit(child)
+            fn(module)
+
+        visit(self)
         return self
 
     def to(self, dtype: Any) -> "Module":
