@@ -687,3 +687,24 @@ def test_nan_or_inf_in_the_points_is_refused_with_the_rows() -> None:
     with pytest.raises(ValueError, match=r"decision_grid: X has 2 rows with NaN or inf"):
         plot.decision_grid(lambda P: P[:, 0] > 1, X)
     assert plt.get_fignums() == []  # refused before a figure was made
+
+
+def test_plot_schedules_checks_steps_as_schedule_values_does() -> None:
+    decay = optim.schedules.ExponentialDecay(1.0, 10, 0.5)
+    for fn in (plot.schedule_values, lambda s, steps: plot.plot_schedules({"s": s}, steps)):
+        for steps in (0, -5):
+            with pytest.raises(ValueError, match=rf"steps must be an int >= 1 .*got {steps}"):
+                fn(decay, steps)
+        with pytest.raises(ValueError, match=r"steps must be whole numbers; got 1\.5 \(at index 1\)"):
+            fn(lambda s: 0.1 * s, np.array([1.0, 1.5]))
+        with pytest.raises(ValueError, match=r"steps must be >= 0; got -2 \(at index 0\)"):
+            fn(lambda s: 0.1, [-2, 3])
+        with pytest.raises(ValueError, match=r"1-D array of integer steps, got shape \(\)"):
+            fn(lambda s: 0.1, np.array(3.0))
+        with pytest.raises(ValueError, match=r"got no steps"):
+            fn(lambda s: 0.1, [])
+    with pytest.raises(ValueError, match=r"^plot_schedules: steps"):
+        plot.plot_schedules({"s": decay}, 0)
+    assert plt.get_fignums() == []  # refused before drawing
+    (line,) = plot.plot_schedules({"s": lambda s: 0.1 * s}, [0.0, 2.0, 5]).axes[0].get_lines()
+    np.testing.assert_array_equal(line.get_xydata(), [[0, 0.0], [2, 0.2], [5, 0.5]])

@@ -824,8 +824,36 @@ def plot_trajectories(
 # --- learning-rate schedules -------------------------------------------------------------
 
 
+def _steps(steps: Any, where: str) -> np.ndarray:
+    """``steps`` as an int64 array: an int n is 0..n-1 (n >= 1); an array of steps must be 1-D,
+    not empty, of whole numbers >= 0 (a schedule counts updates; 1.5 is none of them)."""
+    if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool):
+        if steps < 1:
+            raise ValueError(
+                f"{where}: steps must be an int >= 1 (steps 0..n-1) or an array of steps, got {steps}"
+            )
+        return np.arange(int(steps))
+    array = np.asarray(steps)
+    if array.ndim != 1 or array.dtype.kind not in "iuf":
+        raise ValueError(
+            f"{where}: steps must be an int n (steps 0..n-1) or a 1-D array of integer steps, got "
+            f"shape {array.shape} of {array.dtype}"
+        )
+    if array.size == 0:
+        raise ValueError(f"{where}: got no steps (an empty array); pass an int n or some steps")
+    whole = np.isfinite(array) & (array == np.round(array))
+    if not whole.all():
+        i = int(np.argmin(whole))
+        raise ValueError(f"{where}: steps must be whole numbers; got {array[i]} (at index {i})")
+    if (array < 0).any():
+        i = int(np.argmax(array < 0))
+        raise ValueError(f"{where}: steps must be >= 0; got {array[i]:g} (at index {i})")
+    return array.astype(np.int64)
+
+
 def schedule_values(schedule: Callable[[Any], Any], steps: Any) -> np.ndarray:
-    """A schedule's learning rate at each step (``steps`` an int n for 0..n-1, or an array of steps).
+    """A schedule's learning rate at each step (``steps`` an int n >= 1 for 0..n-1, or a 1-D array
+    of whole-number steps >= 0).
 
     The library's schedules take the whole array at once; any other callable ``step -> lr`` is
     called once per step.
@@ -835,11 +863,7 @@ def schedule_values(schedule: Callable[[Any], Any], steps: Any) -> np.ndarray:
         raise TypeError(
             f"{where}: expected a schedule (a callable step -> lr), got {type(schedule).__name__}"
         )
-    if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool):
-        if steps < 1:
-            raise ValueError(f"{where}: steps must be >= 1, got {steps}")
-        steps = np.arange(steps)
-    steps = np.asarray(steps)
+    steps = _steps(steps, where)
     if isinstance(schedule, optim.schedules.LearningRateSchedule):
         return np.asarray(schedule(steps), dtype=np.float64)
     return np.array([float(schedule(int(s))) for s in steps], dtype=np.float64)
@@ -859,14 +883,15 @@ def plot_schedules(
     Args:
         schedules: a dict ``label -> schedule`` (or one schedule); a schedule is any callable
             ``step -> lr``, e.g. ``optim.schedules.ExponentialDecay(0.1, 10, 0.5)``.
-        steps: an int n (steps 0..n-1) or an array of steps.
+        steps: an int n >= 1 (steps 0..n-1) or a 1-D array of whole-number steps >= 0, checked
+            as ``schedule_values`` checks them, before anything is drawn.
     """
     where = "plot_schedules"
     if not isinstance(schedules, Mapping):
         schedules = {repr(schedules): schedules}
     if not schedules:
         raise ValueError(f"{where}: schedules is empty")
-    steps = np.arange(steps) if isinstance(steps, (int, np.integer)) and steps >= 1 else np.asarray(steps)
+    steps = _steps(steps, where)
     fig, (panel,) = _figure_and_axes(where, ax, figsize=(6.5, 4.0))
     for label, schedule in schedules.items():
         panel.plot(steps, schedule_values(schedule, steps), label=str(label))
