@@ -15,6 +15,7 @@ import numpy as np
 
 from tinygrad_edu._config import _check_flag, get_rng
 from tinygrad_edu.autograd import _outside_package
+from tinygrad_edu.nn.init import _check_rng
 from tinygrad_edu.ops import elementwise as ew
 from tinygrad_edu.ops import fused
 from tinygrad_edu.ops import nn as nnops
@@ -99,6 +100,18 @@ def check_dropout_inverted(inverted: Any, where: str) -> bool:
     return _check_flag(inverted, "inverted", where)
 
 
+def _check_dropout_rng(rng: Any, where: str) -> Optional[RandomSource]:
+    """``rng`` if a Generator, a RandomState or None. A bool there is most likely PyTorch's
+    ``inplace`` given by position (``F.dropout(x, 0.5, True, False)``, ``nn.Dropout(0.5, True)``)."""
+    hint = ""
+    if isinstance(rng, (bool, np.bool_)):
+        hint = (
+            f" (a bool here looks like PyTorch's inplace argument, which has no equivalent: {where} "
+            "always returns a new tensor; leave it out)"
+        )
+    return _check_rng(rng, where, hint)
+
+
 def dropout(
     x: Any,
     p: float = 0.5,
@@ -126,6 +139,8 @@ def dropout(
     (with ``keep="course"``, the course's). For p = 0 x is returned as is.
     """
     p = check_dropout_p(p, "dropout")
+    training = _check_flag(training, "training", "dropout")
+    rng = _check_dropout_rng(rng, "dropout")
     if keep not in DROPOUT_KEEP_RULES:
         raise ValueError(f"dropout: keep must be one of {DROPOUT_KEEP_RULES}, got {keep!r}")
     inverted = check_dropout_inverted(inverted, "dropout")

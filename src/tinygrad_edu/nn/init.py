@@ -49,62 +49,108 @@ def fans(shape: Shape) -> tuple[int, int]:
     return dims[1] * receptive, dims[0] * receptive
 
 
-def _rng(rng: Optional[RandomSource]) -> RandomSource:
-    return get_rng() if rng is None else rng
+def _check_rng(rng: Any, where: str, hint: str = "") -> Optional[RandomSource]:
+    """``rng`` if it is a numpy Generator, a RandomState or None, else a TypeError saying what to pass
+    (an int seed would fail only later, at the first draw, as a bare AttributeError)."""
+    if rng is None or isinstance(rng, (np.random.Generator, np.random.RandomState)):
+        return rng
+    raise TypeError(
+        f"{where}: rng must be a np.random.Generator, a np.random.RandomState or None, got "
+        f"{type(rng).__name__} {rng!r:.60}; pass a generator, e.g. rng=np.random.default_rng(42){hint}"
+    )
 
 
-def _dtype(dtype: Any) -> np.dtype:
-    return get_default_dtype() if dtype is None else np.dtype(dtype)
+def _rng(rng: Any, where: str) -> RandomSource:
+    return get_rng() if _check_rng(rng, where) is None else rng
+
+
+def _float_dtype(dtype: Any, where: str) -> np.dtype:
+    """``dtype`` (None: the default dtype) as a float numpy dtype, else a TypeError naming ``where``:
+    an integer or bool dtype would truncate every value drawn or updated."""
+    if dtype is None:
+        return get_default_dtype()
+    expected = "a float dtype (np.float32 or np.float64)"
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{where}: dtype must be {expected}, got {dtype!r:.60}, not a dtype") from None
+    if dt.kind != "f":
+        raise TypeError(f"{where}: dtype must be {expected}, got {dt}")
+    return dt
+
+
+def _scale(fan: int, what: str, shape: Shape, where: str) -> int:
+    """``fan``, the divisor of a variance, or a ValueError for a zero one (a shape with a 0 axis)."""
+    if fan == 0:
+        raise ValueError(
+            f"{where}: shape {_shape(shape)} has {what} = 0, which the variance is divided by, so a "
+            "weight of this shape cannot be initialised this way: its fan axes need a size of at least 1"
+        )
+    return fan
 
 
 def normal(
     shape: Shape, std: float = 0.01, rng: Optional[RandomSource] = None, dtype: Any = None
 ) -> np.ndarray:
     """randn(*shape) * std: N(0, std**2). The course's small-random init uses std = 0.01."""
-    return (_rng(rng).standard_normal(_shape(shape)) * std).astype(_dtype(dtype))
+    return _normal(shape, std, rng, dtype, "init.normal")
+
+
+def _normal(shape: Shape, std: float, rng: Any, dtype: Any, where: str) -> np.ndarray:
+    dt = _float_dtype(dtype, where)
+    return (_rng(rng, where).standard_normal(_shape(shape)) * std).astype(dt)
 
 
 def uniform(
     shape: Shape, low: float, high: float, rng: Optional[RandomSource] = None, dtype: Any = None
 ) -> np.ndarray:
     """U(low, high) samples."""
-    return _rng(rng).uniform(low, high, _shape(shape)).astype(_dtype(dtype))
+    return _uniform(shape, low, high, rng, dtype, "init.uniform")
+
+
+def _uniform(shape: Shape, low: float, high: float, rng: Any, dtype: Any, where: str) -> np.ndarray:
+    dt = _float_dtype(dtype, where)
+    return _rng(rng, where).uniform(low, high, _shape(shape)).astype(dt)
 
 
 def he_normal(shape: Shape, rng: Optional[RandomSource] = None, dtype: Any = None) -> np.ndarray:
     """randn(*shape) * sqrt(2 / fan_in): N(0, 2 / fan_in) (He et al. 2015, the course's form)."""
     fan_in, _ = fans(shape)
-    return normal(shape, math.sqrt(2.0 / fan_in), rng, dtype)
+    fan = _scale(fan_in, "fan_in", shape, "init.he_normal")
+    return _normal(shape, math.sqrt(2.0 / fan), rng, dtype, "init.he_normal")
 
 
 def he_uniform(shape: Shape, rng: Optional[RandomSource] = None, dtype: Any = None) -> np.ndarray:
     """U(-a, a) with a = sqrt(6 / fan_in): the same variance as he_normal."""
     fan_in, _ = fans(shape)
-    a = math.sqrt(6.0 / fan_in)
-    return uniform(shape, -a, a, rng, dtype)
+    a = math.sqrt(6.0 / _scale(fan_in, "fan_in", shape, "init.he_uniform"))
+    return _uniform(shape, -a, a, rng, dtype, "init.he_uniform")
 
 
 def xavier_normal(shape: Shape, rng: Optional[RandomSource] = None, dtype: Any = None) -> np.ndarray:
     """randn(*shape) * sqrt(2 / (fan_in + fan_out)): N(0, 2 / (fan_in + fan_out)) (Glorot normal)."""
     fan_in, fan_out = fans(shape)
-    return normal(shape, math.sqrt(2.0 / (fan_in + fan_out)), rng, dtype)
+    fan = _scale(fan_in + fan_out, "fan_in + fan_out", shape, "init.xavier_normal")
+    return _normal(shape, math.sqrt(2.0 / fan), rng, dtype, "init.xavier_normal")
 
 
 def xavier_uniform(shape: Shape, rng: Optional[RandomSource] = None, dtype: Any = None) -> np.ndarray:
     """U(-a, a) with a = sqrt(6 / (fan_in + fan_out)): the same variance as xavier_normal."""
     fan_in, fan_out = fans(shape)
-    a = math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform(shape, -a, a, rng, dtype)
+    a = math.sqrt(6.0 / _scale(fan_in + fan_out, "fan_in + fan_out", shape, "init.xavier_uniform"))
+    return _uniform(shape, -a, a, rng, dtype, "init.xavier_uniform")
 
 
 def zeros(shape: Shape, rng: Optional[RandomSource] = None, dtype: Any = None) -> np.ndarray:
     """All zeros (biases). ``rng`` is accepted, and ignored, so every initialiser has one signature."""
-    return np.zeros(_shape(shape), dtype=_dtype(dtype))
+    _check_rng(rng, "init.zeros")
+    return np.zeros(_shape(shape), dtype=_float_dtype(dtype, "init.zeros"))
 
 
 def ones(shape: Shape, rng: Optional[RandomSource] = None, dtype: Any = None) -> np.ndarray:
     """All ones (BatchNorm's scale)."""
-    return np.ones(_shape(shape), dtype=_dtype(dtype))
+    _check_rng(rng, "init.ones")
+    return np.ones(_shape(shape), dtype=_float_dtype(dtype, "init.ones"))
 
 
 # The names Linear(init=...) accepts.

@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
-from tinygrad_edu._config import get_default_dtype
+from tinygrad_edu._config import _check_flag
 from tinygrad_edu.nn import functional as F
 from tinygrad_edu.nn import init as nn_init
 from tinygrad_edu.nn.module import Module, Parameter
@@ -25,6 +25,40 @@ def _positive_int(value: Any, what: str, where: str) -> int:
     return int(value)
 
 
+def _number(value: Any, what: str, where: str, expected: str = "a number") -> float:
+    """``value`` as a float, or a TypeError naming the argument (a string "0.1" is not a number)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{where}: {what} must be {expected}, got {type(value).__name__} {value!r:.60}")
+    return float(value)
+
+
+def _initial_weight(draw: Initializer, shape: tuple[int, int], rng: Any, dtype: np.dtype) -> np.ndarray:
+    """What ``init`` returned for the weight, checked: an array of floats of exactly ``shape``.
+    A custom init of another shape would leave a layer whose repr says one thing and whose
+    weight does another."""
+    values = draw(shape, rng=rng, dtype=dtype)
+    got = values.data if isinstance(values, Tensor) else values
+    try:
+        array = np.asarray(got)
+    except (TypeError, ValueError) as exc:
+        array, reason = None, f": {exc}"
+    else:
+        reason = f" (dtype {array.dtype})"
+    if array is None or array.dtype.kind not in "biuf":
+        kind = type(values).__name__
+        raise TypeError(f"Linear: init returned a {kind}, which is not an array of numbers{reason}")
+    if array.shape != shape:
+        raise ValueError(
+            f"Linear: init returned an array of shape {array.shape}; expected the weight's shape "
+            f"{shape} = (out_features, in_features)"
+        )
+    if array.dtype.kind != "f":
+        raise TypeError(
+            f"Linear: init returned an array of dtype {array.dtype}; expected floats (the weight is {dtype})"
+        )
+    return array
+
+
 class Linear(Module):
     """y = x @ weight.T + bias, with weight (out_features, in_features) and bias (out_features,).
 
@@ -36,8 +70,9 @@ class Linear(Module):
         "normal"   N(0, 0.01**2)                        the course's randn(out, in) * 0.01
 
     or "he_uniform", "xavier_uniform", or any function ``init(shape, rng=..., dtype=...)``
-    from ``nn.init``. Random numbers come from ``rng`` or the library's Generator.
-    Parameters get ``dtype`` or the default dtype.
+    (those of ``nn.init``, or yours) returning floats of exactly that shape. Random numbers
+    come from ``rng`` (a np.random Generator or RandomState) or the library's Generator.
+    Parameters get ``dtype``, a float dtype, or the default dtype.
     """
 
     def __init__(
@@ -61,10 +96,11 @@ class Linear(Module):
                 f"Linear: unknown init {init!r}; expected one of {sorted(nn_init.INITIALIZERS)} "
                 "or a function (shape, rng=None, dtype=None) -> ndarray"
             )
-        dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
-        self.weight = Parameter(
-            draw((self.out_features, self.in_features), rng=rng, dtype=dtype), dtype=dtype
-        )
+        dtype = nn_init._float_dtype(dtype, "Linear")
+        rng = nn_init._check_rng(rng, "Linear")
+        bias = _check_flag(bias, "bias", "Linear")
+        shape = (self.out_features, self.in_features)
+        self.weight = Parameter(_initial_weight(draw, shape, rng, dtype), dtype=dtype)
         if bias:
             self.bias = Parameter(np.zeros(self.out_features, dtype=dtype))
         else:
@@ -199,7 +235,7 @@ class Dropout(Module):
         self.p = F.check_dropout_p(p, "Dropout")
         if keep not in F.DROPOUT_KEEP_RULES:
             raise ValueError(f"Dropout: keep must be one of {F.DROPOUT_KEEP_RULES}, got {keep!r}")
-        self.rng = rng
+        self.rng = F._check_dropout_rng(rng, "Dropout")
         self.keep = keep
         self.inverted = F.check_dropout_inverted(inverted, "Dropout")
 
@@ -236,15 +272,18 @@ class BatchNorm1d(Module):
     ) -> None:
         super().__init__()
         self.num_features = _positive_int(num_features, "num_features", "BatchNorm1d")
-        if not eps > 0:
+        if not _number(eps, "eps", "BatchNorm1d") > 0:
             raise ValueError(f"BatchNorm1d: eps must be positive, got {eps!r}")
-        if momentum is not None and not 0 <= momentum <= 1:
+        in_range = "a number in [0, 1] or None"
+        if momentum is not None and not 0 <= _number(momentum, "momentum", "BatchNorm1d", in_range) <= 1:
             raise ValueError(f"BatchNorm1d: momentum must be in [0, 1] or None, got {momentum!r}")
         self.eps = eps
         self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
+        self.affine = affine = _check_flag(affine, "affine", "BatchNorm1d")
+        self.track_running_stats = track_running_stats = _check_flag(
+            track_running_stats, "track_running_stats", "BatchNorm1d"
+        )
+        dtype = nn_init._float_dtype(dtype, "BatchNorm1d")
         if affine:
             self.weight = Parameter(np.ones(num_features, dtype=dtype))
             self.bias = Parameter(np.zeros(num_features, dtype=dtype))

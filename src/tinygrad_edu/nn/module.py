@@ -336,6 +336,7 @@ class Module:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Set every parameter's ``.grad`` to None (the next backward starts afresh), or with
         ``set_to_none=False`` fill it with zeros in place, as in PyTorch."""
+        set_to_none = _check_flag(set_to_none, "set_to_none", f"{type(self).__name__}.zero_grad")
         for p in self.parameters():
             if set_to_none:
                 p.grad = None
@@ -356,6 +357,7 @@ class Module:
 
     def requires_grad_(self, requires_grad: bool = True) -> "Module":
         """Freeze (False) or unfreeze every parameter; returns self."""
+        requires_grad = _check_flag(requires_grad, "requires_grad", f"{type(self).__name__}.requires_grad_")
         for p in self.parameters():
             p.requires_grad = requires_grad
         return self
@@ -425,6 +427,7 @@ class Module:
         float32 parameters rounded, as in PyTorch. Returns ``(missing_keys,
         unexpected_keys)``.
         """
+        strict = _check_flag(strict, "strict", "load_state_dict")
         if not hasattr(state_dict, "items"):
             raise TypeError(
                 f"load_state_dict: expected a dict of name -> array, got {type(state_dict).__name__}"
