@@ -890,6 +890,22 @@ def test_flatten_keeps_the_batch_axis() -> None:
         nn.Flatten()(np.float64(1.0))
 
 
+def test_flatten_of_an_empty_batch_is_empty() -> None:
+    """torch.nn.Flatten()(torch.ones(0, 2, 3)).shape is (0, 6); reshape(0, -1) cannot infer the 6."""
+    out = nn.Flatten()(np.ones((0, 2, 3)))
+    assert out.shape == (0, 6)
+    assert nn.Flatten()(np.ones((0, 4))).shape == (0, 4)
+    assert nn.Flatten()(np.ones((3, 0, 2))).shape == (3, 0)
+
+
+@pytest.mark.parametrize("shape", [(4,), (0,), ()])
+def test_flatten_refuses_fewer_than_two_axes(shape: tuple) -> None:
+    """A 1-D input has no axis after the batch's; (4,) became (4, 1). torch raises IndexError."""
+    want = rf"^Flatten: input has shape {re.escape(str(shape))}; expected a batch \(N, d1, \.\.\.\)"
+    with pytest.raises(ValueError, match=want + " of at least 2 axes"):
+        nn.Flatten()(np.ones(shape))
+
+
 # --- Dropout ---------------------------------------------------------------------------------------
 
 
@@ -969,6 +985,38 @@ def test_dropout_replays_the_seeds_dropout_class_with_a_random_state() -> None:
     mask = np.random.RandomState(0).rand(3, 4) > 0.5
     out = F.dropout(x, 0.5, rng=np.random.RandomState(0)).data
     np.testing.assert_array_equal(out, x * mask / 0.5)
+
+
+def test_dropout_uses_a_given_mask_whatever_p() -> None:
+    """With p = 0 the mask used to be ignored: x came back whole. 1 / (1 - 0) = 1 scales nothing."""
+    x = np.arange(1.0, 5.0)
+    mask = np.array([1, 0, 1, 0])
+    np.testing.assert_array_equal(F.dropout(x, 0.0, mask=mask).data, [1.0, 0.0, 3.0, 0.0])
+    np.testing.assert_array_equal(F.dropout(x, 0.0, mask=mask, inverted=False).data, [1.0, 0.0, 3.0, 0.0])
+    np.testing.assert_array_equal(F.dropout(x, 0.2, mask=mask).data, x * mask / 0.8)
+    # evaluation applies no mask: the identity, or x * (1 - p) for the non-inverted form
+    np.testing.assert_array_equal(F.dropout(x, 0.2, training=False, mask=mask).data, x)
+    np.testing.assert_array_equal(F.dropout(x, 0.2, training=False, mask=mask, inverted=False).data, x * 0.8)
+
+
+@pytest.mark.parametrize("inverted", [True, False])
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, bool])
+def test_dropout_of_integers_gives_the_default_float_dtype(dtype: Any, inverted: bool) -> None:
+    """Training gave float64 where eval gave float32; design.md: an integer with a Python float is
+    the default float dtype."""
+    x = np.ones((3, 4), dtype)
+    train = F.dropout(x, 0.5, rng=np.random.default_rng(0), inverted=inverted)
+    assert train.dtype == tg.get_default_dtype()
+    keep = np.random.default_rng(0).random((3, 4)) > 0.5
+    np.testing.assert_array_equal(train.data, keep * (2.0 if inverted else 1.0))
+    if not inverted:
+        evaluated = F.dropout(x, 0.5, training=False, inverted=False)
+        assert evaluated.dtype == tg.get_default_dtype()
+        np.testing.assert_array_equal(evaluated.data, np.full((3, 4), 0.5))
+
+
+def test_dropout_of_integers_follows_the_default_dtype(float64_default: None) -> None:
+    assert F.dropout(np.ones(4, np.int64), 0.5).dtype == np.float64
 
 
 def test_dropout_keeps_float32() -> None:
@@ -1170,6 +1218,30 @@ def test_batchnorm_errors() -> None:
         nn.BatchNorm1d(3, momentum=1.5)
     with pytest.raises(ValueError, match="eps"):
         nn.BatchNorm1d(3, eps=0)
+
+
+@pytest.mark.parametrize("shape", [(1, 2), (1, 2, 1)])
+def test_batchnorm_without_running_stats_refuses_one_sample_in_eval_too(shape: tuple) -> None:
+    """Without running statistics eval normalises with the batch's, and one sample gave the bias
+    for any input; torch raises "Expected more than 1 value per channel when training"."""
+    bn = nn.BatchNorm1d(2, track_running_stats=False).eval()
+    with pytest.raises(ValueError, match=r"^BatchNorm1d\(2\): input of shape .* has 1 value per feature, and "
+                       r"the batch statistics need at least 2 .*track_running_stats=False they are used in "
+                       r"eval\(\) mode too .*track_running_stats=True to evaluate single samples$"):
+        bn(np.ones(shape))
+    assert bn(np.ones((1, 2, 3))).shape == (1, 2, 3)  # 3 values per feature: fine, as in torch
+
+
+def test_batchnorm_one_sample_error_suggests_what_works_in_each_case() -> None:
+    one = np.ones((1, 2))
+    with pytest.raises(ValueError, match=r"; use a larger batch, or eval\(\) to normalise with the running "
+                       r"statistics$"):
+        nn.BatchNorm1d(2)(one)
+    with pytest.raises(ValueError, match=r"used in training and in eval\(\) mode alike") as info:
+        nn.BatchNorm1d(2, track_running_stats=False)(one)
+    assert "or eval()" not in str(info.value)  # eval() would not help here
+    np.testing.assert_allclose(nn.BatchNorm1d(2).eval()(np.array([[3.0, 7.0]])).data,
+                               [[3 / np.sqrt(1 + 1e-5), 7 / np.sqrt(1 + 1e-5)]], rtol=1e-6)  # fmt: skip
 
 
 def test_batchnorm_state_dict_round_trip() -> None:

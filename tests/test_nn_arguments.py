@@ -229,3 +229,33 @@ def test_linear_takes_array_likes_of_the_right_shape_from_init() -> None:
     assert lin.weight.dtype == np.float32
     lin = nn.Linear(3, 2, init=lambda shape, rng=None, dtype=None: Tensor(np.full(shape, 0.5)))
     np.testing.assert_array_equal(lin.weight.data, np.full((2, 3), 0.5))
+
+
+# --- dropout masks ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "mask", [np.array([0.5, 2, 1, 0]), np.array([1.0, np.nan, 1, 0]), np.array([-1, 0, 1, 1])],
+    ids=["0.5 and 2", "NaN", "-1"],
+)  # fmt: skip
+def test_dropout_refuses_a_mask_that_is_not_zeros_and_ones(mask: np.ndarray) -> None:
+    """The mask [0.5, 2, 1, 0] used to scale x by 0.5 and 2."""
+    with pytest.raises(ValueError, match=rf"^dropout: mask \(shape \(4,\), {mask.dtype}\) must hold only "
+                       r"0 \(drop\) and 1 \(keep\) or bools, found \["):
+        F.dropout(np.ones(4), 0.5, mask=mask)
+
+
+def test_dropout_mask_shape_and_dtype_are_checked_in_every_mode() -> None:
+    for training in (True, False):
+        with pytest.raises(ValueError, match=r"^dropout: mask has shape \(2,\); expected x's shape \(4,\)$"):
+            F.dropout(np.ones(4), 0.0, training=training, mask=np.array([1, 0]))
+    with pytest.raises(TypeError, match=r"^dropout: mask has dtype <U1; expected 0/1 numbers or bools$"):
+        F.dropout(np.ones(2), 0.5, mask=np.array(["1", "0"]))
+
+
+def test_dropout_takes_bool_int_float_and_tensor_masks() -> None:
+    x = np.arange(1.0, 5.0)
+    want = np.array([2.0, 0.0, 6.0, 0.0])  # x * mask / (1 - 0.5)
+    for mask in ([True, False, True, False], np.array([1, 0, 1, 0]), np.array([1.0, 0, 1, 0]),
+                 Tensor(np.array([1.0, 0, 1, 0]))):  # fmt: skip
+        np.testing.assert_array_equal(F.dropout(x, 0.5, mask=mask).data, want)

@@ -13,7 +13,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from tinygrad_edu._config import _check_flag, get_rng
+from tinygrad_edu._config import _check_flag, get_default_dtype, get_rng
 from tinygrad_edu.autograd import _outside_package
 from tinygrad_edu.nn.init import _check_rng
 from tinygrad_edu.ops import elementwise as ew
@@ -112,6 +112,25 @@ def _check_dropout_rng(rng: Any, where: str) -> Optional[RandomSource]:
     return _check_rng(rng, where, hint)
 
 
+def _dropout_mask(mask: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """A given mask as an array of x's shape holding only 0 and 1 (or bools), else an error:
+    other values (0.5, 2) would scale x by them without a word."""
+    keep = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+    if keep.dtype.kind not in "biuf":
+        raise TypeError(f"dropout: mask has dtype {keep.dtype}; expected 0/1 numbers or bools")
+    if keep.shape != shape:
+        raise ValueError(f"dropout: mask has shape {keep.shape}; expected x's shape {shape}")
+    if keep.dtype.kind != "b":
+        bad = (keep != 0) & (keep != 1)  # (NaN too)
+        if bad.any():
+            found = np.unique(keep[bad])[:5].tolist()
+            raise ValueError(
+                f"dropout: mask (shape {keep.shape}, {keep.dtype}) must hold only 0 (drop) and 1 (keep) "
+                f"or bools, found {found}"
+            )
+    return keep
+
+
 def dropout(
     x: Any,
     p: float = 0.5,
@@ -130,13 +149,16 @@ def dropout(
         keep="above":    mask = u > p,            u ~ U[0, 1) of x's shape (the seeds' Dropout class)
         keep="course":   mask = u.T < 1 - p,      u ~ U[0, 1) of x.T's shape (the course's
                          D = np.random.rand(n, m) < keep_prob, drawn for samples in columns)
-        mask given:      that mask (0/1 or bool, x's shape); nothing is drawn
+        mask given:      that mask (0/1 or bool, x's shape, checked); nothing is drawn
 
     Both forms keep train and eval outputs on the same scale in expectation. The
     gradient is masked and scaled the same way (it is a product with a constant). The
     mask is drawn from ``rng`` or the library's Generator (``tg.manual_seed``); with
     ``rng=np.random.RandomState(seed)`` it is the seeds' mask after ``np.random.seed(seed)``
-    (with ``keep="course"``, the course's). For p = 0 x is returned as is.
+    (with ``keep="course"``, the course's). For p = 0 without a mask x is returned as is; a
+    given mask is used in training whatever p (p = 0 scales by 1), and in evaluation no mask
+    applies. An integer or bool x, masked or scaled, gives the default float dtype (as an
+    integer times a Python float does; returned as is, it keeps its dtype).
     """
     p = check_dropout_p(p, "dropout")
     training = _check_flag(training, "training", "dropout")
@@ -145,21 +167,18 @@ def dropout(
         raise ValueError(f"dropout: keep must be one of {DROPOUT_KEEP_RULES}, got {keep!r}")
     inverted = check_dropout_inverted(inverted, "dropout")
     x = _tensor(x)
-    if p == 0 or (not training and inverted):
-        return x
+    keep_mask = None if mask is None else _dropout_mask(mask, x.shape)
     if not training:
-        return x * (1.0 - p)
-    if mask is not None:
-        keep_mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
-        if keep_mask.shape != x.shape:
-            raise ValueError(f"dropout: mask has shape {keep_mask.shape}; expected x's shape {x.shape}")
-    else:
+        return x if inverted or p == 0 else x * (1.0 - p)
+    if keep_mask is None:
+        if p == 0:
+            return x
         source = get_rng() if rng is None else rng
         if keep == "course":
             keep_mask = source.random(x.shape[::-1]).T < 1 - p
         else:
             keep_mask = source.random(x.shape) > p
-    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+    dtype = x.dtype if x.dtype.kind == "f" else get_default_dtype()
     if not inverted:
         return x * keep_mask.astype(dtype)
     scale = keep_mask.astype(dtype) * (1 / (1 - p))

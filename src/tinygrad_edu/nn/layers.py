@@ -6,6 +6,7 @@ gradients come from the ops; no layer writes a backward of its own.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
@@ -199,13 +200,20 @@ class Identity(Module):
 
 
 class Flatten(Module):
-    """(N, d1, d2, ...) -> (N, d1 * d2 * ...): keeps the batch axis, flattens the rest."""
+    """(N, d1, d2, ...) -> (N, d1 * d2 * ...): keeps the batch axis, flattens the rest.
+
+    Like PyTorch's ``Flatten()`` (start_dim=1), an empty batch (0, 2, 3) gives (0, 6), and an
+    input of fewer than 2 axes, which has no axis after the batch's, is an error.
+    """
 
     def forward(self, x: Any) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)
-        if x.ndim == 0:
-            raise ValueError("Flatten: input is a scalar; expected a batch (N, ...)")
-        return x.reshape(x.shape[0], -1)
+        if x.ndim < 2:
+            raise ValueError(
+                f"Flatten: input has shape {x.shape}; expected a batch (N, d1, ...) of at least 2 axes "
+                "(Flatten keeps axis 0 and flattens the others; one sample of n values is x.reshape(1, n))"
+            )
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))  # (not -1: with N = 0 it is ambiguous)
 
 
 class Dropout(Module):
@@ -307,11 +315,8 @@ class BatchNorm1d(Module):
         shape = (1, self.num_features) + (1,) * (x.ndim - 2)  # broadcasts a per-feature vector
         if self.training or not self.track_running_stats:
             n = x.size // self.num_features
-            if self.training and n < 2:
-                raise ValueError(
-                    f"BatchNorm1d: input of shape {x.shape} has {n} value per feature; training "
-                    "needs at least 2 to compute a variance (use a larger batch, or eval())"
-                )
+            if n < 2:
+                raise ValueError(self._too_few_values(x.shape, n))
             mean = x.mean(axis=axes, keepdims=True)
             var = x.var(axis=axes, keepdims=True)  # biased (ddof=0): what the batch is normalised by
             if self.training and self.track_running_stats:
@@ -323,6 +328,21 @@ class BatchNorm1d(Module):
         if self.affine:
             return x_hat * self.weight.reshape(shape) + self.bias.reshape(shape)
         return x_hat
+
+    def _too_few_values(self, shape: tuple[int, ...], n: int) -> str:
+        """Why batch statistics of ``n`` < 2 values per feature cannot be used, and what can be
+        (PyTorch: "Expected more than 1 value per channel when training")."""
+        start = (
+            f"BatchNorm1d({self.num_features}): input of shape {shape} has {n} value per feature, and "
+            "the batch statistics need at least 2 to compute a variance"
+        )
+        if self.track_running_stats:
+            return f"{start}; use a larger batch, or eval() to normalise with the running statistics"
+        mode = "in training and in eval() mode alike" if self.training else "in eval() mode too"
+        return (
+            f"{start}. With track_running_stats=False they are used {mode} (there are no running "
+            "statistics); use a larger batch, or track_running_stats=True to evaluate single samples"
+        )
 
     def _update_running_stats(self, mean: np.ndarray, var: np.ndarray, n: int) -> None:
         self.num_batches_tracked.data += 1  # in place: it stays a 0-d array (a + 1 would be a numpy int)
