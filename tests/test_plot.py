@@ -708,3 +708,40 @@ def test_plot_schedules_checks_steps_as_schedule_values_does() -> None:
     assert plt.get_fignums() == []  # refused before drawing
     (line,) = plot.plot_schedules({"s": lambda s: 0.1 * s}, [0.0, 2.0, 5]).axes[0].get_lines()
     np.testing.assert_array_equal(line.get_xydata(), [[0, 0.0], [2, 0.2], [5, 0.5]])
+
+
+def test_a_bad_save_path_is_refused_before_drawing(tmp_path: Path) -> None:
+    history = {"loss": [1.0, 0.5]}
+    with pytest.raises(ValueError, match=r"plot_history: save=.*x\.jpg' must end in \.png, \.svg or \.pdf"):
+        plot.plot_history(history, save=tmp_path / "x.jpg")
+    assert plt.get_fignums() == []  # no figure left open (an inline backend would show it)
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for save in (afile / "x.png", afile / "sub" / "x.svg"):
+        said = rf"plot_ema: cannot write '{save}': '{afile}' is not a folder"
+        with pytest.raises(NotADirectoryError, match=said):
+            plot.plot_ema([1.0, 2.0, 3.0], save=save)
+    assert plt.get_fignums() == []
+    assert afile.read_text() == "x"
+    with pytest.raises(ValueError, match=r"gradient_flow: save="):
+        plot.gradient_flow({"w": [1.0]}, save=tmp_path / "g.gif")
+    with pytest.raises(ValueError, match=r"plot_decision_boundary: save="):
+        plot.plot_decision_boundary(lambda P: P[:, 0] > 0, np.zeros((2, 2)), [0, 1], save="d.bmp")
+    assert plt.get_fignums() == []
+
+
+def test_a_figure_whose_save_fails_is_closed_unless_it_is_the_callers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(Figure, "savefig", broken)
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        plot.plot_schedules({"c": lambda s: 0.1}, 5, save=tmp_path / "s.png")
+    assert plt.get_fignums() == []
+    fig, ax = plt.subplots()
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        plot.plot_schedules({"c": lambda s: 0.1}, 5, ax=ax, save=tmp_path / "s.png")
+    assert plt.get_fignums() == [fig.number]  # the caller's figure stays theirs
+    assert not (tmp_path / "s.png").exists()

@@ -7,7 +7,8 @@ each function, so ``import tinygrad_edu`` never needs it. Every ``plot_*`` funct
   the call the cell's last line, or ``display(fig)``): a figure made here is closed under the
   inline backend so that it is not shown a second time when the cell ends,
 * draws into ``ax=`` when you give one (an ``Axes``), otherwise on a new figure,
-* writes the picture to ``save=`` when you give a path (``.png``, ``.svg`` or ``.pdf``, by suffix).
+* writes the picture to ``save=`` when you give a path (``.png``, ``.svg`` or ``.pdf``, by suffix);
+  a path that cannot be written is refused before anything is drawn.
 
 The numbers behind the pictures come from helpers that need numpy alone and return
 arrays, so they can be checked and reused: ``optimizer_trajectory``,
@@ -20,6 +21,7 @@ arrays, so they can be checked and reused: ``optimizer_trajectory``,
 
 from __future__ import annotations
 
+import errno
 import functools
 import math
 import warnings
@@ -85,11 +87,9 @@ def _figure_and_axes(
     return fig, axes.ravel()
 
 
-def _save(fig: Any, save: Optional[PathLike], where: str) -> None:
-    """Write the figure to ``save`` (format by suffix), creating the folder if needed.
-
-    All or nothing: the picture is written to a temporary file that replaces ``save`` at the end.
-    """
+def _check_save(save: Optional[PathLike], where: str) -> None:
+    """Refuse a ``save=`` path that cannot be written, before anything is drawn: a suffix other
+    than .png, .svg or .pdf, or a folder on the way that is a file (in viz.render's words)."""
     if save is None:
         return
     path = Path(save)
@@ -97,6 +97,26 @@ def _save(fig: Any, save: Optional[PathLike], where: str) -> None:
         raise ValueError(
             f"{where}: save={str(save)!r} must end in .png, .svg or .pdf (the format is the suffix)"
         )
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:  # the folders that exist on the way
+        folder = folder.parent
+    if not folder.is_dir():
+        raise NotADirectoryError(
+            errno.ENOTDIR, f"{where}: cannot write {str(save)!r}: {str(folder)!r} is not a folder"
+        )
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, f"{where}: cannot write {str(save)!r}: it is a folder")
+
+
+def _save(fig: Any, save: Optional[PathLike], where: str) -> None:
+    """Write the figure to ``save`` (format by suffix), creating the folder if needed.
+
+    All or nothing: the picture is written to a temporary file that replaces ``save`` at the end.
+    """
+    if save is None:
+        return
+    _check_save(save, where)
+    path = Path(save)
     path.parent.mkdir(parents=True, exist_ok=True)
     with _files.atomic_path(path, where=where) as tmp:
         fig.savefig(tmp, format=path.suffix[1:].lower(), dpi=120, bbox_inches="tight")
@@ -109,8 +129,14 @@ def _finish(fig: Any, ax: Any, save: Optional[PathLike], where: str) -> Any:
     returned as the cell's last value is shown as well: twice. So a figure this module
     made itself (no ``ax=`` given) is closed there, and shows exactly once, as the
     returned value (or with ``display(fig)``). Elsewhere it stays open for ``plt.show()``.
+    A figure made here whose save fails is closed too: the error is the result.
     """
-    _save(fig, save, where)
+    try:
+        _save(fig, save, where)
+    except BaseException:
+        if ax is None:
+            _pyplot(where).close(fig)
+        raise
     if ax is None and "inline" in str(_pyplot(where).get_backend()).lower():
         _pyplot(where).close(fig)
     return fig
@@ -244,6 +270,7 @@ def plot_history(
         ax: one Axes per shown metric (a single Axes when one metric is shown).
     """
     where = "plot_history"
+    _check_save(save, where)
     if per not in ("epoch", "step"):
         raise ValueError(f"{where}: per must be 'epoch' or 'step', got {per!r}")
     pairs = _histories(history_or_histories, labels, where)
@@ -337,6 +364,7 @@ def gradient_flow(
         parameters: the names to draw (default all, in the model's order).
     """
     where = "gradient_flow"
+    _check_save(save, where)
     norms = _grad_norms(history_or_records, where)
     names = list(norms) if parameters is None else list(parameters)
     missing = [n for n in names if n not in norms]
@@ -564,6 +592,7 @@ def plot_decision_boundary(
             ``"logit"`` (see ``decision_grid``); a function returning logits should say ``"logit"``.
     """
     where = "plot_decision_boundary"
+    _check_save(save, where)
     if fill not in ("class", "probability"):
         raise ValueError(f"{where}: fill must be 'class' or 'probability', got {fill!r}")
     output = _check_output(output, where)
@@ -779,6 +808,7 @@ def plot_trajectories(
         ax: one Axes per optimizer (one Axes with ``overlay=True``).
     """
     where = "plot_trajectories"
+    _check_save(save, where)
     f = _surface(f_or_name, where)
     paths = optimizer_trajectories(f, optimizers, start, steps)
     if not paths:
@@ -887,6 +917,7 @@ def plot_schedules(
             as ``schedule_values`` checks them, before anything is drawn.
     """
     where = "plot_schedules"
+    _check_save(save, where)
     if not isinstance(schedules, Mapping):
         schedules = {repr(schedules): schedules}
     if not schedules:
@@ -965,6 +996,7 @@ def plot_ema(
     ``start="first"`` uses ``S1 = Y1`` instead (needs ``bias_correction=False``).
     """
     where = "plot_ema"
+    _check_save(save, where)
     if bias_correction not in (True, False, "both"):
         raise ValueError(f"{where}: bias_correction must be True, False or 'both', got {bias_correction!r}")
     values = np.asarray(series, dtype=np.float64)
