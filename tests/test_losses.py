@@ -311,6 +311,55 @@ def test_cross_entropy_shapes() -> None:
         nn.CrossEntropyLoss()(z[0], t[0])
 
 
+ONE_HOT = (r"target has shape \(2, 3\), the shape of the {what}: one-hot rows or class probabilities, "
+           r"which {name} does not take; pass class indices, y\.argmax\(axis=1\) of shape \(2,\)$")
+
+
+@pytest.mark.parametrize(
+    "target",
+    [np.eye(3)[[0, 2]], np.eye(3, dtype=np.int64)[[0, 2]], np.array([[0.6, 0.3, 0.1], [0.1, 0.1, 0.8]]),
+     np.eye(3, dtype=bool)[[0, 2]]],
+    ids=["float one-hot", "int64 one-hot", "probabilities", "bool one-hot"],
+)  # fmt: skip
+@pytest.mark.parametrize(
+    ("loss", "name", "what"),
+    [(F.cross_entropy, "cross_entropy", "logits"), (nn.CrossEntropyLoss(), "CrossEntropyLoss", "logits"),
+     (F.nll_loss, "nll_loss", "log-probabilities")],
+    ids=["cross_entropy", "CrossEntropyLoss", "nll_loss"],
+)  # fmt: skip
+def test_one_hot_targets_say_to_pass_class_indices(loss: Any, name: str, what: str, target: Any) -> None:
+    """A float one-hot target used to get the hint y.astype(np.int64), which then failed on the shape
+    without one; PyTorch's class-probability targets are not supported."""
+    scores = np.log(np.array([[0.5, 0.25, 0.25], [0.25, 0.25, 0.5]]))  # log-probabilities, and logits
+    with pytest.raises(ValueError, match=rf"^{name}: " + ONE_HOT.format(what=what, name=name)):
+        loss(scores, target)
+    assert loss(scores, target.argmax(axis=1)).item() == pytest.approx(np.log(2), rel=1e-12)  # -log 0.5
+
+
+def test_nll_loss_refuses_float_targets_as_cross_entropy_does() -> None:
+    """nll_loss raised a ValueError about the shapes, where cross_entropy says what to convert."""
+    for loss, name in ((F.nll_loss, "nll_loss"), (F.cross_entropy, "cross_entropy")):
+        with pytest.raises(TypeError, match=rf"^{name}: target has dtype float64; expected integer class "
+                           r"indices in \[0, 3\) \(convert labels with y\.astype\(np\.int64\)\)$"):
+            loss(np.zeros((2, 3)), np.array([0.0, 1.0]))
+
+
+@pytest.mark.parametrize("bad", [3, -1])
+def test_nll_loss_out_of_range_names_the_position_and_the_value(bad: int) -> None:
+    with pytest.raises(ValueError, match=rf"^nll_loss: target\[1\] = {bad} is not a class index: log-prob"
+                       r"abilities of shape \(2, 3\) have 3 classes, so targets must be in \[0, 3\)$"):
+        F.nll_loss(np.zeros((2, 3)), np.array([0, bad]))
+
+
+def test_nll_loss_shapes() -> None:
+    with pytest.raises(ValueError, match=r"^nll_loss: input has shape \(3,\); expected log-probabilities "
+                       r"\(N, C\)"):
+        F.nll_loss(np.zeros(3), np.array([0]))
+    with pytest.raises(ValueError, match=r"^nll_loss: target has shape \(1,\) but log-probabilities have "
+                       r"shape \(2, 3\); expected one class index per sample, shape \(2,\)$"):
+        F.nll_loss(np.zeros((2, 3)), np.array([0]))
+
+
 def test_bce_input_must_be_probabilities() -> None:
     with pytest.raises(ValueError, match=r"BCELoss: input .* probabilities in \[0, 1\].*logits"):
         nn.BCELoss()(np.array([0.5, 1.5]), np.array([1.0, 0.0]))

@@ -294,8 +294,22 @@ def _cross_entropy(logits: Any, target: Any, reduction: str, name: str) -> Tenso
         raise ValueError(
             f"{name}: logits have shape {z.shape}; expected (N, C): one row of C class scores per sample"
         )
-    n, n_classes = z.shape
+    t = _class_indices(target, z.shape, name, "logits")
+    # A copy, always: the backward reads it, and the caller may reuse their label array meanwhile.
+    return fused.CrossEntropy.apply(z, target=t.astype(np.intp), reduction=reduction)
+
+
+def _class_indices(target: Any, shape: tuple[int, ...], name: str, what: str) -> np.ndarray:
+    """The target of a cross-entropy or NLL loss as integer class indices (N,) in [0, C), for
+    scores ``what`` of ``shape`` (N, C), or an error saying how to make them."""
+    n, n_classes = shape
     t = _target_array(target, name)
+    if n_classes > 1 and t.shape == shape and t.dtype.kind in "biuf":
+        raise ValueError(
+            f"{name}: target has shape {t.shape}, the shape of the {what}: one-hot rows or class "
+            f"probabilities, which {name} does not take; pass class indices, y.argmax(axis=1) of "
+            f"shape ({n},)"
+        )
     if t.dtype.kind not in "iu":
         raise TypeError(
             f"{name}: target has dtype {t.dtype}; expected integer class indices in [0, {n_classes}) "
@@ -304,7 +318,7 @@ def _cross_entropy(logits: Any, target: Any, reduction: str, name: str) -> Tenso
     if t.shape != (n,):
         hint = "; flatten it with y.reshape(-1)" if t.size == n and n_classes > 1 else ""
         raise ValueError(
-            f"{name}: target has shape {t.shape} but logits have shape {z.shape}; expected one class "
+            f"{name}: target has shape {t.shape} but {what} have shape {shape}; expected one class "
             f"index per sample, shape ({n},){hint}{_one_class_hint(n_classes)}"
         )
     bad = (t < 0) | (t >= n_classes)
@@ -312,11 +326,10 @@ def _cross_entropy(logits: Any, target: Any, reduction: str, name: str) -> Tenso
         i = int(np.argmax(bad))
         classes = f"{n_classes} class{'es' if n_classes != 1 else ''}"
         raise ValueError(
-            f"{name}: target[{i}] = {int(t[i])} is not a class index: logits of shape {z.shape} "
+            f"{name}: target[{i}] = {int(t[i])} is not a class index: {what} of shape {shape} "
             f"have {classes}, so targets must be in [0, {n_classes}){_one_class_hint(n_classes)}"
         )
-    # A copy, always: the backward reads it, and the caller may reuse their label array meanwhile.
-    return fused.CrossEntropy.apply(z, target=t.astype(np.intp), reduction=reduction)
+    return t
 
 
 def _check_in_unit_interval(a: np.ndarray, what: str, name: str) -> None:
@@ -374,15 +387,12 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Tensor:
 
 def nll_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     """-input[i, target[i]] per sample, for log-probabilities (N, C) (log_softmax then nll_loss
-    equals cross_entropy)."""
+    equals cross_entropy); the targets are checked as cross_entropy's are."""
     check_reduction(reduction, "nll_loss")
     logp = _float_input(input, "nll_loss")
-    t = _target_array(target, "nll_loss")
-    if logp.ndim != 2 or t.dtype.kind not in "iu" or t.shape != (logp.shape[0],):
+    if logp.ndim != 2:
         raise ValueError(
-            f"nll_loss: expected log-probabilities (N, C) and integer targets (N,), got input shape "
-            f"{logp.shape} and target shape {t.shape} ({t.dtype})"
+            f"nll_loss: input has shape {logp.shape}; expected log-probabilities (N, C), one row per sample"
         )
-    if ((t < 0) | (t >= logp.shape[1])).any():
-        raise ValueError(f"nll_loss: targets must be class indices in [0, {logp.shape[1]})")
+    t = _class_indices(target, logp.shape, "nll_loss", "log-probabilities")
     return _reduce(-logp[np.arange(logp.shape[0]), t], reduction)
