@@ -70,6 +70,9 @@ ATTRIBUTES = {  # instance attributes worth knowing, by class
     "Function": {
         "inputs": "the input Tensors (the graph's edges); inside an ordinary `backward`, their ndarrays",
         "grad_output": "the gradient (an ndarray) that reached the op's output in the last backward",
+        "grad_walk": "the number of that backward (each backward gets the next number; 0: none yet)",
+        "started_walk": "the number of the last backward started from this op's output alone (0: none), "
+        "so that a picture of that output shows only its own backward's gradients",
         "promotes": "class attribute, False by default; True for arithmetic ops: integer inputs beside "
         "a float input take its dtype (PyTorch's rule)",
         "float_inputs": "class attribute, False by default; True for a one-input op defined on real "

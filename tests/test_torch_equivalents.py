@@ -235,3 +235,24 @@ def test_maximum_and_minimum_send_a_nan_s_gradient_to_both_inputs_as_torch_does(
     getattr(torch, name)(ta, tb).sum().backward()
     np.testing.assert_array_equal(a.grad.data, ta.grad.numpy())
     np.testing.assert_array_equal(b.grad.data, tb.grad.numpy())
+
+
+def test_clamp_between_tensors_gives_the_gradients_torch_gives(torch):
+    x, lo, hi = np.array([-1.0, 0.5, 2.0, 0.0, 0.7]), np.array([0.0, 0.5, 0.0, 0.0, 0.9]), np.full(5, 1.0)
+    g = np.arange(1.0, 6.0)
+    ours = [_leaf(v) for v in (x, lo, hi)]
+    theirs = [torch.tensor(v, requires_grad=True) for v in (x, lo, hi)]
+    ours[0].clamp(ours[1], ours[2]).backward(g)
+    theirs[0].clamp(theirs[1], theirs[2]).backward(torch.tensor(g))
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a.grad.data, b.grad.numpy())
+
+
+def test_a_0d_operand_takes_the_dtype_torch_gives(torch):
+    cases = [(np.ones(3, np.float32), np.array(2.5)), (np.ones(3, np.int64), np.array(2.5)),
+             (np.ones(3, np.int32), np.array(2, np.int64)), (np.ones(3, bool), np.array(2)),
+             (np.ones(3, np.float16), np.array(2.0, np.float32))]
+    for a, b in cases:
+        ours = (Tensor(a) * Tensor(b)).dtype
+        theirs = (torch.from_numpy(a) * torch.from_numpy(b)).numpy().dtype
+        assert ours == theirs, (a.dtype, b.dtype)

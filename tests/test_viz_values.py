@@ -72,12 +72,17 @@ def test_a_freed_gradient_that_a_loss_built_on_the_root_sent_is_not_shown_as_the
     l2 = l1 + (y * 10).sum()  # reaches l1 with a 1, and y with 10 more on the way
     l2.backward()  # frees every op: y's op keeps [11, 11], d l2 / d y
     source = viz.draw_graph(l1).source
-    assert box(source, "y")[-1] == "grad " + viz.UNKNOWN_GRAD  # d l1 / d y is [1, 1]: not 11
-    assert box(source, "l1")[-1] == "grad 1.0000"  # d l1 / d l1, whatever the walk
+    assert box(source, "y")[-1] == "grad None"  # no backward started from l1: not 11
     assert box(source, "x")[-1] == "grad [22.0000, 22.0000]"  # a leaf: its .grad
-    texts = svg_texts(viz.draw_graph(l1))
-    assert "grad [11.0000, 11.0000]" not in texts and "grad ? (graph freed)" in texts
-    assert viz.FREED_NOTE in texts  # the legend says what the ? means and how to see the number
+    assert "grad [11.0000, 11.0000]" not in svg_texts(viz.draw_graph(l1))
+    x, y, l1, _ = shared_losses()
+    l2 = l1 + (y * 10).sum()
+    l1.backward(retain_graph=True)
+    l2.backward()  # the last walk through y, and the one that freed it, started from l2
+    source = viz.draw_graph(l1).source
+    assert box(source, "y")[-1] == "grad " + viz.FROM_ANOTHER_BACKWARD
+    assert box(source, "l1")[-1] == "grad 1.0000"  # d l1 / d l1, whatever the walk
+    assert box(viz.draw_graph(l2).source, "y")[-1] == "grad [11.0000, 11.0000]"  # l2's own
     x, y, l1, _ = shared_losses()
     l2 = l1 + (y * 10).sum()
     l2.backward(retain_graph=True)  # the graph is alive: worked out again for l1
@@ -96,26 +101,31 @@ def test_after_a_step_an_intermediate_says_its_inputs_changed_in_place_not_that_
     loss = y.sum()
     loss.name = "loss"
     loss.backward(retain_graph=True)
-    assert box(viz.draw_graph(loss).source, "y")[-1] == "grad [1.0000, 1.0000]"
+    (y * 10).sum().backward(retain_graph=True)  # the last walk through y starts elsewhere
+    assert box(viz.draw_graph(loss).source, "y")[-1] == "grad [1.0000, 1.0000]"  # worked out again
     optim.SGD([w], lr=0.1).step()  # changes w in place: the graph's backward would now refuse
     source = viz.draw_graph(loss).source
     assert box(source, "y")[-1] == "grad " + viz.CHANGED_GRAD
     assert box(source, "loss")[-1] == "grad 1.0000"  # d loss / d loss needs no walk
-    assert box(source, "w")[-1] == "grad [3.0000, 4.0000]"  # a leaf: its .grad
+    assert box(source, "w")[-1] == "grad [33.0000, 44.0000]"  # a leaf: its .grad, both backwards
     texts = svg_texts(viz.draw_graph(loss))
     assert "grad ? (changed in place since)" in texts and viz.CHANGED_NOTE in texts
-    assert "grad " + viz.UNKNOWN_GRAD not in texts and viz.FREED_NOTE not in texts
+    loss2 = (w * x).sum()
+    loss2.backward(retain_graph=True)
+    optim.SGD([w], lr=0.1).step()
+    y2 = loss2._ctx.inputs[0]
+    assert viz._tensor_grads(loss2, [y2, loss2])[id(y2)].tolist() == [1.0, 1.0]  # its own walk's
 
 
-def test_after_an_ordinary_backward_intermediates_say_the_graph_was_freed() -> None:
+def test_after_an_ordinary_backward_intermediates_show_what_it_sent() -> None:
     x = Tensor([1.0, 2.0], requires_grad=True, name="x")
     h = x * x
     h.name = "h"
     loss = (h * 3).sum()
     loss.name = "loss"
-    loss.backward()  # frees the graph: what h's op kept cannot be told from another loss's
+    loss.backward()  # frees the graph; h's op keeps d loss / d h, numbered with loss's walk
     source = viz.draw_graph(loss).source
-    assert box(source, "h")[-1] == "grad " + viz.UNKNOWN_GRAD
+    assert box(source, "h")[-1] == "grad [3.0000, 3.0000]"
     assert box(source, "loss")[-1] == "grad 1.0000"
     assert box(source, "x")[-1] == "grad [6.0000, 12.0000]"
     h = x * x
@@ -178,19 +188,21 @@ def test_tg_grad_does_not_change_the_picture_of_another_root() -> None:
     assert box(viz.draw_graph(loss).source, "h")[-1] == "grad [3.0000, 3.0000]"
 
 
-def test_an_engine_that_numbers_its_walks_is_read_directly() -> None:
-    """Once the engine records, per op, the walk that wrote grad_output (grad_walk) and the walk
-    last started from the op's output (started_walk), a freed graph is read exactly."""
+def test_the_engine_numbers_its_walks() -> None:
+    """Each backward has the next number: on the op of its root when it started from that root
+    alone (started_walk), and on every op whose grad_output it wrote (grad_walk)."""
     x, y, l1, l2 = shared_losses()
     l1.backward(retain_graph=True)
-    l2.backward()
-    l1._ctx.started_walk = l1._ctx.grad_walk = 1
-    y._ctx.grad_walk = 2  # l2's walk wrote y's gradient
+    first = l1._ctx.started_walk
+    assert first > 0 and y._ctx.grad_walk == l1._ctx.grad_walk == first
+    l2.backward(retain_graph=True)
+    assert l2._ctx.started_walk == y._ctx.grad_walk == first + 1 and l1._ctx.grad_walk == first
+    tg.grad([l1, l2], [x], retain_graph=True)  # two roots: their gradients mix on y (11 there)
+    assert l1._ctx.started_walk == l2._ctx.started_walk == -y._ctx.grad_walk  # neither owns the walk
+    assert box(viz.draw_graph(l1).source, "y")[-1] == "grad [1.0000, 1.0000]"  # worked out again
+    tg.grad([l1, l2], [x])  # and freed
     assert box(viz.draw_graph(l1).source, "y")[-1] == "grad " + viz.FROM_ANOTHER_BACKWARD
-    y._ctx.grad_walk, y._ctx.grad_output = 1, np.ones(2, np.float32)  # as if l1's walk had
-    assert box(viz.draw_graph(l1).source, "y")[-1] == "grad [1.0000, 1.0000]"
-    l1._ctx.started_walk = 0  # no walk started from l1
-    assert box(viz.draw_graph(l1).source, "y")[-1] == "grad None"
+    assert box(viz.draw_graph(l2).source, "y")[-1] == "grad " + viz.FROM_ANOTHER_BACKWARD
 
 
 def test_a_value_box_shows_its_grad_marked_when_another_backward_left_it() -> None:

@@ -80,6 +80,12 @@ class Function:
     freed = False
     grad_output: Optional[np.ndarray] = None
     """The gradient that reached this op's output in the last backward through it."""
+    grad_walk = 0
+    """The number of that backward (each walk gets the next; 0: none yet). With ``started_walk``
+    the pictures tell a gradient the last backward from this output wrote from one that another
+    loss's backward, passing through, left here."""
+    started_walk = 0
+    """The number of the last backward that started from this op's output alone (0: none)."""
     _out: Any = None
     _created_at: Optional[str] = None
 
@@ -206,43 +212,90 @@ def mark_modified(*tensors: "Tensor") -> None:
     _CHANGES.alive.append(tensors)
 
 
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+"""PyTorch's dtype categories: bool < integer < float."""
+
+
+def result_dtype(arrays: Sequence[np.ndarray]) -> np.dtype:
+    """The dtype PyTorch gives an op on these arrays (numpy's answer differs, and between numpy 1
+    and 2, where a 0-d array or an integer meets a float).
+
+    The highest category (bool < integer < float) decides, and within it numpy's promotion; a
+    0-d array (``t.mean()``, a numpy scalar) counts only when its category is higher than every
+    array with dimensions: ``float32_x * float64_t.mean()`` stays float32, ``int_x * float64_t.mean()``
+    is float64, and ``int64_x + float32_y`` is float32.
+    """
+    group = [a.dtype for a in arrays if a.ndim] or [a.dtype for a in arrays]
+    top = max(_CATEGORY[d.kind] for d in group)
+    above = [a.dtype for a in arrays if not a.ndim and _CATEGORY[a.dtype.kind] > top]
+    if above:
+        group, top = above, max(_CATEGORY[d.kind] for d in above)
+    return np.result_type(*[d for d in group if _CATEGORY[d.kind] == top])
+
+
 def promote(
     inputs: tuple["Tensor", ...],
     arrays: tuple[np.ndarray, ...],
     op_name: str = "op",
     to_float: bool = False,
 ) -> tuple[tuple["Tensor", ...], tuple[np.ndarray, ...]]:
-    """The inputs in a common dtype where numpy's rule is not PyTorch's: integer and bool
-    inputs beside a float input take the float's dtype (numpy: int64 with float32 gives
-    float64). Floats with floats, and integers with integers, follow numpy, as PyTorch does;
-    with ``to_float`` (an op defined on real numbers) integers alone become the default float.
+    """The inputs converted where numpy's rule is not PyTorch's (``result_dtype``), so that the op
+    computes in PyTorch's dtype: integer and bool inputs beside a float (numpy: int64 with
+    float32 gives float64), and 0-d inputs of another dtype. Arrays with dimensions of the result's
+    category are left to numpy, which agrees (float32 with float64 gives float64). With
+    ``to_float`` (an op defined on real numbers) integers alone become the default float.
 
-    Only inputs that cannot require grad (integers, bools) are ever converted, so no
-    gradient is lost: the op simply sees a float copy of them.
+    A converted float input that requires grad is converted by a recorded ``astype``, so its
+    gradient flows back in its own dtype; an integer or bool input cannot require grad.
     """
-    floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
-    if len(floats) == len(arrays) or not (floats or to_float):
-        return inputs, arrays
-    dtype = np.result_type(*floats) if floats else STATE.default_dtype
-    converted = tuple(t if t.data.dtype.kind == "f" else _converted(t, dtype, op_name) for t in inputs)
+    if any(a.dtype.kind not in _CATEGORY for a in arrays):
+        return inputs, arrays  # (complex and the like: refused by the op, naming them)
+    if to_float and all(a.dtype.kind != "f" for a in arrays):
+        target = np.dtype(STATE.default_dtype)
+    else:
+        target = result_dtype(arrays)
+    rank = _CATEGORY[target.kind]
+    converted = tuple(
+        _converted(t, target, op_name)
+        if _CATEGORY[a.dtype.kind] < rank or (a.ndim == 0 and a.dtype != target) else t
+        for t, a in zip(inputs, arrays)
+    )
     return converted, tuple([t.data for t in converted])
 
 
 def _converted(t: "Tensor", dtype: np.dtype, op_name: str) -> "Tensor":
-    """A copy of an integer or bool tensor in a float dtype, with its name (for the pictures).
+    """A copy of an input in the op's dtype, with its name (for the pictures).
 
-    The copy is a constant: an integer tensor has no gradient. One whose ``requires_grad`` was
-    set by hand (the constructor and ``requires_grad_`` refuse it) is refused here, instead of
-    silently getting no gradient."""
+    A float input that requires grad is converted by ``astype`` (recorded: its gradient is cast
+    back). An integer or bool copy is a constant: an integer tensor has no gradient. One whose
+    ``requires_grad`` was set by hand (the constructor and ``requires_grad_`` refuse it) is refused
+    here, instead of silently getting no gradient. A 0-d value that the narrower dtype cannot hold
+    (int64 300 into int8, 1e5 into float16) is refused, where numpy would wrap it or give inf."""
+    if t.requires_grad and t.data.dtype.kind == "f":
+        return t.astype(dtype)
     if t.requires_grad:
         raise TypeError(
             f"{op_name}: an input (shape {t.shape}, {t.dtype}) has requires_grad=True, but an "
             f"integer or bool tensor cannot require grad; make it a float tensor first, e.g. "
             f"Tensor(x.numpy().astype(np.float32), requires_grad=True)"
         )
-    copy = _wrap(t.data.astype(dtype))
+    with np.errstate(over="ignore", invalid="ignore"):
+        data = t.data.astype(dtype)
+    if data.ndim == 0 and t.data.dtype.kind != "b" and not _same_value(t.data, data):
+        raise OverflowError(
+            f"{op_name}: the 0-d operand {t.data.item()!r} ({t.dtype}) does not fit in {dtype}, the dtype "
+            f"of the other operands; convert them first, e.g. x.astype(np.{t.dtype})"
+        )
+    copy = _wrap(data)
     copy.name = t.name
     return copy
+
+
+def _same_value(before: np.ndarray, after: np.ndarray) -> bool:
+    """Whether a 0-d value survived a conversion: no wrap-around, and no finite float became inf."""
+    if after.dtype.kind in "iu":  # (from a narrower or wider integer: a float is never made an integer)
+        return int(before) == int(after)
+    return bool(np.isfinite(after) or not np.isfinite(before))
 
 
 def _result_array(data: Any, arrays: tuple[np.ndarray, ...], op_name: str = "op") -> np.ndarray:
@@ -383,6 +436,10 @@ def run_backward(
     a 100,000-op chain those scans took half the backward's time).
     """
     grads, handed_out = _gradients_of_roots(roots, root_grads, create_graph)
+    walk = next(_WALK_NUMBERS)
+    for r in roots:  # (a walk from several roots mixes their gradients: -walk matches no op's)
+        if r._ctx is not None:
+            r._ctx.started_walk = walk if len(roots) == 1 else -walk
     grad_was, anomaly = STATE.grad_enabled, STATE.anomaly
     STATE.grad_enabled = create_graph
     if anomaly:
@@ -391,7 +448,7 @@ def run_backward(
     gc.disable()
     try:
         order = toposort(roots, _parents)  # every tensor after the tensors it was made from
-        found = _walk(order, grads, retain_graph, create_graph, anomaly, wanted, on_step)
+        found = _walk(order, grads, walk, retain_graph, create_graph, anomaly, wanted, on_step)
     finally:
         STATE.grad_enabled = grad_was
         if anomaly:
@@ -405,9 +462,13 @@ def run_backward(
     return {}
 
 
+_WALK_NUMBERS = itertools.count(1)
+
+
 def _walk(
     order: list["Tensor"],
     grads: dict["Tensor", Any],
+    walk: int,
     retain_graph: bool,
     create_graph: bool,
     anomaly: bool,
@@ -417,7 +478,7 @@ def _walk(
     """The backward pass itself: outputs first, each op turns the gradient of its output into
     one gradient per input (its ``backward``, the chain rule), and the gradients reaching a
     tensor along several paths add up. Leaves keep theirs in ``grads``; returns the gradients
-    of the ``wanted`` tensors that are not leaves."""
+    of the ``wanted`` tensors that are not leaves. ``walk`` is this backward's number."""
     found = {}
     call_backward = _call_backward_checked if anomaly else _call_backward
     for t in reversed(order):  # every tensor before the ones it was made from
@@ -434,7 +495,8 @@ def _walk(
             if gx is not None:
                 before = grads.get(x)
                 grads[x] = gx if before is None else _add(before, gx)  # several paths add up
-        op.grad_output = g.data if create_graph else g  # kept for the pictures
+        op.grad_output = g.data if create_graph else g  # kept for the pictures,
+        op.grad_walk = walk  # with the number of the walk that wrote it
         if on_step is not None:
             on_step(BackwardStep(op, t, op.grad_output, tuple(map(_maybe_array, input_grads))))
         if not retain_graph:  # free what only this backward needed

@@ -33,6 +33,17 @@ def _check_fits(value: int, dtype: np.dtype) -> None:
         )
 
 
+def _check_float_fits(value: float, dtype: np.dtype) -> None:
+    """A finite Python number must stay finite in the float dtype it goes into: 1e5 is inf in
+    float16, where PyTorch would compute ``x * 1e5`` in float32 and give a finite result."""
+    largest = float(np.finfo(dtype).max)  # (a Python float: compared with a float16, 1e5 would be cast)
+    if math.isfinite(value) and abs(value) > largest:
+        raise OverflowError(
+            f"Tensor: the Python number {float(value)!r} would be inf in the tensor's dtype {dtype} (largest "
+            f"{largest}); convert the tensor first, e.g. x.astype(np.float32)"
+        )
+
+
 def _big_ints(data: Any, arr: np.ndarray, dtype: Any, where: str) -> np.ndarray:
     """Python ints beyond int64 (numpy gives dtype object): the default float dtype, or a clear error."""
     target = np.dtype(STATE.default_dtype if dtype is None else dtype)
@@ -276,8 +287,16 @@ class Tensor:
             extras += f", name={self.name!r}"
         return f"Tensor({body}{extras})"
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
+    def __array__(self, dtype: Any = None, copy: Optional[bool] = None) -> np.ndarray:
+        """The tensor for numpy: ``np.asarray(t)`` is its own array (as ``t.numpy()``), ``np.array(t)``
+        a copy (numpy 2 asks with ``copy=True``; a write into it must not reach the tensor)."""
+        array = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        if copy is False and array is not self.data:
+            raise ValueError(
+                f"np.asarray(tensor, copy=False): the tensor (shape {self.shape}, {self.dtype}) cannot be "
+                f"seen as {np.dtype(dtype)} without a copy"
+            )
+        return array.copy() if copy and array is self.data else array
 
     def __len__(self) -> int:
         if self.data.ndim == 0:
@@ -316,6 +335,8 @@ class Tensor:
             key = (other, math.copysign(1.0, other), type(other), dtype)  # copysign: -0.0 is not 0.0
             const = _CONSTANTS.get(key)
             if const is None:
+                if dtype.kind == "f":
+                    _check_float_fits(other, dtype)
                 if len(_CONSTANTS) > 1024:
                     _CONSTANTS.clear()
                 const = _CONSTANTS[key] = _wrap(np.asarray(other, dtype=dtype))
@@ -394,7 +415,7 @@ class Tensor:
     def __pos__(self) -> "Tensor":
         return self
 
-    # --- in place: x += y, x -= y, x *= y, x /= y ---------------------------------------------
+    # --- in place: x += y, x -= y, x *= y, x /= y, x **= y ------------------------------------
     def __iadd__(self, other: Any) -> "Tensor":
         return self._in_place(self.__add__, other, "+=")
 
@@ -406,6 +427,9 @@ class Tensor:
 
     def __itruediv__(self, other: Any) -> "Tensor":
         return self._in_place(self.__truediv__, other, "/=")
+
+    def __ipow__(self, other: Any) -> "Tensor":
+        return self._in_place(self.__pow__, other, "**=")
 
     def _in_place(self, op: Any, other: Any, symbol: str) -> "Tensor":
         """``x -= y`` as in PyTorch: x's own array takes the result, so every reference to x sees
@@ -421,7 +445,7 @@ class Tensor:
                 f"x {symbol} y: a leaf Variable that requires grad is being used in an in-place "
                 f"operation (x: shape {self.shape}, {self.dtype}), as PyTorch says. To update a "
                 f"parameter, do it inside `with tg.no_grad():` (p {symbol} lr * p.grad); for a new "
-                f"tensor that is part of the graph, write x = x {symbol[0]} y"
+                f"tensor that is part of the graph, write x = x {symbol[:-1]} y"
             )
         result = op(other)
         if result is NotImplemented:
@@ -429,13 +453,13 @@ class Tensor:
         if result.shape != self.shape:
             raise RuntimeError(
                 f"x {symbol} y: the result has shape {result.shape}, but x has shape {self.shape}, and an "
-                f"in-place op cannot change x's shape (y: {_describe(other)}); write x = x {symbol[0]} y "
+                f"in-place op cannot change x's shape (y: {_describe(other)}); write x = x {symbol[:-1]} y "
                 "for a new tensor"
             )
         if not np.can_cast(result.dtype, self.dtype, casting="same_kind"):
             raise TypeError(
                 f"x {symbol} y: the result is {result.dtype}, which x ({self.dtype}, shape {self.shape}) "
-                f"cannot hold (y: {_describe(other)}), as PyTorch refuses too; write x = x {symbol[0]} y "
+                f"cannot hold (y: {_describe(other)}), as PyTorch refuses too; write x = x {symbol[:-1]} y "
                 "for a new tensor, or convert x first (x.astype(np.float32))"
             )
         if self._ctx is not None or result.requires_grad:
@@ -448,7 +472,10 @@ class Tensor:
 
     # --- comparisons: bool tensors, never recorded --------------------------------------------
     def _compare(self, other: Any, op: Any) -> "Tensor":
-        o = self._operand(other)
+        try:
+            o = self._operand(other)
+        except OverflowError:  # a number beyond the tensor's dtype (uint8 > -1) still has an answer
+            o = _wrap(np.asarray(other if abs(other) < 2**63 else float(other)))
         if o is NotImplemented:
             return NotImplemented
         out = op(self.data, o.data)
@@ -473,6 +500,46 @@ class Tensor:
     def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
         return self._compare(other, np.not_equal)
 
+    # --- logical and bitwise: & | ^ ~ on bool masks and integers, never recorded -----------------
+    def _bitwise(self, other: Any, op: Any, symbol: str) -> "Tensor":
+        o = self._operand(other)
+        if o is NotImplemented:
+            return NotImplemented
+        if self.data.dtype.kind not in "biu" or o.data.dtype.kind not in "biu":
+            raise TypeError(
+                f"x {symbol} y: defined for bool and integer tensors, got {self.dtype} (shape {self.shape}) "
+                f"and {o.dtype} (shape {o.shape}), as PyTorch refuses floats; combine masks, e.g. "
+                "(x > 0) & (x < 1)"
+            )
+        return _wrap(np.asarray(op(self.data, o.data)))
+
+    def __and__(self, other: Any) -> "Tensor":
+        return self._bitwise(other, np.bitwise_and, "&")
+
+    def __rand__(self, other: Any) -> "Tensor":
+        return self._bitwise(other, np.bitwise_and, "&")
+
+    def __or__(self, other: Any) -> "Tensor":
+        return self._bitwise(other, np.bitwise_or, "|")
+
+    def __ror__(self, other: Any) -> "Tensor":
+        return self._bitwise(other, np.bitwise_or, "|")
+
+    def __xor__(self, other: Any) -> "Tensor":
+        return self._bitwise(other, np.bitwise_xor, "^")
+
+    def __rxor__(self, other: Any) -> "Tensor":
+        return self._bitwise(other, np.bitwise_xor, "^")
+
+    def __invert__(self) -> "Tensor":
+        """~mask: logical not of a bool tensor, bitwise not of an integer one (not recorded)."""
+        if self.data.dtype.kind not in "biu":
+            raise TypeError(
+                f"~x: defined for bool and integer tensors, got {self.dtype} (shape {self.shape}), as "
+                "PyTorch refuses floats; for a mask, ~(x > 0) or x <= 0"
+            )
+        return _wrap(np.asarray(~self.data))
+
     # --- elementwise functions ---------------------------------------------------------------
     def exp(self) -> "Tensor":
         """e**x elementwise;  d/dx = exp(x)."""
@@ -490,6 +557,9 @@ class Tensor:
         """|x| elementwise;  d/dx = sign(x) (0 at 0)."""
         return ew.Abs.apply(self)
 
+    def __abs__(self) -> "Tensor":
+        return self.abs()
+
     def tanh(self) -> "Tensor":
         """tanh(x) elementwise;  d/dx = 1 - tanh(x)**2."""
         return ew.Tanh.apply(self)
@@ -506,11 +576,15 @@ class Tensor:
         """x where x > 0, else negative_slope * x."""
         return ew.LeakyReLU.apply(self, negative_slope=negative_slope)
 
-    def clip(self, lo: Optional[float], hi: Optional[float]) -> "Tensor":
+    def clip(self, lo: Any, hi: Any) -> "Tensor":
         """x limited to [lo, hi] (either may be None);  the gradient passes where lo <= x <= hi.
 
-        An integer or bool tensor with a float bound gives the default float dtype, as in
-        PyTorch (``clip(1.5, 2.5)`` of ``[1, 2, 3]`` is ``[1.5, 2., 2.5]``, not ints)."""
+        Bounds are numbers, ndarrays (constants) or Tensors; a Tensor bound gets the gradient
+        where x is beyond it, as in PyTorch's ``clamp``. An integer or bool tensor with a float
+        bound gives the default float dtype, as in PyTorch (``clip(1.5, 2.5)`` of ``[1, 2, 3]``
+        is ``[1.5, 2., 2.5]``, not ints)."""
+        if isinstance(lo, Tensor) or isinstance(hi, Tensor):
+            return _clip_between_tensors(self, lo, hi)
         x = self
         float_bound = isinstance(lo, (float, np.floating)) or isinstance(hi, (float, np.floating))
         if self.data.dtype.kind in "iub" and float_bound:
@@ -526,6 +600,8 @@ class Tensor:
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
         """sum / n, where n is the number of elements reduced (nan for none, as in PyTorch)."""
+        if self.data.dtype == np.float16:  # summed and divided in float32, as PyTorch does: n > 65504 is inf
+            return self.astype(np.float32).mean(axis, keepdims).astype(np.float16)
         total = self.sum(axis, keepdims)  # first: it names a bad axis
         n = red.count(self.shape, axis, "mean")
         # Divided, not multiplied by 1/n: the mean of seven 7.0s is exactly 7.0 (7 * (1/7) is not).
@@ -533,9 +609,11 @@ class Tensor:
 
     def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> "Tensor":
         """mean of squared deviations, sum((x - mean)**2) / (n - ddof); ddof=0 like numpy."""
-        n = red.count(self.shape, axis)
+        n = red.count(self.shape, axis, "var")
         if n - ddof <= 0:
             raise ValueError(f"var: {n} element(s) reduced with ddof={ddof}; need more than ddof")
+        if self.data.dtype == np.float16:  # in float32, as PyTorch computes it: n > 65504 is inf in float16
+            return self.astype(np.float32).var(axis, keepdims, ddof).astype(np.float16)
         centered = self - self.mean(axis, keepdims=True)
         return (centered * centered).sum(axis, keepdims) / (n - ddof)
 
@@ -813,6 +891,17 @@ def _check_in_place(t: Tensor, where: str) -> None:
         )
     if not t.data.flags.writeable:
         raise ValueError(f"{where}: the array of this tensor (shape {t.shape}, {t.dtype}) is read-only")
+
+
+def _clip_between_tensors(x: Tensor, lo: Any, hi: Any) -> Tensor:
+    """``clip`` with Tensor bounds: min(max(x, lo), hi), as PyTorch's ``clamp``. Written with
+    ``where`` so that ties go to x: x gets the gradient where lo <= x <= hi, a bound where x is
+    beyond it (``maximum`` would split a tie)."""
+    if lo is not None:
+        x = where(x < lo, lo, x)
+    if hi is not None:
+        x = where(x > hi, hi, x)
+    return x
 
 
 def _true_division(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:

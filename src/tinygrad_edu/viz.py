@@ -108,17 +108,8 @@ NO_GRAD_NEEDED = "not needed"
 
 FROM_ANOTHER_BACKWARD = "from another backward"
 """What ``draw_graph(root)`` shows for an intermediate whose stored gradient came from a backward
-that did not start at ``root`` (and cannot be worked out again: the graph was freed)."""
-
-UNKNOWN_GRAD = "? (graph freed)"
-"""What ``draw_graph(root)`` shows for an intermediate whose stored gradient may not be root's, when
-the graph was freed so that it cannot be worked out again."""
-
-FREED_NOTE = (
-    "? (graph freed): backward() freed the graph, so d output / d value cannot be worked out again "
-    "(the stored one may be another backward's); backward(retain_graph=True) keeps it"
-)
-"""The legend's line under ``GRAD_NOTE`` when a box shows ``UNKNOWN_GRAD``."""
+that did not start at ``root`` alone, once backward has freed the graph (so it cannot be worked out
+again for root)."""
 
 CHANGED_GRAD = "? (changed in place since)"
 """What ``draw_graph(root)`` shows for an intermediate whose gradient cannot be worked out again
@@ -137,7 +128,7 @@ again fails for any other reason (an op's backward raised)."""
 UNREPEATABLE_NOTE = "? (cannot be worked out again): a backward through this graph raises now"
 """The legend's line when a box shows ``UNREPEATABLE_GRAD``."""
 
-_UNKNOWN_NOTES = {UNKNOWN_GRAD: FREED_NOTE, CHANGED_GRAD: CHANGED_NOTE, UNREPEATABLE_GRAD: UNREPEATABLE_NOTE}
+_UNKNOWN_NOTES = {CHANGED_GRAD: CHANGED_NOTE, UNREPEATABLE_GRAD: UNREPEATABLE_NOTE}
 
 GRAD_NOTE = "grad: a leaf's .grad (adds up over backward calls); any other box's d output / d value"
 """The legend's line on what the grads in a picture of Tensors are."""
@@ -412,11 +403,13 @@ def _build_values(root: Value, grads: bool = False) -> _Graph:
 # root's included, it shows d root / d value: what the last backward from root sent there, not an
 # older gradient that another loss's backward left on a shared op (op.grad_output keeps the
 # last one, whichever root that walk started from). None before any backward has gone through
-# root. While the graph is alive these gradients are worked out again for root, with the
-# engine's own walk (nothing stored changes). Once backward has freed it, a stored one is shown
-# only when the engine numbers its walks and says the last walk from root wrote it; otherwise the
-# box says "from another backward" or "? (graph freed)": a loss built on root passes through it
-# with the same 1 that root's own backward starts from, so the stored gradient may be that loss's.
+# root. The engine numbers its walks: an op keeps the number of the walk that wrote its
+# grad_output (grad_walk), and a root's op the number of the last walk started from it alone
+# (started_walk). A stored gradient whose number is root's is shown as it is. Any other is worked
+# out again for root while the graph is alive, with the engine's own walk (nothing stored
+# changes); once backward has freed the graph the box says "from another backward": a loss built
+# on root (l2 = l1 + (10 * y).sum()) passes through it with the same 1 that root's own backward
+# starts from, so only the number tells the two apart.
 
 _OP_STATE = ("grad_output", "grad_walk", "started_walk")  # what an engine walk writes on an op
 
@@ -445,33 +438,19 @@ def _tensor_grads(root: Tensor, order: Sequence[Tensor]) -> dict[int, Any]:
     root_op = root._ctx
     if root_op is None or root_op.grad_output is None:
         return shown  # no backward has gone through root: intermediates have no gradient yet
-    started = getattr(root_op, "started_walk", None)  # an engine that numbers its walks sets these
-    if started == 0:
-        return shown  # only walks from other roots went through root
+    started = root_op.started_walk
     fresh, why = _gradients_for(root, inner)
     for t in inner:
         op = t._ctx
-        if started is not None and getattr(op, "grad_walk", None) == started:
+        if op.grad_walk == started:
             shown[id(t)] = op.grad_output  # written by the last backward from root
         elif fresh is not None:
             shown[id(t)] = fresh.get(id(t))
         elif t is root and root.data.size == 1:
             shown[id(t)] = np.ones_like(root.data)  # d root / d root
-        elif op.grad_output is not None:
-            shown[id(t)] = _unknown_grad(op, root_op, started is not None, why)
+        elif op.grad_output is not None and started != 0:
+            shown[id(t)] = why  # a word, never the stored gradient: it is another backward's
     return shown
-
-
-def _unknown_grad(op: Any, root_op: Any, numbered: bool, why: str) -> str:
-    """What a box shows when its gradient cannot be worked out again (``why``: the graph was freed,
-    or changed in place since): a word on it, never the stored one. That one may be what another
-    backward sent there: a loss built on root (``l2 = l1 + (10 * y).sum()``) passes through root
-    with the same 1 that root's own backward starts from, and adds its own gradient on the way, so
-    nothing left on the graph tells the two apart (an engine that numbers its walks does: see
-    ``_tensor_grads``)."""
-    if (op.freed and not root_op.freed) or (numbered and getattr(op, "grad_walk", None) is not None):
-        return FROM_ANOTHER_BACKWARD  # the walk that wrote it did not start at root
-    return why
 
 
 def _gradients_for(root: Tensor, inner: Sequence[Tensor]) -> tuple[Optional[dict[int, np.ndarray]], str]:
@@ -480,7 +459,7 @@ def _gradients_for(root: Tensor, inner: Sequence[Tensor]) -> tuple[Optional[dict
     changed in place since (an optimizer step), or cannot be walked again."""
     ops = [t._ctx for t in inner]
     if any(op.freed for op in ops):
-        return None, UNKNOWN_GRAD
+        return None, FROM_ANOTHER_BACKWARD
     if _changed_in_place(inner):
         return None, CHANGED_GRAD
     g = root._ctx.grad_output
@@ -784,10 +763,10 @@ def draw_graph(
     box shows d root / d value, the gradient of one backward from this root,
     worked out again from the graph while it is alive, so that another loss's
     backward through a shared op cannot show up here (``None`` before any
-    backward through root). Once backward has freed the graph these cannot be
-    worked out again, and the box says "? (graph freed)" (or "from another
-    backward"), never a stored gradient that may be another loss's: draw after
-    ``backward(retain_graph=True)`` to see them. A Value graph shows each
+    backward through root). Once backward has freed the graph, a box shows the
+    gradient the last backward from root alone left there (the engine numbers
+    its walks), and says "from another backward" for one another loss's
+    backward left. A Value graph shows each
     Value's own ``.grad`` (also in a walk by hand: ``o.grad = 1.0``, then
     ``o._backward()`` ...); one that another output's backward left on a shared
     value is marked "(another backward's)". Numbers have at least 4
