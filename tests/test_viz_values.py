@@ -792,3 +792,17 @@ def test_tracing_after_backward_says_to_trace_first() -> None:
     loss.backward()
     with pytest.raises(RuntimeError, match=r"trace_backward: .*call trace_backward\(loss\) before loss"):
         viz.trace_backward(loss)
+
+
+def test_a_non_scalar_root_is_not_seeded_with_another_backward_s_gradient() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    y = x * 2
+    y.name = "y"
+    h = y * 3  # a non-scalar root: its own backward needs a gradient= seed
+    h.name = "h"
+    (h * 5).sum().backward(retain_graph=True)  # reaches h with [5, 5]: not h's seed
+    assert box(viz.draw_graph(h).source, "y")[-1] == "grad None"  # no backward started from h
+    h.backward(np.array([1.0, 0.0], np.float32), retain_graph=True)
+    assert box(viz.draw_graph(h).source, "y")[-1] == "grad [3.0000, 0.0000]"  # its own seed
+    (h * 5).sum().backward(retain_graph=True)  # the seed is overwritten
+    assert box(viz.draw_graph(h).source, "y")[-1] == "grad " + viz.FROM_ANOTHER_BACKWARD

@@ -462,7 +462,10 @@ def _gradients_for(root: Tensor, inner: Sequence[Tensor]) -> tuple[Optional[dict
         return None, FROM_ANOTHER_BACKWARD
     if _changed_in_place(inner):
         return None, CHANGED_GRAD
-    g = root._ctx.grad_output
+    root_op = root._ctx
+    if root.data.size != 1 and root_op.grad_walk != root_op.started_walk:
+        return None, FROM_ANOTHER_BACKWARD  # its stored gradient, the seed, is another backward's
+    g = root_op.grad_output
     seed = np.ones_like(root.data) if root.data.size == 1 else np.array(np.asarray(g), dtype=root.dtype)
     try:
         with _keeping_op_state(ops):
