@@ -444,7 +444,7 @@ class Tensor:
             raise RuntimeError(
                 f"x {symbol} y: a leaf Variable that requires grad is being used in an in-place "
                 f"operation (x: shape {self.shape}, {self.dtype}), as PyTorch says. To update a "
-                f"parameter, do it inside `with tg.no_grad():` (p {symbol} lr * p.grad); for a new "
+                f"parameter, do it inside `with tg.no_grad():` (e.g. p -= lr * p.grad); for a new "
                 f"tensor that is part of the graph, write x = x {symbol[:-1]} y"
             )
         result = op(other)
