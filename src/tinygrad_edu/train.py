@@ -512,18 +512,54 @@ def _make_metrics(metrics: Any, loss_fn: Any, model: Any, where: str = "fit") ->
     if isinstance(metrics, str) or callable(metrics):
         metrics = [metrics]
     items = metrics.items() if isinstance(metrics, Mapping) else [(None, m) for m in metrics]
-    out: dict[str, Metric] = {}
+    named: list[tuple[str, Metric]] = []
     for name, metric in items:
         if isinstance(metric, str) and metric == "accuracy":
-            out[name or "accuracy"] = _Accuracy(kind, model, loss_fn, where)
+            named.append(("accuracy" if name is None else name, _Accuracy(kind, model, loss_fn, where)))
         elif callable(metric):
-            out[name or getattr(metric, "__name__", f"metric_{len(out)}")] = metric
+            derived = getattr(metric, "__name__", f"metric_{len(named)}")
+            named.append((derived if name is None else name, metric))
         else:
             raise ValueError(
                 f"{where}: a metric must be 'accuracy' or a callable f(output, target) -> float, "
                 f"got {metric!r}"
             )
-    return out
+    _check_metric_names([name for name, _ in named], where)
+    return dict(named)
+
+
+# The keys fit writes into an epoch's logs itself, and "epoch", which ModelCheckpoint's file
+# names take beside them; with validation_data each score also appears as val_<name>.
+_FIT_LOG_KEYS = ("loss", "last_batch_loss", "lr", "time", "epoch")
+
+_NAMING_HINT = (
+    "A metric in a list is named by its function's __name__ ('<lambda>' for every lambda; "
+    "'metric_<i>', its position, for a functools.partial or an object without __name__); "
+    "name them with a dict, metrics={'tpr': tpr, 'fpr': fpr}, or def functions of different names"
+)
+
+
+def _check_metric_names(names: list[str], where: str) -> None:
+    """Refuse two metrics of one name and a metric named like a number fit (or evaluate) logs
+    itself: one would silently replace the other in the logs."""
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"{where}: metrics item {i} is named {name!r}; a metric's name must be a "
+                             f"non-empty str. {_NAMING_HINT}")
+        if names.index(name) != i:
+            raise ValueError(
+                f"{where}: metrics items {names.index(name)} and {i} (counted from 0) are both named "
+                f"{name!r}, so one's numbers would replace the other's. {_NAMING_HINT}"
+            )
+    reserved = _FIT_LOG_KEYS if where == "fit" else ("loss",)
+    for i, name in enumerate(names):
+        if name in reserved or (where == "fit" and name.startswith("val_")):
+            own = ("fit logs itself (loss, last_batch_loss, lr, time, epoch, and val_<name> for each "
+                   "score on validation_data)" if where == "fit" else "evaluate returns for the loss")
+            raise ValueError(
+                f"{where}: metrics item {i} is named {name!r}, a name {own}, so the two numbers would "
+                f"be mixed up; rename the metric, e.g. metrics={{'my_{name}': ...}}. {_NAMING_HINT}"
+            )
 
 
 def _observe_labels(metric_fns: Mapping[str, Metric], *targets: Any) -> None:
@@ -703,7 +739,9 @@ def fit(
         progress: show a tqdm bar (epoch, loss, accuracy) if tqdm is installed and stderr is a
             terminal; otherwise nothing is printed.
         metrics: "auto" (accuracy when ``loss_fn`` is a classification loss), None, or a list
-            of "accuracy" and callables ``f(output, target) -> float`` on ndarrays. With
+            of "accuracy" and callables ``f(output, target) -> float`` on ndarrays, logged under
+            their ``__name__`` (a dict names them: ``{"tpr": f, "fpr": g}``); a repeated name or one
+            that fit logs itself ("loss", "lr", "time", "val_...", ...) is refused. With
             ``MSELoss`` "accuracy" reads the labels: 0/1 labels are predicted 1 when the output
             > 0.5, -1/+1 labels +1 when the output > 0; other labels are refused.
         check_finite: stop with ``NonFiniteLossError`` on a NaN/Inf loss or gradient, before
@@ -1217,7 +1255,7 @@ def evaluate(
     """Loss (and accuracy for classifiers) of ``model`` on ``(X, y)`` in eval mode, without a graph.
 
     Returns ``{"loss": ..., "accuracy": ...}``; batched results are averaged with the
-    batch sizes as weights.
+    batch sizes as weights. ``metrics`` is as in ``fit``; a metric named "loss" is refused.
     """
     X, y = _as_array(X), _as_array(y)
     if len(X) != len(y):

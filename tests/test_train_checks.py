@@ -1,0 +1,115 @@
+"""What fit and evaluate refuse before training, and the numbers that depend on it: metric names,
+the loss's reduction, validation_data and callback monitors found before the first update,
+gradient norms of parameters the optimizer does not hold, compare_optimizers' best, EarlyStopping's
+numbers."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu import data, nn, optim, train
+
+
+@pytest.fixture
+def moons():
+    X, y = data.make_moons(60, noise=0.2, seed=3)
+    return X, y.reshape(-1, 1).astype(np.float64)
+
+
+def make_mlp(seed: int = 0) -> nn.Module:
+    tg.manual_seed(seed)
+    return nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1))
+
+
+def fit_refused(kind, moons, loss_fn=None, **options):
+    """fit with ``options`` raises ``kind`` before any update; returns the message."""
+    X, y = moons
+    model = make_mlp()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(kind) as info:
+        train.fit(model, loss_fn or nn.BCEWithLogitsLoss(), opt, X, y, 2, **{"progress": False, **options})
+    assert opt.step_count == 0
+    return str(info.value)
+
+
+def y_mean(output, target):
+    return float(np.mean(target))
+
+
+def y_max(output, target):
+    return float(np.max(target))
+
+
+# --- 1. metric names ------------------------------------------------------------------------
+
+
+def test_two_lambdas_are_refused_and_the_message_says_how_to_name_them(moons):
+    # before: both were logged as "<lambda>" and only the second was kept
+    message = fit_refused(ValueError, moons, metrics=[lambda o, t: 1.0, lambda o, t: 2.0])
+    assert message.startswith("fit: metrics items 0 and 1")
+    assert "'<lambda>'" in message and "metrics={'tpr': tpr, 'fpr': fpr}" in message
+    assert "'metric_<i>'" in message and "functools.partial" in message
+
+
+def test_a_metric_function_and_accuracy_of_one_name_are_refused(moons):
+    def accuracy(output, target):
+        return 0.0
+
+    message = fit_refused(ValueError, moons, metrics=["accuracy", accuracy])
+    assert "metrics items 0 and 1" in message and "'accuracy'" in message
+
+
+@pytest.mark.parametrize("name", ["loss", "last_batch_loss", "lr", "time", "epoch", "val_loss", "val_y_mean"])
+def test_fit_refuses_a_metric_named_like_what_it_logs_itself(moons, name):
+    # before: "loss" replaced the training loss, "time" and "lr" were overwritten by fit's own
+    message = fit_refused(ValueError, moons, metrics={name: y_mean})
+    assert message.startswith(f"fit: metrics item 0 is named {name!r}")
+    assert f"metrics={{'my_{name}': ...}}" in message
+
+
+def test_a_metric_function_named_loss_is_refused_in_a_list_too(moons):
+    def loss(output, target):
+        return 123.0
+
+    assert "named 'loss'" in fit_refused(ValueError, moons, metrics=[loss])
+
+
+def test_evaluate_refuses_a_metric_named_loss(moons):
+    # before: the metric shared the loss's running total, and evaluate returned loss + metric
+    X, y = moons
+
+    def loss(output, target):
+        return 123.0
+
+    with pytest.raises(ValueError, match=r"^evaluate: metrics item 0 is named 'loss'.*evaluate returns"):
+        train.evaluate(make_mlp(), nn.BCEWithLogitsLoss(), X, y, metrics=[loss])
+
+
+def test_evaluate_keeps_a_metric_named_time_apart_from_the_loss(moons):
+    X, y = moons
+    model = make_mlp()
+    scores = train.evaluate(model, nn.BCEWithLogitsLoss(), X, y, batch_size=25, metrics={"time": y_mean})
+    z = model(tg.Tensor(X)).data
+    want = np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
+    assert scores["loss"] == pytest.approx(want, rel=1e-12)
+    assert scores["time"] == pytest.approx(y.mean(), rel=1e-12)
+
+
+def test_named_metrics_and_partials_each_keep_their_own_numbers(moons):
+    X, y = moons
+    model = make_mlp()
+    h = train.fit(model, nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1), X, y, 1,
+                  batch_size=20, shuffle=False, progress=False,
+                  metrics=[functools.partial(y_mean), functools.partial(y_max), y_max])
+    # a partial has no __name__: it is logged as metric_<its position>
+    assert h.history["metric_0"] == [pytest.approx(y.mean(), rel=1e-12)]
+    batch_max = [y[k : k + 20].max() for k in range(0, 60, 20)]
+    assert h.history["metric_1"] == [pytest.approx(np.mean(batch_max))]
+    assert h.history["y_max"] == h.history["metric_1"]
+    h = train.fit(model, nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1), X, y, 1,
+                  progress=False, metrics={"mean_y": lambda o, t: y_mean(o, t), "one": lambda o, t: 1.0})
+    assert h.history["mean_y"] == [pytest.approx(y.mean(), rel=1e-12)] and h.history["one"] == [1.0]
