@@ -670,10 +670,10 @@ def test_bad_arguments_give_clear_errors(moons):
         train.fit(model, loss, optim.SGD(other.parameters(), lr=0.1), X, y, 1, progress=False)
     with pytest.raises(ValueError, match="epochs must be an int"):
         train.fit(model, loss, optim.SGD(model.parameters(), lr=0.1), X, y, 1.5, progress=False)
-    with pytest.raises(ValueError, match="expected a scalar"):
+    with pytest.raises(ValueError, match="expected a scalar"):  # (a loss without a .reduction to read)
         train.fit(
             model,
-            nn.BCEWithLogitsLoss(reduction="none"),
+            lambda out, t: nn.functional.binary_cross_entropy_with_logits(out, t, reduction="none"),
             optim.SGD(model.parameters(), lr=0.1),
             X,
             y,

@@ -113,3 +113,50 @@ def test_named_metrics_and_partials_each_keep_their_own_numbers(moons):
     h = train.fit(model, nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1), X, y, 1,
                   progress=False, metrics={"mean_y": lambda o, t: y_mean(o, t), "one": lambda o, t: 1.0})
     assert h.history["mean_y"] == [pytest.approx(y.mean(), rel=1e-12)] and h.history["one"] == [1.0]
+
+
+# --- 2. the loss's reduction ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "loss_fn, shown",
+    [(nn.BCEWithLogitsLoss(reduction="sum"), "BCEWithLogitsLoss has reduction='sum'"),
+     (nn.MSELoss(reduction="none"), "MSELoss has reduction='none'"),
+     (functools.partial(nn.functional.mse_loss, reduction="sum"),
+      "functools.partial(mse_loss, reduction='sum') has reduction='sum'")],
+)
+def test_fit_refuses_a_loss_that_does_not_average(moons, loss_fn, shown):
+    # before: a summed loss trained, and "loss", "val_loss" and evaluate were sums over 64, 300 or
+    # batch_size samples
+    message = fit_refused(ValueError, moons, loss_fn=loss_fn, validation_data=moons)
+    assert message.startswith(f"fit: loss_fn {shown}") and "a mean over samples" in message
+    assert "reduction='mean'" in message
+
+
+def test_the_refusal_of_sum_says_how_to_take_the_same_steps(moons):
+    message = fit_refused(ValueError, moons, loss_fn=nn.MSELoss(reduction="sum"))
+    assert "multiply SGD's learning rate by the batch size" in message
+
+
+def test_what_the_refusal_of_sum_advises_takes_the_same_steps(moons):
+    X, y = moons
+    summed, B = make_mlp(), 20
+    opt = optim.SGD(summed.parameters(), lr=0.01)
+    sum_loss = nn.MSELoss(reduction="sum")
+    for _ in range(2):
+        for k in range(0, len(X), B):
+            opt.zero_grad()
+            sum_loss(summed(tg.Tensor(X[k : k + B])), y[k : k + B]).backward()
+            opt.step()
+    mean = make_mlp()
+    train.fit(mean, nn.MSELoss(), optim.SGD(mean.parameters(), lr=0.01 * B), X, y, 2, batch_size=B,
+              shuffle=False, progress=False)
+    for p, q in zip(summed.parameters(), mean.parameters()):
+        np.testing.assert_allclose(q.data, p.data, rtol=1e-5, atol=1e-6)  # (float32 parameters)
+
+
+def test_evaluate_refuses_a_summed_loss(moons):
+    # before: the result was a sum over each batch, so it depended on batch_size
+    X, y = moons
+    with pytest.raises(ValueError, match=r"^evaluate: loss_fn BCEWithLogitsLoss has reduction='sum'"):
+        train.evaluate(make_mlp(), nn.BCEWithLogitsLoss(reduction="sum"), X, y, batch_size=7)

@@ -27,6 +27,7 @@ calls ``_train_epochs`` (the callbacks, Ctrl-C), which runs ``_train_one_epoch``
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import signal
@@ -614,6 +615,34 @@ def _check_model_and_loss(model: Any, loss_fn: Any, where: str) -> None:
         )
 
 
+def _check_mean_reduction(loss_fn: Any, where: str) -> None:
+    """Refuse a loss whose ``reduction`` (an attribute, or a functools.partial's keyword) is not
+    'mean': fit and evaluate weight each batch's loss by its size to average over samples, so a
+    summed loss makes every number they log depend on the batch size."""
+    reduction = getattr(loss_fn, "reduction", None)
+    if reduction is None and isinstance(loss_fn, functools.partial):
+        reduction = loss_fn.keywords.get("reduction")
+    if reduction is None or (isinstance(reduction, str) and reduction == "mean"):
+        return
+    name = _loss_name(loss_fn)
+    if isinstance(loss_fn, functools.partial):
+        name = f"functools.partial({_loss_name(loss_fn.func)}, reduction={reduction!r})"
+    uses = "the loss it logs is" if where == "fit" else "the loss it returns is"
+    if reduction == "none":
+        why, hint = "it gives one loss per sample, not the scalar needed", ""
+    else:
+        why = "the numbers would depend on the batch size"
+        hint = (
+            "; for the same steps as with 'sum', multiply SGD's learning rate by the batch size "
+            "(the gradient of a sum over a batch of B samples is B times the mean's)"
+        ) if reduction == "sum" else ""
+    raise ValueError(
+        f"{where}: loss_fn {name} has reduction={reduction!r}, but {uses} a mean over "
+        f"samples (each batch's loss weighted by its size), which needs reduction='mean'; with "
+        f"{reduction!r} {why}. Use reduction='mean' (the default){hint}"
+    )
+
+
 def _qualified(cls: type) -> str:
     """``nn.BCEWithLogitsLoss`` for the library's modules, the plain class name for others."""
     return f"nn.{cls.__name__}" if cls.__module__.startswith("tinygrad_edu.nn") else cls.__name__
@@ -717,6 +746,7 @@ def fit(
     ``loss = loss_fn(output, y_batch)``, ``loss.backward()``, ``optimizer.step()``.
 
     Args:
+        loss_fn: a loss averaging over its batch; one with ``reduction`` other than 'mean' is refused.
         X, y: ndarrays or Tensors, samples as rows (may be None when ``batches`` is given).
         epochs: the number of the last epoch to train, counted from 1, as in Keras: fit trains
             epochs ``initial_epoch + 1`` .. ``epochs``.
@@ -759,6 +789,7 @@ def fit(
     epochs = _check_positive_int(epochs, "epochs", "fit", minimum=0)
     initial_epoch = _check_initial_epoch(initial_epoch, epochs)
     _check_model_and_loss(model, loss_fn, "fit")
+    _check_mean_reduction(loss_fn, "fit")
     _check_optimizer(optimizer)
     shuffle, progress, check_finite, record_grad_norms = (
         _check_flag(value, name, "fit")
@@ -1257,6 +1288,7 @@ def evaluate(
     Returns ``{"loss": ..., "accuracy": ...}``; batched results are averaged with the
     batch sizes as weights. ``metrics`` is as in ``fit``; a metric named "loss" is refused.
     """
+    _check_mean_reduction(loss_fn, "evaluate")
     X, y = _as_array(X), _as_array(y)
     if len(X) != len(y):
         raise ValueError(f"evaluate: X has {len(X)} samples (shape {X.shape}) but y has {len(y)}")
