@@ -511,17 +511,19 @@ def test_early_stopping_restores_the_best_weights(moons):
 def test_early_stopping_on_missing_validation_data_says_what_to_do(moons):
     X, y = moons
     model = make_mlp()
-    with pytest.raises(KeyError, match="validation_data"):
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="monitors 'val_loss', which this run will not log.*validation_data"):
         train.fit(
             model,
             nn.BCEWithLogitsLoss(),
-            optim.SGD(model.parameters(), lr=0.1),
+            opt,
             X,
             y,
             2,
             callbacks=[train.EarlyStopping()],
             progress=False,
         )
+    assert opt.step_count == 0  # refused before training, not after the first epoch
 
 
 def test_model_checkpoint_files_load_back(moons, tmp_path):
@@ -800,9 +802,10 @@ def test_empty_data_and_a_checkpoint_name_without_its_log_are_named(moons, tmp_p
         train.evaluate(model, nn.BCEWithLogitsLoss(), np.zeros((0, 2)), np.zeros((0, 1)))
     assert train.predict(model, np.zeros((0, 2)), batch_size=4).shape == (0, 1)
     checkpoint = train.ModelCheckpoint(str(tmp_path / "m_{val_loss:.3f}.npz"), monitor="loss")
-    with pytest.raises(KeyError, match=r"uses \{val_loss\}.*pass validation_data"):
-        train.fit(model, nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1), X, y, 1,
-                  progress=False, callbacks=[checkpoint])
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"has \{val_loss\} in its file name.*pass validation_data"):
+        train.fit(model, nn.BCEWithLogitsLoss(), opt, X, y, 1, progress=False, callbacks=[checkpoint])
+    assert opt.step_count == 0  # refused before training
 
 
 def test_a_generator_of_batches_used_up_by_the_first_epoch_is_named(moons):

@@ -25,9 +25,10 @@ def make_mlp(seed: int = 0) -> nn.Module:
     return nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1))
 
 
-def fit_refused(kind, moons, loss_fn=None, **options):
-    """fit with ``options`` raises ``kind`` before any update; returns the message."""
-    X, y = moons
+def fit_refused(kind, moons, loss_fn=None, X=None, **options):
+    """fit with ``options`` (and ``X`` in place of the moons' inputs) raises ``kind`` before any
+    update; returns the message."""
+    X, y = moons if X is None else (X, moons[1])
     model = make_mlp()
     opt = optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(kind) as info:
@@ -160,3 +161,140 @@ def test_evaluate_refuses_a_summed_loss(moons):
     X, y = moons
     with pytest.raises(ValueError, match=r"^evaluate: loss_fn BCEWithLogitsLoss has reduction='sum'"):
         train.evaluate(make_mlp(), nn.BCEWithLogitsLoss(reduction="sum"), X, y, batch_size=7)
+
+
+# --- 3. validation_data and callback monitors, before the first update ------------------------
+
+
+def test_a_y_val_of_shape_n_is_refused_before_training(moons):
+    # before: refused by the loss only after a whole epoch had trained
+    X, y = moons
+    message = fit_refused(ValueError, moons, validation_data=(X, y.ravel()))
+    assert message.startswith("fit: validation_data (X_val of shape (60, 2), y_val of shape (60,))")
+    assert "Reshape y_val to (60, 1)" in message
+
+
+def test_a_y_val_of_shape_n_is_refused_with_a_hand_written_loss_too(moons):
+    # before: (60, 1) outputs minus (60,) targets broadcast to (60, 60), and val_loss was wrong
+    X, y = moons
+    message = fit_refused(ValueError, moons, loss_fn=lambda out, t: ((out - t) ** 2).mean(),
+                          validation_data=(X, y.ravel()))
+    assert "broadcast them to (60, 60)" in message and "y_val" in message
+
+
+def test_an_x_val_with_the_wrong_number_of_features_is_refused_before_training(moons):
+    X, y = moons
+    message = fit_refused(ValueError, moons, validation_data=(X[:, :1], y))
+    assert message.startswith("fit: validation_data (X_val of shape (60, 1)")
+    assert "in_features = 2" in message
+
+
+@pytest.mark.parametrize(
+    "make, options, words",
+    [(lambda p: train.EarlyStopping(), {}, ["EarlyStopping, monitors 'val_loss'", "pass validation_data"]),
+     (lambda p: train.EarlyStopping(monitor="auc"), {"validation_data": "moons"},
+      ["monitors 'auc'", "val_loss, val_accuracy, time", "add a metric of that name"]),
+     (lambda p: train.ModelCheckpoint(str(p / "best.npz"), save_best_only=True), {},
+      ["ModelCheckpoint, monitors 'val_loss'"]),
+     (lambda p: train.ModelCheckpoint(str(p / "ck_{epoch}_{val_loss:.3f}.npz"), monitor="loss"), {},
+      ["ModelCheckpoint, has {val_loss} in its file name"])],
+)
+def test_a_callback_watching_a_key_the_run_will_not_log_is_refused_before_training(
+    moons, tmp_path, make, options, words
+):
+    # before: a KeyError after the first epoch had trained
+    options = {k: moons if v == "moons" else v for k, v in options.items()}
+    message = fit_refused(ValueError, moons, callbacks=[make(tmp_path)], **options)
+    assert message.startswith("fit: callbacks item 0, ")
+    assert "its epoch logs will hold loss, last_batch_loss, accuracy, lr" in message
+    for word in words:
+        assert word in message
+    assert not list(tmp_path.iterdir())
+
+
+def test_callbacks_watching_keys_the_run_logs_are_taken(moons, tmp_path):
+    X, y = moons
+    model = make_mlp()
+    stop = train.EarlyStopping(monitor="y_mean", patience=5)
+    best = train.ModelCheckpoint(str(tmp_path / "best_{val_y_mean:.2f}.npz"), monitor="val_accuracy",
+                                 save_best_only=True)
+    h = train.fit(model, nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1), X, y, 2,
+                  metrics=["accuracy", y_mean], validation_data=(X, y), callbacks=[stop, best],
+                  progress=False)
+    assert h.history["val_y_mean"] == [pytest.approx(y.mean())] * 2
+    assert [p.name for p in tmp_path.iterdir()] == [f"best_{y.mean():.2f}.npz"]
+
+
+class NoisyIdentity(nn.Module):
+    """Adds noise in training mode, but draws from the library's Generator in both modes: an
+    extra forward in eval mode would move every later dropout mask and shuffle."""
+
+    def forward(self, x):
+        noise = tg.get_rng().standard_normal(x.shape) * 0.1
+        return x + tg.Tensor(noise) if self.training else x + tg.Tensor(0 * noise)
+
+
+def make_random_model() -> nn.Module:
+    tg.manual_seed(5)
+    return nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8), NoisyIdentity(), nn.ReLU(), nn.Dropout(0.3),
+                         nn.Linear(8, 1))
+
+
+def test_the_validation_check_changes_no_random_numbers_or_running_statistics(moons):
+    X, y = moons
+    X_val, y_val = X[:25] + 0.1, y[:25]
+    # By hand: shuffles (seed=None) and dropout masks from the library's Generator, one
+    # eval-mode forward on the validation data after each epoch, as evaluate makes.
+    model = make_random_model()
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    loss_fn = nn.BCEWithLogitsLoss()
+    loader = data.DataLoader(X, y, batch_size=16, shuffle=True)
+    for _ in range(3):
+        model.train()
+        for xb, yb in loader:
+            opt.zero_grad()
+            loss_fn(model(xb), yb).backward()
+            opt.step()
+        model.eval()
+        with tg.no_grad():
+            model(tg.Tensor(X_val))
+    want = model.state_dict()
+    after_by_hand = tg.get_rng().bit_generator.state
+
+    model = make_random_model()
+    train.fit(model, loss_fn, optim.Adam(model.parameters(), lr=0.01), X, y, 3, batch_size=16,
+              validation_data=(X_val, y_val), progress=False)
+    got = model.state_dict()
+    assert got.keys() == want.keys() and "1.running_mean" in got
+    for key in want:  # parameters and BatchNorm's running statistics, bit for bit
+        assert np.array_equal(got[key], want[key]), key
+    assert tg.get_rng().bit_generator.state == after_by_hand
+    assert all(m.training for m in model.modules())
+
+
+def test_the_validation_check_puts_every_module_mode_back(moons):
+    X, y = moons
+    model = make_random_model()
+    model[1].eval()  # a frozen BatchNorm stays in eval mode while training
+    seen = []
+
+    def loss_fn(output, target):
+        seen.append([m.training for m in model.modules()])
+        return nn.functional.binary_cross_entropy_with_logits(output, target)
+
+    X_val = X.astype(np.float32)  # of another dtype than X, so the check runs
+    train.fit(model, loss_fn, optim.SGD(model.parameters(), lr=0.1), X, y, 1, batch_size=60,
+              validation_data=(X_val, y), progress=False)
+    # the check (eval mode), the one step (training mode, BatchNorm frozen), validation (eval)
+    assert seen == [[False] * 7, [True, True, False, True, True, True, True], [False] * 7]
+    assert [m.training for m in model.modules()] == [True, True, False, True, True, True, True]
+
+
+def test_data_that_does_not_fit_the_model_is_named_as_the_training_data(moons):
+    # X and X_val both have 3 features where the model takes 2: the first step names X itself,
+    # not validation_data (the check before training only runs when their sample shapes differ)
+    X, y = moons
+    X3 = np.hstack([X, X[:, :1]])
+    message = fit_refused(tg.OpError, moons, X=X3, validation_data=(X3, y))
+    assert message.startswith("Sequential[0] Linear(in_features=2")
+    assert "x has shape (60, 3)" in message and "validation_data" not in message

@@ -802,8 +802,12 @@ def fit(
     metric_fns = _make_metrics(metrics, loss_fn, model)
     # The labels of the whole data, where they are known, before the first update: MSELoss's
     # accuracy reads them (and refuses labels that are neither 0/1 nor -1/+1 here, not later).
+    train_inputs = batches.X if isinstance(batches, DataLoader) else X if batches is None else None
     train_labels = batches.y if isinstance(batches, DataLoader) else y if batches is None else None
     _observe_labels(metric_fns, train_labels, None if validation_data is None else validation_data[1])
+    _check_monitors(callbacks, _logged_keys(metric_fns, optimizer, validation_data is not None))
+    if not _same_sample_shapes(validation_data, train_inputs, train_labels):
+        _check_validation_forward(model, loss_fn, validation_data)
     modes = _modes(model)  # put back at the end (the run may switch an eval-mode model to training)
     run = _Run(model, loss_fn, optimizer, _parameter_names(model, optimizer), metric_fns, check_finite)
     run.record_grad_norms, run.initial_epoch = record_grad_norms, initial_epoch
@@ -963,6 +967,102 @@ def _validation_pair(validation_data: Any, where: str) -> Optional[tuple[np.ndar
     return X_val, y_val
 
 
+def _same_sample_shapes(validation_data: Any, X: Any, y: Any) -> bool:
+    """Whether X_val and y_val have the training samples' shapes (and dtypes): then the first
+    training step meets any mismatch with the model first, and names the training data."""
+    if validation_data is None:
+        return True
+    return all(
+        getattr(train, "shape", None) is not None and train.shape[1:] == val.shape[1:]
+        and getattr(train, "dtype", None) == val.dtype
+        for train, val in zip((X, y), validation_data)
+    )
+
+
+def _check_validation_forward(
+    model: Any, loss_fn: Any, validation_data: Optional[tuple[np.ndarray, np.ndarray]]
+) -> None:
+    """The model and the loss on the first two validation samples, in eval mode without a graph,
+    so an X_val or y_val that does not fit them is refused before the first update rather than
+    after a whole epoch. Leaves no trace: every module's mode, the buffers (BatchNorm's running
+    statistics) and the random generators (dropout masks, shuffles) are put back as they were."""
+    if validation_data is None:
+        return
+    X_val, y_val = validation_data
+    modes, sources = _modes(model), _random_sources(model)
+    buffers = list(model.buffers()) if hasattr(model, "buffers") else []
+    before = [b.data.copy() for b in buffers]
+    _set_mode(model, False)
+    try:
+        with no_grad():
+            output = model(Tensor(X_val[:2]))
+            if _loss_kind(loss_fn) != "multiclass":  # (N,) class labels are right there
+                _check_target_shape((len(X_val), *output.shape[1:]), y_val.shape, "y_val", "y_val")
+            _scalar_loss(loss_fn(output, y_val[:2]), "fit")
+    except Exception as exc:
+        raise _about_validation(exc, X_val, y_val) from None
+    finally:
+        _restore_modes(modes)
+        for b, data in zip(buffers, before):
+            b.data[...] = data
+        _rewind(sources)
+
+
+def _about_validation(exc: Exception, X_val: np.ndarray, y_val: np.ndarray) -> Exception:
+    """``exc`` as the same type, its message saying that validation_data is what failed (an
+    exception type that cannot be rebuilt from one message keeps its own, with a note)."""
+    message = str(exc.args[0]) if len(exc.args) == 1 else str(exc)
+    text = (
+        f"fit: validation_data (X_val of shape {X_val.shape}, y_val of shape {y_val.shape}), tried on "
+        f"its first {min(len(X_val), 2)} sample(s) before training: {message.removeprefix('fit: ')}"
+    )
+    try:
+        about = type(exc)(text)
+    except Exception:
+        if hasattr(exc, "add_note"):  # Python 3.11 and later
+            exc.add_note(text)
+        return exc
+    about.__dict__.update(exc.__dict__)
+    return about.with_traceback(exc.__traceback__)
+
+
+def _logged_keys(metric_fns: Mapping[str, Metric], optimizer: Any, validation: bool) -> list[str]:
+    """The keys every epoch's logs will hold (see ``_train_one_epoch`` and ``_epoch_logs``)."""
+    scores = ["loss", *metric_fns]
+    keys = ["loss", "last_batch_loss", *metric_fns]
+    if _current_lr(optimizer) is not None or getattr(optimizer, "last_lr", None) is not None:
+        keys.append("lr")
+    if validation:
+        keys += [f"val_{k}" for k in scores]
+    return [*keys, "time"]
+
+
+def _check_monitors(callbacks: list[Callback], keys: list[str]) -> None:
+    """Refuse an EarlyStopping or ModelCheckpoint that watches a key, or a file name that uses a
+    field, which the run will never log: found now, not after the first epoch has trained."""
+    for i, cb in enumerate(callbacks):
+        missing = []
+        if isinstance(cb, EarlyStopping) or (isinstance(cb, ModelCheckpoint) and cb.save_best_only):
+            if cb.monitor not in keys:
+                missing.append(f"monitors {cb.monitor!r}")
+        if isinstance(cb, ModelCheckpoint):
+            fields = [f for _, f, _, _ in string.Formatter().parse(cb.path) if f]
+            unknown = [f for f in fields if _field_key(f) not in (*keys, "epoch")]
+            missing += [f"has {{{f}}} in its file name" for f in unknown]
+        if missing:
+            hint = ("; pass validation_data to fit for the val_... keys" if "val_" in missing[0]
+                    else "; watch one of them, or add a metric of that name to metrics")
+            raise ValueError(
+                f"fit: callbacks item {i}, {type(cb).__name__}, {missing[0]}, which this run will not log: "
+                f"its epoch logs will hold {', '.join(keys)}{hint}"
+            )
+
+
+def _field_key(field: str) -> str:
+    """The log key a format field reads: ``val_loss`` for ``val_loss`` and ``val_loss.real``."""
+    return field.split(".")[0].split("[")[0]
+
+
 def _train_one_epoch(run: _Run, epoch: int, batch_maker: Callable[[int], Iterable[Any]]) -> dict[str, float]:
     """One pass over the epoch's batches, a step for each; its loss and metrics, sample-weighted."""
     _restore_modes(run.training_modes)  # (validation in the epoch before switched to eval)
@@ -1009,7 +1109,7 @@ def _train_one_step(run: _Run, xb: Tensor, yb: Any, epoch: int, step: int) -> tu
     try:
         output = run.model(xb)
         if run.global_step == 0 and _loss_kind(run.loss_fn) != "multiclass":  # (N,) labels are right there
-            _check_target_shape(output, yb)
+            _check_target_shape(output.shape, getattr(yb, "shape", None))
         loss = run.loss_fn(output, yb)
         if run.global_step == 0:  # (an accuracy that cannot be read is refused before the first update)
             for fn in run.metric_fns.values():
@@ -1032,22 +1132,25 @@ def _train_one_step(run: _Run, xb: Tensor, yb: Any, epoch: int, step: int) -> tu
     return output, value
 
 
-def _check_target_shape(output: Tensor, target: Any) -> None:
-    """Refuse targets that an elementwise loss would broadcast against the output into a bigger
-    array: (n, 1) outputs with (n,) targets compare every output with every target, an (n, n)
-    loss that trains without an error (the built-in losses check this; a hand-written one may not)."""
-    shape = getattr(target, "shape", None)
-    if shape is None or shape == output.shape:
+def _check_target_shape(
+    output: tuple[int, ...], shape: Optional[tuple[int, ...]], targets: str = "the targets", y: str = "y"
+) -> None:
+    """Refuse targets of ``shape`` that an elementwise loss would broadcast against outputs of
+    shape ``output`` into a bigger array: (n, 1) outputs with (n,) targets compare every output
+    with every target, an (n, n) loss that trains without an error (the built-in losses check
+    this; a hand-written one may not). ``targets`` and ``y`` name them in the message."""
+    if shape is None or shape == output:
         return
     try:
-        both = np.broadcast_shapes(output.shape, shape)
+        both = np.broadcast_shapes(output, shape)
     except ValueError:
         return  # not broadcastable: class labels for cross-entropy, say
-    if math.prod(both) > max(output.size, math.prod(shape)):
+    if math.prod(both) > max(math.prod(output), math.prod(shape)):
+        have = "have" if targets == "the targets" else "has"
         raise ValueError(
-            f"fit: the model's output has shape {output.shape} and the targets have shape {shape}; "
+            f"fit: the model's output has shape {output} and {targets} {have} shape {shape}; "
             f"an elementwise loss would broadcast them to {both} and compare every output with every "
-            f"target. Reshape the targets to {output.shape} (e.g. y.reshape(-1, 1))"
+            f"target. Reshape {targets} to {output} (e.g. {y}.reshape(-1, 1))"
         )
 
 
