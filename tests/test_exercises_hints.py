@@ -163,7 +163,7 @@ def test_relu_with_a_half_at_the_kink_is_not_said_to_take_1(tmp_path):
     "exercise_id, old, new",
     [
         ("backward_div", "-grad * a / (b * b)", "grad * a / (b * b)"),
-        ("bug_sign", "return grad / b, -grad * a / (b * b)", "return grad / b, grad * a / (b * b)"),
+        ("bug_div", "return grad / b, -grad * a / (b * b)", "return grad / b, grad * a / (b * b)"),
         ("backward_tanh", "return grad * (1 - y * y)", "return grad * (y * y - 1)"),
         (
             "softmax_cross_entropy",
@@ -178,8 +178,8 @@ def test_a_sign_hint_does_not_give_the_fix_or_another_exercise_s_formula(exercis
     assert "a/b**2" not in text and "d/db" not in text, text
 
 
-def test_the_bug_sign_skeleton_is_not_told_the_fix(tmp_path):
-    report = exercises.check("bug_sign", exercises.start("bug_sign", tmp_path))
+def test_the_bug_div_skeleton_is_not_told_the_fix(tmp_path):
+    report = exercises.check("bug_div", exercises.start("bug_div", tmp_path))
     assert "looks like: sign" in str(report)
     assert "-a/b**2" not in str(report), str(report)
 

@@ -318,8 +318,8 @@ def test_a_wrong_line_gets_the_hint_that_names_it(exercise_id, old, new, present
 
 def test_a_specific_hint_is_not_given_next_to_a_generic_one(tmp_path):
     # a * a with = for +=: the gradient is half the right one; "overwritten" says why, "factor 2" would not
-    path = exercises.start("bug_accumulate", tmp_path)
-    text = str(run_checks(exercises.get("bug_accumulate"), load_file(path, exercises.get("bug_accumulate"))))
+    exercise = exercises.get("bug_value_engine")
+    text = str(run_checks(exercise, load_file(exercises.start(exercise.id, tmp_path), exercise)))
     assert "overwritten instead of accumulated" in text
     assert DERIVATIVE_HINT not in text, text
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,12 @@ def _exercise(exercise_id: str) -> Any:
     from tinygrad_edu import exercises
 
     try:
-        return exercises.get(exercise_id)
+        exercise = exercises.get(exercise_id)
     except KeyError as err:
         raise UsageError(err.args[0]) from None
+    if exercise.id != exercise_id:  # an id it had before
+        print(f"{PROG} exercise: {exercise_id} is now called {exercise.id}", file=sys.stderr)
+    return exercise
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -42,6 +46,8 @@ def _write(args: argparse.Namespace, solution: bool) -> int:
     path = exercises.solution(exercise.id, args.dir) if solution else exercises.start(exercise.id, args.dir)
     if solution:
         print(f"wrote {path}: the reference solution of {exercise.id} ({exercise.title})")
+        if exercise.mistake:
+            print(f"the planted mistake: {exercise.mistake}")
     else:
         print(f"wrote {path}: {exercise.title} ({exercise.kind}); the task is in its docstring")
         print(f"when done: {PROG} exercise check {exercise.id} {path}")
@@ -50,9 +56,10 @@ def _write(args: argparse.Namespace, solution: bool) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from tinygrad_edu import exercises
+    from tinygrad_edu.exercises._kit import student_file
 
     exercise = _exercise(args.id)
-    path = Path(args.path) if args.path else Path("exercises") / f"{exercise.id}.py"
+    path = Path(args.path) if args.path else student_file(exercise.id, "exercises")
     report = exercises.check(exercise.id, path, timeout=args.timeout)
     print(report)
     return 0 if report.passed else 1

@@ -9,6 +9,8 @@ An exercise is one module of this package with
     BUG (optional)        (correct, wrong, words): a find-the-bug exercise hands out SOLUTION
                           with the one mistake planted instead of a stub; its feedback must
                           contain ``words``
+    MISTAKE               (with BUG) what the planted mistake is, in words, for the teacher; the
+                          id, TITLE and the docstring of SOLUTION name what is buggy, never the bug
     CHECKS                a list of (name, points, function): function(answer) returns the feedback
                           lines of what is wrong ([] when the check passes); answer.Name gives
                           the student's objects
@@ -73,14 +75,25 @@ EXERCISE_MODULES = (
     "mini_batches",
     "lr_decay",
     "gradient_check_n",
-    "bug_accumulate",
-    "bug_broadcast",
-    "bug_transposed",
-    "bug_upstream",
-    "bug_sign",
-    "bug_adam_step",
+    "bug_value_engine",
+    "bug_bias_add",
+    "bug_linear",
+    "bug_sigmoid",
+    "bug_div",
+    "bug_adam",
     "bug_network",
 )
+
+# Old ids, still accepted wherever an id is (and files named by them), not listed: the
+# find-the-bug exercises were once named by their bug.
+ALIASES = {
+    "bug_accumulate": "bug_value_engine",
+    "bug_broadcast": "bug_bias_add",
+    "bug_transposed": "bug_linear",
+    "bug_upstream": "bug_sigmoid",
+    "bug_sign": "bug_div",
+    "bug_adam_step": "bug_adam",
+}
 
 
 @dataclass
@@ -95,6 +108,7 @@ class Exercise:
     checks: list[tuple[str, float, Callable[[Any], list[str]]]]
     bug: Optional[tuple[str, str, str]] = None
     mistakes: list[tuple[str, str, str]] = field(default_factory=list)
+    mistake: Optional[str] = None  # a find-the-bug exercise's planted mistake, in words (for teachers)
 
     @property
     def kind(self) -> str:
@@ -149,6 +163,7 @@ def _load(name: str) -> Exercise:
         checks=list(module.CHECKS),
         bug=getattr(module, "BUG", None),
         mistakes=list(getattr(module, "MISTAKES", [module.BUG] if hasattr(module, "BUG") else [])),
+        mistake=getattr(module, "MISTAKE", None),
     )
 
 
@@ -161,7 +176,8 @@ def registry() -> dict[str, Exercise]:
 
 
 def get(exercise_id: str) -> Exercise:
-    """The exercise called ``exercise_id``, or a KeyError listing the ids."""
+    """The exercise called ``exercise_id`` (or an id it had before), or a KeyError listing the ids."""
+    exercise_id = ALIASES.get(exercise_id, exercise_id)
     if exercise_id not in EXERCISE_MODULES:  # an exercise's id is its module's name
         raise KeyError(
             f"exercises: no exercise {exercise_id!r}; the exercises are {', '.join(EXERCISE_MODULES)}"
@@ -374,11 +390,11 @@ def check(exercise_id: str, path_or_object: Any = None, timeout: float = DEFAULT
     """
     exercise = get(exercise_id)
     if path_or_object is None:
-        path_or_object = Path("exercises") / f"{exercise.id}.py"
+        path_or_object = student_file(exercise.id, "exercises")
     if isinstance(path_or_object, (str, Path)):
         path = Path(path_or_object)
         if path.is_dir():  # the folder that ``start ID DIR`` wrote DIR/ID.py into
-            path = path / f"{exercise.id}.py"
+            path = student_file(exercise.id, path)
         return _check_file_in_subprocess(exercise, path, timeout)
     answer = answer_from(exercise, path_or_object)
     missing = missing_entries(exercise, answer)
@@ -393,6 +409,17 @@ def check(exercise_id: str, path_or_object: Any = None, timeout: float = DEFAULT
     if problem:
         return _error_report(exercise, f"does not load: {problem}")
     return run_checks(exercise, answer)
+
+
+def student_file(exercise_id: str, folder: Union[str, Path]) -> Path:
+    """``folder/ID.py``; when there is none, the file named by an id the exercise had before, if any."""
+    exercise = get(exercise_id)
+    path = Path(folder) / f"{exercise.id}.py"
+    if not path.is_file():
+        for old in (old for old, new in ALIASES.items() if new == exercise.id):
+            if (Path(folder) / f"{old}.py").is_file():
+                return Path(folder) / f"{old}.py"
+    return path
 
 
 def _error_report(exercise: Exercise, message: str) -> Report:
@@ -471,19 +498,21 @@ def grade(
     """One row per student (sub-folder of ``folder``) and exercise: the score and the first problem.
 
     The exercises are ``exercise_ids``, or every exercise whose ``ID.py`` some
-    student handed in; a student without the file scores 0 ("missing").
+    student handed in; a student without the file scores 0 ("missing"). An id the
+    exercise had before names it too, in ``exercise_ids`` and in a file's name.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"exercises.grade: {folder} is not a folder (one sub-folder per student)")
     students = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if exercise_ids is None:
-        handed_in = {f.stem for s in students for f in s.glob("*.py")}
+        handed_in = {ALIASES.get(f.stem, f.stem) for s in students for f in s.glob("*.py")}
         exercise_ids = [e for e in registry() if e in handed_in]
+    exercise_ids = [*dict.fromkeys(get(e).id for e in exercise_ids)]  # old ids: the exercise, once
     rows = []
     for student in students:
         for exercise_id in exercise_ids:
-            report = check(exercise_id, student / f"{exercise_id}.py", timeout=timeout)
+            report = check(exercise_id, student_file(exercise_id, student), timeout=timeout)
             first = next((line.strip() for line in report.lines if not line.startswith("PASS")), "")
             problem = next((ln.strip() for c in report.checks if not c.passed for ln in c.lines), first)
             rows.append(

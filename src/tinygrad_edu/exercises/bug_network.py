@@ -8,7 +8,7 @@ from tinygrad_edu.exercises._checks import graph_check, how_to_check
 from tinygrad_edu.exercises.feedback import compare, numerical_vjp
 
 ID = "bug_network"
-TITLE = "find the bug: which op of a network is wrong"
+TITLE = "find the bug in a small network of hand-written ops"
 SEED = "seed 004, 2.3 (back-propagation through a network layer by layer); the course's gradient check"
 ENTRIES = ("Linear", "Tanh", "Sigmoid", "BCELoss", "loss")
 
@@ -77,6 +77,7 @@ def loss(X, Y, W1, b1, W2, b2):
     return BCELoss.apply(a2, Y)
 '''
 
+MISTAKE = "Tanh's backward multiplies grad by 1 - y instead of 1 - y * y (tanh' = 1 - tanh**2)"
 BUG = ("return grad * (1 - y * y)", "return grad * (1 - y)", "the faulty op: Tanh")
 
 

@@ -1,20 +1,23 @@
-"""Find the bug: a bias add whose backward forgets to sum over the broadcast axis."""
+"""Find the bug in a bias add (the planted mistake: MISTAKE below)."""
 
 import numpy as np
 
 from tinygrad_edu.exercises._checks import how_to_check, op_backward_check, randn
 
-ID = "bug_broadcast"
-TITLE = "find the bug: a missing broadcast reduction"
+ID = "bug_bias_add"
+TITLE = "find the bug in a bias add"
 SEED = "the course's db = 1/m * np.sum(dZ, axis=1, keepdims=True)"
 ENTRIES = ("AddBias",)
 
 SOLUTION = f'''"""Exercise {ID}: find the bug in this op, out = x + b, x (N, C), b (C,).
 
-numpy broadcasts b over the N rows, so each b[c] is used N times and its
-gradient is the sum of grad over the rows (the course's db = np.sum(dZ, axis=1,
-keepdims=True), with samples in columns). A gradient always has the shape of
-its input. One line is wrong: find it and fix it.
+b is added to each of the N rows of x: out[n, c] = x[n, c] + b[c]. So
+
+    dx[n, c] = grad[n, c]
+    db[c]    = sum_n grad[n, c]      (the course's db = 1/m np.sum(dZ, axis=1, keepdims=True),
+                                      with samples in columns)
+
+One line is wrong: find it and fix it.
 
 {how_to_check(ID)}
 """
@@ -30,6 +33,10 @@ class AddBias(tg.Function):
         return grad, grad.sum(axis=0)
 '''
 
+MISTAKE = (
+    "a missing broadcast reduction: the gradient for b is grad, of shape (N, C), instead of "
+    "grad.sum(axis=0), of b's shape (C,)"
+)
 BUG = ("return grad, grad.sum(axis=0)", "return grad, grad", "missing broadcast reduction")
 
 

@@ -1,19 +1,17 @@
-"""Find the bug: Adam's bias correction off by one step."""
+"""Find the bug in an Adam optimizer (the planted mistake: MISTAKE below)."""
 
 from tinygrad_edu.exercises import adam
 from tinygrad_edu.exercises._checks import how_to_check, trajectory_check
 
-ID = "bug_adam_step"
-TITLE = "find the bug: bias correction off by one step"
+ID = "bug_adam"
+TITLE = "find the bug in an Adam optimizer"
 SEED = "seed 001: t = t + 1 before update_parameters_with_adam, so the first correction is 1 - beta1**1"
 ENTRIES = ("CourseAdam",)
 
 SOLUTION = f'''"""Exercise {ID}: find the bug in this Adam.
 
-The course counts t = t + 1 BEFORE each update (seed 001), so the first update
-divides by 1 - beta1**1 = 0.1: the bias correction makes the first steps as
-large as later ones. The optimizer's state["step"] already counts the update
-being made (1 on the first):
+The course's update_parameters_with_adam (seed 001), for a parameter W with
+gradient g at its update t = 1, 2, ... (state["step"] holds t during the update):
 
     v = beta1 v + (1 - beta1) g;   s = beta2 s + (1 - beta2) g**2
     W = W - lr * (v / (1 - beta1**t)) / (sqrt(s / (1 - beta2**t)) + eps)
@@ -48,6 +46,10 @@ class CourseAdam(Optimizer):
         param -= lr * v_corrected / (np.sqrt(s_corrected) + eps)
 '''
 
+MISTAKE = (
+    'bias correction off by one step: t = state["step"] + 1, though state["step"] already '
+    "counts the update being made, so the first correction divides by 1 - beta1**2, not 1 - beta1"
+)
 BUG = ('t = state["step"]', 't = state["step"] + 1', "off by one step")
 
 OPTIONS = [dict(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8), dict(lr=0.1, beta1=0.8, beta2=0.9, eps=0.5)]

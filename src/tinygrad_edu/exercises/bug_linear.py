@@ -1,19 +1,23 @@
-"""Find the bug: a Linear op whose weight gradient is transposed."""
+"""Find the bug in a Linear op (the planted mistake: MISTAKE below)."""
 
 import numpy as np
 
 from tinygrad_edu.exercises._checks import how_to_check, op_backward_check, randn
 
-ID = "bug_transposed"
-TITLE = "find the bug: a transposed gradient"
+ID = "bug_linear"
+TITLE = "find the bug in a Linear op"
 SEED = "the course's dW = 1/m * np.dot(dZ, A_prev.T), shape (n_l, n_(l-1)) like W"
 ENTRIES = ("Linear",)
 
 SOLUTION = f'''"""Exercise {ID}: find the bug in this Linear op, out = x @ W.T + b.
 
-x is (N, in), W is (out, in), b is (out,), grad is (N, out). Each gradient has
-the shape of its input; the course's dW = np.dot(dZ, A_prev.T) has W's shape
-(n_l, n_(l-1)). One of the three gradients is wrong: find it and fix it.
+x is (N, in), W is (out, in), b is (out,), grad is (N, out); element by element,
+
+    dx[n, i] = sum_o grad[n, o] W[o, i]
+    dW[o, i] = sum_n grad[n, o] x[n, i]      (the course's dW = 1/m np.dot(dZ, A_prev.T))
+    db[o]    = sum_n grad[n, o]
+
+One of the three gradients is wrong: find it and fix it.
 
 {how_to_check(ID)}
 """
@@ -30,6 +34,10 @@ class Linear(tg.Function):
         return grad @ W, grad.T @ x, grad.sum(axis=0)
 '''
 
+MISTAKE = (
+    "a transposed weight gradient: x.T @ grad, of shape (in, out), instead of grad.T @ x, "
+    "of W's shape (out, in)"
+)
 BUG = (
     "return grad @ W, grad.T @ x, grad.sum(axis=0)",
     "return grad @ W, x.T @ grad, grad.sum(axis=0)",
@@ -57,7 +65,7 @@ CHECKS = [
         ),
     ),
     (
-        "backward on arrays, x (3, 3), W (3, 3): the shapes agree, the values do not",
+        "backward on arrays, x (3, 3), W (3, 3)",
         1.0,
         op_backward_check("Linear", linear, _square, ("x", "W", "b"), seed=1),
     ),

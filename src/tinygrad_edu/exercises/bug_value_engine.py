@@ -1,4 +1,4 @@
-"""Find the bug: a scalar engine that overwrites a gradient instead of adding to it."""
+"""Find the bug in a small scalar Value engine (the planted mistake: MISTAKE below)."""
 
 import math
 from typing import Any, Callable
@@ -6,21 +6,20 @@ from typing import Any, Callable
 from tinygrad_edu.exercises._checks import how_to_check
 from tinygrad_edu.exercises.feedback import compare
 
-ID = "bug_accumulate"
-TITLE = "find the bug: = instead of += for a reused input"
+ID = "bug_value_engine"
+TITLE = "find the bug in a scalar Value engine"
 SEED = "seed 004, 2.3: E depends on w1 along more than one path, and the paths' derivatives add up"
 ENTRIES = ("Value",)
 
 SOLUTION = f'''"""Exercise {ID}: find the bug in this small scalar engine (a Value like tg.Value).
 
 Every op records how to send its output's gradient back to its inputs; backward
-visits the ops from the output to the inputs. An input used in several places
-(a * a, or w in w * x1 + w * x2) receives a gradient from EACH use, and the
-chain rule adds them up (seed 004: "E depends on w1 along more than one path"):
+visits the ops from the output to the inputs, and leaves in each Value's grad
+the derivative of the output with respect to it (seed 004, 2.3), for instance
 
-    d(a * a)/da = a + a = 2a        d(w*x1 + w*x2)/dw = x1 + x2
+    d(a * a)/da = 2a        d(w*x1 + w*x2)/dw = x1 + x2        d tanh(u)/du = 1 - tanh(u)**2
 
-One line of this engine breaks that. Find it and fix it; do not rewrite the rest.
+Something in this engine is wrong. Find it and fix it; do not rewrite the rest.
 
 {how_to_check(ID)}
 """
@@ -83,6 +82,10 @@ class Value:
             v._backward()
 '''
 
+MISTAKE = (
+    "= instead of += in Mul's backward: the gradient of an input used more than once is "
+    "overwritten instead of accumulated (a * a gives a, not 2a)"
+)
 BUG = (
     "            self.grad += other.data * out.grad\n            other.grad += self.data * out.grad\n",
     "            self.grad = other.data * out.grad\n            other.grad = self.data * out.grad\n",
@@ -129,14 +132,14 @@ def _neuron_share(w: float) -> list[float]:
 
 
 CHECKS = [
-    ("a * a (a used twice)", 1.0, _case("a * a", _square, lambda a: a * a, 3.0, lambda a: [a])),
+    ("a * a", 1.0, _case("a * a", _square, lambda a: a * a, 3.0, lambda a: [a])),
     (
-        "2a + (-5)a (a in two products)",
+        "a * 2 + a * (-5)",
         1.0,
         _case("a * 2 + a * (-5)", _two_products, lambda a: -3 * a, 1.5, lambda a: [2.0, -5.0]),
     ),
     (
-        "tanh(w * 0.5 + w * 1.5) (a weight used twice)",
+        "tanh(w * 0.5 + w * 1.5)",
         1.0,
         _case("tanh(w * 0.5 + w * 1.5)", _neuron, lambda w: math.tanh(2.0 * w), 0.4, _neuron_share),
     ),

@@ -1,20 +1,19 @@
-"""Find the bug: a Sigmoid whose backward forgets the upstream gradient."""
+"""Find the bug in a Sigmoid op (the planted mistake: MISTAKE below)."""
 
 import numpy as np
 
 from tinygrad_edu.exercises._checks import how_to_check, op_backward_check, randn
 
-ID = "bug_upstream"
-TITLE = "find the bug: the forgotten upstream grad"
+ID = "bug_sigmoid"
+TITLE = "find the bug in a Sigmoid op"
 SEED = "seed 004, 2.3: dE/dnet = dE/dout * dout/dnet, and dout/dnet = out (1 - out) for sigmoid"
 ENTRIES = ("Sigmoid",)
 
 SOLUTION = f'''"""Exercise {ID}: find the bug in this Sigmoid op.
 
-s = 1 / (1 + exp(-x)) has the local derivative s (1 - s). The chain rule
-(seed 004, 2.3: dE/dnet = dE/dout * dout/dnet) multiplies it by the gradient
-that reached the output. The backward below passes a check whose upstream
-gradient is all ones, and fails every other: find the mistake and fix it.
+s = 1 / (1 + exp(-x)) has the derivative ds/dx = s (1 - s). backward(grad)
+returns the gradient for x by the chain rule (seed 004, 2.3: dE/dnet =
+dE/dout * dout/dnet), where grad is dE/ds. One line is wrong: find it and fix it.
 
 {how_to_check(ID)}
 """
@@ -33,6 +32,7 @@ class Sigmoid(tg.Function):
         return grad * s * (1 - s)
 '''
 
+MISTAKE = "the forgotten upstream gradient: backward returns s * (1 - s), not grad * s * (1 - s)"
 BUG = ("return grad * s * (1 - s)", "return s * (1 - s)", "off by the upstream gradient")
 
 

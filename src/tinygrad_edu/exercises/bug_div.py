@@ -1,11 +1,11 @@
-"""Find the bug: a Div whose backward has a sign error."""
+"""Find the bug in a Div op (the planted mistake: MISTAKE below)."""
 
 import numpy as np
 
 from tinygrad_edu.exercises._checks import how_to_check, op_backward_check, randn
 
-ID = "bug_sign"
-TITLE = "find the bug: a sign error"
+ID = "bug_div"
+TITLE = "find the bug in a Div op"
 SEED = "seed 004, 2.2 (derivatives of the elementary functions: (1/x)' = -1/x**2)"
 ENTRIES = ("Div",)
 
@@ -29,6 +29,7 @@ class Div(tg.Function):
         return grad / b, -grad * a / (b * b)
 '''
 
+MISTAKE = "a sign error: the gradient for b is +grad * a / b**2 instead of -grad * a / b**2"
 BUG = ("return grad / b, -grad * a / (b * b)", "return grad / b, grad * a / (b * b)", "sign")
 
 
