@@ -298,3 +298,40 @@ def test_data_that_does_not_fit_the_model_is_named_as_the_training_data(moons):
     message = fit_refused(tg.OpError, moons, X=X3, validation_data=(X3, y))
     assert message.startswith("Sequential[0] Linear(in_features=2")
     assert "x has shape (60, 3)" in message and "validation_data" not in message
+
+
+# --- 4. gradients of parameters the optimizer does not hold -----------------------------------
+
+
+def one_step_grads(state, X, y):
+    """The gradient of every parameter of make_mlp's model with weights ``state``, from one
+    forward and backward on ``(X, y)``, by hand."""
+    model = make_mlp()
+    model.load_state_dict(state)
+    nn.BCEWithLogitsLoss()(model(tg.Tensor(X)), y).backward()
+    return {name: p.grad.data.copy() for name, p in model.named_parameters()}
+
+
+@pytest.mark.parametrize("held", [[2], [0]])
+def test_grad_norms_of_parameters_the_optimizer_does_not_hold_are_one_steps(moons, held):
+    # before: their .grad was never cleared, so each step's gradient was added to the last ones
+    # and history.grad_norms grew step after step (0.34, 0.68, 1.03, ... for 0.weight)
+    X, y = moons
+    model = make_mlp()
+    params = [p for i in held for p in model[i].parameters()]
+    states = []  # the weights at the start of each epoch: one step each, on the whole set
+
+    def batches(epoch):
+        states.append(model.state_dict())
+        return [(X, y)]
+
+    h = train.fit(model, nn.BCEWithLogitsLoss(), optim.SGD(params, lr=0.5), None, None, 4,
+                  batches=batches, record_grad_norms=True, progress=False)
+    want = [one_step_grads(state, X, y) for state in states]
+    unheld = [name for name, _ in model.named_parameters() if int(name.split(".")[0]) not in held]
+    assert len(unheld) == 2 and set(h.grad_norms) == {name for name, _ in model.named_parameters()}
+    for name in h.grad_norms:
+        assert h.grad_norms[name] == pytest.approx([np.linalg.norm(g[name]) for g in want], rel=1e-6), name
+    for name, p in model.named_parameters():  # the last step's gradient, not a sum of all four
+        if name in unheld:
+            assert np.allclose(p.grad.data, want[-1][name], rtol=1e-6, atol=1e-12), name

@@ -743,7 +743,9 @@ def fit(
     """Train ``model`` up to epoch number ``epochs``; return the ``History``.
 
     Each step: ``optimizer.zero_grad()``, ``output = model(X_batch)``,
-    ``loss = loss_fn(output, y_batch)``, ``loss.backward()``, ``optimizer.step()``.
+    ``loss = loss_fn(output, y_batch)``, ``loss.backward()``, ``optimizer.step()``. The grads of
+    the model's parameters the optimizer does not hold are cleared too, as ``model.zero_grad()``
+    would, so they never add up over steps.
 
     Args:
         loss_fn: a loss averaging over its batch; one with ``reduction`` other than 'mean' is refused.
@@ -778,7 +780,8 @@ def fit(
             the update, or on an update that makes a parameter NaN/Inf (that update is undone),
             so the model keeps the parameters of the last finite step.
         record_grad_norms: record each parameter's gradient norm in ``history.grad_norms``
-            (the mean over each epoch's steps), to see vanishing or exploding gradients.
+            (the mean over each epoch's steps, every norm one step's, for the parameters the
+            optimizer does not hold too), to see vanishing or exploding gradients.
 
     Ctrl-C stops training after the step in progress and returns the history so far, with
     ``history.interrupted = True``. Epoch lists hold completed epochs only; ``history.steps``
@@ -869,6 +872,10 @@ class _Run:
     ) -> None:
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.names = names  # id(parameter) -> its name in the model, for error messages
+        # The model's parameters the optimizer does not hold (a frozen layer that still has
+        # requires_grad): optimizer.zero_grad() leaves their grads alone, so each step clears them.
+        held = {id(p) for g in getattr(optimizer, "param_groups", ()) for p in g["params"]}
+        self.unheld = [p for _, p in model.named_parameters() if id(p) not in held]
         self.metric_fns = metric_fns
         self.check_finite = check_finite
         self.history = History()
@@ -1105,6 +1112,8 @@ def _train_one_step(run: _Run, xb: Tensor, yb: Any, epoch: int, step: int) -> tu
     """
     optimizer = run.optimizer
     optimizer.zero_grad()
+    for p in run.unheld:  # as model.zero_grad() would: every gradient is this step's alone
+        p.grad = None
     buffers_before = [b.data.copy() for b in run.buffers]
     try:
         output = run.model(xb)
