@@ -335,3 +335,36 @@ def test_grad_norms_of_parameters_the_optimizer_does_not_hold_are_one_steps(moon
     for name, p in model.named_parameters():  # the last step's gradient, not a sum of all four
         if name in unheld:
             assert np.allclose(p.grad.data, want[-1][name], rtol=1e-6, atol=1e-12), name
+
+
+# --- 5. compare_optimizers' best ------------------------------------------------------------
+
+
+def blows_up_after(steps):
+    """SGD's learning rate: a good one for ``steps`` updates, then one that overflows."""
+    return lambda p: optim.SGD(p, lr=lambda step: 0.5 if step < steps else 1e300)
+
+
+def test_the_best_of_a_comparison_is_never_a_run_that_errored(moons):
+    # before: the run stopped by NonFiniteLossError keeps the weights of its last finite step,
+    # which had trained further than the slow healthy run, and was named best
+    X, y = moons
+    result = train.compare_optimizers(
+        make_mlp, nn.BCEWithLogitsLoss(),
+        {"blows_up": blows_up_after(40), "slow": lambda p: optim.SGD(p, lr=1e-4)},
+        X, y, epochs=20, batch_size=20, progress=False)
+    assert list(result.errors) == ["blows_up"]
+    loss = {r["name"]: r["loss"] for r in result.rows}
+    assert np.isfinite(loss["blows_up"]) and loss["blows_up"] < loss["slow"]
+    assert result.best == "slow"
+    assert "best='slow'" in repr(result)
+
+
+def test_a_comparison_where_every_run_errored_has_no_best(moons):
+    X, y = moons
+    result = train.compare_optimizers(
+        make_mlp, nn.BCEWithLogitsLoss(), {"a": blows_up_after(10), "b": blows_up_after(0)},
+        X, y, epochs=5, batch_size=20, progress=False)
+    assert sorted(result.errors) == ["a", "b"] and all(np.isfinite(r["loss"]) for r in result.rows)
+    assert result.best is None
+    assert "best=None" in repr(result) and str(result).splitlines()[-1].startswith("b: fit: ")

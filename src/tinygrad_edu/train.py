@@ -1463,7 +1463,8 @@ class Comparison:
     """The result of ``compare_optimizers``: one row per optimizer, the histories and the models.
 
     ``str(comparison)`` (or ``comparison.table()``) is a text table; ``rows`` holds the
-    same numbers as dicts; ``best`` is the name with the lowest final loss.
+    same numbers as dicts; ``best`` is the name with the lowest final loss among the runs that
+    did not error (``errors``), None when every run did.
     """
 
     def __init__(self) -> None:
@@ -1475,8 +1476,13 @@ class Comparison:
 
     @property
     def best(self) -> Optional[str]:
-        finite = [r for r in self.rows if math.isfinite(r["loss"])]
-        return min(finite, key=lambda r: r["loss"])["name"] if finite else None
+        """The name with the lowest final loss, among the runs that did not error; None if none.
+
+        A run stopped by ``NonFiniteLossError`` keeps the weights of its last finite step, whose
+        loss may well be the lowest, but that run failed (the learning rate, say, was too large).
+        """
+        healthy = [r for r in self.rows if r["name"] not in self.errors and math.isfinite(r["loss"])]
+        return min(healthy, key=lambda r: r["loss"])["name"] if healthy else None
 
     def table(self) -> str:
         columns = ["name", "loss", "accuracy", "val_loss", "val_accuracy", "epochs", "time"]
