@@ -69,7 +69,7 @@ def train(params, cls, kwargs, steps=STEPS, drop_grad_at=-1, rebind_at=-1, seed=
         if k == change_at:
             change(opt, params)  # the user edits optimizer.state
         for i, p in enumerate(params):
-            g = rng.standard_normal(p.shape)
+            g = rng.standard_normal(p.shape).astype(p.data.dtype)
             p.grad = None if (k == drop_grad_at and i == 1) else Tensor(g)
         opt.step()
     return opt
@@ -256,3 +256,196 @@ def test_two_groups_with_their_own_options_are_each_updated_as_one_array(cls):
     ref_opt = train(reference, in_two_groups(per_parameter(cls)), dict(lr=0.05))
     assert all(opt._flat.get(g) is not None for g in opt.param_groups)
     assert_same(params, reference, opt, ref_opt)
+
+
+# --- float32, and a 0-d parameter ------------------------------------------------------------
+
+SHAPES_WITH_A_SCALAR = [(5, 2), (5,), (), (2, 5), (1,)]
+LEGACY_SCALAR_PROMOTION = np.result_type(np.zeros((), np.float32), 1.0) != np.float32
+"""numpy 1: a 0-d float32 array combined with a Python float gives float64 (numpy 2: float32)."""
+
+
+def float32_with_a_scalar(in_one_block):
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in SHAPES_WITH_A_SCALAR]
+    if in_one_block:
+        return [nn.Parameter(a) for a in arrays]
+    return [Tensor(a, requires_grad=True) for a in arrays]
+
+
+@pytest.mark.parametrize("in_one_block", [False, True], ids=["gathered", "in_place"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_flat_path_equals_per_parameter_path_in_float32_with_a_0_d_parameter(name, in_one_block):
+    cls, kwargs = CASES[name]
+    params, reference = float32_with_a_scalar(in_one_block), float32_with_a_scalar(in_one_block)
+    assert params[2].data.shape == () and params[2].data.dtype == np.float32
+    opt = train(params, cls, kwargs)
+    ref_opt = train(reference, per_parameter(cls), kwargs)
+    assert all(p.data.dtype == np.float32 for p in params)
+    assert_same(params, reference, opt, ref_opt)
+    # numpy 2 updates the group as one array; numpy 1 computes a 0-d float32 parameter's step
+    # in float64, which one flat float32 array cannot reproduce, so the group goes per parameter
+    assert (opt._flat.get(opt.param_groups[0]) is None) == LEGACY_SCALAR_PROMOTION
+
+
+def test_float32_without_a_0_d_parameter_is_flat_with_either_numpy():
+    cls, kwargs = CASES["adam_amsgrad_inside"]
+    make = lambda: [nn.Parameter(np.full(s, 0.3, np.float32)) for s in SHAPES]  # noqa: E731
+    params, reference = make(), make()
+    opt = train(params, cls, kwargs)
+    ref_opt = train(reference, per_parameter(cls), kwargs)
+    assert opt._flat.get(opt.param_groups[0]) is not None
+    assert_same(params, reference, opt, ref_opt)
+
+
+# --- options changed between steps ---------------------------------------------------------
+
+
+def lockstep(make_params, cls, kwargs, change, steps=16, change_at=5, seed=1):
+    """Both paths side by side, ``change(optimizer)`` applied to both before step ``change_at``;
+    parameters and state dicts compared after every step."""
+    params, reference = make_params(), make_params()
+    opt, ref_opt = cls(params, **kwargs), per_parameter(cls)(reference, **kwargs)
+    rng = np.random.default_rng(seed)
+    for k in range(steps):
+        if k == change_at:
+            change(opt)
+            change(ref_opt)
+        for p, r in zip(params, reference):
+            g = rng.standard_normal(p.shape)
+            p.grad, r.grad = Tensor(g), Tensor(g.copy())
+        opt.step()
+        ref_opt.step()
+        assert_same(params, reference, opt, ref_opt)
+    return opt, params
+
+
+def set_options(**options):
+    def change(opt):
+        opt.param_groups[0].update(options)
+
+    return change
+
+
+OPTION_CHANGES = {  # an option turned on after some steps, which makes a buffer the state lacked
+    "sgd_momentum_on": (optim.SGD, dict(lr=0.1), dict(momentum=0.9)),
+    "sgd_nesterov_on": (optim.SGD, dict(lr=0.1), dict(momentum=0.9, nesterov=True)),
+    "sgd_momentum_off_and_on": (optim.SGD, dict(lr=0.1, momentum=0.5), dict(momentum=0.0)),
+    "adam_amsgrad_on": (optim.Adam, dict(lr=0.01), dict(amsgrad=True)),
+    "adamw_amsgrad_on": (optim.AdamW, dict(lr=0.01, eps_mode="hat"), dict(amsgrad=True)),
+    "rmsprop_momentum_on": (optim.RMSprop, dict(lr=0.01), dict(momentum=0.9)),
+    "rmsprop_centered_on": (optim.RMSprop, dict(lr=0.01), dict(centered=True)),
+}
+
+
+@pytest.mark.parametrize("make_params", [separate_tensors, params_in_one_block], ids=["gathered", "in_place"])
+@pytest.mark.parametrize("name", sorted(OPTION_CHANGES))
+def test_an_option_changed_between_steps_gives_the_per_parameter_steps_and_state(name, make_params):
+    cls, kwargs, options = OPTION_CHANGES[name]
+    opt, params = lockstep(make_params, cls, kwargs, set_options(**options))
+    assert opt._flat.get(opt.param_groups[0]) is not None  # still one array
+    flat = opt._flat.get(opt.param_groups[0])
+    for p in params:  # optimizer.state holds views of the buffers in use
+        for k, v in opt.state[p].items():
+            if isinstance(v, np.ndarray):
+                assert np.shares_memory(v, flat.state[k])
+
+
+@pytest.mark.parametrize("name", ["sgd_momentum_on", "adam_amsgrad_on", "rmsprop_centered_on"])
+def test_resuming_after_an_option_was_turned_on_continues_the_same_steps(name):
+    cls, kwargs, options = OPTION_CHANGES[name]
+
+    def run(resume_at):
+        params = params_in_one_block()
+        opt = cls(params, **kwargs)
+        rng = np.random.default_rng(3)
+        for k in range(16):
+            if k == 5:
+                opt.param_groups[0].update(options)
+            if k == resume_at:
+                saved, weights = opt.state_dict(), [p.data.copy() for p in params]
+                params = [nn.Parameter(w) for w in weights]
+                opt = cls(params, **kwargs)
+                opt.load_state_dict(saved)
+            for p in params:
+                p.grad = Tensor(rng.standard_normal(p.shape))
+            opt.step()
+        return params
+
+    for a, b in zip(run(resume_at=-1), run(resume_at=9)):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+# --- parameters that share memory ----------------------------------------------------------
+
+
+def tied(in_one_block):
+    """Parameter 2 is parameter 1's array (tied weights)."""
+    rng = np.random.default_rng(0)
+    make = nn.Parameter if in_one_block else (lambda a: Tensor(a, requires_grad=True))
+    params = [make(rng.standard_normal(s)) for s in [(5, 2), (5,), (5,), (3,)]]
+    params[2].data = params[1].data
+    return params
+
+
+def overlapping_views(in_one_block):
+    """Parameters that are views of one array: overlapping slices, and a transpose."""
+    rng = np.random.default_rng(0)
+    make = nn.Parameter if in_one_block else (lambda a: Tensor(a, requires_grad=True))
+    params = [make(rng.standard_normal(s)) for s in [(2, 3), (6,), (3, 2), (4,)]]
+    base = rng.standard_normal(10)
+    params[0].data, params[1].data = base[:6].reshape(2, 3), base[3:9]
+    params[2].data = params[0].data.T
+    return params
+
+
+@pytest.mark.parametrize("in_one_block", [False, True], ids=["separate", "in_one_block"])
+@pytest.mark.parametrize("layout", [tied, overlapping_views])
+@pytest.mark.parametrize("name", ["sgd_nesterov_wd", "adam_amsgrad_inside", "rmsprop_centered_momentum"])
+def test_parameters_that_share_memory_are_updated_one_at_a_time(name, layout, in_one_block):
+    cls, kwargs = CASES[name]
+    params, reference = layout(in_one_block), layout(in_one_block)
+    before = params[1].data.copy()
+    opt = train(params, cls, kwargs, steps=20)
+    ref_opt = train(reference, per_parameter(cls), kwargs, steps=20)
+    assert opt._flat.get(opt.param_groups[0]) is None  # the per-parameter path
+    assert_same(params, reference, opt, ref_opt)
+    assert not np.array_equal(params[1].data, before)
+
+
+def tie_between_steps(opt, params):
+    params[3].data = params[1].data[:2]  # a (2,) view into the (5,) parameter
+
+
+def test_parameters_tied_between_steps_are_then_updated_one_at_a_time():
+    cls, kwargs = CASES["adam_amsgrad_inside"]
+    params, reference = params_in_one_block(), params_in_one_block()
+    edit = dict(steps=20, change_at=8, change=tie_between_steps)
+    opt = train(params, cls, kwargs, **edit)
+    ref_opt = train(reference, per_parameter(cls), kwargs, **edit)
+    assert opt._flat.get(opt.param_groups[0]) is None
+    assert_same(params, reference, opt, ref_opt)
+
+
+# --- gradients missing on a step -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["adam_amsgrad_inside", "sgd_nesterov_wd"])
+def test_a_step_without_any_gradient_in_a_group_keeps_the_group_flat(name):
+    """Alternating training: each step only one group has gradients."""
+    cls, kwargs = CASES[name]
+
+    def run(optimizer_class, params):
+        opt = optimizer_class([{"params": params[:3]}, {"params": params[3:]}], **kwargs)
+        rng = np.random.default_rng(2)
+        for k in range(20):
+            for i, p in enumerate(params):
+                p.grad = Tensor(rng.standard_normal(p.shape)) if (i < 3) == (k % 2 == 0) else None
+            opt.step()
+        return opt
+
+    params, reference = params_in_one_block(), params_in_one_block()
+    opt, ref_opt = run(cls, params), run(per_parameter(cls), reference)
+    assert all(opt._flat.get(g) is not None for g in opt.param_groups)
+    assert_same(params, reference, opt, ref_opt)
+    assert [opt.state[p]["step"] for p in params] == [10, 10, 10, 10, 10, 10]

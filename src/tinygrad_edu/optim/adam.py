@@ -16,7 +16,7 @@ class Adam(Optimizer):
         g = grad + weight_decay * p                  (L2 penalty; AdamW decays p directly instead)
         m = beta1 * m + (1 - beta1) * g              (m, v start at 0)
         v = beta2 * v + (1 - beta2) * g * g
-        amsgrad:  v_max = maximum(v_max, v), used in place of v below
+        amsgrad:  v_max = maximum(v_max, v), used in place of v below   (v_max starts at 0)
         m_hat = m / (1 - beta1**t);   v_hat = v / (1 - beta2**t)
         p = p - lr * m_hat / (sqrt(v_hat) + eps)     eps_mode="outside" (PyTorch, seed 003)
         p = p - lr * m_hat / sqrt(v_hat + eps)       eps_mode="inside"  (the course's code, seed 001)
@@ -80,6 +80,8 @@ class Adam(Optimizer):
         v *= beta2
         v += (1 - beta2) * grad * grad
         if group["amsgrad"]:
+            if "max_exp_avg_sq" not in state:  # amsgrad turned on after this parameter's first step
+                state["max_exp_avg_sq"] = np.zeros_like(param)
             v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
         bias1, bias2 = 1 - beta1**t, 1 - beta2**t
         mode = group["eps_mode"]

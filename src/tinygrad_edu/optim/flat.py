@@ -22,8 +22,9 @@ works on them directly; otherwise they are gathered into a flat array and the re
 copied back. ``optimizer.state[p]`` holds views of the flat buffers; if a user replaces one of
 them, the step count, a parameter's dict or the whole ``optimizer.state``, the next step lays
 the group out again from what ``optimizer.state`` holds (``FlatGroup.holds``). Whenever the group
-does not fit (a grad is None, shapes or dtypes differ, step counts differ) the
-per-parameter path runs. ``tests/test_optim_flat.py`` checks that both paths give the same
+does not fit (some grads are None, shapes or dtypes differ, step counts differ, two parameters
+share memory, or a 0-d parameter would be computed in another precision: see ``_make_flat``)
+the per-parameter path runs. ``tests/test_optim_flat.py`` checks that both paths give the same
 numbers bit for bit.
 """
 
@@ -78,24 +79,61 @@ class FlatGroups:
             if grads == "relayout":  # a new array was assigned to p.data: lay the group out again
                 del self._groups[key]
                 return self.step(opt, group, lr)
-            self._groups[key] = None  # per parameter from now on (until the next load_state_dict)
-            return False
+            if grads == "per parameter":  # per parameter from now on (until the next load_state_dict)
+                self._groups[key] = None
+            return False  # ("no grads": the loop skips every parameter; the layout stays)
         flat.update(opt, group, lr, grads)
         return True
 
 
 def _make_flat(opt: "Optimizer", group: dict[str, Any]) -> Optional["FlatGroup"]:
-    """The group's flat layout, or None if it cannot be updated as one array."""
+    """The group's flat layout, or None if it cannot be updated as one array.
+
+    Besides sizes and dtypes, two things keep a group per parameter:
+
+    * parameters whose arrays share memory (tied weights, ``b.data = a.data``, views of one
+      array): one ``_update`` after the other updates the shared numbers twice, which one
+      flat copy of each cannot do;
+    * a 0-d parameter where numpy combines a 0-d array with a Python float in another
+      precision than a 1-d one: numpy 1 computes ``x * 0.9`` for a 0-d float32 ``x`` in
+      float64 (both are "scalars" there; numpy 2 keeps float32), so its updates differ
+      from those of the same number inside a flat float32 array by a rounding.
+    """
     params = group["params"]
     dtype = params[0].data.dtype
     if len(params) < 2 or sum(p.data.size for p in params) > LIMIT:
         return None
     if any(p.data.dtype != dtype or p.data.dtype.kind != "f" for p in params):
         return None
+    if any(p.data.ndim == 0 for p in params) and np.result_type(np.zeros((), dtype), 1.0) != dtype:
+        return None
+    if _any_overlap([p.data for p in params]):
+        return None
     states = [opt.state.get(p) for p in params]
     if any(st is None for st in states):
         return FlatGroup(params, None) if all(st is None for st in states) else None
     return FlatGroup(params, states) if _states_match(states, params, dtype) else None
+
+
+def _byte_range(a: np.ndarray) -> tuple[int, int]:
+    """The first byte of ``a`` and one past its last (for any strides)."""
+    low = high = _address(a)
+    for n, stride in zip(a.shape, a.strides):
+        if stride < 0:
+            low += (n - 1) * stride
+        else:
+            high += (n - 1) * stride
+    return low, high + a.itemsize
+
+
+def _any_overlap(arrays: list[np.ndarray]) -> bool:
+    """Whether two of ``arrays`` may share memory: their byte ranges overlap (sorted, one pass)."""
+    end = None
+    for low, high in sorted(_byte_range(a) for a in arrays if a.size):
+        if end is not None and low < end:
+            return True
+        end = high if end is None else max(end, high)
+    return False
 
 
 def _states_match(states: list[dict[str, Any]], params: list[Tensor], dtype: np.dtype) -> bool:
@@ -147,7 +185,7 @@ class FlatGroup:
                 k: np.concatenate([st[k].reshape(-1) for st in states]) if isinstance(v, np.ndarray) else v
                 for k, v in states[0].items()
             }
-        self._shared: Optional[dict[str, Any]] = None  # flat arrays the per-parameter views were cut from
+        self._shared: Optional[dict[str, Any]] = None  # the entries the per-parameter views were cut from
         self._state_size = 0  # how many entries the state had then
         # what optimizer.state was given: (parameter, its state dict, its entries other than "step")
         self._handed: list[tuple[Tensor, dict[str, Any], list[tuple[str, Any]]]] = []
@@ -170,11 +208,14 @@ class FlatGroup:
         return True
 
     def gradients(self, params: list[Tensor]) -> Union[list[np.ndarray], str]:
-        """Each parameter's gradient, raveled; or why not: "per parameter" or "relayout"."""
+        """Each parameter's gradient, raveled; or why not: "per parameter", "relayout", or
+        "no grads" (no parameter of the group has one: nothing to update, nothing changes)."""
         dtype = self.dtype
         grads = []
         for p, shape, data in zip(params, self.shapes, self.datas):
             g = p.grad
+            if g is None and all(q.grad is None for q in params):
+                return "no grads"
             if g is None or type(g) is not Tensor:
                 return "per parameter"
             g = g.data
@@ -213,7 +254,9 @@ class FlatGroup:
                     k: v[sl].reshape(shape) if isinstance(v, np.ndarray) else v for k, v in state.items()
                 }
                 self._handed.append((p, st, [(k, v) for k, v in st.items() if k != "step"]))
-            self._shared = {k: v for k, v in state.items() if isinstance(v, np.ndarray)}
+            # every entry but the step, None too: a buffer made on first use (SGD's momentum
+            # buffer once momentum is turned on) replaces a None and keeps the number of entries
+            self._shared = {k: v for k, v in state.items() if k != "step"}
             self._state_size = len(state)
             return
         step = state["step"]
@@ -221,7 +264,8 @@ class FlatGroup:
             per_param[p]["step"] = step
 
     def _new_buffers(self) -> bool:
-        """Whether the state holds buffers the per-parameter views were not cut from."""
+        """Whether the state holds entries (buffers, or a buffer in place of None) that the
+        per-parameter views were not cut from."""
         shared, state = self._shared, self.state
         if shared is None or len(state) != self._state_size:
             return True

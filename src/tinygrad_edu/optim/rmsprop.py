@@ -13,7 +13,7 @@ class RMSprop(Optimizer):
     """RMSprop, in PyTorch's convention (``torch.optim.RMSprop``); per parameter ``p``::
 
         g = grad + weight_decay * p
-        s = alpha * s + (1 - alpha) * g * g              (s starts at 0)
+        s = alpha * s + (1 - alpha) * g * g              (s, a and b start at 0)
         centered:  a = alpha * a + (1 - alpha) * g;  s_used = s - a * a   (else s_used = s)
         d = sqrt(s_used) + eps                           eps_mode="outside" (PyTorch)
         d = sqrt(s_used + eps)                           eps_mode="inside"  (Keras, the course)
@@ -66,6 +66,8 @@ class RMSprop(Optimizer):
         s *= alpha
         s += (1 - alpha) * grad * grad
         if group["centered"]:
+            if "grad_avg" not in state:  # centered turned on after this parameter's first step
+                state["grad_avg"] = np.zeros_like(param)
             a = state["grad_avg"]
             a *= alpha
             a += (1 - alpha) * grad
@@ -76,6 +78,8 @@ class RMSprop(Optimizer):
         else:
             denom = np.sqrt(s + eps)
         if group["momentum"] > 0:
+            if "momentum_buffer" not in state:  # momentum turned on after this parameter's first step
+                state["momentum_buffer"] = np.zeros_like(param)
             buf = state["momentum_buffer"]
             buf *= group["momentum"]
             buf += grad / denom
