@@ -999,3 +999,18 @@ def test_detect_anomaly_leaves_views_and_their_bases_writeable_after_the_backwar
     assert g.data.flags.writeable and h.data.flags.writeable
     h.data *= 0.5  # as outside detect_anomaly
     assert h.data.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+
+
+def test_a_backward_that_fails_on_a_freed_graph_does_not_renumber_its_root():
+    # before: the failed second backward took the root's number, and the picture of the
+    # intermediates then said their gradients came from another backward
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = x * 3
+    loss = (y * y).sum()
+    loss.backward()
+    started, passed = loss.grad_fn.started_walk, y.grad_fn.grad_walk
+    assert started == passed > 0
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        loss.backward()
+    assert loss.grad_fn.started_walk == started and y.grad_fn.grad_walk == passed
+    np.testing.assert_array_equal(y.grad_fn.grad_output, 2 * y.data)  # still loss's own: dl/dy = 2y

@@ -53,6 +53,19 @@ def test_a_0d_operand_that_the_narrower_dtype_cannot_hold_is_refused():
         Tensor(np.ones(2, np.float16)) * Tensor(np.float64(1e5))
 
 
+def test_a_0d_operand_that_requires_grad_and_does_not_fit_is_refused_too():
+    # before: converted by the recorded astype without the check, inf with only numpy's warning
+    with pytest.raises(OverflowError, match="Mul: the 0-d operand 100000.0 .float64. does not fit"):
+        Tensor(np.ones(2, np.float16)) * Tensor(np.array(1e5), requires_grad=True)
+    w = Tensor(np.array([1e300, 1.0]), requires_grad=True)
+    with pytest.raises(OverflowError, match="does not fit in float32"):
+        Tensor(np.ones(2, np.float32)) + w.mean()  # the usual 0-d operand: a mean in the graph
+    s = Tensor(np.array(3.0), requires_grad=True)
+    y = Tensor(np.ones(2, np.float16)) * s  # one that fits still converts, recorded
+    y.sum().backward()
+    assert y.dtype == np.float16 and s.grad.dtype == np.float64 and s.grad.item() == 2.0
+
+
 def test_result_dtype_is_the_rule():
     from tinygrad_edu.autograd import result_dtype
 

@@ -85,7 +85,8 @@ class Function:
     the pictures tell a gradient the last backward from this output wrote from one that another
     loss's backward, passing through, left here."""
     started_walk = 0
-    """The number of the last backward that started from this op's output alone (0: none)."""
+    """The number of the last backward that started from this op's output alone and finished
+    (0: none; a backward that fails, on a freed graph say, leaves it as it was)."""
     _out: Any = None
     _created_at: Optional[str] = None
 
@@ -271,9 +272,7 @@ def _converted(t: "Tensor", dtype: np.dtype, op_name: str) -> "Tensor":
     ``requires_grad`` was set by hand (the constructor and ``requires_grad_`` refuse it) is refused
     here, instead of silently getting no gradient. A 0-d value that the narrower dtype cannot hold
     (int64 300 into int8, 1e5 into float16) is refused, where numpy would wrap it or give inf."""
-    if t.requires_grad and t.data.dtype.kind == "f":
-        return t.astype(dtype)
-    if t.requires_grad:
+    if t.requires_grad and t.data.dtype.kind != "f":
         raise TypeError(
             f"{op_name}: an input (shape {t.shape}, {t.dtype}) has requires_grad=True, but an "
             f"integer or bool tensor cannot require grad; make it a float tensor first, e.g. "
@@ -286,6 +285,8 @@ def _converted(t: "Tensor", dtype: np.dtype, op_name: str) -> "Tensor":
             f"{op_name}: the 0-d operand {t.data.item()!r} ({t.dtype}) does not fit in {dtype}, the dtype "
             f"of the other operands; convert them first, e.g. x.astype(np.{t.dtype})"
         )
+    if t.requires_grad:
+        return t.astype(dtype)  # (the conversion again, recorded)
     copy = _wrap(data)
     copy.name = t.name
     return copy
@@ -437,9 +438,6 @@ def run_backward(
     """
     grads, handed_out = _gradients_of_roots(roots, root_grads, create_graph)
     walk = next(_WALK_NUMBERS)
-    for r in roots:  # (a walk from several roots mixes their gradients: -walk matches no op's)
-        if r._ctx is not None:
-            r._ctx.started_walk = walk if len(roots) == 1 else -walk
     grad_was, anomaly = STATE.grad_enabled, STATE.anomaly
     STATE.grad_enabled = create_graph
     if anomaly:
@@ -455,6 +453,9 @@ def run_backward(
             STATE.anomaly = True
         if collecting:
             gc.enable()
+    for r in roots:  # (a walk from several roots mixes their gradients: -walk matches no op's)
+        if r._ctx is not None:
+            r._ctx.started_walk = walk if len(roots) == 1 else -walk
     if wanted is not None:
         found.update((t, grads[t]) for t in wanted if t in grads)  # the leaves among them
         return {t: _as_tensor(g) for t, g in found.items()}
