@@ -56,6 +56,7 @@ class Adam(Optimizer):
                 raise ValueError(f"{name}: betas of group {index} must lie in [0, 1), got {betas!r}")
         self._check_range(group, index, "eps", 0.0)
         self._check_range(group, index, "weight_decay", 0.0)
+        self._check_flag(group, index, "amsgrad")
         self._check_choice(group, index, "eps_mode", ("outside", "inside", "hat"))
 
     def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:

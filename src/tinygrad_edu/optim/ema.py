@@ -6,6 +6,8 @@ from typing import Any, Union
 
 import numpy as np
 
+from tinygrad_edu._config import _check_flag
+
 Number = Union[float, np.ndarray]
 
 
@@ -38,7 +40,7 @@ class ExponentialMovingAverage:
                 "no bias to correct; pass bias_correction=False"
             )
         self.beta = float(beta)
-        self.bias_correction = bool(bias_correction)
+        self.bias_correction = _check_flag(bias_correction, "bias_correction", "ExponentialMovingAverage")
         self.start = start
         self.reset()
 
@@ -48,10 +50,17 @@ class ExponentialMovingAverage:
         self.average: Any = 0.0  # v_t, before bias correction
 
     def update(self, x: Any) -> Number:
-        """Add the next value and return the smoothed value (bias-corrected if asked)."""
+        """Add the next value and return the smoothed value (bias-corrected if asked), a new
+        array (or float) each time. Every value of a series has the same shape."""
         x = np.asarray(x)
         if x.dtype.kind not in "fiub":
             raise TypeError(f"ExponentialMovingAverage.update: expected numbers, got {x!r} (dtype {x.dtype})")
+        if self.t > 0 and x.shape != np.shape(self.average):  # numpy would broadcast the two
+            raise ValueError(
+                f"ExponentialMovingAverage.update: got a value of shape {x.shape}, but the values so far "
+                f"have shape {np.shape(self.average)}; each element is averaged on its own, so every "
+                "value must have that shape (reset() starts a new series)"
+            )
         self.t += 1
         if self.t == 1 and self.start == "first":
             self.average = x.astype(np.result_type(x.dtype, np.float32), copy=True)
@@ -61,10 +70,14 @@ class ExponentialMovingAverage:
 
     @property
     def value(self) -> Number:
-        """The current smoothed value (``v_t / (1 - beta**t)`` with bias correction); 0 before any update."""
+        """The current smoothed value (``v_t / (1 - beta**t)`` with bias correction); 0 before any update.
+
+        A float, or a new array: writing into it leaves the average alone."""
         v = self.average
         if self.bias_correction and self.t > 0:
-            v = v / (1.0 - self.beta**self.t)
+            v = v / (1.0 - self.beta**self.t)  # a new array
+        elif np.ndim(v) > 0:
+            v = v.copy()  # not the average itself
         return float(v) if np.ndim(v) == 0 else v
 
     def smooth(self, values: Any) -> np.ndarray:

@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable, Optional, Union
 
 import numpy as np
 
-from tinygrad_edu._config import enable_grad
+from tinygrad_edu._config import _check_flag, enable_grad
 from tinygrad_edu.autograd import mark_modified
 from tinygrad_edu.optim import flat, schedules
 from tinygrad_edu.tensor import Tensor, _zero_grad_in_place
@@ -62,6 +62,26 @@ def _empty_params_message(name: str, params: Any, fresh: bool) -> str:
         f"{name}: params is a {type(params).__name__} that gave no parameters: either there are "
         "none, or it is an iterator that was already used up (model.parameters() can be iterated "
         f"only once; {fix})"
+    )
+
+
+def _dict_params_message(name: str, params: dict[Any, Any]) -> str:
+    """Why a dict is not what ``params`` takes: iterating it gives its keys, which read as parameters
+    (``SGD({"params": ps, "lr": 0.1})`` would be two "parameters", 'params' and 'lr')."""
+    keys = sorted(str(k) for k in params)
+    shown = ", ".join(repr(k) for k in keys[:6]) + (f", ... ({len(keys)} keys)" if len(keys) > 6 else "")
+    expected = (
+        "expected an iterable of Tensors, such as model.parameters(), or a list of dicts each with "
+        "'params' (param groups)"
+    )
+    start = f"{name}: params is a dict with keys [{shown}]"
+    if "params" in params:
+        return f"{start}, one param group; {expected}: wrap it in a list, [{{'params': ..., 'lr': ...}}]"
+    if params and all(isinstance(v, Tensor) for v in params.values()):
+        return f"{start}; {expected}: for the Tensors it holds, pass list(params.values())"
+    return (
+        f"{start}; {expected}. A model's state_dict() holds copies of the arrays, not the Tensors "
+        "to update: pass model.parameters()"
     )
 
 
@@ -122,6 +142,8 @@ class Optimizer:
                 f"{name}: params is a set, whose order changes from run to run; pass a list instead, "
                 "for example list(model.parameters())"
             )
+        if isinstance(params, dict):
+            raise TypeError(_dict_params_message(name, params))
         fresh = inspect.isgenerator(params) and inspect.getgeneratorstate(params) == inspect.GEN_CREATED
         try:
             groups = list(params)
@@ -238,6 +260,11 @@ class Optimizer:
                 f"got {value!r}"
             )
 
+    def _check_flag(self, group: dict[str, Any], index: int, key: str) -> None:
+        """A yes/no option must be True or False (a numpy bool too, kept as a bool): a string
+        such as "False" is not empty, so it would count as True."""
+        group[key] = _check_flag(group[key], f"{key} of group {index}", type(self).__name__)
+
     def _check_choice(self, group: dict[str, Any], index: int, key: str, choices: tuple[Any, ...]) -> None:
         if group[key] not in choices:
             raise ValueError(
@@ -322,6 +349,7 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients: every parameter's ``grad`` becomes None, or with
         ``set_to_none=False`` zeros, filled in place (PyTorch's two choices)."""
+        set_to_none = _check_flag(set_to_none, "set_to_none", f"{type(self).__name__}.zero_grad")
         for group in self.param_groups:
             for p in group["params"]:
                 if set_to_none:
@@ -390,6 +418,8 @@ class Optimizer:
             if arr.ndim != 0:
                 raise ValueError
             if isinstance(default, bool):
+                if arr.dtype.kind != "b":  # bool(np.array("False")) is True
+                    raise ValueError
                 return bool(arr)
             if isinstance(default, str):
                 return str(arr)

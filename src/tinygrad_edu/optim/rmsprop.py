@@ -46,6 +46,7 @@ class RMSprop(Optimizer):
         self._check_range(group, index, "alpha", 0.0, 1.0)
         for key in ("eps", "weight_decay", "momentum"):
             self._check_range(group, index, key, 0.0)
+        self._check_flag(group, index, "centered")
         self._check_choice(group, index, "eps_mode", ("outside", "inside"))
 
     def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,8 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
+from tinygrad_edu._config import _check_flag
+
 Steps = Union[int, float, np.ndarray, Sequence[int]]
 
 
@@ -145,7 +147,7 @@ class _StepDecay(LearningRateSchedule):
         self.decay_steps = decay_steps
         # rate ** p needs rate > 0 (a negative rate gives NaN); 1 + rate * p needs rate >= 0
         self.decay_rate = _check_number(where, "decay_rate", decay_rate, strict=self._positive_rate)
-        self.staircase = bool(staircase)
+        self.staircase = _check_flag(staircase, "staircase", where)
 
     def _decay(self, p: np.ndarray) -> np.ndarray:
         raise NotImplementedError

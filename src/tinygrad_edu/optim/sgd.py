@@ -41,6 +41,7 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _check_options(self, group: dict[str, Any], index: int) -> None:
+        self._check_flag(group, index, "nesterov")
         self._check_range(group, index, "momentum", 0.0)
         self._check_range(group, index, "dampening", 0.0, 1.0)
         self._check_range(group, index, "weight_decay", 0.0)
