@@ -1,7 +1,8 @@
 """PyTorch's rules for operands the engine's dtype table did not cover: 0-d operands, float16 with
 numbers and long reductions, np.array of a tensor, **=, & | ^ ~, abs(), clamp between tensors, and
 comparisons with numbers outside an integer dtype. The expected values are PyTorch's (written
-out here; test_torch_equivalents.py runs PyTorch on the clamp gradients)."""
+out here; test_torch_equivalents.py runs PyTorch on the clamp gradients), except for those
+comparisons, where PyTorch wraps the number into the dtype and the answer here is the exact one."""
 
 from __future__ import annotations
 
@@ -175,6 +176,44 @@ def test_comparing_with_a_number_outside_the_integer_dtype_has_an_answer():
     assert (Tensor(np.array([1, 100], np.int8)) == 2**70).tolist() == [False, False]
     assert (Tensor(np.array([1.0], np.float16)) < 1e5).tolist() == [True]
     assert (Tensor(np.array([0.1], np.float32)) == 0.1).tolist() == [True]  # the number takes float32
+
+
+def test_comparing_with_an_integer_beyond_int64_is_exact():
+    # before: compared in float64, where 2**63 - 1 and 2**63 are the same number
+    big = Tensor(np.array([2**63 - 1, 0]))
+    assert (big == 2**63).tolist() == [False, False] and (big >= 2**63).tolist() == [False, False]
+    assert (big < 2**63).tolist() == [True, True] and (big != 2**64).tolist() == [True, True]
+    assert (Tensor(np.array([2**64 - 1], np.uint64)) == 2**64).tolist() == [False]
+    assert (Tensor(np.array([1, 2], np.int8)) < np.int64(300)).tolist() == [True, True]
+    assert (Tensor(np.array([1, 2], np.int8)) == 300).dtype == np.bool_
+
+
+def test_and_or_xor_take_the_0d_rule_and_name_a_python_number():
+    # before: numpy 2 gave int64 for int8 & np.int64(3) (numpy 1 and PyTorch: int8)
+    assert (Tensor(np.array([1, 2, 3], np.int8)) & np.int64(3)).dtype == np.int8
+    assert (Tensor(np.array([1, 2], np.int8)) | Tensor(np.array([1, 2], np.int64))).dtype == np.int64
+    assert (Tensor(np.array([True, False])) & 1).dtype == np.int64  # (as torch: an int beside bools)
+    with pytest.raises(TypeError, match=r"got float32 \(shape \(1,\)\) and the Python int 1,"):
+        Tensor([1.5]) & 1  # (it said "float64 (shape ())" for the 1)
+    with pytest.raises(TypeError, match=r"got int64 \(shape \(2,\)\) and the Python float 1.5,"):
+        Tensor(np.array([1, 2])) ^ 1.5
+
+
+def test_clip_of_an_integer_tensor_with_a_float_array_bound_gives_floats():
+    # before: the bound was cast to int (0.5 -> 0) and the result stayed int64
+    for bound in (np.full(4, 0.5), np.array(0.5), np.float64(0.5)):
+        y = Tensor(np.array([0, 1, 2, 3])).clip(bound, None)
+        assert y.dtype == np.float32 and y.tolist() == [0.5, 1.0, 2.0, 3.0]
+
+
+def test_clamp_between_tensors_passes_no_gradient_through_a_nan():
+    # before: where(x < lo, lo, x) picked x for NaN, and x got the gradient 1 there
+    x = Tensor(np.array([np.nan, 0.5, -1.0]), requires_grad=True)
+    lo = Tensor(np.zeros(3), requires_grad=True)
+    y = x.clamp(lo, None)
+    y.sum().backward()
+    assert np.isnan(y.data[0]) and y.tolist()[1:] == [0.5, 0.0]
+    assert x.grad.tolist() == [0.0, 1.0, 0.0] and lo.grad.tolist() == [0.0, 0.0, 1.0]  # torch's
 
 
 def test_var_names_itself():

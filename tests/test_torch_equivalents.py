@@ -256,3 +256,24 @@ def test_a_0d_operand_takes_the_dtype_torch_gives(torch):
         ours = (Tensor(a) * Tensor(b)).dtype
         theirs = (torch.from_numpy(a) * torch.from_numpy(b)).numpy().dtype
         assert ours == theirs, (a.dtype, b.dtype)
+
+
+def test_clamp_between_tensors_with_a_nan_gives_torch_s_values_and_gradients(torch):
+    x, lo, hi = np.array([np.nan, 0.5, -1.0, 3.0]), np.zeros(4), np.array([1.0, np.nan, 1.0, 1.0])
+    ours = [_leaf(v) for v in (x, lo, hi)]
+    theirs = [torch.tensor(v, requires_grad=True) for v in (x, lo, hi)]
+    y, ty = ours[0].clamp(ours[1], ours[2]), theirs[0].clamp(theirs[1], theirs[2])
+    np.testing.assert_array_equal(y.data, ty.detach().numpy())
+    y.sum().backward()
+    ty.sum().backward()
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a.grad.data, b.grad.numpy())
+
+
+def test_and_or_xor_take_torch_s_dtypes(torch):
+    for a, b in [(np.array([1, 2, 3], np.int8), np.int64(3)), (np.array([True, False]), 1),
+                 (np.array([1, 2], np.uint8), 1), (np.array([1, 2], np.int16), np.array([3, 1]))]:
+        ours = Tensor(a) & (b if np.ndim(b) == 0 and not isinstance(b, np.ndarray) else Tensor(b))
+        theirs = torch.from_numpy(a) & (b if isinstance(b, int) else torch.from_numpy(np.asarray(b)))
+        assert ours.dtype == theirs.numpy().dtype, (a.dtype, b)
+        np.testing.assert_array_equal(ours.data, theirs.numpy())

@@ -474,8 +474,9 @@ class Tensor:
     def _compare(self, other: Any, op: Any) -> "Tensor":
         try:
             o = self._operand(other)
-        except OverflowError:  # a number beyond the tensor's dtype (uint8 > -1) still has an answer
-            o = _wrap(np.asarray(other if abs(other) < 2**63 else float(other)))
+        except OverflowError:  # a number beyond the tensor's dtype (uint8 > -1) has an exact answer,
+            exact = object if isinstance(other, (int, np.integer)) else np.float64  # in Python ints
+            return _wrap(np.asarray(op(self.data.astype(exact), other), dtype=bool))
         if o is NotImplemented:
             return NotImplemented
         out = op(self.data, o.data)
@@ -505,13 +506,15 @@ class Tensor:
         o = self._operand(other)
         if o is NotImplemented:
             return NotImplemented
-        if self.data.dtype.kind not in "biu" or o.data.dtype.kind not in "biu":
+        if self.data.dtype.kind not in "biu" or o.data.dtype.kind not in "biu" or isinstance(other, float):
+            theirs = f"the Python {type(other).__name__} {other!r}" if isinstance(other, (int, float)) else (
+                f"{o.dtype} (shape {o.shape})")
             raise TypeError(
                 f"x {symbol} y: defined for bool and integer tensors, got {self.dtype} (shape {self.shape}) "
-                f"and {o.dtype} (shape {o.shape}), as PyTorch refuses floats; combine masks, e.g. "
-                "(x > 0) & (x < 1)"
+                f"and {theirs}, as PyTorch refuses floats; combine masks, e.g. (x > 0) & (x < 1)"
             )
-        return _wrap(np.asarray(op(self.data, o.data)))
+        _, (a, b) = autograd.promote((self, o), (self.data, o.data), f"x {symbol} y")  # PyTorch's dtype
+        return _wrap(np.asarray(op(a, b)))
 
     def __and__(self, other: Any) -> "Tensor":
         return self._bitwise(other, np.bitwise_and, "&")
@@ -586,7 +589,7 @@ class Tensor:
         if isinstance(lo, Tensor) or isinstance(hi, Tensor):
             return _clip_between_tensors(self, lo, hi)
         x = self
-        float_bound = isinstance(lo, (float, np.floating)) or isinstance(hi, (float, np.floating))
+        float_bound = _is_float(lo) or _is_float(hi)
         if self.data.dtype.kind in "iub" and float_bound:
             x = _wrap(self.data.astype(STATE.default_dtype))
         elif self.data.dtype.kind == "b":
@@ -893,15 +896,28 @@ def _check_in_place(t: Tensor, where: str) -> None:
         raise ValueError(f"{where}: the array of this tensor (shape {t.shape}, {t.dtype}) is read-only")
 
 
+def _is_float(bound: Any) -> bool:
+    """Whether a clip bound is a float number or a float ndarray."""
+    if isinstance(bound, np.ndarray):
+        return bound.dtype.kind == "f"
+    return isinstance(bound, (float, np.floating))
+
+
 def _clip_between_tensors(x: Tensor, lo: Any, hi: Any) -> Tensor:
     """``clip`` with Tensor bounds: min(max(x, lo), hi), as PyTorch's ``clamp``. Written with
     ``where`` so that ties go to x: x gets the gradient where lo <= x <= hi, a bound where x is
-    beyond it (``maximum`` would split a tie)."""
+    beyond it (``maximum`` would split a tie). Where x or a bound is NaN the result is NaN and
+    no gradient passes, as in PyTorch."""
+    clipped = x
     if lo is not None:
-        x = where(x < lo, lo, x)
+        clipped = where(clipped < lo, lo, clipped)
     if hi is not None:
-        x = where(x > hi, hi, x)
-    return x
+        clipped = where(clipped > hi, hi, clipped)
+    nan = np.zeros(clipped.shape, bool)  # (x < lo is False for a NaN on either side: where kept x)
+    for t in (x, lo, hi):
+        if isinstance(t, Tensor) and t.data.dtype.kind == "f":
+            nan |= np.isnan(t.data)
+    return clipped.masked_fill(Tensor(nan), np.nan) if nan.any() else clipped
 
 
 def _true_division(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
