@@ -670,8 +670,10 @@ def test_bad_arguments_give_clear_errors(moons):
     loss = nn.BCEWithLogitsLoss()
     with pytest.raises(ValueError, match="none of which belong to the model"):
         train.fit(model, loss, optim.SGD(other.parameters(), lr=0.1), X, y, 1, progress=False)
-    with pytest.raises(ValueError, match="epochs must be an int"):
+    with pytest.raises(TypeError, match="fit: epochs must be an int >= 0 .*got float 1.5"):
         train.fit(model, loss, optim.SGD(model.parameters(), lr=0.1), X, y, 1.5, progress=False)
+    with pytest.raises(ValueError, match="fit: epochs must be an int >= 0, got -1"):
+        train.fit(model, loss, optim.SGD(model.parameters(), lr=0.1), X, y, -1, progress=False)
     with pytest.raises(ValueError, match="expected a scalar"):  # (a loss without a .reduction to read)
         train.fit(
             model,

@@ -368,3 +368,63 @@ def test_a_comparison_where_every_run_errored_has_no_best(moons):
     assert sorted(result.errors) == ["a", "b"] and all(np.isfinite(r["loss"]) for r in result.rows)
     assert result.best is None
     assert "best=None" in repr(result) and str(result).splitlines()[-1].startswith("b: fit: ")
+
+
+# --- 6. EarlyStopping's numbers ---------------------------------------------------------------
+
+
+def test_early_stopping_takes_a_numpy_integer_patience(moons):
+    # before: np.int64(3) was refused ("patience must be an int >= 0, got np.int64(3)")
+    stopper = train.EarlyStopping(monitor="loss", patience=np.int64(3))
+    assert stopper.patience == 3 and type(stopper.patience) is int
+    X, y = moons
+    model = make_mlp()
+    h = train.fit(model, nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.0), X, y, 10,
+                  callbacks=[stopper], progress=False)
+    assert h.stopped_early and h.epoch == [0, 1, 2, 3]  # no improvement after the first: 3 more
+
+
+@pytest.mark.parametrize("value", [True, False, np.True_])
+def test_early_stopping_refuses_a_bool_patience(value):
+    # before: True was taken as patience=1 (a bool is an int in Python)
+    with pytest.raises(TypeError) as info:
+        train.EarlyStopping(monitor="loss", patience=value)
+    message = str(info.value)
+    assert message.startswith("EarlyStopping: patience must be an int >= 0")
+    assert f"got {type(value).__name__} {value!r}" in message
+
+
+@pytest.mark.parametrize("value", [2.0, "3", None])
+def test_early_stopping_refuses_a_patience_that_is_not_an_int(value):
+    expected = rf"EarlyStopping: patience must be an int >= 0.*got {type(value).__name__}"
+    with pytest.raises(TypeError, match=expected):
+        train.EarlyStopping(monitor="loss", patience=value)
+
+
+def test_early_stopping_refuses_a_negative_patience():
+    with pytest.raises(ValueError, match="EarlyStopping: patience must be an int >= 0, got -1"):
+        train.EarlyStopping(monitor="loss", patience=-1)
+
+
+@pytest.mark.parametrize("value", [0, 1, 0.5, np.float32(0.25), np.int64(2)])
+def test_early_stopping_takes_a_real_min_delta(value):
+    stopper = train.EarlyStopping(monitor="loss", min_delta=value)
+    assert stopper.min_delta == float(value) and type(stopper.min_delta) is float
+
+
+@pytest.mark.parametrize("value", [True, np.False_, "0.1", None, [0.1]])
+def test_early_stopping_refuses_a_min_delta_that_is_not_a_number(value):
+    # before: True was taken as 1.0, "0.1" failed with "'<' not supported between 'str' and 'int'"
+    with pytest.raises(TypeError) as info:
+        train.EarlyStopping(monitor="loss", min_delta=value)
+    message = str(info.value)
+    assert message.startswith("EarlyStopping: min_delta must be a real number >= 0")
+    assert f"got {type(value).__name__} {value!r}" in message
+
+
+@pytest.mark.parametrize("value", [-0.1, float("nan"), float("inf")])
+def test_early_stopping_refuses_a_negative_or_non_finite_min_delta(value):
+    # before: nan was taken, and then no epoch ever counted as an improvement
+    expected = rf"EarlyStopping: min_delta must be a finite number >= 0, got {value}"
+    with pytest.raises(ValueError, match=expected):
+        train.EarlyStopping(monitor="loss", min_delta=value)

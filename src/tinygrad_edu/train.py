@@ -198,13 +198,9 @@ class EarlyStopping(Callback):
         mode: str = "auto",
         restore_best_weights: bool = False,
     ) -> None:
-        if not isinstance(patience, int) or patience < 0:
-            raise ValueError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
-        if min_delta < 0:
-            raise ValueError(f"EarlyStopping: min_delta must be >= 0, got {min_delta}")
         self.monitor = monitor
-        self.patience = patience
-        self.min_delta = float(min_delta)
+        self.patience = _check_positive_int(patience, "patience", "EarlyStopping", minimum=0)
+        self.min_delta = _check_min_delta(min_delta)
         self.mode = _monitor_mode(monitor, mode, "EarlyStopping")
         self.restore_best_weights = _check_flag(restore_best_weights, "restore_best_weights", "EarlyStopping")
 
@@ -331,6 +327,19 @@ class ModelCheckpoint(Callback):
         save(state, path)
         self.saved.append(path)
         return False
+
+
+def _check_min_delta(value: Any) -> float:
+    """EarlyStopping's ``min_delta``: a finite real number >= 0 (not a bool, which Python counts
+    as 1, nor a string); NaN would make no epoch an improvement."""
+    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"EarlyStopping: min_delta must be a real number >= 0 (the least change that counts as an "
+            f"improvement), got {type(value).__name__} {value!r:.40}"
+        )
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"EarlyStopping: min_delta must be a finite number >= 0, got {value!r}")
+    return float(value)
 
 
 def _check_threshold(value: Any) -> Optional[float]:
@@ -584,7 +593,14 @@ def _current_lr(optimizer: Any) -> Optional[float]:
 
 
 def _check_positive_int(value: Any, name: str, where: str, minimum: int = 1) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+    """``value`` as an int >= ``minimum``: a Python int or a numpy integer, never a bool (True is
+    an int in Python, and would count as 1). TypeError for another type, ValueError below ``minimum``."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"{where}: {name} must be an int >= {minimum} (a Python int or a numpy integer), got "
+            f"{type(value).__name__} {value!r:.40}"
+        )
+    if value < minimum:
         raise ValueError(f"{where}: {name} must be an int >= {minimum}, got {value!r}")
     return int(value)
 
