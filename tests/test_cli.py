@@ -654,6 +654,15 @@ def test_compare_reports_every_diverged_run_and_exits_1(capsys):
     assert len(lines) == 2 and "gd diverged" in lines[0] and "adam diverged" in lines[1]
 
 
+def test_compare_names_no_best_run_when_every_run_diverged(capsys):
+    # before: "best (lowest final loss): gd", a run that had just been reported as diverged
+    argv = ["compare", "--lr", "1e6", "--epochs", "20", "--no-plots", "--jobs", "1"]
+    argv += ["--optimizers", "gd,adam"]
+    status, out, err = run(argv, capsys)
+    assert status == 1 and "gd diverged" in err and "adam diverged" in err
+    assert "best (lowest final loss): none (every run diverged);" in out
+
+
 def test_divergence_rule():
     assert common.divergence(0.7, 0.7 * common.DIVERGENCE_FACTOR) is None
     assert "more than 2 times" in common.divergence(0.7, 1.41)

@@ -235,16 +235,17 @@ def _train_all(args: argparse.Namespace, jobs: int, stop: Any) -> train.Comparis
     )
 
 
-def _diverged(result: train.Comparison, initial_loss: float) -> list[str]:
-    """One line per run that diverged: a non-finite loss, or a final loss far above the initial one."""
-    lines = []
+def _diverged(result: train.Comparison, initial_loss: float) -> dict[str, str]:
+    """A line for each run that diverged (a non-finite loss, or a final loss far above the initial
+    one), by the run's name."""
+    lines = {}
     for row in result.rows:
         name = row["name"]
         why = divergence(initial_loss, row["loss"])
         if name in result.errors:
             why = "its loss became NaN or infinite"
         if why:
-            lines.append(f"{PROG} compare: {name} diverged: {why}; try a smaller --lr")
+            lines[name] = f"{PROG} compare: {name} diverged: {why}; try a smaller --lr"
     return lines
 
 
@@ -271,7 +272,8 @@ def run(args: argparse.Namespace) -> int:
         )
         result = _train_all(args, jobs, stop)
     interrupted = result.interrupted or bool(stop.value)
-    _print_table(args, result, time.perf_counter() - start)
+    diverged = _diverged(result, initial_loss)
+    _print_table(args, result, time.perf_counter() - start, diverged)
     if interrupted:
         what = "the table shows the runs completed or stopped so far" if result.rows else "no run had started"
         print(f"{PROG} compare: interrupted: {what}; no pictures written", file=sys.stderr)
@@ -280,18 +282,20 @@ def run(args: argparse.Namespace) -> int:
     elif plt is not None:
         for path in _write_compare_pictures(result, X, Y[:, 0].astype(np.int64), args.out):
             say(args.quiet, f"wrote {path}")
-    diverged = _diverged(result, initial_loss)
-    for line in diverged:
+    for line in diverged.values():
         print(line, file=sys.stderr)
     return 130 if interrupted else 1 if diverged else 0
 
 
-def _print_table(args: argparse.Namespace, result: train.Comparison, seconds: float) -> None:
-    """The table and the best run (nothing when Ctrl-C came before any run started)."""
+def _print_table(args: argparse.Namespace, result: train.Comparison, seconds: float, diverged: Any) -> None:
+    """The table and the best run among those that did not diverge (nothing when Ctrl-C came
+    before any run started)."""
     say(args.quiet, "")
     if result.rows:
         print(result.table())
-        say(args.quiet, f"\nbest (lowest final loss): {result.best}; total {seconds:.1f} s")
+        healthy = [r for r in result.rows if r["name"] not in diverged]
+        best = min(healthy, key=lambda r: r["loss"])["name"] if healthy else "none (every run diverged)"
+        say(args.quiet, f"\nbest (lowest final loss): {best}; total {seconds:.1f} s")
 
 
 def add_parser(sub: Any) -> None:
