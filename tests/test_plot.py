@@ -505,13 +505,21 @@ def _logit_line(weight: float = 0.1, bias: float = 0.5) -> nn.Linear:
 def test_a_module_ending_in_linear_is_read_as_logits_whatever_the_margin() -> None:
     X = np.array([[-3.0, 0.0], [3.0, 0.0], [-1.0, 1.0], [1.0, -1.0]])
     model = _logit_line()  # the true boundary is x1 = -5, outside the data
+    in_0_1 = r"output is in \[0, 1\] at every grid point and was made by Linear.*read as logits"
     for margin in (1.0, 8.0):
-        xx, _, classes, prob = plot.decision_grid(model, X, resolution=101, margin=margin)
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            xx, _, classes, prob = plot.decision_grid(model, X, resolution=101, margin=margin)
+        # with a margin of 1 every logit, 0.1 to 0.9, could be a probability: a warning says so
+        assert [str(w.message)[:60] for w in said] == (
+            [] if margin == 8.0 else ["decision_grid: the model's output is in [0, 1] at every grid"]
+        )
         np.testing.assert_allclose(prob, 1 / (1 + np.exp(-(0.1 * xx + 0.5))))
         np.testing.assert_array_equal(classes, (xx > -5.0).astype(int))
     # wrapped in nested Sequentials, still the Linear's logits
     wrapped = nn.Sequential(nn.Sequential(model), nn.Identity())
-    xx, _, classes, _ = plot.decision_grid(wrapped, X, resolution=101, margin=1.0)
+    with pytest.warns(UserWarning, match=in_0_1):
+        xx, _, classes, _ = plot.decision_grid(wrapped, X, resolution=101, margin=1.0)
     np.testing.assert_array_equal(classes, np.ones_like(classes))  # x1 >= -4 > -5 everywhere
     # ending in a Sigmoid (inside a nested Sequential): a probability, used as it is
     sig = nn.Sequential(nn.Sequential(_logit_line(1.0, -0.2), nn.Sigmoid()))
@@ -745,3 +753,105 @@ def test_a_figure_whose_save_fails_is_closed_unless_it_is_the_callers(
         plot.plot_schedules({"c": lambda s: 0.1}, 5, ax=ax, save=tmp_path / "s.png")
     assert plt.get_fignums() == [fig.number]  # the caller's figure stays theirs
     assert not (tmp_path / "s.png").exists()
+
+
+# --- "auto" reads the op that made the output ----------------------------------------------
+
+
+class _SigmoidNet(nn.Module):
+    """A custom Module whose forward ends in .sigmoid(): no nn.Sigmoid layer to look for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(2, 1, dtype=np.float64)
+        self.fc.weight.data[...] = [[5.0, 0.0]]
+        self.fc.bias.data[...] = 0.0
+
+    def forward(self, x: Any) -> Any:
+        return self.fc(x).sigmoid()
+
+
+_FOUR = np.array([[-1.0, 0.0], [1.0, 0.0], [-2.0, 1.0], [2.0, 1.0]])
+
+
+def test_a_custom_module_ending_in_sigmoid_is_read_as_probabilities_once() -> None:
+    model = _SigmoidNet()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the Sigmoid op is seen: nothing is ambiguous
+        xx, _, classes, prob = plot.decision_grid(model, _FOUR, resolution=20)
+    np.testing.assert_allclose(prob, 1 / (1 + np.exp(-5.0 * xx)))  # not the sigmoid of it again
+    np.testing.assert_array_equal(classes, (xx > 0).astype(int))
+    # frozen parameters record no graph; the op is still seen
+    for p in model.parameters():
+        p.requires_grad = False
+    _, _, frozen, _ = plot.decision_grid(model, _FOUR, resolution=20)
+    np.testing.assert_array_equal(frozen, classes)
+    assert all(p.grad is None for p in model.parameters())
+    # a function returning the Tensor the module made: the same op, the same reading
+    from tinygrad_edu import Tensor
+
+    model = _SigmoidNet()
+    _, _, from_function, prob = plot.decision_grid(lambda P: model(Tensor(P)), _FOUR, resolution=20)
+    np.testing.assert_array_equal(from_function, classes)
+    fig = plot.plot_decision_boundary(model, _FOUR, [0, 1, 0, 1], fill="probability", resolution=20)
+    line = fig.axes[0].collections[1]
+    assert any(len(path.vertices) for path in line.get_paths())  # the 0.5 boundary is drawn
+
+
+def test_a_softmax_output_is_read_as_probabilities() -> None:
+    class Softmax1(nn.Module):  # one column whose softmax is all 1: class 1 everywhere, not sigmoid(1)
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(2, 1, dtype=np.float64)
+
+        def forward(self, x: Any) -> Any:
+            return self.fc(x).softmax(axis=-1)
+
+    _, _, classes, prob = plot.decision_grid(Softmax1(), _FOUR, resolution=10)
+    np.testing.assert_allclose(prob, 1.0)
+
+
+def test_an_output_in_0_1_with_no_sigmoid_seen_is_read_as_before_and_logits_say_so() -> None:
+    from tinygrad_edu import Tensor, no_grad
+
+    ambiguous = r"decision_grid: the model's output is in \[0, 1\] at every grid point"
+
+    def squashed(P: np.ndarray) -> np.ndarray:
+        return 0.5 + 0.1 * np.tanh(P[:, 0])
+
+    # a Module whose output's op cannot be seen (made under no_grad): read by its last layer
+    class Hidden(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = nn.Sequential(_logit_line(0.1, 0.5))
+
+        def forward(self, x: Any) -> Any:
+            with no_grad():
+                return self.net(x)
+
+    with pytest.warns(UserWarning, match=ambiguous + r".*read as logits.*pass output='probability'"):
+        xx, _, classes, prob = plot.decision_grid(Hidden(), _FOUR, resolution=11)
+    np.testing.assert_allclose(prob, 1 / (1 + np.exp(-(0.1 * xx + 0.5))))
+    # a Sequential ending in nn.Sigmoid whose op cannot be seen (nothing before it records): its layer says
+    unseen = nn.Sequential(Hidden(), nn.Sigmoid())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        xx, _, classes, prob = plot.decision_grid(unseen, _FOUR, resolution=11)
+    np.testing.assert_allclose(prob, 1 / (1 + np.exp(-(0.1 * xx + 0.5))))
+    # plot_decision_boundary names itself
+    with pytest.warns(UserWarning, match=r"plot_decision_boundary: the model's output is in \[0, 1\]"):
+        plot.plot_decision_boundary(Hidden(), _FOUR, [0, 1, 0, 1], resolution=11)
+    # an op that is seen but is no Sigmoid, all in [0, 1]: logits, with the warning
+    sig = _SigmoidNet()
+    with pytest.warns(UserWarning, match=ambiguous + r".*made by Mul.*read as logits"):
+        plot.decision_grid(lambda P: sig(Tensor(P)) * 0.5, _FOUR, resolution=11)
+    # values outside [0, 1] are logits whatever made them, and nothing is said; so is a stated output
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with no_grad():
+            xx, _, classes, prob = plot.decision_grid(lambda P: sig.fc(Tensor(P)), _FOUR, resolution=11)
+        np.testing.assert_allclose(prob, 1 / (1 + np.exp(-5.0 * xx)))
+        plot.decision_grid(Hidden(), _FOUR, resolution=11, output="logit")
+        # a function's plain array in [0, 1]: probabilities, as documented (output="logit" otherwise)
+        xx, _, classes, prob = plot.decision_grid(squashed, _FOUR, resolution=11)
+        np.testing.assert_allclose(prob, 0.5 + 0.1 * np.tanh(xx))

@@ -24,14 +24,15 @@ from __future__ import annotations
 import errno
 import functools
 import math
+import sys
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from tinygrad_edu import _files, optim
-from tinygrad_edu._config import no_grad
+from tinygrad_edu import _files, autograd, optim
+from tinygrad_edu._config import enable_grad, no_grad
 from tinygrad_edu.tensor import Tensor
 
 PathLike = Union[str, Path]
@@ -425,12 +426,15 @@ def _mark_zero_norms(panel: Any, name: str, epochs: np.ndarray, color: str, labe
 # --- decision boundaries -----------------------------------------------------------------
 
 
-def _predict(model: Any, points: np.ndarray, where: str) -> np.ndarray:
-    """The model's output on ``points`` (n, 2) as an ndarray; a Module runs in eval mode, without grad,
-    and every module inside gets its own training flag back."""
+def _predict(model: Any, points: np.ndarray, where: str, see_op: bool = False) -> tuple[np.ndarray, Any]:
+    """The model's output on ``points`` (n, 2) as an ndarray, and the op that made it (None when
+    none can be seen). A Module runs in eval mode, without grad, and every module inside gets its
+    own training flag back; with ``see_op`` it also runs on two of the points to see that op
+    (``_output_op``). A function's output shows its op when it is a Tensor with a graph."""
     from tinygrad_edu import nn
     from tinygrad_edu.train import _modes, _restore_modes
 
+    op = None
     if isinstance(model, nn.Module):
         params = list(model.parameters())
         dtype = params[0].dtype if params else points.dtype
@@ -439,15 +443,30 @@ def _predict(model: Any, points: np.ndarray, where: str) -> np.ndarray:
         try:
             with no_grad():
                 out = model(Tensor(points.astype(dtype)))
+            if see_op:
+                op = _output_op(model, points[:2].astype(dtype))
         finally:
             _restore_modes(modes)
     elif callable(model):
         out = model(points)
+        op = out._ctx if isinstance(out, Tensor) else None
     else:
         raise TypeError(
             f"{where}: expected an nn.Module or a function of an (n, 2) array, got {type(model).__name__}"
         )
-    return np.asarray(out.data if isinstance(out, Tensor) else out)
+    return np.asarray(out.data if isinstance(out, Tensor) else out), op
+
+
+def _output_op(model: Any, points: np.ndarray) -> Any:
+    """The op that made a Module's output on a few ``points``, run with the graph recorded (the
+    input requiring grad, so that frozen parameters record it too; no backward runs, no ``.grad``
+    changes); None when none is recorded or the run raises (the output is then read by its values)."""
+    try:
+        with enable_grad():
+            out = model(Tensor(points, requires_grad=True))
+    except Exception:  # noqa: BLE001 (the run on the whole grid worked: only the op is not seen)
+        return None
+    return out._ctx if isinstance(out, Tensor) else None
 
 
 OUTPUTS = ("auto", "probability", "logit")
@@ -471,6 +490,48 @@ def _ends_in_probability(module: Any) -> bool:
     return isinstance(module, (nn.Sigmoid, nn.Softmax))
 
 
+def _auto_reading(model: Any, out: np.ndarray, op: Any, where: str) -> str:
+    """How ``output="auto"`` reads one float column, ``"probability"`` or ``"logit"``:
+
+    1. made by a Sigmoid or Softmax op (``op``, when it can be seen): probabilities;
+    2. some value outside [0, 1]: logits, whatever made them;
+    3. all in [0, 1] (logits can lie there too), no such op seen: a function's plain array, and
+       a Module ending in a Sigmoid or Softmax layer, are probabilities; any other output (a seen
+       op's, a Module's) is logits, with a warning: their sigmoids all lie in [0.5, 0.731].
+    """
+    from tinygrad_edu import nn
+    from tinygrad_edu.ops.elementwise import Sigmoid
+    from tinygrad_edu.ops.nn import Softmax
+
+    if isinstance(op, (Sigmoid, Softmax)):
+        return "probability"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # (all NaN: no min, no max)
+        low, high = np.nanmin(out), np.nanmax(out)
+    if low < 0 or high > 1:
+        return "logit"
+    if op is None and not isinstance(model, nn.Module):
+        return "probability"  # a function's array: as documented, output="logit" says otherwise
+    if op is None and _ends_in_probability(model):
+        return "probability"
+    if op is not None:
+        cause = f"was made by {type(op).__name__}, not by a Sigmoid or Softmax"
+    else:
+        cause = (
+            "the op that made it cannot be seen (no graph was recorded) and the module does not end in "
+            "a Sigmoid or Softmax layer"
+        )
+    _, steps = autograd._outside_package(sys._getframe(0))
+    warnings.warn(
+        f"{where}: the model's output is in [0, 1] at every grid point and {cause}; it is read as "
+        "logits, whose sigmoids (the probabilities used) all lie in [0.5, 0.731]. If it is a "
+        "probability, pass output='probability'; output='logit' says it is logits",
+        UserWarning,
+        stacklevel=steps + 1,  # (1 is this function)
+    )
+    return "logit"
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     """1 / (1 + exp(-z)), written with tanh so that a large |z| does not overflow."""
     return 0.5 * (1.0 + np.tanh(0.5 * z))
@@ -483,7 +544,9 @@ def _classes_and_probability(
 
     Several columns are per-class scores (the class is the argmax). One column is read as
     ``output`` says: ``"probability"``, ``"logit"`` (passed through the sigmoid), or ``"auto"``:
-    integers/bools are classes, floats all in [0, 1] probabilities, other floats logits.
+    integers/bools are classes (``decision_grid`` turns "auto" for one float column into one of
+    the other two first, see ``_auto_reading``; left "auto", floats all in [0, 1] are probabilities,
+    other floats logits).
     """
     if out.ndim == 2 and out.shape[1] == 1:
         out = out[:, 0]
@@ -524,14 +587,20 @@ def decision_grid(
     of an ``(n, 2)`` ndarray.
 
     ``output`` says what one float output column is: ``"probability"``, ``"logit"``, or
-    ``"auto"``: for a Module, a probability when it ends in a Sigmoid (or Softmax), else a logit
-    (the course's BCEWithLogits networks end in Linear); for a function, a probability when every
-    grid value is in [0, 1], else a logit, so a function returning logits should say
-    ``output="logit"`` (its logits may all fall in [0, 1] on a grid).
+    ``"auto"``, which looks at the op that made the output: a probability when it is a Sigmoid or
+    a Softmax (``x.sigmoid()``, ``nn.Sigmoid``, in any Module or in the Tensor a function returns;
+    a Module is run once more on two points, with the graph recorded, to see it), and a logit when
+    some value is outside [0, 1] (the course's BCEWithLogits networks end in Linear). Values all
+    in [0, 1] without a Sigmoid or Softmax op to be seen could be either: a function's plain array
+    is read as probabilities (a function returning logits should say ``output="logit"``), any
+    other output as logits, and then a warning says so (their sigmoids are all at least 0.5).
     """
-    from tinygrad_edu import nn
+    return _decision_grid(model, X, resolution, margin, threshold, output, "decision_grid")
 
-    where = "decision_grid"
+
+def _decision_grid(
+    model: Any, X: Any, resolution: int, margin: float, threshold: float, output: str, where: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray]]:
     output = _check_output(output, where)
     X = _points(X, where)
     if not isinstance(resolution, (int, np.integer)) or resolution < 2:
@@ -539,9 +608,9 @@ def decision_grid(
     (x_min, y_min), (x_max, y_max) = X.min(axis=0) - margin, X.max(axis=0) + margin
     xx, yy = np.meshgrid(np.linspace(x_min, x_max, resolution), np.linspace(y_min, y_max, resolution))
     grid = np.column_stack([xx.ravel(), yy.ravel()])
-    out = _predict(model, grid, where)
-    if output == "auto" and isinstance(model, nn.Module) and out.dtype.kind == "f":
-        output = "probability" if _ends_in_probability(model) else "logit"
+    out, op = _predict(model, grid, where, see_op=output == "auto")
+    if output == "auto" and out.dtype.kind == "f" and out.shape in ((len(grid),), (len(grid), 1)):
+        output = _auto_reading(model, out, op, where)
     classes, prob = _classes_and_probability(out, len(grid), threshold, where, output)
     return xx, yy, classes.reshape(xx.shape), None if prob is None else prob.reshape(xx.shape)
 
@@ -600,7 +669,8 @@ def plot_decision_boundary(
     y = np.asarray(y.data if isinstance(y, Tensor) else y).ravel()
     if len(y) != len(X):
         raise ValueError(f"{where}: X has {len(X)} points but y has {len(y)} labels")
-    xx, yy, classes, prob = decision_grid(predict_fn_or_model, X, resolution, margin, threshold, output)
+    model = predict_fn_or_model
+    xx, yy, classes, prob = _decision_grid(model, X, resolution, margin, threshold, output, where)
     if fill == "probability" and prob is None:
         raise ValueError(f"{where}: fill='probability' needs a binary model with one output column")
     shown = classes if fill == "class" else None
