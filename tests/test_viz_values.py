@@ -253,6 +253,68 @@ def test_a_value_graph_walked_by_hand_shows_each_grad_as_it_is_set() -> None:
     assert (x1.grad, w1.grad, b.grad) == (w1.data * n.grad, x1.data * n.grad, n.grad)  # unchanged
 
 
+def _diamond() -> tuple[Value, Value, Value, Value, Value]:
+    """o = (a + 1) + 3a with a = 2x: a reaches o along two paths, do/da = 1 + 3 = 4."""
+    x = Value(1.0, label="x")
+    a = x * 2
+    a.label = "a"
+    b = a + 1
+    b.label = "b"
+    c = a * 3
+    c.label = "c"
+    o = b + c
+    o.label = "o"
+    return x, a, b, c, o
+
+
+def test_a_half_finished_walk_by_hand_marks_no_partial_sum() -> None:
+    """After o._backward() and b._backward(), a holds b's share (1) of its gradient, c's (3) is to
+    come: a partial sum of root's own walk, not another backward's gradient."""
+    x, a, b, c, o = _diamond()
+    o.grad = 1.0
+    o._backward()
+    b._backward()
+    source = viz.draw_graph(o).source
+    assert box(source, "a")[-1] == "grad 1.0000"  # a.grad as it is, unmarked
+    assert html_text(viz.NOT_THIS_ROOT) not in source
+    c._backward()  # the other path: a's gradient is complete, 4
+    assert box(viz.draw_graph(o).source, "a")[-1] == "grad 4.0000"
+    a._backward()
+    assert box(viz.draw_graph(o).source, "x")[-1] == "grad 8.0000"
+    # c first, then b: the same, whichever order the two paths come in
+    x, a, b, c, o = _diamond()
+    o.grad = 2.0  # any seed: the walk scales with it
+    o._backward()
+    c._backward()
+    source = viz.draw_graph(o).source
+    assert box(source, "a")[-1] == "grad 6.0000" and html_text(viz.NOT_THIS_ROOT) not in source
+    assert (a.grad, b.grad, c.grad, o.grad) == (6.0, 2.0, 2.0, 2.0)  # drawing changed nothing
+
+
+def test_another_backward_s_gradient_is_marked_in_a_walk_by_hand_too() -> None:
+    x, a, b, c, o = _diamond()
+    other = a * 10.0
+    other.backward()  # a.grad = 10, from another output
+    o.grad = 1.0
+    o._backward()  # b and c have o's 1; a still holds other's 10, no step of o's walk gives it
+    source = viz.draw_graph(o).source
+    assert box(source, "a")[-1] == "grad 10.0000 " + viz.NOT_THIS_ROOT
+    b._backward()  # 10 + 1: still no partial sum of o's walk (1, 3 or 4)
+    assert box(viz.draw_graph(o).source, "a")[-1] == "grad 11.0000 " + viz.NOT_THIS_ROOT
+    # a value below the shared one holds the other output's gradient too: marked as well
+    x = Value(1.0, label="x")
+    z = x * 2
+    z.label = "z"
+    y = z * 1.0
+    y.label = "y"
+    l1, l2 = y * 1.0, y * 10.0
+    l1.backward()
+    l2.backward()
+    source = viz.draw_graph(l1).source
+    assert box(source, "y")[-1] == "grad 10.0000 " + viz.NOT_THIS_ROOT
+    assert box(source, "z")[-1] == "grad 10.0000 " + viz.NOT_THIS_ROOT
+
+
 def test_a_leaf_value_root_accumulates_like_any_leaf() -> None:
     v = Value(3.0)
     v.backward()

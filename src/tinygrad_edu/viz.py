@@ -139,7 +139,8 @@ VALUE_GRAD_NOTE = (
 """The legend's line on what the grads in a picture of Values are."""
 
 NOT_THIS_ROOT = "(another backward's)"
-"""The mark after a Value's grad that is not d output / d value (nor 0): another backward left it."""
+"""The mark after a Value's grad that no walk from the output leaves there, finished or still
+going by hand (see ``_not_this_root``): another backward left it."""
 
 NOT_THIS_ROOT_NOTE = (
     "(another backward's): not d output / d value but the .grad that a backward from another "
@@ -175,7 +176,7 @@ class _Value:
     needs_grad: bool
     obj: Any = None
     grad: Any = None  # the gradient after the last backward (None when there is none)
-    marked: bool = False  # a Value's .grad that is not d root / d value (NOT_THIS_ROOT)
+    marked: bool = False  # a Value's .grad that no walk from root leaves there (NOT_THIS_ROOT)
 
 
 @dataclass
@@ -489,11 +490,24 @@ def _changed_in_place(inner: Sequence[Tensor]) -> bool:
     return False
 
 
+MAX_SUMMED_PATHS = 16
+"""The most paths into one Value whose partial sums ``_not_this_root`` tries (2**16 sums); a value
+used by more of the steps taken so far is never marked."""
+
+
 def _not_this_root(root: Value, order: Sequence[Value]) -> set[int]:
-    """The ids of the intermediates whose ``.grad`` is not root's: neither 0 (not reached yet, in a
-    walk by hand: ``o.grad = 1.0``, then ``o._backward()`` ...) nor ``root.grad`` times d root /
-    d value. Another root's backward through a shared value leaves such a grad. d root / d value
-    comes from root's own backward on saved and restored grads (nothing stored changes)."""
+    """The ids of the intermediates whose ``.grad`` no walk from root, finished or by hand, leaves
+    there: another root's backward through a shared value did.
+
+    A walk from root (``backward()``, or ``o.grad = 1.0``, then ``o._backward()`` ... in an order
+    backward could take: a value's step after the steps of every value that uses it) leaves each
+    value either its whole gradient, ``root.grad`` times d root / d value, or, while the walk is
+    still on its way, the sum of what the steps taken so far sent it, each from a value that already
+    had its whole gradient (0 before any). So a grad is root's when it is the whole gradient, or
+    the sum of what some of its users that could have taken their step (their gradients whole, and
+    their users' too, up to root) send it; marked otherwise. d root / d value comes from root's own
+    backward, and what a step sends from that step run alone, both on saved and restored grads
+    (nothing stored changes)."""
     inner = [v for v in order if v._backward_fn is not None and v is not root]
     if not inner or all(v.grad == 0.0 for v in inner):
         return set()
@@ -507,7 +521,55 @@ def _not_this_root(root: Value, order: Sequence[Value]) -> set[int]:
         for v, g in zip(order, saved):
             v.grad = g
     scale = root.grad
-    return {id(v) for v in inner if v.grad != 0.0 and not _same_number(v.grad, scale * exact[id(v)])}
+    whole = {id(v) for v in inner if _same_number(v.grad, scale * exact[id(v)])}
+    odd = [v for v in inner if v.grad != 0.0 and id(v) not in whole]
+    if not odd:
+        return set()
+    users: dict[int, list[Value]] = {}  # id(value) -> the values of the graph computed from it
+    for u in order:
+        for child in dict.fromkeys(u._prev):
+            users.setdefault(id(child), []).append(u)
+    stepped = set()  # the values whose step may have been taken: root, and whole ones all of whose users may
+    for u in reversed(order):  # (users first)
+        if u is root or (id(u) in whole and all(id(w) in stepped for w in users.get(id(u), ()))):
+            stepped.add(id(u))
+    marked = set()
+    for v in odd:
+        parts = [_sent_alone(u)[id(v)] for u in users.get(id(v), ()) if id(u) in stepped]
+        if not _a_partial_sum(v.grad, parts):
+            marked.add(id(v))
+    return marked
+
+
+def _sent_alone(node: Value) -> dict[int, float]:
+    """id(child) -> what ``node._backward()`` adds to each of its children's grads, with node's
+    grad as it is now (the children's grads are put back afterwards)."""
+    children = list(dict.fromkeys(node._prev))
+    saved = [c.grad for c in children]
+    try:
+        for c in children:
+            c.grad = 0.0
+        if node._backward_fn is not None:
+            node._backward_fn(node)
+        return {id(c): c.grad for c in children}
+    finally:
+        for c, g in zip(children, saved):
+            c.grad = g
+
+
+def _a_partial_sum(target: float, parts: Sequence[float]) -> bool:
+    """Whether ``target`` is the sum of some of ``parts`` (up to rounding: the steps may add them
+    in any order); True when there are too many parts to try (``MAX_SUMMED_PATHS``)."""
+    parts = [p for p in parts if p != 0.0]
+    if len(parts) > MAX_SUMMED_PATHS:
+        return True
+    sums = np.zeros(1)
+    with np.errstate(all="ignore"):
+        for p in parts:
+            sums = np.concatenate([sums, sums + p])
+        tolerance = 1e-9 * float(np.sum(np.abs(parts))) + 1e-300
+        near = np.abs(sums - target) <= tolerance
+    return bool(np.any(near | (sums == target) | (np.isnan(sums) & math.isnan(target))))
 
 
 def _same_number(a: float, b: float) -> bool:
