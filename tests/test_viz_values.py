@@ -848,6 +848,37 @@ def test_negative_zero_is_written_as_zero() -> None:
     assert viz._digits(-0.0) == "0.0000"
 
 
+def test_a_seeded_backward_is_shown_as_it_was_sent_from_its_seed_in_every_box() -> None:
+    """l.backward(2.0): every box shows what that backward sent, twice d l / d value, as the leaves'
+    .grad has it; worked out again (another loss wrote over y's op), from the same seed."""
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    y = x * 3
+    y.name = "y"
+    yy = y * y
+    yy.name = "yy"
+    loss = yy.sum()
+    loss.name = "loss"
+    loss.backward(np.array(2.0), retain_graph=True)
+    expected = {"loss": "grad 2.0000", "yy": "grad [2.0000, 2.0000]", "y": "grad [12.0000, 24.0000]"}
+    expected["x"] = "grad [36.0000, 72.0000]"  # 2 * d loss / d x = 2 * 18x: the leaf agrees
+    source = viz.draw_graph(loss).source
+    assert {name: box(source, name)[-1] for name in expected} == expected
+    assert html_text(viz.GRAD_NOTE) in source and "seed" in viz.GRAD_NOTE
+    (y * 10).sum().backward(retain_graph=True)  # y's op now keeps that loss's 10
+    x.grad = None
+    source = viz.draw_graph(loss).source
+    assert {name: box(source, name)[-1] for name in ("loss", "yy", "y")} == {
+        "loss": "grad 2.0000",
+        "yy": "grad [2.0000, 2.0000]",
+        "y": "grad [12.0000, 24.0000]",  # from loss's seed 2 again, not 1
+    }
+    # a later backward through the root (a loss built on it) writes over its seed: taken as 1
+    top = loss * 3
+    top.backward(retain_graph=True)
+    assert box(viz.draw_graph(loss).source, "y")[-1] == "grad [6.0000, 12.0000]"
+    assert box(viz.draw_graph(loss).source, "loss")[-1] == "grad 1.0000"
+
+
 def test_tracing_after_backward_says_to_trace_first() -> None:
     x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
     loss = (x * x).sum()

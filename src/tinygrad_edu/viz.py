@@ -117,7 +117,7 @@ because a tensor the graph was computed from changed in place since (an ``optimi
 
 CHANGED_NOTE = (
     "? (changed in place since): a tensor the graph was computed from changed in place (e.g. "
-    "optimizer.step()) after the forward, so d output / d value cannot be worked out again; draw before"
+    "optimizer.step()) after the forward, so this gradient cannot be worked out again; draw before"
 )
 """The legend's line when a box shows ``CHANGED_GRAD``."""
 
@@ -130,7 +130,10 @@ UNREPEATABLE_NOTE = "? (cannot be worked out again): a backward through this gra
 
 _UNKNOWN_NOTES = {CHANGED_GRAD: CHANGED_NOTE, UNREPEATABLE_GRAD: UNREPEATABLE_NOTE}
 
-GRAD_NOTE = "grad: a leaf's .grad (adds up over backward calls); any other box's d output / d value"
+GRAD_NOTE = (
+    "grad: a leaf's .grad (adds up over backward calls); any other box's, the gradient the last backward "
+    "from the output sent there, from the seed it started with (d output / d value for backward()'s 1)"
+)
 """The legend's line on what the grads in a picture of Tensors are."""
 
 VALUE_GRAD_NOTE = (
@@ -401,16 +404,20 @@ def _build_values(root: Value, grads: bool = False) -> _Graph:
 #
 # draw_graph(root) shows, for a leaf, its .grad: what every backward since the last zero_grad added
 # up (as PyTorch keeps it: two backwards give twice the gradient). For every other box, the
-# root's included, it shows d root / d value: what the last backward from root sent there, not an
-# older gradient that another loss's backward left on a shared op (op.grad_output keeps the
-# last one, whichever root that walk started from). None before any backward has gone through
-# root. The engine numbers its walks: an op keeps the number of the walk that wrote its
-# grad_output (grad_walk), and a root's op the number of the last walk started from it alone
-# (started_walk). A stored gradient whose number is root's is shown as it is. Any other is worked
-# out again for root while the graph is alive, with the engine's own walk (nothing stored
-# changes); once backward has freed the graph the box says "from another backward": a loss built
-# on root (l2 = l1 + (10 * y).sum()) passes through it with the same 1 that root's own backward
-# starts from, so only the number tells the two apart.
+# root's included, it shows what the last backward from root sent there, from the seed that
+# backward started with (root.backward(np.array(2.0)) sends twice d root / d value, and the
+# leaves' .grad has twice theirs), not an older gradient that another loss's backward left on a
+# shared op (op.grad_output keeps the last one, whichever root that walk started from). None
+# before any backward has gone through root. The engine numbers its walks: an op keeps the
+# number of the walk that wrote its grad_output (grad_walk), and a root's op the number of the
+# last walk started from it alone and finished (started_walk). A stored gradient whose number is
+# root's is shown as it is. Any other is worked out again for root while the graph is alive,
+# with the engine's own walk (nothing stored changes), from root's seed: its op's grad_output
+# while that is still its own walk's, else (a later walk through root wrote over it, or root had
+# no walk of its own) 1 for a scalar root, what backward() starts from, and "from another
+# backward" for any other. Once backward has freed the graph the box says "from another
+# backward": a loss built on root (l2 = l1 + (10 * y).sum()) passes through it with the same 1
+# that root's own backward starts from, so only the number tells the two apart.
 
 _OP_STATE = ("grad_output", "grad_walk", "started_walk")  # what an engine walk writes on an op
 
@@ -448,26 +455,30 @@ def _tensor_grads(root: Tensor, order: Sequence[Tensor]) -> dict[int, Any]:
         elif fresh is not None:
             shown[id(t)] = fresh.get(id(t))
         elif t is root and root.data.size == 1:
-            shown[id(t)] = np.ones_like(root.data)  # d root / d root
+            shown[id(t)] = np.ones_like(root.data)  # its seed is not known: backward()'s, d root / d root
         elif op.grad_output is not None and started != 0:
             shown[id(t)] = why  # a word, never the stored gradient: it is another backward's
     return shown
 
 
 def _gradients_for(root: Tensor, inner: Sequence[Tensor]) -> tuple[Optional[dict[int, np.ndarray]], str]:
-    """d root / d t for every non-leaf ``t``, by the engine's walk from root (no ``.grad`` or
-    ``grad_output`` changes), and ""; or None and what a box says instead: the graph was freed,
-    changed in place since (an optimizer step), or cannot be walked again."""
+    """What a backward from root sends every non-leaf ``t``, by the engine's walk from root (no
+    ``.grad`` or ``grad_output`` changes), from the seed root's last backward started with (kept
+    on root's op while no later walk wrote over it; else 1 for a scalar root), and ""; or None and
+    what a box says instead: the graph was freed, changed in place since (an optimizer step),
+    cannot be walked again, or a non-scalar root's seed is not known."""
     ops = [t._ctx for t in inner]
     if any(op.freed for op in ops):
         return None, FROM_ANOTHER_BACKWARD
     if _changed_in_place(inner):
         return None, CHANGED_GRAD
     root_op = root._ctx
-    if root.data.size != 1 and root_op.grad_walk != root_op.started_walk:
+    if root_op.grad_walk == root_op.started_walk:  # the root's own last backward wrote its seed there
+        seed = np.array(np.asarray(root_op.grad_output), dtype=root.dtype)
+    elif root.data.size == 1:
+        seed = np.ones_like(root.data)  # its seed is not known: backward()'s
+    else:
         return None, FROM_ANOTHER_BACKWARD  # its stored gradient, the seed, is another backward's
-    g = root_op.grad_output
-    seed = np.ones_like(root.data) if root.data.size == 1 else np.array(np.asarray(g), dtype=root.dtype)
     try:
         with _keeping_op_state(ops):
             found = autograd.run_backward((root,), (seed,), True, False, wanted=set(inner))
@@ -825,7 +836,9 @@ def draw_graph(
 
     Works before and after ``backward()``. A leaf shows its ``.grad``, summed
     over every backward since it was zeroed (as PyTorch keeps it); every other
-    box shows d root / d value, the gradient of one backward from this root,
+    box shows the gradient the last backward from this root sent there, from
+    the seed it started with (d root / d value after a plain ``backward()``,
+    twice that after ``backward(np.array(2.0))``, as the leaves' ``.grad``),
     worked out again from the graph while it is alive, so that another loss's
     backward through a shared op cannot show up here (``None`` before any
     backward through root). Once backward has freed the graph, a box shows the
