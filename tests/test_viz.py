@@ -636,7 +636,7 @@ def test_the_code_in_pictures_md_runs(tmp_path, monkeypatch) -> None:
 
     page = (Path(__file__).resolve().parent.parent / "docs" / "pictures.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", page, flags=re.S)
-    assert len(blocks) == 4
+    assert len(blocks) == 5
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     for i, block in enumerate(blocks):

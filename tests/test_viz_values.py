@@ -117,6 +117,39 @@ def test_after_a_step_an_intermediate_says_its_inputs_changed_in_place_not_that_
     assert viz._tensor_grads(loss2, [y2, loss2])[id(y2)].tolist() == [1.0, 1.0]  # its own walk's
 
 
+def test_after_a_step_the_boxes_show_the_numbers_from_before_it_as_pictures_md_says() -> None:
+    from pathlib import Path
+
+    from tinygrad_edu import nn, optim
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "pictures.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", page, flags=re.S)
+    (block,) = [b for b in blocks if "optim.SGD([w], lr=0.1).step()" in b]
+    namespace: dict = {}
+    exec(compile(block, "pictures.md, the block with optimizer.step()", "exec"), namespace)
+    source = namespace["dot"].source
+    # what the block's comments say
+    assert box(source, "y") == ["y", "(2,) float64", "data [3.0000, 8.0000]", "grad [6.0000, 16.0000]"]
+    assert box(source, "loss")[-2:] == ["data 73.0000", "grad 1.0000"]
+    assert box(source, "w")[-2:] == ["data [-0.8000, -4.4000]", "grad [18.0000, 64.0000]"]
+    assert html_text(viz.CHANGED_GRAD) not in source and html_text(viz.CHANGED_NOTE) not in source
+    # the one "?" the page names: a box whose op another loss's backward passed through since
+    w = nn.Parameter(np.array([1.0, 2.0]))
+    y = w * Tensor([3.0, 4.0])
+    y.name = "y"
+    yy = y * y
+    yy.name = "yy"
+    loss = yy.sum()
+    loss.name = "loss"
+    loss.backward(retain_graph=True)
+    (y * 10).sum().backward(retain_graph=True)
+    optim.SGD([w], lr=0.1).step()
+    source = viz.draw_graph(loss).source
+    assert box(source, "y")[-1] == "grad " + viz.CHANGED_GRAD
+    assert box(source, "yy")[-1] == "grad [1.0000, 1.0000]" and box(source, "loss")[-1] == "grad 1.0000"
+    assert html_text(viz.CHANGED_NOTE) in source
+
+
 def test_after_an_ordinary_backward_intermediates_show_what_it_sent() -> None:
     x = Tensor([1.0, 2.0], requires_grad=True, name="x")
     h = x * x
