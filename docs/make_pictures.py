@@ -160,10 +160,11 @@ def network_pictures(out: str) -> list[str]:
 
 def gradient_flow_picture(out: str) -> list[str]:
     """Six sigmoid layers on the moons: the gradient shrinks layer by layer towards the input."""
-    from tinygrad_edu import data, nn, optim, plot, train
+    from tinygrad_edu import data, manual_seed, nn, optim, plot, train
 
     _pyplot()
     X, y = data.make_moons(300, noise=0.2, seed=3)
+    manual_seed(0)  # the initial weights: the same picture on every run
     layers = [nn.Linear(2, 8)] + [nn.Linear(8, 8) for _ in range(5)]
     model = nn.Sequential(*[m for layer in layers for m in (layer, nn.Sigmoid())], nn.Linear(8, 1))
     history = train.fit(

@@ -526,9 +526,15 @@ CASES: list[Any] = [
     ),
     Value(
         "interop.md",
-        "`Module.to` takes a float dtype only, not a device (`model.to(np.float64)`",
+        "`Module.to` takes a float dtype (`model.to(np.float64)`",
         "float64",
         lambda: nn.Linear(2, 1).to(np.float64).weight.dtype,
+    ),
+    Raises(
+        "interop.md",
+        "another device (`\"cuda\"`) is a `ValueError` that says so",
+        "ValueError",
+        lambda: nn.Linear(2, 1).to("cuda"),
     ),
     # --- modules.md ------------------------------------------------------------------------------
     Value(

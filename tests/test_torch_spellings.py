@@ -794,3 +794,30 @@ def test_a_set_grad_enabled_made_earlier_sets_its_mode_when_entered_as_torch_s(t
     with ours, theirs:
         assert tg.is_grad_enabled() is False and torch.is_grad_enabled() is False
     assert tg.is_grad_enabled() is True and torch.is_grad_enabled() is True
+
+
+def test_to_cpu_changes_nothing_and_to_a_dtype_converts_as_in_torch(torch):
+    x = Tensor(np.ones(3), requires_grad=True)
+    tx = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    assert x.to("cpu") is x and tx.to("cpu") is tx  # (PyTorch: the tensor itself when nothing changes)
+    assert x.to(torch.device("cpu")) is x
+    y = x.to(np.float32)
+    y.sum().backward()
+    assert y.dtype == np.float32 and x.grad.dtype == np.float64  # as tx.to(torch.float32)
+    model = tg.nn.Linear(2, 1)
+    assert model.to("cpu") is model and model.to(torch.device("cpu")) is model
+
+
+def test_to_another_device_or_an_unknown_name_says_what_to_do():
+    # before: Module.to("cpu") failed with numpy's "data type 'cpu' not understood", Tensor had no .to
+    model, x = tg.nn.Linear(2, 1), Tensor(np.ones(2))
+    with pytest.raises(ValueError, match=r"^Linear.to: there is no 'cuda' device here: .* on the CPU only"):
+        model.to("cuda")
+    with pytest.raises(ValueError, match=r"^Tensor.to: there is no 'cuda:0' device here"):
+        x.to("cuda:0")
+    expected = r"^Linear.to: expected a float dtype \(np.float32, np.float64\) or 'cpu', got 'gpu0'"
+    with pytest.raises(TypeError, match=expected):
+        model.to("gpu0")
+    with pytest.raises(TypeError, match=r"^Linear.to: expected a float dtype, got int64"):
+        model.to(np.int64)
+    assert model.to(np.float64).weight.dtype == np.float64 and x.to("int64").dtype == np.int64

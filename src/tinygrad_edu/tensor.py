@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from typing import Any, Iterator, Optional, Sequence, Union
 
 import numpy as np
@@ -269,6 +270,13 @@ class Tensor:
         except TypeError:
             raise TypeError(f"astype: {dtype!r} is not a numpy dtype (e.g. np.float32, np.int64)") from None
         return ew.Cast.apply(self, dtype=target)
+
+    def to(self, dtype: Any) -> "Tensor":
+        """``astype`` under PyTorch's name. ``to("cpu")`` (or a torch.device("cpu")) is the tensor
+        itself, as in PyTorch when nothing changes: numpy computes on the CPU, and only there."""
+        if _names_the_cpu(dtype, "Tensor.to"):
+            return self
+        return self.astype(dtype)
 
     def backward(self, gradient: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``; frees the graph unless retained."""
@@ -894,6 +902,24 @@ def _check_in_place(t: Tensor, where: str) -> None:
         )
     if not t.data.flags.writeable:
         raise ValueError(f"{where}: the array of this tensor (shape {t.shape}, {t.dtype}) is read-only")
+
+
+_DEVICE = re.compile(r"(cpu|cuda|mps|xpu|hip|meta|xla|ipu|hpu|vulkan)(:\d+)?")
+
+
+def _names_the_cpu(device: Any, where: str) -> bool:
+    """Whether a ``to`` argument is PyTorch's CPU device ("cpu", "cpu:0", torch.device("cpu")):
+    nothing to do. Another device is refused; anything else is taken for a dtype."""
+    if type(device).__name__ == "device":  # a torch.device, without importing torch
+        device = str(device)
+    if not isinstance(device, str) or not _DEVICE.fullmatch(device):
+        return False
+    if device.split(":")[0] == "cpu":
+        return True
+    raise ValueError(
+        f"{where}: there is no {device!r} device here: tinygrad_edu computes with numpy, on the CPU "
+        f"only. Leave out the .to({device!r}), or use .to('cpu'), which changes nothing"
+    )
 
 
 def _is_float(bound: Any) -> bool:

@@ -18,7 +18,7 @@ import numpy as np
 
 from tinygrad_edu._config import _check_flag, get_default_dtype
 from tinygrad_edu.autograd import mark_modified
-from tinygrad_edu.tensor import Tensor, _check_conversion, _zero_grad_in_place
+from tinygrad_edu.tensor import Tensor, _check_conversion, _names_the_cpu, _zero_grad_in_place
 
 
 class Parameter(Tensor):
@@ -384,10 +384,19 @@ class Module:
         return self
 
     def to(self, dtype: Any) -> "Module":
-        """Cast every parameter (and its grad) and every float buffer to a float dtype; returns self."""
-        dt = np.dtype(dtype)
+        """Cast every parameter (and its grad) and every float buffer to a float dtype; returns self.
+        ``to("cpu")``, PyTorch's ``model.to(device)`` on the CPU, changes nothing (numpy computes
+        on the CPU only); another device is refused."""
+        where = f"{type(self).__name__}.to"
+        if _names_the_cpu(dtype, where):
+            return self
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            expected = "expected a float dtype (np.float32, np.float64) or 'cpu'"
+            raise TypeError(f"{where}: {expected}, got {dtype!r}") from None
         if dt.kind != "f":
-            raise TypeError(f"{type(self).__name__}.to: expected a float dtype, got {dt}")
+            raise TypeError(f"{where}: expected a float dtype, got {dt}")
         for p in self.parameters():
             p.data = p.data.astype(dt)
             if p.grad is not None:
