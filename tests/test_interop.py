@@ -1294,6 +1294,11 @@ def test_onnx_errors_are_clear(ort, tmp_path):
             nn.Sequential(nn.BatchNorm1d(2, track_running_stats=False, dtype=F64)), np.zeros((2, 2)),
             tmp_path / "a",
         )
+    # with one sample too (BatchNorm's own forward refused it before the export's reason was given)
+    no_stats = nn.BatchNorm1d(2, track_running_stats=False, dtype=F64)
+    no_stats = nn.Sequential(nn.Linear(2, 2, dtype=F64), no_stats)
+    with pytest.raises(ValueError, match="at '1' has track_running_stats=False"):
+        interop.export_onnx(no_stats, np.zeros((1, 2)), tmp_path / "a")
     with pytest.raises(ValueError, match=r"BatchNorm1d\(2\): input has shape"):
         interop.export_onnx(nn.Sequential(nn.BatchNorm1d(2, dtype=F64)), np.zeros((2, 3)), tmp_path / "a")
     assert not (tmp_path / "a").exists()

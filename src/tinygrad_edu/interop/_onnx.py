@@ -139,6 +139,7 @@ def _emit(m: nn.Module, name: str, x: Tensor, graph: _Graph, path: str) -> tuple
     if kind not in _EXPORTED:  # before running it: a ModuleList, say, has no forward to run
         raise _unsupported("export_onnx", m, path)
     refuse_unscaled_dropout(m, "export_onnx", path)
+    _refuse_batch_statistics(m, path)
     out = m(x)  # our own forward: the shapes, and a check that the input fits
     if kind in _ELEMENTWISE:
         return graph.node(_ELEMENTWISE[kind], [name], path), out
@@ -182,13 +183,18 @@ def _linear(m: nn.Linear, name: str, x: Tensor, graph: _Graph, path: str) -> str
     return graph.node("Add", [y, bias], path) if bias else y
 
 
-def _batch_norm(m: nn.BatchNorm1d, name: str, graph: _Graph, path: str) -> str:
-    if not m.track_running_stats:
+def _refuse_batch_statistics(m: nn.Module, path: str) -> None:
+    """A BatchNorm1d without running statistics has nothing fixed to export (said before its
+    forward runs, which with a one-sample example_input would fail for its own reason)."""
+    if type(m) is nn.BatchNorm1d and not m.track_running_stats:
         raise ValueError(
             f"export_onnx: BatchNorm1d at '{path}' has track_running_stats=False, so it normalises with "
             "each batch's own statistics even in eval mode; ONNX's BatchNormalization (inference) "
             "uses fixed statistics. Train it with track_running_stats=True to export it"
         )
+
+
+def _batch_norm(m: nn.BatchNorm1d, name: str, graph: _Graph, path: str) -> str:
     prefix = f"{path}." if path else ""
     dtype = m.running_mean.dtype
     if m.affine:
