@@ -428,3 +428,43 @@ def test_early_stopping_refuses_a_negative_or_non_finite_min_delta(value):
     expected = rf"EarlyStopping: min_delta must be a finite number >= 0, got {value}"
     with pytest.raises(ValueError, match=expected):
         train.EarlyStopping(monitor="loss", min_delta=value)
+
+
+class AccumulateTwo:
+    """An optimizer of one's own without param_groups: it adds up the gradients of two batches,
+    then takes one SGD step on their sum."""
+
+    def __init__(self, params, lr):
+        self.params, self.lr, self.calls = list(params), lr, 0
+
+    def zero_grad(self):
+        if self.calls % 2 == 0:
+            for p in self.params:
+                p.grad = None
+
+    def step(self):
+        self.calls += 1
+        if self.calls % 2 == 0:
+            with tg.no_grad():
+                for p in self.params:
+                    p.data -= self.lr * p.grad.data
+
+
+def test_an_optimizer_without_param_groups_keeps_its_own_grads():
+    # before: fit took every parameter for one the optimizer does not hold and cleared its grad
+    # each step, so this optimizer stepped on the second batch's gradient alone
+    X = np.linspace(-1, 1, 16).reshape(8, 2)
+    y = X[:, :1] * 2.0
+    model = nn.Linear(2, 1, dtype=np.float64)
+    start = {k: v.copy() for k, v in model.state_dict().items()}
+    train.fit(model, nn.MSELoss(), AccumulateTwo(model.parameters(), 0.1), X, y, 1, batch_size=4,
+              shuffle=False, metrics=None, progress=False)
+    # by hand: the gradients of the two batches of 4, at the same weights, added, one step
+    w, b = start["weight"], start["bias"]
+    grad_w, grad_b = np.zeros_like(w), np.zeros_like(b)
+    for rows in (slice(0, 4), slice(4, 8)):
+        error = X[rows] @ w.T + b - y[rows]
+        grad_w += 2 * error.T @ X[rows] / 4
+        grad_b += 2 * error.sum(axis=0) / 4
+    np.testing.assert_allclose(model.weight.data, w - 0.1 * grad_w, rtol=1e-12)
+    np.testing.assert_allclose(model.bias.data, b - 0.1 * grad_b, rtol=1e-12)

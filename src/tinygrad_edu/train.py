@@ -760,8 +760,8 @@ def fit(
 
     Each step: ``optimizer.zero_grad()``, ``output = model(X_batch)``,
     ``loss = loss_fn(output, y_batch)``, ``loss.backward()``, ``optimizer.step()``. The grads of
-    the model's parameters the optimizer does not hold are cleared too, as ``model.zero_grad()``
-    would, so they never add up over steps.
+    the model's parameters the optimizer does not hold (in its ``param_groups``) are cleared
+    too, as ``model.zero_grad()`` would, so they never add up over steps.
 
     Args:
         loss_fn: a loss averaging over its batch; one with ``reduction`` other than 'mean' is refused.
@@ -890,8 +890,12 @@ class _Run:
         self.names = names  # id(parameter) -> its name in the model, for error messages
         # The model's parameters the optimizer does not hold (a frozen layer that still has
         # requires_grad): optimizer.zero_grad() leaves their grads alone, so each step clears them.
-        held = {id(p) for g in getattr(optimizer, "param_groups", ()) for p in g["params"]}
-        self.unheld = [p for _, p in model.named_parameters() if id(p) not in held]
+        # An optimizer without param_groups (a wrapper that accumulates gradients over several
+        # batches, say) says nothing of what it holds: its grads are left to it.
+        self.unheld = []
+        if hasattr(optimizer, "param_groups"):
+            held = {id(p) for g in optimizer.param_groups for p in g["params"]}
+            self.unheld = [p for _, p in model.named_parameters() if id(p) not in held]
         self.metric_fns = metric_fns
         self.check_finite = check_finite
         self.history = History()
