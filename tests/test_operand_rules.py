@@ -197,6 +197,8 @@ def test_and_or_xor_take_the_0d_rule_and_name_a_python_number():
         Tensor([1.5]) & 1  # (it said "float64 (shape ())" for the 1)
     with pytest.raises(TypeError, match=r"got int64 \(shape \(2,\)\) and the Python float 1.5,"):
         Tensor(np.array([1, 2])) ^ 1.5
+    with pytest.raises(TypeError, match=r"got int64 \(shape \(2,\)\) and float64 \(shape \(\)\),"):
+        Tensor(np.array([1, 2])) & np.float64(1.5)  # (a numpy float, not "the Python float64")
 
 
 def test_clip_of_an_integer_tensor_with_a_float_array_bound_gives_floats():
@@ -214,6 +216,16 @@ def test_clamp_between_tensors_passes_no_gradient_through_a_nan():
     y.sum().backward()
     assert np.isnan(y.data[0]) and y.tolist()[1:] == [0.5, 0.0]
     assert x.grad.tolist() == [0.0, 1.0, 0.0] and lo.grad.tolist() == [0.0, 0.0, 1.0]  # torch's
+
+
+
+@pytest.mark.parametrize("hi", [np.nan, np.array([np.nan, np.nan])])
+def test_clamp_with_a_tensor_bound_and_a_nan_number_or_array_bound_is_nan(hi):
+    # before: only Tensor bounds were looked at, and x came back unclipped with gradient 1
+    x = Tensor(np.array([0.5, 2.0]), requires_grad=True)
+    y = x.clamp(Tensor(np.zeros(2)), hi)
+    y.sum().backward()
+    assert np.isnan(y.data).all() and x.grad.tolist() == [0.0, 0.0]  # as x.clip(0.0, nan), and torch
 
 
 def test_var_names_itself():

@@ -515,8 +515,10 @@ class Tensor:
         if o is NotImplemented:
             return NotImplemented
         if self.data.dtype.kind not in "biu" or o.data.dtype.kind not in "biu" or isinstance(other, float):
-            theirs = f"the Python {type(other).__name__} {other!r}" if isinstance(other, (int, float)) else (
-                f"{o.dtype} (shape {o.shape})")
+            if type(other) in (int, float):  # (np.float64 is a float too, but numpy's)
+                theirs = f"the Python {type(other).__name__} {other!r}"
+            else:  # as passed (the operand above may have been converted already)
+                theirs = f"{getattr(other, 'dtype', o.dtype)} (shape {np.shape(other)})"
             raise TypeError(
                 f"x {symbol} y: defined for bool and integer tensors, got {self.dtype} (shape {self.shape}) "
                 f"and {theirs}, as PyTorch refuses floats; combine masks, e.g. (x > 0) & (x < 1)"
@@ -940,9 +942,10 @@ def _clip_between_tensors(x: Tensor, lo: Any, hi: Any) -> Tensor:
     if hi is not None:
         clipped = where(clipped > hi, hi, clipped)
     nan = np.zeros(clipped.shape, bool)  # (x < lo is False for a NaN on either side: where kept x)
-    for t in (x, lo, hi):
-        if isinstance(t, Tensor) and t.data.dtype.kind == "f":
-            nan |= np.isnan(t.data)
+    for t in (x, lo, hi):  # (a bound may be a Tensor, a number or an ndarray)
+        values = t.data if isinstance(t, Tensor) else np.asarray(t) if t is not None else None
+        if values is not None and values.dtype.kind == "f":
+            nan |= np.isnan(values)
     return clipped.masked_fill(Tensor(nan), np.nan) if nan.any() else clipped
 
 
