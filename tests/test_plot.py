@@ -774,6 +774,25 @@ class _SigmoidNet(nn.Module):
 _FOUR = np.array([[-1.0, 0.0], [1.0, 0.0], [-2.0, 1.0], [2.0, 1.0]])
 
 
+def test_probabilities_reshaped_indexed_or_clipped_after_the_sigmoid_are_read_as_probabilities() -> None:
+    # before: only the last op was looked at, so .reshape(-1), [:, 0], a clip or a Flatten after
+    # the sigmoid hid it: read as logits, through the sigmoid again, every point class 1
+    from tinygrad_edu import Tensor
+
+    model = _SigmoidNet()
+    _, _, want, _ = plot.decision_grid(model, _FOUR, resolution=20)
+    flattened = nn.Sequential(model.fc, nn.Sigmoid(), nn.Flatten())
+    readings = [lambda P: model(Tensor(P)).reshape(-1), lambda P: model(Tensor(P))[:, 0],
+                lambda P: model(Tensor(P)).clip(1e-7, 1 - 1e-7),
+                lambda P: model(Tensor(P)).astype(np.float32), flattened]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the Sigmoid op is seen beneath them: nothing is ambiguous
+        for f in readings:
+            xx, _, classes, prob = plot.decision_grid(f, _FOUR, resolution=20)
+            np.testing.assert_array_equal(classes, want)
+            np.testing.assert_allclose(prob, 1 / (1 + np.exp(-5.0 * xx)), rtol=1e-6, atol=1e-7)
+
+
 def test_a_custom_module_ending_in_sigmoid_is_read_as_probabilities_once() -> None:
     model = _SigmoidNet()
     with warnings.catch_warnings():

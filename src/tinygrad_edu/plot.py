@@ -490,10 +490,22 @@ def _ends_in_probability(module: Any) -> bool:
     return isinstance(module, (nn.Sigmoid, nn.Softmax))
 
 
+def _beneath_reshaping(op: Any) -> Any:
+    """The op beneath any that only moves, picks, casts or clips values (``reshape``, ``[:, 0]``,
+    ``Flatten``, ``.T``, ``astype``, ``clip(eps, 1 - eps)``): they keep probabilities probabilities."""
+    from tinygrad_edu.ops.elementwise import Cast, Clip
+    from tinygrad_edu.ops.shape import BroadcastTo, GetItem, Reshape, Transpose
+
+    while isinstance(op, (Reshape, Transpose, GetItem, BroadcastTo, Cast, Clip)) and op.inputs:
+        op = op.inputs[0]._ctx
+    return op
+
+
 def _auto_reading(model: Any, out: np.ndarray, op: Any, where: str) -> str:
     """How ``output="auto"`` reads one float column, ``"probability"`` or ``"logit"``:
 
-    1. made by a Sigmoid or Softmax op (``op``, when it can be seen): probabilities;
+    1. made by a Sigmoid or Softmax op (``op``, when it can be seen, or the op beneath a
+       reshape, an index, a cast or a clip of its result): probabilities;
     2. some value outside [0, 1]: logits, whatever made them;
     3. all in [0, 1] (logits can lie there too), no such op seen: a function's plain array, and
        a Module ending in a Sigmoid or Softmax layer, are probabilities; any other output (a seen
@@ -503,6 +515,7 @@ def _auto_reading(model: Any, out: np.ndarray, op: Any, where: str) -> str:
     from tinygrad_edu.ops.elementwise import Sigmoid
     from tinygrad_edu.ops.nn import Softmax
 
+    op = _beneath_reshaping(op)
     if isinstance(op, (Sigmoid, Softmax)):
         return "probability"
     with warnings.catch_warnings():
