@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
+from tinygrad_edu.autograd import AnomalyError, BackwardStep, Function, detect_anomaly, run_backward
 from tinygrad_edu.autograd import grad as autograd_grad
 from tinygrad_edu.checkmodel import ModelCheckReport, check_model  # noqa: F401  (part of this module's API)
 from tinygrad_edu.graph import toposort
@@ -29,14 +30,20 @@ class GradcheckError(AssertionError):
     """Analytic and numerical derivatives disagree."""
 
 
-def _outputs(f: Callable[..., Any], inputs: Sequence[Tensor], name: str = "gradcheck") -> list[Tensor]:
+def _outputs(
+    f: Callable[..., Any], inputs: Sequence[Tensor], name: str = "gradcheck", values: bool = False
+) -> list[Tensor]:
     """f's outputs as a list of floating-point Tensors, or a clear error (a bool or integer output,
-    such as ``v > 0``, has no derivative, and numpy cannot even subtract two bool arrays)."""
+    such as ``v > 0``, has no derivative, and numpy cannot even subtract two bool arrays). With
+    ``values`` (numerical_grad, which needs only f's values) a number or an ndarray is taken too."""
     out = f(*inputs)
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
     for i, o in enumerate(outs):
         if not isinstance(o, Tensor):
-            raise TypeError(f"{name}: output {i} of f is a {type(o).__name__}, expected a Tensor")
+            if values and isinstance(o, (int, float, np.number, np.ndarray)) and not isinstance(o, bool):
+                outs[i] = o = Tensor(np.asarray(o))
+            else:
+                raise TypeError(_not_a_tensor(name, i, o))
         if o.dtype.kind != "f":
             raise TypeError(
                 f"{name}: output {i} of f has dtype {o.dtype} (shape {o.shape}); expected a floating-point "
@@ -47,15 +54,84 @@ def _outputs(f: Callable[..., Any], inputs: Sequence[Tensor], name: str = "gradc
     return outs
 
 
-def _as_inputs(inputs: Sequence[Any]) -> list[Tensor]:
-    """Tensors whose arrays can be nudged in place (contiguous and writeable)."""
+def _not_a_tensor(name: str, i: int, o: Any) -> str:
+    """Why an output of f must be a Tensor made with the library's ops."""
+    if o is None:
+        return f"{name}: output {i} of f is None, expected a Tensor: does f (or a lambda) not return it?"
+    return (
+        f"{name}: output {i} of f is a {type(o).__name__}, expected a Tensor: f gets the inputs as Tensors "
+        "and must compute its result from them with the library's ops (Tensor methods, Op.apply), which "
+        "record the graph that the backward runs on; a number or an ndarray computed through .data, "
+        ".numpy() or numpy functions has no backward to check"
+    )
+
+
+def _check_f(f: Any, name: str) -> None:
+    """Refuse a Function class, an instance or its forward in place of ``Op.apply``: the class and
+    the instance cannot be called with the inputs, and a forward called on Tensors computes with the
+    built-in ops, so the check would pass without ever running the op's backward."""
+    if isinstance(f, type) and issubclass(f, Function):
+        raise TypeError(
+            f"{name}: f is the Function class {f.__name__} itself; pass {f.__name__}.apply, which runs its "
+            f"forward and records the op so that its backward is checked: {name}({f.__name__}.apply, [x])"
+        )
+    if isinstance(f, Function):
+        op = type(f).__name__
+        raise TypeError(
+            f"{name}: f is an instance of the Function {op} ({op}()); an op is not made and then called, "
+            f"pass {op}.apply, which runs its forward and records the op: {name}({op}.apply, [x])"
+        )
+    owner = getattr(f, "__self__", None)
+    if isinstance(owner, Function) and getattr(f, "__name__", "") in ("forward", "backward"):
+        op = type(owner).__name__
+        raise TypeError(
+            f"{name}: f is {op}.{f.__name__}, a method of an instance: called on Tensors, a forward computes "
+            f"with the built-in ops and never runs {op}.backward, so the check would test those ops, not "
+            f"yours; pass {op}.apply: {name}({op}.apply, [x])"
+        )
+
+
+def _as_inputs(inputs: Sequence[Any], name: str = "gradcheck") -> list[Tensor]:
+    """Tensors whose arrays can be nudged in place (contiguous and writeable); a float ndarray or
+    number becomes a Tensor of its dtype that requires grad. A dict (the course's parameters) or a
+    value that is not floating-point (an axis) is refused, saying what to pass instead."""
+    if isinstance(inputs, dict):
+        keys = ", ".join(repr(k) for k in list(inputs)[:4]) + (", ..." if len(inputs) > 4 else "")
+        raise TypeError(
+            f"{name}: inputs is a dict (keys {keys}); pass a list of its arrays, {name}(f, "
+            "list(params.values())), with f taking them as arguments in that order (def f(W1, b1, ...)); "
+            "the course's dictionary_to_vector is not needed"
+        )
     if isinstance(inputs, Tensor):
         inputs = [inputs]
-    tensors = [x if isinstance(x, Tensor) else Tensor(np.asarray(x), requires_grad=True) for x in inputs]
+    tensors = []
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor):
+            array = np.asarray(x)
+            if array.dtype.kind != "f":
+                raise TypeError(_not_a_float_input(name, i, x, array))
+            x = Tensor(array, requires_grad=True)
+        tensors.append(x)
     for t in tensors:
         if not (t.data.flags.c_contiguous and t.data.flags.writeable):
             t.data = np.array(t.data, order="C")
     return tensors
+
+
+def _not_a_float_input(name: str, i: int, x: Any, array: np.ndarray) -> str:
+    """An input that cannot be nudged by eps: an integer (often an axis), a bool, None, a string."""
+    if isinstance(x, np.ndarray):
+        what = f"{array.dtype} ndarray (shape {array.shape})"
+    else:
+        what = f"{type(x).__name__} {x!r} (shape {array.shape})"
+    article = "an" if what[0] in "aeio" else "a"
+    return (
+        f"{name}: input {i} is {article} {what}; {name} takes the derivative with respect to every input "
+        "in the list, nudging each by eps, so each must be floating-point (a float Tensor, a float ndarray "
+        "or a float). A non-tensor argument of the op (an axis, an index, a flag) goes inside f: "
+        f"{name}(lambda x: Op.apply(x, axis=0), [x]); integer data to differentiate by is made float "
+        "first: np.array(..., dtype=np.float64)"
+    )
 
 
 def numerical_grad(
@@ -72,12 +148,14 @@ def numerical_grad(
     output. Inputs are nudged in place and restored, also when f raises. The
     differences are computed in the inputs' own dtype (what f really computes),
     so use float64 inputs: it warns for others, as float32 rounds x + eps and
-    the difference can be off by percents.
+    the difference can be off by percents. Only f's values are used, so f may
+    return a number or an ndarray as well as Tensors.
     """
+    _check_f(f, "numerical_grad")
     _check_settings(eps, 0.0, 0.0, "numerical_grad")
-    tensors = _as_inputs(inputs)
+    tensors = _as_inputs(inputs, "numerical_grad")
     _check_dtypes(tensors, "numerical_grad", eps, every_input=True)
-    outs = _repeatable_outputs(f, tensors, "numerical_grad")
+    outs = _repeatable_outputs(f, tensors, "numerical_grad", values=True)
     weights = None if grad_output is None else _cotangents(grad_output, outs, "numerical_grad", "grad_output")
     return _numerical_grad(f, tensors, eps, weights)
 
@@ -89,7 +167,7 @@ def _numerical_grad(
     of its shape (None: ones)."""
 
     def value() -> float:
-        outs = _outputs(f, tensors, "numerical_grad")
+        outs = _outputs(f, tensors, "numerical_grad", values=True)
         if weights is None:
             return sum(float(np.sum(o.data)) for o in outs)
         return sum(float(np.sum(o.data * w)) for o, w in zip(outs, weights))
@@ -142,11 +220,18 @@ def _cotangents(given: Any, outs: list[Tensor], name: str, arg: str) -> list[np.
     return result
 
 
-def _repeatable_outputs(f: Callable[..., Any], tensors: list[Tensor], name: str) -> list[Tensor]:
-    """f's outputs, after checking that a second call at the same point gives the same values: a
-    random f (dropout in training mode, np.random) makes every finite difference noise."""
-    first = _outputs(f, tensors, name)
-    second = _outputs(f, tensors, name)
+def _repeatable_outputs(
+    f: Callable[..., Any], tensors: list[Tensor], name: str, values: bool = False
+) -> list[Tensor]:
+    """f's outputs, after checking that a call leaves the inputs as they were (a forward writing
+    into its input changes the point at every call) and that a second call at the same point gives
+    the same values: a random f (dropout in training mode, np.random) makes every finite
+    difference noise."""
+    before = [t.data.copy() for t in tensors]
+    first = _outputs(f, tensors, name, values)
+    _check_unchanged(tensors, before, first, name)
+    second = _outputs(f, tensors, name, values)
+    _check_unchanged(tensors, before, second, name)
     for i, (a, b) in enumerate(zip(first, second)):
         if a.shape != b.shape or not np.array_equal(a.data, b.data, equal_nan=True):
             raise ValueError(
@@ -158,6 +243,42 @@ def _repeatable_outputs(f: Callable[..., Any], tensors: list[Tensor], name: str)
     return first
 
 
+def _check_unchanged(tensors: list[Tensor], before: list[np.ndarray], outs: list[Tensor], name: str) -> None:
+    """Raise, after putting the inputs back, when calling f changed one of them in place."""
+    changed = [
+        i for i, (t, b) in enumerate(zip(tensors, before)) if not np.array_equal(t.data, b, equal_nan=True)
+    ]
+    if not changed:
+        return
+    for t, b in zip(tensors, before):
+        t.data[...] = b
+    i = changed[0]
+    ops = _own_ops(outs)
+    who = (
+        f"the forward of {', '.join(ops)} writes into its input"
+        if ops
+        else "an op's forward, or f itself, writes into its input"
+    )
+    raise ValueError(
+        f"{name}: f changed input {i} (shape {tensors[i].shape}, {tensors[i].dtype}) in place: one call "
+        f"left it with other values, so every call would compute at another point. Probably {who} "
+        "(x *= 2, x[...] = ..., np.exp(x, out=x)): the arrays a forward gets are the caller's own, and "
+        "such a write changes them and every gradient that reads them. Compute into new arrays "
+        "(x = x * 2, np.exp(x)). The input is put back as it was"
+    )
+
+
+def _own_ops(outs: Sequence[Tensor]) -> list[str]:
+    """The names of the ops in the graph behind ``outs`` that are not the library's (the user's)."""
+    return sorted(
+        {
+            type(t._ctx).__name__
+            for t in toposort(outs, lambda t: () if t._ctx is None else t._ctx.inputs or ())
+            if t._ctx is not None and not type(t._ctx).__module__.startswith("tinygrad_edu.")
+        }
+    )
+
+
 def _check_settings(eps: Any, atol: Any, rtol: Any, name: str) -> None:
     """Raise for a step that is not a positive finite number (eps = 0 divides by zero, a negative
     eps turns the difference around) or a negative tolerance (nothing could ever match)."""
@@ -165,7 +286,12 @@ def _check_settings(eps: Any, atol: Any, rtol: Any, name: str) -> None:
         number = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
         if not number or not np.isfinite(value) or value < 0 or (arg == "eps" and value == 0):
             expected = "a positive" if arg == "eps" else "a non-negative"
-            raise ValueError(f"{name}: {arg} must be {expected} finite number, got {value!r}")
+            hint = (
+                f": were the inputs given one by one? They go in one list: {name}(f, [x, y])"
+                if isinstance(value, (Tensor, np.ndarray, list, tuple))
+                else ""
+            )
+            raise ValueError(f"{name}: {arg} must be {expected} finite number, got {value!r}{hint}")
 
 
 class SkippedInputsWarning(UserWarning):
@@ -299,10 +425,13 @@ def gradcheck(
     the input, the output and input elements, and both values (or returns
     False with ``raise_exception=False``). Use float64 inputs. Raises
     ValueError when no input requires grad (nothing to check) and warns
-    (``SkippedInputsWarning``) naming the inputs it skips.
+    (``SkippedInputsWarning``) naming the inputs it skips. A backward that writes
+    into its grad, an input or its output fails too (one backward runs with them
+    read-only), and ValueError says when calling f changes an input in place.
     """
+    _check_f(f, "gradcheck")
     _check_settings(eps, atol, rtol, "gradcheck")
-    tensors = _as_inputs(inputs)
+    tensors = _as_inputs(inputs, "gradcheck")
     _check_something_to_check(tensors, "gradcheck")
     _check_dtypes(tensors, "gradcheck")
     return _compare(f, tensors, eps, atol, rtol, raise_exception, "gradcheck")
@@ -323,6 +452,11 @@ def _compare(
     ``explain(output index or None)`` may add the likely cause to a mismatch's message.
     """
     n_out = sum(o.data.size for o in _repeatable_outputs(f, tensors, name))
+    written = _written_in_place(f, tensors, name)
+    if written is not None:
+        if raise_exception:
+            raise GradcheckError(written)
+        return False
     if n_out <= FULL_JACOBIAN_LIMIT:
         numeric, analytic, out_shapes = _jacobians(f, tensors, eps)
         what = "Jacobian"
@@ -384,13 +518,166 @@ def _first_mismatch(
                 f". Input {j} is {tensors[j].dtype}: f computes in it, so the numerical derivative is "
                 "mostly rounding error and this may be no bug; check with float64 inputs"
             )
-        else:
-            entry = (r, k) if out_shapes else None
-            msg += _kink_note(check.f, tensors, i, bad, check.eps, entry, float(ana[r, k]))
-        if explain is not None:
-            msg += explain(_output_of_row(r, out_shapes) if out_shapes else None)
-        return msg
+        extra = "" if explain is None else explain(_output_of_row(r, out_shapes) if out_shapes else None)
+        if not low and not extra:
+            extra = _likely_cause(check, i, int(r), int(k), num, ana, bad, out_shapes)
+        return msg + extra
     return None
+
+
+def _written_in_place(f: Callable[..., Any], tensors: list[Tensor], name: str) -> Optional[str]:
+    """The message for a backward that writes into its grad, an input or its output, else None.
+
+    gradcheck's own upstream gradients are fresh arrays, so such a backward gives the right Jacobian
+    here and wrong gradients where its grad is another op's too (``x + x`` hands one array to both
+    inputs). One backward with those arrays read-only, as ``tg.detect_anomaly()`` runs it, names it.
+    A NaN or an Inf there is left to the comparison."""
+    outs = _outputs(f, tensors, name)
+    live = [o for o in outs if o.requires_grad]
+    wrt = [t for t in tensors if t.requires_grad]
+    if not live or not wrt:
+        return None
+    rng = np.random.default_rng(3)
+    vs = [rng.standard_normal(o.shape).astype(o.dtype) for o in live]
+    try:
+        with detect_anomaly():
+            autograd_grad(live, wrt, grad_outputs=vs, retain_graph=True, allow_unused=True)
+    except AnomalyError:
+        return None
+    except RuntimeError as exc:
+        cause = exc.__cause__
+        if not (isinstance(cause, ValueError) and "read-only" in str(cause)):
+            raise
+        return (
+            f"{name}: {exc}. Here gradcheck's own upstream gradients are fresh arrays, so the Jacobian "
+            "alone would look right; it runs one backward with the grad, the inputs and the output "
+            "read-only, as tg.detect_anomaly() does, to find such a write"
+        )
+    return None
+
+
+def _likely_cause(
+    check: _Check,
+    i: int,
+    r: int,
+    k: int,
+    num: np.ndarray,
+    ana: np.ndarray,
+    bad: np.ndarray,
+    out_shapes: list[tuple[int, ...]],
+) -> str:
+    """What a float64 mismatch of input i at entry (r, k) most likely comes from, as a sentence to
+    append ("" when nothing is known): a value that is not a number, an output or input the graph
+    does not reach, a step eps far from the default, or a kink."""
+    a, n = float(ana[r, k]), float(num[r, k])
+    if not (np.isfinite(a) and np.isfinite(n)):
+        which, value = ("numerical", n) if not np.isfinite(n) else ("analytic", a)
+        by = "f" if which == "numerical" else "the backward"
+        return (
+            f". Not a number to compare: the {which} value is {value!r}, as {by} gives a non-finite value at "
+            "this point or at x +- eps: log or sqrt of a negative number (outside the op's domain), a "
+            "division by 0, or an exp that overflows. Check at points inside the op's domain (positive "
+            "inputs for log and sqrt), and write the forward in a stable form (np.logaddexp(0, x), not "
+            "np.log(1 + np.exp(x)))"
+        )
+    if check.name == "gradcheck":  # (gradgradcheck's f is the first derivative: its explain says more)
+        unconnected = _not_connected(check, i, r, ana, out_shapes)
+        if unconnected:
+            return unconnected
+    if out_shapes:
+        step = _other_step(check, i, r, k, a)
+        if step:
+            return step
+    entry = (r, k) if out_shapes else None
+    return _kink_note(check.f, check.tensors, i, bad, check.eps, entry, a)
+
+
+def _not_connected(
+    check: _Check, i: int, r: int, ana: np.ndarray, out_shapes: list[tuple[int, ...]]
+) -> str:
+    """Why the analytic derivatives are 0: the output of row r (or every output) has no graph, or
+    no gradient reaches input i. "" when neither."""
+    outs = _outputs(check.f, check.tensors, check.name)
+    rows = [_output_of_row(r, out_shapes)] if out_shapes else list(range(len(outs)))
+    dead = [j for j in rows if not outs[j].requires_grad]
+    if dead and len(dead) == len(rows):
+        return (
+            f". Output {dead[0]} of f does not require grad: nothing recorded connects it to the inputs, so "
+            "no backward runs for it and every analytic derivative is 0. f computed it outside the graph: "
+            "from .data, .numpy() or np.asarray of a Tensor, under tg.no_grad(), by wrapping an array in "
+            "Tensor(...), or by giving the tensors to apply as keyword arguments (they go positionally: "
+            "Op.apply(x, y))"
+        )
+    return "" if ana.any() else _unreached(check, i, outs)
+
+
+def _unreached(check: _Check, i: int, outs: list[Tensor]) -> str:
+    """Why no gradient reaches input i (one backward, watching what each op returns), or ""."""
+    live = [o for o in outs if o.requires_grad]
+    wrt = [t for t in check.tensors if t.requires_grad]
+    x = check.tensors[i]
+    if not live:
+        return ""
+    refused: list[str] = []  # ops whose backward returned None for an input that requires grad
+
+    def watch(step: BackwardStep) -> None:
+        for j, (inp, g) in enumerate(zip(step.op.inputs, step.input_grads)):
+            if g is None and inp.requires_grad:
+                name = type(step.op).__name__
+                if inp is x:
+                    refused.append(f"{name}.backward returned None for it (its input {j})")
+                elif x in toposort([inp], lambda t: () if t._ctx is None else t._ctx.inputs or ()):
+                    refused.append(
+                        f"{name}.backward returned None for its input {j} (shape {inp.shape}), made from it"
+                    )
+
+    found = run_backward(live, [np.ones(o.shape, dtype=o.dtype) for o in live], True, False, set(wrt), watch)
+    if found.get(x) is not None:
+        return ""
+    if refused:
+        more = f" (and {len(refused) - 1} more such None)" if len(refused) > 1 else ""
+        return (
+            f". No gradient reached input {i}: {refused[0]}{more}, so its analytic derivative is 0. None is "
+            "for an input that needs no gradient (self.needs_input_grad says which do); return the "
+            "gradient of one that requires grad"
+        )
+    return (
+        f". No gradient reached input {i}: no recorded op of f uses it, so its analytic derivative is 0, "
+        "yet f's values depend on it: f used it outside the graph (through .data, .numpy() or numpy "
+        "functions, or by giving it to apply as a keyword argument; tensors go positionally: "
+        "Op.apply(x, y))"
+    )
+
+
+# The default step; a mismatch at a step far from it is tried again with it.
+_DEFAULT_EPS = 1e-6
+
+
+def _other_step(check: _Check, i: int, r: int, k: int, analytic: float) -> str:
+    """When eps is far from the default and the default step gives the analytic value at entry
+    (r, k): the step, not the backward, is wrong. "" otherwise."""
+    if 1e-8 <= check.eps <= 1e-4:
+        return ""
+    flat = check.tensors[i].data.reshape(-1)
+
+    def row() -> float:
+        return float(np.concatenate([o.data.reshape(-1) for o in _outputs(check.f, check.tensors)])[r])
+
+    plus, minus = _at_both_sides(flat, k, _DEFAULT_EPS, row)
+    again = (plus - minus) / (2 * _DEFAULT_EPS)
+    if not np.isclose(analytic, again, atol=check.atol, rtol=check.rtol):
+        return ""
+    why = (
+        "too large: the central difference is off by about eps**2 times the third derivative (and "
+        "crosses any kink within eps)"
+        if check.eps > 1e-4
+        else "too small: the rounding error of f's values, about 1e-16 * |f| / eps, swamps the difference"
+    )
+    return (
+        f". With eps={_DEFAULT_EPS:g} (the default) the numerical value of this entry is {again:.6g}, which "
+        f"matches the analytic one: eps={check.eps:g} is {why}. The course's eps=1e-7 and the default suit "
+        "float64"
+    )
 
 
 def _not_linear_in_grad(check: _Check, analytic: list[np.ndarray]) -> Optional[str]:
@@ -419,13 +706,26 @@ def _not_linear_in_grad(check: _Check, analytic: list[np.ndarray]) -> Optional[s
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
             where = tuple(int(j) for j in np.unravel_index(k, check.tensors[i].shape))
+            rows = analytic[i]
+            ignored = (
+                rows[0].any()
+                and np.allclose(rows, rows[0], atol=check.atol, rtol=check.rtol)
+                and np.allclose(got, rows[0], atol=check.atol, rtol=check.rtol)
+            )
+            why = (
+                "It gives the same gradient as for an upstream gradient of 1: it does not use the upstream "
+                "gradient at all. The chain rule multiplies it in: return grad * (d output / d input), "
+                "for x**2: grad * 2 * x, not 2 * x; under a one-element output (a sum, a loss) every one-hot "
+                "check is an upstream gradient of 1, which is why only this one shows it"
+                if ignored
+                else "The chain rule multiplies the upstream gradient in: grad ** 2, abs(grad) or a branch "
+                "on the sign of grad pass one-hot checks and are wrong for every other upstream gradient"
+            )
             return (
                 f"{check.name}: the backward is not linear in the gradient it receives, for input {i} "
                 f"(shape {check.tensors[i].shape}) at input element {where}: with a random upstream "
                 f"gradient it gives {float(got[k])!r}, but the Jacobian's rows (each right, checked with "
-                f"upstream gradients of 0s and a 1) combine to {float(combined[k])!r}. The chain rule "
-                "multiplies the upstream gradient in: grad ** 2, abs(grad) or a branch on the sign of "
-                "grad pass one-hot checks and are wrong for every other upstream gradient"
+                f"upstream gradients of 0s and a 1) combine to {float(combined[k])!r}. {why}"
             )
     return None
 
@@ -527,17 +827,26 @@ def _one_sided_slopes(
         return float(np.concatenate([o.data.reshape(-1) for o in _outputs(f, tensors)])[r])
 
     original = flat[k]
+
+    def slopes(step: float) -> tuple[float, float]:
+        flat[k] = original + step
+        right = (row() - base) / step
+        flat[k] = original - step
+        return (base - row()) / step, right
+
     try:
         base = row()
-        flat[k] = original + eps
-        right = (row() - base) / eps
-        flat[k] = original - eps
-        left = (base - row()) / eps
+        left, right = slopes(eps)
+        near_left, near_right = slopes(eps / 10)
     finally:
         flat[k] = original
+    if not np.isfinite([left, right, near_left, near_right]).all():
+        return ""
     tol = 1e-3 * max(abs(left), abs(right), 1.0)
     if abs(left - right) <= tol or min(abs(analytic - left), abs(analytic - right)) > tol:
         return ""
+    if abs(near_left - near_right) < abs(left - right) / 2:
+        return ""  # the gap shrinks with the step: curvature seen with a large eps, not a kink
     return f" ({left:.6g} from the left, {right:.6g} from the right)"
 
 
@@ -571,11 +880,12 @@ def gradgradcheck(
     ``v`` (``grad_outputs``) is a fixed random cotangent unless given. Like
     ``gradcheck``, raises when no input requires grad and warns about skipped ones.
     """
+    _check_f(f, "gradgradcheck")
     _check_settings(eps, atol, rtol, "gradgradcheck")
-    tensors = _as_inputs(inputs)
+    tensors = _as_inputs(inputs, "gradgradcheck")
     _check_something_to_check(tensors, "gradgradcheck")
     _check_dtypes(tensors, "gradgradcheck")
-    outs = _outputs(f, tensors, "gradgradcheck")
+    outs = _repeatable_outputs(f, tensors, "gradgradcheck")
     rng = np.random.default_rng(1)
     if grad_outputs is None:
         vs = [rng.standard_normal(o.shape).astype(o.dtype) for o in outs]
@@ -590,13 +900,19 @@ def gradgradcheck(
         wrt = [a for a in args if a.requires_grad]
         if not live:
             return tuple(_wrap(np.zeros(a.shape, dtype=a.dtype)) for a in wrt)
-        gs = autograd_grad(
-            [o for o, _ in live],
-            wrt,
-            grad_outputs=[v for _, v in live],
-            create_graph=True,
-            allow_unused=True,
-        )
+        try:
+            gs = autograd_grad(
+                [o for o, _ in live],
+                wrt,
+                grad_outputs=[v for _, v in live],
+                create_graph=True,
+                allow_unused=True,
+            )
+        except TypeError as exc:
+            better = _ndarray_only_backward(exc)
+            if better is None:
+                raise
+            raise better from exc
         detached.update(j for j, g in enumerate(gs) if g is not None and not g.requires_grad)
         return tuple(
             g if g is not None else _wrap(np.zeros(a.shape, dtype=a.dtype)) for g, a in zip(gs, wrt)
@@ -611,15 +927,41 @@ def gradgradcheck(
     return _compare(first_derivative, tensors, eps, atol, rtol, raise_exception, "gradgradcheck", explain)
 
 
+def _ndarray_only_backward(exc: TypeError) -> Optional[TypeError]:
+    """The error of a backward that works on ndarrays only, run on Tensors by create_graph=True:
+    a numpy function refuses a Tensor, and a Tensor takes no item assignment. None for another."""
+    op = "the backward of an op in f"
+    tb = exc.__traceback__
+    while tb is not None:  # the innermost backward of an op of one's own names it
+        me = tb.tb_frame.f_locals.get("self")
+        if tb.tb_frame.f_code.co_name == "backward" and isinstance(me, Function):
+            op = f"{type(me).__name__}.backward"
+        tb = tb.tb_next
+    first_order = (
+        "or, for an op meant to be first-order only (its backward on ndarrays), leave gradgradcheck out"
+    )
+    if "does not support ufuncs" in str(exc):
+        return TypeError(
+            f"gradgradcheck: {op} called a numpy function on a Tensor ({exc}). gradgradcheck "
+            "differentiates the backward, so it runs it with create_graph=True, where grad, self.inputs "
+            "and self.output are Tensors, and numpy's functions (np.tanh, np.exp, np.sign, ...) refuse "
+            "them. Write the backward with what ndarrays and Tensors share (arithmetic, @, .T, .sum, "
+            ".reshape, indexing, comparisons, self.output) and run(Op, x) for another op (from "
+            f"tinygrad_edu.autograd import run; run(Tanh, x) with Tanh from tinygrad_edu.ops), {first_order}"
+        )
+    if "does not support item assignment" in str(exc):
+        return TypeError(
+            f"gradgradcheck: {op} assigned into a Tensor ({exc}). gradgradcheck differentiates the "
+            "backward, so it runs it with create_graph=True, where grad, self.inputs and self.output are "
+            "Tensors, which take no assignment. Compute the gradient without writing into an array, e.g. "
+            f"return grad * (x > 0) rather than g[x <= 0] = 0, {first_order}"
+        )
+    return None
+
+
 def _first_order_only(which: str, outs: list[Tensor]) -> str:
     """Why a first derivative with no graph behind it gets a second derivative of 0, and the fix."""
-    ops = sorted(
-        {
-            type(t._ctx).__name__
-            for t in toposort(outs, lambda t: () if t._ctx is None else t._ctx.inputs or ())
-            if t._ctx is not None and not type(t._ctx).__module__.startswith("tinygrad_edu.")
-        }
-    )
+    ops = _own_ops(outs)
     where = f" (in f: {', '.join(ops)})" if ops else ""
     return (
         f". The backward is not differentiable (first-order only): the first derivative {which}has "
