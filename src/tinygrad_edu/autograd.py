@@ -92,8 +92,17 @@ class Function:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        _check_op_class(cls)
         if cls.__module__.startswith("tinygrad_edu.") and not cls.__name__.startswith("_"):
             OPS[cls.__name__] = cls
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """An op is run with ``Op.apply(x, ...)``, which records it; ``Op(x)`` would not."""
+        if args or kwargs:
+            raise TypeError(_call_with_apply(type(self).__name__))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(_call_with_apply(type(self).__name__))
 
     # -- to be written by each op -------------------------------------------------
     def forward(self, *arrays: np.ndarray, **params: Any) -> np.ndarray:
@@ -110,6 +119,11 @@ class Function:
         ``self.output`` so that second derivatives see them as graph nodes.
         """
         self.saved = values
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """PyTorch's name for ``self.saved``: what ``save_for_backward`` kept."""
+        return self.saved
 
     @property
     def output(self) -> Any:
@@ -154,7 +168,7 @@ class Function:
         fn = object.__new__(cls)
         try:
             data = fn.forward(*arrays, **params) if params else fn.forward(*arrays)
-        except (ValueError, IndexError, TypeError) as exc:
+        except (ValueError, IndexError, TypeError, AttributeError) as exc:
             raise _op_error(cls.__name__, inputs, exc) from exc
         if type(data) is not np.ndarray:  # numpy's 0-d scalars, or Python numbers and lists
             data = _result_array(data, arrays, cls.__name__)
@@ -172,6 +186,45 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+def _check_op_class(cls: type) -> None:
+    """Refuse, when the class is defined, the two ways of writing an op that cannot work here:
+    an ``__init__`` (``apply`` makes the op without calling it) and PyTorch's static
+    ``forward(ctx, x)`` (here the op itself is the context: ``forward(self, x)``)."""
+    name = cls.__name__
+    if "__init__" in cls.__dict__:
+        raise TypeError(
+            f"{name}: a Function has no __init__ of its own (apply makes the op without calling it). "
+            f"Pass settings to apply as keywords, {name}.apply(x, k=2.0), and take them in forward: "
+            "def forward(self, x, k): ..., keeping what backward needs with self.save_for_backward(k)"
+        )
+    for method in ("forward", "backward"):
+        if isinstance(cls.__dict__.get(method), (staticmethod, classmethod)):
+            raise TypeError(
+                f"{name}.{method} is a {type(cls.__dict__[method]).__name__}, as in PyTorch's "
+                f"torch.autograd.Function; here it is an ordinary method and the op itself is the "
+                f"context: def {method}(self, ...), with self.save_for_backward and self.saved "
+                "in place of ctx.save_for_backward and ctx.saved_tensors"
+            )
+
+
+def _call_with_apply(name: str) -> str:
+    return (
+        f"{name}: an op is run with {name}.apply(x, ...), which records it for backward; "
+        f"{name}(x) and {name}()(x) do not"
+    )
+
+
+def _forward_misuse_error(name: str, exc: AttributeError) -> Exception:
+    """A forward called a Tensor method on one of its arrays: say that forward gets ndarrays."""
+    if not isinstance(getattr(exc, "obj", None), np.ndarray):
+        return exc
+    return AttributeError(
+        f"{name}.forward called .{exc.name}() on an ndarray: forward gets the inputs' arrays "
+        "(ndarrays) and returns one, so it computes with numpy (np.tanh(x), 1 / (1 + np.exp(-x))); "
+        "Tensor methods belong in the code that calls the op"
+    )
 
 
 class _Changes:
@@ -304,8 +357,20 @@ def _result_array(data: Any, arrays: tuple[np.ndarray, ...], op_name: str = "op"
     (``np.float32(2.0)``, its dtype kept); Python numbers or lists of floats take the inputs'
     float dtype (the default float without one), as a Python number beside a tensor does:
     ``float(x.sum())`` of a float32 x stays float32 instead of becoming float64."""
-    if isinstance(data, Tensor):  # a forward computing on Tensors: one input's .data was set to one
+    if isinstance(data, Tensor):  # a forward computing on Tensors: one input's .data was set to one,
         _check_arrays(arrays, op_name)
+        raise TypeError(  # or a Tensor was passed to apply as a keyword, which forward gets as it is
+            f"{op_name}.forward returned a Tensor: forward computes on ndarrays. Was a Tensor passed to "
+            f"apply as a keyword ({op_name}.apply(x, b=y))? Tensors go in positionally, "
+            f"{op_name}.apply(x, y), so that the op is recorded; keywords are for settings like axis"
+        )
+    if data is None:
+        raise TypeError(f"{op_name}.forward returned None: does it forget to return its result?")
+    if isinstance(data, (list, tuple)) and any(isinstance(d, (np.ndarray, Tensor)) for d in data):
+        raise TypeError(
+            f"{op_name}.forward returned a {type(data).__name__} of {len(data)} arrays; a forward returns "
+            "one ndarray (an op with several results is several ops, or one that stacks them: np.stack)"
+        )
     array = np.asarray(data)
     if isinstance(data, np.generic) or array.dtype.kind != "f":
         return array
@@ -365,6 +430,8 @@ def _op_error(name: str, tensors: Sequence["Tensor"], exc: Exception) -> Excepti
     is an ``OpError`` of the kind numpy raised (an index error stays an ``IndexError``)."""
     if isinstance(exc, OpError):
         return exc
+    if isinstance(exc, AttributeError):  # (a Tensor method called on an ndarray, say)
+        return _forward_misuse_error(name, exc)
     _check_arrays(tuple([t.data for t in tensors]), name)  # numpy's reason for a Tensor there is no help
     shapes = ", ".join(f"shape {t.shape} {t.dtype}" for t in tensors)
     kind = OpIndexError if isinstance(exc, IndexError) else OpError
@@ -387,7 +454,8 @@ def unbroadcast(grad: Any, shape: tuple[int, ...], op_name: str = "op") -> Any:
     if extra < 0 or any(s != 1 and s != g for s, g in zip(shape, gshape[extra:])):
         raise RuntimeError(
             f"{op_name}.backward returned a gradient of shape {gshape} ({grad.dtype}) "
-            f"for an input of shape {shape}: it cannot be summed to that shape"
+            f"for an input of shape {shape}: it cannot be summed to that shape. Return a gradient of "
+            "the input's shape (for a reduction, spread grad back over it: grad * np.ones_like(x))"
         )
     axes = tuple(range(extra)) + tuple(
         extra + i for i, s in enumerate(shape) if s == 1 and gshape[extra + i] != 1
@@ -549,6 +617,8 @@ def _call_backward(op: Function, out: "Tensor", grad: Any, create_graph: bool) -
         result = op.backward(grad)
     except (AttributeError, TypeError) as exc:
         raise _ndarray_misuse_error(op, exc, create_graph) from exc
+    except (ValueError, IndexError) as exc:  # numpy's reason, with the op and the shapes in front
+        raise _backward_error(op, tensors, grad, exc) from exc
     finally:
         op._out = None
         op.inputs = tensors
@@ -699,9 +769,29 @@ def _maybe_array(g: Any) -> Optional[np.ndarray]:
     return g.data if isinstance(g, Tensor) else g
 
 
-def _ndarray_misuse_error(op: Function, exc: Exception, create_graph: bool) -> Exception:
-    """A backward treated an ndarray as a Tensor: say so, and what to write instead."""
+def _backward_error(op: Function, inputs: Sequence["Tensor"], grad: Any, exc: Exception) -> Exception:
+    """An error inside a backward (``grad @ b`` where ``grad @ b.T`` belongs), as an ``OpError`` of
+    numpy's kind, naming the op, the gradient and the inputs it was working with."""
+    if isinstance(exc, OpError) or "read-only" in str(exc):  # (an op the backward called names itself;
+        return exc  # a write into a read-only array is named by detect_anomaly and gradcheck)
+    shapes = ", ".join(f"shape {t.shape} {t.dtype}" for t in inputs)
+    kind = OpIndexError if isinstance(exc, IndexError) else OpError
     name = type(op).__name__
+    return kind(f"{name}.backward failed with grad of shape {np.shape(grad)} for inputs ({shapes}): {exc}")
+
+
+def _ndarray_misuse_error(op: Function, exc: Exception, create_graph: bool) -> Exception:
+    """A backward treated an ndarray as a Tensor, or a Tensor as an ndarray: say so, and what to
+    write instead."""
+    name = type(op).__name__
+    if create_graph and isinstance(exc, TypeError) and "does not support ufuncs" in str(exc):
+        return TypeError(
+            f"{name}.backward called a numpy function on a Tensor: under create_graph=True (tg.grad(..., "
+            "create_graph=True), gradgradcheck) grad, self.inputs and self.output are Tensors, so the "
+            "backward is recorded and can be differentiated again. Write it with what ndarrays and "
+            "Tensors share (arithmetic, @, .T, .sum, .reshape, indexing; run(Tanh, x) for another op), "
+            f"or leave create_graph out: a backward on ndarrays has no second derivative ({exc})"
+        )
     if not create_graph and isinstance(exc, TypeError) and "memoryview" in str(exc):
         return TypeError(
             f"{name}.backward used .data on an ndarray (numpy's .data is the raw memory): in an "

@@ -605,8 +605,7 @@ def _not_connected(
             f". Output {dead[0]} of f does not require grad: nothing recorded connects it to the inputs, so "
             "no backward runs for it and every analytic derivative is 0. f computed it outside the graph: "
             "from .data, .numpy() or np.asarray of a Tensor, under tg.no_grad(), by wrapping an array in "
-            "Tensor(...), or by giving the tensors to apply as keyword arguments (they go positionally: "
-            "Op.apply(x, y))"
+            "Tensor(...)"
         )
     return "" if ana.any() else _unreached(check, i, outs)
 
@@ -931,6 +930,8 @@ def _ndarray_only_backward(exc: TypeError) -> Optional[TypeError]:
     """The error of a backward that works on ndarrays only, run on Tensors by create_graph=True:
     a numpy function refuses a Tensor, and a Tensor takes no item assignment. None for another."""
     op = "the backward of an op in f"
+    if isinstance(exc.__cause__, TypeError):  # numpy's own error, which the engine explained
+        exc = exc.__cause__
     tb = exc.__traceback__
     while tb is not None:  # the innermost backward of an op of one's own names it
         me = tb.tb_frame.f_locals.get("self")

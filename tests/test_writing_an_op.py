@@ -1,0 +1,160 @@
+"""The mistakes of writing one's own op that the engine names: each message says which op, what
+it did, and what to write instead (before, each was a bare Python or numpy error, or silent)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu import Tensor
+from tinygrad_edu.autograd import OpError
+
+
+def leaf(*values):
+    return Tensor(np.array(values, dtype=np.float64), requires_grad=True)
+
+
+class Square(tg.Function):
+    def forward(self, x):
+        return x * x
+
+    def backward(self, grad):
+        (x,) = self.inputs
+        return grad * 2 * x
+
+
+def test_an_init_of_ones_own_is_refused_when_the_class_is_defined():
+    # before: apply never called it, and forward failed with "'Scale' object has no attribute 'k'"
+    with pytest.raises(TypeError, match=r"^Scale: a Function has no __init__ .*Scale.apply\(x, k=2.0\)"):
+        class Scale(tg.Function):
+            def __init__(self, k=2.0):
+                self.k = k
+
+            def forward(self, x):
+                return self.k * x
+
+
+def test_pytorch_s_static_forward_with_ctx_is_refused_with_the_translation():
+    # before: "Torchy.forward() missing 1 required positional argument: 'x'" at the first apply
+    expected = r"Torchy.forward is a staticmethod.*def forward\(self, \.\.\.\).*ctx.saved_tensors"
+    with pytest.raises(TypeError, match=expected):
+        class Torchy(tg.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2
+
+
+def test_calling_the_class_or_an_instance_says_to_call_apply():
+    # before: "Square() takes no arguments" and "'Square' object is not callable"
+    x = leaf(1.0, 2.0)
+    with pytest.raises(TypeError, match=r"^Square: an op is run with Square.apply\(x, \.\.\.\)"):
+        Square(x)
+    with pytest.raises(TypeError, match=r"Square.apply"):
+        Square()(x)
+    assert isinstance(Square(), Square)  # (an instance without arguments is still made)
+
+
+def test_a_tensor_method_in_forward_says_that_forward_gets_ndarrays():
+    class Sig(tg.Function):
+        def forward(self, x):
+            return x.sigmoid()
+
+    with pytest.raises(AttributeError, match=r"^Sig.forward called .sigmoid\(\) on an ndarray: forward gets"):
+        Sig.apply(leaf(1.0))
+
+
+def test_a_forward_that_returns_nothing_or_a_list_of_arrays_is_named():
+    class Forgets(tg.Function):
+        def forward(self, x):
+            x * 2  # noqa: B018 (the mistake: no return)
+
+    class Two(tg.Function):
+        def forward(self, x):
+            return [x * 2, x * 3]
+
+    class Floats(tg.Function):
+        def forward(self, x):
+            return [float(x.sum()), 1.0]
+
+    # before: "returned an array of dtype object", and a silent (2, 2) stack
+    with pytest.raises(TypeError, match=r"^Forgets.forward returned None: does it forget to return"):
+        Forgets.apply(leaf(1.0, 2.0))
+    with pytest.raises(TypeError, match=r"^Two.forward returned a list of 2 arrays; a forward returns one"):
+        Two.apply(leaf(1.0, 2.0))
+    assert Floats.apply(leaf(1.0, 2.0)).tolist() == [3.0, 1.0]  # numbers in a list are still taken
+
+
+def test_tensors_given_to_apply_as_keywords_are_refused():
+    class Mul(tg.Function):
+        def forward(self, a, b):
+            return a * b
+
+    # before: not recorded (requires_grad False) with no error, or "not enough values to unpack"
+    x, y = leaf(1.0, 2.0), leaf(3.0, 4.0)
+    for call in (lambda: Mul.apply(a=x, b=y), lambda: Mul.apply(x, b=y)):
+        with pytest.raises(TypeError, match=r"^Mul.forward returned a Tensor.*Mul.apply\(x, y\)"):
+            call()
+    assert Mul.apply(x, y).requires_grad
+
+
+def test_numpy_s_error_inside_a_backward_names_the_op_the_grad_and_the_inputs():
+    class MatMul(tg.Function):
+        def forward(self, a, b):
+            return a @ b
+
+        def backward(self, grad):
+            a, b = self.inputs
+            return grad @ b, a.T @ grad  # the mistake: b, where b.T belongs
+
+    a = Tensor(np.ones((2, 3)), requires_grad=True)
+    b = Tensor(np.ones((3, 4)), requires_grad=True)
+    with pytest.raises(OpError, match=r"^MatMul.backward failed with grad of shape \(2, 4\) for inputs "
+                                      r"\(shape \(2, 3\) float64, shape \(3, 4\) float64\): matmul"):
+        MatMul.apply(a, b).sum().backward()
+
+
+def test_a_numpy_function_on_a_tensor_under_create_graph_is_explained():
+    class Tanh(tg.Function):
+        def forward(self, x):
+            return np.tanh(x)
+
+        def backward(self, grad):
+            (x,) = self.inputs
+            return grad * (1 - np.tanh(x) ** 2)
+
+    x = leaf(0.5)
+    # before: numpy's bare "operand 'Tensor' does not support ufuncs"
+    expected = r"^Tanh.backward called a numpy function on a Tensor: under create_graph"
+    with pytest.raises(TypeError, match=expected):
+        tg.grad(Tanh.apply(x).sum(), [x], create_graph=True)
+    (g,) = tg.grad(Tanh.apply(x).sum(), [x])  # an ordinary backward runs it on ndarrays
+    assert g.item() == pytest.approx(1 - np.tanh(0.5) ** 2)
+
+
+def test_saved_tensors_is_saved():
+    class Keep(tg.Function):
+        def forward(self, x):
+            self.save_for_backward(x > 0)
+            return x * 1.0
+
+        def backward(self, grad):
+            (mask,) = self.saved_tensors  # PyTorch's name
+            return grad * mask
+
+    x = leaf(-1.0, 2.0)
+    Keep.apply(x).sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0]
+
+
+def test_a_reduction_s_gradient_of_the_wrong_shape_says_to_spread_it_back():
+    class Total(tg.Function):
+        def forward(self, x):
+            return x.sum()
+
+        def backward(self, grad):
+            return np.array([grad, grad])  # the mistake: shape (2,) for an input of shape (3,)
+
+    with pytest.raises(RuntimeError, match=r"cannot be summed to that shape\. Return a gradient of the "
+                                           r"input's shape .*grad \* np.ones_like\(x\)"):
+        Total.apply(leaf(1.0, 2.0, 3.0)).backward()
