@@ -53,13 +53,23 @@ def tanh(x: Any) -> Tensor:
     return ew.Tanh.apply(x)
 
 
-def softmax(x: Any, axis: int = -1) -> Tensor:
+def _refuse_dim(dim: Any, where: str, call: str) -> None:
+    """A TypeError for PyTorch's ``dim=`` (this library takes numpy's ``axis=``), saying what to write."""
+    if dim is not None:
+        raise TypeError(
+            f"{where} takes numpy's axis=, not PyTorch's dim=: write {call.format(dim=dim)}"
+        )
+
+
+def softmax(x: Any, axis: int = -1, *, dim: Any = None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``axis``."""
+    _refuse_dim(dim, "F.softmax", "F.softmax(x, axis={dim})")
     return nnops.Softmax.apply(x, axis=axis)
 
 
-def log_softmax(x: Any, axis: int = -1) -> Tensor:
+def log_softmax(x: Any, axis: int = -1, *, dim: Any = None) -> Tensor:
     """x - logsumexp(x) along ``axis``: the log of softmax without its underflow."""
+    _refuse_dim(dim, "F.log_softmax", "F.log_softmax(x, axis={dim})")
     return nnops.LogSoftmax.apply(x, axis=axis)
 
 

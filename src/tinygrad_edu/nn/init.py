@@ -25,22 +25,45 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from tinygrad_edu._config import get_default_dtype, get_rng
+from tinygrad_edu.nn.module import Parameter
+from tinygrad_edu.tensor import Tensor
 
 RandomSource = Union[np.random.Generator, np.random.RandomState]
 Shape = Union[int, Sequence[int]]
 
 
-def _shape(shape: Shape) -> tuple[int, ...]:
+# How to call each initialiser on a parameter p, for the error above (fans: none; shown as he_normal).
+_CALLS = {
+    "init.uniform": "init.uniform(p.shape, low, high)",
+    "init.normal": "init.normal(p.shape, std)",
+    "nn.init": "init.he_normal(p.shape)",
+    "init.fans": "init.he_normal(p.shape)",
+}
+
+
+def _shape(shape: Shape, where: str = "nn.init") -> tuple[int, ...]:
+    if isinstance(shape, Tensor) or (
+        isinstance(shape, np.ndarray) and (shape.ndim != 1 or shape.dtype.kind not in "iu")
+    ):
+        # PyTorch's nn.init.zeros_(layer.bias) fills the tensor; here the argument is a shape, and
+        # an array read as one would give an array of the shape of its values (zeros(bias) -> shape ())
+        kind = "a Parameter" if isinstance(shape, Parameter) else f"a {type(shape).__name__}"
+        raise TypeError(
+            f"{where}: expected a shape such as (out_features, in_features), got {kind} of shape "
+            f"{shape.shape}. The initialisers return a new array of that shape; they do not fill a "
+            "tensor in place as PyTorch's nn.init.*_ do: write "
+            f"p.data[...] = nn.{_CALLS.get(where, where + '(p.shape)')}"
+        )
     return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
 
 
-def fans(shape: Shape) -> tuple[int, int]:
+def fans(shape: Shape, where: str = "init.fans") -> tuple[int, int]:
     """(fan_in, fan_out) of a weight of this shape: (out, in) -> (in, out).
 
     A 1-D shape (n,) counts n for both; beyond 2-D (convolution kernels
     (out, in, k1, k2, ...)) each fan is multiplied by the kernel size, as in PyTorch.
     """
-    dims = _shape(shape)
+    dims = _shape(shape, where)
     if len(dims) == 0:
         raise ValueError("nn.init: a scalar shape () has no fan_in/fan_out; give a shape like (out, in)")
     if len(dims) == 1:
@@ -98,7 +121,7 @@ def normal(
 
 def _normal(shape: Shape, std: float, rng: Any, dtype: Any, where: str) -> np.ndarray:
     dt = _float_dtype(dtype, where)
-    return (_rng(rng, where).standard_normal(_shape(shape)) * std).astype(dt)
+    return (_rng(rng, where).standard_normal(_shape(shape, where)) * std).astype(dt)
 
 
 def uniform(
@@ -110,33 +133,33 @@ def uniform(
 
 def _uniform(shape: Shape, low: float, high: float, rng: Any, dtype: Any, where: str) -> np.ndarray:
     dt = _float_dtype(dtype, where)
-    return _rng(rng, where).uniform(low, high, _shape(shape)).astype(dt)
+    return _rng(rng, where).uniform(low, high, _shape(shape, where)).astype(dt)
 
 
 def he_normal(shape: Shape, rng: Optional[RandomSource] = None, dtype: Any = None) -> np.ndarray:
     """randn(*shape) * sqrt(2 / fan_in): N(0, 2 / fan_in) (He et al. 2015, the course's form)."""
-    fan_in, _ = fans(shape)
+    fan_in, _ = fans(shape, "init.he_normal")
     fan = _scale(fan_in, "fan_in", shape, "init.he_normal")
     return _normal(shape, math.sqrt(2.0 / fan), rng, dtype, "init.he_normal")
 
 
 def he_uniform(shape: Shape, rng: Optional[RandomSource] = None, dtype: Any = None) -> np.ndarray:
     """U(-a, a) with a = sqrt(6 / fan_in): the same variance as he_normal."""
-    fan_in, _ = fans(shape)
+    fan_in, _ = fans(shape, "init.he_uniform")
     a = math.sqrt(6.0 / _scale(fan_in, "fan_in", shape, "init.he_uniform"))
     return _uniform(shape, -a, a, rng, dtype, "init.he_uniform")
 
 
 def xavier_normal(shape: Shape, rng: Optional[RandomSource] = None, dtype: Any = None) -> np.ndarray:
     """randn(*shape) * sqrt(2 / (fan_in + fan_out)): N(0, 2 / (fan_in + fan_out)) (Glorot normal)."""
-    fan_in, fan_out = fans(shape)
+    fan_in, fan_out = fans(shape, "init.xavier_normal")
     fan = _scale(fan_in + fan_out, "fan_in + fan_out", shape, "init.xavier_normal")
     return _normal(shape, math.sqrt(2.0 / fan), rng, dtype, "init.xavier_normal")
 
 
 def xavier_uniform(shape: Shape, rng: Optional[RandomSource] = None, dtype: Any = None) -> np.ndarray:
     """U(-a, a) with a = sqrt(6 / (fan_in + fan_out)): the same variance as xavier_normal."""
-    fan_in, fan_out = fans(shape)
+    fan_in, fan_out = fans(shape, "init.xavier_uniform")
     a = math.sqrt(6.0 / _scale(fan_in + fan_out, "fan_in + fan_out", shape, "init.xavier_uniform"))
     return _uniform(shape, -a, a, rng, dtype, "init.xavier_uniform")
 
@@ -144,13 +167,13 @@ def xavier_uniform(shape: Shape, rng: Optional[RandomSource] = None, dtype: Any 
 def zeros(shape: Shape, rng: Optional[RandomSource] = None, dtype: Any = None) -> np.ndarray:
     """All zeros (biases). ``rng`` is accepted, and ignored, so every initialiser has one signature."""
     _check_rng(rng, "init.zeros")
-    return np.zeros(_shape(shape), dtype=_float_dtype(dtype, "init.zeros"))
+    return np.zeros(_shape(shape, "init.zeros"), dtype=_float_dtype(dtype, "init.zeros"))
 
 
 def ones(shape: Shape, rng: Optional[RandomSource] = None, dtype: Any = None) -> np.ndarray:
     """All ones (BatchNorm's scale)."""
     _check_rng(rng, "init.ones")
-    return np.ones(_shape(shape), dtype=_float_dtype(dtype, "init.ones"))
+    return np.ones(_shape(shape, "init.ones"), dtype=_float_dtype(dtype, "init.ones"))
 
 
 # The names Linear(init=...) accepts.

@@ -167,8 +167,9 @@ class Tanh(Module):
 class Softmax(Module):
     """exp(x) / sum(exp(x)) along ``axis`` (the class axis, -1 by default)."""
 
-    def __init__(self, axis: int = -1) -> None:
+    def __init__(self, axis: int = -1, *, dim: Any = None) -> None:
         super().__init__()
+        F._refuse_dim(dim, "nn.Softmax", "nn.Softmax(axis={dim})")
         self.axis = axis
 
     def forward(self, x: Any) -> Tensor:
@@ -181,8 +182,9 @@ class Softmax(Module):
 class LogSoftmax(Module):
     """log(softmax(x)) along ``axis``, computed without underflow."""
 
-    def __init__(self, axis: int = -1) -> None:
+    def __init__(self, axis: int = -1, *, dim: Any = None) -> None:
         super().__init__()
+        F._refuse_dim(dim, "nn.LogSoftmax", "nn.LogSoftmax(axis={dim})")
         self.axis = axis
 
     def forward(self, x: Any) -> Tensor:

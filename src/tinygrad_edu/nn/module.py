@@ -370,6 +370,11 @@ class Module:
         in the order they were written, first layer first. A module shared by two parents is
         visited once (PyTorch visits it under each).
         """
+        if not callable(fn):
+            raise TypeError(
+                f"{type(self).__name__}.apply: fn must be a function of one module, called on every "
+                f"module inside, got {type(fn).__name__} {fn!r:.60}"
+            )
         seen: set[int] = set()
 
         def visit(module: Module) -> None:
@@ -543,6 +548,38 @@ def _located(exc: Exception, seq: "Sequential", i: int) -> Exception:
     return located.with_traceback(exc.__traceback__)
 
 
+def _list_key(container: Module, kind: str, index: Any) -> str:
+    """The name of the module at integer position ``index`` of a Sequential or ModuleList."""
+    n = len(container._modules)
+    if not isinstance(index, (int, np.integer)) or isinstance(index, (bool, np.bool_)):
+        hint = f"; a module by its name is getattr(model, {index!r})" if isinstance(index, str) else ""
+        raise TypeError(f"{kind} indices must be integers or slices, got {type(index).__name__}{hint}")
+    if not -n <= index < n:
+        raise IndexError(f"{kind} index {index} is out of range for {n} modules")
+    return list(container._modules)[index % n]
+
+
+def _renumber(container: Module, modules: Optional[list] = None) -> None:
+    """Hold ``modules`` (default: its own), named '0', '1', ... in order: PyTorch's numbering
+    after a del or an insert."""
+    modules = list(container._modules.values()) if modules is None else modules
+    for key in list(container._modules):
+        delattr(container, key)
+    for i, m in enumerate(modules):
+        setattr(container, str(i), m)
+
+
+def _insert(container: Module, kind: str, index: Any, module: Any) -> None:
+    n = len(container._modules)
+    if not isinstance(index, (int, np.integer)) or isinstance(index, (bool, np.bool_)):
+        raise TypeError(f"{kind}.insert: index must be an integer, got {type(index).__name__} {index!r:.40}")
+    if not -n <= index <= n:
+        raise IndexError(f"{kind}.insert: index {index} is out of range for {n} modules")
+    modules = list(container._modules.values())
+    modules.insert(index, _check_module(module, f"{kind}.insert", index))  # before index, as list.insert
+    _renumber(container, modules)
+
+
 class Sequential(Module):
     """Modules applied one after another: ``Sequential(Linear(2, 5), ReLU(), Linear(5, 1))``.
 
@@ -582,12 +619,7 @@ class Sequential(Module):
         return iter(list(self._modules.values()))
 
     def _key(self, index: int) -> str:
-        n = len(self)
-        if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
-            raise TypeError(f"Sequential indices must be integers or slices, got {type(index).__name__}")
-        if not -n <= index < n:
-            raise IndexError(f"Sequential index {index} is out of range for {n} modules")
-        return list(self._modules)[index % n]
+        return _list_key(self, "Sequential", index)
 
     def __getitem__(self, index: Union[int, slice]) -> Module:
         if isinstance(index, slice):
@@ -597,8 +629,25 @@ class Sequential(Module):
     def __setitem__(self, index: int, module: Module) -> None:
         setattr(self, self._key(index), _check_module(module, "Sequential", index))
 
-    def __delitem__(self, index: int) -> None:
-        delattr(self, self._key(index))
+    def __delitem__(self, index: Union[int, slice]) -> None:
+        """Remove a module (or a slice of them); the rest are numbered '0', '1', ... again, as
+        PyTorch does, so that ``append`` after a ``del`` adds a new name."""
+        keys = list(self._modules)[index] if isinstance(index, slice) else [self._key(index)]
+        for key in keys:
+            delattr(self, key)
+        _renumber(self)
+
+    def insert(self, index: int, module: Module) -> "Sequential":
+        """Put ``module`` before position ``index`` (``len(self)``: at the end); the modules are
+        numbered '0', '1', ... again, as in PyTorch; returns self."""
+        _insert(self, "Sequential", index, module)
+        return self
+
+    def pop(self, index: int = -1) -> Module:
+        """Remove and return the module at ``index`` (the last by default)."""
+        module = self[index]
+        del self[index]
+        return module
 
     def append(self, module: Module) -> "Sequential":
         """Add a module at the end (named str(len(self))); returns self."""
@@ -624,10 +673,10 @@ class ModuleList(Module):
     It has no forward: the owning module decides how to call them.
     """
 
-    def __init__(self, modules: Any = ()) -> None:
+    def __init__(self, modules: Any = None) -> None:
         super().__init__()
-        for m in modules:
-            self.append(m)
+        if modules is not None:
+            self.extend(modules)
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -636,18 +685,47 @@ class ModuleList(Module):
         return iter(list(self._modules.values()))
 
     def __getitem__(self, index: Union[int, slice]) -> Any:
-        items = list(self._modules.values())
         if isinstance(index, slice):
-            return ModuleList(items[index])
-        if not -len(items) <= index < len(items):
-            raise IndexError(f"ModuleList index {index} is out of range for {len(items)} modules")
-        return items[index]
+            return ModuleList(list(self._modules.values())[index])
+        return self._modules[_list_key(self, "ModuleList", index)]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        setattr(self, _list_key(self, "ModuleList", index), _check_module(module, "ModuleList", index))
+
+    def __delitem__(self, index: Union[int, slice]) -> None:
+        """Remove a module (or a slice); the rest are numbered '0', '1', ... again, as in PyTorch."""
+        if isinstance(index, slice):
+            keys = list(self._modules)[index]
+        else:
+            keys = [_list_key(self, "ModuleList", index)]
+        for key in keys:
+            delattr(self, key)
+        _renumber(self)
+
+    def insert(self, index: int, module: Module) -> None:
+        """Put ``module`` before position ``index``, as ``list.insert`` does."""
+        _insert(self, "ModuleList", index, module)
+
+    def __iadd__(self, modules: Any) -> "ModuleList":
+        return self.extend(modules)
 
     def append(self, module: Module) -> "ModuleList":
         setattr(self, str(len(self)), _check_module(module, "ModuleList.append", len(self)))
         return self
 
     def extend(self, modules: Any) -> "ModuleList":
+        if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
+            raise TypeError(
+                f"ModuleList.extend: expected an iterable of modules, got one {type(modules).__name__}; "
+                "use append for one module"
+            )
+        try:
+            modules = iter(modules)
+        except TypeError:
+            raise TypeError(
+                f"ModuleList: expected an iterable of modules (a list, a tuple, ...), got "
+                f"{type(modules).__name__}"
+            ) from None
         for m in modules:
             self.append(m)
         return self
