@@ -123,7 +123,8 @@ def test_roles_have_colours_and_a_legend() -> None:
     assert "class=parameter" in by_name["0.bias"]
     assert "class=output" in by_name["loss"]
     legend = re.search(r"graph \[.*label=<(.*)> labeljust", source).group(1)
-    assert cells(legend) == ["input data", "parameter", "intermediate", "output / loss", "op", viz.GRAD_NOTE]
+    roles = ["input data or constant", "parameter", "intermediate", "output / loss", "op"]
+    assert cells(legend) == [*roles, viz.GRAD_NOTE]
     assert box(source, "X")[-1] == "grad not needed"  # data needs no gradient: says so
 
 

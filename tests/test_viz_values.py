@@ -932,3 +932,29 @@ def test_a_non_scalar_root_is_not_seeded_with_another_backward_s_gradient() -> N
     assert box(viz.draw_graph(h).source, "y")[-1] == "grad [3.0000, 0.0000]"  # its own seed
     (h * 5).sum().backward(retain_graph=True)  # the seed is overwritten
     assert box(viz.draw_graph(h).source, "y")[-1] == "grad " + viz.FROM_ANOTHER_BACKWARD
+
+
+def test_a_square_s_caption_writes_the_power_rule_without_a_power_of_one() -> None:
+    x = Value(-1.5, label="x")
+    captions = [f.caption for f in viz.trace_backward(x**2)]
+    assert captions == ["Step 1 of 1: **2 received 1; sends 1 × 2·x = 1 × -3 = -3 to x"]
+    text = " ".join(f.caption for f in viz.trace_backward(Value(2.0, label="y") ** 1))
+    assert "× 1 = 1 to y" in text and "^" not in text  # d y/dy = 1, not 1·y^0
+    cube = " ".join(f.caption for f in viz.trace_backward(Value(2.0, label="z") ** 3))
+    assert "3·z^2" in cube
+
+
+def test_a_constant_s_grey_box_is_not_called_input_data_by_the_legend() -> None:
+    c = Tensor([1.0, 2.0], requires_grad=True, name="c")
+    source = viz.draw_graph((c * 3).mean()).source  # 3 and the mean's count are constants
+    legend = re.search(r"graph \[.*label=<(.*)> labeljust", source).group(1)
+    assert viz.ROLE_TEXT["input"] in legend
+    assert "constant" in viz.ROLE_TEXT["input"]
+
+
+def test_an_unnamed_parameter_is_called_a_parameter_in_a_caption() -> None:
+    W = tg.nn.Parameter(np.ones((3, 2)))
+    x = Tensor(np.ones((4, 3)))
+    caption = viz.trace_backward((x @ W).sum())[-1].caption
+    assert "to the parameter (3, 2)" in caption, caption
+    assert "the leaf (3, 2)" not in caption

@@ -79,7 +79,7 @@ FONT_SIZE = 11
 
 # Colours of the pictures.
 ROLE_FILL = {
-    "input": "#e6e6e6",  # data: a leaf that needs no gradient
+    "input": "#e6e6e6",  # data or a constant (3 in x * 3, n in a mean): a leaf that needs no gradient
     "parameter": "#cfe2ff",  # a model's parameter
     "leaf": "#d5f0d5",  # any other leaf that needs a gradient
     "intermediate": "#ffffff",
@@ -87,7 +87,7 @@ ROLE_FILL = {
     "op": "#efe6fa",
 }
 ROLE_TEXT = {
-    "input": "input data",
+    "input": "input data or constant",
     "parameter": "parameter",
     "leaf": "leaf (needs grad)",
     "intermediate": "intermediate",
@@ -226,7 +226,8 @@ class _Graph:
         if op is None:
             if not self.tensor or np.size(v.data) == 1:
                 return _number(v.data)
-            return f"the input {v.data.shape}" if v.role == "input" else f"the leaf {v.data.shape}"
+            what = {"input": "the input", "parameter": "the parameter"}.get(v.role, "the leaf")
+            return f"{what} {v.data.shape}"
         if depth >= 3:
             return "…"
         args = [self.label(k, depth + 1) for k in op.inputs]
@@ -1029,7 +1030,12 @@ def _constant_local(symbol: str, c: str, left: bool, x: str, out: str) -> str:
     """The local derivative of a Value op with the constant ``c``: x*c, c - x, x**c, c**x ..."""
     negative = c.startswith("-")
     if symbol == "**":
-        return f"ln({c})·{out}" if left else f"{c}·{x}^{_number(float(c) - 1)}"
+        if left:
+            return f"ln({c})·{out}"
+        power = float(c) - 1  # d(x**c)/dx = c·x^(c − 1): 2·x for a square, 1 for x**1
+        if power == 0:
+            return _number(float(c))
+        return f"{c}·{x}" if power == 1 else f"{c}·{x}^{_number(power)}"
     if symbol == "+" or (symbol == "-" and not left):
         return "1"
     if symbol == "-":
