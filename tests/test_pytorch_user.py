@@ -123,3 +123,16 @@ def test_axis_positionally_and_by_name_still_works():
     x = Tensor(np.array([[1.0, 2.0], [3.0, 5.0]]))
     np.testing.assert_allclose(nn.Softmax(0)(x).data, nn.Softmax(axis=0)(x).data)
     np.testing.assert_allclose(F.log_softmax(x, 0).data, F.log_softmax(x, axis=0).data)
+
+
+def test_del_insert_pop_give_pytorchs_names():
+    torch = pytest.importorskip("torch")
+    ours, theirs = net(), torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    for seq, mod in ((ours, nn), (theirs, torch.nn)):
+        del seq[0]
+        seq.insert(-1, mod.Sigmoid())
+        seq.append(mod.Tanh())
+        seq.pop(0)
+    assert list(ours._modules) == list(theirs._modules)
+    assert [type(m).__name__ for m in ours] == [type(m).__name__ for m in theirs]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
