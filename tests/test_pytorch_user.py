@@ -136,3 +136,17 @@ def test_del_insert_pop_give_pytorchs_names():
     assert list(ours._modules) == list(theirs._modules)
     assert [type(m).__name__ for m in ours] == [type(m).__name__ for m in theirs]
     assert list(ours.state_dict()) == list(theirs.state_dict())
+
+
+def test_a_module_without_arguments_names_itself_when_given_some():
+    # before: "Module.__init__() got an unexpected keyword argument 'inplace'", naming a class
+    # the user never wrote
+    with pytest.raises(TypeError, match=r"^ReLU\(\) takes no arguments, got inplace=True; PyTorch's inplace"):
+        nn.ReLU(inplace=True)
+    with pytest.raises(TypeError, match=r"^Flatten\(\) takes no arguments, got start_dim=1; see docs/"):
+        nn.Flatten(start_dim=1)
+    with pytest.raises(TypeError, match=r"^Tanh\(\) takes no arguments, got 3;"):
+        nn.Tanh(3)
+    with pytest.raises(TypeError, match=r"^ReLU\(\.\.\.\) was given an ndarray of shape \(2,\)"):
+        nn.ReLU(np.ones(2))  # (data for the module itself: said as before)
+    assert isinstance(nn.ReLU(), nn.ReLU) and isinstance(nn.Module(), nn.Module)

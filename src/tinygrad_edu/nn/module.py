@@ -144,6 +144,17 @@ def _check_constructor_arguments(cls: type, args: tuple, kwargs: dict) -> None:
         ) from None
 
 
+def _refuse_arguments(cls: type, args: tuple, kwargs: dict) -> None:
+    """A module that takes no arguments was given some (``nn.ReLU(inplace=True)``, PyTorch's
+    ``nn.Flatten(start_dim=1)``): name the module, not Module.__init__ it inherits."""
+    given = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+    hint = (
+        "; PyTorch's inplace=True only saves memory, leave it out" if "inplace" in kwargs
+        else "; see docs/interop.md for what a PyTorch argument becomes here"
+    )
+    raise TypeError(f"{cls.__name__}() takes no arguments, got {', '.join(given)}{hint}")
+
+
 class Module:
     """Base class of layers, losses and models: write ``__init__`` (call ``super().__init__()``
     first) and ``forward``; call the module like a function.
@@ -163,6 +174,8 @@ class Module:
         # nn.ReLU(x) or nn.MSELoss(pred, y): data given to the constructor, not to the module
         if any(isinstance(a, (Tensor, np.ndarray)) for a in args):
             _check_constructor_arguments(cls, args, kwargs)
+        if (args or kwargs) and cls.__init__ is Module.__init__:  # (Python's error would name Module)
+            _refuse_arguments(cls, args, kwargs)
         return super().__new__(cls)
 
     def __init__(self) -> None:
