@@ -576,3 +576,17 @@ def test_adding_an_op_md_shows_an_op_with_an_axis_no_init_and_no_ctx():
     assert "The class has no `__init__`" in text and "no `ctx` argument as in PyTorch" in text
     with pytest.raises(TypeError, match="Sum"):
         Sum(leaf(3))  # the class called with the input, as the page says: a TypeError
+
+
+def test_a_kink_closer_than_eps_still_gets_the_kink_note():
+    # before: at eps / 10 the kink was no longer crossed, the gap vanished, and it was taken for
+    # curvature: a correct backward got a bare mismatch
+    class MyReLU(tg.Function):
+        def forward(self, x):
+            return np.maximum(x, 0)
+
+        def backward(self, grad):
+            return grad * (self.inputs[0] > 0)
+
+    with pytest.raises(GradcheckError, match=r"0.5 from the left, 1 from the right"):
+        gradcheck.gradcheck(MyReLU.apply, [Tensor(np.array([5e-7, 1.0]), requires_grad=True)])

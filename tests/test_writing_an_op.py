@@ -158,3 +158,34 @@ def test_a_reduction_s_gradient_of_the_wrong_shape_says_to_spread_it_back():
     with pytest.raises(RuntimeError, match=r"cannot be summed to that shape\. Return a gradient of the "
                                            r"input's shape .*grad \* np.ones_like\(x\)"):
         Total.apply(leaf(1.0, 2.0, 3.0)).backward()
+
+
+def test_a_forward_that_builds_a_tensor_a_typo_and_a_numpy_error_subclass_keep_their_own_story():
+    class Wraps(tg.Function):
+        def forward(self, x):
+            return Tensor(np.tanh(x))
+
+    class Typo(tg.Function):
+        def forward(self, x):
+            return x.rehsape(-1)
+
+    class Singular(tg.Function):
+        def forward(self, x):
+            return x * 1.0
+
+        def backward(self, grad):
+            raise np.linalg.LinAlgError("Singular matrix")
+
+    class Sets(tg.Function):
+        def forward(self, x):
+            self.saved_tensors = (x,)
+            return x * 1.0
+
+    with pytest.raises(TypeError, match=r"^Wraps.forward returned a Tensor: .*made with Tensor\(\.\.\.\)"):
+        Wraps.apply(leaf(1.0))
+    with pytest.raises(AttributeError, match=r"^'numpy.ndarray' object has no attribute 'rehsape'"):
+        Typo.apply(leaf(1.0))  # (numpy's message, not "a Tensor method")
+    with pytest.raises(np.linalg.LinAlgError, match="Singular matrix"):  # keeps its type
+        Singular.apply(leaf(1.0)).sum().backward()
+    with pytest.raises(AttributeError, match=r"^Sets: self.saved_tensors is read-only.*save_for_backward"):
+        Sets.apply(leaf(1.0))

@@ -125,6 +125,13 @@ class Function:
         """PyTorch's name for ``self.saved``: what ``save_for_backward`` kept."""
         return self.saved
 
+    @saved_tensors.setter
+    def saved_tensors(self, values: Any) -> None:
+        raise AttributeError(
+            f"{type(self).__name__}: self.saved_tensors is read-only, as in PyTorch; keep values for "
+            "backward with self.save_for_backward(x, ...) and read them as self.saved"
+        )
+
     @property
     def output(self) -> Any:
         """The output of this op (an ndarray or a Tensor, like ``grad``), inside ``backward``.
@@ -218,8 +225,8 @@ def _call_with_apply(name: str) -> str:
 
 def _forward_misuse_error(name: str, exc: AttributeError) -> Exception:
     """A forward called a Tensor method on one of its arrays: say that forward gets ndarrays."""
-    if not isinstance(getattr(exc, "obj", None), np.ndarray):
-        return exc
+    if not isinstance(getattr(exc, "obj", None), np.ndarray) or not hasattr(Tensor, exc.name):
+        return exc  # (a typo, x.rehsape: numpy's own message says it best)
     return AttributeError(
         f"{name}.forward called .{exc.name}() on an ndarray: forward gets the inputs' arrays "
         "(ndarrays) and returns one, so it computes with numpy (np.tanh(x), 1 / (1 + np.exp(-x))); "
@@ -360,9 +367,10 @@ def _result_array(data: Any, arrays: tuple[np.ndarray, ...], op_name: str = "op"
     if isinstance(data, Tensor):  # a forward computing on Tensors: one input's .data was set to one,
         _check_arrays(arrays, op_name)
         raise TypeError(  # or a Tensor was passed to apply as a keyword, which forward gets as it is
-            f"{op_name}.forward returned a Tensor: forward computes on ndarrays. Was a Tensor passed to "
-            f"apply as a keyword ({op_name}.apply(x, b=y))? Tensors go in positionally, "
-            f"{op_name}.apply(x, y), so that the op is recorded; keywords are for settings like axis"
+            f"{op_name}.forward returned a Tensor: forward computes on ndarrays and returns one, not a "
+            f"Tensor (made with Tensor(...), .apply or a Tensor method, or from a Tensor given to apply "
+            f"as a keyword, {op_name}.apply(x, b=y), which reaches forward as it is: Tensors go in "
+            f"positionally, {op_name}.apply(x, y), and keywords are for settings like axis)"
         )
     if data is None:
         raise TypeError(f"{op_name}.forward returned None: does it forget to return its result?")
@@ -772,8 +780,8 @@ def _maybe_array(g: Any) -> Optional[np.ndarray]:
 def _backward_error(op: Function, inputs: Sequence["Tensor"], grad: Any, exc: Exception) -> Exception:
     """An error inside a backward (``grad @ b`` where ``grad @ b.T`` belongs), as an ``OpError`` of
     numpy's kind, naming the op, the gradient and the inputs it was working with."""
-    if isinstance(exc, OpError) or "read-only" in str(exc):  # (an op the backward called names itself;
-        return exc  # a write into a read-only array is named by detect_anomaly and gradcheck)
+    if type(exc) not in (ValueError, IndexError) or "read-only" in str(exc):  # (numpy's plain errors
+        return exc  # only: a subclass keeps its type; a read-only write is named by detect_anomaly)
     shapes = ", ".join(f"shape {t.shape} {t.dtype}" for t in inputs)
     kind = OpIndexError if isinstance(exc, IndexError) else OpError
     name = type(op).__name__

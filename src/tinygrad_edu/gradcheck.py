@@ -844,8 +844,9 @@ def _one_sided_slopes(
     tol = 1e-3 * max(abs(left), abs(right), 1.0)
     if abs(left - right) <= tol or min(abs(analytic - left), abs(analytic - right)) > tol:
         return ""
-    if abs(near_left - near_right) < abs(left - right) / 2:
-        return ""  # the gap shrinks with the step: curvature seen with a large eps, not a kink
+    gap, near_gap = abs(left - right), abs(near_left - near_right)
+    if gap / 20 < near_gap < gap / 2:  # the gap shrinks with the step, about tenfold: curvature seen
+        return ""  # with a large eps, not a kink (a kink closer than eps is not crossed at eps / 10: 0)
     return f" ({left:.6g} from the left, {right:.6g} from the right)"
 
 
