@@ -24,7 +24,15 @@ from tinygrad_edu.nn.layers import (
     Tanh,
 )
 from tinygrad_edu.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
-from tinygrad_edu.nn.module import IncompatibleKeys, Layer, Module, ModuleList, Parameter, Sequential
+from tinygrad_edu.nn.module import (
+    IncompatibleKeys,
+    Layer,
+    Module,
+    ModuleDict,
+    ModuleList,
+    Parameter,
+    Sequential,
+)
 
 __all__ = [
     "BCELoss",
@@ -42,6 +50,7 @@ __all__ = [
     "LogSoftmax",
     "MSELoss",
     "Module",
+    "ModuleDict",
     "ModuleList",
     "Parameter",
     "ReLU",

@@ -15,6 +15,14 @@ reproducible. The result has ``dtype`` (default: the library's default dtype).
 A uniform U(-a, a) has variance a**2 / 3, hence a = sqrt(3) * std.
 He (Kaiming) keeps the variance of activations constant through ReLU layers;
 Xavier (Glorot) balances forward and backward variance for tanh/sigmoid.
+
+PyTorch's in-place spellings take a float Tensor or Parameter instead, fill its
+``data`` in place (marking it changed, so a backward through an op recorded
+before raises) and return it, with PyTorch's arguments and formulas:
+``zeros_``, ``ones_``, ``constant_``, ``normal_``, ``uniform_``,
+``xavier_uniform_``, ``xavier_normal_``, ``kaiming_uniform_``,
+``kaiming_normal_`` (and ``calculate_gain``). They draw from ``rng`` too,
+where PyTorch takes ``generator``.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from tinygrad_edu._config import get_default_dtype, get_rng
+from tinygrad_edu.autograd import mark_modified
 from tinygrad_edu.nn.module import Parameter
 from tinygrad_edu.tensor import Tensor
 
@@ -41,6 +50,19 @@ _CALLS = {
 }
 
 
+# The in-place initialiser that fills a parameter p as the shape-based one would (for the same error).
+_IN_PLACE = {
+    "init.zeros": "zeros_(p)",
+    "init.ones": "ones_(p)",
+    "init.uniform": "uniform_(p, low, high)",
+    "init.normal": "normal_(p, std=0.01)",
+    "init.he_normal": 'kaiming_normal_(p, nonlinearity="relu")',
+    "init.he_uniform": 'kaiming_uniform_(p, nonlinearity="relu")',
+    "init.xavier_normal": "xavier_normal_(p)",
+    "init.xavier_uniform": "xavier_uniform_(p)",
+}
+
+
 def _shape(shape: Shape, where: str = "nn.init") -> tuple[int, ...]:
     if isinstance(shape, Tensor) or (
         isinstance(shape, np.ndarray) and (shape.ndim != 1 or shape.dtype.kind not in "iu")
@@ -50,9 +72,9 @@ def _shape(shape: Shape, where: str = "nn.init") -> tuple[int, ...]:
         kind = "a Parameter" if isinstance(shape, Parameter) else f"a {type(shape).__name__}"
         raise TypeError(
             f"{where}: expected a shape such as (out_features, in_features), got {kind} of shape "
-            f"{shape.shape}. The initialisers return a new array of that shape; they do not fill a "
-            "tensor in place as PyTorch's nn.init.*_ do: write "
-            f"p.data[...] = nn.{_CALLS.get(where, where + '(p.shape)')}"
+            f"{shape.shape}. The initialisers return a new array of that shape; to fill a tensor in "
+            f"place, as PyTorch's nn.init.*_ do, write nn.init.{_IN_PLACE.get(where, 'kaiming_normal_(p)')} "
+            f"or p.data[...] = nn.{_CALLS.get(where, where + '(p.shape)')}"
         )
     return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
 
@@ -119,9 +141,10 @@ def normal(
     return _normal(shape, std, rng, dtype, "init.normal")
 
 
-def _normal(shape: Shape, std: float, rng: Any, dtype: Any, where: str) -> np.ndarray:
+def _normal(shape: Shape, std: float, rng: Any, dtype: Any, where: str, mean: float = 0.0) -> np.ndarray:
     dt = _float_dtype(dtype, where)
-    return (_rng(rng, where).standard_normal(_shape(shape, where)) * std).astype(dt)
+    values = _rng(rng, where).standard_normal(_shape(shape, where)) * std
+    return (values + mean if mean else values).astype(dt)
 
 
 def uniform(
@@ -186,3 +209,212 @@ INITIALIZERS = {
     "xavier_uniform": xavier_uniform,
     "normal": normal,
 }
+
+
+# --- PyTorch's in-place initialisers: fill a tensor, return it -------------------------------------
+#
+# Each writes into ``tensor.data`` (nothing is recorded, as under PyTorch's torch.no_grad(), so a
+# Parameter needs no ``no_grad`` block around the call) and marks the tensor as changed in place:
+# a backward through an op recorded before the fill raises, as in PyTorch.
+
+Number = Union[int, float]
+
+# What to write for a new array of a shape instead (the error for a non-tensor argument).
+_BY_SHAPE = {
+    "init.zeros_": "nn.init.zeros(shape)",
+    "init.ones_": "nn.init.ones(shape)",
+    "init.constant_": "np.full(shape, val)",
+    "init.normal_": "nn.init.normal(shape, std)",
+    "init.uniform_": "nn.init.uniform(shape, low, high)",
+    "init.xavier_uniform_": "nn.init.xavier_uniform(shape)",
+    "init.xavier_normal_": "nn.init.xavier_normal(shape)",
+    "init.kaiming_uniform_": "nn.init.he_uniform(shape)",
+    "init.kaiming_normal_": "nn.init.he_normal(shape)",
+}
+
+
+def _target(tensor: Any, where: str) -> Tensor:
+    """``tensor`` if an in-place initialiser can fill it: a float Tensor (a Parameter, a leaf)."""
+    if not isinstance(tensor, Tensor):
+        shape = getattr(tensor, "shape", None)
+        got = f"an ndarray of shape {shape}" if isinstance(tensor, np.ndarray) else (
+            f"{type(tensor).__name__} {tensor!r:.60}"
+        )
+        raise TypeError(
+            f"{where}: expected a Tensor or Parameter to fill in place (PyTorch's nn.init.*_ style), got "
+            f"{got}; for a new array of a shape write "
+            f"{_BY_SHAPE.get(where, 'nn.init.he_normal(shape)')}"
+        )
+    if tensor.dtype.kind != "f":
+        raise TypeError(
+            f"{where}: the tensor must have a float dtype (np.float32 or np.float64), got {tensor.dtype} "
+            f"(shape {tensor.shape}): the initialisers fill float weights, as their dtype= must be float"
+        )
+    if tensor._ctx is not None:
+        raise RuntimeError(
+            f"{where}: this tensor (shape {tensor.shape}, {tensor.dtype}) was made by "
+            f"{type(tensor._ctx).__name__} and is part of a graph, and this library does not record "
+            "in-place ops; expected a Parameter or another leaf tensor"
+        )
+    return tensor
+
+
+def _fill(tensor: Tensor, values: Any) -> Tensor:
+    """Write ``values`` into ``tensor``'s array in place (a read-only array is replaced, as
+    ``load_state_dict`` does) and mark the change; returns ``tensor``."""
+    if tensor.data.flags.writeable:
+        np.copyto(tensor.data, values, casting="unsafe")  # in place: an optimizer's references see it
+    else:
+        tensor.data = np.full(tensor.shape, values, dtype=tensor.dtype)
+    mark_modified(tensor)  # a backward through an op recorded before the fill now raises
+    return tensor
+
+
+def _number(value: Any, name: str, where: str) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{where}: {name} must be a number, got {type(value).__name__} {value!r:.60}")
+    return float(value)
+
+
+def _torch_fans(tensor: Tensor, where: str) -> tuple[int, int]:
+    """PyTorch's ``_calculate_fan_in_and_fan_out``: at least 2-D, (out, in, *kernel) -> (in, out) * kernel.
+
+    Unlike the shape-based ``fans``, a 1-D tensor (a bias) is refused, as PyTorch refuses it."""
+    if tensor.ndim < 2:
+        raise ValueError(
+            f"{where}: fan_in and fan_out cannot be computed for a tensor with fewer than 2 dimensions "
+            f"(shape {tensor.shape}), as in PyTorch; a bias is usually filled with nn.init.zeros_(p), or "
+            f"p.data[...] = nn.{where.rstrip('_').replace('kaiming', 'he')}(p.shape) counts n for both fans"
+        )
+    return fans(tensor.shape, where)
+
+
+_LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
+
+
+def calculate_gain(nonlinearity: str, param: Optional[Number] = None) -> float:
+    """PyTorch's recommended gain for a nonlinearity: linear, conv*, sigmoid 1; tanh 5/3; relu sqrt(2);
+    leaky_relu sqrt(2 / (1 + negative_slope**2)) (``param``, default 0.01); selu 3/4."""
+    if nonlinearity in _LINEAR or nonlinearity == "sigmoid":
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else _number(param, "the negative slope (param)", "init.calculate_gain")
+        return math.sqrt(2.0 / (1 + slope**2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    known = ", ".join(repr(n) for n in (*_LINEAR, "sigmoid", "tanh", "relu", "leaky_relu", "selu"))
+    raise ValueError(
+        f"init.calculate_gain: unsupported nonlinearity {nonlinearity!r}; expected one of {known}"
+    )
+
+
+def zeros_(tensor: Tensor) -> Tensor:
+    """PyTorch's ``nn.init.zeros_``: fill ``tensor`` with 0 in place; returns it."""
+    return _fill(_target(tensor, "init.zeros_"), 0.0)
+
+
+def ones_(tensor: Tensor) -> Tensor:
+    """PyTorch's ``nn.init.ones_``: fill ``tensor`` with 1 in place; returns it."""
+    return _fill(_target(tensor, "init.ones_"), 1.0)
+
+
+def constant_(tensor: Tensor, val: Number) -> Tensor:
+    """PyTorch's ``nn.init.constant_``: fill ``tensor`` with ``val`` in place; returns it."""
+    t = _target(tensor, "init.constant_")
+    return _fill(t, _number(val, "val", "init.constant_"))
+
+
+def normal_(
+    tensor: Tensor, mean: Number = 0.0, std: Number = 1.0, rng: Optional[RandomSource] = None
+) -> Tensor:
+    """PyTorch's ``nn.init.normal_``: fill ``tensor`` with N(mean, std**2) samples in place; returns it."""
+    where = "init.normal_"
+    t = _target(tensor, where)
+    std = _number(std, "std", where)
+    if not std >= 0:
+        raise ValueError(f"{where}: std must be at least 0, got {std}")
+    return _fill(t, _normal(t.shape, std, rng, t.dtype, where, _number(mean, "mean", where)))
+
+
+def uniform_(
+    tensor: Tensor, a: Number = 0.0, b: Number = 1.0, rng: Optional[RandomSource] = None
+) -> Tensor:
+    """PyTorch's ``nn.init.uniform_``: fill ``tensor`` with U(a, b) samples in place; returns it."""
+    where = "init.uniform_"
+    t = _target(tensor, where)
+    low, high = _number(a, "a", where), _number(b, "b", where)
+    if not low <= high:
+        raise ValueError(f"{where}: expected a <= b for the range [a, b), got a={low} > b={high}")
+    return _fill(t, _uniform(t.shape, low, high, rng, t.dtype, where))
+
+
+def _xavier_std(t: Tensor, gain: Any, where: str) -> float:
+    fan_in, fan_out = _torch_fans(t, where)
+    fan = _scale(fan_in + fan_out, "fan_in + fan_out", t.shape, where)
+    return _number(gain, "gain", where) * math.sqrt(2.0 / fan)
+
+
+def xavier_uniform_(tensor: Tensor, gain: Number = 1.0, rng: Optional[RandomSource] = None) -> Tensor:
+    """PyTorch's ``nn.init.xavier_uniform_``: U(-a, a) in place, a = gain * sqrt(6 / (fan_in + fan_out));
+    returns the tensor. With gain 1 it is ``xavier_uniform(shape)``."""
+    where = "init.xavier_uniform_"
+    t = _target(tensor, where)
+    a = math.sqrt(3.0) * _xavier_std(t, gain, where)
+    return _fill(t, _uniform(t.shape, -a, a, rng, t.dtype, where))
+
+
+def xavier_normal_(tensor: Tensor, gain: Number = 1.0, rng: Optional[RandomSource] = None) -> Tensor:
+    """PyTorch's ``nn.init.xavier_normal_``: N(0, std**2) in place, std = gain * sqrt(2 / (fan_in +
+    fan_out)); returns the tensor. With gain 1 it is ``xavier_normal(shape)``."""
+    where = "init.xavier_normal_"
+    t = _target(tensor, where)
+    return _fill(t, _normal(t.shape, _xavier_std(t, gain, where), rng, t.dtype, where))
+
+
+def _kaiming_std(t: Tensor, a: Any, mode: Any, nonlinearity: Any, where: str) -> float:
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"{where}: mode must be 'fan_in' or 'fan_out', got {mode!r:.60}")
+    fan_in, fan_out = _torch_fans(t, where)
+    fan = _scale(fan_in if mode == "fan_in" else fan_out, mode, t.shape, where)
+    _number(a, "a (the negative slope)", where)
+    try:
+        gain = calculate_gain(nonlinearity, a)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {str(exc).removeprefix('init.calculate_gain: ')}") from None
+    return gain / math.sqrt(fan)
+
+
+def kaiming_uniform_(
+    tensor: Tensor,
+    a: Number = 0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    rng: Optional[RandomSource] = None,
+) -> Tensor:
+    """PyTorch's ``nn.init.kaiming_uniform_`` (He): U(-bound, bound) in place, bound = gain *
+    sqrt(3 / fan), fan = fan_in or fan_out (``mode``), gain = ``calculate_gain(nonlinearity, a)``
+    (``a``: leaky_relu's negative slope); returns the tensor. The defaults (leaky_relu with
+    a = 0, fan_in) give gain sqrt(2): ``he_uniform(shape)``."""
+    where = "init.kaiming_uniform_"
+    t = _target(tensor, where)
+    bound = math.sqrt(3.0) * _kaiming_std(t, a, mode, nonlinearity, where)
+    return _fill(t, _uniform(t.shape, -bound, bound, rng, t.dtype, where))
+
+
+def kaiming_normal_(
+    tensor: Tensor,
+    a: Number = 0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    rng: Optional[RandomSource] = None,
+) -> Tensor:
+    """PyTorch's ``nn.init.kaiming_normal_`` (He): N(0, std**2) in place, std = gain / sqrt(fan),
+    with ``fan`` and ``gain`` as in ``kaiming_uniform_``; returns the tensor. The defaults give
+    ``he_normal(shape)``."""
+    where = "init.kaiming_normal_"
+    t = _target(tensor, where)
+    return _fill(t, _normal(t.shape, _kaiming_std(t, a, mode, nonlinearity, where), rng, t.dtype, where))

@@ -1,4 +1,4 @@
-"""``Module`` (alias ``Layer``), ``Parameter``, ``Sequential`` and ``ModuleList``.
+"""``Module`` (alias ``Layer``), ``Parameter``, ``Sequential``, ``ModuleList`` and ``ModuleDict``.
 
 A Module finds its parameters by itself: assigning a ``Parameter`` or another
 Module to an attribute registers it (in insertion order, in dicts), so
@@ -240,7 +240,8 @@ class Module:
                     f"{type(self).__name__}: attribute '{name}' is a {type(value).__name__} holding modules "
                     "or parameters, which a Module does not look into: their parameters would be missing "
                     "from parameters() and state_dict(). Use nn.Sequential(*items) or nn.ModuleList(items) "
-                    "(nested as needed), or give each one an attribute of its own"
+                    "(a dict: nn.ModuleDict(items); nested as needed), or give each one an attribute "
+                    "of its own"
                 )
             self._forget(name)
             object.__setattr__(self, name, value)
@@ -741,4 +742,113 @@ class ModuleList(Module):
             ) from None
         for m in modules:
             self.append(m)
+        return self
+
+
+def _dict_key(container: Module, key: Any, where: str) -> str:
+    """``key`` if a ModuleDict can hold a module under it, as PyTorch's add_module checks: a non-empty
+    string without '.' (the separator of named_parameters and state_dict) that is not an attribute
+    the ModuleDict already has (``keys``, ``train``: the module would hide the method)."""
+    if not isinstance(key, str):
+        raise TypeError(f"{where}: keys must be strings (module names), got {type(key).__name__} {key!r:.40}")
+    if key == "":
+        raise KeyError(f"{where}: a module name cannot be the empty string")
+    if "." in key:
+        raise KeyError(
+            f"{where}: module name {key!r} contains '.', which separates the names in named_parameters() "
+            f"and state_dict(); write it with '_' ({key.replace('.', '_')!r}) or nest a ModuleDict"
+        )
+    if key not in container._modules and hasattr(container, key):
+        raise KeyError(
+            f"{where}: {key!r} is already an attribute of ModuleDict (a method or a setting), which a "
+            "module of that name would hide; choose another name"
+        )
+    return key
+
+
+class ModuleDict(Module):
+    """A dict of modules that registers them under their keys, as PyTorch's ``nn.ModuleDict``:
+    ``ModuleDict({"encoder": nn.Linear(2, 4), "head": nn.Linear(4, 1)})`` has the parameters
+    'encoder.weight', 'encoder.bias', ... (a plain dict would hide them).
+
+    Keys are strings without '.', kept in insertion order; ``md[key]``, ``md[key] = module``,
+    ``del md[key]``, ``len``, ``in``, iteration (over the keys), ``keys()``, ``values()``,
+    ``items()``, ``update``, ``pop`` and ``clear`` work like a dict's. It has no forward: the
+    owning module decides how to call them.
+    """
+
+    def __init__(self, modules: Any = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        if key not in self._modules:
+            raise KeyError(f"ModuleDict has no module {key!r:.60}; its keys are {list(self._modules)}")
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        key = _dict_key(self, key, "ModuleDict")
+        setattr(self, key, _check_module(module, "ModuleDict", repr(key)))
+
+    def __delitem__(self, key: str) -> None:
+        self[key]  # (a KeyError naming the keys for a missing one)
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._modules))
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._modules
+
+    def keys(self) -> list[str]:
+        return list(self._modules)
+
+    def values(self) -> list[Module]:
+        return list(self._modules.values())
+
+    def items(self) -> list[tuple[str, Module]]:
+        return list(self._modules.items())
+
+    def pop(self, key: str) -> Module:
+        """Remove and return the module under ``key``."""
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self) -> None:
+        for key in list(self._modules):
+            delattr(self, key)
+
+    def update(self, modules: Any) -> "ModuleDict":
+        """Add or replace modules from a dict (a ModuleDict too) or from (key, module) pairs, in
+        their order; returns self."""
+        if hasattr(modules, "items") and callable(modules.items):
+            pairs = list(modules.items())
+        elif isinstance(modules, Module):
+            raise TypeError(
+                f"ModuleDict.update: expected a dict of name -> module, got one {type(modules).__name__}; "
+                "write md[name] = module"
+            )
+        else:
+            try:
+                pairs = list(modules)
+            except TypeError:
+                raise TypeError(
+                    "ModuleDict: expected a dict of name -> module or (name, module) pairs, got "
+                    f"{type(modules).__name__}"
+                ) from None
+            for i, pair in enumerate(pairs):
+                if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                    raise TypeError(
+                        f"ModuleDict.update: element #{i} is {type(pair).__name__} {pair!r:.40}, not a "
+                        "(name, module) pair"
+                    )
+        for key, module in pairs:  # every key and module checked before any is added
+            _check_module(module, "ModuleDict", repr(_dict_key(self, key, "ModuleDict")))
+        for key, module in pairs:
+            self[key] = module
         return self
