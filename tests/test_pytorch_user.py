@@ -72,6 +72,47 @@ def test_modulelist_of_none_is_empty_and_of_a_number_is_named():
         nn.ModuleList([]).extend(nn.Linear(1, 1))
 
 
+class _Blocks(nn.Module):
+    """A module that is also an iterable of modules, as PyTorch allows."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(1, 1), nn.ReLU()
+
+    def __iter__(self):
+        return iter([self.a, self.b])
+
+
+def test_modulelist_takes_a_module_that_is_iterable():
+    ml = nn.ModuleList(_Blocks())  # torch: the module's items; here it was "use append"
+    ml += _Blocks()
+    assert [type(m).__name__ for m in ml] == ["Linear", "ReLU", "Linear", "ReLU"]
+
+
+def test_modulelist_of_a_module_dict_says_to_take_its_values():
+    d = nn.ModuleDict({"a": nn.ReLU()})
+    with pytest.raises(TypeError, match=r"a ModuleDict iterates over its keys; pass its .values\(\)"):
+        nn.ModuleList(d)
+    assert type(nn.ModuleList(d.values())[0]).__name__ == "ReLU"
+
+
+@pytest.mark.parametrize("kind", ["ModuleList", "Sequential"])
+def test_slice_assignment_is_named_as_not_supported(kind):
+    container = nn.ModuleList([nn.ReLU()]) if kind == "ModuleList" else nn.Sequential(nn.ReLU())
+    # it said "indices must be integers or slices, got slice"
+    with pytest.raises(TypeError, match=rf"{kind}\[a:b\] = ... is not supported"):
+        container[0:1] = [nn.Tanh()]
+    assert type(container[0]).__name__ == "ReLU"
+
+
+def test_init_fans_given_a_parameter_says_to_pass_its_shape():
+    p = nn.Linear(2, 3).weight
+    # it suggested init.he_normal(p.shape), which is not what fans computes
+    with pytest.raises(TypeError, match=r"init.fans: .* Parameter of shape \(3, 2\); write init.fans\(p.shape\)$"):
+        nn.init.fans(p)
+    assert nn.init.fans(p.shape) == (2, 3)
+
+
 def test_apply_of_something_not_callable_is_named():
     with pytest.raises(TypeError, match="Sequential.apply: fn must be a function of one module"):
         net().apply(3)

@@ -189,3 +189,44 @@ def test_a_forward_that_builds_a_tensor_a_typo_and_a_numpy_error_subclass_keep_t
         Singular.apply(leaf(1.0)).sum().backward()
     with pytest.raises(AttributeError, match=r"^Sets: self.saved_tensors is read-only.*save_for_backward"):
         Sets.apply(leaf(1.0))
+
+
+def test_an_error_raised_as_it_was_is_not_its_own_cause():
+    """A typo in a forward or in a backward is raised as numpy raised it; `raise exc from exc`
+    made it its own cause, and the traceback printed apply's frames twice."""
+
+    class Typo(tg.Function):
+        def forward(self, x):
+            return x.rehsape(-1)
+
+    class BackTypo(tg.Function):
+        def forward(self, x):
+            return x * 1.0
+
+        def backward(self, grad):
+            return grad.rehsape(-1)
+
+    class Odd(tg.Function):
+        def forward(self, x):
+            return x * 1.0
+
+        def backward(self, grad):
+            raise np.linalg.LinAlgError("Singular matrix")
+
+    for op, run in [
+        (Typo, lambda: Typo.apply(leaf(1.0))),
+        (BackTypo, lambda: BackTypo.apply(leaf(1.0)).sum().backward()),
+        (Odd, lambda: Odd.apply(leaf(1.0)).sum().backward()),
+    ]:
+        with pytest.raises(Exception) as info:
+            run()
+        assert info.value.__cause__ is None, op.__name__
+        assert info.value.__context__ is None, op.__name__
+        assert "rehsape" in str(info.value) or "Singular" in str(info.value)
+
+
+def test_saving_an_op_names_it_not_a_callable(tmp_path):
+    y = leaf(1.0, 2.0) * 2
+    # Function instances are callable (to say "use apply"), so save called the op "a callable"
+    with pytest.raises(TypeError, match=r"^save: obj\['op'\] is a Mul; expected a dict"):
+        tg.save({"op": y._ctx}, tmp_path / "op.tg")

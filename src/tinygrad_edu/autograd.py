@@ -21,7 +21,7 @@ import sys
 import weakref
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, NoReturn, Optional, Sequence, Union
 
 import numpy as np
 
@@ -176,7 +176,7 @@ class Function:
         try:
             data = fn.forward(*arrays, **params) if params else fn.forward(*arrays)
         except (ValueError, IndexError, TypeError, AttributeError) as exc:
-            raise _op_error(cls.__name__, inputs, exc) from exc
+            _raise_instead(_op_error(cls.__name__, inputs, exc), exc)
         if type(data) is not np.ndarray:  # numpy's 0-d scalars, or Python numbers and lists
             data = _result_array(data, arrays, cls.__name__)
         out = _wrap(data)
@@ -433,6 +433,14 @@ class OpTypeError(OpError, TypeError):
     """An argument of the wrong kind (a str for a number): an ``OpError`` that is also a ``TypeError``."""
 
 
+def _raise_instead(error: Exception, exc: Exception) -> NoReturn:
+    """Raise ``error``, caused by ``exc``; or ``exc`` as it was, when it says it best (``error is
+    exc``: ``raise exc from exc`` would make it its own cause, and its frames print twice)."""
+    if error is exc:
+        raise exc
+    raise error from exc
+
+
 def _op_error(name: str, tensors: Sequence["Tensor"], exc: Exception) -> Exception:
     """The op's name and its inputs' shapes and dtypes, in front of numpy's reason; the error
     is an ``OpError`` of the kind numpy raised (an index error stays an ``IndexError``)."""
@@ -624,9 +632,9 @@ def _call_backward(op: Function, out: "Tensor", grad: Any, create_graph: bool) -
     try:
         result = op.backward(grad)
     except (AttributeError, TypeError) as exc:
-        raise _ndarray_misuse_error(op, exc, create_graph) from exc
+        _raise_instead(_ndarray_misuse_error(op, exc, create_graph), exc)
     except (ValueError, IndexError) as exc:  # numpy's reason, with the op and the shapes in front
-        raise _backward_error(op, tensors, grad, exc) from exc
+        _raise_instead(_backward_error(op, tensors, grad, exc), exc)
     finally:
         op._out = None
         op.inputs = tensors
@@ -806,8 +814,8 @@ def _ndarray_misuse_error(op: Function, exc: Exception, create_graph: bool) -> E
             "ordinary backward, grad, self.inputs and self.output are ndarrays already; write "
             f"grad * x, not grad.data * x.data ({exc})"
         )
-    if create_graph or not isinstance(getattr(exc, "obj", None), np.ndarray):
-        return exc
+    if create_graph or not isinstance(getattr(exc, "obj", None), np.ndarray) or not hasattr(Tensor, exc.name):
+        return exc  # (a typo, grad.rehsape: numpy's own message says it best)
     return AttributeError(
         f"{name}.backward called .{exc.name}() on an ndarray. In an ordinary backward, grad, "
         "self.inputs and self.output are ndarrays (Tensors only under create_graph=True), so a "

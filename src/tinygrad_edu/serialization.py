@@ -64,6 +64,7 @@ from typing import Any, NoReturn, Optional, Union
 import numpy as np
 
 from tinygrad_edu import _files
+from tinygrad_edu.autograd import Function
 from tinygrad_edu.tensor import Tensor
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -239,7 +240,7 @@ def _encode(obj: Any, where: str, arrays: list[np.ndarray], depth: int) -> Any:
     stateful = _model_or_optimizer(obj, where)
     if stateful is not None:
         raise stateful
-    if callable(obj):
+    if callable(obj) and not isinstance(obj, Function):  # (an op is callable only to say "use apply")
         raise TypeError(
             f"save: {where} is a callable ({type(obj).__name__}), which a checkpoint cannot hold: "
             "it stores data, never code. For an optimizer, save optimizer.state_dict(), which "

@@ -46,7 +46,6 @@ _CALLS = {
     "init.uniform": "init.uniform(p.shape, low, high)",
     "init.normal": "init.normal(p.shape, std)",
     "nn.init": "init.he_normal(p.shape)",
-    "init.fans": "init.he_normal(p.shape)",
 }
 
 
@@ -67,6 +66,11 @@ def _shape(shape: Shape, where: str = "nn.init") -> tuple[int, ...]:
     if isinstance(shape, Tensor) or (
         isinstance(shape, np.ndarray) and (shape.ndim != 1 or shape.dtype.kind not in "iu")
     ):
+        if where == "init.fans":
+            raise TypeError(
+                f"init.fans: expected a shape such as (out_features, in_features), got a "
+                f"{type(shape).__name__} of shape {shape.shape}; write init.fans(p.shape)"
+            )
         # PyTorch's nn.init.zeros_(layer.bias) fills the tensor; here the argument is a shape, and
         # an array read as one would give an array of the shape of its values (zeros(bias) -> shape ())
         kind = "a Parameter" if isinstance(shape, Parameter) else f"a {type(shape).__name__}"
@@ -79,12 +83,17 @@ def _shape(shape: Shape, where: str = "nn.init") -> tuple[int, ...]:
     return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
 
 
-def fans(shape: Shape, where: str = "init.fans") -> tuple[int, int]:
+def fans(shape: Shape) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight of this shape: (out, in) -> (in, out).
 
     A 1-D shape (n,) counts n for both; beyond 2-D (convolution kernels
     (out, in, k1, k2, ...)) each fan is multiplied by the kernel size, as in PyTorch.
     """
+    return _fans(shape, "init.fans")
+
+
+def _fans(shape: Shape, where: str) -> tuple[int, int]:
+    """``fans``, with the initialiser that asked named in its errors."""
     dims = _shape(shape, where)
     if len(dims) == 0:
         raise ValueError("nn.init: a scalar shape () has no fan_in/fan_out; give a shape like (out, in)")
@@ -161,28 +170,28 @@ def _uniform(shape: Shape, low: float, high: float, rng: Any, dtype: Any, where:
 
 def he_normal(shape: Shape, rng: Optional[RandomSource] = None, dtype: Any = None) -> np.ndarray:
     """randn(*shape) * sqrt(2 / fan_in): N(0, 2 / fan_in) (He et al. 2015, the course's form)."""
-    fan_in, _ = fans(shape, "init.he_normal")
+    fan_in, _ = _fans(shape, "init.he_normal")
     fan = _scale(fan_in, "fan_in", shape, "init.he_normal")
     return _normal(shape, math.sqrt(2.0 / fan), rng, dtype, "init.he_normal")
 
 
 def he_uniform(shape: Shape, rng: Optional[RandomSource] = None, dtype: Any = None) -> np.ndarray:
     """U(-a, a) with a = sqrt(6 / fan_in): the same variance as he_normal."""
-    fan_in, _ = fans(shape, "init.he_uniform")
+    fan_in, _ = _fans(shape, "init.he_uniform")
     a = math.sqrt(6.0 / _scale(fan_in, "fan_in", shape, "init.he_uniform"))
     return _uniform(shape, -a, a, rng, dtype, "init.he_uniform")
 
 
 def xavier_normal(shape: Shape, rng: Optional[RandomSource] = None, dtype: Any = None) -> np.ndarray:
     """randn(*shape) * sqrt(2 / (fan_in + fan_out)): N(0, 2 / (fan_in + fan_out)) (Glorot normal)."""
-    fan_in, fan_out = fans(shape, "init.xavier_normal")
+    fan_in, fan_out = _fans(shape, "init.xavier_normal")
     fan = _scale(fan_in + fan_out, "fan_in + fan_out", shape, "init.xavier_normal")
     return _normal(shape, math.sqrt(2.0 / fan), rng, dtype, "init.xavier_normal")
 
 
 def xavier_uniform(shape: Shape, rng: Optional[RandomSource] = None, dtype: Any = None) -> np.ndarray:
     """U(-a, a) with a = sqrt(6 / (fan_in + fan_out)): the same variance as xavier_normal."""
-    fan_in, fan_out = fans(shape, "init.xavier_uniform")
+    fan_in, fan_out = _fans(shape, "init.xavier_uniform")
     a = math.sqrt(6.0 / _scale(fan_in + fan_out, "fan_in + fan_out", shape, "init.xavier_uniform"))
     return _uniform(shape, -a, a, rng, dtype, "init.xavier_uniform")
 
@@ -286,7 +295,7 @@ def _torch_fans(tensor: Tensor, where: str) -> tuple[int, int]:
             f"(shape {tensor.shape}), as in PyTorch; a bias is usually filled with nn.init.zeros_(p), or "
             f"p.data[...] = nn.{where.rstrip('_').replace('kaiming', 'he')}(p.shape) counts n for both fans"
         )
-    return fans(tensor.shape, where)
+    return _fans(tensor.shape, where)
 
 
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")

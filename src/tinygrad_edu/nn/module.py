@@ -565,6 +565,11 @@ def _located(exc: Exception, seq: "Sequential", i: int) -> Exception:
 def _list_key(container: Module, kind: str, index: Any) -> str:
     """The name of the module at integer position ``index`` of a Sequential or ModuleList."""
     n = len(container._modules)
+    if isinstance(index, slice):  # only __setitem__ gets here with one: the others read slices
+        raise TypeError(
+            f"{kind}[a:b] = ... is not supported (nor in PyTorch); assign one module per index, "
+            f"or build a new {kind} from the modules you want"
+        )
     if not isinstance(index, (int, np.integer)) or isinstance(index, (bool, np.bool_)):
         hint = f"; a module by its name is getattr(model, {index!r})" if isinstance(index, str) else ""
         raise TypeError(f"{kind} indices must be integers or slices, got {type(index).__name__}{hint}")
@@ -728,7 +733,11 @@ class ModuleList(Module):
         return self
 
     def extend(self, modules: Any) -> "ModuleList":
-        if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
+        if isinstance(modules, ModuleDict):
+            raise TypeError(
+                "ModuleList.extend: a ModuleDict iterates over its keys; pass its .values() for the modules"
+            )
+        if isinstance(modules, Module) and not hasattr(modules, "__iter__"):
             raise TypeError(
                 f"ModuleList.extend: expected an iterable of modules, got one {type(modules).__name__}; "
                 "use append for one module"
