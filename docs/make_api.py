@@ -185,7 +185,11 @@ def signature(obj: Any) -> str:
         sig = inspect.signature(obj)
     except (TypeError, ValueError):
         return "(...)"
-    params = [p.replace(annotation=_unquoted(p.annotation)) for p in sig.parameters.values()]
+    params = [
+        p.replace(annotation=_unquoted(p.annotation))
+        for p in sig.parameters.values()
+        if p.name != "pytorch_words"  # (it only refuses dim= and the like: see the page's top)
+    ]
     return str(sig.replace(parameters=params, return_annotation=_unquoted(sig.return_annotation)))
 
 
@@ -318,6 +322,9 @@ def build() -> str:
         "Every public name of tinygrad_edu, with its signature and the first paragraph of its",
         "docstring (`help(name)` shows the rest). `tg` is `import tinygrad_edu as tg`. This page is",
         "written by `python docs/make_api.py` from the code; run it again after changing a docstring.",
+        "The methods and functions that take numpy's `axis=` and `keepdims=` refuse PyTorch's `dim=` and",
+        "`keepdim=` (and `var`, `std` PyTorch's `unbiased=` and `correction=`) with a TypeError that says",
+        "what to write; the `**pytorch_words` that catches them is left out of the signatures below.",
         "",
     ]
     for module_name, why in MODULES:

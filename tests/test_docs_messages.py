@@ -504,7 +504,18 @@ CASES: list[Any] = [
     ),
     # --- interop.md ------------------------------------------------------------------------------
     Raises(
-        "interop.md", "`x.sum(dim=1)` is a TypeError", "TypeError", lambda: Tensor(np.ones((2, 3))).sum(dim=1)
+        "interop.md",
+        "`x.sum(dim=1)` is a TypeError that says to write `x.sum(axis=1)`",
+        "TypeError",
+        lambda: Tensor(np.ones((2, 3))).sum(dim=1),
+        says="x.sum(axis=1)",
+    ),
+    Raises(
+        "interop.md",
+        "`x.var(dim=0)` is a TypeError that says `x.var(axis=0, ddof=1)`",
+        "TypeError",
+        lambda: Tensor(np.ones((2, 3))).var(dim=0),
+        says="x.var(axis=0, ddof=1)",
     ),
     Raises(
         "interop.md",

@@ -108,7 +108,8 @@ def test_slice_assignment_is_named_as_not_supported(kind):
 def test_init_fans_given_a_parameter_says_to_pass_its_shape():
     p = nn.Linear(2, 3).weight
     # it suggested init.he_normal(p.shape), which is not what fans computes
-    with pytest.raises(TypeError, match=r"init.fans: .* Parameter of shape \(3, 2\); write init.fans\(p.shape\)$"):
+    message = r"init.fans: .* Parameter of shape \(3, 2\); write init.fans\(p.shape\)$"
+    with pytest.raises(TypeError, match=message):
         nn.init.fans(p)
     assert nn.init.fans(p.shape) == (2, 3)
 

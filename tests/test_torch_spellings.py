@@ -821,3 +821,62 @@ def test_to_another_device_or_an_unknown_name_says_what_to_do():
     with pytest.raises(TypeError, match=r"^Linear.to: expected a float dtype, got int64"):
         model.to(np.int64)
     assert model.to(np.float64).weight.dtype == np.float64 and x.to("int64").dtype == np.int64
+
+
+# --- PyTorch's dim=, keepdim=, unbiased= and correction=: the message says what to write -----------
+
+PYTORCH_KEYWORD_CALLS = [
+    "x.sum(dim=1)",
+    "x.sum(dim=0, keepdim=True)",
+    "x.mean(dim=-1, keepdim=True)",
+    "x.var(dim=0)",  # PyTorch divides by n - 1: the translation must say ddof=1
+    "x.var(dim=1, unbiased=False)",
+    "x.std(dim=0, correction=0)",
+    "x.std(dim=1)",
+    "x.logsumexp(dim=1)",
+    "x.softmax(dim=0)",
+    "x.log_softmax(dim=-1)",
+    "x.argmax(dim=1)",
+    "x.argmin(dim=0, keepdim=True)",
+    "x.unsqueeze(dim=1)",
+    "x.squeeze(dim=0)",
+    "tg.cat([x, x], dim=1)",
+    "tg.stack([x, x], dim=0)",
+]
+
+
+@pytest.mark.parametrize("call", PYTORCH_KEYWORD_CALLS)
+def test_pytorch_keywords_are_refused_with_a_spelling_that_gives_pytorch_s_result(torch, call):
+    values = np.array([[1.0, 4.0, 2.0], [3.0, -1.0, 7.0]])
+    x = Tensor(values.copy())
+    with pytest.raises(TypeError, match=r"takes numpy's .*not PyTorch's") as info:
+        eval(call, {"x": x, "tg": tg})
+    written = str(info.value).split(": write ", 1)[1].split(" (PyTorch divides")[0]
+    ours = eval(written, {"x": x, "tg": tg, "tensors": [x, x]})
+    theirs = eval(call.replace("tg.", "torch."), {"x": torch.tensor(values.copy()), "torch": torch})
+    _same(ours, theirs, exact=False)
+
+
+def test_an_unknown_keyword_keeps_python_s_message():
+    x = Tensor(np.ones((2, 2)))
+    with pytest.raises(TypeError, match=r"^Tensor.sum\(\) got an unexpected keyword argument 'foo'$"):
+        x.sum(foo=1)
+    with pytest.raises(TypeError, match=r"^Tensor.softmax\(\) got an unexpected keyword argument 'keepdim'$"):
+        x.softmax(keepdim=True)  # (softmax keeps every axis in PyTorch too)
+    with pytest.raises(TypeError, match=r"^tg.stack\(\) got an unexpected keyword argument 'out'$"):
+        tg.stack([x], out=None)
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (4, 2, 3), (2, 1, 3, 5)])
+def test_mT_swaps_the_last_two_axes_as_in_pytorch(torch, shape):
+    values = np.arange(1.0, 1.0 + np.prod(shape)).reshape(shape)
+    x, t = _pair(torch, values)
+    y, u = x.mT, t.mT
+    _same(y, u)
+    _backward_both(torch, y, u)
+    _grads_agree(x, t)
+
+
+def test_mT_of_fewer_than_two_axes_is_named():
+    with pytest.raises(ValueError, match=r"mT: expected a tensor with at least 2 axes, got shape \(3,\)"):
+        _ = Tensor(np.ones(3)).mT

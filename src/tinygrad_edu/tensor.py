@@ -234,6 +234,15 @@ class Tensor:
         """The tensor with its axes reversed (the transpose of a matrix)."""
         return self.transpose()
 
+    @property
+    def mT(self) -> "Tensor":
+        """PyTorch's ``mT``: the last two axes swapped, each matrix of a batch transposed."""
+        if self.ndim < 2:
+            raise ValueError(f"mT: expected a tensor with at least 2 axes, got shape {self.shape}")
+        axes = list(range(self.ndim))
+        axes[-2], axes[-1] = axes[-1], axes[-2]
+        return self.transpose(*axes)
+
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (shared, not copied)."""
         return self.data
@@ -607,12 +616,16 @@ class Tensor:
         return ew.Clip.apply(x, lo=lo, hi=hi)
 
     # --- reductions ---------------------------------------------------------------------------
-    def sum(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
+    def sum(self, axis: Axis = None, keepdims: bool = False, **pytorch_words: Any) -> "Tensor":
         """Sum over ``axis`` (None: all; int, negative int or tuple), numpy's ``keepdims``."""
+        if pytorch_words:
+            _refuse_pytorch_words("sum", pytorch_words, ("dim", "keepdim"))
         return red.Sum.apply(self, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
+    def mean(self, axis: Axis = None, keepdims: bool = False, **pytorch_words: Any) -> "Tensor":
         """sum / n, where n is the number of elements reduced (nan for none, as in PyTorch)."""
+        if pytorch_words:
+            _refuse_pytorch_words("mean", pytorch_words, ("dim", "keepdim"))
         if self.data.dtype == np.float16:  # summed and divided in float32, as PyTorch does: n > 65504 is inf
             return self.astype(np.float32).mean(axis, keepdims).astype(np.float16)
         total = self.sum(axis, keepdims)  # first: it names a bad axis
@@ -620,8 +633,10 @@ class Tensor:
         # Divided, not multiplied by 1/n: the mean of seven 7.0s is exactly 7.0 (7 * (1/7) is not).
         return total / n if n else total * math.nan
 
-    def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> "Tensor":
+    def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0, **pytorch_words: Any) -> "Tensor":
         """mean of squared deviations, sum((x - mean)**2) / (n - ddof); ddof=0 like numpy."""
+        if pytorch_words:
+            _refuse_pytorch_words("var", pytorch_words, ("dim", "keepdim", "unbiased", "correction"))
         n = red.count(self.shape, axis, "var")
         if n - ddof <= 0:
             raise ValueError(f"var: {n} element(s) reduced with ddof={ddof}; need more than ddof")
@@ -630,24 +645,34 @@ class Tensor:
         centered = self - self.mean(axis, keepdims=True)
         return (centered * centered).sum(axis, keepdims) / (n - ddof)
 
-    def max(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
+    def max(self, axis: Axis = None, keepdims: bool = False, **pytorch_words: Any) -> "Tensor":
         """Largest value over ``axis``; the gradient is split evenly between tied maxima."""
+        if pytorch_words:
+            _refuse_pytorch_words("max", pytorch_words, ("dim", "keepdim"))
         return red.Max.apply(self, axis=axis, keepdims=keepdims)
 
-    def min(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
+    def min(self, axis: Axis = None, keepdims: bool = False, **pytorch_words: Any) -> "Tensor":
         """Smallest value over ``axis``; the gradient is split evenly between tied minima."""
+        if pytorch_words:
+            _refuse_pytorch_words("min", pytorch_words, ("dim", "keepdim"))
         return red.Min.apply(self, axis=axis, keepdims=keepdims)
 
-    def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> "Tensor":
+    def logsumexp(self, axis: Axis = None, keepdims: bool = False, **pytorch_words: Any) -> "Tensor":
         """log(sum(exp(x))) over ``axis``, computed without overflow;  d/dx = softmax(x)."""
+        if pytorch_words:
+            _refuse_pytorch_words("logsumexp", pytorch_words, ("dim", "keepdim"))
         return red.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
 
-    def softmax(self, axis: int = -1) -> "Tensor":
+    def softmax(self, axis: int = -1, **pytorch_words: Any) -> "Tensor":
         """exp(x) / sum(exp(x)) along ``axis``, shifted by the max for stability."""
+        if pytorch_words:
+            _refuse_pytorch_words("softmax", pytorch_words, ("dim",))
         return nnops.Softmax.apply(self, axis=axis)
 
-    def log_softmax(self, axis: int = -1) -> "Tensor":
+    def log_softmax(self, axis: int = -1, **pytorch_words: Any) -> "Tensor":
         """x - logsumexp(x) along ``axis``: the stable log of softmax."""
+        if pytorch_words:
+            _refuse_pytorch_words("log_softmax", pytorch_words, ("dim",))
         return nnops.LogSoftmax.apply(self, axis=axis)
 
     # --- shape --------------------------------------------------------------------------------
@@ -699,13 +724,21 @@ class Tensor:
                 f"{exc.__cause__ or exc}; expected sizes whose product is {self.size} (one of them may be -1)"
             ) from None
 
-    def unsqueeze(self, axis: int) -> "Tensor":
+    def unsqueeze(self, axis: Optional[int] = None, **pytorch_words: Any) -> "Tensor":
         """PyTorch's ``unsqueeze``: a new size-1 axis at ``axis``, in [-ndim-1, ndim] (0: ``x[None]``)."""
+        if pytorch_words:
+            _refuse_pytorch_words("unsqueeze", pytorch_words, ("dim",))
+        if axis is None:  # (a default only so that dim= reaches the line above)
+            raise TypeError(
+                "Tensor.unsqueeze() missing its argument axis: the place of the new axis, x.unsqueeze(0)"
+            )
         a = _axis_arg(self, axis, self.ndim + 1, "unsqueeze")
         return self.reshape(self.shape[:a] + (1,) + self.shape[a:])
 
-    def squeeze(self, axis: Axis = None) -> "Tensor":
+    def squeeze(self, axis: Axis = None, **pytorch_words: Any) -> "Tensor":
         """PyTorch's ``squeeze``: size-1 axes (all, or in ``axis``) removed; others kept, not an error."""
+        if pytorch_words:
+            _refuse_pytorch_words("squeeze", pytorch_words, ("dim",))
         named = range(self.ndim) if axis is None else axis if isinstance(axis, (tuple, list)) else (axis,)
         axes = {_axis_arg(self, a, self.ndim, "squeeze") for a in named}
         return self.reshape(tuple(s for i, s in enumerate(self.shape) if not (i in axes and s == 1)))
@@ -719,12 +752,16 @@ class Tensor:
             )
         return self.clip(min, max)
 
-    def argmax(self, axis: Optional[int] = None, keepdims: bool = False) -> "Tensor":
+    def argmax(self, axis: Optional[int] = None, keepdims: bool = False, **pytorch_words: Any) -> "Tensor":
         """PyTorch's ``argmax``: int64 index of the (first) largest value over ``axis``, or flat; no grad."""
+        if pytorch_words:
+            _refuse_pytorch_words("argmax", pytorch_words, ("dim", "keepdim"))
         return _arg_reduce(self, np.argmax, axis, keepdims, "argmax")
 
-    def argmin(self, axis: Optional[int] = None, keepdims: bool = False) -> "Tensor":
+    def argmin(self, axis: Optional[int] = None, keepdims: bool = False, **pytorch_words: Any) -> "Tensor":
         """PyTorch's ``argmin``: int64 index of the (first) smallest value over ``axis``, or flat; no grad."""
+        if pytorch_words:
+            _refuse_pytorch_words("argmin", pytorch_words, ("dim", "keepdim"))
         return _arg_reduce(self, np.argmin, axis, keepdims, "argmin")
 
     def numel(self) -> int:
@@ -804,11 +841,13 @@ class Tensor:
         """PyTorch's ``tolist``: the values as (nested lists of) Python numbers, as ``x.data.tolist()``."""
         return self.data.tolist()
 
-    def std(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> "Tensor":
+    def std(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0, **pytorch_words: Any) -> "Tensor":
         """sqrt of ``var`` (numpy's ddof=0); PyTorch's ``std`` defaults to correction=1: ``std(ddof=1)``.
 
         d std/dx = (x - mean) / ((n - ddof) std), which is 0/0 where every element equals the
         mean (std = 0): there the derivative is 0, PyTorch's choice, not the NaN of sqrt'(0) × 0."""
+        if pytorch_words:
+            _refuse_pytorch_words("std", pytorch_words, ("dim", "keepdim", "unbiased", "correction"))
         n = red.count(self.shape, axis, "std")  # first: it names a bad axis
         if n - ddof <= 0:
             raise ValueError(f"std: {n} element(s) of shape {self.shape} reduced with ddof={ddof}; need more")
@@ -855,6 +894,31 @@ def _zero_grad_in_place(t: Tensor) -> None:
         t.grad.data[...] = 0
     else:
         t.grad = _wrap(np.zeros_like(t.grad.data))
+
+
+# PyTorch's keyword -> numpy's, for _refuse_pytorch_words (unbiased=True is ddof=1, correction=c is ddof=c)
+_NUMPY_WORDS = {"dim": "axis", "keepdim": "keepdims", "unbiased": "ddof", "correction": "ddof"}
+
+
+def _refuse_pytorch_words(method: str, given: dict[str, Any], known: tuple[str, ...], call: str = "") -> None:
+    """A TypeError for PyTorch's keywords (``x.sum(dim=1, keepdim=True)``) given to a method that
+    takes numpy's: it says what to write. Any other keyword gets Python's own message.
+    ``call`` is how the call starts (default ``x.method(``)."""
+    where = method if call else f"Tensor.{method}"
+    for word in given:
+        if word not in known:
+            raise TypeError(f"{where}() got an unexpected keyword argument {word!r}")
+    written = [f"{_NUMPY_WORDS[w]}={int(bool(v)) if w == 'unbiased' else v!r}" for w, v in given.items()]
+    note = ""
+    if "unbiased" in known and not {"unbiased", "correction"} & set(given):
+        written.append("ddof=1")  # PyTorch's var and std divide by n - 1 unless told otherwise
+        note = " (PyTorch divides by n - 1 by default, numpy's ddof=0 by n)"
+    pytorch = " and ".join(f"{w}=" for w in given)
+    numpy = " and ".join(dict.fromkeys(f"{_NUMPY_WORDS[w]}=" for w in given))
+    raise TypeError(
+        f"{where} takes numpy's {numpy}, not PyTorch's {pytorch}: write "
+        f"{call or f'x.{method}('}{', '.join(written)}){note}"
+    )
 
 
 def _axis_arg(t: Tensor, axis: Any, places: int, where: str) -> int:
@@ -1002,22 +1066,28 @@ def _as_tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+def concatenate(tensors: Sequence[Any], axis: int = 0, **pytorch_words: Any) -> Tensor:
     """Join tensors along an existing axis (numpy.concatenate)."""
+    if pytorch_words:
+        _refuse_pytorch_words("tg.concatenate", pytorch_words, ("dim",), "tg.concatenate(tensors, ")
     if len(tensors) == 0:
         raise ValueError("concatenate: expected at least one tensor, got none")
     return sh.Concatenate.apply(*[_as_tensor(t) for t in tensors], axis=axis)
 
 
-def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+def stack(tensors: Sequence[Any], axis: int = 0, **pytorch_words: Any) -> Tensor:
     """Join same-shaped tensors along a new axis (numpy.stack)."""
+    if pytorch_words:
+        _refuse_pytorch_words("tg.stack", pytorch_words, ("dim",), "tg.stack(tensors, ")
     if len(tensors) == 0:
         raise ValueError("stack: expected at least one tensor, got none")
     return sh.Stack.apply(*[_as_tensor(t) for t in tensors], axis=axis)
 
 
-def cat(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+def cat(tensors: Sequence[Any], axis: int = 0, **pytorch_words: Any) -> Tensor:
     """PyTorch's ``torch.cat``: ``concatenate`` (numpy's name), joining tensors along an existing axis."""
+    if pytorch_words:
+        _refuse_pytorch_words("tg.cat", pytorch_words, ("dim",), "tg.cat(tensors, ")
     return concatenate(tensors, axis)
 
 
