@@ -219,9 +219,11 @@ def np_var1(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarr
 # max/min need no domain: random normals have no ties (ties have dedicated tests in test_ops.py)
 REDUCTIONS = (
     reduction_rows("sum", Tensor.sum, np.sum, ("Sum",), smooth=True)
-    + reduction_rows("mean", Tensor.mean, np.mean, ("Sum", "Div"), smooth=True)
-    + reduction_rows("var", Tensor.var, np.var, ("Sum", "Sub", "Mul", "Div"), smooth=True)
-    + reduction_rows("var_ddof1", tg_var1, np_var1, ("Sum", "Sub", "Mul", "Div"), smooth=True, min_side=2)
+    + reduction_rows("mean", Tensor.mean, np.mean, ("Mean",), smooth=True)
+    + reduction_rows("var", Tensor.var, np.var, ("Mean", "Sum", "Sub", "Mul", "Div"), smooth=True)
+    + reduction_rows(
+        "var_ddof1", tg_var1, np_var1, ("Mean", "Sum", "Sub", "Mul", "Div"), smooth=True, min_side=2
+    )
     + reduction_rows("max", Tensor.max, np.max, ("Max",), smooth=False)
     + reduction_rows("min", Tensor.min, np.min, ("Min",), smooth=False)
     + reduction_rows("logsumexp", Tensor.logsumexp, np_logsumexp, ("LogSumExp",), smooth=True)

@@ -628,10 +628,7 @@ class Tensor:
             _refuse_pytorch_words("mean", pytorch_words, ("dim", "keepdim"))
         if self.data.dtype == np.float16:  # summed and divided in float32, as PyTorch does: n > 65504 is inf
             return self.astype(np.float32).mean(axis, keepdims).astype(np.float16)
-        total = self.sum(axis, keepdims)  # first: it names a bad axis
-        n = red.count(self.shape, axis, "mean")
-        # Divided, not multiplied by 1/n: the mean of seven 7.0s is exactly 7.0 (7 * (1/7) is not).
-        return total / n if n else total * math.nan
+        return red.Mean.apply(self, axis=axis, keepdims=keepdims)
 
     def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0, **pytorch_words: Any) -> "Tensor":
         """mean of squared deviations, sum((x - mean)**2) / (n - ddof); ddof=0 like numpy."""

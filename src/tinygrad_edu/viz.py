@@ -928,7 +928,8 @@ def _svg_text(digraph: graphviz.Digraph) -> str:
 # --- backprop step by step: what each op sends, and why ------------------------------------------
 
 # What an op sends to each of its inputs, with ``grad`` for the gradient it received and {a}, {b},
-# {out} for the names of its inputs and output: the local derivative times the upstream gradient.
+# {out} for the names of its inputs and output, {n} for how many input elements make one output element:
+# the local derivative times the upstream gradient.
 TENSOR_LOCAL: dict[str, tuple[str, ...]] = {
     "Add": ("1 × grad", "1 × grad"),
     "Sub": ("1 × grad", "−1 × grad"),
@@ -937,6 +938,7 @@ TENSOR_LOCAL: dict[str, tuple[str, ...]] = {
     "Neg": ("−1 × grad",),
     "MatMul": ("grad @ {b}.T", "{a}.T @ grad"),
     "Sum": ("1 × grad, copied to every element",),
+    "Mean": ("(1/{n}) × grad, copied to each of the {n} elements averaged",),
     "Tanh": ("(1 − {out}²) × grad",),
     "Sigmoid": ("{out}·(1 − {out}) × grad",),
     "ReLU": ("({a} > 0) × grad",),
@@ -1093,7 +1095,8 @@ def _sends(
                 how = templates[min(i, len(templates) - 1)]  # (Concatenate's one template serves every input)
                 # grad first: a name with "grad" in it stays as it is
                 b = names[1] if len(names) > 1 else ""
-                how = _summed(graph, op, i, how.replace("grad", up).format(a=names[0], b=b, out=out))
+                n = _averaged(graph, op)
+                how = _summed(graph, op, i, how.replace("grad", up).format(a=names[0], b=b, out=out, n=n))
             result.append((how, how, _number(g)))
             continue
         locals_ = [_value_local(op.name, names, out, j) for j, k in enumerate(op.inputs) if k == op.inputs[i]]
@@ -1105,6 +1108,12 @@ def _sends(
             how += f" = {up} × {number}"
         result.append((how, f"{local} × {up}", _number(g)))
     return result
+
+
+def _averaged(graph: _Graph, op: _Op) -> int:
+    """How many input elements make one output element (Mean's n)."""
+    size_in = np.size(graph.value(op.inputs[0]).data)
+    return size_in // max(np.size(graph.value(op.output).data), 1)
 
 
 def _template_key(graph: _Graph, op: _Op) -> str:

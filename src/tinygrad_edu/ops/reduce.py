@@ -71,6 +71,33 @@ class Sum(Function):
         return run(BroadcastTo, grad, shape=x.shape)
 
 
+class Mean(Function):
+    """mean over axis: sum / n, n the number of elements reduced;  d/dx = 1/n for each of them."""
+
+    float_inputs = True  # the mean of integers is a float
+
+    def forward(self, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+        axes = normalize_axis(axis, x.ndim, "mean")
+        n = 1
+        for a in axes:
+            n *= x.shape[a]
+        axis = None if axis is None or not x.ndim else axes  # (numpy wants a tuple)
+        self.save_for_backward(axis, keepdims, n)
+        total = x.sum(axis=axis, keepdims=keepdims)
+        # Divided, not multiplied by 1/n: the mean of seven 7.0s is exactly 7.0 (7 * (1/7) is not);
+        # by n in x's dtype, which keeps float32 on numpy 1 too. No element: NaN, as in PyTorch.
+        return total / x.dtype.type(n) if n else total * x.dtype.type(np.nan)
+
+    def backward(self, grad):
+        axis, keepdims, n = self.saved
+        (x,) = self.inputs
+        if axis is not None and not keepdims:  # put the reduced axes back as size 1
+            grad = grad.reshape(kept_shape(x.shape, axis))
+        if n:  # (no element was averaged: there is nothing to send)
+            grad = grad / x.dtype.type(n)
+        return run(BroadcastTo, grad, shape=x.shape)
+
+
 class _Extreme(Function):
     """Shared body of Max and Min: the gradient goes to the extreme elements, split on ties."""
 
