@@ -405,8 +405,8 @@ def test_negative_constants_on_either_side_are_read_right() -> None:
     o = (-2 - x) * (-3 / x)
     captions = [f.caption for f in viz.trace_backward(o)]
     assert "to -2 - x and" in captions[0] and "to -3/x" in captions[0]
-    assert "-3/ received -2.7; sends -2.7 × 3/x² = -2.7 × 6.122" in captions[1]
-    assert "-2- received -4.286; sends -4.286 × −1 = 4.286 to x" in captions[2]
+    assert "-3/ (-3 divided by) received -2.7; sends -2.7 × 3/x² = -2.7 × 6.122" in captions[1]
+    assert "-2- (-2 minus) received -4.286; sends -4.286 × −1 = 4.286 to x" in captions[2]
     x = Value(0.7, label="x")
     names = [f.caption for f in viz.trace_backward((x - -2) * (x + -2) * (x * -2) * (x / -2))]
     text = " ".join(names)
@@ -415,7 +415,19 @@ def test_negative_constants_on_either_side_are_read_right() -> None:
     x = Value(0.7, label="x")
     one_minus = [f.caption for f in viz.trace_backward((1 - x) * (2 / x))]
     assert "to 1 - x and" in one_minus[0] and "to 2/x" in one_minus[0]
-    assert "2/ received 0.3; sends 0.3 × −2/x² = 0.3 × -4.082" in one_minus[1]
+    assert "2/ (2 divided by) received 0.3; sends 0.3 × −2/x² = 0.3 × -4.082" in one_minus[1]
+
+
+def test_an_op_with_a_constant_is_named_in_words_not_read_as_a_number() -> None:
+    x = Value(2.0, label="x")
+    o = x * 3
+    # the op of o - 1.0 is drawn "-1": its caption read "-1 received 1", like the number -1
+    captions = [f.caption for f in viz.trace_backward(o - 1.0)]
+    assert captions[0] == "Step 1 of 2: -1 (subtract 1) received 1; sends 1 × 1 = 1 to x*3"
+    assert captions[1].startswith("Step 2 of 2: *3 (multiply by 3) received 1;")
+    words = [f.caption.split(" received")[0] for f in viz.trace_backward(2 ** (x + 5) / 4 - (1 - x))]
+    assert "2** (2 to the power)" in " ".join(words) and "+5 (add 5)" in " ".join(words)
+    assert "/4 (divide by 4)" in " ".join(words) and "1- (1 minus)" in " ".join(words)
 
 
 def test_tensor_captions_name_inputs_that_exist() -> None:
@@ -937,7 +949,7 @@ def test_a_non_scalar_root_is_not_seeded_with_another_backward_s_gradient() -> N
 def test_a_square_s_caption_writes_the_power_rule_without_a_power_of_one() -> None:
     x = Value(-1.5, label="x")
     captions = [f.caption for f in viz.trace_backward(x**2)]
-    assert captions == ["Step 1 of 1: **2 received 1; sends 1 × 2·x = 1 × -3 = -3 to x"]
+    assert captions == ["Step 1 of 1: **2 (to the power 2) received 1; sends 1 × 2·x = 1 × -3 = -3 to x"]
     text = " ".join(f.caption for f in viz.trace_backward(Value(2.0, label="y") ** 1))
     assert "× 1 = 1 to y" in text and "^" not in text  # d y/dy = 1, not 1·y^0
     cube = " ".join(f.caption for f in viz.trace_backward(Value(2.0, label="z") ** 3))

@@ -1214,11 +1214,30 @@ def _caption(graph: _Graph, op: _Op, received: Any, sent: Sequence[Any], shared:
             parts.append(f"nothing to {target} (it needs no gradient)")
         else:
             parts.append(f"{how} = {value} to {target}")
-    name = op.name + _reduction_note(graph, op)
+    name = op.name + _constant_note(op.name) + _reduction_note(graph, op)
     text = f"Step {k} of {n}: {name} received {_number(received)}; sends " + " and ".join(parts)
     if np.size(received) > 1:
         text = text.replace(" received ", " received grad = ", 1)
     return text
+
+
+# How a caption reads a Value op with a constant: (symbol, constant on the left) -> words.
+CONSTANT_WORDS = {
+    ("+", False): "add {c}", ("+", True): "add {c}",
+    ("-", False): "subtract {c}", ("-", True): "{c} minus",
+    ("*", False): "multiply by {c}", ("*", True): "multiply by {c}",
+    ("/", False): "divide by {c}", ("/", True): "{c} divided by",
+    ("**", False): "to the power {c}", ("**", True): "{c} to the power",
+}
+
+
+def _constant_note(name: str) -> str:
+    """`` (subtract 1)`` for the op ``-1``: the short name alone reads as the number -1."""
+    constant = _constant_op(name)
+    if constant is None:
+        return ""
+    symbol, c, left = constant
+    return " (" + CONSTANT_WORDS[symbol, left].format(c=c) + ")"
 
 
 def _edge_label(how: str, value: str) -> str:
