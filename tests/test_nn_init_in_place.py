@@ -203,10 +203,39 @@ def test_backward_after_an_in_place_init_raises(fill):
 # --- what is refused ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fill", ALL, ids=NAMES)
-def test_a_non_float_tensor_is_refused(fill):
+@pytest.mark.parametrize("fill", ALL[3:], ids=NAMES[3:])
+def test_a_non_float_tensor_is_refused_by_the_random_ones(fill):
     with pytest.raises(TypeError, match=r"init\.\w+_: the tensor must have a float dtype .* got int64"):
         fill(Tensor(np.zeros((3, 2), dtype=np.int64)))
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int64, np.uint8, np.bool_])
+def test_zeros_ones_and_constant_fill_integer_and_bool_tensors_as_pytorch(torch, dtype):
+    theirs_dtype = getattr(torch, "bool" if dtype == np.bool_ else np.dtype(dtype).name)
+    for fill, torch_fill in [
+        (init.zeros_, torch.nn.init.zeros_),
+        (init.ones_, torch.nn.init.ones_),
+        (lambda t: init.constant_(t, 1), lambda t: torch.nn.init.constant_(t, 1)),
+        (lambda t: init.constant_(t, 0.0), lambda t: torch.nn.init.constant_(t, 0.0)),
+    ]:
+        ours = Tensor(np.full((2, 3), 1, dtype=dtype) if dtype != np.bool_ else np.zeros((2, 3), bool))
+        theirs = torch.tensor(ours.data.copy(), dtype=theirs_dtype)
+        array = ours.data
+        assert fill(ours) is ours and ours.data is array  # in place, the dtype kept
+        torch_fill(theirs)
+        np.testing.assert_array_equal(ours.data, theirs.numpy())
+        assert ours.dtype == theirs.numpy().dtype
+
+
+@pytest.mark.parametrize(
+    "dtype, val", [(np.int32, 2.5), (np.int8, 128), (np.uint8, -1), (np.int64, math.nan), (np.bool_, 2)]
+)
+def test_constant_refuses_a_value_an_integer_tensor_cannot_hold(dtype, val):
+    t = Tensor(np.zeros(3, dtype=dtype))
+    # PyTorch writes 2.5 into an int32 tensor as 2, and 128 into int8 as -128
+    with pytest.raises(ValueError, match=rf"init.constant_: val={val!r} does not fit the tensor's dtype"):
+        init.constant_(t, val)
+    np.testing.assert_array_equal(t.data, np.zeros(3, dtype=dtype))
 
 
 @pytest.mark.parametrize(("fill", "name"), list(zip(ALL, NAMES)), ids=NAMES)

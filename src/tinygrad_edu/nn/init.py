@@ -242,8 +242,10 @@ _BY_SHAPE = {
 }
 
 
-def _target(tensor: Any, where: str) -> Tensor:
-    """``tensor`` if an in-place initialiser can fill it: a float Tensor (a Parameter, a leaf)."""
+def _target(tensor: Any, where: str, kinds: str = "f") -> Tensor:
+    """``tensor`` if an in-place initialiser can fill it: a Tensor (a Parameter, a leaf) whose dtype
+    is of one of numpy's ``kinds`` (random ones: float only; zeros_, ones_, constant_ also integer
+    and bool, as in PyTorch)."""
     if not isinstance(tensor, Tensor):
         shape = getattr(tensor, "shape", None)
         got = f"an ndarray of shape {shape}" if isinstance(tensor, np.ndarray) else (
@@ -254,7 +256,7 @@ def _target(tensor: Any, where: str) -> Tensor:
             f"{got}; for a new array of a shape write "
             f"{_BY_SHAPE.get(where, 'nn.init.he_normal(shape)')}"
         )
-    if tensor.dtype.kind != "f":
+    if tensor.dtype.kind not in kinds:
         raise TypeError(
             f"{where}: the tensor must have a float dtype (np.float32 or np.float64), got {tensor.dtype} "
             f"(shape {tensor.shape}): the initialisers fill float weights, as their dtype= must be float"
@@ -322,19 +324,32 @@ def calculate_gain(nonlinearity: str, param: Optional[Number] = None) -> float:
 
 
 def zeros_(tensor: Tensor) -> Tensor:
-    """PyTorch's ``nn.init.zeros_``: fill ``tensor`` with 0 in place; returns it."""
-    return _fill(_target(tensor, "init.zeros_"), 0.0)
+    """PyTorch's ``nn.init.zeros_``: fill ``tensor`` (any numeric dtype) with 0 in place; returns it."""
+    return _fill(_target(tensor, "init.zeros_", "fiub"), 0)
 
 
 def ones_(tensor: Tensor) -> Tensor:
-    """PyTorch's ``nn.init.ones_``: fill ``tensor`` with 1 in place; returns it."""
-    return _fill(_target(tensor, "init.ones_"), 1.0)
+    """PyTorch's ``nn.init.ones_``: fill ``tensor`` (any numeric dtype) with 1 in place; returns it."""
+    return _fill(_target(tensor, "init.ones_", "fiub"), 1)
 
 
 def constant_(tensor: Tensor, val: Number) -> Tensor:
-    """PyTorch's ``nn.init.constant_``: fill ``tensor`` with ``val`` in place; returns it."""
-    t = _target(tensor, "init.constant_")
-    return _fill(t, _number(val, "val", "init.constant_"))
+    """PyTorch's ``nn.init.constant_``: fill ``tensor`` with ``val`` in place; returns it.
+
+    An integer or bool tensor takes only a ``val`` it can hold exactly (PyTorch would write 2.5
+    into an integer tensor as 2)."""
+    where = "init.constant_"
+    t = _target(tensor, where, "fiub")
+    number = _number(val, "val", where)
+    if t.dtype.kind == "f":
+        return _fill(t, number)
+    low, high = (0, 1) if t.dtype.kind == "b" else (np.iinfo(t.dtype).min, np.iinfo(t.dtype).max)
+    if not (number.is_integer() and low <= val <= high):
+        raise ValueError(
+            f"{where}: val={val!r} does not fit the tensor's dtype {t.dtype} (shape {t.shape}): expected "
+            f"a whole number from {low} to {high}"
+        )
+    return _fill(t, int(val))
 
 
 def normal_(
