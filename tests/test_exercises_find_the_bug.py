@@ -168,6 +168,31 @@ def test_an_old_id_works_in_the_cli_with_a_short_note(tmp_path, monkeypatch, cap
     assert cli.main(["exercise", "check", "bug_sign"]) == 0
 
 
+def test_start_keeps_a_student_s_file_under_the_new_or_the_old_name(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    work = "# the student's work\n"
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "exercises" / "bug_sign.py").write_text(work)
+    # start used to write a fresh bug_div.py beside it, which check then read instead of the work
+    assert cli.main(["exercise", "start", "bug_div"]) == 2
+    err = capsys.readouterr().err
+    assert "exercises/bug_sign.py exists, named by the exercise's old id" in err and "--force" in err
+    assert not (tmp_path / "exercises" / "bug_div.py").exists()
+    with pytest.raises(FileExistsError, match=r"exercises.start: exercises/bug_sign.py exists, named by"):
+        exercises.start("bug_div")
+    with pytest.raises(FileExistsError, match=r"exercises.solution: .*bug_sign.py exists"):
+        exercises.solution("bug_sign")
+    assert (tmp_path / "exercises" / "bug_sign.py").read_text() == work
+    # the same file name: exercises.start twice in a notebook kept nothing of the first
+    (tmp_path / "exercises" / "backward_mul.py").write_text(work)
+    with pytest.raises(FileExistsError, match=r"exercises/backward_mul.py exists: someone's work\? It is"):
+        exercises.start("backward_mul")
+    assert (tmp_path / "exercises" / "backward_mul.py").read_text() == work
+    assert exercises.start("backward_mul", overwrite=True).read_text() != work
+    assert cli.main(["exercise", "start", "bug_div", "--force"]) == 0
+    assert (tmp_path / "exercises" / "bug_div.py").is_file()
+
+
 def test_grade_takes_old_ids_and_files_named_by_them(tmp_path, capsys):
     reference = exercises.get("bug_div").reference
     (tmp_path / "ann").mkdir()

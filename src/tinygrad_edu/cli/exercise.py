@@ -38,12 +38,19 @@ def _list(args: argparse.Namespace) -> int:
 
 def _write(args: argparse.Namespace, solution: bool) -> int:
     from tinygrad_edu import exercises
+    from tinygrad_edu.exercises._kit import student_file
 
     exercise = _exercise(args.id)
-    path = Path(args.dir) / f"{exercise.id}.py"
-    if path.exists() and not args.force:
-        raise UsageError(f"{path} exists (someone's work?); pass --force to overwrite it")
-    path = exercises.solution(exercise.id, args.dir) if solution else exercises.start(exercise.id, args.dir)
+    existing = student_file(exercise.id, args.dir)  # (or the file of the exercise's old id)
+    if existing.exists() and not args.force:
+        old = "" if existing.stem == exercise.id else (
+            f", named by the exercise's old id ({PROG} exercise check {exercise.id} reads it)"
+        )
+        raise UsageError(
+            f"{existing} exists{old} (someone's work?); pass --force to write {exercise.id}.py anyway"
+        )
+    write = exercises.solution if solution else exercises.start
+    path = write(exercise.id, args.dir, overwrite=True)
     if solution:
         print(f"wrote {path}: the reference solution of {exercise.id} ({exercise.title})")
         if exercise.mistake:

@@ -64,11 +64,14 @@ def check(exercise_id: str, path_or_object: Any = None, timeout: float = DEFAULT
     return _check(exercise_id, path_or_object, timeout)
 
 
-def start(exercise_id: str, folder: Union[str, Path] = "exercises") -> Path:
-    """Write the skeleton ``folder/ID.py`` (the task, its formula, ``raise NotImplementedError``)."""
-    return _write(exercise_id, folder, solution=False)
+def start(exercise_id: str, folder: Union[str, Path] = "exercises", overwrite: bool = False) -> Path:
+    """Write the skeleton ``folder/ID.py`` (the task, its formula, ``raise NotImplementedError``).
+
+    A file already there is kept (a FileExistsError), unless ``overwrite``."""
+    return _write(exercise_id, folder, solution=False, overwrite=overwrite)
 
 
-def solution(exercise_id: str, folder: Union[str, Path] = "exercises") -> Path:
-    """Write the reference solution ``folder/ID.py`` (for teachers)."""
-    return _write(exercise_id, folder, solution=True)
+def solution(exercise_id: str, folder: Union[str, Path] = "exercises", overwrite: bool = False) -> Path:
+    """Write the reference solution ``folder/ID.py`` (for teachers); a file already there is kept
+    (a FileExistsError), unless ``overwrite``."""
+    return _write(exercise_id, folder, solution=True, overwrite=overwrite)

@@ -473,15 +473,29 @@ def run_file(exercise_id: str, path: str, out: str) -> None:
 # --- writing the files and grading a class ------------------------------------------------------
 
 
-def write(exercise_id: str, folder: Union[str, Path] = "exercises", solution: bool = False) -> Path:
+def write(
+    exercise_id: str, folder: Union[str, Path] = "exercises", solution: bool = False, overwrite: bool = False
+) -> Path:
     """Write ``folder/ID.py``: the skeleton (or, with ``solution``, the reference); return the path.
 
-    The file's "Check it:" line names the path it was written to.
+    The file's "Check it:" line names the path it was written to. A file already there (or one
+    named by the exercise's old id, which ``check`` would read) is someone's work: it is kept, and
+    a FileExistsError says so, unless ``overwrite``.
     """
     exercise = get(exercise_id)
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{exercise.id}.py"
+    existing = student_file(exercise.id, folder)
+    if existing.exists() and not overwrite:
+        where = "exercises." + ("solution" if solution else "start")
+        old = "" if existing == path else (
+            f", named by the exercise's old id {existing.stem} (check({exercise.id!r}) reads it)"
+        )
+        raise FileExistsError(
+            f"{where}: {existing} exists{old}: someone's work? It is kept; pass overwrite=True to "
+            f"write {path}"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
     text = exercise.reference if solution else exercise.skeleton
     text = text.replace(how_to_check(exercise.id), how_to_check(exercise.id, str(path)))
     with _files.atomic_write(path, "w", encoding="utf-8", where="exercises.write") as f:  # all or nothing
