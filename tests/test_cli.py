@@ -41,6 +41,8 @@ def table_rows(out: str) -> dict[str, list[str]]:
         if not line.strip():
             break
         name, *cells = line.split()
+        if name.endswith(":"):  # the notes under the table: a run that errored or was stopped
+            continue
         rows[name] = cells
     return rows
 
@@ -856,6 +858,8 @@ def test_ctrl_c_in_compare_in_one_process_prints_the_runs_so_far(tmp_path):
     rows = table_rows(out)
     assert list(rows) == ["gd"] and 0 <= int(rows["gd"][2]) < 10_000_000
     assert "[2/3]" not in out
+    assert "best (lowest final loss): none (no run finished);" in out  # it named gd, cut short
+    assert "\ngd: stopped by Ctrl-C after " in out and "epoch(s), not counted as best\n" in out
     assert err == (
         "tinygrad-edu compare: interrupted: the table shows the runs completed or stopped so far; "
         "no pictures written\n"

@@ -718,6 +718,55 @@ def test_compare_optimizers_reports_a_diverging_run_and_goes_on():
     assert "epoch" in str(result).splitlines()[-1]
 
 
+def test_a_run_cut_short_by_ctrl_c_is_not_named_best(moons):
+    X, y = moons
+    running = {"name": None, "calls": 0}
+    base = nn.BCEWithLogitsLoss()
+
+    def loss_fn(out, target):
+        running["calls"] += 1
+        if running["name"] == "fast" and running["calls"] == 60:
+            raise KeyboardInterrupt
+        return base(out, target)
+
+    def start(name, make):
+        def make_optimizer(params):
+            running["name"], running["calls"] = name, 0
+            return make(params)
+
+        return make_optimizer
+
+    result = train.compare_optimizers(
+        make_mlp,
+        loss_fn,
+        {
+            "slow": start("slow", lambda p: optim.SGD(p, lr=1e-4)),
+            "fast": start("fast", lambda p: optim.Adam(p, lr=0.05)),
+        },
+        X,
+        y,
+        epochs=40,
+        batch_size=40,
+        progress=False,
+    )
+    slow, fast = result.rows
+    assert result.interrupted and result.histories["fast"].interrupted
+    assert fast["epochs"] < slow["epochs"] == 40 and fast["loss"] < slow["loss"]  # lower, but cut short
+    assert result.best == "slow"  # it was "fast"
+    assert result.finished("slow") and not result.finished("fast")
+    assert str(result).splitlines()[-1] == (
+        f"fast: stopped by Ctrl-C after {fast['epochs']} epoch(s), not counted as best"
+    )
+
+
+def test_early_stopping_monitor_must_be_a_name():
+    for monitor in (3, None, ("loss",)):
+        with pytest.raises(TypeError, match=r"EarlyStopping: monitor must be the name of a logged value"):
+            train.EarlyStopping(monitor=monitor)  # it was "argument of type 'int' is not iterable"
+    with pytest.raises(TypeError, match=r"ModelCheckpoint: monitor must be the name"):
+        train.ModelCheckpoint("ck.npz", monitor=0)
+
+
 def test_tensor_inputs_give_the_same_run_as_ndarrays(moons):
     X, y = moons
     runs = []

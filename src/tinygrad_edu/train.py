@@ -166,6 +166,11 @@ class Callback:
 
 
 def _monitor_mode(monitor: str, mode: str, where: str) -> str:
+    if not isinstance(monitor, str):
+        raise TypeError(
+            f"{where}: monitor must be the name of a logged value, a string such as 'val_loss' or "
+            f"'loss', got {type(monitor).__name__} {monitor!r:.60}"
+        )
     if mode == "auto":
         return "max" if "acc" in monitor else "min"
     if mode not in ("min", "max"):
@@ -1496,13 +1501,21 @@ class Comparison:
 
     @property
     def best(self) -> Optional[str]:
-        """The name with the lowest final loss, among the runs that did not error; None if none.
+        """The name with the lowest final loss, among the runs that did not error and were not
+        stopped by Ctrl-C; None if none.
 
         A run stopped by ``NonFiniteLossError`` keeps the weights of its last finite step, whose
         loss may well be the lowest, but that run failed (the learning rate, say, was too large).
+        A run that Ctrl-C cut short trained for fewer epochs than the others: no fair comparison.
         """
-        healthy = [r for r in self.rows if r["name"] not in self.errors and math.isfinite(r["loss"])]
+        healthy = [r for r in self.rows if self.finished(r["name"]) and math.isfinite(r["loss"])]
         return min(healthy, key=lambda r: r["loss"])["name"] if healthy else None
+
+    def finished(self, name: str) -> bool:
+        """True for a run that neither raised (diverged) nor was cut short by Ctrl-C: it trained all
+        its epochs, or until a callback stopped it."""
+        history = self.histories.get(name)
+        return name not in self.errors and not (history is not None and history.interrupted)
 
     def table(self) -> str:
         columns = ["name", "loss", "accuracy", "val_loss", "val_accuracy", "epochs", "time"]
@@ -1528,6 +1541,11 @@ class Comparison:
         lines.insert(1, "  ".join("-" * w for w in widths))
         for name, err in self.errors.items():
             lines.append(f"{name}: {str(err).split('. ')[0]}")  # the first sentence says what and where
+        for name, history in self.histories.items():
+            if history.interrupted and name not in self.errors:
+                lines.append(
+                    f"{name}: stopped by Ctrl-C after {len(history.epoch)} epoch(s), not counted as best"
+                )
         return "\n".join(lines)
 
     def __str__(self) -> str:

@@ -293,8 +293,10 @@ def _print_table(args: argparse.Namespace, result: train.Comparison, seconds: fl
     say(args.quiet, "")
     if result.rows:
         print(result.table())
-        healthy = [r for r in result.rows if r["name"] not in diverged]
-        best = min(healthy, key=lambda r: r["loss"])["name"] if healthy else "none (every run diverged)"
+        healthy = [r for r in result.rows if r["name"] not in diverged and result.finished(r["name"])]
+        everyone_diverged = all(r["name"] in diverged for r in result.rows)
+        none = "none (every run diverged)" if everyone_diverged else "none (no run finished)"
+        best = min(healthy, key=lambda r: r["loss"])["name"] if healthy else none
         say(args.quiet, f"\nbest (lowest final loss): {best}; total {seconds:.1f} s")
 
 
