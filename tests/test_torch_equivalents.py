@@ -60,6 +60,25 @@ def test_max_over_an_axis_is_amax_and_ties_share_the_gradient(torch):
     assert sorted(t.grad.numpy()[0].tolist()) == [0.0, 0.0, 1.0]
 
 
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_a_nan_is_the_extreme_and_the_nans_share_the_gradient(torch, name):
+    nan = float("nan")
+    values = [[nan, 1.0, nan], [2.0, 3.0, 3.0]]
+    x = _leaf(values)
+    with np.errstate(all="raise"):  # (it gave numpy's "invalid value encountered in divide")
+        out = getattr(x, name)()
+        out.backward()
+    t = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    getattr(t, name)().backward()  # PyTorch's x.max() splits the gradient among the NaNs
+    assert np.isnan(out.item())
+    np.testing.assert_array_equal(x.grad.data, t.grad.numpy())
+    # over an axis the same rule, row by row (PyTorch's amax(dim) gives the NaN row NaN everywhere)
+    x.grad = None
+    getattr(x, name)(axis=1).sum().backward()
+    other = [0.0, 0.5, 0.5] if name == "max" else [1.0, 0.0, 0.0]
+    np.testing.assert_array_equal(x.grad.data, [[0.5, 0.0, 0.5], other])
+
+
 def test_var_divides_by_n_here_and_by_n_minus_1_in_torch(torch):
     values = [1.0, 3.0, 3.0, 2.0]
     t = torch.tensor(values, dtype=torch.float64)

@@ -111,7 +111,11 @@ class _Extreme(Function):
         ax: Optional[tuple[int, ...]] = axes if x.ndim else None
         out = self.reduce(x, axis=ax, keepdims=True)
         hits = x == out
-        share = (hits / hits.sum(axis=ax, keepdims=True)).astype(x.dtype, copy=False)
+        count = hits.sum(axis=ax, keepdims=True)
+        if not count.all():  # NaN is the extreme, but never == itself: the NaNs share the gradient,
+            hits = hits | (np.isnan(x) & np.isnan(out))  # as in PyTorch's x.max()
+            count = hits.sum(axis=ax, keepdims=True)
+        share = (hits / count).astype(x.dtype, copy=False)
         self.save_for_backward(kept_shape(x.shape, axes), share)
         return out if keepdims else out.reshape(dropped_shape(x.shape, axes))
 
