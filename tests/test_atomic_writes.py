@@ -431,7 +431,7 @@ def test_compare_pictures_fail_half_way_keep_the_old_files(tmp_path, failing_sav
 def test_exercise_files_and_reports_fail_half_way_keep_the_old_files(tmp_path, full_disk):
     work = old_file(tmp_path, "backward_mul.py")
     with pytest.raises(OSError, match="No space"):
-        exercises.solution("backward_mul", tmp_path)
+        exercises.solution("backward_mul", tmp_path, overwrite=True)
     assert_kept(work)
     (tmp_path / "report").mkdir()
     report = old_file(tmp_path / "report", "report.json")
@@ -442,7 +442,7 @@ def test_exercise_files_and_reports_fail_half_way_keep_the_old_files(tmp_path, f
 
 def test_exercise_files_and_reports_are_complete(tmp_path):
     work = old_file(tmp_path, "backward_mul.py")
-    assert exercises.solution("backward_mul", tmp_path) == work
+    assert exercises.solution("backward_mul", tmp_path, overwrite=True) == work
     # the reference, its "Check it:" line naming the file it was written to
     reference = exercises.get("backward_mul").reference
     check_it = "tinygrad-edu exercise check backward_mul "
