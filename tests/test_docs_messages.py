@@ -98,6 +98,16 @@ class Text:
 # --- small helpers the calls share ----------------------------------------------------------------
 
 
+class SumAxis(tg.Function):
+    """adding_an_op.md's op with a parameter, as a student writes it."""
+
+    def forward(self, x, axis):
+        return x.sum(axis=axis)
+
+    def backward(self, grad):
+        return grad
+
+
 def moons() -> tuple[np.ndarray, np.ndarray]:
     X, y = data.make_moons(300, noise=0.2, seed=3)
     return X, y.reshape(-1, 1).astype(np.float64)
@@ -297,6 +307,12 @@ def mask() -> Tensor:
 
 
 CASES: list[Any] = [
+    Message(
+        "adding_an_op.md",
+        ("give it by keyword, SumAxis.apply(x, axis=1)",),
+        TypeError,
+        lambda: SumAxis.apply(Tensor(np.ones((2, 3)), requires_grad=True), 1),
+    ),
     # --- errors.md: the message format -----------------------------------------------------------
     Message(
         "errors.md",

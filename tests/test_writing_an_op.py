@@ -230,3 +230,36 @@ def test_saving_an_op_names_it_not_a_callable(tmp_path):
     # Function instances are callable (to say "use apply"), so save called the op "a callable"
     with pytest.raises(TypeError, match=r"^save: obj\['op'\] is a Mul; expected a dict"):
         tg.save({"op": y._ctx}, tmp_path / "op.tg")
+
+
+def test_an_option_given_to_apply_by_position_is_named_with_the_keyword_to_write():
+    """apply makes every positional argument a tensor input: an axis given by position reached forward
+    as a 0-d float array (numpy: "only integer scalar arrays ..."), and a backward that returned one
+    gradient was told only that it returned too few."""
+
+    class SumAxis(tg.Function):
+        def forward(self, x, axis):
+            return x.sum(axis=axis)
+
+        def backward(self, grad):
+            return grad
+
+    class Scale(tg.Function):
+        def forward(self, x, k):
+            return x * k
+
+        def backward(self, grad):
+            return grad * 2
+
+    x = leaf(1.0, 2.0, 3.0)
+    with pytest.raises(TypeError, match=r"Input 1 is a constant 1: if it is an option \(axis\) rather than"):
+        SumAxis.apply(x.reshape(1, 3), 1)
+    with pytest.raises(TypeError, match=r"give it by keyword, SumAxis.apply\(x, axis=1\)"):
+        SumAxis.apply(x.reshape(1, 3), 1)
+    with pytest.raises(RuntimeError, match=r"for 2 input\(s\).*by keyword, Scale.apply\(x, k=2\)"):
+        Scale.apply(x, 2).sum().backward()
+    # the way out works; a built-in op's error gets no such hint
+    assert SumAxis.apply(x.reshape(1, 3), axis=1).shape == (1,)
+    with pytest.raises(OpError) as info:
+        tg.where(np.ones(2, bool), x, 0.0)
+    assert "option" not in str(info.value)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import gc
+import inspect
 import itertools
 import os
 import sys
@@ -176,7 +177,7 @@ class Function:
         try:
             data = fn.forward(*arrays, **params) if params else fn.forward(*arrays)
         except (ValueError, IndexError, TypeError, AttributeError) as exc:
-            _raise_instead(_op_error(cls.__name__, inputs, exc), exc)
+            _raise_instead(_op_error(cls, inputs, exc), exc)
         if type(data) is not np.ndarray:  # numpy's 0-d scalars, or Python numbers and lists
             data = _result_array(data, arrays, cls.__name__)
         out = _wrap(data)
@@ -441,9 +442,10 @@ def _raise_instead(error: Exception, exc: Exception) -> NoReturn:
     raise error from exc
 
 
-def _op_error(name: str, tensors: Sequence["Tensor"], exc: Exception) -> Exception:
+def _op_error(op: type[Function], tensors: Sequence["Tensor"], exc: Exception) -> Exception:
     """The op's name and its inputs' shapes and dtypes, in front of numpy's reason; the error
     is an ``OpError`` of the kind numpy raised (an index error stays an ``IndexError``)."""
+    name = op.__name__
     if isinstance(exc, OpError):
         return exc
     if isinstance(exc, AttributeError):  # (a Tensor method called on an ndarray, say)
@@ -452,7 +454,33 @@ def _op_error(name: str, tensors: Sequence["Tensor"], exc: Exception) -> Excepti
     shapes = ", ".join(f"shape {t.shape} {t.dtype}" for t in tensors)
     kind = OpIndexError if isinstance(exc, IndexError) else OpError
     kind = OpTypeError if isinstance(exc, TypeError) else kind
-    return kind(f"{name}: cannot apply to inputs ({shapes}): {exc}")
+    return kind(f"{name}: cannot apply to inputs ({shapes}): {exc}{_option_by_position(op, tensors)}")
+
+
+def _option_by_position(op: type[Function], tensors: Sequence["Tensor"]) -> str:
+    """A hint for an option (an axis, a slope) given to ``apply`` by position: apply makes every
+    positional argument a tensor input, so it reaches forward as a 0-d array, and backward is asked
+    for its gradient. Empty when no input after the first is a constant 0-d tensor, and for the
+    built-in ops (the library gives their options by keyword, and a 0-d operand is no mistake)."""
+    constants = [i for i, t in enumerate(tensors) if i and t.data.ndim == 0 and not t.requires_grad]
+    if not constants or op.__module__.startswith("tinygrad_edu."):
+        return ""
+    i = constants[0]
+    try:
+        params = list(inspect.signature(op.forward).parameters.values())[1:]  # (without self)
+    except (TypeError, ValueError):
+        params = []
+    positional = i < len(params) and params[i].kind is params[i].POSITIONAL_OR_KEYWORD
+    named = params[i].name if positional else "name"
+    value = tensors[i].data.item()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # (a Python int became the default float: show what was written)
+    return (
+        f". Input {i} is a constant {value!r}: if it is an option ({named}) rather than an input "
+        f"to differentiate, give it by keyword, {op.__name__}.apply(x, {named}={value!r}): apply makes "
+        "every positional argument a tensor input, so forward gets it as a 0-d array and backward "
+        "must return a gradient for it"
+    )
 
 
 # --- broadcasting ---------------------------------------------------------------
@@ -734,9 +762,10 @@ def _one_per_input(op: Function, result: Any) -> tuple[Any, ...]:
         result = tuple(result) if type(result) is list else (result,)
     if len(result) != len(op.inputs):
         shapes = ", ".join(str(t.shape) for t in op.inputs)
+        hint = _option_by_position(type(op), op.inputs) if len(result) < len(op.inputs) else ""
         raise RuntimeError(
             f"{type(op).__name__}.backward returned {len(result)} gradient(s) "
-            f"for {len(op.inputs)} input(s) of shapes {shapes}: return one per input (None for none)"
+            f"for {len(op.inputs)} input(s) of shapes {shapes}: return one per input (None for none){hint}"
         )
     return result
 
