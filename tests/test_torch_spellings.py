@@ -880,3 +880,16 @@ def test_mT_swaps_the_last_two_axes_as_in_pytorch(torch, shape):
 def test_mT_of_fewer_than_two_axes_is_named():
     with pytest.raises(ValueError, match=r"mT: expected a tensor with at least 2 axes, got shape \(3,\)"):
         _ = Tensor(np.ones(3)).mT
+
+
+def test_tg_tensor_is_called_as_torch_tensor_is(torch):
+    ours, theirs = tg.tensor([[1.0, 2.0]], requires_grad=True), torch.tensor([[1.0, 2.0]], requires_grad=True)
+    assert type(ours) is Tensor and ours.requires_grad and ours.is_leaf
+    (ours * ours).sum().backward()
+    (theirs * theirs).sum().backward()
+    np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())
+    values = np.arange(3.0)
+    theirs = torch.tensor(values, dtype=torch.float32)
+    assert tg.tensor(values, dtype=np.float32).dtype == theirs.numpy().dtype
+    # the documented difference: a list of ints is the default float here, int64 in PyTorch
+    assert tg.tensor([1, 2]).dtype == tg.get_default_dtype() and torch.tensor([1, 2]).dtype == torch.int64

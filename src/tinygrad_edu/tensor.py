@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import sys
+import types
 from typing import Any, Iterator, Optional, Sequence, Union
 
 import numpy as np
@@ -1155,3 +1157,14 @@ def minimum(a: Any, b: Any) -> Tensor:
     """Elementwise minimum; on ties the gradient is split evenly."""
     ta = _as_tensor(a) if isinstance(a, Tensor) or not isinstance(b, Tensor) else b._operand(a)
     return ew.Minimum.apply(ta, ta._operand(b))
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable: ``tg.tensor(data, requires_grad=True)`` is ``tg.Tensor(data, ...)``,
+    so the call a PyTorch user writes (``torch.tensor(...)``) works too. A list of ints still
+    becomes the default float dtype, as ``Tensor`` makes it (int64 in PyTorch)."""
+
+    __call__ = staticmethod(Tensor)
+
+
+sys.modules[__name__].__class__ = _CallableModule
