@@ -3,6 +3,15 @@
 ``gradcheck`` compares full Jacobians (one backward per output element, one
 pair of forwards per input element), so a backward that ignores or mis-routes
 its incoming gradient is caught; checking only ``f(x).sum()`` would miss both.
+
+Reading order: ``numerical_grad`` (the central difference), ``gradcheck``,
+``_jacobians`` (the numerical one column by column, the analytic one row by
+row, one backward per output element) and ``_compare``; that is the whole
+check. Most of the rest says why a check failed, in words a student can act on:
+``_likely_cause`` and what it calls (a NaN, an output with no graph, an input
+no gradient reaches, a step eps far from the default, a kink), and the checks
+for the usual mistakes of a first op (``_check_f``, ``_as_inputs``,
+``_written_in_place``). ``gradgradcheck`` checks second derivatives the same way.
 """
 
 from __future__ import annotations
