@@ -31,6 +31,8 @@ class Adam(Optimizer):
 
     _decoupled_weight_decay = False
 
+    made_on_first_use = ("max_exp_avg_sq",)  # amsgrad turned on between steps
+
     def __init__(
         self,
         params: Iterable[Any],

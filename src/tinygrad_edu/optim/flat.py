@@ -209,8 +209,11 @@ class FlatGroup:
 
     def gradients(self, params: list[Tensor]) -> Union[list[np.ndarray], str]:
         """Each parameter's gradient, raveled; or why not: "per parameter", "relayout", or
-        "no grads" (no parameter of the group has one: nothing to update, nothing changes)."""
+        "no grads" (no parameter of the group has one: nothing to update, nothing changes).
+        "relayout" also when the group's parameters are not the ones laid out."""
         dtype = self.dtype
+        if len(params) != len(self.datas):  # group["params"] was edited: a parameter added or removed
+            return "relayout"
         grads = []
         for p, shape, data in zip(params, self.shapes, self.datas):
             g = p.grad

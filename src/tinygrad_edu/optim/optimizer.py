@@ -118,12 +118,17 @@ class Optimizer:
     one flat array (``optim/flat.py``), with the same results. Read from the class's own body
     only, so a subclass gets the per-parameter loop unless it writes ``elementwise = True`` too."""
 
+    made_on_first_use: tuple[str, ...] = ()
+    """State buffers that ``_init_state`` makes for some options and ``_update`` makes, from 0, when
+    they are missing (the option was turned on between steps): a saved state may lack them."""
+
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self.state: dict[Tensor, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
         self.step_count = 0
         self.last_lr: list[float] = []  # (add_param_group adds one per group)
+        self._options_seen: list[dict[str, Any]] = []  # each group's options as last checked
         self._flat = flat.FlatGroups() if flat.enabled_for(type(self)) else None
         name = type(self).__name__
         if "lr" not in self.defaults:
@@ -181,12 +186,7 @@ class Optimizer:
         if not params:
             raise ValueError(f"{name}: param group {index} has an empty parameter list")
         self._check_params(params, index)
-        unknown = sorted(set(group) - set(self.defaults) - {"params"})
-        if unknown:
-            raise ValueError(
-                f"{name}: unknown option(s) {unknown} in param group {index}; "
-                f"the options are {sorted(self.defaults)}"
-            )
+        self._check_known(group, index)
         for key, default in self.defaults.items():
             if key not in group:
                 if default is required:
@@ -199,7 +199,17 @@ class Optimizer:
         self._check_lr(group["lr"], index)
         self._check_options(group, index)
         self.param_groups.append(group)
+        self._options_seen.append(_options_of(group))
         self.last_lr.append(self._lr_at(group, self.step_count))  # what its first step will use
+
+    def _check_known(self, group: dict[str, Any], index: int) -> None:
+        """Every key of the group is an option of this optimizer (or 'params')."""
+        unknown = sorted(set(group) - set(self.defaults) - {"params"})
+        if unknown:
+            raise ValueError(
+                f"{type(self).__name__}: unknown option(s) {unknown} in param group {index}; "
+                f"the options are {sorted(self.defaults)}"
+            )
 
     def _check_params(self, params: list[Any], index: int) -> None:
         """Each entry of group ``index`` is a leaf Tensor that requires grad, and no tensor is given twice."""
@@ -308,15 +318,34 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        lrs = []
-        for group in self.param_groups:
-            lr = self._lr_at(group, self.step_count)
-            lrs.append(lr)
+        # Everything is checked before anything is updated: a bad option or schedule in a later
+        # group must not leave the earlier groups one step ahead.
+        self._check_changed_options()
+        lrs = [self._lr_at(group, self.step_count) for group in self.param_groups]
+        for group, lr in zip(self.param_groups, lrs):
             if self._flat is None or not self._flat.step(self, group, lr):
                 self._step_each(group, lr)
         self.last_lr = lrs
         self.step_count += 1
         return loss
+
+    def _check_changed_options(self) -> None:
+        """The options of a group changed since they were last checked (``group["amsgrad"] = True``
+        between steps) are checked again, as the constructor checks them: a string "False" or a
+        misspelt choice would otherwise be taken silently."""
+        seen = self._options_seen
+        for i, group in enumerate(self.param_groups):
+            if i < len(seen) and _same_options(group, seen[i]):
+                continue
+            missing = sorted(set(self.defaults) - set(group))
+            if missing:
+                raise ValueError(f"{type(self).__name__}: param group {i} has no option(s) {missing}")
+            self._check_known(group, i)
+            self._check_options(group, i)
+            if i < len(seen):
+                seen[i] = _options_of(group)
+            else:  # (a group appended to param_groups by hand)
+                seen.append(_options_of(group))
 
     def _step_each(self, group: dict[str, Any], lr: float) -> None:
         """The update loop: ``_update`` once per parameter that has a gradient, on its own arrays."""
@@ -479,6 +508,7 @@ class Optimizer:
         max_step = max((s["step"] for s in new_state.values()), default=0)
         step_count = int(np.asarray(state_dict.get("step_count", max_step)))
         self.param_groups = new_groups
+        self._options_seen = [_options_of(g) for g in new_groups]
         self.state = new_state
         self.step_count = step_count
         if self._flat is not None:
@@ -503,8 +533,8 @@ class Optimizer:
     ) -> dict[str, Any]:
         """The saved ``entry`` checked against what ``_init_state`` makes (every key it makes must be
         there); keys beyond those are state that ``_update`` makes on first use, taken as saved."""
-        state = self._init_state(p.data, group)
-        lacking = sorted(set(state) - set(entry))
+        state = self._init_state(p.data, group)  # (a buffer made on first use stays as it starts, 0)
+        lacking = sorted(set(state) - set(entry) - set(self.made_on_first_use))
         if lacking:
             raise ValueError(
                 f"{name}: the saved state of parameter {k} has {sorted(entry)}, but {type(self).__name__} "
@@ -530,6 +560,22 @@ class Optimizer:
 
 
 _LAZY: Any = object()  # in place of an initial value: a state key that _update makes, not _init_state
+
+
+def _options_of(group: dict[str, Any]) -> dict[str, Any]:
+    """A group's options (everything but its parameters), as they were when checked."""
+    return {k: v for k, v in group.items() if k != "params"}
+
+
+def _same_options(group: dict[str, Any], seen: dict[str, Any]) -> bool:
+    """Whether ``group`` holds exactly the option objects ``seen`` (compared by identity: cheap,
+    and a value replaced by an equal one is merely checked again)."""
+    if len(group) != len(seen) + 1:
+        return False
+    for key, value in seen.items():
+        if group.get(key, _LAZY) is not value:
+            return False
+    return True
 
 
 def _is_scalar(value: Any) -> bool:

@@ -27,6 +27,8 @@ class RMSprop(Optimizer):
 
     elementwise = True  # a small group is updated as one flat array (optim/flat.py)
 
+    made_on_first_use = ("momentum_buffer", "grad_avg")  # momentum or centered turned on between steps
+
     def __init__(
         self,
         params: Iterable[Any],
