@@ -296,3 +296,19 @@ def test_and_or_xor_take_torch_s_dtypes(torch):
         theirs = torch.from_numpy(a) & (b if isinstance(b, int) else torch.from_numpy(np.asarray(b)))
         assert ours.dtype == theirs.numpy().dtype, (a.dtype, b)
         np.testing.assert_array_equal(ours.data, theirs.numpy())
+
+
+def test_relu_passes_the_gradient_of_a_nan_on_as_pytorch_does(torch):
+    values = [float("nan"), -1.0, 0.0, -0.0, 2.0]
+    t = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    t.relu().sum().backward()
+    x = _leaf(values)
+    x.relu().sum().backward()  # it gave 0 at the NaN: a harmless-looking number
+    np.testing.assert_array_equal(x.grad.data, t.grad.numpy())
+    b = _leaf(values)  # the fused Linear + ReLU keeps the same mask: its bias gets it as it is
+    nn.functional.linear_relu(Tensor(np.zeros((1, 1))), Tensor(np.zeros((5, 1))), b).sum().backward()
+    np.testing.assert_array_equal(b.grad.data, t.grad.numpy())
+    for v, expected in zip(values, t.grad.numpy()):
+        value = tg.Value(v)
+        value.relu().backward()
+        assert value.grad == expected

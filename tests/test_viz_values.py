@@ -694,7 +694,7 @@ def test_relu_of_nan_is_nan() -> None:
     out = v.relu()
     out.backward()
     assert math.isnan(out.data)
-    assert v.grad == 0.0  # (nan > 0) is False: the same mask as Tensor.relu
+    assert v.grad == 1.0  # the gradient passes a NaN, as in PyTorch and Tensor.relu (not a harmless 0)
 
 
 def test_a_number_to_a_value_power_is_computed_directly() -> None:

@@ -342,13 +342,13 @@ class Value:
     # -- functions -------------------------------------------------------------------------------
 
     def relu(self) -> Value:
-        """max(x, 0); derivative 1 where x > 0, else 0. NaN stays NaN (as in PyTorch): a bad
-        value must not turn into a harmless-looking 0."""
+        """max(x, 0); derivative 1 where x > 0, else 0. NaN stays NaN and passes its gradient on
+        (as in PyTorch): a bad value must not turn into a harmless-looking 0."""
         x = self.data
         out = Value(0.0 if x <= 0.0 else x, (self,), "ReLU")  # nan <= 0 is False: nan passes
 
         def _backward(out: Value) -> None:
-            if out.data > 0.0:
+            if out.data != 0.0:  # x > 0, or a NaN
                 self.grad += out.grad
 
         out._backward_fn = _backward

@@ -185,15 +185,16 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
-    """max(x, 0);  d/dx = 1 where x > 0, else 0 (also at 0, like PyTorch)."""
+    """max(x, 0);  d/dx = 1 where x > 0, else 0 (also at 0, like PyTorch; at a NaN 1, as there)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         # A zero of x's own dtype: keeps float32 on numpy < 2 and compares faster than a Python 0.
         zero = x.dtype.type(0)
+        out = np.maximum(x, zero)
         # The mask in x's dtype: grad * mask then multiplies two float arrays, twice as fast
-        # as a float by a bool array.
-        self.save_for_backward((x > zero).astype(x.dtype))
-        return np.maximum(x, zero)
+        # as a float by a bool array. out != 0 where x > 0, and where x is NaN (maximum keeps it).
+        self.save_for_backward((out != zero).astype(x.dtype))
+        return out
 
     def backward(self, grad):
         (mask,) = self.saved

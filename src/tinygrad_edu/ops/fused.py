@@ -107,7 +107,7 @@ class LinearReLU(Linear):
     """relu(x @ weight.T + bias) in one node: what ``nn.LinearReLU``, the explicitly fused
     layer, runs (``nn.Sequential`` never fuses layers by itself).
 
-    With z = x @ weight.T + bias:  d/dz = grad where z > 0, else 0 (also at 0, like ReLU);
+    With z = x @ weight.T + bias:  d/dz = grad where z > 0 (or NaN), else 0 (also at 0, like ReLU);
     then Linear's derivatives with that gradient. One node instead of two saves a Tensor,
     a Function and a step of the backward walk per layer.
     """
@@ -115,8 +115,9 @@ class LinearReLU(Linear):
     def forward(self, x: np.ndarray, weight: np.ndarray, bias: Optional[np.ndarray] = None) -> np.ndarray:
         z = super().forward(x, weight, bias)  # a fresh array: the ReLU may work in place
         zero = z.dtype.type(0)
-        self.save_for_backward((z > zero).astype(z.dtype))  # the mask, as ReLU keeps it
-        return np.maximum(z, zero, out=z)
+        out = np.maximum(z, zero, out=z)
+        self.save_for_backward((out != zero).astype(z.dtype))  # the mask, as ReLU keeps it (NaN: 1)
+        return out
 
     def backward(self, grad: Tensor) -> tuple[Optional[Tensor], ...]:
         (mask,) = self.saved
