@@ -618,6 +618,19 @@ def test_save_frames_writes_one_numbered_file_per_op_or_one_page(tmp_path) -> No
     assert page == str(tmp_path / "mine.html")
 
 
+@needs_dot
+def test_save_frames_removes_the_frames_of_a_longer_trace_before(tmp_path) -> None:
+    a = Value(2.0, label="a")
+    viz.save_frames(viz.trace_backward(((a * a).tanh() * 3).exp()), tmp_path)  # 4 frames
+    (tmp_path / "frame_001.png").write_bytes(b"another format: kept")
+    (tmp_path / "notes.svg").write_text("not a frame: kept")
+    b = Value(2.0, label="b")
+    paths = viz.save_frames(viz.trace_backward(b.tanh()), tmp_path)
+    assert paths == [str(tmp_path / "frame_000.svg")]
+    # frame_001..003.svg of the old graph stayed, and stepping through the folder ran into them
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["frame_000.svg", "frame_001.png", "notes.svg"]
+
+
 def test_missing_dot_says_how_to_install_it(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty directory: no dot anywhere
     o, _ = value_neuron()
@@ -626,8 +639,10 @@ def test_missing_dot_says_how_to_install_it(tmp_path, monkeypatch) -> None:
     message = str(info.value)
     for hint in ["apt-get install graphviz", "brew install graphviz", "conda install"]:
         assert hint in message
-    with pytest.raises(viz.GraphvizNotFoundError):
-        viz.save_frames(viz.trace_backward(o), tmp_path / "frames")
+    with pytest.raises(viz.GraphvizNotFoundError, match=r"^viz: cannot lay out the backprop frames: "):
+        viz.save_frames(viz.trace_backward(o), tmp_path / "frames")  # it said "as json", never asked for
+    with pytest.raises(viz.GraphvizNotFoundError, match=r"^viz: cannot lay out the backprop frames: "):
+        viz.trace_backward(o).to_html(tmp_path / "player.html")
 
 
 @needs_dot

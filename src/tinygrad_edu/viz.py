@@ -28,6 +28,7 @@ import html
 import json
 import math
 import os
+import re
 import sys
 import uuid
 import warnings
@@ -79,7 +80,7 @@ FONT_SIZE = 11
 
 # Colours of the pictures.
 ROLE_FILL = {
-    "input": "#e6e6e6",  # data or a constant (3 in x * 3, n in a mean): a leaf that needs no gradient
+    "input": "#e6e6e6",  # data or a constant (3 in x * 3, n - 1 in a var): a leaf that needs no gradient
     "parameter": "#cfe2ff",  # a model's parameter
     "leaf": "#d5f0d5",  # any other leaf that needs a gradient
     "intermediate": "#ffffff",
@@ -897,7 +898,8 @@ def pipe(digraph: graphviz.Digraph, format: str = "svg") -> bytes:
     try:
         return digraph.pipe(format=format)
     except graphviz.ExecutableNotFound as exc:
-        raise GraphvizNotFoundError(f"viz: cannot render the graph as {format}: {INSTALL_GRAPHVIZ}") from exc
+        what = "lay out the backprop frames" if format == "json" else f"render the graph as {format}"
+        raise GraphvizNotFoundError(f"viz: cannot {what}: {INSTALL_GRAPHVIZ}") from exc
 
 
 def render(digraph: graphviz.Digraph, path: Union[str, os.PathLike], format: Optional[str] = None) -> str:
@@ -1755,6 +1757,9 @@ def save_frames(
     (any format ``dot`` knows works), or ``"html"``: the player as one page,
     ``directory/frames.html`` (or ``directory`` itself when it ends in
     ``.html``). Every frame has the same layout. Needs Graphviz's ``dot`` program.
+    Frames of this format left in the directory by a longer trace before (``frame_007.svg`` when
+    this one has 5) are removed, once every new frame is written: stepping through the folder
+    never runs from one graph into another.
     """
     if not isinstance(format, str) or not format.isalnum():
         raise ValueError(f"save_frames: format must be a name such as 'svg', 'png' or 'html', got {format!r}")
@@ -1771,7 +1776,17 @@ def save_frames(
     for i, frame in enumerate(frames):
         path = os.path.join(directory, f"frame_{i:03d}.{format}")
         paths.append(render(frame.draw(show_data=show_data, rankdir=rankdir), path, format))
+    _remove_older_frames(directory, format, len(paths))
     return paths
+
+
+def _remove_older_frames(directory: str, format: str, count: int) -> None:
+    """Delete ``frame_NNN.<format>`` with NNN >= count: what a longer trace wrote there before."""
+    pattern = re.compile(rf"frame_(\d{{3,}})\.{re.escape(format)}")
+    for name in os.listdir(directory):
+        match = pattern.fullmatch(name)
+        if match and int(match.group(1)) >= count:
+            os.remove(os.path.join(directory, name))
 
 
 def _short(value: Any) -> str:
