@@ -876,3 +876,26 @@ def test_evaluate_returns_python_floats():
     result = train.evaluate(model, nn.BCEWithLogitsLoss(), X, y)
     assert {type(v) for v in result.values()} == {float}
     assert result["accuracy"] == 0.5  # logits > 0: 1, 0, 1, 0 against 1, 1, 0, 0
+
+
+def test_mode_auto_asks_for_a_mode_when_the_name_does_not_tell():
+    # an F1 score was minimised: the run stopped as it improved, and restore_best_weights
+    # would have brought back the worst epoch
+    for cls in (lambda m, **k: train.EarlyStopping(monitor=m, **k), lambda m, **k: train.ModelCheckpoint(
+        "best.npz", monitor=m, save_best_only=True, **k
+    )):
+        with pytest.raises(ValueError, match=r"mode='auto' cannot tell whether a higher or a lower 'f1'"):
+            cls("f1")
+        assert cls("f1", mode="max").mode == "max"
+        assert cls("val_accuracy").mode == "max" and cls("val_loss").mode == "min"
+        assert cls("val_mse").mode == "min"
+
+
+def test_a_misspelt_monitor_is_told_the_name_the_run_logs(moons):
+    X, y = moons
+    model = make_mlp()
+    for callback in (train.EarlyStopping(monitor="val_acc"), train.ModelCheckpoint("m_{val_acc}.npz")):
+        # it said "pass validation_data to fit", which was given
+        with pytest.raises(ValueError, match=r"val_accuracy, time; did you mean 'val_accuracy'\?$"):
+            train.fit(model, nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1), X, y, 1,
+                      validation_data=(X, y), callbacks=[callback], progress=False)

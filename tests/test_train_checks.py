@@ -192,7 +192,7 @@ def test_an_x_val_with_the_wrong_number_of_features_is_refused_before_training(m
 @pytest.mark.parametrize(
     "make, options, words",
     [(lambda p: train.EarlyStopping(), {}, ["EarlyStopping, monitors 'val_loss'", "pass validation_data"]),
-     (lambda p: train.EarlyStopping(monitor="auc"), {"validation_data": "moons"},
+     (lambda p: train.EarlyStopping(monitor="auc", mode="max"), {"validation_data": "moons"},
       ["monitors 'auc'", "val_loss, val_accuracy, time", "add a metric of that name"]),
      (lambda p: train.ModelCheckpoint(str(p / "best.npz"), save_best_only=True), {},
       ["ModelCheckpoint, monitors 'val_loss'"]),
@@ -215,7 +215,7 @@ def test_a_callback_watching_a_key_the_run_will_not_log_is_refused_before_traini
 def test_callbacks_watching_keys_the_run_logs_are_taken(moons, tmp_path):
     X, y = moons
     model = make_mlp()
-    stop = train.EarlyStopping(monitor="y_mean", patience=5)
+    stop = train.EarlyStopping(monitor="y_mean", patience=5, mode="min")
     best = train.ModelCheckpoint(str(tmp_path / "best_{val_y_mean:.2f}.npz"), monitor="val_accuracy",
                                  save_best_only=True)
     h = train.fit(model, nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1), X, y, 2,

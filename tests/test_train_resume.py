@@ -399,7 +399,7 @@ def test_an_existing_file_is_read_only_when_it_records_the_monitored_key(moons, 
     X, y = moons
     path = tmp_path / "best.npz"
     trained_best_file(moons, path)  # records val_loss, val_accuracy, loss, ...
-    checkpoint = train.ModelCheckpoint(str(path), monitor="my_score", save_best_only=True,
+    checkpoint = train.ModelCheckpoint(str(path), monitor="my_score", mode="min", save_best_only=True,
                                        initial_value_threshold=0.5)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # with a threshold there is nothing to warn about

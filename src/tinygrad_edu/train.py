@@ -27,6 +27,7 @@ calls ``_train_epochs`` (the callbacks, Ctrl-C), which runs ``_train_one_epoch``
 
 from __future__ import annotations
 
+import difflib
 import functools
 import math
 import os
@@ -171,8 +172,16 @@ def _monitor_mode(monitor: str, mode: str, where: str) -> str:
             f"{where}: monitor must be the name of a logged value, a string such as 'val_loss' or "
             f"'loss', got {type(monitor).__name__} {monitor!r:.60}"
         )
-    if mode == "auto":
-        return "max" if "acc" in monitor else "min"
+    if mode == "auto":  # from the name, where it tells; else ask (Keras 3 asks too)
+        if "acc" in monitor:
+            return "max"
+        if any(word in monitor for word in ("loss", "error", "mse", "mae")):
+            return "min"
+        raise ValueError(
+            f"{where}: mode='auto' cannot tell whether a higher or a lower {monitor!r} is better (it "
+            "knows losses, errors and accuracies by their names); pass mode='max' (an F1 score, an "
+            "AUC) or mode='min'"
+        )
     if mode not in ("min", "max"):
         raise ValueError(f"{where}: mode must be 'auto', 'min' or 'max', got {mode!r}")
     return mode
@@ -1082,12 +1091,22 @@ def _check_monitors(callbacks: list[Callback], keys: list[str]) -> None:
             unknown = [f for f in fields if _field_key(f) not in (*keys, "epoch")]
             missing += [f"has {{{f}}} in its file name" for f in unknown]
         if missing:
-            hint = ("; pass validation_data to fit for the val_... keys" if "val_" in missing[0]
-                    else "; watch one of them, or add a metric of that name to metrics")
             raise ValueError(
                 f"fit: callbacks item {i}, {type(cb).__name__}, {missing[0]}, which this run will not log: "
-                f"its epoch logs will hold {', '.join(keys)}{hint}"
+                f"its epoch logs will hold {', '.join(keys)}{_missing_key_hint(missing[0], keys)}"
             )
+
+
+def _missing_key_hint(missing: str, keys: list[str]) -> str:
+    """What to do about a key the run will not log: the close name it does log (Keras's old
+    ``acc`` for ``accuracy``), validation data for a val_ key, or another metric."""
+    name = missing.split("'")[1] if "'" in missing else missing.split("{")[-1].split("}")[0]
+    if name.startswith("val_") and not any(k.startswith("val_") for k in keys):
+        return "; pass validation_data to fit for the val_... keys"
+    close = difflib.get_close_matches(_field_key(name), keys, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return "; watch one of them, or add a metric of that name to metrics"
 
 
 def _field_key(field: str) -> str:
@@ -1582,8 +1601,8 @@ def compare_optimizers(
 ) -> Comparison:
     """Train one architecture with several optimizers from identical initial weights.
 
-    ``make_model()`` is called once per optimizer; every copy gets the weights of the first
-    one (through ``state_dict``), and with the same ``seed`` every run sees the same
+    ``make_model()`` is called once for the starting weights and once per optimizer; every copy
+    gets those weights (through ``state_dict``), and with the same ``seed`` every run sees the same
     batches, so only the optimizer differs. ``optimizers`` maps a name to a callable
     ``params -> optimizer``, e.g. ``{"adam": lambda p: optim.Adam(p, lr=0.01)}``. The table
     reports the final model's loss and accuracy on ``(X, y)`` and the training time.
