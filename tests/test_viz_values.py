@@ -970,3 +970,21 @@ def test_an_unnamed_parameter_is_called_a_parameter_in_a_caption() -> None:
     caption = viz.trace_backward((x @ W).sum())[-1].caption
     assert "to the parameter (3, 2)" in caption, caption
     assert "the leaf (3, 2)" not in caption
+
+
+def test_a_root_no_backward_started_from_shows_no_gradient_like_its_inputs() -> None:
+    x = Tensor([1.0, 2.0], requires_grad=True, name="x")
+    y = x * 2
+    y.name = "y"
+    l1 = y.sum()
+    l1.name = "l1"
+    l2 = l1 + (10 * y).sum()
+    l2.backward()  # through l1, but no backward started from l1
+    source = viz.draw_graph(l1).source
+    # the root showed grad 1 (l2's), where its input y showed None
+    assert box(source, "l1")[-1] == "grad None" and box(source, "y")[-1] == "grad None"
+    assert box(source, "x")[-1] == "grad [22.0000, 22.0000]"  # a leaf: its .grad
+    l1 = (x * 2).sum()
+    l1.name = "l1"
+    l1.backward()
+    assert box(viz.draw_graph(l1).source, "l1")[-1] == "grad 1.0000"

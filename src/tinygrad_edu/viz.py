@@ -456,7 +456,7 @@ def _tensor_grads(root: Tensor, order: Sequence[Tensor]) -> dict[int, Any]:
             shown[id(t)] = op.grad_output  # written by the last backward from root
         elif fresh is not None:
             shown[id(t)] = fresh.get(id(t))
-        elif t is root and root.data.size == 1:
+        elif t is root and root.data.size == 1 and started != 0:
             shown[id(t)] = np.ones_like(root.data)  # its seed is not known: backward()'s, d root / d root
         elif op.grad_output is not None and started != 0:
             shown[id(t)] = why  # a word, never the stored gradient: it is another backward's
