@@ -423,7 +423,8 @@ def test_escaped_braces_name_one_file(moons, tmp_path):
     recorded = trained_best_file(moons, path, name)
     before = path.read_bytes()
     checkpoint = train.ModelCheckpoint(name, save_best_only=True)
-    fit_with_best(make_mlp(), 0.0, X, y, 1, checkpoint)
+    with pytest.warns(UserWarning, match=r"recorded in '.*best\{x\}.npz', so it still holds"):
+        fit_with_best(make_mlp(), 0.0, X, y, 1, checkpoint)
     assert checkpoint.best == recorded and path.read_bytes() == before
 
 
@@ -458,3 +459,29 @@ def test_the_checkpoint_holds_the_logs_and_the_generator_state_after_its_epoch(m
         assert ck["rng"] == states[number - 1]
         assert ck["logs"] == {key: values[number - 1] for key, values in h.history.items()}
     assert states[0] != states[1]  # the dropout masks and the shuffles drew from it
+
+
+def test_a_run_the_old_best_file_beat_throughout_says_so_at_the_end(moons, tmp_path):
+    """A re-run notebook (initial_epoch=0) whose every epoch lost to an earlier run's best.npz kept
+    that file without a word."""
+    X, y = moons
+    path = tmp_path / "best.npz"
+    recorded = trained_best_file(moons, path)
+    checkpoint = train.ModelCheckpoint(str(path), save_best_only=True)
+    message = rf"no epoch of this run beat the val_loss of {recorded:.6g} recorded"
+    with pytest.warns(UserWarning, match=message):
+        fit_with_best(make_mlp(seed=1), None, X, y, 2, checkpoint)  # lr 0: it cannot improve
+    assert checkpoint.saved == [] and load(path)["logs"]["val_loss"] == recorded
+
+
+def test_an_old_best_file_of_another_model_is_replaced_with_a_warning(moons, tmp_path):
+    X, y = moons
+    path = tmp_path / "best.npz"
+    trained_best_file(moons, path)  # a 2-4-1 network
+    tg.manual_seed(0)
+    other = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    checkpoint = train.ModelCheckpoint(str(path), save_best_only=True)
+    with pytest.warns(UserWarning, match=r"holds a model of other shapes \(0.weight\); the first epoch"):
+        fit_with_best(other, None, X, y, 1, checkpoint)  # its loss is worse: it used to write nothing
+    assert checkpoint.saved == [str(path)]
+    other.load_state_dict(load(path)["model"])

@@ -263,9 +263,10 @@ class ModelCheckpoint(Callback):
     far. At the start of each ``fit`` the best so far is ``initial_value_threshold`` (None:
     none yet) and, when ``path`` names one file (no ``{...}``) that already exists, the
     ``monitor`` value that file records, whichever is better: a resumed run replaces
-    ``best.npz`` only with a better model. An existing file that records no such value (not
-    written by ModelCheckpoint, or monitoring something else) is replaced by the first epoch,
-    with a warning, unless ``initial_value_threshold`` is given.
+    ``best.npz`` only with a better model (a run from epoch 0 that never does warns at its end).
+    An existing file that records no such value (not written by ModelCheckpoint, or monitoring
+    something else) or holds a model of other parameters or shapes is replaced by the first
+    epoch, with a warning, unless ``initial_value_threshold`` is given.
     """
 
     def __init__(
@@ -286,10 +287,23 @@ class ModelCheckpoint(Callback):
     def on_train_begin(self, history: History) -> None:
         worst = math.inf if self.mode == "min" else -math.inf
         self.best = worst if self.initial_value_threshold is None else self.initial_value_threshold
+        self._kept_from_before: Optional[float] = None  # the recorded value that guards the file
         if self.save_best_only and not _has_fields(self.path) and os.path.exists(self.path.format()):
             recorded = self._recorded_value(self.path.format())
             if recorded is not None and self._better(recorded, self.best):
-                self.best = recorded
+                self.best = self._kept_from_before = recorded
+
+    def on_train_end(self, history: History) -> None:
+        fresh = history.epoch[:1] == [0]  # (a resumed run keeps a better file by design, silently)
+        guarded = self.initial_value_threshold is not None  # (then the user chose what to beat)
+        if fresh and not guarded and self._kept_from_before is not None and not self.saved:
+            warnings.warn(
+                f"ModelCheckpoint: no epoch of this run beat the {self.monitor} of "
+                f"{self._kept_from_before:.6g} recorded in {self.path.format()!r}, so it still holds the "
+                "model of an earlier run. To keep this run's best, delete the file, choose another name, "
+                "or pass initial_value_threshold",
+                stacklevel=4,  # (the fit call)
+            )
 
     def _better(self, value: float, than: float) -> bool:
         return value < than if self.mode == "min" else value > than
@@ -306,9 +320,13 @@ class ModelCheckpoint(Callback):
         else:
             logs = state.get("logs") if isinstance(state, dict) else None
             value = logs.get(self.monitor) if isinstance(logs, dict) else None
-            if isinstance(value, (int, float)) and math.isfinite(value):
+            other = self._another_model(state)
+            if other:
+                why = other
+            elif isinstance(value, (int, float)) and math.isfinite(value):
                 return float(value)
-            why = f"records no finite {self.monitor!r}"
+            else:
+                why = f"records no finite {self.monitor!r}"
         if self.initial_value_threshold is None:
             warnings.warn(
                 f"ModelCheckpoint: {path!r} already exists and {why}; the first epoch of this run will "
@@ -317,6 +335,18 @@ class ModelCheckpoint(Callback):
                 stacklevel=5,  # (the fit call)
             )
         return None
+
+    def _another_model(self, state: Any) -> str:
+        """Why the checkpoint ``state`` holds a model this run's cannot load ("" when it can)."""
+        saved = state.get("model") if isinstance(state, dict) else None
+        model = getattr(self, "model", None)
+        if not isinstance(saved, dict) or model is None or not hasattr(model, "state_dict"):
+            return ""
+        mine = model.state_dict()
+        if set(saved) != set(mine):
+            return "holds a model with other parameters"
+        shapes = [k for k in mine if np.shape(saved[k]) != np.shape(mine[k])]
+        return f"holds a model of other shapes ({shapes[0]})" if shapes else ""
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> Optional[bool]:
         from tinygrad_edu.serialization import save
