@@ -988,3 +988,38 @@ def test_a_root_no_backward_started_from_shows_no_gradient_like_its_inputs() -> 
     l1.name = "l1"
     l1.backward()
     assert box(viz.draw_graph(l1).source, "l1")[-1] == "grad 1.0000"
+
+
+def _evaluated(formula: str, names: dict) -> np.ndarray:
+    """A caption's formula computed with numpy: outer(a, b) and a.T as numpy writes them."""
+    code = formula.split(",")[0] if formula.startswith(("grad.T", "(grad")) else formula
+    code = code.replace("outer(", "np.outer(").replace("×", "*")
+    return eval(code, {"np": np}, names)  # noqa: S307 (the library's own formula)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda x, W, b: tg.nn.functional.linear(x, W, b),  # one sample: the micrograd habit
+        lambda x, W, b: W @ x,
+        lambda x, W, b: (x @ W.T) * 1.0,
+        lambda x, W, b: x @ x,
+    ],
+    ids=["linear one sample", "matrix @ vector", "vector @ matrix", "vector @ vector"],
+)
+def test_a_vector_operand_s_formula_gives_the_number_printed(make):
+    """For 1-d operands the captions said grad.T @ x and grad @ x.T, which numpy refuses (.T leaves
+    a vector as it is): the number printed was an outer product."""
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True, name="x")
+    W = Tensor([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]], requires_grad=True, name="W")
+    b = Tensor([0.5, -0.5], requires_grad=True, name="b")
+    out = make(x, W, b)
+    frames = viz.trace_backward(out.sum() if out.ndim else out)
+    step = next(f for f in frames if f.op in ("Linear", "MatMul"))
+    names = {"x": x.data, "W": W.data, "b": b.data, "grad": np.asarray(step.grad_output)}
+    names["transpose"] = np.transpose
+    parts = step.caption.split("; sends ", 1)[1].split(" and ")
+    assert len(parts) == len(step.edge_grads)
+    for part, sent in zip(parts, step.edge_grads):
+        formula = part.split(" = ")[0]
+        np.testing.assert_allclose(_evaluated(formula, names), sent)

@@ -950,6 +950,27 @@ TENSOR_LOCAL: dict[str, tuple[str, ...]] = {
     "LinearReLU": ("(grad·(z > 0)) @ {b}", "(grad·(z > 0)).T @ {a}", "grad·(z > 0) summed over the rows"),
     "matmul": ("grad @ {b}", "grad.T @ {a}"),  # an expanded Linear: z = x @ W.T
     "bias": ("1 × grad", "grad summed over the rows"),
+    # a 1-d operand (one sample, W @ x): .T leaves a vector as it is, so the weight's is an outer product
+    "MatMul matrix @ vector": ("outer(grad, {b})", "{a}.T @ grad"),
+    "MatMul vector @ matrix": ("grad @ {b}.T", "outer({a}, grad)"),
+    "MatMul vector @ vector": ("grad × {b}", "grad × {a}"),
+    "Linear one sample": ("grad @ {b}", "outer(grad, {a})", "1 × grad"),
+    "LinearReLU one sample": ("(grad·(z > 0)) @ {b}", "outer(grad·(z > 0), {a})", "grad·(z > 0)"),
+    "matmul one sample": ("grad @ {b}", "outer(grad, {a})"),
+    "bias one sample": ("1 × grad", "1 × grad"),
+    # x of 3 or more axes: every leading axis holds samples
+    "Linear batched": (
+        "grad @ {b}",
+        "grad.T @ {a}, the leading axes taken as rows",
+        "grad summed over every axis but the last",
+    ),
+    "LinearReLU batched": (
+        "(grad·(z > 0)) @ {b}",
+        "(grad·(z > 0)).T @ {a}, the leading axes taken as rows",
+        "grad·(z > 0) summed over every axis but the last",
+    ),
+    "matmul batched": ("grad @ {b}", "grad.T @ {a}, the leading axes taken as rows"),
+    "bias batched": ("1 × grad", "grad summed over every axis but the last"),
     "relu": ("(z > 0) × grad",),
     "Abs": ("sign({a}) × grad",),
     "Sqrt": ("1/(2·{out}) × grad",),
@@ -1118,11 +1139,21 @@ def _averaged(graph: _Graph, op: _Op) -> int:
     return size_in // max(np.size(graph.value(op.output).data), 1)
 
 
+VECTOR_MATMUL = {
+    (2, 1): "MatMul matrix @ vector", (1, 2): "MatMul vector @ matrix", (1, 1): "MatMul vector @ vector"
+}
+
+
 def _template_key(graph: _Graph, op: _Op) -> str:
-    """Which TENSOR_LOCAL entry writes the op's derivatives (a batched matmul has its own)."""
-    if op.name == "MatMul" and not op.part and any(np.ndim(graph.value(k).data) > 2 for k in op.inputs):
-        return "batched MatMul"
-    return op.part or op.name
+    """Which TENSOR_LOCAL entry writes the op's derivatives: a matmul of a vector, a batched one,
+    and a Linear on one sample or on more than 2 axes have their own."""
+    dims = tuple(np.ndim(graph.value(k).data) for k in op.inputs)
+    name = op.part or op.name
+    if op.name == "MatMul" and not op.part:
+        return "batched MatMul" if any(d > 2 for d in dims) else VECTOR_MATMUL.get(dims[:2], name)
+    if name in ("Linear", "LinearReLU", "matmul", "bias") and dims[0] != 2:
+        return f"{name} one sample" if dims[0] == 1 else f"{name} batched"
+    return name
 
 
 def _summed(graph: _Graph, op: _Op, i: int, how: str) -> str:
