@@ -10,6 +10,7 @@ from test_interop import need
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor, optim
+from tinygrad_edu.optim import schedules
 
 MAKERS = {
     "SGD": lambda cls, ps: cls(ps, lr=0.1, momentum=0.9),
@@ -159,3 +160,44 @@ def test_a_checkpoint_after_an_option_was_turned_on_resumes(tmp_path, name, make
             o.step()
     for p, q in zip(params, resumed_params):
         np.testing.assert_array_equal(p.data, q.data)
+
+
+# --- opt.lr: the learning rate the groups share ------------------------------------------------
+
+
+def test_setting_opt_lr_changes_the_next_step():
+    # before: opt.lr = 0.5 made a new attribute no step read (as in PyTorch); seed 002's
+    # optimizers keep self.lr, so a student coming from them writes exactly this
+    w = tg.Tensor([1.0, -2.0], requires_grad=True)
+    opt = optim.SGD([w], lr=0.1)
+    assert opt.lr == 0.1 and opt.learning_rate == 0.1
+    opt.lr = 0.5
+    assert opt.param_groups[0]["lr"] == 0.5 and opt.last_lr == [0.5]
+    (w * w).sum().backward()  # grad 2w
+    opt.step()
+    np.testing.assert_allclose(w.data, [1.0 - 0.5 * 2.0, -2.0 + 0.5 * 4.0])
+    opt.learning_rate = 0.25  # Keras's name
+    assert opt.lr == 0.25
+
+
+def test_opt_lr_sets_every_group_and_is_checked():
+    a, b = tg.Tensor([1.0], requires_grad=True), tg.Tensor([1.0], requires_grad=True)
+    opt = optim.Adam([{"params": [a], "lr": 0.1}, {"params": [b], "lr": 0.2}])
+    with pytest.raises(AttributeError, match=r"different learning rates \(0.1, 0.2\).*\[i\]\['lr'\]"):
+        _ = opt.lr
+    with pytest.raises(ValueError, match="lr of group 0 must be >= 0"):
+        opt.lr = -1.0
+    assert [g["lr"] for g in opt.param_groups] == [0.1, 0.2]  # a refused value changes nothing
+    schedule = schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5)
+    opt.lr = schedule
+    assert opt.lr is schedule and [g["lr"] for g in opt.param_groups] == [schedule, schedule]
+
+
+def test_opt_lr_before_init_says_where_the_rate_lives():
+    class Halving(optim.Optimizer):
+        def __init__(self, params, lr):
+            self.lr = lr  # (seed 002's habit: before super().__init__, there are no groups yet)
+            super().__init__(params, dict(lr=lr))
+
+    with pytest.raises(AttributeError, match=r"Halving: .*kept in param_groups.*super\(\).__init__"):
+        Halving([tg.Tensor([1.0], requires_grad=True)], 0.1)

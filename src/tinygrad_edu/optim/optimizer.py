@@ -65,6 +65,19 @@ def _empty_params_message(name: str, params: Any, fresh: bool) -> str:
     )
 
 
+def _lr_before_init(name: str) -> str:
+    return (
+        f"{name}: the learning rate is kept in param_groups, which Optimizer.__init__ makes: call "
+        "super().__init__(params, dict(lr=lr, ...)) first, and read or set self.lr after it"
+    )
+
+
+def _same_number(a: Any, b: Any) -> bool:
+    """Whether two group learning rates are the same number (schedules: only the same object)."""
+    numbers = (int, float, np.number)
+    return isinstance(a, numbers) and isinstance(b, numbers) and a == b
+
+
 def _dict_params_message(name: str, params: dict[Any, Any]) -> str:
     """Why a dict is not what ``params`` takes: iterating it gives its keys, which read as parameters
     (``SGD({"params": ps, "lr": 0.1})`` would be two "parameters", 'params' and 'lr')."""
@@ -234,6 +247,38 @@ class Optimizer:
                     f"{where} (shape {p.shape}) appears more than once; give each parameter once"
                 )
             seen.add(id(p))
+
+    @property
+    def lr(self) -> Any:
+        """The learning rate (a number or a schedule) of every param group, when they share one.
+
+        ``optimizer.lr = 0.01`` sets it in every group, checked as the constructor checks it,
+        and the next ``step()`` uses it (``param_groups[i]["lr"] = ...`` sets one group's).
+        Keras's name, ``learning_rate``, is the same property."""
+        groups = self.__dict__.get("param_groups")
+        if not groups:
+            raise AttributeError(_lr_before_init(type(self).__name__))
+        lrs = [g["lr"] for g in groups]
+        if any(lr is not lrs[0] and not _same_number(lr, lrs[0]) for lr in lrs):
+            raise AttributeError(
+                f"{type(self).__name__}: the param groups have different learning rates "
+                f"({', '.join(map(repr, lrs))}); read one group's as param_groups[i]['lr']"
+            )
+        return lrs[0]
+
+    @lr.setter
+    def lr(self, value: Any) -> None:
+        groups = self.__dict__.get("param_groups")
+        if groups is None:
+            raise AttributeError(_lr_before_init(type(self).__name__))
+        for i in range(len(groups)):
+            self._check_lr(value, i)
+        for group in groups:
+            group["lr"] = value
+        if self.step_count == 0:  # last_lr is what the first step will use until it has run
+            self.last_lr = [self._lr_at(g, 0) for g in groups]
+
+    learning_rate = lr
 
     def _check_lr(self, lr: Any, index: int) -> None:
         if callable(lr):
