@@ -618,6 +618,42 @@ def test_state_dict_with_a_custom_callable_lr():
         optim.SGD(make_params(), lr=0.1).load_state_dict(sd)
 
 
+
+class Warmup(schedules.LearningRateSchedule):
+    """A schedule of one's own, written as schedules.md teaches: linear warm-up to a peak."""
+
+    def __init__(self, peak, steps):
+        self.peak, self.steps = peak, steps
+
+    def __call__(self, step):
+        return self.peak * min(1.0, (step + 1) / self.steps)
+
+    def get_config(self):
+        return {"peak": self.peak, "steps": self.steps}
+
+
+def test_a_schedule_subclass_of_ones_own_loads_with_its_saved_arguments(tmp_path):
+    # before: saved as {"name": "Warmup"} alone, and loading kept the schedule the new optimizer
+    # was built with (Warmup(0.1, 10) here), so a resumed run went on at another learning rate
+    params = make_params()
+    opt = optim.SGD(params, lr=Warmup(0.5, 4), momentum=0.5)
+    run_optimizer(opt, params, steps=2)
+    tg.save(opt.state_dict(), tmp_path / "opt.npz")
+    fresh = [Tensor(p.data.copy(), requires_grad=True) for p in params]
+    uninterrupted = run_optimizer(opt, params, steps=3)
+    opt2 = optim.SGD(fresh, lr=Warmup(0.1, 10), momentum=0.5)
+    opt2.load_state_dict(tg.load(tmp_path / "opt.npz"))
+    lr = opt2.param_groups[0]["lr"]
+    assert type(lr) is Warmup and (lr.peak, lr.steps) == (0.5, 4)
+    assert opt2.last_lr == [0.5 * 2 / 4]  # the rate of the latest step, step 1: 0.5 * (1 + 1) / 4
+    resumed = run_optimizer(opt2, fresh, steps=3)
+    for a_step, b_step in zip(uninterrupted, resumed):
+        for a, b in zip(a_step, b_step):
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match=r"was a Warmup\(peak=0.5, steps=4\), but the optimizer's lr is"):
+        optim.SGD(make_params(), lr=lambda step: 0.1).load_state_dict(tg.load(tmp_path / "opt.npz"))
+
+
 # --- errors -------------------------------------------------------------------------------------
 
 

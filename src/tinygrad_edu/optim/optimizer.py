@@ -473,14 +473,7 @@ class Optimizer:
         where = f"{type(self).__name__}.load_state_dict: option {key!r} of group {index}"
         if key == "lr" and isinstance(saved, dict):
             schedule = schedules.deserialize(saved)
-            if schedule is not None:
-                return schedule
-            if not callable(current):
-                raise ValueError(
-                    f"{where} was a custom schedule {saved.get('config')!r}, whose code is not stored; "
-                    "build the optimizer with that schedule as lr before loading"
-                )
-            return current
+            return schedule if schedule is not None else schedules.rebuild_custom(saved, current, where)
         default = self.defaults.get(key)
         arr = np.asarray(saved)
         try:

@@ -21,7 +21,7 @@ in mini-batches (see docs/optimizers.md):
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -264,11 +264,20 @@ def serialize(schedule: Any) -> dict[str, Any]:
     """A schedule as plain data, ``{"schedule": class name, "config": constructor arguments}``.
 
     Any other callable becomes ``{"schedule": "custom", "config": {"name": its name}}``: its
-    code cannot be stored, so loading needs an optimizer built with that callable again.
+    code cannot be stored, so loading needs an optimizer built with that callable again. A
+    ``LearningRateSchedule`` subclass of one's own keeps its ``get_config()`` too, as
+    ``"arguments"``, so that loading rebuilds the optimizer's schedule with the saved values.
     """
     name = type(schedule).__name__
     if SCHEDULES.get(name) is type(schedule):
         return {"schedule": name, "config": schedule.get_config()}
+    if isinstance(schedule, LearningRateSchedule):
+        config: dict[str, Any] = {"name": type(schedule).__qualname__}
+        try:
+            config["arguments"] = dict(schedule.get_config())
+        except NotImplementedError:  # (one without get_config is kept as it is, like a lambda)
+            pass
+        return {"schedule": "custom", "config": config}
     label = getattr(schedule, "__qualname__", name)
     return {"schedule": "custom", "config": {"name": str(label)}}
 
@@ -280,6 +289,29 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def rebuild_custom(data: dict[str, Any], current: Any, where: str) -> Callable[[Steps], Any]:
+    """The lr for a saved custom schedule, given the lr the optimizer was built with. A saved
+    ``LearningRateSchedule`` subclass rebuilds the current schedule's class from the saved
+    arguments (they replace the current ones, as a built-in schedule's do); any other callable's
+    code is not stored, so the current callable is kept."""
+    config = dict(data.get("config") or {})
+    name = str(_plain(config.get("name")))
+    if not callable(current):
+        raise ValueError(
+            f"{where} was a custom schedule {name!r}, whose code is not stored; "
+            "build the optimizer with that schedule as lr before loading"
+        )
+    if "arguments" not in config:
+        return current
+    arguments = {str(k): _plain(v) for k, v in dict(config["arguments"]).items()}
+    if not isinstance(current, LearningRateSchedule) or type(current).__qualname__ != name:
+        raise ValueError(
+            f"{where} was a {name}({', '.join(f'{k}={v!r}' for k, v in arguments.items())}), but the "
+            f"optimizer's lr is {current!r}; build the optimizer with a {name} as lr before loading"
+        )
+    return type(current).from_config(arguments)
 
 
 def deserialize(data: dict[str, Any]) -> Optional[LearningRateSchedule]:
