@@ -422,6 +422,66 @@ def test_early_stopping_refuses_a_min_delta_that_is_not_a_number(value):
     assert f"got {type(value).__name__} {value!r}" in message
 
 
+def scripted_run(moons, values, **options):
+    """fit for len(values) epochs of one batch each, with a metric that reads ``values`` in turn,
+    and EarlyStopping monitoring it; returns the epochs run, the best one and the stop."""
+    X, y = moons
+    scores = iter(values)
+    states = []
+
+    def score(output, target):
+        return next(scores)
+
+    class Snapshot(train.Callback):
+        def on_epoch_end(self, epoch, logs):
+            states.append(self.model.state_dict())
+
+    model = make_mlp()
+    stopper = train.EarlyStopping(monitor="score", mode="min", **options)
+    h = train.fit(model, nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1), X, y, len(values),
+                  batch_size=len(X), metrics=[score], callbacks=[Snapshot(), stopper], progress=False)
+    return h.epoch, stopper.best_epoch, stopper.stopped_epoch, model, states
+
+
+# Epoch by epoch, an epoch beating both the best so far and the baseline resets the wait, any
+# other adds one, and the run stops when the wait reaches patience.
+@pytest.mark.parametrize("values, baseline, expected", [
+    # 5 and 4 improve on the best but not on 1.5: waits 1, 2 -> stop at epoch 1, best epoch 1
+    ([5, 4, 3, 2, 1, 0.5], 1.5, ([0, 1], 1, 1)),
+    # 5 does not beat 3.5 (wait 1), 3.0 does (wait 0), 3.2 and 3.1 do not improve: stop at 3
+    ([5, 3.0, 3.2, 3.1, 1], 3.5, ([0, 1, 2, 3], 1, 3)),
+    # no baseline: the first epoch always improves (waits 0, 1, 2 -> stop at epoch 2)
+    ([5, 6, 7, 1], None, ([0, 1, 2], 0, 2)),
+])
+def test_early_stopping_baseline(moons, values, baseline, expected):
+    # before: EarlyStopping took no baseline (Keras's option), so a run that never got near the
+    # target went on for patience epochs after each small improvement
+    epochs, best, stopped, *_ = scripted_run(moons, values, patience=2, baseline=baseline)
+    assert (epochs, best, stopped) == expected
+
+
+def test_early_stopping_start_from_epoch_skips_the_warm_up(moons):
+    # epochs 0 and 1 (0.1, 0.2) are neither counted nor the best: without the warm-up, 0.1 at
+    # epoch 0 would be the best and the run would stop at epoch 1
+    epochs, best, stopped, model, states = scripted_run(
+        moons, [0.1, 0.2, 3, 0.5, 0.6, 0.7], patience=1, start_from_epoch=2, restore_best_weights=True)
+    assert (epochs, best, stopped) == ([0, 1, 2, 3, 4], 3, 4)
+    assert all(np.array_equal(v, states[3][k]) for k, v in model.state_dict().items())
+
+
+@pytest.mark.parametrize("options, kind, message", [
+    ({"baseline": True}, TypeError, "EarlyStopping: baseline must be a number or None, got bool True"),
+    ({"baseline": "0.5"}, TypeError, "EarlyStopping: baseline must be a number or None, got str '0.5'"),
+    ({"baseline": float("nan")}, ValueError, "EarlyStopping: baseline must be finite, got nan"),
+    ({"start_from_epoch": -1}, ValueError, "EarlyStopping: start_from_epoch must be an int >= 0, got -1"),
+    ({"start_from_epoch": 1.0}, TypeError, "EarlyStopping: start_from_epoch must be an int >= 0"),
+])
+def test_early_stopping_refuses_a_bad_baseline_or_start(options, kind, message):
+    with pytest.raises(kind) as info:
+        train.EarlyStopping(monitor="loss", **options)
+    assert str(info.value).startswith(message)
+
+
 @pytest.mark.parametrize("value", [-0.1, float("nan"), float("inf")])
 def test_early_stopping_refuses_a_negative_or_non_finite_min_delta(value):
     # before: nan was taken, and then no epoch ever counted as an improvement

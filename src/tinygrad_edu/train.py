@@ -202,6 +202,11 @@ class EarlyStopping(Callback):
     training ends. Each ``fit`` starts it afresh, as in Keras: a resumed run's patience counts
     from its own first epoch; ``best_epoch`` and ``stopped_epoch`` are epoch indices, as
     ``history.epoch`` holds them.
+
+    Keras's two other options: with a ``baseline``, an epoch counts as an improvement only when
+    it also beats the baseline (by ``min_delta``), so a run that never reaches it stops after
+    ``patience`` epochs (one for patience 0); epochs before ``start_from_epoch`` (a warm-up) are
+    neither counted nor candidates for the best.
     """
 
     def __init__(
@@ -211,12 +216,16 @@ class EarlyStopping(Callback):
         min_delta: float = 0.0,
         mode: str = "auto",
         restore_best_weights: bool = False,
+        baseline: Optional[float] = None,
+        start_from_epoch: int = 0,
     ) -> None:
         self.monitor = monitor
         self.patience = _check_positive_int(patience, "patience", "EarlyStopping", minimum=0)
         self.min_delta = _check_min_delta(min_delta)
         self.mode = _monitor_mode(monitor, mode, "EarlyStopping")
         self.restore_best_weights = _check_flag(restore_best_weights, "restore_best_weights", "EarlyStopping")
+        self.baseline = _check_threshold(baseline, "baseline", "EarlyStopping")
+        self.start_from_epoch = _check_positive_int(start_from_epoch, "start_from_epoch", "EarlyStopping", 0)
 
     def on_train_begin(self, history: History) -> None:
         self.best = math.inf if self.mode == "min" else -math.inf
@@ -225,18 +234,23 @@ class EarlyStopping(Callback):
         self.wait = 0
         self.stopped_epoch: Optional[int] = None
 
-    def _improved(self, value: float) -> bool:
+    def _better(self, value: float, than: float) -> bool:
+        """Whether ``value`` improves on ``than`` by more than min_delta, in the monitor's direction."""
         if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
+            return value < than - self.min_delta
+        return value > than + self.min_delta
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> Optional[bool]:
         value = _monitored(logs, self.monitor, "EarlyStopping")
-        if self._improved(value):
-            self.best, self.best_epoch, self.wait = value, epoch, 0
+        if epoch < self.start_from_epoch:  # (the warm-up)
+            return False
+        if self._better(value, self.best):
+            self.best, self.best_epoch = value, epoch
             if self.restore_best_weights:
                 self.best_weights = self.model.state_dict()
-            return False
+            if self.baseline is None or self._better(value, self.baseline):
+                self.wait = 0
+                return False
         self.wait += 1
         if self.wait >= self.patience:
             self.stopped_epoch = epoch
@@ -386,17 +400,17 @@ def _check_min_delta(value: Any) -> float:
     return float(value)
 
 
-def _check_threshold(value: Any) -> Optional[float]:
-    """ModelCheckpoint's ``initial_value_threshold``: None or a finite number."""
+def _check_threshold(
+    value: Any, name: str = "initial_value_threshold", where: str = "ModelCheckpoint"
+) -> Optional[float]:
+    """ModelCheckpoint's ``initial_value_threshold``, EarlyStopping's ``baseline``: None or a
+    finite number."""
     if value is None:
         return None
     if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, (bool, np.bool_)):
-        raise TypeError(
-            f"ModelCheckpoint: initial_value_threshold must be a number or None, got "
-            f"{type(value).__name__} {value!r:.40}"
-        )
+        raise TypeError(f"{where}: {name} must be a number or None, got {type(value).__name__} {value!r:.40}")
     if not math.isfinite(value):
-        raise ValueError(f"ModelCheckpoint: initial_value_threshold must be finite, got {value!r}")
+        raise ValueError(f"{where}: {name} must be finite, got {value!r}")
     return float(value)
 
 
