@@ -312,3 +312,14 @@ def test_relu_passes_the_gradient_of_a_nan_on_as_pytorch_does(torch):
         value = tg.Value(v)
         value.relu().backward()
         assert value.grad == expected
+
+
+def test_abs_has_gradient_0_at_a_nan_and_at_0_as_in_torch(torch):
+    # before: numpy's sign(nan) is nan, so the NaN's gradient was nan where PyTorch gives 0
+    values = [float("nan"), -1.5, 0.0, -0.0, 2.0, float("inf"), -float("inf")]
+    t = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    t.abs().sum().backward()
+    x = _leaf(values)
+    x.abs().sum().backward()
+    np.testing.assert_array_equal(x.grad.data, t.grad.numpy())
+    np.testing.assert_array_equal(x.grad.data, [0.0, -1.0, 0.0, 0.0, 1.0, 1.0, -1.0])

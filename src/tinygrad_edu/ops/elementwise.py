@@ -143,10 +143,10 @@ class Sqrt(Function):
 
 
 class Abs(Function):
-    """|x|;  d/dx = sign(x), and 0 at x = 0 (PyTorch's choice)."""
+    """|x|;  d/dx = sign(x): 0 at x = 0, and 0 at NaN (PyTorch's choices; numpy's sign(nan) is nan)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.save_for_backward(np.sign(x))
+        self.save_for_backward(np.nan_to_num(np.sign(x)))
         return np.abs(x)
 
     def backward(self, grad):
