@@ -590,3 +590,36 @@ def test_a_kink_closer_than_eps_still_gets_the_kink_note():
 
     with pytest.raises(GradcheckError, match=r"0.5 from the left, 1 from the right"):
         gradcheck.gradcheck(MyReLU.apply, [Tensor(np.array([5e-7, 1.0]), requires_grad=True)])
+
+
+# --- numpy functions on Tensors ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("call, instead", [
+    (lambda X, W: np.dot(X, W.T), "the @ operator (np.dot(X, W.T) is X @ W.T)"),
+    (lambda X, W: np.sum(W), "the Tensor method: t.sum(...)"),
+    (lambda X, W: np.mean(W, axis=0), "the Tensor method: t.mean(...)"),
+    (lambda X, W: np.where(W.data > 0, W, 0.0), "tg.where(...)"),
+    (lambda X, W: np.concatenate([W, W]), "tg.concatenate(...)"),
+    (lambda X, W: np.transpose(W), "the Tensor method: t.transpose(...)"),
+])
+def test_a_numpy_function_on_a_tensor_that_requires_grad_says_what_to_write(call, instead):
+    # before: np.dot(X, W.T) returned an ndarray, `+ b` made a Tensor of it again, and training ran
+    # with W.grad None: only the biases learned (np.sum gave "unexpected keyword argument 'out'")
+    X = np.random.default_rng(0).standard_normal((4, 2))
+    W = Tensor(np.random.default_rng(1).standard_normal((3, 2)), requires_grad=True)
+    with pytest.raises(TypeError) as info:
+        call(X, W)
+    message = str(info.value)
+    assert message.startswith("np.") and "requires grad" in message and "gradient would be missing" in message
+    assert f"Write it with {instead}" in message and "t.detach().numpy()" in message
+
+
+def test_numpy_functions_still_take_tensors_that_need_no_gradient_and_questions_on_any():
+    W = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    constant = Tensor(np.arange(6.0).reshape(2, 3))
+    assert np.sum(constant) == 15.0 and type(np.dot(constant, constant.T)) is np.ndarray
+    np.testing.assert_array_equal(np.concatenate([constant, np.ones((1, 3))])[2], [1.0, 1.0, 1.0])
+    assert np.shape(W) == (2, 3) and np.ndim(W) == 2 and np.size(W) == 6
+    assert np.allclose(W, constant) and np.array_equal(W, constant.data) and np.argmax(W) == 5
+    np.testing.assert_allclose(W, constant.data)

@@ -323,3 +323,14 @@ def test_abs_has_gradient_0_at_a_nan_and_at_0_as_in_torch(torch):
     x.abs().sum().backward()
     np.testing.assert_array_equal(x.grad.data, t.grad.numpy())
     np.testing.assert_array_equal(x.grad.data, [0.0, -1.0, 0.0, 0.0, 1.0, 1.0, -1.0])
+
+
+def test_a_numpy_function_refuses_a_tensor_that_requires_grad_in_both(torch):
+    X = np.ones((4, 2))
+    with pytest.raises(RuntimeError, match="requires grad"):
+        np.dot(X, torch.ones((3, 2), dtype=torch.float64, requires_grad=True).T)
+    with pytest.raises(TypeError, match="requires grad"):
+        np.dot(X, Tensor(np.ones((3, 2)), requires_grad=True).T)
+    # and both compute on a tensor that needs no gradient
+    ours, theirs = np.dot(X, Tensor(np.ones((3, 2))).T), np.dot(X, torch.ones((3, 2)).numpy().T)
+    np.testing.assert_array_equal(ours, theirs)

@@ -317,6 +317,15 @@ class Tensor:
             )
         return array.copy() if copy and array is self.data else array
 
+    def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
+        """A numpy function given Tensors (``np.dot(X, W.T)``, ``np.sum(t)``) computes on their arrays
+        and returns an ndarray, which no backward can go through. For tensors that need no gradient
+        that is what it was asked for; for one that requires grad it is refused, since its gradient
+        would go missing with no error (PyTorch refuses such a tensor in numpy too)."""
+        if func.__name__ in _NO_GRADIENT_ANSWERS or not any(map(_requires_grad_in, (args, kwargs.values()))):
+            return func(*_arrays_in(args), **{k: _arrays_in(v) for k, v in kwargs.items()})
+        raise TypeError(_numpy_function_message(func.__name__, args))
+
     def __len__(self) -> int:
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor: it has no first dimension (use .item() for its value)")
@@ -871,6 +880,55 @@ class Tensor:
 # --- functions -------------------------------------------------------------------------------
 
 _new_object = object.__new__
+
+
+_NO_GRADIENT_ANSWERS = frozenset({
+    "shape", "ndim", "size", "shares_memory", "may_share_memory",  # the shape and the memory
+    "allclose", "isclose", "array_equal", "array_equiv", "any", "all", "count_nonzero",  # comparisons
+    "argmax", "argmin", "argsort", "nonzero", "flatnonzero", "searchsorted", "unique", "histogram",
+    "array2string", "array_repr", "array_str",
+})
+"""numpy functions whose answer is no value to differentiate (a shape, a yes or no, indices, counts,
+text): allowed on any tensor."""
+
+
+def _requires_grad_in(value: Any) -> bool:
+    """Whether ``value`` is, or a list, tuple or dict of ``value`` holds, a Tensor that requires grad."""
+    if isinstance(value, Tensor):
+        return value.requires_grad
+    if isinstance(value, (list, tuple)):
+        return any(map(_requires_grad_in, value))
+    if isinstance(value, dict):
+        return any(map(_requires_grad_in, value.values()))
+    return False
+
+
+def _arrays_in(value: Any) -> Any:
+    """``value`` with each Tensor, also inside lists and tuples, replaced by its array."""
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, (list, tuple)):
+        return type(value)(map(_arrays_in, value))
+    return value
+
+
+def _numpy_function_message(name: str, args: tuple) -> str:
+    """What to write instead of ``np.<name>(...)`` on a Tensor that requires grad."""
+    shapes = ", ".join(f"shape {a.shape} {a.dtype}" for a in args if isinstance(a, Tensor))
+    if name in ("dot", "matmul", "inner", "vdot"):
+        instead = "the @ operator (np.dot(X, W.T) is X @ W.T)"
+    elif name in ("where", "concatenate", "stack", "maximum", "minimum", "zeros_like", "ones_like"):
+        instead = f"tg.{name}(...)"
+    elif hasattr(Tensor, name):
+        instead = f"the Tensor method: t.{name}(...)"
+    else:
+        instead = "the Tensor's operations (arithmetic, @, .sum, .reshape, tg.where, ...)"
+    return (
+        f"np.{name} was given a Tensor that requires grad ({shapes or 'inside a list'}): numpy computes "
+        f"on the arrays and returns an ndarray, so the result would be cut off from the graph and the "
+        f"tensor's gradient would be missing, with no error. Write it with {instead}; for the values "
+        "alone, pass t.detach().numpy() (or t.data)"
+    )
 
 
 def _wrap(data: np.ndarray) -> Tensor:
