@@ -864,6 +864,36 @@ def test_a_user_op_shows_its_formula_once_it_is_given_one(monkeypatch) -> None:
     assert "sends 3·x² × grad = [3, 12] to x" in viz.trace_backward(Cube.apply(x).sum())[-1].caption
 
 
+def test_an_op_of_ones_own_named_like_a_built_in_one_shows_its_own_backward() -> None:
+    # before: formulas were looked up by class name, so bug_sigmoid's planted mistake (no × grad)
+    # was captioned "out·(1 − out) × grad = [0.25, 0.105]", a formula giving [0.75, 0.315]
+    class Sigmoid(tg.Function):
+        def forward(self, x):
+            return 1 / (1 + np.exp(-x))
+
+        def backward(self, grad):
+            s = self.output
+            return s * (1 - s)
+
+    x = Tensor(np.array([0.0, 2.0]), requires_grad=True, name="x")
+    caption = viz.trace_backward((Sigmoid.apply(x) * 3).sum())[-1].caption
+    assert "sends Sigmoid.backward(grad) = [0.25, 0.105] to x" in caption
+    built_in = viz.trace_backward((x.sigmoid() * 3).sum())[-1].caption
+    assert "sends out·(1 − out) × grad = [0.75, 0.315] to x" in built_in
+
+    class MSE(tg.Function):  # (a fused loss's name too)
+        def forward(self, p, y):
+            self.save_for_backward("mean")
+            return np.mean((p - y) ** 2)
+
+        def backward(self, grad):
+            p, y = self.inputs
+            return grad * (p - y), None
+
+    p = Tensor(np.array([1.0, 3.0]), requires_grad=True, name="p")
+    assert "sends MSE.backward(1) = [1, 3] to p" in viz.trace_backward(MSE.apply(p, np.zeros(2)))[-1].caption
+
+
 def test_a_broadcast_input_s_formula_includes_the_sum_the_engine_applies() -> None:
     X = Tensor(np.ones((3, 1)), name="X")
     b = Tensor(np.array([0.5]), requires_grad=True, name="b")

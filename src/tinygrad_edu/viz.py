@@ -996,6 +996,9 @@ TENSOR_LOCAL: dict[str, tuple[str, ...]] = {
     # (for 3-d and more: .T would reverse every axis, swapaxes turns the last two)
     "batched MatMul": ("grad @ {b}.swapaxes(-1, -2)", "{a}.swapaxes(-1, -2) @ grad"),
 }
+_LIBRARY_TEMPLATES = frozenset(TENSOR_LOCAL)
+"""The entries written for the library's ops (an op of one's own under one of these names gets none)."""
+
 # Ops that broadcast their inputs: the engine sums an input's gradient back to its shape, and the
 # caption's formula says so (``(1 × grad) summed to shape (1,)``).
 BROADCASTING = {"Add", "Sub", "Mul", "Div", "Pow", "Maximum", "Minimum", "Where", "MatMul"}
@@ -1149,11 +1152,21 @@ def _template_key(graph: _Graph, op: _Op) -> str:
     and a Linear on one sample or on more than 2 axes have their own."""
     dims = tuple(np.ndim(graph.value(k).data) for k in op.inputs)
     name = op.part or op.name
+    if not _built_in(op):  # (a formula given for it in TENSOR_LOCAL, or none: its backward is named)
+        return "" if name in _LIBRARY_TEMPLATES else name
     if op.name == "MatMul" and not op.part:
         return "batched MatMul" if any(d > 2 for d in dims) else VECTOR_MATMUL.get(dims[:2], name)
     if name in ("Linear", "LinearReLU", "matmul", "bias") and dims[0] != 2:
         return f"{name} one sample" if dims[0] == 1 else f"{name} batched"
     return name
+
+
+def _built_in(op: _Op) -> bool:
+    """Whether the op is the library's own. An op of one's own named like one (an exercise's
+    ``Sigmoid``) has its own backward, maybe a wrong one, so the caption must not write the
+    built-in's formula beside its numbers."""
+    kind = type(op.source)
+    return not issubclass(kind, autograd.Function) or autograd.OPS.get(kind.__name__) is kind
 
 
 def _summed(graph: _Graph, op: _Op, i: int, how: str) -> str:
@@ -1174,7 +1187,7 @@ def _loss_reduction(op: _Op) -> Optional[tuple[str, int, str]]:
     """For a fused loss: the reduction it was given, the number n of losses it reduces, and what
     they are ("elements", or "samples" for CrossEntropy); None for any other op."""
     source = op.source
-    if op.name not in LOSS_LOCAL or not isinstance(source, autograd.Function):
+    if op.name not in LOSS_LOCAL or not isinstance(source, autograd.Function) or not _built_in(op):
         return None
     # the reduction is the one string the op saved for its backward
     reduction = next((s for s in source.saved if isinstance(s, str) and s in REDUCTIONS), None)
