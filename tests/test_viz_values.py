@@ -1053,3 +1053,32 @@ def test_a_vector_operand_s_formula_gives_the_number_printed(make):
     for part, sent in zip(parts, step.edge_grads):
         formula = part.split(" = ")[0]
         np.testing.assert_allclose(_evaluated(formula, names), sent)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda v, B, C, W: v @ B, lambda v, B, C, W: C @ v, lambda v, B, C, W: C @ W, lambda v, B, C, W: C @ B],
+    ids=["vector @ batch", "batch @ vector", "batch @ matrix", "batch @ batch"],
+)
+def test_a_batched_matmul_s_formula_gives_the_number_printed(make):
+    """With a vector beside a batch of matrices the captions said grad @ B.swapaxes(-1, -2) (a (2, 2, 4)
+    array for a (4,) vector) and v.swapaxes(-1, -2) @ grad (an AxisError), and left out the sum over
+    the batch."""
+    rng = np.random.default_rng(0)
+    v = Tensor(rng.standard_normal(4), requires_grad=True, name="v")
+    B = Tensor(rng.standard_normal((2, 4, 3)), requires_grad=True, name="B")
+    C = Tensor(rng.standard_normal((2, 3, 4)), requires_grad=True, name="C")
+    W = Tensor(rng.standard_normal((4, 3)), requires_grad=True, name="W")
+    out = make(v, B, C, W)
+    step = next(f for f in viz.trace_backward((out * out).sum()) if f.op == "MatMul")
+    names = {"v": v.data, "B": B.data, "C": C.data, "W": W.data, "grad": np.asarray(step.grad_output)}
+    parts = step.caption.split("; sends ", 1)[1].split(" and ")
+    assert len(parts) == len(step.edge_grads) == 2
+    for part, sent in zip(parts, step.edge_grads):
+        formula = part.split(" = ")[0]
+        summed = re.fullmatch(r"\((.*)\) summed to shape (\(.*\))", formula)
+        code = (summed.group(1) if summed else formula).replace("×", "*")
+        value = eval(code, {"np": np}, names)  # noqa: S307 (the library's own formula)
+        if summed:
+            value = tg.autograd.unbroadcast(value, eval(summed.group(2)))  # noqa: S307 (a shape)
+        np.testing.assert_allclose(value, sent, err_msg=formula)

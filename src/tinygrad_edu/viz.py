@@ -995,6 +995,11 @@ TENSOR_LOCAL: dict[str, tuple[str, ...]] = {
     "Stack": ("the input's slice of grad",),
     # (for 3-d and more: .T would reverse every axis, swapaxes turns the last two)
     "batched MatMul": ("grad @ {b}.swapaxes(-1, -2)", "{a}.swapaxes(-1, -2) @ grad"),
+    # a vector times a batch of matrices: the vector is a row (or a column) of each product
+    "batched MatMul vector @ matrices": (
+        "grad[..., None, :] @ {b}.swapaxes(-1, -2)", "{a}[:, None] × grad[..., None, :]"
+    ),
+    "batched MatMul matrices @ vector": ("grad[..., None] × {b}", "grad[..., None, :] @ {a}"),
 }
 _LIBRARY_TEMPLATES = frozenset(TENSOR_LOCAL)
 """The entries written for the library's ops (an op of one's own under one of these names gets none)."""
@@ -1155,7 +1160,10 @@ def _template_key(graph: _Graph, op: _Op) -> str:
     if not _built_in(op):  # (a formula given for it in TENSOR_LOCAL, or none: its backward is named)
         return "" if name in _LIBRARY_TEMPLATES else name
     if op.name == "MatMul" and not op.part:
-        return "batched MatMul" if any(d > 2 for d in dims) else VECTOR_MATMUL.get(dims[:2], name)
+        if dims[0] > 2 or dims[1] > 2:  # a batch of matrices, times a batch, a matrix or a vector
+            vector = " vector @ matrices" if dims[0] == 1 else " matrices @ vector" if dims[1] == 1 else ""
+            return "batched MatMul" + vector
+        return VECTOR_MATMUL.get(dims[:2], name)
     if name in ("Linear", "LinearReLU", "matmul", "bias") and dims[0] != 2:
         return f"{name} one sample" if dims[0] == 1 else f"{name} batched"
     return name
@@ -1176,8 +1184,10 @@ def _summed(graph: _Graph, op: _Op, i: int, how: str) -> str:
         return how
     shape = np.shape(graph.value(op.inputs[i]).data)
     out_shape = np.shape(graph.value(op.output).data)
-    if op.name == "MatMul":  # only the batch axes broadcast (a 1-d operand is a vector, not a batch)
-        repeated = len(shape) >= 2 and len(out_shape) > 2 and shape[:-2] != out_shape[:-2]
+    if op.name == "MatMul":  # only the batch axes broadcast; a vector, in every product of a batch
+        repeated = len(shape) == 1 and len(out_shape) >= 2 or (
+            len(shape) >= 2 and len(out_shape) > 2 and shape[:-2] != out_shape[:-2]
+        )
     else:
         repeated = shape != out_shape
     return f"({how}) summed to shape {shape}" if repeated else how
