@@ -41,6 +41,50 @@ def test_a_sum_backward_without_the_reshape_fails_on_a_non_leading_axis():
     assert "forgotten keepdims" in str(report)
 
 
+class SumWithExpandDims(tg.Function):
+    def forward(self, x, axis=None, keepdims=False):
+        self.save_for_backward(axis, keepdims)
+        return np.sum(x, axis=axis, keepdims=keepdims)
+
+    def backward(self, grad):
+        (x,) = self.inputs
+        axis, keepdims = self.saved
+        if axis is not None and not keepdims:
+            grad = np.expand_dims(grad, axis)  # an ndarray even when grad is a Tensor
+        return grad * np.ones_like(x)
+
+
+class SumOfValues(tg.Function):
+    def forward(self, x, axis=None, keepdims=False):
+        self.save_for_backward(axis, keepdims)
+        return np.sum(x, axis=axis, keepdims=keepdims)
+
+    def backward(self, grad):
+        (x,) = self.inputs
+        axis, keepdims = self.saved
+        values = grad.data if isinstance(grad, tg.Tensor) else grad  # the values, off the graph
+        if axis is not None and not keepdims:
+            values = values.reshape(x.shape[:axis % x.ndim] + (1,) + x.shape[axis % x.ndim + 1:])
+        return values * np.ones_like(x.data if isinstance(x, tg.Tensor) else x)
+
+
+def test_a_sum_backward_that_leaves_the_graph_fails_the_check_on_tensors():
+    # before: both passed 10 of 10; under create_graph they return values without a graph, so
+    # gradgradcheck failed ("first derivative has no graph") and tg.grad(create_graph=True) gave
+    # a gradient with requires_grad=False
+    report = exercises.check("backward_sum", SumWithExpandDims)
+    bad = failed(report)
+    assert bad and all(TENSOR_CHECK in name for name in bad), str(report)
+    assert "np.expand_dims was given a Tensor that requires grad" in str(report)
+    assert "Write it with t.unsqueeze(axis), or .reshape with a 1 at the axis" in str(report)
+    report = exercises.check("backward_sum", SumOfValues)
+    bad = failed(report)
+    assert bad and all(TENSOR_CHECK in name for name in bad), str(report)
+    assert "the values are right, but on Tensors (create_graph=True) Sum.backward returned an ndarray" in (
+        str(report)
+    )
+
+
 # --- the check on Tensors compares what the backward returns, not what the engine makes of it ---
 
 

@@ -887,9 +887,10 @@ _NO_GRADIENT_ANSWERS = frozenset({
     "allclose", "isclose", "array_equal", "array_equiv", "any", "all", "count_nonzero",  # comparisons
     "argmax", "argmin", "argsort", "nonzero", "flatnonzero", "searchsorted", "unique", "histogram",
     "array2string", "array_repr", "array_str",
+    "zeros_like", "ones_like", "empty_like", "full_like",  # arrays of the tensor's shape, not its values
 })
 """numpy functions whose answer is no value to differentiate (a shape, a yes or no, indices, counts,
-text): allowed on any tensor."""
+text, a constant of the tensor's shape): allowed on any tensor."""
 
 
 def _requires_grad_in(value: Any) -> bool:
@@ -917,7 +918,9 @@ def _numpy_function_message(name: str, args: tuple) -> str:
     shapes = ", ".join(f"shape {a.shape} {a.dtype}" for a in args if isinstance(a, Tensor))
     if name in ("dot", "matmul", "inner", "vdot"):
         instead = "the @ operator (np.dot(X, W.T) is X @ W.T)"
-    elif name in ("where", "concatenate", "stack", "maximum", "minimum", "zeros_like", "ones_like"):
+    elif name == "expand_dims":  # (.reshape works on ndarrays too: a backward on either can use it)
+        instead = "t.unsqueeze(axis), or .reshape with a 1 at the axis"
+    elif name in ("where", "concatenate", "stack", "maximum", "minimum"):
         instead = f"tg.{name}(...)"
     elif hasattr(Tensor, name):
         instead = f"the Tensor method: t.{name}(...)"

@@ -78,8 +78,10 @@ def backward_on_tensors(
     if fn is None:
         raise TypeError(f"{op.__name__}.forward returned {out.dtype} values, which have no gradient")
     fn._out = out  # what ``self.output`` reads while a backward runs
+    # grad requires grad, as inside a second backward: a gradient computed from it must carry its graph
+    grad = tg.Tensor(np.array(upstream), requires_grad=True)
     try:
-        return _one_per_input(fn.backward(tg.Tensor(np.array(upstream))), len(arrays))
+        return _one_per_input(fn.backward(grad), len(arrays))
     finally:
         fn._out = None
 
@@ -146,6 +148,8 @@ def op_backward_check(
             problems += _gradient_feedback(
                 f, arrays, names, i, grads, expected, upstream, which, known or {}, words
             )
+            if on_tensors and grads[i] is not None and not problems:
+                problems += _graph_feedback(entry, names[i], grads[i])
         return problems
 
     return check
@@ -186,6 +190,22 @@ def _gradient_feedback(
             specific.append(f"  looks like: {words}")
             break
     return (where if specific else compare(what, mine, expected[i], upstream=up, hints=hints)) + specific
+
+
+def _graph_feedback(entry: str, name: str, gradient: Any) -> list[str]:
+    """Under create_graph the gradient must be a Tensor computed from grad (its graph is what a
+    second derivative goes through); a numpy function or .data on the way returns values only."""
+    import tinygrad_edu as tg
+
+    if isinstance(gradient, tg.Tensor) and gradient.requires_grad:
+        return []
+    what = "an ndarray" if isinstance(gradient, np.ndarray) else f"a {type(gradient).__name__} with no graph"
+    return [
+        f"gradient for {name}: the values are right, but on Tensors (create_graph=True) {entry}.backward "
+        f"returned {what}, cut off from grad, so a second derivative through it would be lost",
+        "  Hint: compute it from grad with what ndarrays and Tensors share (arithmetic, @, .T, .sum, "
+        ".reshape, indexing); a numpy function such as np.expand_dims, or .data, returns plain values",
+    ]
 
 
 def upstream_for(expected: np.ndarray, upstream: np.ndarray) -> Optional[np.ndarray]:
