@@ -405,3 +405,19 @@ def test_an_instance_instead_of_the_class_is_named_and_scores_0():
     assert report.score == 0 and report.status == "does not load", str(report)
     assert "expected the class Tanh, got an instance" in str(report)
     assert "object.__new__" not in str(report)
+
+
+class TanhWithNumpy(tg.Function):
+    def forward(self, x):
+        return np.tanh(x)
+
+    def backward(self, grad):
+        (x,) = self.inputs
+        return grad * (1 - np.tanh(x) ** 2)  # a numpy function: fine on arrays, not on Tensors
+
+
+def test_a_numpy_function_in_a_backward_gets_the_engines_words_in_the_check_on_tensors():
+    # before: the check showed numpy's bare "operand 'Tensor' does not support ufuncs"
+    report = exercises.check("backward_tanh", TanhWithNumpy)
+    assert failed(report) == [c.name for c in report.checks if TENSOR_CHECK in c.name], str(report)
+    assert "TanhWithNumpy.backward called a numpy function on a Tensor: under create_graph" in str(report)

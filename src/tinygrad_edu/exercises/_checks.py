@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from tinygrad_edu.autograd import _changed_in_place_error
+from tinygrad_edu.autograd import _changed_in_place_error, _ndarray_misuse_error
 from tinygrad_edu.exercises.feedback import HINTS, _constant_ratio, as_array, close, compare, numerical_vjp
 
 ArrayFn = Callable[..., np.ndarray]
@@ -82,6 +82,11 @@ def backward_on_tensors(
     grad = tg.Tensor(np.array(upstream), requires_grad=True)
     try:
         return _one_per_input(fn.backward(grad), len(arrays))
+    except (AttributeError, TypeError) as exc:  # the engine's words for numpy's ufunc on a Tensor
+        error = _ndarray_misuse_error(fn, exc, create_graph=True)
+        if error is exc:
+            raise
+        raise error from exc
     finally:
         fn._out = None
 
