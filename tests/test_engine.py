@@ -168,19 +168,31 @@ def test_leaf_grad_accumulates_across_two_backward_calls():
     np.testing.assert_array_equal(x.grad.data, [5.0, -1.0])
 
 
-def test_a_grad_set_by_hand_to_a_non_tensor_or_another_shape_is_refused_and_nothing_changes():
+@pytest.mark.parametrize("bad, kind, words", [
+    (np.zeros(3), TypeError, r"\(float64\), and the grad assigned is of type ndarray; expected a Tensor"),
+    (Tensor(np.zeros((1, 3))), ValueError, r"the grad assigned has shape \(1, 3\) \(float64\); it must have"),
+    (Tensor(np.zeros(3, np.float32)), TypeError, r"has shape \(3,\) \(float32\); it must have the tensor's"),
+])
+def test_a_grad_assigned_by_hand_must_be_a_tensor_of_the_shape_and_dtype(bad, kind, words):
+    # before: accepted; a float64 grad on a float32 weight (or the reverse) made every later
+    # gradient of the other dtype, and an ndarray failed only at the next backward or step
+    x = leaf([1.0, -2.0, 0.5])
+    with pytest.raises(kind, match=words):
+        x.grad = bad
+    assert x.grad is None
+    x.grad = Tensor(np.ones(3))
+    x.grad = None
+
+
+def test_a_grad_of_another_shape_left_by_a_change_of_data_is_refused_by_backward_and_nothing_changes():
     x, w = leaf([1.0, -2.0, 0.5]), leaf([2.0, 3.0, 4.0])
     w.grad = Tensor(np.array([10.0, 10.0, 10.0]))  # accumulates: allowed
-    for bad, kind, words in [
-        (np.zeros(3), TypeError, r"\.grad of a leaf \(shape \(3,\), float64\) is of type ndarray"),
-        (Tensor(np.zeros((1, 3))), RuntimeError, r"shape \(3,\) \(float64\) has shape \(1, 3\)"),
-        (Tensor(np.zeros(4)), RuntimeError, r"has shape \(4,\) \(float64\), so the gradient would be"),
-    ]:
-        x.grad = bad
-        with pytest.raises(kind, match=words):
-            (x * w).sum().backward()
-        assert x.grad is bad
-        np.testing.assert_array_equal(w.grad.data, [10.0, 10.0, 10.0])  # the other leaf untouched too
+    x.grad = Tensor(np.zeros(3))
+    x.data = np.zeros(4)  # (a new array, the grad left as it was)
+    with pytest.raises(RuntimeError, match=r"has shape \(3,\) \(float64\), so the gradient would be"):
+        (x * Tensor(np.ones(4))).sum().backward()
+    x.data = np.array([1.0, -2.0, 0.5])
+    np.testing.assert_array_equal(w.grad.data, [10.0, 10.0, 10.0])
     x.grad = Tensor(np.zeros(3))
     (x * w).sum().backward()
     np.testing.assert_array_equal(x.grad.data, [2.0, 3.0, 4.0])

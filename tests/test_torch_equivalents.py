@@ -334,3 +334,16 @@ def test_a_numpy_function_refuses_a_tensor_that_requires_grad_in_both(torch):
     # and both compute on a tensor that needs no gradient
     ours, theirs = np.dot(X, Tensor(np.ones((3, 2))).T), np.dot(X, torch.ones((3, 2)).numpy().T)
     np.testing.assert_array_equal(ours, theirs)
+
+
+def test_a_grad_of_another_dtype_or_shape_is_refused_when_assigned_in_both(torch):
+    w = torch.ones(3, dtype=torch.float32, requires_grad=True)
+    ours = Tensor(np.ones(3, np.float32), requires_grad=True)
+    for theirs_bad, our_bad in [
+        (torch.ones(3, dtype=torch.float64), Tensor(np.ones(3))),
+        (torch.ones(4), Tensor(np.ones(4, np.float32))),
+    ]:
+        with pytest.raises(RuntimeError, match="assign a gradient (with dtype|of size)"):
+            w.grad = theirs_bad
+        with pytest.raises((TypeError, ValueError), match="it must have the tensor's shape and dtype"):
+            ours.grad = our_bad

@@ -11,7 +11,7 @@ import numbers
 import re
 import sys
 import types
-from typing import Any, Iterator, Optional, Sequence, Union
+from typing import Any, Iterator, NoReturn, Optional, Sequence, Union
 
 import numpy as np
 
@@ -166,7 +166,7 @@ class Tensor:
     otherwise). Only floating tensors can require grad.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "_version", "__weakref__")
+    __slots__ = ("data", "_grad", "requires_grad", "_ctx", "name", "_version", "__weakref__")
     # __eq__ is elementwise, so the identity hash must be restored explicitly:
     # optimizer state and graph walks key on tensors.
     __hash__ = object.__hash__
@@ -195,7 +195,7 @@ class Tensor:
             # optimizer step writes into it in place, and must not overwrite the caller's array.
             self.data = data.copy()
         self.requires_grad = requires_grad
-        self.grad: Optional[Tensor] = None
+        self._grad: Optional[Tensor] = None
         self._ctx: Optional[autograd.Function] = None
         self.name = name
         self._version = 0  # the number of its latest in-place change, 0 for none (autograd.mark_modified)
@@ -220,6 +220,22 @@ class Tensor:
     def dtype(self) -> np.dtype:
         """The array's numpy dtype."""
         return self.data.dtype
+
+    @property
+    def grad(self) -> Optional["Tensor"]:
+        """The gradient that backward accumulated here: a Tensor of this tensor's shape and dtype, or
+        None. Assigning one of another shape or dtype, or an ndarray, is refused, as in PyTorch: a
+        float64 grad on a float32 weight would make every later gradient float64."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Optional["Tensor"]) -> None:
+        if value is not None and (
+            not isinstance(value, Tensor) or value.data.shape != self.data.shape
+            or value.data.dtype != self.data.dtype
+        ):
+            _refuse_grad(self, value)
+        self._grad = value
 
     @property
     def is_leaf(self) -> bool:
@@ -934,12 +950,27 @@ def _numpy_function_message(name: str, args: tuple) -> str:
     )
 
 
+def _refuse_grad(t: Tensor, value: Any) -> NoReturn:
+    """``t.grad = value`` for a value that is not a Tensor of t's shape and dtype."""
+    where = f"Tensor.grad: the tensor has shape {t.shape} ({t.dtype}), and the grad assigned"
+    if not isinstance(value, Tensor):
+        raise TypeError(
+            f"{where} is of type {type(value).__name__}; expected a Tensor or None, e.g. t.grad = "
+            "Tensor(array)"
+        )
+    kind = ValueError if value.shape != t.shape else TypeError
+    raise kind(
+        f"{where} has shape {value.shape} ({value.dtype}); it must have the tensor's shape and dtype, "
+        f"e.g. t.grad = Tensor(array.astype(np.{t.dtype}).reshape{t.shape})"
+    )
+
+
 def _wrap(data: np.ndarray) -> Tensor:
     """An ndarray as a Tensor that needs no gradient, without any checks or copy: the engine's
     way to wrap the arrays it made itself (a plain function: a classmethod call costs a third more)."""
     t = _new_object(Tensor)
     t.data = data
-    t.grad = t._ctx = t.name = None
+    t._grad = t._ctx = t.name = None
     t.requires_grad = False
     t._version = 0
     return t
