@@ -35,6 +35,44 @@ def test_size_here_is_numel_there(torch):
     assert Tensor(x).shape == tuple(torch.tensor(x).size())
 
 
+def test_size_called_is_torch_s_size(torch):
+    # before: x.size(0) was "'int' object is not callable", so x.view(x.size(0), -1) failed
+    x = np.arange(24.0).reshape(2, 3, 4)
+    ours, theirs = Tensor(x), torch.tensor(x)
+    assert ours.size() == tuple(theirs.size()) == (2, 3, 4)
+    assert [ours.size(a) for a in (0, 1, 2, -1)] == [theirs.size(a) for a in (0, 1, 2, -1)] == [2, 3, 4, 4]
+    np.testing.assert_array_equal(ours.view(ours.size(0), -1).data, theirs.view(theirs.size(0), -1).numpy())
+    with pytest.raises(IndexError, match=r"size\(3\): expected an axis in \[-3, 2\] for shape \(2, 3, 4\)"):
+        ours.size(3)
+    with pytest.raises(IndexError):
+        theirs.size(3)
+
+
+def test_swapaxes_is_torch_s_transpose_of_two_axes(torch):
+    x = np.arange(24.0).reshape(2, 3, 4)
+    for a, b in [(1, 2), (-1, -2), (0, 2), (1, 1)]:
+        ours, theirs = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        upstream = np.arange(24.0).reshape(theirs.transpose(a, b).shape)
+        (ours.swapaxes(a, b) * Tensor(upstream)).sum().backward()
+        (theirs.transpose(a, b) * torch.tensor(upstream)).sum().backward()
+        np.testing.assert_array_equal(ours.swapaxes(a, b).data, theirs.transpose(a, b).detach().numpy())
+        np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())
+
+
+def test_transpose_of_two_axes_as_torch_writes_it_is_named(torch):
+    # before: on a matrix, transpose(0, 1) was numpy's identity order and changed nothing, silently
+    # (torch: the transpose); on 3 axes, numpy's "axes don't match array"
+    m = np.arange(6.0).reshape(2, 3)
+    for a, b in [(0, 1), (-2, -1), (0, -1)]:
+        assert tuple(torch.tensor(m).transpose(a, b).shape) == (3, 2)
+        expected = rf"transpose\({a}, {b}\) of a matrix .* nothing moves.*x.T or x.swapaxes"
+        with pytest.warns(UserWarning, match=expected):
+            assert Tensor(m).transpose(a, b).shape == (2, 3)
+    assert Tensor(m).transpose(1, 0).shape == tuple(torch.tensor(m).transpose(1, 0).shape) == (3, 2)
+    with pytest.raises(ValueError, match=r"transpose\(1, 2\) of a tensor of shape \(2, 3, 4\).*swapaxes"):
+        Tensor(np.zeros((2, 3, 4))).transpose(1, 2)
+
+
 def test_indexing_with_none_is_unsqueeze_and_reshape_is_view(torch):
     v = np.arange(6.0)
     np.testing.assert_array_equal(Tensor(v)[None].data, torch.tensor(v).unsqueeze(0).numpy())

@@ -11,6 +11,7 @@ import numbers
 import re
 import sys
 import types
+import warnings
 from typing import Any, Iterator, NoReturn, Optional, Sequence, Union
 
 import numpy as np
@@ -155,6 +156,32 @@ def _to_array(data: Any, dtype: Any, where: str) -> np.ndarray:
 _CONSTANTS: dict = {}
 
 
+class ElementCount(int):
+    """``Tensor.size``: the number of elements, an int (numpy's meaning), that can also be called as
+    PyTorch's ``size()`` is: ``x.size()`` gives the shape, ``x.size(axis)`` one axis's length, so
+    ``x.view(x.size(0), -1)`` works as written in PyTorch."""
+
+    def __new__(cls, count: int, shape: tuple[int, ...]) -> "ElementCount":
+        number = super().__new__(cls, count)
+        number.shape = shape
+        return number
+
+    def __getnewargs__(self) -> tuple[int, tuple[int, ...]]:  # (for pickle and copy)
+        return int(self), self.shape
+
+    def __call__(self, axis: Optional[int] = None, **pytorch_words: Any) -> Any:
+        if pytorch_words:
+            _refuse_pytorch_words("size", pytorch_words, ("dim",))
+        if axis is None:
+            return self.shape
+        ndim = len(self.shape)
+        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -ndim <= axis < ndim:
+            raise IndexError(
+                f"size({axis!r}): expected an axis in [{-ndim}, {ndim - 1}] for shape {self.shape}"
+            )
+        return self.shape[axis]
+
+
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
 
@@ -213,8 +240,9 @@ class Tensor:
 
     @property
     def size(self) -> int:
-        """The number of elements."""
-        return self.data.size
+        """The number of elements, an int as numpy's ``a.size`` is. Called, it is PyTorch's
+        ``size()``: ``x.size()`` the shape, ``x.size(0)`` the length of axis 0."""
+        return ElementCount(self.data.size, self.data.shape)
 
     @property
     def dtype(self) -> np.dtype:
@@ -722,10 +750,23 @@ class Tensor:
         return self.reshape(shape[:start] + (math.prod(shape[start : end + 1]),) + shape[end + 1 :])
 
     def transpose(self, *axes: Any) -> "Tensor":
-        """Axes permuted as numpy's transpose; no arguments reverses them."""
+        """Axes permuted as numpy's transpose; no arguments reverses them.
+
+        Two axes are PyTorch's spelling for swapping them: on a matrix ``x.transpose(0, 1)`` is the
+        order the axes already have, so it warns (nothing moves); on another number of axes it is
+        refused, naming ``swapaxes``."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
+        if len(axes) == 2 and all(isinstance(a, (int, np.integer)) for a in axes):
+            _check_two_axes(self, axes)
         return sh.Transpose.apply(self, axes=axes or None)
+
+    def swapaxes(self, axis1: int, axis2: int) -> "Tensor":
+        """Two axes swapped, the others kept (numpy's ``swapaxes``, PyTorch's ``transpose(a, b)``)."""
+        order = list(range(self.ndim))
+        a, b = _axis_arg(self, axis1, self.ndim, "swapaxes"), _axis_arg(self, axis2, self.ndim, "swapaxes")
+        order[a], order[b] = order[b], order[a]
+        return sh.Transpose.apply(self, axes=tuple(order))
 
     def broadcast_to(self, shape: Sequence[int]) -> "Tensor":
         """The tensor repeated along new or size-1 axes to ``shape`` (numpy's broadcasting rules)."""
@@ -947,6 +988,26 @@ def _numpy_function_message(name: str, args: tuple) -> str:
         f"on the arrays and returns an ndarray, so the result would be cut off from the graph and the "
         f"tensor's gradient would be missing, with no error. Write it with {instead}; for the values "
         "alone, pass t.detach().numpy() (or t.data)"
+    )
+
+
+def _check_two_axes(t: Tensor, axes: tuple[Any, ...]) -> None:
+    """``t.transpose(a, b)`` written as in PyTorch (swap two axes), where numpy's transpose takes the
+    order of all the axes: on a matrix the identity order warns, on any other shape it is refused."""
+    a, b = (int(x) for x in axes)
+    if t.ndim == 2:
+        if a % 2 == 0 and b % 2 == 1 and -2 <= min(a, b) and max(a, b) <= 1:
+            warnings.warn(
+                f"transpose({a}, {b}) of a matrix (shape {t.shape}) keeps its axes in their order: "
+                "transpose takes the order of all the axes, as numpy's does, so nothing moves. To swap "
+                f"them, as PyTorch's transpose({a}, {b}) does, write x.T or x.swapaxes({a}, {b})",
+                stacklevel=3,
+            )
+        return
+    raise ValueError(
+        f"transpose({a}, {b}) of a tensor of shape {t.shape}: transpose takes the order of all its "
+        f"{t.ndim} axes, as numpy's does; to swap two axes, as PyTorch's transpose({a}, {b}) does, write "
+        f"x.swapaxes({a}, {b})"
     )
 
 
