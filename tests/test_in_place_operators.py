@@ -162,3 +162,25 @@ def test_the_recorded_path_checks_shape_and_dtype_too():
     with pytest.raises(RuntimeError, match="can't be cast"):
         t = torch.zeros(3, dtype=torch.int64)
         t += tw
+
+
+def test_the_recorded_path_keeps_x_s_dtype_as_pytorch_s_in_place_op_does():
+    # before: h (float32, made by an op) += a float64 array rebound h to a float64 tensor, silently;
+    # the same += on a leaf under no_grad kept float32, and PyTorch keeps x's dtype in place
+    torch = need("torch")
+    w = Tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    h = w * 3.0
+    h += np.array([0.5, 0.25])  # float64
+    assert h.dtype == np.float32 and h._ctx is not None
+    np.testing.assert_array_equal(h.data, np.array([3.5, 6.25], np.float32))
+    (h * h).sum().backward()
+    tw = torch.tensor([1.0, 2.0], requires_grad=True)
+    th = tw * 3.0
+    th += torch.tensor([0.5, 0.25], dtype=torch.float64)
+    assert th.dtype == torch.float32
+    (th * th).sum().backward()
+    assert w.grad.dtype == np.float32
+    np.testing.assert_allclose(w.grad.data, tw.grad.numpy(), rtol=1e-6)
+    total = Tensor(np.zeros(2, np.float32))
+    total += Tensor(np.array([1.0, 2.0]), requires_grad=True)  # y float64, requiring grad
+    assert total.dtype == np.float32 and total.requires_grad

@@ -534,8 +534,8 @@ class Tensor:
                 f"cannot hold (y: {_describe(other)}), as PyTorch refuses too; write x = x {symbol[:-1]} y "
                 "for a new tensor, or convert x first (x.astype(np.float32))"
             )
-        if self._ctx is not None or result.requires_grad:
-            return result  # recorded: x = x - y, the new tensor with its graph
+        if self._ctx is not None or result.requires_grad:  # recorded: x = x - y, a new tensor with its
+            return result if result.dtype == self.dtype else result.astype(self.dtype)  # graph, x's dtype
         if not self.data.flags.writeable:
             raise ValueError(f"x {symbol} y: the array of x (shape {self.shape}, {self.dtype}) is read-only")
         self.data[...] = result.data
