@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import pathlib
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -623,3 +624,19 @@ def test_numpy_functions_still_take_tensors_that_need_no_gradient_and_questions_
     assert np.shape(W) == (2, 3) and np.ndim(W) == 2 and np.size(W) == 6
     assert np.allclose(W, constant) and np.array_equal(W, constant.data) and np.argmax(W) == 5
     np.testing.assert_allclose(W, constant.data)
+
+
+def test_reading_the_grad_of_a_tensor_made_by_an_op_warns_and_names_the_rebinding_mistake():
+    # before: None, silently; the next step then failed with "unsupported operand type(s) for *:
+    # 'float' and 'NoneType'", far from the line `w = w - 0.1 * w.grad` that made w a non-leaf
+    w = Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    (w * w).sum().backward()
+    w = w - 0.1 * w.grad  # the mistake: w is now the result of an op
+    (w * w).sum().backward()
+    with pytest.warns(UserWarning, match=r"Tensor.grad of a tensor made by Sub \(shape \(2,\)\) is None: "
+                      r"backward fills the .grad of leaves only.*w = w - lr \* w.grad.*w -= lr \* w.grad"):
+        assert w.grad is None
+    leaf = Tensor(np.array([1.0]), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert leaf.grad is None  # a leaf's None is no mistake: no warning

@@ -253,7 +253,12 @@ class Tensor:
     def grad(self) -> Optional["Tensor"]:
         """The gradient that backward accumulated here: a Tensor of this tensor's shape and dtype, or
         None. Assigning one of another shape or dtype, or an ndarray, is refused, as in PyTorch: a
-        float64 grad on a float32 weight would make every later gradient float64."""
+        float64 grad on a float32 weight would make every later gradient float64.
+
+        Read on a tensor made by an op, it is None and warns, as PyTorch does: backward fills the
+        ``.grad`` of leaves only, and a parameter rebound by ``w = w - lr * w.grad`` is no leaf."""
+        if self._grad is None and self._ctx is not None:
+            warnings.warn(_non_leaf_grad_message(self), stacklevel=2)
         return self._grad
 
     @grad.setter
@@ -1008,6 +1013,15 @@ def _check_two_axes(t: Tensor, axes: tuple[Any, ...]) -> None:
         f"transpose({a}, {b}) of a tensor of shape {t.shape}: transpose takes the order of all its "
         f"{t.ndim} axes, as numpy's does; to swap two axes, as PyTorch's transpose({a}, {b}) does, write "
         f"x.swapaxes({a}, {b})"
+    )
+
+
+def _non_leaf_grad_message(t: Tensor) -> str:
+    return (
+        f"Tensor.grad of a tensor made by {type(t._ctx).__name__} (shape {t.shape}) is None: backward fills "
+        "the .grad of leaves only, the tensors created with requires_grad=True. Was a parameter rebound, "
+        "as in w = w - lr * w.grad? Update it in place instead: with tg.no_grad(): w -= lr * w.grad. For "
+        "the gradient of an intermediate, use tg.grad(loss, [h]), or see it in viz.draw_graph(loss)"
     )
 
 
