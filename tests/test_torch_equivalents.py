@@ -387,3 +387,16 @@ def test_a_grad_of_another_dtype_or_shape_is_refused_when_assigned_in_both(torch
             w.grad = theirs_bad
         with pytest.raises((TypeError, ValueError), match="it must have the tensor's shape and dtype"):
             ours.grad = our_bad
+
+
+def test_the_dtype_shorthands_and_cpu_are_torch_s(torch):
+    # before: AttributeError for each; interop.md itself writes .detach().cpu().numpy()
+    v = np.array([1.5, -2.7, 0.0, 3.0])
+    ours, theirs = Tensor(v, requires_grad=True), torch.tensor(v, requires_grad=True)
+    for name in ("long", "int", "half", "bool"):
+        got, expected = getattr(ours, name)(), getattr(theirs, name)()
+        assert got.dtype == expected.detach().numpy().dtype, name
+        np.testing.assert_array_equal(got.data, expected.detach().numpy())
+        assert got.requires_grad == expected.requires_grad, name
+    np.testing.assert_array_equal(ours.detach().cpu().numpy(), theirs.detach().cpu().numpy())
+    assert ours.cpu() is ours

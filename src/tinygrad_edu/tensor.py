@@ -907,6 +907,27 @@ class Tensor:
         """PyTorch's ``double``: ``astype(np.float64)``, a recorded copy, even of a float64 x (PyTorch: x)."""
         return self.astype(np.float64)
 
+    def half(self) -> "Tensor":
+        """PyTorch's ``half``: ``astype(np.float16)``, a recorded copy."""
+        return self.astype(np.float16)
+
+    def long(self) -> "Tensor":
+        """PyTorch's ``long``: ``astype(np.int64)``, an integer copy with no gradient (as in PyTorch)."""
+        return self.astype(np.int64)
+
+    def int(self) -> "Tensor":
+        """PyTorch's ``int``: ``astype(np.int32)``, an integer copy with no gradient."""
+        return self.astype(np.int32)
+
+    def bool(self) -> "Tensor":
+        """PyTorch's ``bool``: ``astype(bool)``, True where nonzero; no gradient."""
+        return self.astype(np.bool_)
+
+    def cpu(self) -> "Tensor":
+        """PyTorch's ``cpu``: the tensor itself, as numpy computes on the CPU only
+        (so ``x.detach().cpu().numpy()`` works as written)."""
+        return self
+
     def tolist(self) -> Any:
         """PyTorch's ``tolist``: the values as (nested lists of) Python numbers, as ``x.data.tolist()``."""
         return self.data.tolist()
