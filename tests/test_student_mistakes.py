@@ -640,3 +640,18 @@ def test_reading_the_grad_of_a_tensor_made_by_an_op_warns_and_names_the_rebindin
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert leaf.grad is None  # a leaf's None is no mistake: no warning
+
+
+def test_an_index_tensor_of_floats_names_its_dtype_and_the_integer_spellings():
+    # before: numpy's "arrays used as indices must be of integer (or boolean) type", naming
+    # neither the index's dtype (a list becomes float32) nor a way out
+    x = Tensor(np.arange(5.0))
+    expected = (r"the index is a Tensor of dtype float32 \(shape \(2,\), \[0\. 2\.\]\); indices must be "
+                r"integers or bools: a list of numbers becomes a float tensor here.*x\[\[0, 2\]\].*"
+                r"Tensor\(\[0, 2\], dtype=np.int64\)")
+    with pytest.raises(IndexError, match=expected):
+        x[Tensor([0, 2])]
+    with pytest.raises(IndexError, match=r"a list of dtype float64.*astype\(np.int64\)"):
+        x[[0.0, 2.0]]
+    for good in ([0, 2], np.array([0, 2]), Tensor([0, 2]).long(), Tensor([0, 2], dtype=np.int64)):
+        np.testing.assert_array_equal(x[good].data, [0.0, 2.0])

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.autograd import Function, run
+from tinygrad_edu.autograd import Function, OpIndexError, run
 
 
 class Reshape(Function):
@@ -61,10 +61,29 @@ def normalize_index(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(normalize_index(i) for i in index)
     if hasattr(index, "data") and isinstance(index.data, np.ndarray):
-        return index.data.copy()
+        return _integer_index(index.data.copy(), "a Tensor")
     if isinstance(index, (list, np.ndarray)):
-        return np.array(index)
+        return _integer_index(np.array(index), f"a {type(index).__name__}")
     return index
+
+
+def _integer_index(index: np.ndarray, given: str) -> np.ndarray:
+    """An array index must hold integers or bools. A Tensor made from a list of ints holds floats
+    (the default float dtype, as every list becomes), where PyTorch's torch.tensor([0, 2]) is int64."""
+    if index.dtype.kind not in "fc":
+        return index
+    shown = np.array2string(index, threshold=6)
+    way_out = "convert it to integers, e.g. np.asarray(index).astype(np.int64)"
+    if given == "a Tensor":
+        way_out = (
+            "a list of numbers becomes a float tensor here, Tensor([0, 2]) included, so index with the "
+            "list itself, x[[0, 2]], an integer array, x[np.array([0, 2])], or an integer tensor, "
+            "Tensor([0, 2], dtype=np.int64) (or t.long())"
+        )
+    raise OpIndexError(
+        f"GetItem: the index is {given} of dtype {index.dtype} (shape {index.shape}, {shown}); indices must "
+        f"be integers or bools: {way_out}"
+    )
 
 
 def _has_int_array(index: Any) -> bool:
