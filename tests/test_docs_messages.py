@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import io
 import os
 import re
@@ -271,6 +272,49 @@ def float_precision_row(dtype: type) -> str:
 def standardizer_printed() -> str:
     scaler = data.Standardizer().fit(np.array([[1.0, 100.0], [2.0, 300.0], [3.0, 500.0]]))
     return f"{scaler.mean} {scaler.std}"  # (as the docs' print shows them, unrounded)
+
+
+@functools.cache
+def quickstart_comparison(epochs: int) -> dict[str, tuple[float, float]]:
+    """quickstart.md's compare_optimizers example, run after the fit example before it (which
+    draws from the same generator): each optimizer's final loss and accuracy."""
+    tg.manual_seed(0)
+    X, y = data.make_moons(300, noise=0.2, seed=3)
+    Y = y.reshape(-1, 1).astype(np.float64)
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 1))
+    train.fit(model, nn.BCEWithLogitsLoss(), optim.Adam(model.parameters(), lr=0.01),
+              X, Y, epochs=100, batch_size=32, progress=False)
+    result = train.compare_optimizers(
+        lambda: nn.Sequential(nn.Linear(2, 5), nn.ReLU(), nn.Linear(5, 2), nn.ReLU(), nn.Linear(2, 1)),
+        nn.BCEWithLogitsLoss(),
+        {"gd": lambda p: optim.SGD(p, lr=0.05), "momentum": lambda p: optim.Momentum(p, lr=0.05, beta=0.9),
+         "Adam": lambda p: optim.Adam(p, lr=0.01)},
+        X, Y, epochs=epochs, batch_size=64, progress=False)
+    return {row["name"]: (row["loss"], row["accuracy"]) for row in result.rows}
+
+
+def quickstart_after_30(name: str, digits: int) -> str:
+    loss, accuracy = quickstart_comparison(30)[name]
+    return f"loss {loss:.{digits}f}, accuracy {accuracy:.{digits}f}"
+
+
+def training_first_example_with_seed_10() -> str:
+    """training.md: its first example with manual_seed(10), where the two-unit ReLU layer dies."""
+    X, y = data.make_moons(300, noise=0.2, seed=3)
+    y = y.reshape(-1, 1).astype(np.float64)
+    tg.manual_seed(10)
+    model = nn.Sequential(nn.Linear(2, 5), nn.ReLU(), nn.Linear(5, 2), nn.ReLU(), nn.Linear(2, 1))
+    hidden = model[:4](tg.Tensor(X)).data
+    assert (hidden > 0).sum(axis=0).tolist() == [0, 117]  # "one starts that way"
+    history = train.fit(model, nn.BCEWithLogitsLoss(), optim.Adam(model.parameters(), lr=0.01), X, y,
+                        epochs=200, batch_size=64, seed=0, progress=False)
+    assert not (model[:4](tg.Tensor(X)).data > 0).any()  # "and the other follows"
+    return f"loss {history.history['loss'][-1]:.3f}"
+
+
+def quickstart_after_300() -> str:
+    scores = quickstart_comparison(300).items()
+    return ", ".join(f"{name} {loss:.2f} and {acc:.2f}" for name, (loss, acc) in scores)
 
 
 def course_adam_eps_outside_at_epoch_1000() -> str:
@@ -689,6 +733,17 @@ CASES: list[Any] = [
             data.DataLoader(np.zeros((50000, 1)), np.zeros((50000, 1)), batch_size=256, drop_last=True)
         ),
     ),
+    Value("training.md", "ends at loss 0.693 and accuracy near 0.5", "loss 0.693",
+          training_first_example_with_seed_10),
+    # --- quickstart.md: the comparison after 30 and after 300 epochs -----------------------------
+    Value("quickstart.md", "(loss 0.693, accuracy 0.500", "loss 0.693, accuracy 0.500",
+          lambda: quickstart_after_30("gd", 3)),
+    Value("quickstart.md", "(loss 0.693, accuracy 0.500", "loss 0.693, accuracy 0.500",
+          lambda: quickstart_after_30("momentum", 3)),
+    Value("quickstart.md", "Adam is at loss 0.33, accuracy 0.88", "loss 0.33, accuracy 0.88",
+          lambda: quickstart_after_30("Adam", 2)),
+    Value("quickstart.md", "gd 0.69 and 0.50, momentum 0.69 and 0.50, Adam 0.13 and 0.94",
+          "gd 0.69 and 0.50, momentum 0.69 and 0.50, Adam 0.13 and 0.94", quickstart_after_300),
     Value(
         "data.md", "[  2. 300.] [  0.81649658 163.29931619]", "[  2. 300.] [  0.81649658 163.29931619]",
         standardizer_printed,
