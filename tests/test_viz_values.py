@@ -1082,3 +1082,24 @@ def test_a_batched_matmul_s_formula_gives_the_number_printed(make):
         if summed:
             value = tg.autograd.unbroadcast(value, eval(summed.group(2)))  # noqa: S307 (a shape)
         np.testing.assert_allclose(value, sent, err_msg=formula)
+
+
+@pytest.mark.parametrize("make, label", [
+    (lambda x, a, b: x.sum(axis=0), "sum(x, axis=0)"),
+    (lambda x, a, b: x.mean(axis=1), "mean(x, axis=1)"),
+    (lambda x, a, b: x.sum(axis=1, keepdims=True), "sum(x, axis=1, keepdims=True)"),
+    (lambda x, a, b: x.max(axis=-1), "max(x, axis=1)"),
+    (lambda x, a, b: x.sum(), "sum(x)"),
+    (lambda x, a, b: tg.where(a.data > 0, a, b), "where(cond, a, b)"),
+])
+def test_a_label_names_the_axis_of_a_reduction_and_the_condition_of_a_where(make, label):
+    # before: sum(x) for x.sum(axis=0), a vector, and where(a, b) with no condition; and a label
+    # with a comma got brackets of its own in every formula, (sum(x, axis=0)) × grad
+    x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True, name="x")
+    a = Tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True, name="a")
+    b = Tensor(np.array([4.0, 5.0, 6.0]), requires_grad=True, name="b")
+    out = make(x, a, b)
+    caption = viz.trace_backward((out * 2.0).sum())[1].caption
+    assert caption.endswith(f" to {label} and nothing to 2 (it needs no gradient)"), caption
+    caption = viz.trace_backward((out * out).sum())[1].caption
+    assert f"sends {label} × grad = " in caption or f"sends {label} × 1 = " in caption, caption

@@ -25,6 +25,7 @@ package is imported only when a picture is made.
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import math
 import os
@@ -232,7 +233,9 @@ class _Graph:
         if depth >= 3:
             return "…"
         args = [self.label(k, depth + 1) for k in op.inputs]
-        args = [f"({a})" if " " in a and not a.startswith("the ") else a for a in args]
+        args = [f"({a})" if " " in a and not a.startswith("the ") and not _one_call(a) else a for a in args]
+        if self.tensor:
+            args = self._with_options(op, args)
         form = FORMS.get(op.name)
         constant = None if self.tensor or len(args) != 1 else _constant_op(op.name)
         if form and len(args) == 2:
@@ -245,6 +248,41 @@ class _Graph:
         if depth == 0 and (len(text) > 32 or "…" in text):
             return f"the output of {op.name}"
         return text
+
+
+    def _with_options(self, op: _Op, args: list[str]) -> list[str]:
+        """A label's arguments with what else decides the op's result: the condition of a where,
+        the axis of a reduction (read off the shapes, which a backward does not free)."""
+        if op.name == "Where":
+            return ["cond", *args]
+        if op.name in REDUCTIONS_BY_AXIS:
+            before = np.shape(self.value(op.inputs[0]).data)
+            axes = _reduced_axes(before, np.shape(self.value(op.output).data))
+            if axes:
+                return [*args, *axes]
+        return args
+
+
+REDUCTIONS_BY_AXIS = frozenset({"Sum", "Mean", "Max", "Min", "LogSumExp"})
+
+
+def _reduced_axes(before: tuple[int, ...], after: tuple[int, ...]) -> list[str]:
+    """``["axis=0"]`` (and ``"keepdims=True"``) for a reduction from shape ``before`` to ``after``,
+    or [] when every axis went (the default) or the shapes do not tell which did."""
+    if not after:
+        return []
+    if len(after) == len(before):  # keepdims: the reduced axes are the ones that became 1
+        axes = [i for i, (b, a) in enumerate(zip(before, after)) if a == 1 and b != 1]
+        return [_axis_words(axes), "keepdims=True"] if axes else []
+    fits = [
+        axes for axes in itertools.combinations(range(len(before)), len(before) - len(after))
+        if tuple(n for i, n in enumerate(before) if i not in axes) == after
+    ]
+    return [_axis_words(list(fits[0]))] if len(fits) == 1 else []
+
+
+def _axis_words(axes: list[int]) -> str:
+    return f"axis={axes[0]}" if len(axes) == 1 else f"axis={tuple(axes)}"
 
 
 FORMS = {
@@ -1081,8 +1119,21 @@ def _constant_local(symbol: str, c: str, left: bool, x: str, out: str) -> str:
 
 
 def _needs_brackets(label: str) -> bool:
-    """Whether a label put into a formula needs brackets: an expression (a*b) or a negative number."""
-    return any(c in label for c in " +-*/@^·×")
+    """Whether a label put into a formula needs brackets: an expression (a*b) or a negative number,
+    but not one call, whose own brackets hold it together (``sum(x, axis=0) × grad``)."""
+    return any(c in label for c in " +-*/@^·×") and not _one_call(label)
+
+
+def _one_call(label: str) -> bool:
+    """Whether ``label`` is a single call, ``name(...)``, its first bracket closed by its last."""
+    if not re.fullmatch(r"[A-Za-z_]\w*\(.*\)", label):
+        return False
+    depth = 0
+    for i, c in enumerate(label):
+        depth += (c == "(") - (c == ")")
+        if depth == 0 and c == ")":
+            return i == len(label) - 1
+    return False
 
 
 def _names(graph: _Graph, op: _Op) -> tuple[list[str], str]:
