@@ -1103,3 +1103,14 @@ def test_a_label_names_the_axis_of_a_reduction_and_the_condition_of_a_where(make
     assert caption.endswith(f" to {label} and nothing to 2 (it needs no gradient)"), caption
     caption = viz.trace_backward((out * out).sum())[1].caption
     assert f"sends {label} × grad = " in caption or f"sends {label} × 1 = " in caption, caption
+
+
+def test_a_one_number_leaf_that_gets_a_gradient_is_named_as_a_leaf_not_as_a_constant():
+    # before: "(x × grad) summed to shape () = 6 to 0.5", which reads like the constant 0.5
+    x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True, name="x")
+    s = Tensor(np.array(0.5), requires_grad=True)  # (float64, as x: no cast in between)
+    caption = viz.trace_backward((x * s).sum())[-1].caption
+    assert caption.endswith("sends 0.5 × grad = [0.5, 0.5, 0.5] to x and (x × grad) summed to shape () = 6 "
+                            "to the leaf () = 0.5"), caption
+    constant = viz.trace_backward((x * 0.5).sum())[-1].caption
+    assert constant.endswith("and nothing to 0.5 (it needs no gradient)"), constant

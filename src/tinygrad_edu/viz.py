@@ -226,10 +226,10 @@ class _Graph:
             return v.name
         op = next((o for o in self.ops if o.output == key), None)
         if op is None:
-            if not self.tensor or np.size(v.data) == 1:
-                return _number(v.data)
+            if not self.tensor or (np.size(v.data) == 1 and not v.needs_grad):
+                return _number(v.data)  # (a number that gets a gradient is named as a leaf, not a constant)
             what = {"input": "the input", "parameter": "the parameter"}.get(v.role, "the leaf")
-            return f"{what} {v.data.shape}"
+            return f"{what} {v.data.shape}" + (f" = {_number(v.data)}" if np.size(v.data) == 1 else "")
         if depth >= 3:
             return "…"
         args = [self.label(k, depth + 1) for k in op.inputs]
@@ -1136,6 +1136,10 @@ def _one_call(label: str) -> bool:
     return False
 
 
+def _is_leaf(graph: _Graph, key: str) -> bool:
+    return not any(o.output == key for o in graph.ops)
+
+
 def _names(graph: _Graph, op: _Op) -> tuple[list[str], str]:
     """The names a formula uses for an op's inputs and output."""
     defaults = DEFAULT_NAMES.get(op.part or op.name)
@@ -1144,8 +1148,8 @@ def _names(graph: _Graph, op: _Op) -> tuple[list[str], str]:
         v = graph.value(key)
         if v.name:
             names.append(v.name)
-        elif not graph.tensor:
-            number = _number(v.data)
+        elif not graph.tensor or (defaults is None and np.size(v.data) == 1 and _is_leaf(graph, key)):
+            number = _number(v.data)  # (a one-number leaf: its value, in a formula)
             names.append(f"({number})" if number.startswith("-") else number)  # 3·(-0.5)^2, not 3·-0.5^2
         elif defaults is not None:  # the usual letters of a loss or a Linear: z, y, x, W, b
             names.append(defaults[i] if i < len(defaults) else f"input {i}")
