@@ -1114,3 +1114,18 @@ def test_a_one_number_leaf_that_gets_a_gradient_is_named_as_a_leaf_not_as_a_cons
                             "to the leaf () = 0.5"), caption
     constant = viz.trace_backward((x * 0.5).sum())[-1].caption
     assert constant.endswith("and nothing to 0.5 (it needs no gradient)"), constant
+
+
+def test_a_step_by_hand_run_twice_gets_the_mark_and_the_legend_names_that_cause():
+    # before: the legend said another output's backward left the grad, and there was no other output
+    a, b = Value(2.0, label="a"), Value(-1.0, label="b")
+    n = a * b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    o.grad = 1.0
+    o._backward()
+    o._backward()  # (a notebook cell run again)
+    source = viz.draw_graph(o).source
+    assert box(source, "n")[-1] == "grad 0.1413 (not this output's)"
+    assert "or a step by hand ran twice (a cell run again)" in source

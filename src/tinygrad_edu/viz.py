@@ -143,13 +143,14 @@ VALUE_GRAD_NOTE = (
 )
 """The legend's line on what the grads in a picture of Values are."""
 
-NOT_THIS_ROOT = "(another backward's)"
+NOT_THIS_ROOT = "(not this output's)"
 """The mark after a Value's grad that no walk from the output leaves there, finished or still
-going by hand (see ``_not_this_root``): another backward left it."""
+going by hand (see ``_not_this_root``): another output's backward left it, or a step by hand ran
+twice."""
 
 NOT_THIS_ROOT_NOTE = (
-    "(another backward's): not d output / d value but the .grad that a backward from another "
-    "output, through a shared value, left there"
+    "(not this output's): not d output / d value, nor what a walk from this output leaves: a backward "
+    "from another output, through a shared value, left it, or a step by hand ran twice (a cell run again)"
 )
 """The legend's line when a box has the ``NOT_THIS_ROOT`` mark."""
 
@@ -887,7 +888,7 @@ def draw_graph(
     backward left. A Value graph shows each
     Value's own ``.grad`` (also in a walk by hand: ``o.grad = 1.0``, then
     ``o._backward()`` ...); one that another output's backward left on a shared
-    value is marked "(another backward's)". Numbers have at least 4
+    value is marked "(not this output's)". Numbers have at least 4
     significant digits. Nothing is rendered here: display the result in Jupyter, or write
     it with ``render(dot, "graph.svg")``.
     """
