@@ -1129,3 +1129,20 @@ def test_a_step_by_hand_run_twice_gets_the_mark_and_the_legend_names_that_cause(
     source = viz.draw_graph(o).source
     assert box(source, "n")[-1] == "grad 0.1413 (not this output's)"
     assert "or a step by hand ran twice (a cell run again)" in source
+
+
+def test_a_linear_relu_s_captions_use_only_names_the_picture_shows():
+    # before: (grad·(z > 0)).T @ x, with no box named z in the picture (z is the pre-activation);
+    # out > 0 exactly where z > 0, and the expanded picture names its pre-activation box z
+    tg.manual_seed(0)
+    layer = tg.nn.LinearReLU(2, 3)
+    x = Tensor(np.array([[1.0, -1.0], [0.5, 2.0]]), name="x")
+    h = layer(x)
+    h.name = "h"
+    caption = viz.trace_backward(h.sum())[-1].caption
+    assert "(grad·(h > 0)).T @ x = " in caption and "grad·(h > 0) summed over the rows = " in caption
+    assert "z" not in caption
+    frames = viz.trace_backward(layer(x).sum(), expand=True)
+    relu = next(f for f in frames if f.op == "ReLU")
+    assert relu.caption.endswith(" to z") and "sends (z > 0) × grad = " in relu.caption
+    assert "<b>z</b>" in viz.draw_graph(layer(x).sum(), expand=True).source

@@ -406,8 +406,9 @@ def _expand_linear(graph: _Graph, i: int, ctx: Linear, inputs: list[str], grad: 
     for n, (part, name, ins, data) in enumerate(steps):
         last = n == len(steps) - 1
         key = out.key if last else f"v{i}{part[0]}"
-        if not last:
-            graph.values.append(_Value(key, "", "intermediate", data, True, None, g))
+        if not last:  # (the value a ReLU follows is named z, as the course names it)
+            label = "z" if relu and n == len(steps) - 2 else ""
+            graph.values.append(_Value(key, label, "intermediate", data, True, None, g))
         if ins is None:
             ins = [previous, inputs[2]] if part == "bias" else [previous]
         graph.ops.append(_Op(f"op{i}" if last else f"op{i}{part[0]}", name, ins, key, ctx, part))
@@ -986,7 +987,10 @@ TENSOR_LOCAL: dict[str, tuple[str, ...]] = {
     "Exp": ("{out} × grad",),
     "Log": ("(1/{a}) × grad",),
     "Linear": ("grad @ {b}", "grad.T @ {a}", "grad summed over the rows"),
-    "LinearReLU": ("(grad·(z > 0)) @ {b}", "(grad·(z > 0)).T @ {a}", "grad·(z > 0) summed over the rows"),
+    # ({out} > 0 exactly where the pre-activation z = x @ W.T + b is: out = relu(z), and z has no box)
+    "LinearReLU": (
+        "(grad·({out} > 0)) @ {b}", "(grad·({out} > 0)).T @ {a}", "grad·({out} > 0) summed over the rows"
+    ),
     "matmul": ("grad @ {b}", "grad.T @ {a}"),  # an expanded Linear: z = x @ W.T
     "bias": ("1 × grad", "grad summed over the rows"),
     # a 1-d operand (one sample, W @ x): .T leaves a vector as it is, so the weight's is an outer product
@@ -994,7 +998,7 @@ TENSOR_LOCAL: dict[str, tuple[str, ...]] = {
     "MatMul vector @ matrix": ("grad @ {b}.T", "outer({a}, grad)"),
     "MatMul vector @ vector": ("grad × {b}", "grad × {a}"),
     "Linear one sample": ("grad @ {b}", "outer(grad, {a})", "1 × grad"),
-    "LinearReLU one sample": ("(grad·(z > 0)) @ {b}", "outer(grad·(z > 0), {a})", "grad·(z > 0)"),
+    "LinearReLU one sample": ("(grad·({out} > 0)) @ {b}", "outer(grad·({out} > 0), {a})", "grad·({out} > 0)"),
     "matmul one sample": ("grad @ {b}", "outer(grad, {a})"),
     "bias one sample": ("1 × grad", "1 × grad"),
     # x of 3 or more axes: every leading axis holds samples
@@ -1004,13 +1008,13 @@ TENSOR_LOCAL: dict[str, tuple[str, ...]] = {
         "grad summed over every axis but the last",
     ),
     "LinearReLU batched": (
-        "(grad·(z > 0)) @ {b}",
-        "(grad·(z > 0)).T @ {a}, the leading axes taken as rows",
-        "grad·(z > 0) summed over every axis but the last",
+        "(grad·({out} > 0)) @ {b}",
+        "(grad·({out} > 0)).T @ {a}, the leading axes taken as rows",
+        "grad·({out} > 0) summed over every axis but the last",
     ),
     "matmul batched": ("grad @ {b}", "grad.T @ {a}, the leading axes taken as rows"),
     "bias batched": ("1 × grad", "grad summed over every axis but the last"),
-    "relu": ("(z > 0) × grad",),
+    "relu": ("({a} > 0) × grad",),
     "Abs": ("sign({a}) × grad",),
     "Sqrt": ("1/(2·{out}) × grad",),
     "Pow": ("{b}·{a}^({b} − 1) × grad", "{out}·ln({a}) × grad"),
