@@ -400,3 +400,14 @@ def test_the_dtype_shorthands_and_cpu_are_torch_s(torch):
         assert got.requires_grad == expected.requires_grad, name
     np.testing.assert_array_equal(ours.detach().cpu().numpy(), theirs.detach().cpu().numpy())
     assert ours.cpu() is ours
+
+
+def test_max_of_another_tensor_names_maximum(torch):
+    # before: "Max: cannot apply ...: axis must be None, an int or a tuple of ints, got Tensor(...)"
+    x, y = np.array([1.0, 5.0]), np.array([3.0, 2.0])
+    theirs = torch.tensor(x).max(torch.tensor(y)).numpy()
+    np.testing.assert_array_equal(theirs, tg.maximum(Tensor(x), Tensor(y)).data)
+    for name, pair in (("max", "maximum"), ("min", "minimum")):
+        with pytest.raises(TypeError, match=rf"x.{name}\(other\) with a tensor or array of shape \(2,\).*"
+                                            rf"write tg.{pair}\(x, other\)"):
+            getattr(Tensor(x), name)(Tensor(y))

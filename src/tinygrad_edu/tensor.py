@@ -706,12 +706,16 @@ class Tensor:
         """Largest value over ``axis``; the gradient is split evenly between tied maxima."""
         if pytorch_words:
             _refuse_pytorch_words("max", pytorch_words, ("dim", "keepdim"))
+        if isinstance(axis, (Tensor, np.ndarray)):
+            raise TypeError(_elementwise_hint("max", "maximum", axis))
         return red.Max.apply(self, axis=axis, keepdims=keepdims)
 
     def min(self, axis: Axis = None, keepdims: bool = False, **pytorch_words: Any) -> "Tensor":
         """Smallest value over ``axis``; the gradient is split evenly between tied minima."""
         if pytorch_words:
             _refuse_pytorch_words("min", pytorch_words, ("dim", "keepdim"))
+        if isinstance(axis, (Tensor, np.ndarray)):
+            raise TypeError(_elementwise_hint("min", "minimum", axis))
         return red.Min.apply(self, axis=axis, keepdims=keepdims)
 
     def logsumexp(self, axis: Axis = None, keepdims: bool = False, **pytorch_words: Any) -> "Tensor":
@@ -1043,6 +1047,15 @@ def _non_leaf_grad_message(t: Tensor) -> str:
         "the .grad of leaves only, the tensors created with requires_grad=True. Was a parameter rebound, "
         "as in w = w - lr * w.grad? Update it in place instead: with tg.no_grad(): w -= lr * w.grad. For "
         "the gradient of an intermediate, use tg.grad(loss, [h]), or see it in viz.draw_graph(loss)"
+    )
+
+
+def _elementwise_hint(name: str, pair: str, other: Any) -> str:
+    """``x.max(other)``: PyTorch's elementwise maximum of two tensors; here max takes an axis."""
+    return (
+        f"x.{name}(other) with a tensor or array of shape {np.shape(other)}: {name} takes an axis here, "
+        f"as numpy's does; for the elementwise {pair} of two tensors (PyTorch's x.{name}(other)), write "
+        f"tg.{pair}(x, other)"
     )
 
 
