@@ -906,28 +906,31 @@ def _accumulate_into_leaves(grads: dict["Tensor", Any], handed_out: set[int]) ->
     A leaf keeps the array itself when nothing else can see it; an array the caller
     passed in, a view, or one array reaching two leaves (``a + b`` passes its gradient
     to both) is copied first: ``handed_out`` holds the ids of the arrays others can see.
+
+    It reads and writes ``_grad``, the attribute behind the ``grad`` property: the gradients the
+    walk made have the leaf's shape and dtype already, which is what assigning ``.grad`` checks.
     """
     for t in grads:  # first, so that a bad .grad leaves every leaf as it was
-        if t.grad is not None and t.requires_grad:
+        if t._grad is not None and t.requires_grad:
             _check_grad_attribute(t)
     for t, g in grads.items():
         if not t.requires_grad:
             continue
         if isinstance(g, Tensor):  # under create_graph: stays differentiable
-            if t.grad is not None:
-                t.grad = t.grad + g
+            if t._grad is not None:
+                t._grad = t._grad + g
                 continue
             if g.data.base is not None or id(g.data) in handed_out or not g.data.flags.writeable:
                 g = g.astype(g.dtype)  # a copy, recorded
             handed_out.add(id(g.data))
-            t.grad = g
-        elif t.grad is not None:
+            t._grad = g
+        elif t._grad is not None:
             _add_into(t, g)
         else:
             if g.base is not None or id(g) in handed_out or not g.flags.writeable:
                 g = g.copy()
             handed_out.add(id(g))
-            t.grad = _wrap(g)
+            t._grad = _wrap(g)
 
 
 def _check_grad_attribute(leaf: "Tensor") -> None:
