@@ -1146,3 +1146,12 @@ def test_a_linear_relu_s_captions_use_only_names_the_picture_shows():
     relu = next(f for f in frames if f.op == "ReLU")
     assert relu.caption.endswith(" to z") and "sends (z > 0) × grad = " in relu.caption
     assert "<b>z</b>" in viz.draw_graph(layer(x).sum(), expand=True).source
+
+
+def test_a_value_sum_s_label_keeps_its_numbers():
+    # before: Value.sum([w1, w1, w2, 3.0]) was labelled sum(w1, w1, w2), adding up to 0 beside a box of 3
+    w1, w2 = Value(0.5, label="w1"), Value(-1.0, label="w2")
+    o = Value.sum([w1, w1, w2, 3.0]) * 2.0
+    assert viz.trace_backward(o)[0].caption.endswith(" to sum(w1, w1, w2, 3)")
+    o = Value.sum([Value(0.1, label="a"), Value(0.2, label="b")]) * 2.0  # (0.1 + 0.2 rounds: no 0 term)
+    assert viz.trace_backward(o)[0].caption.endswith(" to sum(a, b)")

@@ -237,6 +237,11 @@ class _Graph:
         args = [f"({a})" if " " in a and not a.startswith("the ") and not _one_call(a) else a for a in args]
         if self.tensor:
             args = self._with_options(op, args)
+        elif op.name == "sum":  # Value.sum([w1, w2, 3.0]): the numbers among the terms have no box
+            terms = [self.value(k).data for k in op.inputs]
+            constant = v.data - math.fsum(terms)
+            if abs(constant) > 1e-12 * (abs(v.data) + math.fsum(map(abs, terms))):
+                args.append(_number(constant))
         form = FORMS.get(op.name)
         constant = None if self.tensor or len(args) != 1 else _constant_op(op.name)
         if form and len(args) == 2:
