@@ -411,3 +411,25 @@ def test_max_of_another_tensor_names_maximum(torch):
         with pytest.raises(TypeError, match=rf"x.{name}\(other\) with a tensor or array of shape \(2,\).*"
                                             rf"write tg.{pair}\(x, other\)"):
             getattr(Tensor(x), name)(Tensor(y))
+
+
+@pytest.mark.parametrize("dtype, value", [
+    (np.float32, 1e40), (np.int64, 1e40), (np.int8, 300), (np.float16, 70000.0), (np.int8, float("nan")),
+])
+def test_masked_fill_refuses_a_value_the_dtype_cannot_hold_in_both(torch, dtype, value):
+    # before: 1e40 into float32 gave inf with only numpy's warning, into int64 a wrapped number
+    mask = np.array([True, False])
+    with pytest.raises(RuntimeError, match="cannot be converted"):
+        torch.from_numpy(np.zeros(2, dtype)).masked_fill(torch.from_numpy(mask), value)
+    with pytest.raises(OverflowError, match=rf"masked_fill: the value .* does not fit in the tensor's dtype "
+                                            rf"{np.dtype(dtype)} \(shape \(2,\)\), as PyTorch refuses too"):
+        Tensor(np.zeros(2, dtype)).masked_fill(mask, value)
+
+
+@pytest.mark.parametrize("dtype, value", [(np.float32, -1e9), (np.float32, float("inf")), (np.int64, 1.5)])
+def test_masked_fill_takes_what_torch_takes(torch, dtype, value):
+    mask = np.array([True, False])
+    theirs = torch.from_numpy(np.zeros(2, dtype)).masked_fill(torch.from_numpy(mask), value).numpy()
+    ours = Tensor(np.zeros(2, dtype)).masked_fill(mask, value)
+    assert ours.dtype == theirs.dtype
+    np.testing.assert_array_equal(ours.data, theirs)

@@ -890,8 +890,15 @@ class Tensor:
         mask_dtype = np.asarray(mask.data if isinstance(mask, Tensor) else mask).dtype
         if mask_dtype != np.bool_:
             raise TypeError(f"masked_fill: the mask must be a bool array, got dtype {mask_dtype} (mask > 0?)")
-        fill = Tensor(np.asarray(value).astype(self.dtype))  # x's dtype, as in PyTorch (1.5 into int: 1)
-        out = where(mask, fill, self)
+        given = np.asarray(value)
+        with np.errstate(over="ignore", invalid="ignore"):
+            converted = given.astype(self.dtype)  # x's dtype, as in PyTorch (1.5 into int: 1)
+        if given.ndim == 0 and given.dtype.kind in "iuf" and not _fill_fits(given, self.dtype):
+            raise OverflowError(
+                f"masked_fill: the value {value!r} does not fit in the tensor's dtype {self.dtype} (shape "
+                f"{self.shape}), as PyTorch refuses too; convert the tensor first, e.g. x.astype(np.float64)"
+            )
+        out = where(mask, Tensor(converted), self)
         if out.shape != self.shape:
             raise ValueError(
                 f"masked_fill: a mask of shape {np.shape(mask)} would change the shape {self.shape}; "
@@ -1057,6 +1064,17 @@ def _elementwise_hint(name: str, pair: str, other: Any) -> str:
         f"as numpy's does; for the elementwise {pair} of two tensors (PyTorch's x.{name}(other)), write "
         f"tg.{pair}(x, other)"
     )
+
+
+def _fill_fits(value: np.ndarray, dtype: np.dtype) -> bool:
+    """Whether a 0-d number fits in ``dtype`` without overflow (a float may lose digits, and goes
+    into an integer dtype truncated, as in PyTorch; inf and NaN stay themselves in a float)."""
+    if dtype.kind == "f":
+        return bool(not np.isfinite(value) or abs(float(value)) <= float(np.finfo(dtype).max))
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return bool(np.isfinite(value) and info.min <= value <= info.max)
+    return True
 
 
 def _refuse_grad(t: Tensor, value: Any) -> NoReturn:
