@@ -216,8 +216,8 @@ class FlatGroup:
             return "relayout"
         grads = []
         for p, shape, data in zip(params, self.shapes, self.datas):
-            g = p.grad
-            if g is None and all(q.grad is None for q in params):
+            g = p._grad  # (the attribute behind the grad property: this loop runs every step)
+            if g is None and all(q._grad is None for q in params):
                 return "no grads"
             if g is None or type(g) is not Tensor:
                 return "per parameter"
