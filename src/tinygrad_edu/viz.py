@@ -255,7 +255,6 @@ class _Graph:
             return f"the output of {op.name}"
         return text
 
-
     def _with_options(self, op: _Op, args: list[str]) -> list[str]:
         """A label's arguments with what else decides the op's result: the condition of a where,
         the axis of a reduction (read off the shapes, which a backward does not free)."""
