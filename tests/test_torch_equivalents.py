@@ -433,3 +433,23 @@ def test_masked_fill_takes_what_torch_takes(torch, dtype, value):
     ours = Tensor(np.zeros(2, dtype)).masked_fill(mask, value)
     assert ours.dtype == theirs.dtype
     np.testing.assert_array_equal(ours.data, theirs)
+
+
+def test_a_float64_target_keeps_a_float32_loss_here_and_promotes_in_torch(torch):
+    p, y = np.array([0.2, 0.7], np.float32), np.array([0.0, 1.0])
+    pairs = [(nn.MSELoss(), torch.nn.MSELoss()), (nn.BCEWithLogitsLoss(), torch.nn.BCEWithLogitsLoss()),
+             (nn.BCELoss(), torch.nn.BCELoss())]
+    for ours, theirs in pairs:
+        x, tx = Tensor(p, requires_grad=True), torch.tensor(p, requires_grad=True)
+        loss = ours(x, y)
+        loss.backward()
+        assert loss.dtype == x.grad.dtype == np.float32, type(ours).__name__
+        if isinstance(ours, nn.BCELoss):
+            with pytest.raises(RuntimeError, match="Found dtype Double but expected Float"):
+                theirs(tx, torch.tensor(y))
+            continue
+        their_loss = theirs(tx, torch.tensor(y))
+        their_loss.backward()
+        assert their_loss.dtype == torch.float64 and tx.grad.dtype == torch.float32
+        np.testing.assert_allclose(loss.item(), their_loss.item(), rtol=1e-6)
+        np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-6)
