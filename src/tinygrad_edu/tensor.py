@@ -27,10 +27,23 @@ from tinygrad_edu.ops import shape as sh
 Axis = Union[None, int, Sequence[int]]
 
 
+def _fits(value: Any, dtype: np.dtype) -> bool:
+    """Whether a number (a Python or numpy one, or a 0-d array) fits in ``dtype`` without overflow:
+    an integer dtype's range, which inf and NaN are outside; a float dtype's largest finite value,
+    past which it would become inf (inf and NaN themselves stay what they are)."""
+    if dtype.kind == "f":
+        return not (math.isfinite(value) and abs(value) > float(np.finfo(dtype).max))
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        finite = isinstance(value, (int, np.integer)) or math.isfinite(value)  # (a huge int has no float)
+        return bool(finite and info.min <= value <= info.max)
+    return True
+
+
 def _check_fits(value: int, dtype: np.dtype) -> None:
     """A Python int must fit in the integer dtype it goes into (numpy would refuse or wrap it)."""
     info = np.iinfo(dtype)
-    if not info.min <= value <= info.max:
+    if not _fits(value, dtype):
         raise OverflowError(
             f"Tensor: the Python int {value} does not fit in the tensor's dtype {dtype} "
             f"(range [{info.min}, {info.max}]); convert the tensor first, e.g. x.astype(np.int64)"
@@ -41,7 +54,7 @@ def _check_float_fits(value: float, dtype: np.dtype) -> None:
     """A finite Python number must stay finite in the float dtype it goes into: 1e5 is inf in
     float16, where PyTorch would compute ``x * 1e5`` in float32 and give a finite result."""
     largest = float(np.finfo(dtype).max)  # (a Python float: compared with a float16, 1e5 would be cast)
-    if math.isfinite(value) and abs(value) > largest:
+    if not _fits(value, dtype):
         raise OverflowError(
             f"Tensor: the Python number {float(value)!r} would be inf in the tensor's dtype {dtype} (largest "
             f"{largest}); convert the tensor first, e.g. x.astype(np.float32)"
@@ -893,7 +906,7 @@ class Tensor:
         given = np.asarray(value)
         with np.errstate(over="ignore", invalid="ignore"):
             converted = given.astype(self.dtype)  # x's dtype, as in PyTorch (1.5 into int: 1)
-        if given.ndim == 0 and given.dtype.kind in "iuf" and not _fill_fits(given, self.dtype):
+        if given.ndim == 0 and given.dtype.kind in "iuf" and not _fits(given, self.dtype):
             raise OverflowError(
                 f"masked_fill: the value {value!r} does not fit in the tensor's dtype {self.dtype} (shape "
                 f"{self.shape}), as PyTorch refuses too; convert the tensor first, e.g. x.astype(np.float64)"
@@ -1064,17 +1077,6 @@ def _elementwise_hint(name: str, pair: str, other: Any) -> str:
         f"as numpy's does; for the elementwise {pair} of two tensors (PyTorch's x.{name}(other)), write "
         f"tg.{pair}(x, other)"
     )
-
-
-def _fill_fits(value: np.ndarray, dtype: np.dtype) -> bool:
-    """Whether a 0-d number fits in ``dtype`` without overflow (a float may lose digits, and goes
-    into an integer dtype truncated, as in PyTorch; inf and NaN stay themselves in a float)."""
-    if dtype.kind == "f":
-        return bool(not np.isfinite(value) or abs(float(value)) <= float(np.finfo(dtype).max))
-    if dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        return bool(np.isfinite(value) and info.min <= value <= info.max)
-    return True
 
 
 def _refuse_grad(t: Tensor, value: Any) -> NoReturn:
