@@ -485,3 +485,42 @@ def test_an_old_best_file_of_another_model_is_replaced_with_a_warning(moons, tmp
         fit_with_best(other, None, X, y, 1, checkpoint)  # its loss is worse: it used to write nothing
     assert checkpoint.saved == [str(path)]
     other.load_state_dict(load(path)["model"])
+
+
+def test_a_numpy_scalar_training_metric_is_logged_as_a_float_and_guards_the_best_file(moons, tmp_path):
+    # np.mean of a float32 model's output is an np.float32, which is no Python float: the logs hold
+    # floats, and a best file written before that (np.float32 in its logs) still counts as a value.
+    X, y = moons
+    X32, y32 = X.astype(np.float32), y.astype(np.float32)
+    path = tmp_path / "best.npz"
+
+    def mae(output, target):
+        return np.mean(np.abs(output - target))
+
+    def run(model, lr, epochs, initial_epoch=0):
+        checkpoint = train.ModelCheckpoint(str(path), monitor="mae", mode="min", save_best_only=True)
+        opt = optim.SGD(model.parameters(), lr=lr)
+        return train.fit(model, nn.MSELoss(), opt, X32, y32, epochs=epochs, initial_epoch=initial_epoch,
+                         metrics=[mae], callbacks=[checkpoint], **OPTIONS), checkpoint
+
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1)).to(np.float32)
+    h, _ = run(model, 0.05, 5)
+    assert all(type(v) is float for v in h.history["mae"])
+    recorded = load(path)["logs"]["mae"]
+    assert type(recorded) is float and recorded == min(h.history["mae"])
+    before = path.read_bytes()
+    for p in model.parameters():  # a much worse model, resumed with a new ModelCheckpoint
+        p.data[...] = 5.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        h, checkpoint = run(model, 0.0, 6, initial_epoch=5)
+    assert h.history["mae"][-1] > recorded and checkpoint.saved == []
+    assert path.read_bytes() == before
+    old = load(path)  # a file written with the metric's own np.float32, as before
+    old["logs"]["mae"] = np.float32(recorded)
+    save(old, path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, checkpoint = run(model, 0.0, 7, initial_epoch=6)
+    assert checkpoint.saved == [] and checkpoint.best == pytest.approx(recorded)

@@ -337,7 +337,7 @@ class ModelCheckpoint(Callback):
             other = self._another_model(state)
             if other:
                 why = other
-            elif isinstance(value, (int, float)) and math.isfinite(value):
+            elif _is_real(value) and math.isfinite(value):
                 return float(value)
             else:
                 why = f"records no finite {self.monitor!r}"
@@ -387,10 +387,16 @@ class ModelCheckpoint(Callback):
         return False
 
 
+def _is_real(value: Any) -> bool:
+    """A real number, Python's or numpy's, that is not a bool (which Python counts as 0 or 1)."""
+    numbers, bools = (int, float, np.integer, np.floating), (bool, np.bool_)
+    return isinstance(value, numbers) and not isinstance(value, bools)
+
+
 def _check_min_delta(value: Any) -> float:
     """EarlyStopping's ``min_delta``: a finite real number >= 0 (not a bool, which Python counts
     as 1, nor a string); NaN would make no epoch an improvement."""
-    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, (bool, np.bool_)):
+    if not _is_real(value):
         raise TypeError(
             f"EarlyStopping: min_delta must be a real number >= 0 (the least change that counts as an "
             f"improvement), got {type(value).__name__} {value!r:.40}"
@@ -407,7 +413,7 @@ def _check_threshold(
     finite number."""
     if value is None:
         return None
-    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, (bool, np.bool_)):
+    if not _is_real(value):
         raise TypeError(f"{where}: {name} must be a number or None, got {type(value).__name__} {value!r:.40}")
     if not math.isfinite(value):
         raise ValueError(f"{where}: {name} must be finite, got {value!r}")
@@ -1186,7 +1192,8 @@ def _train_one_epoch(run: _Run, epoch: int, batch_maker: Callable[[int], Iterabl
         )
         raise ValueError(f"fit: epoch {epoch} produced no batches{hint}")
     logs = {"loss": loss_sum / n_seen, "last_batch_loss": last_loss}
-    logs.update({name: s / n_seen for name, s in metric_sums.items()})
+    # (floats, as the validation metrics are: a metric's np.float32 is no float for the callbacks)
+    logs.update({name: float(s / n_seen) for name, s in metric_sums.items()})
     return logs
 
 
