@@ -216,3 +216,25 @@ def test_export_refuses_to_overwrite_its_checkpoint(checkpoint, tmp_path, capsys
         assert status == 2 and "is the checkpoint itself" in err, output
         assert len(err.strip().splitlines()) == 1 and "wrote" not in out
     assert checkpoint.read_bytes() == before
+
+
+@pytest.mark.parametrize("damage", ["shape", "class"])
+def test_an_optimizer_state_that_does_not_fit_is_one_line_for_parity_and_a_note_for_export(
+    checkpoint, tmp_path, capsys, damage
+):
+    torch = need("torch")
+    ckpt = tg.load(str(checkpoint))
+    if damage == "shape":
+        ckpt["optimizer"]["state"][0]["exp_avg"] = np.zeros((3, 3))
+    else:
+        ckpt["optimizer"]["optimizer"] = "RMSprop"
+    path = tmp_path / "edited.npz"
+    tg.save(ckpt, str(path))
+    status, out, err = run(["parity", str(path), "--steps", "2"], capsys)
+    assert status == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "optimizer state does not fit" in err
+    status, out, err = run(["export", str(path), str(tmp_path / "m.pt")], capsys)
+    assert status == 0, err
+    assert "the optimizer is not included" in out and "optimizer state does not fit" in out
+    saved = torch.load(str(tmp_path / "m.pt"))
+    assert "optimizer" not in saved and set(saved["model"]) == set(ckpt["model"])

@@ -71,7 +71,10 @@ def rebuild_optimizer(ckpt: dict[str, Any], model: nn.Module) -> Any:
     if name not in OPTIMIZERS or "optimizer" not in ckpt:
         return None
     optimizer = OPTIMIZERS[str(name)](list(model.parameters()), float(training.get("lr", 0.01)))
-    optimizer.load_state_dict(ckpt["optimizer"])
+    try:
+        optimizer.load_state_dict(ckpt["optimizer"])
+    except (TypeError, ValueError, KeyError) as err:  # (a file edited, or put together by hand)
+        raise UsageError(f"the checkpoint's optimizer state does not fit its network: {err}") from None
     return optimizer
 
 
@@ -124,7 +127,11 @@ def _save_pytorch(model: nn.Module, ckpt: dict[str, Any], args: argparse.Namespa
     torch = interop._common.require("torch", "tinygrad-edu export")
     torch_model = interop.to_torch(model)
     out: dict[str, Any] = {"model": torch_model.state_dict(), "architecture": dict(ckpt["architecture"])}
-    optimizer = rebuild_optimizer(ckpt, model)
+    try:
+        optimizer = rebuild_optimizer(ckpt, model)
+    except UsageError as err:
+        optimizer = None
+        say(args.quiet, f"the optimizer is not included: {err}")
     if optimizer is not None:
         try:
             torch_optimizer = interop.optimizer_to_torch(optimizer, torch_model, allow_schedule=True)
