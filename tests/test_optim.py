@@ -770,6 +770,44 @@ def test_load_state_dict_mismatches_are_clear_errors():
         optim.Adam(make_params()).load_state_dict(bad_option)
 
 
+@pytest.mark.parametrize("step, words", [
+    (-5, "whole number >= 0, got -5"), (2.7, "whole number >= 0, got 2.7"),
+    (np.array([1, 2]), r"whole number >= 0, got an array of shape \(2,\)"), ("3", "got a str"),
+])
+def test_load_state_dict_refuses_a_step_count_that_cannot_be(step, words):
+    # A negative or fractional step would shift Adam's bias correction 1 - beta**t silently.
+    params = make_params()
+    adam = optim.Adam(params)
+    run_optimizer(adam, params, steps=2)
+    sd = adam.state_dict()
+    one_step = dict(sd, state={**sd["state"], 0: dict(sd["state"][0], step=step)})
+    for edited in (one_step, dict(sd, step_count=step)):
+        target = optim.Adam(make_params())
+        where = r"Adam.load_state_dict: '(step' of parameter 0|step_count').*"
+        with pytest.raises(ValueError, match=where + words):
+            target.load_state_dict(edited)
+        assert target.state == {} and target.step_count == 0
+    torch_like = dict(sd, state={k: dict(v, step=float(v["step"])) for k, v in sd["state"].items()})
+    target = optim.Adam(make_params())
+    target.load_state_dict(torch_like)  # a whole float, as PyTorch saves its step, is a count
+    assert [(type(st["step"]), st["step"]) for st in target.state.values()] == [
+        (int, st["step"]) for st in sd["state"].values()
+    ]
+
+
+def test_load_state_dict_given_a_checkpoint_or_a_model_state_names_the_entry_to_pass():
+    model = nn.Linear(2, 1)
+    adam = optim.Adam(model.parameters())
+    checkpoint = {"model": model.state_dict(), "optimizer": adam.state_dict(), "epoch": 3}
+    words = r"got a dict with keys 'epoch', 'model', 'optimizer': a checkpoint\? Pass its optimizer entry"
+    with pytest.raises(ValueError, match=words + r", checkpoint\['optimizer'\]"):
+        adam.load_state_dict(checkpoint)
+    words = "a dict of arrays with keys 'bias', 'weight': a model's state_dict, which model.load_state_dict"
+    with pytest.raises(ValueError, match=words):
+        adam.load_state_dict(model.state_dict())
+    adam.load_state_dict(checkpoint["optimizer"])
+
+
 # --- an optimizer a student writes: one _update call per parameter, with that parameter's arrays ---
 
 

@@ -544,7 +544,7 @@ class Optimizer:
             p, group = owner[k]
             new_state[p] = self._load_param_state(p, group, dict(entry), k, name)
         max_step = max((s["step"] for s in new_state.values()), default=0)
-        step_count = int(np.asarray(state_dict.get("step_count", max_step)))
+        step_count = _loaded_step(state_dict.get("step_count", max_step), f"{name}: 'step_count'")
         self.param_groups = new_groups
         self._options_seen = [_options_of(g) for g in new_groups]
         self.state = new_state
@@ -556,9 +556,8 @@ class Optimizer:
     def _check_saved_by(self, state_dict: Any, name: str) -> None:
         """A state dict, saved by this class of optimizer (when it says: older ones do not)."""
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
-            raise ValueError(
-                f"{name}: expected a dict with 'state' and 'param_groups', got {_describe(state_dict)}"
-            )
+            raise ValueError(f"{name}: expected a dict with 'state' and 'param_groups' (what "
+                             f"optimizer.state_dict() returns), got {_describe_dict(state_dict)}")
         saved_by = str(np.asarray(state_dict.get("optimizer", type(self).__name__)))
         if saved_by != type(self).__name__:
             raise ValueError(
@@ -580,7 +579,7 @@ class Optimizer:
             )
         for key, value in entry.items():
             if key == "step":
-                state["step"] = int(np.asarray(value))
+                state["step"] = _loaded_step(value, f"{name}: 'step' of parameter {k}")
             else:
                 where = f"{name}: {key!r} of parameter {k}"
                 state[key] = _loaded_entry(value, state.get(key, _LAZY), p.data, where)
@@ -641,6 +640,30 @@ def _loaded_entry(value: Any, initial: Any, param: np.ndarray, where: str) -> An
     if not isinstance(value, type(initial)):
         raise ValueError(f"{where} should be a {type(initial).__name__}, got {_describe(value)}")
     return copy.deepcopy(value)
+
+
+def _loaded_step(value: Any, where: str) -> int:
+    """A saved step count: a whole number >= 0 (Python's or numpy's; PyTorch saves 3.0), as an int.
+    A negative or fractional count would shift Adam's bias correction silently."""
+    if not _is_scalar(value) or np.asarray(value).dtype.kind not in "iuf":
+        raise ValueError(f"{where} should be a whole number >= 0, got {_describe(value)}")
+    number = np.asarray(value).item()
+    if not (float(number).is_integer() and number >= 0):
+        raise ValueError(f"{where} should be a whole number >= 0, got {number!r}")
+    return int(number)
+
+
+def _describe_dict(value: Any) -> str:
+    """What was given in place of an optimizer's state dict, with the way to the right one."""
+    if not isinstance(value, dict):
+        return _describe(value)
+    keys = sorted(map(str, value))
+    shown = ", ".join(repr(k) for k in keys[:6]) + (", ..." if len(keys) > 6 else "")
+    if "optimizer" in value and isinstance(value["optimizer"], dict):
+        return f"a dict with keys {shown}: a checkpoint? Pass its optimizer entry, checkpoint['optimizer']"
+    if value and all(isinstance(v, np.ndarray) for v in value.values()):
+        return f"a dict of arrays with keys {shown}: a model's state_dict, which model.load_state_dict takes"
+    return f"a dict with keys {shown}"
 
 
 def _loaded_array(value: Any, like: np.ndarray, where: str) -> np.ndarray:
