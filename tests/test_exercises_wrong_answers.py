@@ -291,6 +291,13 @@ WRONG_LINES = [
         ['state["v"]'],
     ),
     (
+        "adam",
+        'state["s"], state["step"]',
+        'state["s"], state["step"] + 1',
+        ["looks like: off by one step"],
+        ["changes from step to step"],  # (one named mistake, not a second guess beside it)
+    ),
+    (
         "gradient_check_n",
         "gradapprox[i] = (J_plus - J_minus) / (2 * epsilon)",
         "gradapprox[i] = (J_plus - cost(theta)) / epsilon",
@@ -356,6 +363,13 @@ def test_a_wrong_line_gets_the_hint_that_names_it(exercise_id, old, new, present
         assert words not in text, (words, text)
 
 
+def test_the_planted_adam_bug_gets_one_looks_like_line(tmp_path):
+    exercise = exercises.get("bug_adam")
+    text = str(run_checks(exercise, load_file(exercises.start(exercise.id, tmp_path), exercise)))
+    assert "looks like: off by one step" in text
+    assert "changes from step to step" not in text, text
+
+
 def test_a_specific_hint_is_not_given_next_to_a_generic_one(tmp_path):
     # a * a with = for +=: the gradient is half the right one; "overwritten" says why, "factor 2" would not
     exercise = exercises.get("bug_value_engine")
@@ -417,3 +431,30 @@ def test_a_numpy_function_in_a_backward_gets_the_engines_words_in_the_check_on_t
     report = exercises.check("backward_tanh", TanhWithNumpy)
     assert failed(report) == [c.name for c in report.checks if TENSOR_CHECK in c.name], str(report)
     assert "TanhWithNumpy.backward called a numpy function on a Tensor: under create_graph" in str(report)
+
+
+class AddOneArray(tg.Function):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, grad):
+        return grad  # one array for two inputs: its rows are no gradients
+
+
+class MulWithOneGradient(tg.Function):
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, grad):
+        a, b = self.inputs
+        return grad * b  # one array for two inputs
+
+
+@pytest.mark.parametrize(
+    "exercise_id, op", [("backward_mul", MulWithOneGradient), ("broadcast_add", AddOneArray)]
+)
+def test_one_array_for_two_inputs_is_one_gradient_not_its_rows(exercise_id, op):
+    report = exercises.check(exercise_id, op)
+    assert report.score == 0
+    for c in report.checks:
+        assert "returned 1 gradient(s); expected 2" in " ".join(c.lines), str(report)

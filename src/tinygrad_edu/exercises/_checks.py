@@ -95,7 +95,9 @@ def _one_per_input(grads: Any, n_inputs: int) -> tuple[Any, ...]:
     """A backward's result as a tuple: a lone gradient of a one-input op, else the tuple or list."""
     if isinstance(grads, tuple):
         return grads
-    return (grads,) if n_inputs == 1 else tuple(grads)
+    if n_inputs == 1 or not isinstance(grads, list):  # one array for several inputs is one gradient,
+        return (grads,)  # not its rows: the count check then says "1 gradient(s) for 2 inputs"
+    return tuple(grads)
 
 
 def random_upstream(shape: tuple[int, ...], seed: int) -> np.ndarray:
@@ -499,22 +501,20 @@ def trajectory_check(
             ] + _state_not_kept(state, state_names or {})
             hints, changing = ({}, []) if specific else _factor_hints(got, want)
             # Compared as updates (after - before), so a sign or a factor in the step shows.
-            return (
-                [
-                    f"parameter after step {t} (options {options}): yours {_short_array(mine)}, "
-                    f"expected {_short_array(right)}"
-                ]
-                + compare(
-                    f"  the update of step {t} (parameter after - before)",
-                    mine - before,
-                    right - before,
-                    neighbours=[n[t - 1] - before for n in neighbours],
-                    expected_name="expected",
-                    hints=hints,
-                )
-                + specific
-                + changing
+            compared = compare(
+                f"  the update of step {t} (parameter after - before)",
+                mine - before,
+                right - before,
+                neighbours=[n[t - 1] - before for n in neighbours],
+                expected_name="expected",
+                hints=hints,
             )
+            if any("looks like:" in line for line in compared):
+                changing = []  # (a step off by one changes the factor too: the named mistake says more)
+            return [
+                f"parameter after step {t} (options {options}): yours {_short_array(mine)}, "
+                f"expected {_short_array(right)}"
+            ] + compared + specific + changing
         return []
 
     return check
