@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tinygrad_edu as tg
-from tinygrad_edu import Tensor
+from tinygrad_edu import Tensor, gradcheck
 from tinygrad_edu.autograd import OpError
 
 
@@ -130,6 +130,46 @@ def test_a_numpy_function_on_a_tensor_under_create_graph_is_explained():
         tg.grad(Tanh.apply(x).sum(), [x], create_graph=True)
     (g,) = tg.grad(Tanh.apply(x).sum(), [x])  # an ordinary backward runs it on ndarrays
     assert g.item() == pytest.approx(1 - np.tanh(0.5) ** 2)
+
+
+class ReLUWithCopy(tg.Function):
+    def forward(self, x):
+        return np.maximum(x, 0)
+
+    def backward(self, grad):
+        (x,) = self.inputs
+        g = grad.copy()  # numpy's habit: Tensors have .copy() too, so this runs in both kinds of backward
+        return g * (x > 0)
+
+
+def test_grad_copy_in_a_backward_works_on_arrays_and_on_tensors():
+    x = leaf(0.5, -1.0, 2.0)
+    (g,) = tg.grad((ReLUWithCopy.apply(x) ** 2).sum(), [x], create_graph=True)
+    assert g.tolist() == [1.0, 0.0, 4.0] and g.requires_grad  # 2 relu(x) where x > 0
+    (gg,) = tg.grad(g.sum(), [x])
+    assert gg.tolist() == [2.0, 0.0, 2.0]
+    assert gradcheck.gradgradcheck(ReLUWithCopy.apply, [leaf(0.5, -1.0, 2.0)])
+    copied = x.copy()
+    assert copied.data is not x.data and copied.requires_grad and type(copied._ctx).__name__ == "Cast"
+
+
+def test_an_ndarray_only_method_on_a_tensor_under_create_graph_is_explained():
+    class Masked(tg.Function):
+        def forward(self, x):
+            return x * 2.0
+
+        def backward(self, grad):
+            g = grad * 2.0
+            g.fill(1.0)  # an ndarray method Tensors do not have
+            return g
+
+    x = leaf(0.5)
+    # before: Python's bare "'Tensor' object has no attribute 'fill'"
+    expected = r"^Masked.backward called .fill\(\) on a Tensor: under create_graph"
+    with pytest.raises(AttributeError, match=expected):
+        tg.grad(Masked.apply(x).sum(), [x], create_graph=True)
+    (g,) = tg.grad(Masked.apply(x).sum(), [x])  # on ndarrays it runs
+    assert g.item() == 1.0
 
 
 def test_saved_tensors_is_saved():

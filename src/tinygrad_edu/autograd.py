@@ -843,6 +843,14 @@ def _ndarray_misuse_error(op: Function, exc: Exception, create_graph: bool) -> E
             "ordinary backward, grad, self.inputs and self.output are ndarrays already; write "
             f"grad * x, not grad.data * x.data ({exc})"
         )
+    if create_graph and _ndarray_only_method(exc):
+        return AttributeError(
+            f"{name}.backward called .{exc.name}() on a Tensor: under create_graph=True (tg.grad(..., "
+            "create_graph=True), gradgradcheck) grad, self.inputs and self.output are Tensors, and "
+            f".{exc.name}() is an ndarray method that Tensors do not have. Write the backward with what "
+            "ndarrays and Tensors share: arithmetic, @, .T, .sum, .reshape, indexing, .copy(), "
+            "comparisons (grad * (x > 0) for a mask)"
+        )
     if create_graph or not isinstance(getattr(exc, "obj", None), np.ndarray) or not hasattr(Tensor, exc.name):
         return exc  # (a typo, grad.rehsape: numpy's own message says it best)
     return AttributeError(
@@ -850,6 +858,14 @@ def _ndarray_misuse_error(op: Function, exc: Exception, create_graph: bool) -> E
         "self.inputs and self.output are ndarrays (Tensors only under create_graph=True), so a "
         "backward uses what both have: arithmetic, @, .T, .sum, .reshape, indexing; call another "
         "op with tinygrad_edu.autograd.run, e.g. run(Sigmoid, x) instead of x.sigmoid()"
+    )
+
+
+def _ndarray_only_method(exc: Exception) -> bool:
+    """An AttributeError for a method that ndarrays have and Tensors do not (``grad.fill(0)``)."""
+    return (
+        isinstance(exc, AttributeError) and isinstance(getattr(exc, "obj", None), Tensor)
+        and hasattr(np.ndarray, exc.name) and not hasattr(Tensor, exc.name)
     )
 
 

@@ -923,6 +923,10 @@ class Tensor:
         """PyTorch's ``clone``: a copy in a new array, recorded: the gradient flows back to the original."""
         return self.astype(self.dtype)
 
+    def copy(self) -> "Tensor":
+        """numpy's name for ``clone``, so that ``grad.copy()`` in a backward works on ndarrays and Tensors."""
+        return self.astype(self.dtype)
+
     def float(self) -> "Tensor":
         """PyTorch's ``float``: ``astype(np.float32)``, a recorded copy, even of a float32 x (PyTorch: x)."""
         return self.astype(np.float32)
