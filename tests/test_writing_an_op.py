@@ -303,3 +303,14 @@ def test_an_option_given_to_apply_by_position_is_named_with_the_keyword_to_write
     with pytest.raises(OpError) as info:
         tg.where(np.ones(2, bool), x, 0.0)
     assert "option" not in str(info.value)
+
+
+def test_every_built_in_op_imports_from_tinygrad_edu_ops_by_its_name():
+    from tinygrad_edu import ops
+    from tinygrad_edu.ops import Exp, Tanh  # where a backward's run(Tanh, x) takes it from
+    from tinygrad_edu.ops.elementwise import Tanh as where_it_lives
+
+    assert Tanh is where_it_lives and Exp is tg.OPS["Exp"]
+    assert all(getattr(ops, name) is op for name, op in tg.OPS.items())
+    with pytest.raises(ImportError, match="Tahn"):
+        from tinygrad_edu.ops import Tahn  # noqa: F401

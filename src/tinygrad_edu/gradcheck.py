@@ -958,7 +958,8 @@ def _ndarray_only_backward(exc: TypeError) -> Optional[TypeError]:
             "and self.output are Tensors, and numpy's functions (np.tanh, np.exp, np.sign, ...) refuse "
             "them. Write the backward with what ndarrays and Tensors share (arithmetic, @, .T, .sum, "
             ".reshape, indexing, comparisons, self.output) and run(Op, x) for another op (from "
-            f"tinygrad_edu.autograd import run; run(Tanh, x) with Tanh from tinygrad_edu.ops), {first_order}"
+            "tinygrad_edu.autograd import run; from tinygrad_edu.ops import Tanh; run(Tanh, x)), "
+            f"{first_order}"
         )
     if "does not support item assignment" in str(exc):
         return TypeError(

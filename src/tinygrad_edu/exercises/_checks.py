@@ -546,7 +546,8 @@ def _factor_hints(got: list[np.ndarray], want: list[np.ndarray]) -> tuple[dict, 
 ONE_STYLE = """\
 Write the backward with what ndarrays and Tensors share: arithmetic, @, .T,
 .sum(axis=..., keepdims=...), .reshape, indexing, comparisons, and
-run(Op, x) to call another op (run(Exp, x) rather than np.exp(x)). The same
+run(Op, x) to call another op (run(Exp, x) rather than np.exp(x), with
+from tinygrad_edu.ops import Exp). The same
 code then runs on ndarrays in an ordinary backward and on Tensors under
 create_graph=True (second derivatives)."""
 
