@@ -191,7 +191,7 @@ def relu_writing_into_grad() -> None:
         _ReLUWritingIntoGrad.apply(x).sum().backward()
 
 
-class _BadCube(tg.Function):
+class BadCube(tg.Function):
     def forward(self, x):
         return x**3
 
@@ -789,20 +789,20 @@ CASES: list[Any] = [
     Message(
         "gradient_checking.md",
         (
-            "gradcheck: Jacobian mismatch for input 0 (shape (2, 3)) at input element (0, 1), output "
-            "element (0, 0) of output 0: analytic 3.0, numerical 0.0 (30 of 36 entries differ; atol=1e-05, "
-            "rtol=0.001)",
+            "gradcheck: Jacobian mismatch of BadCube.apply for input 0 (shape (2, 3) float64) at input "
+            "element (0, 1), output element (0, 0) of output 0: analytic 3.0, numerical 0.0 (30 of 36 "
+            "entries differ; atol=1e-05, rtol=0.001)",
         ),
         gradcheck.GradcheckError,
         lambda: gradcheck.gradcheck(
-            _BadCube.apply, [Tensor(np.array([[0.5, -1.0, 2.0], [1.5, 0.3, -0.7]]), requires_grad=True)]
+            BadCube.apply, [Tensor(np.array([[0.5, -1.0, 2.0], [1.5, 0.3, -0.7]]), requires_grad=True)]
         ),
     ),
     Message(
         "gradient_checking.md",
         (
-            "gradcheck: Jacobian mismatch for input 0 (shape (9,)) at input element (3,), output element "
-            "(3,) of output 0: analytic 0.0, numerical 0.5 (1 of 81 entries differ; atol=1e-05, "
+            "gradcheck: Jacobian mismatch for input 0 (shape (9,) float64) at input element (3,), output "
+            "element (3,) of output 0: analytic 0.0, numerical 0.5 (1 of 81 entries differ; atol=1e-05, "
             "rtol=0.001). Input element (3,) sits at a kink of ReLU: x + eps and x - eps fall on its two "
             "sides",
         ),

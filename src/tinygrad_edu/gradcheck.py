@@ -473,7 +473,7 @@ def _compare(
         rng = np.random.default_rng(0)
         numeric, analytic = _cotangent_products(f, tensors, eps, rng)
         out_shapes = []
-        what = "vector-Jacobian product (random cotangent)"
+        what = "vector-Jacobian product (the gradient for a random upstream gradient)"
     check = _Check(f, tensors, eps, atol, rtol, name)
     msg = _first_mismatch(check, numeric, analytic, out_shapes, what, explain)
     if msg is None and out_shapes:  # (random cotangents test linearity already)
@@ -513,9 +513,10 @@ def _first_mismatch(
             continue
         r, k = np.argwhere(bad)[0]
         where_in = np.unravel_index(k, tensors[i].shape) if tensors[i].ndim else ()
-        row = f"output element {_row_name(r, out_shapes)}" if out_shapes else f"cotangent {r}"
+        row = f"output element {_row_name(r, out_shapes)}" if out_shapes else f"random upstream gradient {r}"
         msg = (
-            f"{check.name}: {what} mismatch for input {i} (shape {tensors[i].shape}) at input "
+            f"{check.name}: {what} mismatch{_of_op(check.f)} for input {i} (shape {tensors[i].shape} "
+            f"{tensors[i].dtype}) at input "
             f"element {tuple(int(j) for j in where_in)}, {row}: analytic {float(ana[r, k])!r}, "
             f"numerical {float(num[r, k])!r} ({int(bad.sum())} of {bad.size} entries differ; "
             f"atol={check.atol}, rtol={check.rtol})"
@@ -532,6 +533,17 @@ def _first_mismatch(
             extra = _likely_cause(check, i, int(r), int(k), num, ana, bad, out_shapes)
         return msg + extra
     return None
+
+
+def _of_op(f: Callable[..., Any]) -> str:
+    """" of Softplus.apply" for an op's apply, " of my_f" for a named function; "" for a lambda."""
+    owner = getattr(f, "__self__", None)
+    if isinstance(owner, type) and issubclass(owner, Function):
+        return f" of {owner.__name__}.apply"
+    name = getattr(f, "__name__", "")
+    if not name or name == "<lambda>" or getattr(f, "__module__", None) == __name__:
+        return ""  # (gradgradcheck's own first derivative of f: its message names f's op)
+    return f" of {name}"
 
 
 def _written_in_place(f: Callable[..., Any], tensors: list[Tensor], name: str) -> Optional[str]:
