@@ -102,3 +102,15 @@ def test_the_courses_cost_gradient_is_bce_with_logits():
     scores = tg.Tensor(z, requires_grad=True)
     nn.BCELoss()(scores.sigmoid(), y).backward()
     assert scores.grad.data[0, 0] == 0.0 and scores.grad.data[3, 0] == 0.0
+
+
+def test_the_reference_gradient_check_n_agrees_with_the_course_to_the_one_percent_the_docs_say():
+    # exercises.md: 1.18909e-07 from the reference solution, the course's 1.18855520355e-07 within 1 %.
+    from tinygrad_edu.exercises import gradient_check_n as task
+
+    cost, theta, grad = task.course_problem(False)
+    namespace = {}
+    exec(compile(exercises.get("gradient_check_n").reference, "reference", "exec"), namespace)
+    got = float(namespace["gradient_check_n"](cost, theta, grad))
+    assert f"{got:.5e}" == "1.18909e-07"
+    assert abs(got / 1.18855520355e-07 - 1) < 1e-2

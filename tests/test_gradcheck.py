@@ -545,3 +545,21 @@ def test_gradgradcheck_takes_a_lone_cotangent_for_one_output_and_refuses_a_wrong
         gradcheck.gradgradcheck(lambda a: a**3, [x], grad_outputs=[np.ones(3), np.ones(3)])
     with pytest.raises(ValueError, match=r"grad_outputs\[0\] has shape \(\) but output 0 of f has shape"):
         gradcheck.gradgradcheck(lambda a: a**3, [x], grad_outputs=[np.array(1.0)])
+
+
+class AddBiasUnreduced(tg.Function):
+    def forward(self, x, b):
+        return x + b
+
+    def backward(self, grad):
+        return grad, grad  # the engine sums the second down to b's shape
+
+
+def test_a_missing_broadcast_reduction_passes_gradcheck_and_fails_the_exercise_as_the_docs_say():
+    # gradient_checking.md: the engine reduces, so the op is right; the exercises check the return itself.
+    from tinygrad_edu import exercises
+
+    x, b = rand_leaf(4, 3, seed=1), rand_leaf(3, seed=2)
+    assert gradcheck.gradcheck(AddBiasUnreduced.apply, [x, b]) is True
+    report = exercises.check("broadcast_add", AddBiasUnreduced)
+    assert not report.passed and "missing broadcast reduction" in str(report)

@@ -25,7 +25,8 @@ then the relative difference between backprop's grad and gradapprox:
     difference = ||grad - gradapprox|| / (||grad|| + ||gradapprox||)      (np.linalg.norm)
 
 The course: below 2e-7 the backward is right; on its 3-layer test case the
-correct backward gives difference = 1.18855520355e-07, its buggy one 0.285.
+correct backward gives difference = 1.18855520355e-07 (your answer must agree to 1 %:
+the later digits are rounding), its buggy one 0.285.
 cost(theta) returns the cost J for a parameter vector; grad has theta's shape.
 
 {how_to_check(ID)}
