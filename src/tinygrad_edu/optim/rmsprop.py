@@ -15,13 +15,14 @@ class RMSprop(Optimizer):
         g = grad + weight_decay * p
         s = alpha * s + (1 - alpha) * g * g              (s, a and b start at 0)
         centered:  a = alpha * a + (1 - alpha) * g;  s_used = s - a * a   (else s_used = s)
-        d = sqrt(s_used) + eps                           eps_mode="outside" (PyTorch)
-        d = sqrt(s_used + eps)                           eps_mode="inside"  (Keras, the course)
+        d = sqrt(s_used) + eps                           eps_mode="outside" (PyTorch, the course)
+        d = sqrt(s_used + eps)                           eps_mode="inside"  (Keras 3)
         momentum > 0:  b = momentum * b + g / d;  p = p - lr * b
         otherwise:     p = p - lr * g / d
 
-    ``alpha`` is Keras's ``rho`` and the course's ``beta2``. Keras's ``RMSprop`` is
-    ``RMSprop(lr, alpha=0.9, eps=1e-7, eps_mode="inside")``; Keras puts ``lr`` inside the
+    ``alpha`` is Keras's ``rho`` and the course's ``beta2``. TensorFlow 2's Keras ``RMSprop``
+    (seed 004's printed 0.6837723) is ``RMSprop(lr, alpha=0.9, eps=1e-7)``, Keras 3's the same with
+    ``eps_mode="inside"`` (docs/optimizers.md); Keras puts ``lr`` inside the
     momentum buffer (``b = momentum * b + lr * g / d; p = p - b``), the same while ``lr`` is constant.
     """
 
