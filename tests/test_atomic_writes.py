@@ -584,3 +584,43 @@ def test_a_failed_write_names_the_file_in_the_library_too(tmp_path, full_disk):
         with _files.atomic_write(tmp_path / "notes.txt", "w"):
             raise other
     assert info.value is other
+
+
+def test_a_read_only_file_is_refused_as_open_refuses_it_and_kept(tmp_path, monkeypatch):
+    # As root, open() writes a 0o444 file, and so does atomic_path (above); for its owner, open()
+    # refuses it, and renaming over it must not succeed where open would not. os.access answers as
+    # open would: here it is told the file is not writable, as it says to an ordinary user.
+    path = old_file(tmp_path, "frozen.npz")
+    monkeypatch.setattr(_files.os, "access", lambda p, mode: os.path.realpath(p) != str(path))
+    with pytest.raises(PermissionError, match=r"save: cannot write '.*frozen.npz': the file is read-only"):
+        tg.save({"w": np.zeros(2)}, str(path))
+    assert path.read_bytes() == OLD and sorted(os.listdir(tmp_path)) == ["frozen.npz"]
+
+
+def test_a_long_file_name_that_open_accepts_is_saved(tmp_path):
+    name = "a" * 240 + ".npz"  # 244 bytes: legal, but not with the temporary name's 30 more
+    path = tmp_path / name
+    tg.save({"w": np.arange(3.0)}, str(path))
+    assert np.array_equal(tg.load(str(path))["w"], np.arange(3.0))
+    assert os.listdir(tmp_path) == [name]
+    wide = "é" * 121 + ".npz"  # 246 bytes in UTF-8: cut between characters, never inside one
+    tg.save({"w": np.arange(2.0)}, str(tmp_path / wide))
+    assert sorted(os.listdir(tmp_path)) == sorted([name, wide])
+
+
+def test_a_stale_temporary_file_of_a_long_name_is_removed_too(tmp_path):
+    name = "b" * 240 + ".npz"
+    digits = len(str(os.getpid()))  # a process that is gone, with a number as long as ours
+    dead = next(p for p in range(10 ** digits - 1, 0, -1) if _files._process_is_gone(p))
+    assert len(str(dead)) == digits
+    stale = tmp_path / f".{_files._temporary_stem(name)}.{dead}-0123456789ab.tmp"
+    stale.write_bytes(b"half")
+    tg.save({"w": np.zeros(1)}, str(tmp_path / name))
+    assert os.listdir(tmp_path) == [name]
+
+
+def test_a_link_into_a_missing_folder_names_that_folder(tmp_path):
+    link = tmp_path / "best.npz"
+    link.symlink_to(tmp_path / "gone" / "best.npz")
+    with pytest.raises(FileNotFoundError, match=r"the folder '.*gone' does not exist"):
+        tg.save({"w": np.zeros(1)}, str(link))

@@ -1356,3 +1356,13 @@ def test_data_given_to_a_module_s_constructor_says_to_make_it_first_then_call_it
             self.w = nn.Parameter(w)
 
     assert Scaled(np.ones(3)).w.shape == (3,)
+
+
+def test_a_value_just_beyond_float32_is_shown_with_all_its_digits_when_refused():
+    # With %g, 3.4028235e38 * 1.0000001 read "3.40282e+38 does not fit in float32": it looked as if it fitted.
+    layer = nn.Linear(1, 1)
+    state = layer.state_dict()
+    state["weight"] = np.full((1, 1), 3.4028235e38 * 1.0000001)
+    words = r"3\.4028238\d*e\+38 does not fit in float32 \(largest 3\.4028234\d*e\+38"
+    with pytest.raises(RuntimeError, match=words):
+        layer.load_state_dict(state)

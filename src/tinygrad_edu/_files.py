@@ -8,7 +8,9 @@ intact and removes the temporary file; a reader never sees a half-written file. 
 ``OSError`` of the write (a full disk) is raised again naming the file and what is left:
 ``save: cannot write 'c.npz': No space left on device; the previous file is kept``.
 
-Also: the new file keeps the permission bits of the file it replaces (a ``chmod 600``
+Also: a read-only file is refused, as ``open`` refuses it (root may write it, as with ``open``);
+the temporary name is cut short when a long ``NAME`` would make it too long for the file system;
+the new file keeps the permission bits of the file it replaces (a ``chmod 600``
 file stays private), and a file that did not exist gets the umask's mode, as ``open`` gives
 it (0o644 under umask 022), also when a library makes the file itself with other bits
 (safetensors makes its files 0o600); a symbolic link is followed (its target is replaced, the link
@@ -108,6 +110,8 @@ def _temporary(path: PathLike, where: str, reopened: bool = False) -> Iterator[t
         yield -1, None
         return
     directory, name = os.path.split(target)
+    _check_writable(target, path, where)
+    name = _temporary_stem(name)
     tmp = os.path.join(directory, f".{name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp")
     fd = _create_temporary(tmp, path, where)
     try:
@@ -127,6 +131,28 @@ def _temporary(path: PathLike, where: str, reopened: bool = False) -> Iterator[t
         raise
     _fsync_directory(directory)
     _remove_stale_temporaries(directory, name)
+
+
+NAME_MAX = 255
+"""The longest file name, in bytes, on the usual file systems (ext4, APFS, NTFS's 255 characters)."""
+
+
+def _temporary_stem(name: str) -> str:
+    """``name`` as the temporary file carries it: cut short so that ``.NAME.PID-RANDOM.tmp`` is a
+    legal name where ``NAME`` alone is one (a 244-byte name would otherwise fail to save)."""
+    room = NAME_MAX - len(".") - len(f".{os.getpid()}-") - 12 - len(".tmp")
+    encoded = name.encode("utf-8", "surrogateescape")
+    if len(encoded) <= room:
+        return name
+    return encoded[:room].decode("utf-8", "ignore")  # (a character cut in half is left out)
+
+
+def _check_writable(target: str, path: str, where: str) -> None:
+    """Refuse to replace a read-only file, as ``open(path, "w")`` does (for its owner, not for root:
+    ``os.access`` answers as open would); renaming over it would succeed silently."""
+    if os.path.isfile(target) and not os.access(target, os.W_OK):
+        message = f"{where}: cannot write {path!r}: the file is read-only (its permissions); it is kept"
+        raise PermissionError(errno.EACCES, message)
 
 
 def _write_error(exc: OSError, path: str, where: str) -> OSError:
@@ -151,6 +177,8 @@ def _create_temporary(tmp: str, path: str, where: str) -> int:
         return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     except OSError as exc:
         folder = os.path.dirname(os.path.abspath(path)) or "."
+        if os.path.isdir(folder) and not os.path.isdir(os.path.dirname(tmp)):
+            folder = os.path.dirname(tmp)  # (a symbolic link into a folder that is gone: name that one)
         if exc.errno == errno.ENOENT and not os.path.isdir(folder):
             reason = f"the folder {folder!r} does not exist"
         elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):

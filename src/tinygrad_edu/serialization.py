@@ -38,8 +38,8 @@ a checkpoint cannot run code.
 A save goes to a temporary file ``.NAME.PID-RANDOM.tmp`` next to the target that
 is flushed, fsync'd and then renamed over it (``os.replace`` is atomic; the helper
 ``tinygrad_edu._files.atomic_write``, which every writer of the library uses), so a
-crash in the middle of a save leaves the previous checkpoint intact. The
-replacement keeps the old file's permission bits (a ``chmod 600`` checkpoint
+crash in the middle of a save leaves the previous checkpoint intact. A read-only
+checkpoint is refused, as ``open`` refuses it. The replacement keeps the old file's permission bits (a ``chmod 600`` checkpoint
 stays private), a symbolic link is followed (the link's target is replaced, the
 link stays), and a temporary file left by a save that was killed (its process
 is gone) is removed by the next successful save of the same checkpoint.

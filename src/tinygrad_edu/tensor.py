@@ -122,7 +122,10 @@ def _check_conversion(arr: np.ndarray, dtype: np.dtype, where: str) -> None:
             overflows = finite & ~np.isfinite(arr.astype(dtype))
         if overflows.any():
             bad = arr[overflows].flat[0]
-            raise OverflowError(f"{where}: {bad:g} does not fit in {dtype} (it would become inf)")
+            biggest = float(np.finfo(dtype).max)  # (all digits: 3.40282e+38 looks as if it fitted)
+            raise OverflowError(
+                f"{where}: {float(bad)!r} does not fit in {dtype} (largest {biggest!r}: it would become inf)"
+            )
 
 
 def _may_overflow(source: np.dtype, target: np.dtype) -> bool:
