@@ -39,10 +39,11 @@ A save goes to a temporary file ``.NAME.PID-RANDOM.tmp`` next to the target that
 is flushed, fsync'd and then renamed over it (``os.replace`` is atomic; the helper
 ``tinygrad_edu._files.atomic_write``, which every writer of the library uses), so a
 crash in the middle of a save leaves the previous checkpoint intact. A read-only
-checkpoint is refused, as ``open`` refuses it. The replacement keeps the old file's permission bits (a ``chmod 600`` checkpoint
-stays private), a symbolic link is followed (the link's target is replaced, the
-link stays), and a temporary file left by a save that was killed (its process
-is gone) is removed by the next successful save of the same checkpoint.
+checkpoint is refused, as ``open`` refuses it. The replacement keeps the old
+file's permission bits (a ``chmod 600`` checkpoint stays private), a symbolic
+link is followed (the link's target is replaced, the link stays), and a
+temporary file left by a save that was killed (its process is gone) is removed
+by the next successful save of the same checkpoint.
 
 Loading reads only what the file declares and checks it first: at most
 ``max_entries`` arrays and index nodes, nesting at most ``max_depth`` deep, and
