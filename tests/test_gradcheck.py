@@ -424,8 +424,13 @@ def test_a_kink_of_an_op_of_ones_own_is_seen_from_its_one_sided_slopes():
     with pytest.raises(GradcheckError) as caught:
         tg.gradcheck(ReluTakingTheRightSide.apply, [x])
     message = str(caught.value)
-    assert "The first differing entry sits at a kink of f" in message, message
+    assert "The first differing entry sits at a kink of ReluTakingTheRightSide.apply" in message, message
     assert "(0 from the left, 1 from the right)" in message, message
+    assert "relu's takes 0" not in message  # (said of the built-in ReLU only)
+    with pytest.raises(GradcheckError) as caught:
+        tg.gradcheck(lambda a: a.clip(-1.0, 1.0), [Tensor(np.array([1.0, 0.5]), requires_grad=True)])
+    message = str(caught.value)
+    assert "sits at a kink of Clip" in message and "relu" not in message, message
 
 
 def test_a_wrong_backward_away_from_any_kink_gets_no_kink_note():

@@ -779,13 +779,14 @@ def _kink_note(
     if at_kinks:
         what = _where_the_kinks_are(tensors[i].shape, at_kinks, len(columns), crossed)
     elif sides:
-        what = "The first differing entry sits at a kink of f"
+        what = f"The first differing entry sits at a kink of {_of_op(f)[4:] or 'f'}"
     else:
         return ""
+    relu = "ReLU" in set().union(*crossed.values())
+    side = "one side (relu's takes 0 at 0, as PyTorch does)" if relu else "one side"
     return (
         f". {what}, so the central difference is the average of the two one-sided slopes{sides}, not a "
-        "derivative, and a backward takes one side (relu's takes 0 at 0, as PyTorch does). Not "
-        "necessarily a bug: check at points away from the kink"
+        f"derivative, and a backward takes {side}. Not necessarily a bug: check at points away from the kink"
     )
 
 
