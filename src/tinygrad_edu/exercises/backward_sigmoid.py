@@ -43,8 +43,13 @@ def reference(x):
 
 
 CASES = [lambda: (randn(3, 4, seed=1),), lambda: (3 * randn(6, seed=2),)]
-CHECKS = op_checks("Sigmoid", reference, CASES, names=("x",))
+KNOWN = {
+    "the input x where the output s belongs: x * (1 - x). Hint: sigmoid' = s * (1 - s) with "
+    "s = sigmoid(x) = self.output": lambda x, grad: (grad * x * (1 - x),),
+}
+CHECKS = op_checks("Sigmoid", reference, CASES, names=("x",), known=KNOWN)
 
 MISTAKES = [
+    ("s = self.output", "(s,) = self.inputs", "the input x where the output s"),
     ("return grad * s * (1 - s)", "return s * (1 - s)", "off by the upstream gradient"),
 ]

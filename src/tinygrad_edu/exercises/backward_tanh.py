@@ -43,9 +43,14 @@ def reference(x):
 
 
 CASES = [lambda: (randn(3, 4, seed=1),), lambda: (randn(6, seed=2),)]
-CHECKS = op_checks("Tanh", reference, CASES, names=("x",))
+KNOWN = {
+    "the input x where the output y belongs: 1 - x * x. Hint: tanh' = 1 - tanh(x)**2 = 1 - y * y, "
+    "with y = self.output": lambda x, grad: (grad * (1 - x * x),),
+}
+CHECKS = op_checks("Tanh", reference, CASES, names=("x",), known=KNOWN)
 
 MISTAKES = [
+    ("y = self.output", "(y,) = self.inputs", "the input x where the output y"),
     ("return grad * (1 - y * y)", "return (1 - y * y)", "off by the upstream gradient"),
     ("return grad * (1 - y * y)", "return grad * (y * y - 1)", "sign"),
 ]
