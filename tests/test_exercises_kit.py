@@ -283,3 +283,14 @@ def test_feedback_names_each_common_mistake():
     assert compare("gradient for x", expected.copy(), expected) == []
     first = compare("gradient for x", -expected, expected)[0]
     assert first == "gradient for x: element (1, 0): yours -3, numerical 3 (9 of 9 elements differ)"
+
+
+def test_the_grade_table_keeps_the_looks_like_line_of_the_first_problem(tmp_path):
+    (tmp_path / "dave").mkdir()
+    (tmp_path / "dave" / "backward_tanh.py").write_text(
+        plant(solution_text("backward_tanh"), "y = self.output", "(y,) = self.inputs")
+    )
+    (row,) = exercises.grade(tmp_path)
+    first, hint = row["feedback"].split(" | ")
+    assert first.startswith("gradient for x (input 0, shape (3, 4)): element")
+    assert hint.startswith("looks like: the input x where the output y belongs") and "self.output" in hint

@@ -528,7 +528,7 @@ def grade(
         for exercise_id in exercise_ids:
             report = check(exercise_id, student_file(exercise_id, student), timeout=timeout)
             first = next((line.strip() for line in report.lines if not line.startswith("PASS")), "")
-            problem = next((ln.strip() for c in report.checks if not c.passed for ln in c.lines), first)
+            problem = _first_problem(report) or first
             rows.append(
                 {
                     "student": student.name,
@@ -542,6 +542,16 @@ def grade(
                 }
             )
     return rows
+
+
+def _first_problem(report: Any) -> str:
+    """The first failed check's first line, with its "looks like ... Hint" lines (the likely mistake
+    and what to do, which a teacher's table should not lose), joined by " | "."""
+    failed = next((c for c in report.checks if not c.passed and c.lines), None)
+    if failed is None:
+        return ""
+    hints = [ln.strip() for ln in failed.lines[1:] if ln.strip().startswith("looks like:")]
+    return " | ".join([failed.lines[0].strip(), *hints])
 
 
 def rows_to_csv(rows: list[dict[str, Any]]) -> str:
