@@ -458,3 +458,22 @@ def test_one_array_for_two_inputs_is_one_gradient_not_its_rows(exercise_id, op):
     assert report.score == 0
     for c in report.checks:
         assert "returned 1 gradient(s); expected 2" in " ".join(c.lines), str(report)
+
+
+class TanhInPlace(tg.Function):
+    def forward(self, x):
+        return np.tanh(x)
+
+    def backward(self, grad):
+        y = self.output
+        grad *= 1 - y * y
+        return grad
+
+
+def test_grad_changed_in_place_gets_the_same_words_on_arrays_and_on_tensors():
+    report = exercises.check("backward_tanh", TanhInPlace)
+    assert report.score == 0
+    words = "TanhInPlace.backward changed its grad, an input or its output in place"
+    for c in report.checks:
+        assert words in " ".join(c.lines), str(report)
+    assert "leaf Variable" not in str(report) and "no_grad" not in str(report)

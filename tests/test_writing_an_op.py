@@ -3,6 +3,8 @@ it did, and what to write instead (before, each was a bare Python or numpy error
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -314,3 +316,27 @@ def test_every_built_in_op_imports_from_tinygrad_edu_ops_by_its_name():
     assert all(getattr(ops, name) is op for name, op in tg.OPS.items())
     with pytest.raises(ImportError, match="Tahn"):
         from tinygrad_edu.ops import Tahn  # noqa: F401
+
+
+def test_a_backward_that_forgets_to_return_warns_and_none_in_a_tuple_does_not():
+    class Square(tg.Function):
+        def forward(self, x):
+            return x * x
+
+        def backward(self, grad):
+            (x,) = self.inputs
+            g = grad * 2 * x  # noqa: F841  (the return forgotten)
+
+    class NoGradient(Square):
+        def backward(self, grad):
+            return (None,)  # on purpose
+
+    x = leaf(1.0, 2.0)
+    with pytest.warns(UserWarning, match=r"Square.backward returned None, so no gradient reaches its input "
+                                         r"\(shape \(2,\)\), which requires grad: does it forget to return"):
+        Square.apply(x).sum().backward()
+    assert x.grad is None  # (as PyTorch: None is no gradient)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        NoGradient.apply(x).sum().backward()
+    assert x.grad is None

@@ -19,6 +19,7 @@ import inspect
 import itertools
 import os
 import sys
+import warnings
 import weakref
 from dataclasses import dataclass
 from operator import attrgetter
@@ -757,7 +758,15 @@ def _arrays_of(tensors: tuple["Tensor", ...]) -> tuple[np.ndarray, ...]:
 
 
 def _one_per_input(op: Function, result: Any) -> tuple[Any, ...]:
-    """A backward's result as a tuple with one entry per input, or a clear error."""
+    """A backward's result as a tuple with one entry per input, or a clear error. A bare None for an
+    input that requires grad warns: it is what a forgotten ``return`` gives."""
+    if result is None and True in op.needs_input_grad:
+        warnings.warn(
+            f"{type(op).__name__}.backward returned None, so no gradient reaches its input (shape "
+            f"{op.inputs[0].shape}), which requires grad: does it forget to return its result? (To say "
+            "so on purpose, return (None,))",
+            stacklevel=2,
+        )
     if type(result) is not tuple:
         result = tuple(result) if type(result) is list else (result,)
     if len(result) != len(op.inputs):

@@ -82,6 +82,11 @@ def backward_on_tensors(
     grad = tg.Tensor(np.array(upstream), requires_grad=True)
     try:
         return _one_per_input(fn.backward(grad), len(arrays))
+    except RuntimeError as exc:  # grad *= ...: grad is a leaf here; say what the arrays' check says
+        if "in-place operation" not in str(exc):
+            raise
+        reason = RuntimeError("an in-place operator on a Tensor, here a leaf")
+        raise _changed_in_place_error(op.__name__, reason) from exc
     except (AttributeError, TypeError) as exc:  # the engine's words for numpy's ufunc on a Tensor
         error = _ndarray_misuse_error(fn, exc, create_graph=True)
         if error is exc:
