@@ -96,8 +96,20 @@ NO_CORRECTION = (
 )
 
 
+EPS_PLACED = {
+    "inside": "eps inside the root, sqrt(s_corrected + eps), where eps_mode 'outside' adds it outside: "
+    "sqrt(s_corrected) + eps",
+    "outside": "eps outside the root, sqrt(s_corrected) + eps, where eps_mode 'inside' adds it inside: "
+    "sqrt(s_corrected + eps)",
+}
+
+
 def _check(options: dict[str, Any]) -> Any:
-    known = {NO_CORRECTION: reference(**options, corrected=False)}
+    other = "inside" if options["eps_mode"] == "outside" else "outside"
+    known = {
+        NO_CORRECTION: reference(**options, corrected=False),
+        EPS_PLACED[other]: reference(**dict(options, eps_mode=other)),
+    }
     return trajectory_check("CourseAdam", options, reference(**options), known, state_names=STATE_NAMES)
 
 
@@ -105,6 +117,11 @@ CHECKS = [(f"three steps with {o}", 1.0, _check(o)) for o in OPTIONS]
 
 MISTAKES = [
     ('state["s"], state["step"]', 'state["s"], state["step"] + 1', "off by one step"),
+    (
+        "param -= lr * v_corrected / (np.sqrt(s_corrected) + eps)",
+        "param -= lr * v_corrected / np.sqrt(s_corrected + eps)",
+        "eps inside the root, sqrt(s_corrected + eps), where eps_mode 'outside'",
+    ),
     (
         "param -= lr * v_corrected / np.sqrt(s_corrected + eps)",
         "param -= lr * v_corrected / np.sqrt(s_corrected) + eps",
