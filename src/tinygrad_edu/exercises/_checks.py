@@ -499,10 +499,10 @@ def trajectory_check(
             if close(mine, right):
                 before = right
                 continue
-            specific = [
+            specific = [  # (the whole run: v += grad's first step is a plain gradient step too)
                 f"  looks like: {words}"
                 for words, trajectory in (known or {}).items()
-                if close(mine, trajectory()[t - 1])
+                if all(close(g, k) for g, k in zip(got, trajectory()))
             ] + _state_not_kept(state, state_names or {})
             hints, changing = ({}, []) if specific else _factor_hints(got, want)
             # Compared as updates (after - before), so a sign or a factor in the step shows.

@@ -65,9 +65,21 @@ def reference(lr: float, beta: float) -> Any:
 STATE_NAMES = {"velocity": ("the velocity", "v *= beta; v += (1 - beta) * grad")}
 
 
+GRADIENT_STEP = (
+    "a plain gradient-descent step, param -= lr * grad. Hint: momentum steps along the velocity, "
+    "param -= lr * v, after v has taken the new gradient in"
+)
+
+
+def gradient_descent(lr: float) -> Any:
+    """The trajectory of plain gradient descent: the velocity computed, then not used."""
+    return lambda: [START - lr * np.sum(GRADIENTS[: t + 1], axis=0) for t in range(len(GRADIENTS))]
+
+
 def _check(lr: float, beta: float) -> Any:
     options = dict(lr=lr, beta=beta)
-    return trajectory_check("CourseMomentum", options, reference(lr, beta), state_names=STATE_NAMES)
+    known = {GRADIENT_STEP: gradient_descent(lr)}
+    return trajectory_check("CourseMomentum", options, reference(lr, beta), known, state_names=STATE_NAMES)
 
 
 CHECKS = [
@@ -82,5 +94,6 @@ MISTAKES = [
         "the velocity was not kept between steps",
     ),
     ("param -= lr * v", "param += lr * v", "sign"),
+    ("param -= lr * v", "param -= lr * grad", "a plain gradient-descent step"),
     ("param -= lr * v", "param = param - lr * v", "the parameter did not change"),
 ]
