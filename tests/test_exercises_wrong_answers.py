@@ -229,6 +229,13 @@ DERIVATIVE_HINT = "d(x**2)/dx"  # the generic factor-2 hint's explanation: only 
 WRONG_LINES = [
     (
         "chain_rule",
+        "    f.backward()\n",
+        "",
+        ["no backward reached w and b (their grads are still 0)", "call f.backward()"],
+        [DERIVATIVE_HINT, "factor"],
+    ),
+    (
+        "chain_rule",
         "return f, df_dz * x, df_dz * 1.0",
         "return f, df_dz * 1.0, df_dz * x",
         ["swapped between the inputs (df/dw and df/db)"],

@@ -107,6 +107,24 @@ def _sigmoid_mistake(fn: Any) -> Optional[str]:
     return None
 
 
+def _backward_not_called(name: str, fn: Any) -> Optional[str]:
+    """with_value gives df/dw = df/db = 0 at every point: the gradients a Value starts with, so no
+    backward ran (or the grads were read from other Values than the ones f was built from)."""
+    if name != "with_value":
+        return None
+    try:
+        results = [fn(x, w, b) for x, w, b in POINTS]
+    except Exception:  # the check itself reports what the student's code raised
+        return None
+    if all(isinstance(got, tuple) and len(got) == 3 and close(as_array(got[1]), 0.0)
+           and close(as_array(got[2]), 0.0) for got in results):
+        return (
+            "  looks like: no backward reached w and b (their grads are still 0). Hint: call f.backward() "
+            "before reading w.grad and b.grad, on the f built from the Values w and b you return the grads of"
+        )
+    return None
+
+
 def _chain_mistakes(x: float, got_dw: Any, got_db: Any, dw: float, db: float) -> tuple[list[str], list[str]]:
     """The chain rule's own mistakes, as (lines after df/dw, lines after df/db)."""
     mine_dw, mine_db = as_array(got_dw), as_array(got_db)
@@ -124,7 +142,7 @@ def _chain_mistakes(x: float, got_dw: Any, got_db: Any, dw: float, db: float) ->
 def _check_function(name: str, points: list[tuple[float, float, float]]) -> Any:
     def check(answer: Any) -> list[str]:
         problems: list[str] = []
-        sigmoid = _sigmoid_mistake(getattr(answer, name))
+        sigmoid = _sigmoid_mistake(getattr(answer, name)) or _backward_not_called(name, getattr(answer, name))
         for x, w, b in points:
             got = getattr(answer, name)(x, w, b)
             if not (isinstance(got, tuple) and len(got) == 3):
