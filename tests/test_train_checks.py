@@ -174,6 +174,36 @@ def test_a_y_val_of_shape_n_is_refused_before_training(moons):
     assert "Reshape y_val to (60, 1)" in message
 
 
+def my_mse(out, t):
+    return ((out - t) ** 2).mean()
+
+
+def test_one_dimensional_targets_with_batches_of_one_sample_are_refused_before_training(moons):
+    # before: (1, 1) outputs with (1,) targets agree, so training ran, and val_loss and evaluate
+    # then compared every output with every target: 0.345 where the right value was 0.115
+    X, y = moons
+    message = fit_refused(ValueError, (X, y.ravel()), loss_fn=my_mse, batch_size=1,
+                          validation_data=(X, y.ravel()))
+    assert message.startswith("fit: the model's output has shape (1, 1) and the targets have shape (1,)")
+    assert "for a batch of 2 (here 1 sample: the shapes agree by chance)" in message
+    fitted = make_mlp()
+    train.fit(fitted, my_mse, optim.SGD(fitted.parameters(), lr=0.1), X, y, 1, batch_size=1, progress=False)
+
+
+def test_evaluate_refuses_one_dimensional_targets_for_column_outputs(moons):
+    X, y = moons
+    model = make_mlp()
+    with pytest.raises(ValueError, match=r"^evaluate: the model's output has shape \(60, 1\) and y has shape "
+                                         r"\(60,\); an elementwise loss would broadcast them to \(60, 60\)"):
+        train.evaluate(model, my_mse, X, y.ravel(), metrics=None)
+    with tg.no_grad():
+        right = float(((model(tg.Tensor(X)).data - y) ** 2).mean())
+    assert train.evaluate(model, my_mse, X, y, metrics=None)["loss"] == pytest.approx(right, rel=1e-12)
+    labels = np.array([0, 1, 2] * 20)  # class labels for cross-entropy are (N,) by design
+    three = nn.Sequential(nn.Linear(2, 3))
+    assert set(train.evaluate(three, nn.CrossEntropyLoss(), X, labels)) == {"loss", "accuracy"}
+
+
 def test_a_y_val_of_shape_n_is_refused_with_a_hand_written_loss_too(moons):
     # before: (60, 1) outputs minus (60,) targets broadcast to (60, 60), and val_loss was wrong
     X, y = moons
@@ -528,3 +558,22 @@ def test_an_optimizer_without_param_groups_keeps_its_own_grads():
         grad_b += 2 * error.sum(axis=0) / 4
     np.testing.assert_allclose(model.weight.data, w - 0.1 * grad_w, rtol=1e-12)
     np.testing.assert_allclose(model.bias.data, b - 0.1 * grad_b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("metric, shown", [
+    (lambda out, t: (out > 0) == t, r"an array of shape \(16, 1\) \(bool\)"),
+    (lambda out, t: None, "a NoneType"),
+    (lambda out, t: np.array([0.5]), r"an array of shape \(1,\) \(float64\)"),
+])
+def test_a_metric_that_does_not_return_one_number_is_named_at_its_first_batch(moons, metric, shown):
+    # before: numpy's words after the epoch ("only 0-dimensional arrays can be converted", or a
+    # broadcast error at the smaller last batch), without the metric's name
+    X, y = moons
+    model = make_mlp()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match=rf"^fit: the metric 'hits' returned {shown} for a batch of 16; a "):
+        train.fit(model, nn.BCEWithLogitsLoss(), opt, X, y, 2, batch_size=16, metrics={"hits": metric},
+                  progress=False)
+    assert opt.step_count == 1
+    with pytest.raises(TypeError, match=r"^evaluate: the metric 'hits' returned"):
+        train.evaluate(model, nn.BCEWithLogitsLoss(), X, y, metrics={"hits": metric})

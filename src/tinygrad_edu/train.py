@@ -1179,7 +1179,7 @@ def _train_one_epoch(run: _Run, epoch: int, batch_maker: Callable[[int], Iterabl
         loss_sum += value * n
         last_loss = value
         for name, fn in run.metric_fns.items():
-            metric_sums[name] += fn(output.data, _as_array(yb)) * n
+            metric_sums[name] += _metric_value(name, fn, output.data, _as_array(yb), "fit") * n
         run.history._record_step(epoch, value, _current_lr(run.optimizer))
         if run.interrupt.requested:
             raise KeyboardInterrupt
@@ -1195,6 +1195,22 @@ def _train_one_epoch(run: _Run, epoch: int, batch_maker: Callable[[int], Iterabl
     # (floats, as the validation metrics are: a metric's np.float32 is no float for the callbacks)
     logs.update({name: float(s / n_seen) for name, s in metric_sums.items()})
     return logs
+
+
+def _metric_value(name: str, fn: Callable[..., Any], output: np.ndarray, target: Any, where: str) -> float:
+    """A metric's value on one batch, a real number: one per sample (``(out > 0) == t``) or None
+    would be averaged into nonsense or fail in numpy's words after the epoch."""
+    value = fn(output, target)
+    if isinstance(value, (int, float, np.number, np.bool_)) or (
+        isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "fiub"
+    ):
+        return float(value)
+    shown = f"an array of shape {value.shape} ({value.dtype})" if isinstance(value, np.ndarray) else (
+        f"a {type(value).__name__}")
+    raise TypeError(
+        f"{where}: the metric {name!r} returned {shown} for a batch of {len(output)}; a metric returns one "
+        "number for the batch, e.g. float(np.mean((output > 0) == y)) rather than (output > 0) == y"
+    )
 
 
 def _train_one_step(run: _Run, xb: Tensor, yb: Any, epoch: int, step: int) -> tuple[Tensor, float]:
@@ -1237,23 +1253,33 @@ def _train_one_step(run: _Run, xb: Tensor, yb: Any, epoch: int, step: int) -> tu
 
 
 def _check_target_shape(
-    output: tuple[int, ...], shape: Optional[tuple[int, ...]], targets: str = "the targets", y: str = "y"
+    output: tuple[int, ...],
+    shape: Optional[tuple[int, ...]],
+    targets: str = "the targets",
+    y: str = "y",
+    where: str = "fit",
 ) -> None:
     """Refuse targets of ``shape`` that an elementwise loss would broadcast against outputs of
     shape ``output`` into a bigger array: (n, 1) outputs with (n,) targets compare every output
     with every target, an (n, n) loss that trains without an error (the built-in losses check
-    this; a hand-written one may not). ``targets`` and ``y`` name them in the message."""
+    this; a hand-written one may not). A batch of one sample is judged as two would be: (1, 1)
+    with (1,) agrees by chance, and the same targets go wrong in ``evaluate``. ``targets`` and ``y``
+    name them in the message."""
     if shape is None or shape == output:
         return
+    probe_output, probe_shape = output, shape
+    if output[:1] == (1,) and shape[:1] == (1,):
+        probe_output, probe_shape = (2, *output[1:]), (2, *shape[1:])
     try:
-        both = np.broadcast_shapes(output, shape)
+        both = np.broadcast_shapes(probe_output, probe_shape)
     except ValueError:
         return  # not broadcastable: class labels for cross-entropy, say
-    if math.prod(both) > max(math.prod(output), math.prod(shape)):
+    if math.prod(both) > max(math.prod(probe_output), math.prod(probe_shape)):
         have = "have" if targets == "the targets" else "has"
+        n = "" if probe_output is output else " for a batch of 2 (here 1 sample: the shapes agree by chance)"
         raise ValueError(
-            f"fit: the model's output has shape {output} and {targets} {have} shape {shape}; "
-            f"an elementwise loss would broadcast them to {both} and compare every output with every "
+            f"{where}: the model's output has shape {output} and {targets} {have} shape {shape}; "
+            f"an elementwise loss would broadcast them to {both}{n} and compare every output with every "
             f"target. Reshape {targets} to {output} (e.g. {y}.reshape(-1, 1))"
         )
 
@@ -1512,9 +1538,11 @@ def evaluate(
             for k in range(0, len(X), size):
                 xb, yb = X[k : k + size], y[k : k + size]
                 output = model(Tensor(xb))
+                if k == 0 and _loss_kind(loss_fn) != "multiclass":  # (N,) class labels are right there
+                    _check_target_shape(output.shape, yb.shape, "y", "y", "evaluate")
                 totals["loss"] += _scalar_loss(loss_fn(output, yb), "evaluate") * len(xb)
                 for name, fn in metric_fns.items():
-                    totals[name] += fn(output.data, yb) * len(xb)
+                    totals[name] += _metric_value(name, fn, output.data, yb, "evaluate") * len(xb)
     finally:
         _restore_modes(modes)
     return {name: float(total / len(X)) for name, total in totals.items()}
