@@ -105,12 +105,15 @@ def test_the_courses_cost_gradient_is_bce_with_logits():
 
 
 def test_the_reference_gradient_check_n_agrees_with_the_course_to_the_one_percent_the_docs_say():
-    # exercises.md: 1.18909e-07 from the reference solution, the course's 1.18855520355e-07 within 1 %.
+    # exercises.md: 1.19e-07 to three digits (the later ones differ between numpy versions), the
+    # course's 1.18855520355e-07 within 1 %.
     from tinygrad_edu.exercises import gradient_check_n as task
 
     cost, theta, grad = task.course_problem(False)
     namespace = {}
     exec(compile(exercises.get("gradient_check_n").reference, "reference", "exec"), namespace)
     got = float(namespace["gradient_check_n"](cost, theta, grad))
-    assert f"{got:.5e}" == "1.18909e-07"
+    assert f"{got:.2e}" == "1.19e-07"
+    expected = "1.1891e-07" if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else "1.1862e-07"
+    assert f"{got:.4e}" == expected  # the two numpy versions CI runs, as the docs say
     assert abs(got / 1.18855520355e-07 - 1) < 1e-2
