@@ -577,3 +577,19 @@ def test_a_metric_that_does_not_return_one_number_is_named_at_its_first_batch(mo
     assert opt.step_count == 1
     with pytest.raises(TypeError, match=r"^evaluate: the metric 'hits' returned"):
         train.evaluate(model, nn.BCEWithLogitsLoss(), X, y, metrics={"hits": metric})
+
+
+def test_a_file_name_format_that_does_not_fit_the_logs_is_refused_before_training(moons):
+    # before: a bare "Unknown format code 'd' for object of type 'float'" after the first epoch
+    message = fit_refused(ValueError, moons, callbacks=[train.ModelCheckpoint("w_{loss:03d}.npz")])
+    assert message.startswith("fit: callbacks item 0, ModelCheckpoint, cannot format its file name "
+                              "'w_{loss:03d}.npz' (Unknown format code 'd'")
+    assert "{epoch:03d} and {val_loss:.3f}" in message
+
+
+@pytest.mark.parametrize("callback", [
+    train.EarlyStopping(monitor="acc"), train.ModelCheckpoint("m_{acc:.2f}.npz"),
+])
+def test_keras_old_acc_is_pointed_to_accuracy(moons, callback):
+    message = fit_refused(ValueError, moons, metrics=["accuracy"], callbacks=[callback])
+    assert message.endswith("did you mean 'accuracy'?"), message

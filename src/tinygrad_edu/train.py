@@ -1145,6 +1145,20 @@ def _check_monitors(callbacks: list[Callback], keys: list[str]) -> None:
                 f"fit: callbacks item {i}, {type(cb).__name__}, {missing[0]}, which this run will not log: "
                 f"its epoch logs will hold {', '.join(keys)}{_missing_key_hint(missing[0], keys)}"
             )
+        if isinstance(cb, ModelCheckpoint):
+            _check_file_name_formats(i, cb.path, keys)
+
+
+def _check_file_name_formats(i: int, path: str, keys: list[str]) -> None:
+    """Format the file name as an epoch will, with an int epoch and float logs, so that a format
+    code that does not fit (``{loss:03d}``) is refused before training, not after the first epoch."""
+    try:
+        path.format(epoch=1, **dict.fromkeys(keys, 0.5))
+    except (ValueError, TypeError, IndexError, KeyError) as exc:
+        raise ValueError(
+            f"fit: callbacks item {i}, ModelCheckpoint, cannot format its file name {path!r} ({exc}): "
+            "{epoch} is an int and the logged values are floats, e.g. {epoch:03d} and {val_loss:.3f}"
+        ) from None
 
 
 def _missing_key_hint(missing: str, keys: list[str]) -> str:
@@ -1153,6 +1167,9 @@ def _missing_key_hint(missing: str, keys: list[str]) -> str:
     name = missing.split("'")[1] if "'" in missing else missing.split("{")[-1].split("}")[0]
     if name.startswith("val_") and not any(k.startswith("val_") for k in keys):
         return "; pass validation_data to fit for the val_... keys"
+    old_names = {"acc": "accuracy", "val_acc": "val_accuracy"}  # Keras 1's, still in tutorials
+    if old_names.get(_field_key(name)) in keys:
+        return f"; did you mean {old_names[_field_key(name)]!r}?"
     close = difflib.get_close_matches(_field_key(name), keys, n=1, cutoff=0.6)
     if close:
         return f"; did you mean {close[0]!r}?"
