@@ -474,6 +474,20 @@ def test_a_run_the_old_best_file_beat_throughout_says_so_at_the_end(moons, tmp_p
     assert checkpoint.saved == [] and load(path)["logs"]["val_loss"] == recorded
 
 
+def test_the_same_checkpoint_given_to_a_second_run_warns_as_a_new_one_would(moons, tmp_path):
+    # before: its first run's files in .saved kept the second run's warning quiet
+    X, y = moons
+    path = tmp_path / "best.npz"
+    checkpoint = train.ModelCheckpoint(str(path), save_best_only=True)
+    fit_with_best(make_mlp(), 0.05, X, y, 20, checkpoint)
+    assert checkpoint.saved
+    recorded = load(path)["logs"]["val_loss"]
+    message = rf"no epoch of this run beat the val_loss of {recorded:.6g} recorded"
+    with pytest.warns(UserWarning, match=message):
+        fit_with_best(make_mlp(seed=1), None, X, y, 2, checkpoint)
+    assert checkpoint.saved == []
+
+
 def test_an_old_best_file_of_another_model_is_replaced_with_a_warning(moons, tmp_path):
     X, y = moons
     path = tmp_path / "best.npz"

@@ -301,6 +301,7 @@ class ModelCheckpoint(Callback):
     def on_train_begin(self, history: History) -> None:
         worst = math.inf if self.mode == "min" else -math.inf
         self.best = worst if self.initial_value_threshold is None else self.initial_value_threshold
+        self.saved = []  # this run's files (a callback given to a second fit starts afresh)
         self._kept_from_before: Optional[float] = None  # the recorded value that guards the file
         if self.save_best_only and not _has_fields(self.path) and os.path.exists(self.path.format()):
             recorded = self._recorded_value(self.path.format())
