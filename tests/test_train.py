@@ -899,3 +899,24 @@ def test_a_misspelt_monitor_is_told_the_name_the_run_logs(moons):
         with pytest.raises(ValueError, match=r"val_accuracy, time; did you mean 'val_accuracy'\?$"):
             train.fit(model, nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1), X, y, 1,
                       validation_data=(X, y), callbacks=[callback], progress=False)
+
+
+def test_a_number_a_callback_adds_to_logs_reaches_neither_the_history_nor_later_callbacks():
+    # training.md: each callback gets a copy of the logs, recorded in the history before they run
+    X, y = data.make_moons(40, noise=0.2, seed=3)
+    seen = []
+
+    class Add(train.Callback):
+        def on_epoch_end(self, epoch, logs):
+            logs["custom"] = 1.0
+
+    class See(train.Callback):
+        def on_epoch_end(self, epoch, logs):
+            seen.append(sorted(logs))
+
+    model = nn.Sequential(nn.Linear(2, 1))
+    opt = optim.SGD(model.parameters(), 0.1)
+    h = train.fit(model, nn.BCEWithLogitsLoss(), opt, X, y.reshape(-1, 1) * 1.0, 2, callbacks=[Add(), See()],
+                  progress=False)
+    assert len(seen) == 2 and all("custom" not in keys and "loss" in keys for keys in seen)
+    assert "custom" not in h.history
