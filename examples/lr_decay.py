@@ -111,6 +111,13 @@ def main(argv: list[str] | None = None) -> None:
         steps,
     )
     print_table(
+        "PiecewiseConstantDecay: 1.0 up to step 100, 0.5 up to 150, then 0.1 (Keras: a boundary's own step "
+        "takes the value before it)",
+        keras["PiecewiseConstantDecay([100, 150], [1.0, 0.5, 0.1])"],
+        lambda t: 1.0 if t <= 100 else 0.5 if t <= 150 else 0.1,
+        (0, 100, 101, 150, 151, 199),
+    )
+    print_table(
         "ExponentialDecay: 1.0 * 0.5**(t / 50)",
         keras["ExponentialDecay(1.0, 50, 0.5)"],
         lambda t: 0.5 ** (t / 50),

@@ -187,6 +187,13 @@ def test_python_snippets_run(name, tmp_path, monkeypatch):
     run_page(name, tmp_path, monkeypatch)
 
 
+def test_plots_page_snippets_run_after_its_set_up_and_write_their_pictures(tmp_path, monkeypatch):
+    # before: every block stopped at a NameError (model, train, data, plot) for want of a set-up
+    run_page("plots.md", tmp_path, monkeypatch)
+    for name in ("loss.png", "adam.png", "schedules.svg"):
+        assert (tmp_path / name).stat().st_size > 1000, name
+
+
 def test_course_page_snippets_run_and_print_the_notes_costs(tmp_path, monkeypatch, capsys):
     """course.md's training loop is the course's model(): its first three printed costs are seed 001's."""
     namespace = run_page("course.md", tmp_path, monkeypatch)
