@@ -552,9 +552,8 @@ ONE_STYLE = """\
 Write the backward with what ndarrays and Tensors share: arithmetic, @, .T,
 .sum(axis=..., keepdims=...), .reshape, indexing, comparisons, and
 run(Op, x) to call another op (run(Exp, x) rather than np.exp(x), with
-from tinygrad_edu.ops import Exp). The same
-code then runs on ndarrays in an ordinary backward and on Tensors under
-create_graph=True (second derivatives)."""
+from tinygrad_edu.ops import Exp). The same code then runs on ndarrays in an
+ordinary backward and on Tensors under create_graph=True (second derivatives)."""
 
 
 def how_to_check(exercise_id: str, path: Optional[str] = None) -> str:

@@ -116,8 +116,10 @@ def _backward_not_called(name: str, fn: Any) -> Optional[str]:
         results = [fn(x, w, b) for x, w, b in POINTS]
     except Exception:  # the check itself reports what the student's code raised
         return None
-    if all(isinstance(got, tuple) and len(got) == 3 and close(as_array(got[1]), 0.0)
-           and close(as_array(got[2]), 0.0) for got in results):
+    def grads_are_zero(got: Any) -> bool:
+        return isinstance(got, tuple) and len(got) == 3 and all(close(as_array(g), 0.0) for g in got[1:])
+
+    if all(grads_are_zero(got) for got in results):
         return (
             "  looks like: no backward reached w and b (their grads are still 0). Hint: call f.backward() "
             "before reading w.grad and b.grad, on the f built from the Values w and b you return the grads of"
@@ -142,16 +144,17 @@ def _chain_mistakes(x: float, got_dw: Any, got_db: Any, dw: float, db: float) ->
 def _check_function(name: str, points: list[tuple[float, float, float]]) -> Any:
     def check(answer: Any) -> list[str]:
         problems: list[str] = []
-        sigmoid = _sigmoid_mistake(getattr(answer, name)) or _backward_not_called(name, getattr(answer, name))
+        fn = getattr(answer, name)
+        whole_run = _sigmoid_mistake(fn) or _backward_not_called(name, fn)  # (named at every point)
         for x, w, b in points:
-            got = getattr(answer, name)(x, w, b)
+            got = fn(x, w, b)
             if not (isinstance(got, tuple) and len(got) == 3):
                 return [f"{name}({x}, {w}, {b}) returned {got!r}; expected a tuple (f, df_dw, df_db)"]
             value, dw, db, df_dz = _expected(x, w, b)
             where = f"{name}(x={x}, w={w}, b={b})"
             after_dw, after_db = _chain_mistakes(x, got[1], got[2], dw, db)
-            if sigmoid:
-                after_dw, after_db = [sigmoid], [sigmoid]
+            if whole_run:
+                after_dw, after_db = [whole_run], [whole_run]
             hints = {} if after_dw or after_db else None  # a generic hint only when none of these fits
             problems += compare(f"{where}: f", got[0], value, expected_name="expected")
             dw_lines = compare(f"{where}: df/dw", got[1], dw, upstream=df_dz, hints=hints)
