@@ -928,7 +928,7 @@ class Tensor:
 
     def copy(self) -> "Tensor":
         """numpy's name for ``clone``, so that ``grad.copy()`` in a backward works on ndarrays and Tensors."""
-        return self.astype(self.dtype)
+        return self.clone()
 
     def float(self) -> "Tensor":
         """PyTorch's ``float``: ``astype(np.float32)``, a recorded copy, even of a float32 x (PyTorch: x)."""
