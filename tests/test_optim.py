@@ -366,6 +366,35 @@ def test_seed000_adam_without_epsilon_is_eps_zero():
             np.testing.assert_allclose(p.data, x, rtol=1e-12, err_msg=mode)
 
 
+
+def test_seed000_adam_without_epsilon_cannot_train_the_courses_network():
+    """As docs/optimizers.md says: on the course's run, one unit of the second layer is off for
+    every sample of the first batch, its weights' gradients are exactly 0, and seed 000's
+    ``v_corrected / np.sqrt(s_corrected)`` is 0 / 0 there: NaN, with numpy's warning."""
+    from tinygrad_edu import data
+
+    X, y = data.make_moons(300, noise=0.2, seed=3)
+    rng = np.random.RandomState(3)
+    model = nn.Sequential(nn.Linear(2, 5, rng=rng, dtype=np.float64), nn.ReLU(),
+                          nn.Linear(5, 2, rng=rng, dtype=np.float64), nn.ReLU(),
+                          nn.Linear(2, 1, rng=rng, dtype=np.float64), nn.Sigmoid())  # the course's float64
+    xb, yb = data.random_mini_batches(X, y, 64, 11)[0]
+    nn.BCELoss()(model(Tensor(xb)), Tensor(yb.reshape(-1, 1))).backward()
+    grads = {name: p.grad.data.copy() for name, p in model.named_parameters()}
+    assert (grads["2.weight"] == 0).all(axis=1).sum() == 1  # one unit gets no gradient at all
+    course = {}
+    for name, p in model.named_parameters():  # seed 000's update at t = 1, written out
+        v, s = 0.1 * grads[name], 0.001 * grads[name] ** 2
+        with np.errstate(invalid="ignore"):
+            course[name] = p.data - 0.0007 * (v / 0.1) / np.sqrt(s / 0.001)
+    opt = optim.Adam(model.parameters(), lr=0.0007, eps=0.0, eps_mode="inside")
+    with pytest.warns(RuntimeWarning, match="invalid value"):
+        opt.step()
+    for name, p in model.named_parameters():
+        np.testing.assert_array_equal(np.isnan(p.data), np.isnan(course[name]), err_msg=name)
+        np.testing.assert_allclose(p.data, course[name], rtol=1e-12, err_msg=name)
+    assert np.isnan(model[2].weight.data).any()
+
 # --- the base class: groups, state, skipping, in place ---------------------------------------------
 
 

@@ -16,9 +16,10 @@ class Adagrad(Optimizer):
         s = s + g * g                          (s starts at initial_accumulator_value)
         clr = lr / (1 + (t - 1) * lr_decay)
         p = p - clr * g / (sqrt(s) + eps)      eps_mode="outside" (PyTorch, seed 002's AdaGrad class)
-        p = p - clr * g / sqrt(s + eps)        eps_mode="inside"  (Keras)
+        p = p - clr * g / sqrt(s + eps)        eps_mode="inside"  (Keras 3)
 
-    Keras's ``Adagrad`` is ``Adagrad(lr, initial_accumulator_value=0.1, eps=1e-7, eps_mode="inside")``.
+    Keras 3's ``Adagrad`` is ``Adagrad(lr, initial_accumulator_value=0.1, eps=1e-7, eps_mode="inside")``
+    (TensorFlow 2's Keras put eps outside the root; docs/optimizers.md).
     """
 
     elementwise = True  # a small group is updated as one flat array (optim/flat.py)
