@@ -50,11 +50,6 @@ def tensor_neuron() -> Tensor:
     return o
 
 
-def fmt(g: object) -> str:
-    """A gradient (a float or an array) with 4 decimals."""
-    return np.array2string(np.asarray(g), precision=4, floatmode="fixed")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=os.path.join("tinygrad_edu_out", "graph"), help="output directory")
@@ -66,9 +61,8 @@ def main(argv: list[str] | None = None) -> None:
         root = make()
         frames = viz.trace_backward(root)  # before backward: it needs the graph
         print(f"{name} engine: backward processes {len(frames)} ops")
-        for f in frames:
-            sent = ", ".join(fmt(g) for g in f.edge_grads if g is not None)
-            print(f"  step {f.step}: {f.op:5s} receives {fmt(f.grad_output)}, sends {sent}")
+        for f in frames:  # each caption names every input of the op and what it sends there
+            print(f"  {f.caption}")
         paths = viz.save_frames(frames, os.path.join(args.out, f"backprop_{name}"), format=args.format)
         if isinstance(root, Tensor):
             root.backward(retain_graph=True)  # keep the graph, to draw it with its gradients

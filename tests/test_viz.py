@@ -374,13 +374,13 @@ def test_captions_say_what_each_op_received_and_sends() -> None:
     o, _ = value_neuron()
     captions = [f.caption for f in viz.trace_backward(o)]
     assert [c.split(":")[0] for c in captions] == [f"Step {k} of 5" for k in range(1, 6)]
-    assert captions[0] == "Step 1 of 5: tanh received 1; sends 1 × (1 − o²) = 1 × 0.5 = 0.5 to n"
+    assert captions[0] == "Step 1 of 5: tanh received 1; sends (1 − o²) × 1 = 0.5 × 1 = 0.5 to n"
     assert (
-        captions[2] == "Step 3 of 5: + received 0.5; sends 0.5 × 1 = 0.5 to x1*w1 and 0.5 × 1 = 0.5 to x2*w2"
+        captions[2] == "Step 3 of 5: + received 0.5; sends 1 × 0.5 = 0.5 to x1*w1 and 1 × 0.5 = 0.5 to x2*w2"
     )
     # d(x2*w2)/dx2 = w2 = 1 and d(x2*w2)/dw2 = x2 = 0
     assert captions[3] == (
-        "Step 4 of 5: * received 0.5; sends 0.5 × w2 = 0.5 × 1 = 0.5 to x2 and 0.5 × x2 = 0.5 × 0 = 0 to w2"
+        "Step 4 of 5: * received 0.5; sends w2 × 0.5 = 1 × 0.5 = 0.5 to x2 and x2 × 0.5 = 0 × 0.5 = 0 to w2"
     )
 
 
@@ -416,7 +416,7 @@ def test_value_op_using_an_input_twice_reports_the_total() -> None:
     (frame,) = viz.trace_backward(v * v)
     assert frame.shared_edges
     assert frame.edge_grads == [6.0, 6.0]  # d(v*v)/dv = 2v, seen only as a sum
-    assert frame.caption == "Step 1 of 1: * received 1; sends 1 × (v + v) = 6 to v"
+    assert frame.caption == "Step 1 of 1: * received 1; sends (v + v) × 1 = 6 to v"
     assert "total over the edges" in frame.draw().source
 
 
@@ -675,7 +675,9 @@ def test_the_example_writes_the_pictures(tmp_path) -> None:
         [sys.executable, str(script), "--out", str(tmp_path)], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    assert "step 4: *     receives 0.5000, sends -1.5000, 1.0000" in result.stdout  # dx1 = -1.5, dw1 = 1
+    last = ("Step 5 of 5: * received 0.5; "
+            "sends w1 × 0.5 = -3 × 0.5 = -1.5 to x1 and x1 × 0.5 = 2 × 0.5 = 1 to w1")
+    assert last in result.stdout  # dx1 = -1.5, dw1 = 1
     assert len(list((tmp_path / "backprop_value").glob("frame_*.svg"))) == 5
     assert len(list((tmp_path / "backprop_tensor").glob("frame_*.svg"))) == 4
     assert (tmp_path / "neuron_value.svg").exists() and (tmp_path / "neuron_tensor.svg").exists()

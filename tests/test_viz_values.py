@@ -405,17 +405,17 @@ def test_negative_constants_on_either_side_are_read_right() -> None:
     o = (-2 - x) * (-3 / x)
     captions = [f.caption for f in viz.trace_backward(o)]
     assert "to -2 - x and" in captions[0] and "to -3/x" in captions[0]
-    assert "-3/ (-3 divided by) received -2.7; sends -2.7 × 3/x² = -2.7 × 6.122" in captions[1]
-    assert "-2- (-2 minus) received -4.286; sends -4.286 × −1 = 4.286 to x" in captions[2]
+    assert "-3/ (-3 divided by) received -2.7; sends 3/x² × -2.7 = 6.122 × -2.7" in captions[1]
+    assert "-2- (-2 minus) received -4.286; sends −1 × -4.286 = 4.286 to x" in captions[2]
     x = Value(0.7, label="x")
     names = [f.caption for f in viz.trace_backward((x - -2) * (x + -2) * (x * -2) * (x / -2))]
     text = " ".join(names)
     assert "x - (-2)" in text and "x + (-2)" in text and "x*(-2)" in text and "x/(-2)" in text
-    assert "× 1/(-2)" in text
+    assert "1/(-2) × " in text
     x = Value(0.7, label="x")
     one_minus = [f.caption for f in viz.trace_backward((1 - x) * (2 / x))]
     assert "to 1 - x and" in one_minus[0] and "to 2/x" in one_minus[0]
-    assert "2/ (2 divided by) received 0.3; sends 0.3 × −2/x² = 0.3 × -4.082" in one_minus[1]
+    assert "2/ (2 divided by) received 0.3; sends −2/x² × 0.3 = -4.082 × 0.3" in one_minus[1]
 
 
 def test_an_op_with_a_constant_is_named_in_words_not_read_as_a_number() -> None:
@@ -444,7 +444,7 @@ def test_dot_and_sum_captions_say_what_the_derivative_is() -> None:
     out = Value.dot([w, w], [x, x], x) * Value.sum([x, x, 1])
     text = " ".join(f.caption for f in viz.trace_backward(out))
     assert "the local derivative" not in text
-    assert "sum received 0.28; sends 0.28 × 2 = 0.56 to x" in text
+    assert "sum received 0.28; sends 2 × 0.28 = 0.56 to x" in text
 
 
 def test_backslashes_in_names_stay_in_the_edge_labels() -> None:
@@ -913,7 +913,7 @@ def test_an_unnamed_expression_or_a_negative_number_is_bracketed_in_a_formula() 
     caption = viz.trace_backward((a * b) ** 3)[0].caption
     assert "sends 3·(a*b)^(3 − 1) × 1 = 108 to a*b" in caption  # 3 · 6² = 108
     value_caption = viz.trace_backward((Value(-0.5) * 1.0) ** 3)[0].caption
-    assert "1 × 3·(-0.5)^2 = 1 × 0.75" in value_caption
+    assert "3·(-0.5)^2 × 1 = 0.75 × 1" in value_caption
 
 
 def test_negative_zero_is_written_as_zero() -> None:
@@ -979,7 +979,7 @@ def test_a_non_scalar_root_is_not_seeded_with_another_backward_s_gradient() -> N
 def test_a_square_s_caption_writes_the_power_rule_without_a_power_of_one() -> None:
     x = Value(-1.5, label="x")
     captions = [f.caption for f in viz.trace_backward(x**2)]
-    assert captions == ["Step 1 of 1: **2 (to the power 2) received 1; sends 1 × 2·x = 1 × -3 = -3 to x"]
+    assert captions == ["Step 1 of 1: **2 (to the power 2) received 1; sends 2·x × 1 = -3 × 1 = -3 to x"]
     text = " ".join(f.caption for f in viz.trace_backward(Value(2.0, label="y") ** 1))
     assert "× 1 = 1 to y" in text and "^" not in text  # d y/dy = 1, not 1·y^0
     cube = " ".join(f.caption for f in viz.trace_backward(Value(2.0, label="z") ** 3))

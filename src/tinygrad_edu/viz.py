@@ -1196,12 +1196,13 @@ def _sends(
             continue
         locals_ = [_value_local(op.name, names, out, j) for j, k in enumerate(op.inputs) if k == op.inputs[i]]
         local = locals_[0] if len(locals_) == 1 else _shared_local(op.name, locals_)
-        how = f"{up} × {local}"
+        formula = f"{local} × {up}"  # local × upstream, as micrograd writes it: (1 - t**2) * out.grad
+        how = formula
         number = _number(_local_number(received, g))
-        same = local.replace("−", "-") == number
+        same = local.replace("−", "-").strip("()") == number  # (a bracketed constant, "(-0.35)")
         if (len(locals_) == 1 or op.name == "dot") and not same and number != "nan":
-            how += f" = {up} × {number}"
-        result.append((how, f"{local} × {up}", _number(g)))
+            how += f" = {number} × {up}"
+        result.append((how, formula, _number(g)))
     return result
 
 
