@@ -893,3 +893,47 @@ def test_tg_tensor_is_called_as_torch_tensor_is(torch):
     assert tg.tensor(values, dtype=np.float32).dtype == theirs.numpy().dtype
     # the documented difference: a list of ints is the default float here, int64 in PyTorch
     assert tg.tensor([1, 2]).dtype == tg.get_default_dtype() and torch.tensor([1, 2]).dtype == torch.int64
+
+
+# --- any, all, isnan, isfinite, and what a Tensor does not have ------------------------------------
+
+TRUTH_VALUES = [[0.0, 1.0, np.nan], [0.0, 0.0, 0.0], [2.0, -np.inf, 3.0]]
+
+
+@pytest.mark.parametrize("name", ["any", "all"])
+@pytest.mark.parametrize("axis", [None, 0, 1, -1])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_any_and_all_are_torch_s_bool_reductions(torch, name, axis, keepdims):
+    x, t = _pair(torch, TRUTH_VALUES)
+    ours = getattr(x, name)(axis=axis, keepdims=keepdims)
+    theirs = getattr(t, name)() if axis is None else getattr(t, name)(dim=axis, keepdim=keepdims)
+    if axis is None and keepdims:  # (torch's any() takes no keepdim without a dim)
+        theirs = theirs.reshape(1, 1)
+    _same(ours, theirs)
+    assert ours.dtype == np.bool_ and ours.requires_grad is theirs.requires_grad is False
+
+
+@pytest.mark.parametrize("name", ["isnan", "isfinite"])
+def test_isnan_and_isfinite_are_torch_s(torch, name):
+    x, t = _pair(torch, TRUTH_VALUES)
+    ours = getattr(x, name)()
+    _same(ours, getattr(t, name)())
+    assert ours.requires_grad is False
+
+
+def test_any_all_isnan_isfinite_by_hand():
+    x = Tensor(np.array(TRUTH_VALUES), requires_grad=True)
+    assert x.any().item() is True and x.all().item() is False
+    assert x.any(axis=1).tolist() == [True, False, True]  # NaN and -inf are nonzero
+    assert x.all(axis=0).tolist() == [False, False, False] and x.all(axis=-1).tolist() == [False, False, True]
+    assert x.any(axis=0, keepdims=True).shape == (1, 3) and x.all(keepdims=True).shape == (1, 1)
+    assert x.isnan().tolist() == [[False, False, True], [False, False, False], [False, False, False]]
+    assert x.isfinite().tolist() == [[True, True, False], [True, True, True], [True, False, True]]
+    assert bool((x.grad is None) and not x.isfinite().all())  # the check a training loop writes
+    assert Tensor(0.0).any(axis=0).item() is False and Tensor(2.0).all(axis=-1).item() is True
+    for call in (lambda: x.any(axis=2), lambda: Tensor(2.0).argmax(axis=5), lambda: Tensor(0.0).all(axis=1)):
+        with pytest.raises(IndexError, match="out of range"):
+            call()
+    with pytest.raises(TypeError, match=r"write x.any\(axis=1, keepdims=True\)"):
+        x.any(dim=1, keepdim=True)
+

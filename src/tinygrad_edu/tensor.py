@@ -854,6 +854,26 @@ class Tensor:
             _refuse_pytorch_words("argmin", pytorch_words, ("dim", "keepdim"))
         return _arg_reduce(self, np.argmin, axis, keepdims, "argmin")
 
+    def any(self, axis: Optional[int] = None, keepdims: bool = False, **pytorch_words: Any) -> "Tensor":
+        """True where any element over ``axis`` (or of the tensor) is nonzero: a bool tensor, no grad."""
+        if pytorch_words:
+            _refuse_pytorch_words("any", pytorch_words, ("dim", "keepdim"))
+        return _bool_reduce(self, np.any, axis, keepdims, "any")
+
+    def all(self, axis: Optional[int] = None, keepdims: bool = False, **pytorch_words: Any) -> "Tensor":
+        """True where every element over ``axis`` (or of the tensor) is nonzero: a bool tensor, no grad."""
+        if pytorch_words:
+            _refuse_pytorch_words("all", pytorch_words, ("dim", "keepdim"))
+        return _bool_reduce(self, np.all, axis, keepdims, "all")
+
+    def isnan(self) -> "Tensor":
+        """PyTorch's ``isnan``: True where an element is NaN (``np.isnan``); a bool tensor, no grad."""
+        return _wrap(np.asarray(np.isnan(self.data)))
+
+    def isfinite(self) -> "Tensor":
+        """PyTorch's ``isfinite``: True where an element is neither NaN nor ±Inf; a bool tensor, no grad."""
+        return _wrap(np.asarray(np.isfinite(self.data)))
+
     def numel(self) -> int:
         """PyTorch's ``numel``: the number of elements (``size`` here, as in numpy)."""
         return int(self.data.size)
@@ -1165,12 +1185,23 @@ def _axis_arg(t: Tensor, axis: Any, places: int, where: str) -> int:
 def _arg_reduce(t: Tensor, fn: Any, axis: Any, keepdims: bool, where: str) -> Tensor:
     """``argmax``/``argmin``: numpy's ``fn`` as an int64 tensor, never recorded (an index has no gradient)."""
     if axis is not None:
-        axis = _axis_arg(t, axis, t.ndim, where) if t.ndim else None
+        axis = _axis_arg(t, axis, t.ndim, where)
+        if t.ndim == 0:  # (PyTorch takes axis 0 or -1 of a 0-d tensor; numpy wants None)
+            axis = None
     try:
         index = fn(t.data, axis=axis, keepdims=keepdims)
     except ValueError as exc:  # an empty tensor, or an empty axis
         raise ValueError(f"{where}: tensor of shape {t.shape}, axis={axis}: {exc}") from None
     return _wrap(np.asarray(index, dtype=np.int64))
+
+
+def _bool_reduce(t: Tensor, fn: Any, axis: Any, keepdims: bool, where: str) -> Tensor:
+    """``any``/``all``: numpy's ``fn`` as a bool tensor, never recorded (a truth value has no gradient)."""
+    if axis is not None:
+        axis = _axis_arg(t, axis, t.ndim, where)
+        if t.ndim == 0:  # (PyTorch takes axis 0 or -1 of a 0-d tensor; numpy wants None)
+            axis = None
+    return _wrap(np.asarray(fn(t.data, axis=axis, keepdims=keepdims)))
 
 
 def _describe(value: Any) -> str:
