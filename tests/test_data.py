@@ -5,6 +5,7 @@ import pytest
 import sklearn.datasets as sklearn_datasets  # the reference the generators must match
 from sklearn.preprocessing import StandardScaler
 
+import tinygrad_edu as tg
 from tinygrad_edu import Tensor, data
 
 
@@ -62,6 +63,15 @@ def test_make_spirals_shapes_labels_and_radius():
     assert np.allclose(radius[:50], np.linspace(0, 1, 50))
     X2, _ = data.make_spirals(50, 4, seed=0)
     assert np.array_equal(X, X2)
+
+
+def test_make_spirals_without_a_seed_draws_from_the_library_generator():
+    tg.manual_seed(0)
+    first, _ = data.make_spirals(20, 3)
+    again, _ = data.make_spirals(20, 3)  # the generator moved on: other arms
+    tg.manual_seed(0)
+    rerun, _ = data.make_spirals(20, 3)  # a notebook run again from the top: the same arms
+    assert np.array_equal(first, rerun) and not np.array_equal(first, again)
 
 
 def _course_random_mini_batches(X, Y, mini_batch_size=64, seed=0):

@@ -145,14 +145,16 @@ def make_spirals(
 
     Arm k: radius r in [0, 1], angle 4r + 2 pi k / n_classes (+ noise * normal);
     point (r sin t, r cos t). Returns X (n_per_class * n_classes, 2) float64 and
-    y int64 in 0 .. n_classes - 1, ordered by class.
+    y int64 in 0 .. n_classes - 1, ordered by class. ``seed=None`` draws from the library's
+    Generator (``tg.manual_seed``), as ``DataLoader`` does; an int from ``default_rng(seed)``.
     """
     n_per_class = _check_int(n_per_class, "n_per_class", "make_spirals", 1)
     n_classes = _check_int(n_classes, "n_classes", "make_spirals", 2)
     noise = _check_noise(noise, "make_spirals") or 0.0
-    if seed is not None:
-        seed = _check_int(seed, "seed", "make_spirals", 0)
-    rng = np.random.default_rng(seed)
+    if seed is None:
+        rng = STATE.rng
+    else:
+        rng = np.random.default_rng(_check_int(seed, "seed", "make_spirals", 0))
     X = np.zeros((n_per_class * n_classes, 2))
     y = np.repeat(np.arange(n_classes, dtype=np.int64), n_per_class)
     r = np.linspace(0.0, 1.0, n_per_class)
