@@ -874,3 +874,98 @@ def test_an_output_in_0_1_with_no_sigmoid_seen_is_read_as_before_and_logits_say_
         # a function's plain array in [0, 1]: probabilities, as documented (output="logit" otherwise)
         xx, _, classes, prob = plot.decision_grid(squashed, _FOUR, resolution=11)
         np.testing.assert_allclose(prob, 0.5 + 0.1 * np.tanh(xx))
+
+
+# --- what a boundary picture refuses, and what it draws that it did not before --------------------
+
+_MOONS_LIKE = np.array([[0.0, 0.0], [1.0, 0.5], [2.0, -0.5], [-1.0, 1.0]])
+
+
+def test_a_function_returning_whole_float_classes_draws_those_classes() -> None:
+    grid_points = []
+
+    def sign(P):
+        grid_points.append(P)
+        return np.sign(P[:, 1] - 0.25)  # -1.0 / +1.0, a perceptron's answer
+
+    xx, yy, classes, prob = plot.decision_grid(sign, _MOONS_LIKE, resolution=30)
+    assert prob is None and set(np.unique(classes)) == {-1, 1}
+    np.testing.assert_array_equal(classes.ravel(), np.where(grid_points[0][:, 1] > 0.25, 1, -1))
+    _, _, classes, _ = plot.decision_grid(lambda P: np.floor(np.clip(P[:, 0] + 1.0, 0, 2)), _MOONS_LIKE)
+    assert set(np.unique(classes)) == {0, 1, 2}  # 0., 1., 2.: three classes, not logits
+    fig = plot.plot_decision_boundary(sign, _MOONS_LIKE, np.array([-1, 1, -1, 1]))
+    assert fig is not None
+
+
+def test_a_model_returning_nan_is_refused_not_drawn_as_class_0() -> None:
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    for p in model.parameters():
+        p.data[...] = np.nan
+    with pytest.raises(ValueError, match=r"NaN at 400 of 400 grid points.*diverged"):
+        plot.plot_decision_boundary(model, _MOONS_LIKE, [0, 1, 0, 1], resolution=20)
+
+    def half_nan(P):
+        return np.where(P[:, 0] > 0.5, np.nan, 0.9)
+
+    with pytest.raises(ValueError, match=r"NaN at \d+ of 100 grid points"):
+        plot.decision_grid(half_nan, _MOONS_LIKE, resolution=10)
+
+
+def test_labels_and_predictions_that_are_not_classes_are_named() -> None:
+    X = _MOONS_LIKE
+    with pytest.raises(TypeError, match=r"returned strings \(dtype <U1"):
+        plot.plot_decision_boundary(lambda P: np.array(["a"] * len(P)), X, [0, 1, 0, 1])
+    with pytest.raises(TypeError, match=r"y must hold class labels.*<U1.*\['a', 'b', 'a'\]"):
+        plot.plot_decision_boundary(lambda P: P[:, 0] > 0, X, np.array(["a", "b", "a", "b"]))
+    with pytest.raises(TypeError, match=r"y must hold class labels.*\[0.2, 0.7"):
+        plot.plot_decision_boundary(lambda P: P[:, 0] > 0, X, [0.2, 0.7, 0.1, 0.9])
+    with pytest.raises(ValueError, match=r"shape \(4, 2\).*y.argmax\(axis=1\)"):
+        plot.plot_decision_boundary(lambda P: P[:, 0] > 0, X, np.eye(2)[[0, 1, 0, 1]])
+    with pytest.raises(ValueError, match=r"got \(0, 2\) \(no points: X is empty\)"):
+        plot.plot_decision_boundary(lambda P: P[:, 0] > 0, np.zeros((0, 2)), [])
+    plot.plot_decision_boundary(lambda P: P[:, 0] > 0, X, [0.0, 1.0, 0.0, 1.0])  # whole floats are labels
+
+
+def test_threshold_is_a_probability_and_only_for_one_column() -> None:
+    for bad in (0, 1, 2, -0.5, "0.5", True, None):
+        with pytest.raises(ValueError, match="threshold must be a number between 0 and 1"):
+            plot.decision_grid(lambda P: P[:, 0] > 0, _MOONS_LIKE, threshold=bad)
+    with pytest.raises(ValueError, match=r"threshold=0.9 applies to one output column.*returned 3 per point"):
+        three_scores = lambda P: np.stack([P[:, 0], P[:, 1], -P[:, 0]], axis=1)  # noqa: E731
+        plot.decision_grid(three_scores, _MOONS_LIKE, threshold=0.9)
+    _, _, classes, _ = plot.decision_grid(lambda P: np.full(len(P), 0.8), _MOONS_LIKE, threshold=0.9)
+    assert (classes == 0).all()  # 0.8 is not above 0.9
+
+
+def test_a_gradient_norm_between_gaps_is_drawn_as_a_dot() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # (the warning about the 0 is tested above)
+        fig = plot.gradient_flow({"0.weight": [1.0, 0.0, 0.5], "0.bias": [1.0, 1.0, 1.0], "1.weight": [0.3]})
+    dots = [line for line in fig.axes[0].get_lines() if line.get_marker() == "o"]
+    drawn = sorted((float(x), float(y)) for line in dots for x, y in zip(line.get_xdata(), line.get_ydata()))
+    assert drawn == [(0.0, 0.3), (0.0, 1.0), (2.0, 0.5)]  # 0.bias's line needs no dots
+
+
+def test_a_one_epoch_history_shows_its_point_on_whole_epoch_ticks() -> None:
+    fig = plot.plot_history({"loss": [0.7], "accuracy": [0.5]})
+    for panel, value in zip(fig.axes, (0.7, 0.5)):
+        dots = [line for line in panel.get_lines() if line.get_marker() == "o"]
+        assert [list(line.get_ydata()) for line in dots] == [[value]]
+        lo, hi = panel.get_xlim()
+        assert [t for t in panel.get_xticks() if lo <= t <= hi] == [0.0]
+    fig = plot.plot_history({"loss": [0.7, 0.5, 0.4]})
+    assert all(float(t).is_integer() for t in fig.axes[0].get_xticks())
+
+
+def test_a_diverging_path_is_named_and_ends_in_nan_and_the_picture_is_drawn(tmp_path: Path) -> None:
+    bowl = lambda x, y: x * x + y * y  # noqa: E731
+    with pytest.warns(UserWarning, match=r"SGD's path diverged: step \d+ left the finite numbers"):
+        path = plot.optimizer_trajectory(bowl, lambda ps: optim.SGD(ps, lr=5.0), steps=500)
+    finite = np.isfinite(path).all(axis=1)
+    k = int(finite.sum())
+    assert finite[:k].all() and np.isnan(path[k + 1 :]).all() and 300 < k < 340  # 9**k passes 1e308
+    np.testing.assert_allclose(path[:4, 0], [-7.0, 63.0, -567.0, 5103.0])  # p - 5 * 2p = -9p
+    with pytest.warns(UserWarning, match="diverged"):
+        plot.plot_trajectories(bowl, {"sgd": lambda ps: optim.SGD(ps, lr=5.0)}, steps=500,
+                               save=tmp_path / "t.png")
+    assert (tmp_path / "t.png").stat().st_size > 0

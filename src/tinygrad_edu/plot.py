@@ -265,10 +265,11 @@ def plot_history(
         per: ``"epoch"`` (the ``.history`` lists) or ``"step"`` (``History.steps``: loss and lr per update).
         validation: also draw ``"val_<metric>"`` (dashed, same colour) where present.
 
+        ax: one Axes per shown metric (a single Axes when one metric is shown).
+
     With several histories each run has its own marker, set between the others' markers, and a
     curve that lies on another (within 0.5% of the panel's range) says so in the legend,
     ``"gd (on top of momentum)"``: no run disappears under another.
-        ax: one Axes per shown metric (a single Axes when one metric is shown).
     """
     where = "plot_history"
     _check_save(save, where)
@@ -292,12 +293,20 @@ def plot_history(
     for panel, metric in zip(axes, shown):
         _history_panel(panel, runs, metric, validation)
         panel.set_xlabel(per)
+        _whole_number_ticks(panel)
         panel.set_ylabel(metric)
         panel.set_title(metric if title is None else f"{title}: {metric}")
         panel.grid(True, alpha=0.3)
         if len(panel.get_lines()) > 1 or runs[0][0] is not None:  # (one labelled history: its name)
             panel.legend()
     return _finish(fig, ax, save, where)
+
+
+def _whole_number_ticks(panel: Any) -> None:
+    """Epochs and steps are counted: no tick at epoch 0.25 on a short history's x axis."""
+    from matplotlib.ticker import MaxNLocator
+
+    panel.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
 
 
 def _x_values(epochs: Any, n: int) -> np.ndarray:
@@ -324,6 +333,9 @@ def _history_panel(panel: Any, runs: list, metric: str, validation: bool) -> Non
                 name += f" (on top of {', '.join(under)})"
             markers = _run_markers(i, len(runs), len(values))
             panel.plot(x, values, style, color=f"C{i}", label=name, **markers)
+            alone = _alone(np.asarray(values, dtype=np.float64))  # (one epoch: a dot, not nothing)
+            if alone.any() and not markers:
+                panel.plot(x[alone], np.asarray(values)[alone], "o", markersize=3, color=f"C{i}")
 
 
 def _grad_norms(records: Any, where: str) -> dict[str, np.ndarray]:
@@ -381,18 +393,30 @@ def gradient_flow(
         style = "--" if name.endswith("bias") else "-"
         color = f"C{layers.index(name.rsplit('.', 1)[0]) % 10}"
         zero = np.isfinite(values) & (values <= 0) if log else np.zeros(len(values), bool)
-        panel.plot(x, np.where(zero, np.nan, values), style, color=color, label=name)
+        drawn = np.where(zero, np.nan, values)
+        panel.plot(x, drawn, style, color=color, label=name)
+        alone = _alone(drawn)  # a norm with no neighbour to draw a line to: a dot, or it is not seen
+        if alone.any():
+            panel.plot(x[alone], drawn[alone], "o", markersize=3, color=color, label="_nolegend_")
         if zero.any():
             _mark_zero_norms(panel, name, x[zero], color, label=not zeros_labelled)
             zeros_labelled = True
     if log:
         panel.set_yscale("log")
     panel.set_xlabel("epoch")
+    _whole_number_ticks(panel)
     panel.set_ylabel("gradient norm (mean over the epoch's steps)")
     panel.set_title("gradient flow" if title is None else title)
     panel.grid(True, alpha=0.3)
     panel.legend(fontsize="small", ncol=2 if len(names) > 6 else 1)
     return _finish(fig, ax, save, where)
+
+
+def _alone(values: np.ndarray) -> np.ndarray:
+    """Where a finite value has no finite neighbour: a line through it has no length to draw."""
+    finite = np.isfinite(values)
+    padded = np.concatenate([[False], finite, [False]])
+    return finite & ~padded[:-2] & ~padded[2:]
 
 
 ZERO_NORMS = "0 (not on a log axis)"
@@ -569,6 +593,11 @@ def _classes_and_probability(
             f"({n}, 1) or ({n}, n_classes)"
         )
     if out.ndim == 2:
+        if threshold != 0.5:
+            raise ValueError(
+                f"{where}: threshold={threshold!r} applies to one output column, and the model returned "
+                f"{out.shape[1]} per point (the class is their argmax); leave threshold out"
+            )
         return np.argmax(out, axis=1), None
     if output == "auto" and out.dtype.kind in "biu":
         return out.astype(np.int64), None
@@ -616,16 +645,56 @@ def _decision_grid(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray]]:
     output = _check_output(output, where)
     X = _points(X, where)
+    _check_threshold(threshold, where)
     if not isinstance(resolution, (int, np.integer)) or resolution < 2:
         raise ValueError(f"{where}: resolution must be an int >= 2, got {resolution!r}")
     (x_min, y_min), (x_max, y_max) = X.min(axis=0) - margin, X.max(axis=0) + margin
     xx, yy = np.meshgrid(np.linspace(x_min, x_max, resolution), np.linspace(y_min, y_max, resolution))
     grid = np.column_stack([xx.ravel(), yy.ravel()])
     out, op = _predict(model, grid, where, see_op=output == "auto")
-    if output == "auto" and out.dtype.kind == "f" and out.shape in ((len(grid),), (len(grid), 1)):
+    _check_prediction(out, len(grid), where)
+    one_column = out.shape in ((len(grid),), (len(grid), 1))
+    if output == "auto" and out.dtype.kind == "f" and one_column and _whole_classes(out):
+        out = out.astype(np.int64)  # np.sign's -1.0 / 1.0, or float labels 0, 1, 2: classes
+    if output == "auto" and out.dtype.kind == "f" and one_column:
         output = _auto_reading(model, out, op, where)
     classes, prob = _classes_and_probability(out, len(grid), threshold, where, output)
     return xx, yy, classes.reshape(xx.shape), None if prob is None else prob.reshape(xx.shape)
+
+
+def _check_threshold(threshold: Any, where: str) -> None:
+    """The probability of class 1 above which a point is class 1: a number strictly between 0 and 1."""
+    number = isinstance(threshold, (int, float, np.integer, np.floating)) and not isinstance(threshold, bool)
+    if not (number and 0 < threshold < 1):
+        raise ValueError(
+            f"{where}: threshold must be a number between 0 and 1 (a probability of class 1, also for "
+            f"logits: they pass through the sigmoid first), got {threshold!r}"
+        )
+
+
+def _check_prediction(out: np.ndarray, n: int, where: str) -> None:
+    """The model's output on the grid: numbers, without NaN (a NaN has no class, and read as one it
+    would paint a diverged model's plane in the colour of class 0)."""
+    if out.dtype.kind not in "biuf":
+        kind = {"U": "strings", "S": "bytes", "O": "Python objects"}.get(out.dtype.kind, "values")
+        raise TypeError(
+            f"{where}: the model returned {kind} (dtype {out.dtype}, shape {out.shape}); expected "
+            "numbers: classes, probabilities, logits or (n, C) scores"
+        )
+    if out.dtype.kind == "f" and out.size and np.isnan(out).any():
+        bad = int(np.isnan(out.reshape(len(out), -1)).any(axis=1).sum())
+        raise ValueError(
+            f"{where}: the model returned NaN at {bad} of {n} grid points, so they have no class to "
+            "draw; a model whose training diverged returns NaN (see its loss history)"
+        )
+
+
+def _whole_classes(out: np.ndarray) -> bool:
+    """Whether one float column holds class labels rather than probabilities or logits: at most 20
+    distinct values, all whole numbers, some outside [0, 1] (a 0/1 column reads the same either way)."""
+    values = np.unique(out)
+    whole = len(values) <= 20 and bool(np.all(values == np.round(values)))
+    return whole and (values[0] < 0 or values[-1] > 1)
 
 
 def _points(X: Any, where: str) -> np.ndarray:
@@ -634,6 +703,7 @@ def _points(X: Any, where: str) -> np.ndarray:
     X = np.asarray(X.data if isinstance(X, Tensor) else X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != 2 or len(X) == 0:
         hint = " (samples are rows: pass X.T)" if X.ndim == 2 and X.shape[0] == 2 else ""
+        hint = " (no points: X is empty)" if X.size == 0 else hint
         raise ValueError(f"{where}: X must have shape (n_samples, 2), got {X.shape}{hint}")
     bad = np.flatnonzero(~np.isfinite(X).all(axis=1))
     if bad.size:
@@ -679,9 +749,7 @@ def plot_decision_boundary(
         raise ValueError(f"{where}: fill must be 'class' or 'probability', got {fill!r}")
     output = _check_output(output, where)
     X = _points(X, where)
-    y = np.asarray(y.data if isinstance(y, Tensor) else y).ravel()
-    if len(y) != len(X):
-        raise ValueError(f"{where}: X has {len(X)} points but y has {len(y)} labels")
+    y = _labels(y, len(X), where)
     model = predict_fn_or_model
     xx, yy, classes, prob = _decision_grid(model, X, resolution, margin, threshold, output, where)
     if fill == "probability" and prob is None:
@@ -696,6 +764,26 @@ def plot_decision_boundary(
     if title is not None:
         panel.set_title(title)
     return _finish(fig, ax, save, where)
+
+
+def _labels(y: Any, n: int, where: str) -> np.ndarray:
+    """``y`` as ``n`` class labels (whole numbers or bools, any shape with n entries), or a clear error:
+    a string or a fraction has no colour place beside the predicted classes."""
+    y = np.asarray(y.data if isinstance(y, Tensor) else y)
+    if y.ndim == 2 and y.shape[0] == n and y.shape[1] > 1:
+        raise ValueError(
+            f"{where}: y has shape {y.shape}, {y.shape[1]} columns per point; expected one label per point "
+            "(for one-hot labels, pass y.argmax(axis=1))"
+        )
+    y = y.ravel()
+    if len(y) != n:
+        raise ValueError(f"{where}: X has {n} points but y has {len(y)} labels")
+    if y.dtype.kind not in "biuf" or (y.dtype.kind == "f" and not np.all(y == np.round(y))):
+        raise TypeError(
+            f"{where}: y must hold class labels, whole numbers such as 0 and 1 (or -1 and 1); got dtype "
+            f"{y.dtype}, e.g. {y[:3].tolist()}"
+        )
+    return y
 
 
 def _places(classes: Optional[np.ndarray], y: np.ndarray) -> np.ndarray:
@@ -831,18 +919,33 @@ def optimizer_trajectory(
         raise TypeError(
             f"{where}: optimizer_factory([p]) returned {type(optimizer).__name__}; expected an optimizer"
         )
-    path = np.empty((steps + 1, 2))
+    path = np.full((steps + 1, 2), np.nan)
     path[0] = p.data
     for k in range(1, steps + 1):
         optimizer.zero_grad()
-        loss = f(p[0], p[1])
-        if not isinstance(loss, Tensor) or loss.size != 1:
-            shape = loss.shape if isinstance(loss, Tensor) else type(loss).__name__
-            raise TypeError(f"{where}: f(x, y) must return a scalar Tensor, got {shape}")
-        loss.backward()
-        optimizer.step()
+        with np.errstate(over="ignore", invalid="ignore"):  # (a diverging path is named below)
+            loss = f(p[0], p[1])
+            if not isinstance(loss, Tensor) or loss.size != 1:
+                shape = loss.shape if isinstance(loss, Tensor) else type(loss).__name__
+                raise TypeError(f"{where}: f(x, y) must return a scalar Tensor, got {shape}")
+            loss.backward()
+            optimizer.step()
         path[k] = p.data
+        if not np.all(np.isfinite(p.data)):
+            _warn_diverged(where, type(optimizer).__name__, k, path[k - 1])
+            break
     return path
+
+
+def _warn_diverged(where: str, optimizer: str, k: int, last: np.ndarray) -> None:
+    """A path that left the finite numbers: say at which step, from where; its later rows are NaN."""
+    _, steps = autograd._outside_package(sys._getframe(0))
+    warnings.warn(
+        f"{where}: {optimizer}'s path diverged: step {k} left the finite numbers, from the point "
+        f"({last[0]:.4g}, {last[1]:.4g}); rows {k} and after are NaN. A smaller lr keeps it finite",
+        UserWarning,
+        stacklevel=steps + 1,
+    )
 
 
 def optimizer_trajectories(
@@ -861,6 +964,11 @@ def _evaluate_on_grid(f: Callable[[Any, Any], Any], xx: np.ndarray, yy: np.ndarr
     with no_grad():
         z = f(Tensor(xx), Tensor(yy))
     return np.asarray(z.data if isinstance(z, Tensor) else z, dtype=np.float64)
+
+
+WINDOW_LIMIT = 1e6
+"""For a function of one's own, ``plot_trajectories``' window covers the points of the paths within
+this distance of 0 on each axis: a diverging path's 1e300 would leave no picture to see."""
 
 
 def plot_trajectories(
@@ -887,7 +995,8 @@ def plot_trajectories(
         f_or_name: ``f(x, y)`` (scalar Tensors in, scalar Tensor out) or a name in ``FUNCTIONS``.
         optimizers: ``name -> factory(params)``; default ``SEED_002_OPTIMIZERS``.
         xlim, ylim, levels: the window and contour levels (defaults from a named function;
-            for your own ``f``, the range of the paths plus a margin and 12 levels).
+            for your own ``f``, the range of the paths within ``WINDOW_LIMIT`` plus a margin,
+            and 12 levels).
         ax: one Axes per optimizer (one Axes with ``overlay=True``).
     """
     where = "plot_trajectories"
@@ -900,7 +1009,7 @@ def plot_trajectories(
         if isinstance(f, Surface):
             auto_x, auto_y = f.xlim, f.ylim
         else:
-            pts = np.concatenate([p[np.all(np.isfinite(p), axis=1)] for p in paths.values()])
+            pts = np.concatenate([p[np.all(np.abs(p) < WINDOW_LIMIT, axis=1)] for p in paths.values()])
             lo, hi = pts.min(axis=0), pts.max(axis=0)
             pad = np.maximum(0.2 * (hi - lo), 1.0)
             auto_x, auto_y = (lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1])
