@@ -866,6 +866,43 @@ def test_ctrl_c_in_compare_in_one_process_prints_the_runs_so_far(tmp_path):
     )
 
 
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_while_compare_writes_its_pictures(tmp_path, monkeypatch, capsys, presses):
+    """The four pictures belong together: a first Ctrl-C while they are written lets them finish; a
+    second stops at once, and the message says which of them are new."""
+    import contextlib
+    import signal
+
+    pytest.importorskip("matplotlib")
+    from tinygrad_edu import _files
+
+    real, done = _files.atomic_path, []
+
+    @contextlib.contextmanager
+    def ctrl_c_after_each_file(path, **kwargs):
+        with real(path, **kwargs) as tmp:
+            yield tmp
+        done.append(os.path.basename(path))
+        if len(done) <= presses:
+            os.kill(os.getpid(), signal.SIGINT)  # (the handler runs in this, the main, thread)
+
+    monkeypatch.setattr(_files, "atomic_path", ctrl_c_after_each_file)
+    out_dir = tmp_path / "pictures"
+    status = cli.main(["compare", "--epochs", "2", "--samples", "64", "--out", str(out_dir)])
+    err = capsys.readouterr().err
+    assert status == 130
+    if presses == 1:
+        assert sorted(p.name for p in out_dir.iterdir()) == [
+            "costs.png", "costs.svg", "decision_boundaries.png", "decision_boundaries.svg"
+        ]
+        assert err == "tinygrad-edu compare: interrupted: the pictures were finished first\n"
+    else:
+        assert sorted(p.name for p in out_dir.iterdir()) == ["costs.png", "costs.svg"]
+        assert err == (
+            f"tinygrad-edu compare: interrupted while writing the pictures: new in {out_dir}: costs.png, "
+            "costs.svg; any other picture there is from an earlier run\ntinygrad-edu compare: interrupted\n"
+        )
+
 def test_cli_md_names_every_command_of_the_parser():
     """docs/cli.md's count and list of commands, and its sections, are the parser's commands in order."""
     import re

@@ -170,6 +170,10 @@ def _gathered(args: argparse.Namespace, done: dict[str, Any]) -> train.Compariso
     return result
 
 
+PICTURES = tuple(f"{stem}.{suffix}" for stem in ("costs", "decision_boundaries") for suffix in ("png", "svg"))
+"""The files compare writes into --out, in this order."""
+
+
 def _write_compare_pictures(result: train.Comparison, X: np.ndarray, y: np.ndarray, out: str) -> list[str]:
     """Cost curves of every run and one decision-boundary panel per optimizer, as PNG and SVG."""
     from tinygrad_edu import plot
@@ -194,6 +198,37 @@ def _write_compare_pictures(result: train.Comparison, X: np.ndarray, y: np.ndarr
             written.append(path)
         plt.close(fig)
     return written
+
+
+def _pictures(args: argparse.Namespace, result: train.Comparison, X: np.ndarray, y: np.ndarray) -> bool:
+    """Write the four pictures, which belong together: a first Ctrl-C while they are written lets
+    them finish (and returns True: interrupted), a second stops at once and says which files are new."""
+    stop = stop_flag()
+    began = time.time()
+    try:
+        with ctrl_c_stops(stop):
+            written = _write_compare_pictures(result, X, y, args.out)
+    except KeyboardInterrupt:
+        new = ", ".join(name for name in PICTURES if _written_since(os.path.join(args.out, name), began))
+        print(
+            f"{PROG} compare: interrupted while writing the pictures: new in {args.out}: {new or 'none'}; "
+            "any other picture there is from an earlier run",
+            file=sys.stderr,
+        )
+        raise  # (main says "interrupted" and exits with 130)
+    for path in written:
+        say(args.quiet, f"wrote {path}")
+    if stop.value:
+        print(f"{PROG} compare: interrupted: the pictures were finished first", file=sys.stderr)
+    return bool(stop.value)
+
+
+def _written_since(path: str, began: float) -> bool:
+    """Whether the file at ``path`` was (completely: each is renamed into place) written since ``began``."""
+    try:
+        return os.stat(path).st_mtime >= began - 1.0  # (a file system's coarse clock)
+    except OSError:
+        return False
 
 
 def _check_args(args: argparse.Namespace, plt: Any) -> None:
@@ -280,8 +315,7 @@ def run(args: argparse.Namespace) -> int:
     elif plt is None and not args.no_plots:
         print(f"pictures skipped: they need matplotlib ({PLOT_HINT})", file=sys.stderr)
     elif plt is not None:
-        for path in _write_compare_pictures(result, X, Y[:, 0].astype(np.int64), args.out):
-            say(args.quiet, f"wrote {path}")
+        interrupted = _pictures(args, result, X, Y[:, 0].astype(np.int64))
     for line in diverged.values():
         print(line, file=sys.stderr)
     return 130 if interrupted else 1 if diverged else 0
