@@ -197,3 +197,30 @@ def test_file_system_type_reads_the_longest_mount_point(tmp_path):
     assert common.file_system_type("/procx", str(mounts)) == "ext4"
     assert common.file_system_type("/my disk/a", str(mounts)) == "tmpfs"
     assert common.file_system_type("/", str(tmp_path / "no mounts")) is None
+
+
+# --- graph --html and --frames -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("option", [["--html", "p.html"], ["--frames"]])
+def test_a_variable_alone_has_no_backward_step_to_show(option, tmp_path, capsys):
+    status, out, err = run(["graph", "a", "--values", "a=1", "--out", str(tmp_path / "o"), *option], capsys)
+    one_error_line(status, err, f"{option[0]}: the expression is the variable a alone", "no step to show")
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())  # nothing was drawn
+
+
+@pytest.mark.parametrize("name", ["player", "x.svg", "out.pdf"])
+def test_the_player_file_must_end_in_html(name, tmp_path, capsys):
+    page = tmp_path / name
+    argv = ["graph", "a*2", "--values", "a=1", "--out", str(tmp_path), "--html", str(page)]
+    status, out, err = run(argv, capsys)
+    one_error_line(status, err, "--html", "ending in .html", repr(str(page)))
+    assert not page.exists()
+
+
+def test_the_player_file_must_not_be_a_folder(tmp_path, capsys):
+    (tmp_path / "q.html").mkdir()
+    status, out, err = run(["graph", "a*2", "--values", "a=1", "--out", str(tmp_path), "--html",
+                            str(tmp_path / "q.html")], capsys)
+    one_error_line(status, err, "--html", "is a folder")
+    assert list((tmp_path / "q.html").iterdir()) == []

@@ -238,6 +238,8 @@ def run(args: argparse.Namespace) -> int:
 
     check_output_folder(args.out, "--out")  # before the work, not after it
     if args.html is not None:
+        if os.path.isdir(args.html):
+            raise UsageError(f"--html: {args.html!r} is a folder; expected the player's file (player.html)")
         check_output_folder(os.path.dirname(os.path.abspath(args.html)), "--html")
     model = None
     if args.expression is not None:
@@ -252,6 +254,12 @@ def run(args: argparse.Namespace) -> int:
             )
         root, model = _network_loss(args)
     want_frames = args.frames or args.html is not None
+    if want_frames and _is_leaf(root):
+        option = "--frames" if args.frames else "--html"
+        raise UsageError(
+            f"{option}: the expression is the variable {args.expression.strip()} alone, which no op made, so "
+            "backward has no step to show; drop the option, or write an expression with an op"
+        )
     frames = viz.trace_backward(root, model=model, expand=args.expand) if want_frames else None
     if isinstance(root, Tensor):
         root.backward(retain_graph=True)
@@ -276,6 +284,20 @@ def run(args: argparse.Namespace) -> int:
     value = root.data if isinstance(root, Value) else float(root.data)
     print(f"value {value:.6g}")  # the result: printed with --quiet too
     return 0
+
+
+def _is_leaf(root: Union[Value, Tensor]) -> bool:
+    """Whether no op made ``root`` (a variable given alone): its backward has no step."""
+    return not root._prev if isinstance(root, Value) else root._ctx is None
+
+
+def _html_file(text: str) -> str:
+    """An argument type: the player's file name, ending in .html (any other name would be taken as
+    a folder to write frames.html into)."""
+    text = output_path(text)
+    if not text.lower().endswith((".html", ".htm")):
+        raise argparse.ArgumentTypeError(f"expected a file name ending in .html (player.html), got {text!r}")
+    return text
 
 
 def _formats(text: str) -> list[str]:
@@ -320,7 +342,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--frames", action="store_true", help="also write the backward pass, one picture per op")
     p.add_argument(
         "--html",
-        type=output_path,
+        type=_html_file,
         default=None,
         metavar="FILE",
         help="also write the backward pass as a step-through player, one self-contained .html file",
