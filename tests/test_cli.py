@@ -227,6 +227,15 @@ def test_train_writes_a_checkpoint_that_load_reads(tmp_path, capsys):
     assert "epochs 7" in out and "accuracy" in out
 
 
+def test_train_says_when_its_checkpoint_replaces_one(tmp_path, capsys):
+    path = tmp_path / "model.npz"
+    argv = ["train", "--epochs", "2", "--layers", "2,4,1", "--samples", "64", "--checkpoint", str(path)]
+    status, out, _ = run(argv, capsys)
+    assert status == 0 and out.splitlines()[-1] == f"wrote {path}"
+    status, out, _ = run([*argv, "--lr", "0.02"], capsys)
+    assert status == 0 and out.splitlines()[-1] == f"wrote {path}, replacing the checkpoint there"
+    assert tg.load(str(path))["training"]["lr"] == 0.02
+
 def test_train_with_a_schedule_saves_it_in_the_optimizer_state(tmp_path, capsys):
     path = tmp_path / "m.npz"
     status, _, _ = run(

@@ -81,8 +81,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"{PROG} train: the run diverged: {diverged}; try a smaller --lr{kept}", file=sys.stderr)
         return 1
     if args.checkpoint:
+        replacing = os.path.exists(args.checkpoint)
         _save(args, model, optimizer, history, n_classes)
-        say(args.quiet, f"wrote {args.checkpoint}")
+        note = ", replacing the checkpoint there" if replacing else ""
+        say(args.quiet, f"wrote {args.checkpoint}{note}")
     return 0
 
 
