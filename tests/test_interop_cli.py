@@ -111,10 +111,27 @@ def test_parity_of_the_course_adam_says_why_and_what_to_use(tmp_path, capsys):
     assert run(["train", "--epochs", "1", "--checkpoint", str(path), "--quiet"], capsys)[0] == 0
     status, _, err = run(["parity", str(path)], capsys)
     assert status == 2 and "eps_mode='inside'" in err and "--optimizer adam-pytorch" in err
+    assert "Build the optimizer" not in err and "compare_with_torch" not in err  # no Python advice
     status, out, err = run(["parity", str(path), "--optimizer", "adam-pytorch", "--steps", "2"], capsys)
     assert status == 0, err
     assert "PASSED" in out
 
+
+@pytest.mark.parametrize(
+    "optimizer, option", [("adam", "--optimizer adam-pytorch"), ("momentum", "--optimizer nesterov")]
+)
+def test_export_says_on_stderr_even_quiet_that_the_optimizer_is_left_out(tmp_path, capsys, optimizer, option):
+    torch = need("torch")
+    path = tmp_path / "m.npz"
+    argv = ["train", "--epochs", "1", "--optimizer", optimizer, "--checkpoint", str(path), "--quiet"]
+    assert run(argv, capsys)[0] == 0
+    status, out, err = run(["export", str(path), str(tmp_path / "m.pt"), "--quiet"], capsys)
+    assert status == 0 and out == ""
+    assert err.startswith("tinygrad-edu export: note: the optimizer is not included: ")
+    assert err.count("\n") == 1
+    assert f"a run trained with {option}" in err and "exports its optimizer too" in err
+    assert "Build the optimizer" not in err and "optimizer_to_torch" not in err
+    assert "optimizer" not in torch.load(str(tmp_path / "m.pt"))
 
 def test_an_old_checkpoint_and_bad_paths_are_clear_errors(tmp_path, capsys):
     old = tmp_path / "old.npz"
@@ -235,6 +252,6 @@ def test_an_optimizer_state_that_does_not_fit_is_one_line_for_parity_and_a_note_
     assert "optimizer state does not fit" in err
     status, out, err = run(["export", str(path), str(tmp_path / "m.pt")], capsys)
     assert status == 0, err
-    assert "the optimizer is not included" in out and "optimizer state does not fit" in out
+    assert "the optimizer is not included" in err and "optimizer state does not fit" in err
     saved = torch.load(str(tmp_path / "m.pt"))
     assert "optimizer" not in saved and set(saved["model"]) == set(ckpt["model"])

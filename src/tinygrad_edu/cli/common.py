@@ -471,6 +471,24 @@ def stoppable(batches: Callable[[int], Any], stop: Any) -> Callable[[int], Itera
     return stoppable_batches
 
 
+def torch_optimizer_reason(message: str, instead: str) -> str:
+    """Why the checkpoint's optimizer has no PyTorch twin, for the command line: the library's reason
+    without the Python function's name and advice (eps_mode='outside'), then ``instead`` with the
+    option to use in place of ``{option}``."""
+    for where in ("optimizer_to_torch: ", "compare_with_torch: "):
+        message = message.removeprefix(where)
+    if "eps_mode" in message:
+        reason = message.split(". Build the optimizer")[0]
+        return f"{reason}; {instead.format(option='--optimizer adam-pytorch')}"
+    if "optim.Momentum" in message:
+        option = "--optimizer nesterov (PyTorch's SGD with Nesterov momentum 0.9) or --optimizer gd"
+        return (
+            "the checkpoint's optimizer momentum (the course's v = beta * v + (1 - beta) * grad) has no "
+            f"PyTorch class; {instead.format(option=option)}"
+        )
+    return message
+
+
 QUIET_HELP = "print only the result (no progress, notes or 'wrote' lines); errors still go to stderr"
 
 

@@ -6,6 +6,7 @@ import argparse
 import errno
 import os
 import shutil
+import sys
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ from tinygrad_edu import _files, nn
 from tinygrad_edu.cli.common import (
     ACTIVATIONS,
     OPTIMIZERS,
+    PROG,
     QUIET_HELP,
     UsageError,
     check_output_file,
@@ -21,6 +23,7 @@ from tinygrad_edu.cli.common import (
     make_network,
     same_file,
     say,
+    torch_optimizer_reason,
 )
 
 FORMATS = {".onnx": "onnx", ".safetensors": "safetensors", ".pt": "pytorch", ".pth": "pytorch"}
@@ -131,7 +134,7 @@ def _save_pytorch(model: nn.Module, ckpt: dict[str, Any], args: argparse.Namespa
         optimizer = rebuild_optimizer(ckpt, model)
     except UsageError as err:
         optimizer = None
-        say(args.quiet, f"the optimizer is not included: {err}")
+        _optimizer_left_out(str(err))
     if optimizer is not None:
         try:
             torch_optimizer = interop.optimizer_to_torch(optimizer, torch_model, allow_schedule=True)
@@ -141,12 +144,18 @@ def _save_pytorch(model: nn.Module, ckpt: dict[str, Any], args: argparse.Namespa
                 say(args.quiet, "the optimizer's lr is its schedule's next value; the schedule is not "
                     "in the file (interop.scheduler_to_torch makes it a LambdaLR)")
         except (TypeError, ValueError) as err:
-            say(args.quiet, f"the optimizer is not included: {err}")
+            reason = torch_optimizer_reason(str(err), "a run trained with {option} exports its optimizer too")
+            _optimizer_left_out(reason)
     with _files.atomic_path(args.output, where="export") as tmp:  # all or nothing
         try:
             torch.save(out, tmp)
         except RuntimeError as exc:  # torch's zip writer reports a full disk so, without an errno
             raise _torch_save_failed(exc, tmp) from None  # atomic_path names the file and what is left
+
+
+def _optimizer_left_out(reason: str) -> None:
+    """The .pt file will hold no optimizer: said on stderr, with --quiet too (something is left out)."""
+    print(f"{PROG} export: note: the optimizer is not included: {reason}", file=sys.stderr)
 
 
 def _torch_save_failed(exc: RuntimeError, tmp: str) -> OSError:

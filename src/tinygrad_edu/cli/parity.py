@@ -18,6 +18,7 @@ from tinygrad_edu.cli.common import (
     positive_float,
     say,
     seed_value,
+    torch_optimizer_reason,
 )
 from tinygrad_edu.cli.export import load_checkpoint, rebuild_model, rebuild_optimizer
 
@@ -51,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as err:
         raise UsageError(str(err)) from None
     except ValueError as err:
-        raise UsageError(_command_line_advice(str(err))) from None
+        instead = "with {option}, parity compares a fresh optimizer"
+        raise UsageError(torch_optimizer_reason(str(err), instead)) from None
     print(report)
     return _verdict(report, args.tolerance)
 
@@ -71,19 +73,6 @@ def _optimizer(ckpt: dict[str, Any], model: nn.Module, args: argparse.Namespace)
         what = "lr and schedule" if scheduled else f"lr {training.get('lr', 0.01):g}"
         say(args.quiet, f"--lr {args.lr:g} replaces the checkpoint's {what}; its optimizer state is kept")
     return optimizer
-
-
-def _command_line_advice(message: str) -> str:
-    """compare_with_torch's reason, with the command-line option to use instead of Python advice."""
-    if "eps_mode" in message:
-        return f"{message}; --optimizer adam-pytorch compares a fresh Adam instead"
-    if "optim.Momentum" in message:
-        return (
-            "the checkpoint's optimizer momentum (the course's v = beta * v + (1 - beta) * grad) has no "
-            "PyTorch class; --optimizer nesterov (PyTorch's SGD with Nesterov momentum 0.9) or "
-            "--optimizer gd compares a fresh optimizer instead"
-        )
-    return message
 
 
 def _verdict(report: Any, tolerance: float) -> int:
