@@ -13,6 +13,7 @@ was trained so far; docs/cli.md describes every option.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from typing import Optional, Sequence
@@ -29,7 +30,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # said by the command's own parser, so that the line names the command
+            _innermost_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as stop:  # --help, --version (0) or a bad argument (2, already printed)
         return stop.code if isinstance(stop.code, int) else 0
     if args.command is None:
@@ -59,6 +62,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 130
 
 
+def _innermost_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the command (and of exercise's action) that ``args`` were parsed with."""
+    for dest in ("command", "action"):
+        name = getattr(args, dest, None)
+        choices = [a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if name is None or not choices or name not in choices[0]:
+            break
+        parser = choices[0][name]
+    return parser
+
+
 def _os_error_text(err: OSError, command: str) -> str:
     """The system's words and the file, without the ``[Errno 28]`` of ``str(err)``.
 
@@ -80,6 +94,3 @@ def _discard_stdout() -> None:
     except (OSError, ValueError):  # stdout is no file (a test's capture): nothing will flush into the pipe
         pass
 
-
-if __name__ == "__main__":
-    sys.exit(main())

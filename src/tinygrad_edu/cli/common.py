@@ -489,7 +489,9 @@ def torch_optimizer_reason(message: str, instead: str) -> str:
     return message
 
 
-QUIET_HELP = "print only the result (no progress, notes or 'wrote' lines); errors still go to stderr"
+def quiet_help(result: str) -> str:
+    """The help of --quiet, naming what the command still prints."""
+    return f"print only {result}: no progress, notes or 'wrote' lines; errors still go to stderr"
 
 
 def say(quiet: bool, *parts: Any) -> None:
@@ -499,19 +501,21 @@ def say(quiet: bool, *parts: Any) -> None:
 
 
 def data_options(
-    p: argparse.ArgumentParser, samples: int, seed: int, datasets: Sequence[str] = DATASETS
+    p: argparse.ArgumentParser, samples: int, seed: int, datasets: Sequence[str] = DATASETS,
+    seeds: str = "the data, the initial weights and the shuffles",
 ) -> None:
-    """The options every command shares: --dataset, --samples and --seed."""
+    """The options every command shares: --dataset, --samples and --seed (of ``seeds``)."""
     p.add_argument(
         "--dataset", choices=datasets, default="moons", help="the 2-D toy data set (default moons)"
     )
     p.add_argument(
-        "--samples", type=int_at_least(1), default=samples, help=f"number of points (default {samples})"
+        "--samples", type=int_at_least(1), default=samples,
+        help=f"number of points (default {samples}; spirals: a multiple of the classes, rounded down)"
     )
     p.add_argument(
         "--seed",
         type=seed_value,
         default=seed,
-        help=f"seed of the data, the initial weights and the shuffles (default {seed})",
+        help=f"seed of {seeds} (default {seed})",
     )
 

@@ -18,7 +18,6 @@ from tinygrad_edu.cli.common import (
     OPTIMIZERS,
     PLOT_HINT,
     PROG,
-    QUIET_HELP,
     SEED_MAX,
     UsageError,
     check_output_folder,
@@ -34,6 +33,7 @@ from tinygrad_edu.cli.common import (
     positive_float,
     probabilities,
     pyplot,
+    quiet_help,
     say,
     stop_flag,
     stoppable,
@@ -372,5 +372,5 @@ def add_parser(sub: Any) -> None:
         help="processes to train in (default: one per optimizer when there is more than one CPU; "
         "1 shows a progress bar)",
     )
-    p.add_argument("--quiet", action="store_true", help=QUIET_HELP + " (the table)")
+    p.add_argument("--quiet", action="store_true", help=quiet_help("the table"))
     p.set_defaults(run=run)

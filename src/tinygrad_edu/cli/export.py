@@ -16,7 +16,6 @@ from tinygrad_edu.cli.common import (
     ACTIVATIONS,
     OPTIMIZERS,
     PROG,
-    QUIET_HELP,
     UsageError,
     check_output_file,
     int_at_least,
@@ -187,5 +186,9 @@ def add_parser(sub: Any) -> None:
         "--format", choices=sorted(set(FORMATS.values())), default=None, help="default: from the suffix"
     )
     p.add_argument("--opset", type=int_at_least(13), default=None, help="ONNX operator set (default 17)")
-    p.add_argument("--quiet", action="store_true", help=QUIET_HELP + " (nothing: the file is the result)")
+    p.add_argument(
+        "--quiet", action="store_true",
+        help="print nothing: the file is the result; a note of what is left out, and errors, "
+        "still go to stderr",
+    )
     p.set_defaults(run=run)

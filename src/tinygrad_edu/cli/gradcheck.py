@@ -9,7 +9,6 @@ from typing import Any
 from tinygrad_edu.cli.common import (
     ACTIVATIONS,
     PROG,
-    QUIET_HELP,
     check_dropout,
     class_count,
     data_options,
@@ -20,6 +19,7 @@ from tinygrad_edu.cli.common import (
     make_network,
     positive_float,
     probability,
+    quiet_help,
 )
 
 
@@ -66,11 +66,11 @@ def add_parser(sub: Any) -> None:
         help="hidden activation (default tanh; relu has kinks, which are listed)",
     )
     p.add_argument("--dropout", type=probability, default=0.0, help="dropout (its masks are replayed)")
-    data_options(p, 16, 0)
+    data_options(p, 16, 0, seeds="the data and the initial weights")
     p.add_argument(
         "--classes", type=int_at_least(2), default=None, help="classes (spirals only; default 3)"
     )
     p.add_argument("--eps", type=positive_float, default=1e-7, help="finite-difference step (default 1e-7)")
     p.add_argument("--threshold", type=positive_float, default=1e-7, help="pass below this (default 1e-7)")
-    p.add_argument("--quiet", action="store_true", help=QUIET_HELP + " (the PASSED / FAILED line)")
+    p.add_argument("--quiet", action="store_true", help=quiet_help("the PASSED / FAILED line"))
     p.set_defaults(run=run)

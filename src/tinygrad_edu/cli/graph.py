@@ -15,7 +15,6 @@ from tinygrad_edu import data, nn
 from tinygrad_edu.cli.common import (
     DEFAULT_OUT,
     PROG,
-    QUIET_HELP,
     UsageError,
     check_output_folder,
     file_stem,
@@ -24,6 +23,7 @@ from tinygrad_edu.cli.common import (
     loss_and_targets,
     make_network,
     output_path,
+    quiet_help,
     say,
     seed_value,
 )
@@ -277,7 +277,8 @@ def run(args: argparse.Namespace) -> int:
             folder = os.path.dirname(os.path.abspath(args.html))
             os.makedirs(folder, exist_ok=True)
             (page,) = viz.save_frames(frames, args.html, format="html", rankdir=args.rankdir)
-            say(args.quiet, f"wrote the backprop player ({len(frames)} steps) to {page}")
+            steps = f"{len(frames)} step" + ("" if len(frames) == 1 else "s")
+            say(args.quiet, f"wrote the backprop player ({steps}) to {page}")
     except (viz.GraphvizNotFoundError, ModuleNotFoundError) as err:  # dot, or the graphviz package
         print(f"{PROG} graph: {err}", file=sys.stderr)
         return 1
@@ -359,5 +360,5 @@ def add_parser(sub: Any) -> None:
         default=None,
         help="left to right or top to bottom (default: top to bottom, left to right for a small expression)",
     )
-    p.add_argument("--quiet", action="store_true", help=QUIET_HELP + " (the value)")
+    p.add_argument("--quiet", action="store_true", help=quiet_help("the value"))
     p.set_defaults(run=run)

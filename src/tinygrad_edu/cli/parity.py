@@ -9,13 +9,13 @@ from typing import Any
 from tinygrad_edu import nn
 from tinygrad_edu.cli.common import (
     OPTIMIZERS,
-    QUIET_HELP,
     UsageError,
     int_at_least,
     load_dataset,
     loss_and_targets,
     optimizer_name,
     positive_float,
+    quiet_help,
     say,
     seed_value,
     torch_optimizer_reason,
@@ -122,5 +122,5 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--tolerance", type=positive_float, default=1e-10, help="the largest difference that passes (1e-10)"
     )
-    p.add_argument("--quiet", action="store_true", help=QUIET_HELP + " (the table)")
+    p.add_argument("--quiet", action="store_true", help=quiet_help("the table and the PASSED / FAILED line"))
     p.set_defaults(run=run)

@@ -12,7 +12,6 @@ from tinygrad_edu.cli.common import (
     ACTIVATIONS,
     OPTIMIZERS,
     PROG,
-    QUIET_HELP,
     UsageError,
     check_dropout,
     check_output_file,
@@ -30,6 +29,7 @@ from tinygrad_edu.cli.common import (
     output_path,
     positive_float,
     probability,
+    quiet_help,
     say,
     schedule,
     stop_flag,
@@ -173,7 +173,9 @@ def add_parser(sub: Any) -> None:
         default=[2, 16, 16, 1],
         help="sizes from input to output (default 2,16,16,1; spirals: last = --classes)",
     )
-    p.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu", help="hidden activation")
+    p.add_argument(
+        "--activation", choices=sorted(ACTIVATIONS), default="relu", help="hidden activation (default relu)"
+    )
     p.add_argument(
         "--optimizer",
         type=optimizer_name,
@@ -186,7 +188,8 @@ def add_parser(sub: Any) -> None:
         type=schedule,
         default=None,
         help="learning-rate schedule over steps: exponential:RATE:STEPS[:staircase], "
-        "inverse-time:RATE:STEPS[:staircase], cosine:STEPS[:ALPHA], piecewise:B1,B2:V1,V2,V3",
+        "inverse-time:RATE:STEPS[:staircase], cosine:STEPS[:ALPHA], piecewise:B1,B2:V1,V2,V3, or "
+        "constant (the default: --lr at every step)",
     )
     p.add_argument("--epochs", type=int_at_least(1), default=1000, help="epochs (default 1000)")
     p.add_argument("--batch-size", type=int_at_least(1), default=64, help="mini-batch size (default 64)")
@@ -204,5 +207,5 @@ def add_parser(sub: Any) -> None:
         help="save {model, optimizer, epoch, architecture} to PATH, a .npz, after training "
         "(tinygrad-edu export turns it into .onnx, .safetensors or .pt)",
     )
-    p.add_argument("--quiet", action="store_true", help=QUIET_HELP)
+    p.add_argument("--quiet", action="store_true", help=quiet_help("the line of epochs, loss and accuracy"))
     p.set_defaults(run=run)
