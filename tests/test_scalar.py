@@ -343,6 +343,22 @@ def test_backward_twice_adds_twice_to_leaves_and_resets_intermediates():
     assert h.grad == 2 * 4.0  # an intermediate holds this backward's gradient only
 
 
+def test_backward_from_several_roots_through_a_reused_node_counts_each_once():
+    """autodiff.md's case: micrograd gives a.grad 10 here (its w.grad, 1 + 2 + 3, is passed on again)."""
+    a = Value(0.5)
+    w = a * 1.0
+    for x in (1.0, 2.0, 3.0):
+        (w * x).backward()
+    assert a.grad == 6.0  # d(w*1 + w*2 + w*3)/da
+    assert w.grad == 3.0  # the last backward's d(w*3)/dw
+
+
+def test_relu_of_nan_passes_the_gradient_on_as_pytorch_does():
+    x = Value(float("nan"))
+    y = x.relu()
+    y.backward()
+    assert math.isnan(y.data) and x.grad == 1.0
+
 def test_backward_on_a_leaf():
     x = Value(5.0)
     x.backward()

@@ -14,7 +14,7 @@ local derivatives, each multiplied by the gradient arriving from the output::
 ``out._backward()`` runs that step by hand, as in micrograd's lecture
 (``o.grad = 1.0; o._backward(); n._backward(); ...``); on a leaf it does nothing.
 
-Two differences from micrograd matter:
+Four differences from micrograd matter:
 
 * The op's function receives its output node as the argument ``out`` instead
   of capturing it in a closure: ``Value._backward()`` is a method that calls
@@ -23,6 +23,12 @@ Two differences from micrograd matter:
   unused graph is freed at once by reference counting.
 * ``backward()`` walks the graph in the order of the iterative ``graph.toposort``
   (shared with the pictures), so a 100,000-op chain does not hit the recursion limit.
+* A node's inputs ``_prev`` are an ordered tuple (micrograd's is a set), so ``a * a``
+  lists ``a`` twice, and the walk visits the nodes in the same order on every run (a
+  set's order follows memory addresses).
+* ``backward()`` resets the nodes made by ops before it walks, and only leaves add up
+  over calls: micrograd adds into every node, so its second call passes the first
+  call's gradient on again and a leaf below a reused node counts it twice.
 
 Speed, in plain Python (each trick is commented where it is used):
 
@@ -555,10 +561,13 @@ class Module:
     """Something with parameters: ``parameters()`` lists them, ``zero_grad()`` resets their gradients."""
 
     def zero_grad(self) -> None:
+        """Set every parameter's ``grad`` to 0.0, before the next ``backward()``."""
         for p in self.parameters():
             p.grad = 0.0
 
     def parameters(self) -> list[Value]:
+        """The Values that training changes, as a list as in micrograd (a Value that two neurons
+        share is listed twice); none in a bare Module."""
         return []
 
 
@@ -575,6 +584,7 @@ class Neuron(Module):
         return act.relu() if self.nonlin else act
 
     def parameters(self) -> list[Value]:
+        """The weights, then the bias."""
         return self.w + [self.b]
 
     def __repr__(self) -> str:
@@ -592,6 +602,7 @@ class Layer(Module):
         return out[0] if len(out) == 1 else out
 
     def parameters(self) -> list[Value]:
+        """Every neuron's parameters, neuron by neuron."""
         return [p for n in self.neurons for p in n.parameters()]
 
     def __repr__(self) -> str:
@@ -612,6 +623,7 @@ class MLP(Module):
         return x
 
     def parameters(self) -> list[Value]:
+        """Every layer's parameters, layer by layer."""
         return [p for layer in self.layers for p in layer.parameters()]
 
     def __repr__(self) -> str:
