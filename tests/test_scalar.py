@@ -682,3 +682,12 @@ def test_assigning_a_micrograd_style_backward_says_where_an_op_stores_its_step()
     out.grad = 2.0
     out._backward()
     assert x.grad == 6.0
+
+
+def test_a_name_given_without_label_is_named_at_once():
+    """Value(2.0, "x") put the string into the node's inputs; it failed only at backward or drawing."""
+    with pytest.raises(TypeError, match=r"Value\(2.0, 'x'\): the second argument is the Values .*label='x'"):
+        Value(2.0, "x")
+    with pytest.raises(TypeError, match="must be Values, got 3"):
+        Value(1.0, [3])
+    assert Value(1.0, [Value(2.0)])._prev[0].data == 2.0  # a list of Values is taken, as a tuple

@@ -94,6 +94,21 @@ def _label(number: float) -> str:
     return f"{number:g}"
 
 
+def _inputs(children: Any, data: float) -> tuple:
+    """``Value``'s second argument as the tuple of Values it was computed from; a name given there
+    (micrograd's ``Value(2.0, label="x")`` written without ``label=``) is a TypeError that says so."""
+    if isinstance(children, str):
+        raise TypeError(
+            f"Value({data!r}, {children!r}): the second argument is the Values this one was computed "
+            f"from; a name goes in label=: Value({data!r}, label={children!r})"
+        )
+    children = tuple(children)
+    for child in children:
+        if not isinstance(child, Value):
+            raise TypeError(f"Value: the inputs it was computed from must be Values, got {child!r}")
+    return children
+
+
 class Value:
     """A scalar in a computation graph: ``data`` (float), ``grad`` (float, d root / d self).
 
@@ -111,7 +126,9 @@ class Value:
             data = _constant(data, "(data)")
         self.data = data
         self.grad = 0.0
-        self._prev = tuple(_children)
+        if type(_children) is not tuple:  # (every op passes a tuple)
+            _children = _inputs(_children, data)
+        self._prev = _children
         self._op = _op
         # Set by the op that made this node: _backward_fn(node) adds node's gradient into its
         # children's. It takes the node as an argument rather than capturing it, so that a node
@@ -188,6 +205,7 @@ class Value:
     # (a constant: no node is made for it and only the Value gets a gradient).
 
     def __add__(self, other: Union[Value, Number]) -> Value:
+        """a + b;  d/da = 1, d/db = 1."""
         if isinstance(other, Value):
             out = Value(self.data + other.data, (self, other), "+")
 
@@ -207,9 +225,11 @@ class Value:
         return out
 
     def __radd__(self, other: Number) -> Value:  # other + self
+        """c + a, for a number c on the left."""
         return self + other
 
     def __sub__(self, other: Union[Value, Number]) -> Value:
+        """a - b;  d/da = 1, d/db = -1."""
         if isinstance(other, Value):
             out = Value(self.data - other.data, (self, other), "-")
 
@@ -229,6 +249,7 @@ class Value:
         return out
 
     def __rsub__(self, other: Number) -> Value:  # other - self, other a number
+        """c - a;  d/da = -1."""
         c = _constant(other, "-")
         out = Value(c - self.data, (self,), _label(c) + "-")
 
@@ -240,6 +261,7 @@ class Value:
         return out
 
     def __mul__(self, other: Union[Value, Number]) -> Value:
+        """a * b;  d/da = b, d/db = a."""
         if isinstance(other, Value):
             out = Value(self.data * other.data, (self, other), "*")
 
@@ -260,9 +282,11 @@ class Value:
         return out
 
     def __rmul__(self, other: Number) -> Value:  # other * self
+        """c * a, for a number c on the left."""
         return self * other
 
     def __truediv__(self, other: Union[Value, Number]) -> Value:
+        """a / b;  d/da = 1/b, d/db = -a/b**2."""
         if isinstance(other, Value):
             out = Value(_divide(self.data, other.data), (self, other), "/")
 
@@ -284,6 +308,7 @@ class Value:
         return out
 
     def __rtruediv__(self, other: Number) -> Value:  # other / self, other a number
+        """c / a;  d/da = -c/a**2."""
         c = _constant(other, "/")
         out = Value(_divide(c, self.data), (self,), _label(c) + "/")
 
@@ -295,6 +320,7 @@ class Value:
         return out
 
     def __pow__(self, exponent: Number) -> Value:
+        """a ** p for a number p;  d/da = p * a**(p-1)."""
         if isinstance(exponent, Value):
             raise TypeError(
                 "Value **: the exponent must be a number (int or float), not a Value; "
@@ -321,6 +347,7 @@ class Value:
         return out
 
     def __rpow__(self, base: Number) -> Value:  # base ** self, base a positive number
+        """c ** a for a number c > 0;  d/da = c**a * ln(c)."""
         c = _constant(base, "**")
         if c <= 0:
             raise ValueError(f"Value **: number ** Value needs a positive base, got {c}")
@@ -336,6 +363,7 @@ class Value:
         return out
 
     def __neg__(self) -> Value:
+        """-a;  d/da = -1."""
         out = Value(-self.data, (self,), "neg")
 
         def _backward(out: Value) -> None:
@@ -455,7 +483,7 @@ class Value:
             children.append(bias)
         elif bias is not None:
             data += _constant(bias, "dot (bias)")
-        out = Value(data, children, "dot")
+        out = Value(data, tuple(children), "dot")
 
         def _backward(out: Value) -> None:
             grad = out.grad
@@ -482,7 +510,7 @@ class Value:
                 terms.append(v)
             else:
                 constant += _constant(v, "sum")
-        out = Value(sum([v.data for v in terms], constant), terms, "sum")
+        out = Value(sum([v.data for v in terms], constant), tuple(terms), "sum")
 
         def _backward(out: Value) -> None:
             grad = out.grad
