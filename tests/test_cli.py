@@ -974,7 +974,7 @@ def test_grade_refuses_an_output_before_grading_anyone(a_class, capsys, options,
     status, out, err = run(["exercise", "grade", "class", *options], capsys)
     assert status == 2, err
     assert out == "" and err.count("\n") == 1 and "Traceback" not in err
-    assert err.startswith("tinygrad-edu exercise: error: ")
+    assert err.startswith("tinygrad-edu exercise grade: error: ")
     for word in words:
         assert word in err, err
     assert (a_class / "class" / "alice" / "lr_decay.py").read_text() == "alice's work\n"
@@ -1025,3 +1025,17 @@ def test_what_cli_md_says_of_loading_a_float64_checkpoint_into_a_model_built_by_
     with open(os.path.join(ROOT, "docs", "cli.md"), encoding="utf-8") as f:
         text = " ".join(f.read().split())
     assert "The checkpoint is float64" in text and "tg.set_default_dtype(np.float64)` before building" in text
+
+
+def test_exercise_errors_name_the_action_and_what_to_write(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x\n")
+    status, out, err = run(["exercise", "start", "backward_tanh", "afile"], capsys)
+    assert status == 2 and err == "tinygrad-edu exercise start: error: DIR: 'afile' is a file, not a folder\n"
+    status, out, err = run(["exercise", "check", "exercises/bug_value_engine.py"], capsys)
+    assert status == 2 and err.startswith("tinygrad-edu exercise check: error: no exercise ")
+    assert err.rstrip().endswith(
+        "looks like a file: the id comes first, check bug_value_engine exercises/bug_value_engine.py"
+    )
+    _, help_text, _ = run(["exercise", "--help"], capsys)
+    assert "check ID [PATH]" in help_text

@@ -38,6 +38,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    command = args.command + (f" {args.action}" if getattr(args, "action", None) else "")  # (exercise's)
     try:
         # Overflow and NaN are reported by the commands themselves (fit stops on a non-finite loss,
         # pictures show NaN in red), so numpy's warnings would only repeat them less clearly.
@@ -46,19 +47,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         sys.stdout.flush()  # here, so that a reader gone away is caught below, not at exit
         return status
     except UsageError as err:
-        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+        print(f"{PROG} {command}: error: {err}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (`... | head -1`): stop quietly, as ls or grep do
         _discard_stdout()
         return 1
     except OSError as err:  # a disk that filled up, a folder removed while we ran: one line, no traceback
-        print(f"{PROG} {args.command}: error: {_os_error_text(err, args.command)}", file=sys.stderr)
+        print(f"{PROG} {command}: error: {_os_error_text(err, args.command)}", file=sys.stderr)
         return 1
     except MemoryError:
-        print(f"{PROG} {args.command}: error: out of memory (try smaller --layers)", file=sys.stderr)
+        print(f"{PROG} {command}: error: out of memory (try smaller --layers)", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
+        print(f"{PROG} {command}: interrupted", file=sys.stderr)
         return 130
 
 

@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from tinygrad_edu import _files
-from tinygrad_edu.cli.common import PROG, UsageError, check_output_file, positive_float, same_file
+from tinygrad_edu.cli.common import (
+    PROG,
+    UsageError,
+    check_output_file,
+    check_output_folder,
+    positive_float,
+    same_file,
+)
 
 
 def _exercise(exercise_id: str) -> Any:
@@ -19,7 +26,7 @@ def _exercise(exercise_id: str) -> Any:
     try:
         exercise = exercises.get(exercise_id)
     except KeyError as err:
-        raise UsageError(err.args[0]) from None
+        raise UsageError(err.args[0].removeprefix("exercises: ")) from None
     if exercise.id != exercise_id:  # an id it had before
         print(f"{PROG} exercise: {exercise_id} is now called {exercise.id}", file=sys.stderr)
     return exercise
@@ -41,6 +48,7 @@ def _write(args: argparse.Namespace, solution: bool) -> int:
     from tinygrad_edu.exercises._kit import student_file
 
     exercise = _exercise(args.id)
+    check_output_folder(args.dir, "DIR", create=False)  # (made by the write, not before the checks)
     existing = student_file(exercise.id, args.dir)  # (or the file of the exercise's old id)
     if existing.exists() and not args.force:
         old = "" if existing.stem == exercise.id else (
@@ -161,7 +169,8 @@ def add_parser(sub: Any) -> None:
     start.add_argument("--force", action="store_true", help="overwrite an existing file")
     check = actions.add_parser(
         "check",
-        help="check PATH, a file or a folder holding ID.py (default exercises/ID.py); exit 0 if all pass",
+        help="check ID [PATH]: exercise ID in PATH, a file or a folder holding ID.py (default "
+        "exercises/ID.py); exit 0 if all pass",
     )
     check.add_argument("id", metavar="ID")
     check.add_argument("path", metavar="PATH", nargs="?", help="a file, or a folder holding ID.py")

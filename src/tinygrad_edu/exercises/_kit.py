@@ -179,8 +179,12 @@ def get(exercise_id: str) -> Exercise:
     """The exercise called ``exercise_id`` (or an id it had before), or a KeyError listing the ids."""
     exercise_id = ALIASES.get(exercise_id, exercise_id)
     if exercise_id not in EXERCISE_MODULES:  # an exercise's id is its module's name
+        stem = os.path.splitext(os.path.basename(str(exercise_id)))[0]
+        hint = ""
+        if stem != exercise_id and ALIASES.get(stem, stem) in EXERCISE_MODULES:  # a path given as the id
+            hint = f"; {exercise_id!r} looks like a file: the id comes first, check {stem} {exercise_id}"
         raise KeyError(
-            f"exercises: no exercise {exercise_id!r}; the exercises are {', '.join(EXERCISE_MODULES)}"
+            f"exercises: no exercise {exercise_id!r}; the exercises are {', '.join(EXERCISE_MODULES)}{hint}"
         )
     if exercise_id not in _REGISTRY:
         _REGISTRY[exercise_id] = _load(exercise_id)
