@@ -482,6 +482,18 @@ def test_gradcheck_that_compared_only_zeros_says_nothing_was_tested_and_exits_1(
     assert err.count("\n") == 1 and "nothing was tested" in err and "use a smaller --dropout" in err
 
 
+def test_gradcheck_tells_exact_zeros_from_derivatives_too_small_to_resolve(capsys):
+    """One spiral point: the weights get exactly 0 and the biases derivatives below the resolution; the
+    last line said the loss did not depend on any parameter."""
+    argv = ["gradcheck", "--dataset", "spirals", "--layers", "2,5,3", "--samples", "1"]
+    status, out, err = run(argv, capsys)
+    assert status == 1 and "NOT TESTED" in out
+    assert err == (
+        "tinygrad-edu gradcheck: nothing was tested: the derivatives of 0.weight, 2.weight are exactly 0 and "
+        "those of 0.bias, 2.bias are below the finite-difference resolution (the notes above say more); "
+        "try another --seed or --layers\n"
+    )
+
 def test_gradcheck_names_the_parameters_that_compared_only_zeros(capsys):
     # With these masks only 3.bias has a derivative that is not 0: it is checked, the others are named.
     status, out, err = run(["gradcheck", "--dropout", "0.9", "--seed", "1"], capsys)

@@ -191,6 +191,14 @@ class ParameterCheck:
         return UNRESOLVED if self.unresolved else verdict(self.relative_error)
 
     @property
+    def exactly_zero(self) -> bool:
+        """Only zeros compared, each exactly 0 from backprop and from the differences (not a tiny
+        derivative read as 0): the loss does not depend on this parameter here."""
+        keep = ~self.kinks if self.exclude_kinks else np.ones(self.shape, dtype=bool)
+        nonzero = self.analytic[keep].any() or self.numerical[keep].any()
+        return self.checked and self.zeros_only and not nonzero
+
+    @property
     def unresolved(self) -> bool:
         """A relative error of ``BUG_BOUND`` or more with every difference below the resolution
         (``UNRESOLVED``): a wrong backward and rounding look alike, so it was not tested."""
@@ -588,10 +596,9 @@ def _zeros_notes(rows: list[ParameterCheck], resolution: float, loss: float) -> 
     derivatives are too small to resolve at this loss scale."""
     notes, exact = [], []
     for row in rows:
-        keep = ~row.kinks if row.exclude_kinks else np.ones(row.shape, dtype=bool)
         if not (row.checked and row.zeros_only):
             continue
-        if row.analytic[keep].any() or row.numerical[keep].any():
+        if not row.exactly_zero:
             notes.append(
                 f"note: every derivative of {row.name} is below the finite-difference resolution "
                 f"({_resolution(resolution, loss)}) and was read as 0: too small to resolve at this loss "

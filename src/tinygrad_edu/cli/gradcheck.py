@@ -36,10 +36,15 @@ def run(args: argparse.Namespace) -> int:
     text = str(report)  # the table, then a PASSED / FAILED / NOT TESTED line
     print(text.splitlines()[-1] if args.quiet else text)
     if not report.tested:
-        if report.zero_parameters:
+        zero = [p.name for p in report.parameters if p.exactly_zero]
+        unresolved = [n for n in report.zero_parameters if n not in zero] + report.unresolved_parameters
+        if zero and unresolved:
+            why = (f"the derivatives of {', '.join(zero)} are exactly 0 and those of {', '.join(unresolved)} "
+                   "are below the finite-difference resolution (the notes above say more)")
+        elif zero:
             why = ("every derivative is 0 from backprop and from the finite differences, so the loss does "
                    "not depend on the parameters here")
-        elif report.unresolved_parameters:
+        elif unresolved:
             why = "every difference is below the finite-difference resolution at this loss scale"
         else:
             why = "every element sits on a kink"
