@@ -255,3 +255,11 @@ def test_an_optimizer_state_that_does_not_fit_is_one_line_for_parity_and_a_note_
     assert "the optimizer is not included" in err and "optimizer state does not fit" in err
     saved = torch.load(str(tmp_path / "m.pt"))
     assert "optimizer" not in saved and set(saved["model"]) == set(ckpt["model"])
+
+
+def test_export_refuses_a_format_that_the_suffix_contradicts(checkpoint, tmp_path, capsys):
+    output = tmp_path / "m.onnx"
+    status, out, err = run(["export", str(checkpoint), str(output), "--format", "pytorch"], capsys)
+    assert status == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert f"--format pytorch for {str(output)!r}, a name of the onnx format" in err and "m.pt" in err
+    assert not output.exists()

@@ -26,6 +26,7 @@ from tinygrad_edu.cli.common import (
 )
 
 FORMATS = {".onnx": "onnx", ".safetensors": "safetensors", ".pt": "pytorch", ".pth": "pytorch"}
+_SUFFIX = {"onnx": ".onnx", "safetensors": ".safetensors", "pytorch": ".pt"}
 
 
 def load_checkpoint(path: str) -> dict[str, Any]:
@@ -85,7 +86,13 @@ def run(args: argparse.Namespace) -> int:
     from tinygrad_edu import interop
 
     ckpt = load_checkpoint(args.checkpoint)
-    fmt = args.format or FORMATS.get(os.path.splitext(args.output)[1].lower())
+    suffix = os.path.splitext(args.output)[1].lower()
+    fmt = args.format or FORMATS.get(suffix)
+    if suffix in FORMATS and FORMATS[suffix] != fmt:  # a reader would take the file for the other format
+        raise UsageError(
+            f"--format {fmt} for {args.output!r}, a name of the {FORMATS[suffix]} format; name the file for "
+            f"its format (e.g. {os.path.splitext(args.output)[0]}{_SUFFIX[fmt]}) or leave --format out"
+        )
     if fmt is None:
         raise UsageError(
             f"cannot tell the format of {args.output!r}; end it in {', '.join(FORMATS)} or give --format"
