@@ -1051,3 +1051,10 @@ def test_exercise_errors_name_the_action_and_what_to_write(tmp_path, capsys, mon
     )
     _, help_text, _ = run(["exercise", "--help"], capsys)
     assert "check ID [PATH]" in help_text
+
+
+def test_train_refused_for_its_layers_makes_no_checkpoint_folder(tmp_path, capsys):
+    folder = tmp_path / "nd1" / "a"
+    status, _, err = run(["train", "--layers", "3,4,1", "--checkpoint", str(folder / "m.npz")], capsys)
+    assert status == 2 and "--layers" in err
+    assert not (tmp_path / "nd1").exists()

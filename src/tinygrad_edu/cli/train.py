@@ -40,14 +40,14 @@ from tinygrad_edu.data import DataLoader
 
 def run(args: argparse.Namespace) -> int:
     """Train one network; print the final loss and accuracy; save a checkpoint when asked."""
-    if args.checkpoint is not None:  # before the training, not after it
-        check_checkpoint_name(args.checkpoint)
-        check_output_file(args.checkpoint, "--checkpoint")
     n_classes = class_count(args)
     check_dropout(args.dropout, args.layers)
     sizes = args.layers
     X, y = load_dataset(args.dataset, args.samples, args.noise, args.seed, n_classes)
     loss_fn, Y = loss_and_targets(sizes, y, n_classes, args.dataset)
+    if args.checkpoint is not None:  # after the other checks (it makes the folder), before the training
+        check_checkpoint_name(args.checkpoint)
+        check_output_file(args.checkpoint, "--checkpoint")
     model = make_network(sizes, args.seed, args.activation, args.dropout)
     lr = args.schedule(args.lr) if args.schedule is not None else args.lr
     optimizer = OPTIMIZERS[args.optimizer](model.parameters(), lr)
