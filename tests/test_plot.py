@@ -893,6 +893,8 @@ def test_a_function_returning_whole_float_classes_draws_those_classes() -> None:
     np.testing.assert_array_equal(classes.ravel(), np.where(grid_points[0][:, 1] > 0.25, 1, -1))
     _, _, classes, _ = plot.decision_grid(lambda P: np.floor(np.clip(P[:, 0] + 1.0, 0, 2)), _MOONS_LIKE)
     assert set(np.unique(classes)) == {0, 1, 2}  # 0., 1., 2.: three classes, not logits
+    _, _, classes, _ = plot.decision_grid(lambda P: np.where(P[:, 0] > 0.5, np.inf, -np.inf), _MOONS_LIKE)
+    assert set(np.unique(classes)) == {0, 1}  # logits of ±inf: probabilities 1 and 0, not classes
     fig = plot.plot_decision_boundary(sign, _MOONS_LIKE, np.array([-1, 1, -1, 1]))
     assert fig is not None
 

@@ -691,9 +691,10 @@ def _check_prediction(out: np.ndarray, n: int, where: str) -> None:
 
 def _whole_classes(out: np.ndarray) -> bool:
     """Whether one float column holds class labels rather than probabilities or logits: at most 20
-    distinct values, all whole numbers, some outside [0, 1] (a 0/1 column reads the same either way)."""
+    distinct values, all finite whole numbers (logits of ±inf are not), some outside [0, 1] (a 0/1
+    column reads the same either way)."""
     values = np.unique(out)
-    whole = len(values) <= 20 and bool(np.all(values == np.round(values)))
+    whole = len(values) <= 20 and bool(np.all(np.isfinite(values) & (values == np.round(values))))
     return whole and (values[0] < 0 or values[-1] > 1)
 
 
