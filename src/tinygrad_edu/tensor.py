@@ -1182,12 +1182,18 @@ def _axis_arg(t: Tensor, axis: Any, places: int, where: str) -> int:
     return int(axis) % places
 
 
+def _reduction_axis(t: Tensor, axis: Any, where: str) -> Optional[int]:
+    """One axis of ``t`` as an int in [0, ndim), or None for all of them (PyTorch takes axis 0 or -1 of
+    a 0-d tensor, which is all of it)."""
+    if axis is None:
+        return None
+    axis = _axis_arg(t, axis, t.ndim, where)
+    return axis if t.ndim else None
+
+
 def _arg_reduce(t: Tensor, fn: Any, axis: Any, keepdims: bool, where: str) -> Tensor:
     """``argmax``/``argmin``: numpy's ``fn`` as an int64 tensor, never recorded (an index has no gradient)."""
-    if axis is not None:
-        axis = _axis_arg(t, axis, t.ndim, where)
-        if t.ndim == 0:  # (PyTorch takes axis 0 or -1 of a 0-d tensor; numpy wants None)
-            axis = None
+    axis = _reduction_axis(t, axis, where)
     try:
         index = fn(t.data, axis=axis, keepdims=keepdims)
     except ValueError as exc:  # an empty tensor, or an empty axis
@@ -1197,10 +1203,7 @@ def _arg_reduce(t: Tensor, fn: Any, axis: Any, keepdims: bool, where: str) -> Te
 
 def _bool_reduce(t: Tensor, fn: Any, axis: Any, keepdims: bool, where: str) -> Tensor:
     """``any``/``all``: numpy's ``fn`` as a bool tensor, never recorded (a truth value has no gradient)."""
-    if axis is not None:
-        axis = _axis_arg(t, axis, t.ndim, where)
-        if t.ndim == 0:  # (PyTorch takes axis 0 or -1 of a 0-d tensor; numpy wants None)
-            axis = None
+    axis = _reduction_axis(t, axis, where)
     return _wrap(np.asarray(fn(t.data, axis=axis, keepdims=keepdims)))
 
 
